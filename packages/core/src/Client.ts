@@ -1,0 +1,173 @@
+/**
+ * Putting jobs on queues: typed `enqueue` for registered workers, `enqueueRaw` like Sidekiq's
+ * client, `enqueueMany` in batches (one store round trip per batch) and `schedule`. Timestamps come
+ * from `Clock`, so `TestClock` controls them.
+ */
+import { Clock, Context, DateTime, Duration, Effect, Layer } from "effect"
+import * as Job from "./Job.ts"
+import { Store, type StoreError } from "./Store.ts"
+import type { InvalidJobArgs, WireArgs, Worker } from "./Worker.ts"
+
+export interface EnqueueOptions {
+  /** Overrides the worker's queue. */
+  readonly queue?: string | undefined
+  /** Overrides the worker's retry option. */
+  readonly retry?: boolean | number | undefined
+  /** A jid of your own (any non-empty string); a fresh 24-hex jid when absent. */
+  readonly jid?: string | undefined
+}
+
+/** A job described by hand, as Sidekiq's `Client.push` takes it. Extra keys are written as given. */
+export interface RawJobInput {
+  readonly class: string
+  readonly args: WireArgs
+  readonly queue?: string | undefined
+  readonly jid?: string | undefined
+  readonly retry?: boolean | number | undefined
+  readonly [key: string]: unknown
+}
+
+/** When to run: an instant, or a delay from now. A time in the past means now. */
+export type When = DateTime.DateTime | Duration.Input
+
+/** Jobs per store round trip in `enqueueMany`. */
+export const EnqueueBatchSize = 1_000
+
+export interface ClientShape {
+  readonly enqueue: <A, E, R>(
+    worker: Worker<A, E, R>,
+    args: A,
+    options?: EnqueueOptions,
+  ) => Effect.Effect<Job.Job, InvalidJobArgs | StoreError>
+  readonly enqueueMany: <A, E, R>(
+    worker: Worker<A, E, R>,
+    argsList: Iterable<A>,
+    options?: EnqueueOptions,
+  ) => Effect.Effect<ReadonlyArray<Job.Job>, InvalidJobArgs | StoreError>
+  readonly enqueueRaw: (job: RawJobInput) => Effect.Effect<Job.Job, Job.MalformedJob | StoreError>
+  readonly schedule: <A, E, R>(
+    worker: Worker<A, E, R>,
+    args: A,
+    when: When,
+    options?: EnqueueOptions,
+  ) => Effect.Effect<Job.Job, InvalidJobArgs | StoreError>
+  readonly scheduleRaw: (job: RawJobInput, when: When) => Effect.Effect<Job.Job, Job.MalformedJob | StoreError>
+}
+
+/** Builds the wire job; `enqueued_at` is left out for a job that waits in `schedule`, as Sidekiq does. */
+const build = (input: RawJobInput, nowMillis: number, enqueued: boolean): Effect.Effect<Job.Job, Job.MalformedJob> => {
+  const now = Job.toEpochSeconds(nowMillis)
+  const { class: className, args, queue, jid, retry, ...extra } = input
+  const job = {
+    ...extra,
+    class: className,
+    args,
+    jid: jid ?? Job.makeJid(),
+    queue: queue ?? "default",
+    retry: retry ?? true,
+    created_at: now,
+    ...(enqueued ? { enqueued_at: now } : {}),
+  }
+  // Validating what we write keeps foreign readers (Sidekiq) and our own fetcher in agreement.
+  return Job.decode(JSON.stringify(job))
+}
+
+const runAtMillis = (when: When, nowMillis: number): number =>
+  DateTime.isDateTime(when)
+    ? DateTime.toEpochMillis(when)
+    : nowMillis + Duration.toMillis(Duration.fromInputUnsafe(when))
+
+const workerInput = <A, E, R>(worker: Worker<A, E, R>, args: WireArgs, options?: EnqueueOptions): RawJobInput => ({
+  class: worker.name,
+  args,
+  queue: options?.queue ?? worker.queue,
+  jid: options?.jid,
+  retry: options?.retry ?? worker.retry,
+})
+
+/** Our own jobs are built from validated args, so a malformed one is a bug, not bad input. */
+const dieOnMalformed = <A, E>(
+  effect: Effect.Effect<A, E | Job.MalformedJob>,
+): Effect.Effect<A, Exclude<E, Job.MalformedJob>> =>
+  Effect.catchIf(
+    effect,
+    (error): error is Job.MalformedJob => error instanceof Job.MalformedJob,
+    Effect.die,
+  ) as Effect.Effect<A, Exclude<E, Job.MalformedJob>>
+
+export const make = Effect.gen(function* () {
+  const store = yield* Store
+
+  const enqueueRaw = Effect.fn("Client.enqueueRaw")(function* (input: RawJobInput) {
+    const job = yield* build(input, yield* Clock.currentTimeMillis, true)
+    yield* store.enqueue(job.queue, [Job.encode(job)])
+    return job
+  })
+
+  const scheduleRaw = Effect.fn("Client.scheduleRaw")(function* (input: RawJobInput, when: When) {
+    const now = yield* Clock.currentTimeMillis
+    const at = runAtMillis(when, now)
+    if (at <= now) return yield* enqueueRaw(input)
+    const job = yield* build(input, now, false)
+    yield* store.addScheduled("schedule", [{ payload: Job.encode(job), score: Job.toEpochSeconds(at) }])
+    return job
+  })
+
+  const enqueue = Effect.fn("Client.enqueue")(function* <A, E, R>(
+    worker: Worker<A, E, R>,
+    args: A,
+    options?: EnqueueOptions,
+  ) {
+    const wire = yield* worker.encodeArgs(args)
+    return yield* dieOnMalformed(enqueueRaw(workerInput(worker, wire, options)))
+  })
+
+  const enqueueMany = Effect.fn("Client.enqueueMany")(function* <A, E, R>(
+    worker: Worker<A, E, R>,
+    argsList: Iterable<A>,
+    options?: EnqueueOptions,
+  ) {
+    const now = yield* Clock.currentTimeMillis
+    const jobs: Array<Job.Job> = []
+    for (const args of argsList) {
+      const wire = yield* worker.encodeArgs(args)
+      jobs.push(yield* dieOnMalformed(build(workerInput(worker, wire, options), now, true)))
+    }
+    const queue = options?.queue ?? worker.queue
+    for (let start = 0; start < jobs.length; start += EnqueueBatchSize) {
+      yield* store.enqueue(queue, jobs.slice(start, start + EnqueueBatchSize).map(Job.encode))
+    }
+    return jobs
+  })
+
+  const schedule = Effect.fn("Client.schedule")(function* <A, E, R>(
+    worker: Worker<A, E, R>,
+    args: A,
+    when: When,
+    options?: EnqueueOptions,
+  ) {
+    const wire = yield* worker.encodeArgs(args)
+    return yield* dieOnMalformed(scheduleRaw(workerInput(worker, wire, options), when))
+  })
+
+  return { enqueue, enqueueMany, enqueueRaw, schedule, scheduleRaw } satisfies ClientShape
+})
+
+export class Client extends Context.Service<Client, ClientShape>()("@verk/core/Client") {
+  static readonly layer: Layer.Layer<Client, never, Store> = Layer.effect(Client, make)
+}
+
+/** `Client.enqueue` as a plain function. */
+export const enqueue = <A, E, R>(worker: Worker<A, E, R>, args: A, options?: EnqueueOptions) =>
+  Client.use((client) => client.enqueue(worker, args, options))
+
+/** `Client.enqueueMany` as a plain function. */
+export const enqueueMany = <A, E, R>(worker: Worker<A, E, R>, argsList: Iterable<A>, options?: EnqueueOptions) =>
+  Client.use((client) => client.enqueueMany(worker, argsList, options))
+
+/** `Client.enqueueRaw` as a plain function. */
+export const enqueueRaw = (job: RawJobInput) => Client.use((client) => client.enqueueRaw(job))
+
+/** `Client.schedule` as a plain function. */
+export const schedule = <A, E, R>(worker: Worker<A, E, R>, args: A, when: When, options?: EnqueueOptions) =>
+  Client.use((client) => client.schedule(worker, args, when, options))

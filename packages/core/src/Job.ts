@@ -1,0 +1,163 @@
+/**
+ * The job as it lives in Redis: Sidekiq's JSON wire format.
+ *
+ * Decoding is lenient where other clients differ (Verk's string-wrapped args, integer seconds,
+ * Sidekiq 8 milliseconds, decimal jids) and keeps every key it does not know, so that a job written
+ * by another client survives a retry round trip with its extra keys intact.
+ */
+import { Data, Effect, Schema, SchemaGetter } from "effect"
+
+/** Epoch seconds; a value above 1e11 can only be milliseconds (Sidekiq 8), so it is scaled. */
+const EpochSeconds = Schema.Finite.pipe(
+  Schema.decodeTo(Schema.Finite, {
+    decode: SchemaGetter.transform((value: number) => (value > 1e11 ? value / 1000 : value)),
+    encode: SchemaGetter.transform((value: number) => value),
+  }),
+)
+
+/** Sidekiq writes args as an array; Verk writes a string holding a JSON array. */
+const Args = Schema.Union([Schema.Array(Schema.Unknown), Schema.fromJsonString(Schema.Array(Schema.Unknown))])
+
+const KnownFields = Schema.Struct({
+  class: Schema.NonEmptyString,
+  queue: Schema.NonEmptyString,
+  args: Args,
+  jid: Schema.NonEmptyString,
+  retry: Schema.optionalKey(Schema.Union([Schema.Boolean, Schema.Int])),
+  max_retry_count: Schema.optionalKey(Schema.Int),
+  created_at: Schema.optionalKey(EpochSeconds),
+  enqueued_at: Schema.optionalKey(EpochSeconds),
+  retry_count: Schema.optionalKey(Schema.Int),
+  error_message: Schema.optionalKey(Schema.String),
+  error_class: Schema.optionalKey(Schema.String),
+  failed_at: Schema.optionalKey(EpochSeconds),
+  retried_at: Schema.optionalKey(EpochSeconds),
+  error_backtrace: Schema.optionalKey(Schema.Array(Schema.String)),
+})
+
+/** The wire schema: the known fields, plus any other key kept as it was. */
+export const Job = Schema.StructWithRest(KnownFields, [Schema.Record(Schema.String, Schema.Unknown)])
+export type Job = typeof Job.Type
+
+const JobFromJson = Schema.fromJsonString(Job)
+
+/**
+ * A payload that cannot be a job: not JSON, or missing `class`, `queue`, `args` or `jid`.
+ * `raw` is the payload exactly as it was read, so that nothing is ever lost.
+ */
+export class MalformedJob extends Data.TaggedError("MalformedJob")<{
+  readonly raw: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `Malformed job payload: ${this.reason}`
+  }
+}
+
+/** Decodes a raw Redis payload. */
+export const decode = (raw: string): Effect.Effect<Job, MalformedJob> =>
+  Schema.decodeUnknownEffect(JobFromJson)(raw).pipe(
+    Effect.mapError((error) => new MalformedJob({ raw, reason: error.message })),
+  )
+
+/** The one place a job is turned back into wire JSON. */
+export const encode = (job: Job): string => JSON.stringify(job)
+
+/** Sidekiq's jid: 12 random bytes as 24 lowercase hex characters. */
+export const makeJid = (): string => {
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(12))
+  let jid = ""
+  for (const byte of bytes) jid += byte.toString(16).padStart(2, "0")
+  return jid
+}
+
+/** Epoch seconds as Sidekiq writes them: a float with millisecond precision. */
+export const toEpochSeconds = (millis: number): number => millis / 1000
+
+/** The stamp a job gets each time it is put on a queue. */
+export const stampEnqueued = (job: Job, nowMillis: number): Job => ({
+  ...job,
+  enqueued_at: toEpochSeconds(nowMillis),
+})
+
+/** Sidekiq's dead set keeps error messages short; so do we. */
+export const MaxErrorMessageLength = 1_000
+export const MaxBacktraceLines = 20
+
+export interface Failure {
+  readonly errorClass: string
+  readonly message: string
+  readonly backtrace?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * The job after one more failure: `retry_count` in Sidekiq's numbering (0 after the first
+ * failure), the error fields, and `failed_at` (first failure) or `retried_at` (later ones).
+ */
+export const recordFailure = (job: Job, failure: Failure, nowMillis: number): Job => {
+  const now = toEpochSeconds(nowMillis)
+  const firstFailure = job.retry_count === undefined
+  const next: Record<string, unknown> = {
+    ...job,
+    retry_count: firstFailure ? 0 : (job.retry_count ?? 0) + 1,
+    error_class: failure.errorClass,
+    error_message: truncate(failure.message, MaxErrorMessageLength),
+  }
+  if (firstFailure || job.failed_at === undefined) next.failed_at = now
+  else next.retried_at = now
+  if (failure.backtrace !== undefined && failure.backtrace.length > 0) {
+    next.error_backtrace = failure.backtrace.slice(0, MaxBacktraceLines)
+  }
+  return next as Job
+}
+
+/** How many failures a job has had: Verk's 1-based count (1 after the first failure). */
+export const failureCount = (job: Job): number => (job.retry_count === undefined ? 0 : job.retry_count + 1)
+
+/**
+ * The retry limit a job carries: Sidekiq's `retry` (true = default, false = none, N) or Verk's
+ * `max_retry_count`; `undefined` means "use the worker's or the default".
+ */
+export const retryLimit = (job: Job): number | undefined => {
+  if (job.retry === false) return 0
+  if (typeof job.retry === "number") return Math.max(0, job.retry)
+  if (job.max_retry_count !== undefined) return Math.max(0, job.max_retry_count)
+  return undefined
+}
+
+const truncate = (text: string, max: number): string => (text.length <= max ? text : `${text.slice(0, max - 3)}...`)
+
+/**
+ * What the dead set holds for a payload that is not a job: a Sidekiq-shaped entry, so that
+ * Sidekiq's web UI can list it, with the reason and the original text kept byte for byte in
+ * `payload`.
+ */
+export const malformedDeadEntry = (raw: string, queue: string, reason: string, nowMillis: number): string =>
+  JSON.stringify({
+    class: MalformedClass,
+    queue,
+    args: [],
+    jid: makeJid(),
+    retry: false,
+    error_class: "MalformedJob",
+    error_message: truncate(reason, MaxErrorMessageLength),
+    failed_at: toEpochSeconds(nowMillis),
+    payload: raw,
+  })
+
+/** The `class` of a dead-set entry that wraps a malformed payload. */
+export const MalformedClass = "Verk::MalformedJob"
+
+/** Best effort: the queue a payload names, even when it is otherwise malformed. */
+export const queueOf = (raw: string): string | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(raw)
+    if (typeof parsed === "object" && parsed !== null && "queue" in parsed) {
+      const queue = (parsed as { queue: unknown }).queue
+      return typeof queue === "string" && queue.length > 0 ? queue : undefined
+    }
+  } catch {
+    // not JSON: no queue to name
+  }
+  return undefined
+}

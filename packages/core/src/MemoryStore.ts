@@ -1,0 +1,199 @@
+/**
+ * The store in process memory, for users' tests and for running without Redis. Every operation
+ * is synchronous, so each is atomic the way a Lua script is in Redis. It keeps Redis's semantics
+ * (list ends, set scores, trimming) so that it passes the same conformance suite.
+ */
+import { Effect, Layer } from "effect"
+import {
+  type DeadSetLimits,
+  type Promotion,
+  type ScoredPayload,
+  type SortedSetName,
+  Store,
+  type StoreShape,
+} from "./Store.ts"
+
+/**
+ * A Redis list. Index 0 of `items` is the right end (the oldest job, next to run); the end of the
+ * array is the left end, where LPUSH adds.
+ */
+class List {
+  items: Array<string> = []
+  lpush(values: ReadonlyArray<string>) {
+    for (const value of values) this.items.push(value)
+  }
+  rpush(values: ReadonlyArray<string>) {
+    this.items.unshift(...[...values].reverse())
+  }
+  rpop(count: number): Array<string> {
+    return this.items.splice(0, count)
+  }
+  lpop(count: number): Array<string> {
+    return this.items.splice(Math.max(0, this.items.length - count), count).reverse()
+  }
+  /** LREM with a count of 1: the first occurrence from the left. */
+  remove(value: string): boolean {
+    const index = this.items.lastIndexOf(value)
+    if (index < 0) return false
+    this.items.splice(index, 1)
+    return true
+  }
+  /** LRANGE: index 0 is the left end. */
+  range(start: number, stop: number): Array<string> {
+    const leftFirst = [...this.items].reverse()
+    return sliceRedis(leftFirst, start, stop)
+  }
+}
+
+/** Redis's inclusive, negative-friendly index range. */
+const sliceRedis = <A>(items: ReadonlyArray<A>, start: number, stop: number): Array<A> => {
+  const length = items.length
+  const from = start < 0 ? Math.max(0, length + start) : start
+  const to = stop < 0 ? length + stop : Math.min(stop, length - 1)
+  return from > to ? [] : items.slice(from, to + 1)
+}
+
+class SortedSet {
+  members = new Map<string, number>()
+  add(member: string, score: number) {
+    this.members.set(member, score)
+  }
+  remove(member: string): boolean {
+    return this.members.delete(member)
+  }
+  /** Members by ascending score, ties by member, as Redis orders them. */
+  sorted(): Array<ScoredPayload> {
+    return [...this.members]
+      .map(([payload, score]) => ({ payload, score }))
+      .sort((a, b) => a.score - b.score || (a.payload < b.payload ? -1 : a.payload > b.payload ? 1 : 0))
+  }
+  trim(limits: DeadSetLimits, now: number) {
+    const cutoff = now - limits.maxAgeSeconds
+    for (const [member, score] of this.members) if (score <= cutoff) this.members.delete(member)
+    const excess = this.members.size - limits.maxJobs
+    if (excess > 0) for (const { payload } of this.sorted().slice(0, excess)) this.members.delete(payload)
+  }
+}
+
+export const make = (): StoreShape => {
+  const queueNames = new Set<string>()
+  const queues = new Map<string, List>()
+  const inProgress = new Map<string, List>()
+  const sets: Record<SortedSetName, SortedSet> = {
+    schedule: new SortedSet(),
+    retry: new SortedSet(),
+    dead: new SortedSet(),
+  }
+  const paused = new Set<string>()
+  const counters = new Map<string, number>()
+
+  const listOf = (map: Map<string, List>, key: string): List => {
+    let list = map.get(key)
+    if (list === undefined) {
+      list = new List()
+      map.set(key, list)
+    }
+    return list
+  }
+  const queue = (name: string) => listOf(queues, name)
+  const inProgressOf = (name: string, node: string) => listOf(inProgress, `${name}\u0000${node}`)
+  const push = (name: string, payloads: ReadonlyArray<string>) => {
+    queueNames.add(name)
+    queue(name).lpush(payloads)
+  }
+  const bump = (key: string, by: number) => counters.set(key, (counters.get(key) ?? 0) + by)
+
+  return {
+    enqueue: (name, payloads) => Effect.sync(() => push(name, payloads)),
+    addScheduled: (set, entries) =>
+      Effect.sync(() => {
+        for (const { payload, score } of entries) sets[set].add(payload, score)
+      }),
+    fetch: (name, node, count) =>
+      Effect.sync(() => {
+        if (count <= 0) return []
+        const jobs = queue(name).rpop(count)
+        inProgressOf(name, node).lpush(jobs)
+        return jobs
+      }),
+    ack: (name, node, raws) =>
+      Effect.sync(() => {
+        const list = inProgressOf(name, node)
+        for (const raw of raws) list.remove(raw)
+      }),
+    retry: (name, node, raw, payload, at) =>
+      Effect.sync(() => {
+        sets.retry.add(payload, at)
+        inProgressOf(name, node).remove(raw)
+      }),
+    kill: (name, node, raw, payload, at, limits) =>
+      Effect.sync(() => {
+        sets.dead.add(payload, at)
+        sets.dead.trim(limits, at)
+        inProgressOf(name, node).remove(raw)
+      }),
+    requeueInProgress: (name, node) =>
+      Effect.sync(() => {
+        const jobs = inProgressOf(name, node).lpop(Number.MAX_SAFE_INTEGER)
+        queue(name).rpush(jobs)
+        return jobs.length
+      }),
+    inProgress: (name, node) => Effect.sync(() => inProgressOf(name, node).range(0, -1)),
+    due: (set, now, limit) =>
+      Effect.sync(() =>
+        sets[set]
+          .sorted()
+          .filter(({ score }) => score <= now)
+          .slice(0, Math.max(0, limit))
+          .map(({ payload }) => payload),
+      ),
+    promote: (set, promotions: ReadonlyArray<Promotion>, deadAt) =>
+      Effect.sync(() => {
+        let moved = 0
+        for (const { raw, payload, queue: target } of promotions) {
+          if (!sets[set].remove(raw)) continue
+          if (target === undefined) sets.dead.add(payload, deadAt)
+          else push(target, [payload])
+          moved++
+        }
+        return moved
+      }),
+    setPaused: (name, isPaused) =>
+      Effect.sync(() => {
+        if (isPaused) paused.add(name)
+        else paused.delete(name)
+      }),
+    pausedQueues: Effect.sync(() => new Set(paused)),
+    incrementStats: (processed, failed, day) =>
+      Effect.sync(() => {
+        bump("processed", processed)
+        bump(`processed:${day}`, processed)
+        bump("failed", failed)
+        bump(`failed:${day}`, failed)
+      }),
+    stats: (day) =>
+      Effect.sync(() => {
+        const suffix = day === undefined ? "" : `:${day}`
+        return {
+          processed: counters.get(`processed${suffix}`) ?? 0,
+          failed: counters.get(`failed${suffix}`) ?? 0,
+        }
+      }),
+    queues: Effect.sync(() => [...queueNames].sort()),
+    queueSize: (name) => Effect.sync(() => queues.get(name)?.items.length ?? 0),
+    queueRange: (name, start, stop) => Effect.sync(() => queue(name).range(start, stop)),
+    deleteFromQueue: (name, raw) => Effect.sync(() => queue(name).remove(raw)),
+    clearQueue: (name) =>
+      Effect.sync(() => {
+        queues.delete(name)
+        queueNames.delete(name)
+      }),
+    setSize: (set) => Effect.sync(() => sets[set].members.size),
+    setRange: (set, start, stop) => Effect.sync(() => sliceRedis(sets[set].sorted(), start, stop)),
+    deleteFromSet: (set, raw) => Effect.sync(() => sets[set].remove(raw)),
+    clearSet: (set) => Effect.sync(() => sets[set].members.clear()),
+  }
+}
+
+/** A fresh, empty in-memory store. */
+export const layer: Layer.Layer<Store> = Layer.sync(Store, make)

@@ -1,0 +1,138 @@
+/**
+ * The store contract: every operation the runtime and the inspection API need, typed, with
+ * Sidekiq's and Verk's Redis semantics. `RedisStore` (package @verk/redis) and `MemoryStore`
+ * implement it and pass the same conformance suite.
+ *
+ * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
+ * removal, so a job is never re-serialised to find it again. Times are passed in as epoch
+ * milliseconds by callers that read them from `Clock`.
+ */
+import { Context, Data, type Effect } from "effect"
+
+export class StoreError extends Data.TaggedError("StoreError")<{
+  readonly operation: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `Store operation ${this.operation} failed: ${cause}`
+  }
+}
+
+/** The sorted sets of Sidekiq's data model. */
+export type SortedSetName = "schedule" | "retry" | "dead"
+
+export interface ScoredPayload {
+  readonly payload: string
+  /** Epoch seconds, as Sidekiq scores them. */
+  readonly score: number
+}
+
+/** A job to move out of a sorted set: to its queue, or (if it cannot run) to dead. */
+export interface Promotion {
+  /** The member as it is in the set. */
+  readonly raw: string
+  /** What to write instead: the job stamped with `enqueued_at`, or a dead-set entry. */
+  readonly payload: string
+  /** The queue to push to; `undefined` sends `payload` to the dead set. */
+  readonly queue: string | undefined
+}
+
+export interface DeadSetLimits {
+  /** Keep at most this many dead jobs (oldest go first). */
+  readonly maxJobs: number
+  /** Drop dead jobs that died more than this many seconds ago. */
+  readonly maxAgeSeconds: number
+}
+
+export interface StatsTotals {
+  readonly processed: number
+  readonly failed: number
+}
+
+export interface StoreShape {
+  /** LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. */
+  readonly enqueue: (queue: string, payloads: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
+  /** ZADD entries to the `schedule` or `retry` set. */
+  readonly addScheduled: (
+    set: "schedule" | "retry",
+    entries: ReadonlyArray<ScoredPayload>,
+  ) => Effect.Effect<void, StoreError>
+
+  /**
+   * Atomically move up to `count` of the oldest jobs of `queue` into `node`'s in-progress list for
+   * it, and return them oldest first. `count` ≤ 0 takes nothing.
+   */
+  readonly fetch: (queue: string, node: string, count: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** Remove finished jobs (by raw payload) from `node`'s in-progress list. */
+  readonly ack: (queue: string, node: string, raws: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
+  /** Atomically: ZADD `payload` to `retry` at `at` and remove `raw` from in-progress. */
+  readonly retry: (
+    queue: string,
+    node: string,
+    raw: string,
+    payload: string,
+    at: number,
+  ) => Effect.Effect<void, StoreError>
+  /**
+   * Atomically: ZADD `payload` to `dead` at `at`, trim the dead set, and remove `raw` from
+   * in-progress.
+   */
+  readonly kill: (
+    queue: string,
+    node: string,
+    raw: string,
+    payload: string,
+    at: number,
+    limits: DeadSetLimits,
+  ) => Effect.Effect<void, StoreError>
+  /** Move every in-progress job of `node` for `queue` back to where it runs next; returns the count. */
+  readonly requeueInProgress: (queue: string, node: string) => Effect.Effect<number, StoreError>
+  /** The in-progress list of `node` for `queue`, newest first. */
+  readonly inProgress: (queue: string, node: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
+
+  /** Up to `limit` members of `set` whose score is ≤ `now` (epoch seconds), oldest first. */
+  readonly due: (
+    set: "schedule" | "retry",
+    now: number,
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * For each promotion whose `raw` is still in `set`, atomically remove it and push its payload to
+   * its queue (or add it to `dead` at `deadAt`). Returns how many were moved: several nodes
+   * promoting the same job move it once.
+   */
+  readonly promote: (
+    set: SortedSetName,
+    promotions: ReadonlyArray<Promotion>,
+    deadAt: number,
+  ) => Effect.Effect<number, StoreError>
+
+  readonly setPaused: (queue: string, paused: boolean) => Effect.Effect<void, StoreError>
+  readonly pausedQueues: Effect.Effect<ReadonlySet<string>, StoreError>
+
+  /** Add to `stat:processed`, `stat:failed` and their `<day>` (YYYY-MM-DD, UTC) keys: one round trip. */
+  readonly incrementStats: (processed: number, failed: number, day: string) => Effect.Effect<void, StoreError>
+  readonly stats: (day?: string) => Effect.Effect<StatsTotals, StoreError>
+
+  /** Every queue name ever pushed to. */
+  readonly queues: Effect.Effect<ReadonlyArray<string>, StoreError>
+  readonly queueSize: (queue: string) => Effect.Effect<number, StoreError>
+  /** LRANGE semantics: index 0 is the newest job, -1 the next to run. */
+  readonly queueRange: (queue: string, start: number, stop: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  readonly deleteFromQueue: (queue: string, raw: string) => Effect.Effect<boolean, StoreError>
+  /** Empty the queue and forget its name. */
+  readonly clearQueue: (queue: string) => Effect.Effect<void, StoreError>
+
+  readonly setSize: (set: SortedSetName) => Effect.Effect<number, StoreError>
+  /** By ascending score, ZRANGE index semantics. */
+  readonly setRange: (
+    set: SortedSetName,
+    start: number,
+    stop: number,
+  ) => Effect.Effect<ReadonlyArray<ScoredPayload>, StoreError>
+  readonly deleteFromSet: (set: SortedSetName, raw: string) => Effect.Effect<boolean, StoreError>
+  readonly clearSet: (set: SortedSetName) => Effect.Effect<void, StoreError>
+}
+
+export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}

@@ -1,0 +1,121 @@
+/**
+ * Worker definitions: what a job class is, and the registry that maps wire `class` names to them.
+ * Nothing is ever evaluated from a job's text: an unregistered class is an `UnknownJobClass`.
+ */
+import { Context, Data, Duration, Effect, Layer, Schema } from "effect"
+import type { RetryPolicy } from "./RetryPolicy.ts"
+
+/** The job's args did not match the worker's schema (on enqueue or on perform). */
+export class InvalidJobArgs extends Data.TaggedError("InvalidJobArgs")<{
+  readonly worker: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `Invalid args for ${this.worker}: ${this.reason}`
+  }
+}
+
+/** A job names a class that no registered worker handles. */
+export class UnknownJobClass extends Data.TaggedError("UnknownJobClass")<{
+  readonly className: string
+}> {
+  override get message() {
+    return `No worker is registered for job class "${this.className}"`
+  }
+}
+
+/** The wire form of args: Sidekiq's positional JSON array. */
+export type WireArgs = ReadonlyArray<unknown>
+
+export interface WorkerOptions<A, E, R> {
+  /** The wire `class`: how Sidekiq and other clients name this job. */
+  readonly name: string
+  /** Schema of the args array, e.g. `Schema.Tuple([Schema.String, Schema.Int])`. */
+  readonly args: Schema.Codec<A, WireArgs>
+  readonly perform: (args: A) => Effect.Effect<void, E, R>
+  /** Default queue for `enqueue`; "default" when absent. */
+  readonly queue?: string | undefined
+  /** Sidekiq's retry option: `true` (default count), `false` (none) or a count. */
+  readonly retry?: boolean | number | undefined
+  /** A `Schedule` or Verk's `retryAt(failedAt, count)`; Sidekiq's backoff when absent. */
+  readonly retryPolicy?: RetryPolicy | undefined
+  /** Interrupt `perform` after this long; the job then fails and is retried. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * A worker definition. `A` is the decoded args type (what `perform` receives and `enqueue`
+ * takes), `E` its typed failure and `R` the services `perform` needs.
+ */
+export interface Worker<A, E = never, R = never> {
+  readonly name: string
+  readonly queue: string
+  readonly retry: boolean | number | undefined
+  readonly retryPolicy: RetryPolicy | undefined
+  readonly timeout: Duration.Duration | undefined
+  /** Validates and encodes args for the wire. */
+  readonly encodeArgs: (args: A) => Effect.Effect<WireArgs, InvalidJobArgs>
+  /** Decodes wire args and performs the job. */
+  readonly run: (args: WireArgs) => Effect.Effect<void, E | InvalidJobArgs, R>
+}
+
+/** Any worker, whatever its args; the registry holds these. */
+export type AnyWorker<R = never> = Worker<never, unknown, R>
+
+export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
+  const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
+  const encode = Schema.encodeEffect(options.args)
+  const decode = Schema.decodeUnknownEffect(options.args)
+  return {
+    name: options.name,
+    queue: options.queue ?? "default",
+    retry: options.retry,
+    retryPolicy: options.retryPolicy,
+    timeout: options.timeout === undefined ? undefined : Duration.fromInputUnsafe(options.timeout),
+    // Encoding then decoding validates checks that a plain encode would skip.
+    encodeArgs: (args) =>
+      encode(args).pipe(
+        Effect.tap((wire) => decode(wire)),
+        Effect.mapError(invalid),
+      ),
+    run: Effect.fn(`Worker.${options.name}`)(function* (wire: WireArgs) {
+      const args = yield* Effect.mapError(decode(wire), invalid)
+      return yield* options.perform(args)
+    }),
+  }
+}
+
+/**
+ * Maps wire class names to workers. The layer captures the services the workers need, so the
+ * runtime can run any job without knowing them.
+ */
+export class WorkerRegistry extends Context.Service<
+  WorkerRegistry,
+  {
+    readonly resolve: (className: string) => Effect.Effect<AnyWorker, UnknownJobClass>
+    readonly names: ReadonlyArray<string>
+  }
+>()("@verk/core/WorkerRegistry") {
+  static layer<R = never>(workers: ReadonlyArray<AnyWorker<R>>): Layer.Layer<WorkerRegistry, never, R> {
+    return Layer.effect(
+      WorkerRegistry,
+      Effect.gen(function* () {
+        const context = yield* Effect.context<R>()
+        const byName = new Map<string, AnyWorker>()
+        for (const worker of workers) {
+          byName.set(worker.name, {
+            ...worker,
+            run: (args) => Effect.provideContext(worker.run(args), context),
+          })
+        }
+        return {
+          names: [...byName.keys()],
+          resolve: (className: string) => {
+            const worker = byName.get(className)
+            return worker === undefined ? Effect.fail(new UnknownJobClass({ className })) : Effect.succeed(worker)
+          },
+        }
+      }),
+    )
+  }
+}

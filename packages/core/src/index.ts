@@ -1,0 +1,8 @@
+export * as Client from "./Client.ts"
+export * as Inspection from "./Inspection.ts"
+export * as Job from "./Job.ts"
+export * as MemoryStore from "./MemoryStore.ts"
+export * as RetryPolicy from "./RetryPolicy.ts"
+export * as Scheduler from "./Scheduler.ts"
+export * as Store from "./Store.ts"
+export * as Worker from "./Worker.ts"

@@ -1,0 +1,89 @@
+/**
+ * The ioredis edge: provides Effect's client-agnostic `Redis` service (effect/persistence/Redis) on
+ * one ioredis command connection, with auto-pipelining, reconnection with capped backoff, and
+ * duplicated connections for pub/sub and for the blocking commands behind `Redis.reserve`.
+ * This is the only place in the library where Promises appear.
+ */
+import { Effect, Layer, Redacted } from "effect"
+import * as Redis from "effect/persistence/Redis"
+import { type RedisOptions as AllRedisOptions, Redis as IORedis } from "ioredis"
+
+/** ioredis options; reply mapping stays ioredis's default, which the replies below expect. */
+type RedisOptions = Omit<AllRedisOptions, "replyMapping">
+
+export interface ConnectionOptions {
+  readonly url: string | Redacted.Redacted<string>
+  /** Extra ioredis options; the defaults below suit a job runner. */
+  readonly ioredis?: RedisOptions | undefined
+  readonly pool?: Redis.PoolOptions | undefined
+}
+
+/** Reconnect after 50 ms, doubling up to 2 s: Redis restarts are short, and a stalled worker is costly. */
+const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000)
+
+const toError = (cause: unknown) => new Redis.RedisError({ cause })
+
+export const make = Effect.fnUntraced(function* (options: ConnectionOptions) {
+  const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
+  const clientOptions: RedisOptions = {
+    lazyConnect: true,
+    enableAutoPipelining: true,
+    retryStrategy,
+    ...options.ioredis,
+  }
+  const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  const logErrors = (client: IORedis, role: string) =>
+    client.on("error", (cause: Error) => {
+      runFork(Effect.logWarning(`Redis ${role} connection error: ${cause.message}`))
+    })
+
+  const open = (role: string, extra?: RedisOptions) =>
+    Effect.tryPromise({
+      try: async () => {
+        const merged: RedisOptions = { ...clientOptions, ...extra }
+        const client = new IORedis(url, merged)
+        logErrors(client, role)
+        try {
+          await client.connect()
+          return client
+        } catch (cause) {
+          client.disconnect()
+          throw cause
+        }
+      },
+      catch: toError,
+    })
+
+  const sendWith =
+    (client: IORedis) =>
+    <A = unknown>(command: string, ...args: ReadonlyArray<string>): Effect.Effect<A, Redis.RedisError> =>
+      Effect.tryPromise({ try: () => client.call(command, ...args) as Promise<A>, catch: toError })
+
+  const client = yield* Effect.acquireRelease(open("command"), (client) =>
+    Effect.promise(() => client.quit().catch(() => client.disconnect())),
+  )
+
+  return yield* Redis.make({
+    send: sendWith(client),
+    // Reserved connections carry blocking commands: they never reconnect by themselves, so a
+    // dropped one fails its command and leaves the pool.
+    connect: Effect.map(open("blocking", { retryStrategy: () => null, enableAutoPipelining: false }), (conn) => ({
+      send: sendWith(conn),
+      close: Effect.sync(() => conn.disconnect()),
+    })),
+    pool: options.pool,
+    subscribe: Effect.fnUntraced(function* (channel, onMessage) {
+      // ioredis re-subscribes by itself after a reconnect.
+      const subscriber = yield* Effect.acquireRelease(open("subscriber"), (conn) =>
+        Effect.sync(() => conn.disconnect()),
+      )
+      subscriber.on("message", (from: string, message: string) => onMessage({ channel: from, message }))
+      yield* Effect.tryPromise({ try: () => subscriber.subscribe(channel), catch: toError })
+      return Effect.never
+    }),
+  })
+})
+
+/** Effect's `Redis` service over ioredis, closed with the layer's scope. */
+export const layer = (options: ConnectionOptions): Layer.Layer<Redis.Redis, Redis.RedisError> =>
+  Layer.effect(Redis.Redis, make(options))

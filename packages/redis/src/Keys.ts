@@ -1,0 +1,23 @@
+/**
+ * Redis key names: Sidekiq's data model plus Verk's reliability keys, under an optional namespace
+ * (`<namespace>:` before every key, as Sidekiq's redis-namespace does; none by default).
+ */
+import type { SortedSetName } from "@verk/core/Store"
+
+export const make = (namespace?: string) => {
+  const prefix = namespace === undefined || namespace === "" ? "" : `${namespace}:`
+  return {
+    prefix,
+    queues: `${prefix}queues`,
+    queue: (name: string) => `${prefix}queue:${name}`,
+    set: (name: SortedSetName) => `${prefix}${name}`,
+    inProgress: (queue: string, node: string) => `${prefix}inprogress:${queue}:${node}`,
+    nodes: `${prefix}verk_nodes`,
+    nodeQueues: (node: string) => `${prefix}verk:node:${node}:queues`,
+    paused: `${prefix}verk:paused`,
+    stat: (name: "processed" | "failed", day?: string) =>
+      day === undefined ? `${prefix}stat:${name}` : `${prefix}stat:${name}:${day}`,
+  }
+}
+
+export type Keys = ReturnType<typeof make>

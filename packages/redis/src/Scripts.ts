@@ -1,0 +1,78 @@
+/**
+ * The Lua scripts of `lua/`, one typed descriptor each. Effect's `Redis.eval` loads a script once
+ * (SCRIPT LOAD), calls it by SHA and reloads it when Redis answers NOSCRIPT (after a restart or
+ * SCRIPT FLUSH). Each script's header documents its KEYS, ARGV and reply.
+ */
+import { readFileSync } from "node:fs"
+import * as Redis from "effect/persistence/Redis"
+
+const lua = (name: string): string => readFileSync(new URL(`../../../lua/${name}.lua`, import.meta.url), "utf8")
+
+export const enqueue = Redis.script(
+  (queues: string, queueKey: string, queue: string, payloads: ReadonlyArray<string>) => [
+    queues,
+    queueKey,
+    queue,
+    ...payloads,
+  ],
+  { lua: lua("enqueue"), numberOfKeys: 2 },
+).withReturnType<number>()
+
+export const fetch = Redis.script(
+  (
+    keys: { queue: string; inProgress: string; nodeQueues: string; nodes: string },
+    count: number,
+    queue: string,
+    node: string,
+  ) => [keys.queue, keys.inProgress, keys.nodeQueues, keys.nodes, count, queue, node],
+  { lua: lua("fetch"), numberOfKeys: 4 },
+).withReturnType<ReadonlyArray<string>>()
+
+export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<string>) => [inProgress, ...raws], {
+  lua: lua("ack"),
+  numberOfKeys: 1,
+}).withReturnType<number>()
+
+export const retry = Redis.script(
+  (inProgress: string, retrySet: string, raw: string, payload: string, at: number) => [
+    inProgress,
+    retrySet,
+    raw,
+    payload,
+    at,
+  ],
+  { lua: lua("retry"), numberOfKeys: 2 },
+).withReturnType<number>()
+
+export const kill = Redis.script(
+  (inProgress: string, dead: string, raw: string, payload: string, at: number, maxJobs: number, cutoff: number) => [
+    inProgress,
+    dead,
+    raw,
+    payload,
+    at,
+    maxJobs,
+    cutoff,
+  ],
+  { lua: lua("kill"), numberOfKeys: 2 },
+).withReturnType<number>()
+
+export const requeueInProgress = Redis.script(
+  (inProgress: string, queue: string, batch: number) => [inProgress, queue, batch],
+  { lua: lua("requeue_inprogress"), numberOfKeys: 2 },
+).withReturnType<number>()
+
+export const promote = Redis.script(
+  (
+    keys: { set: string; queues: string; dead: string },
+    prefix: string,
+    deadAt: number,
+    triples: ReadonlyArray<string>,
+  ) => [keys.set, keys.queues, keys.dead, prefix, deadAt, ...triples],
+  { lua: lua("promote"), numberOfKeys: 3 },
+).withReturnType<number>()
+
+export const stats = Redis.script(
+  (keys: ReadonlyArray<string>, processed: number, failed: number) => [...keys, processed, failed],
+  { lua: lua("stats"), numberOfKeys: 4 },
+).withReturnType<number>()
