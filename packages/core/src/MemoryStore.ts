@@ -3,9 +3,10 @@
  * is synchronous, so each is atomic the way a Lua script is in Redis. It keeps Redis's semantics
  * (list ends, set scores, trimming) so that it passes the same conformance suite.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, PubSub, Stream } from "effect"
 import {
   type DeadSetLimits,
+  type Notification,
   type Promotion,
   type ScoredPayload,
   type SortedSetName,
@@ -75,7 +76,7 @@ class SortedSet {
   }
 }
 
-export const make = (): StoreShape => {
+export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
   const queueNames = new Set<string>()
   const queues = new Map<string, List>()
   const inProgress = new Map<string, List>()
@@ -86,6 +87,8 @@ export const make = (): StoreShape => {
   }
   const paused = new Set<string>()
   const counters = new Map<string, number>()
+  const notices = yield* PubSub.unbounded<Notification>()
+  const notify = (notice: Notification) => PubSub.publishUnsafe(notices, notice)
 
   const listOf = (map: Map<string, List>, key: string): List => {
     let list = map.get(key)
@@ -98,8 +101,10 @@ export const make = (): StoreShape => {
   const queue = (name: string) => listOf(queues, name)
   const inProgressOf = (name: string, node: string) => listOf(inProgress, `${name}\u0000${node}`)
   const push = (name: string, payloads: ReadonlyArray<string>) => {
+    if (payloads.length === 0) return
     queueNames.add(name)
     queue(name).lpush(payloads)
+    notify({ _tag: "Work", queue: name })
   }
   const bump = (key: string, by: number) => counters.set(key, (counters.get(key) ?? 0) + by)
 
@@ -108,6 +113,7 @@ export const make = (): StoreShape => {
     addScheduled: (set, entries) =>
       Effect.sync(() => {
         for (const { payload, score } of entries) sets[set].add(payload, score)
+        if (entries.length > 0) notify({ _tag: "Scheduled" })
       }),
     fetch: (name, node, count) =>
       Effect.sync(() => {
@@ -125,6 +131,7 @@ export const make = (): StoreShape => {
       Effect.sync(() => {
         sets.retry.add(payload, at)
         inProgressOf(name, node).remove(raw)
+        notify({ _tag: "Scheduled" })
       }),
     kill: (name, node, raw, payload, at, limits) =>
       Effect.sync(() => {
@@ -136,9 +143,11 @@ export const make = (): StoreShape => {
       Effect.sync(() => {
         const jobs = inProgressOf(name, node).lpop(Number.MAX_SAFE_INTEGER)
         queue(name).rpush(jobs)
+        if (jobs.length > 0) notify({ _tag: "Work", queue: name })
         return jobs.length
       }),
     inProgress: (name, node) => Effect.sync(() => inProgressOf(name, node).range(0, -1)),
+    earliest: (set) => Effect.sync(() => sets[set].sorted()[0]?.score),
     due: (set, now, limit) =>
       Effect.sync(() =>
         sets[set]
@@ -158,10 +167,12 @@ export const make = (): StoreShape => {
         }
         return moved
       }),
+    notifications: Stream.fromPubSub(notices),
     setPaused: (name, isPaused) =>
       Effect.sync(() => {
         if (isPaused) paused.add(name)
         else paused.delete(name)
+        notify({ _tag: "Pause", queue: name })
       }),
     pausedQueues: Effect.sync(() => new Set(paused)),
     incrementStats: (processed, failed, day) =>
@@ -192,8 +203,8 @@ export const make = (): StoreShape => {
     setRange: (set, start, stop) => Effect.sync(() => sliceRedis(sets[set].sorted(), start, stop)),
     deleteFromSet: (set, raw) => Effect.sync(() => sets[set].remove(raw)),
     clearSet: (set) => Effect.sync(() => sets[set].members.clear()),
-  }
-}
+  } satisfies StoreShape
+})
 
 /** A fresh, empty in-memory store. */
-export const layer: Layer.Layer<Store> = Layer.sync(Store, make)
+export const layer: Layer.Layer<Store> = Layer.effect(Store, make)

@@ -7,15 +7,23 @@
  * removal, so a job is never re-serialised to find it again. Times are passed in as epoch
  * milliseconds by callers that read them from `Clock`.
  */
-import { Context, Data, type Effect } from "effect"
+import { Context, Data, type Effect, type Stream } from "effect"
 
 export class StoreError extends Data.TaggedError("StoreError")<{
   readonly operation: string
   readonly cause: unknown
 }> {
   override get message() {
-    const cause = this.cause instanceof Error ? this.cause.message : String(this.cause)
-    return `Store operation ${this.operation} failed: ${cause}`
+    return `Store operation ${this.operation} failed: ${describe(this.cause)}`
+  }
+}
+
+const describe = (cause: unknown): string => {
+  if (cause instanceof Error) return cause.message
+  try {
+    return typeof cause === "object" && cause !== null ? JSON.stringify(cause) : String(cause)
+  } catch {
+    return "unknown cause"
   }
 }
 
@@ -49,6 +57,17 @@ export interface StatsTotals {
   readonly processed: number
   readonly failed: number
 }
+
+/**
+ * What a store tells running nodes, so that they wake at once instead of polling hard: work was
+ * pushed to a queue (enqueue, promotion, requeue), a queue was paused or resumed, or the
+ * `schedule`/`retry` sets changed. Foreign clients (a bare LPUSH) send nothing: the poll
+ * interval covers them.
+ */
+export type Notification =
+  | { readonly _tag: "Work"; readonly queue: string }
+  | { readonly _tag: "Pause"; readonly queue: string }
+  | { readonly _tag: "Scheduled" }
 
 export interface StoreShape {
   /** LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. */
@@ -91,6 +110,8 @@ export interface StoreShape {
   /** The in-progress list of `node` for `queue`, newest first. */
   readonly inProgress: (queue: string, node: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
 
+  /** The lowest score in `set` (epoch seconds), or `undefined` when it is empty. */
+  readonly earliest: (set: "schedule" | "retry") => Effect.Effect<number | undefined, StoreError>
   /** Up to `limit` members of `set` whose score is ≤ `now` (epoch seconds), oldest first. */
   readonly due: (
     set: "schedule" | "retry",
@@ -108,6 +129,10 @@ export interface StoreShape {
     deadAt: number,
   ) => Effect.Effect<number, StoreError>
 
+  /** Notifications from every node sharing this store, for as long as the stream runs. */
+  readonly notifications: Stream.Stream<Notification, StoreError>
+
+  /** Pause state lives in the store, so that every node obeys it. */
   readonly setPaused: (queue: string, paused: boolean) => Effect.Effect<void, StoreError>
   readonly pausedQueues: Effect.Effect<ReadonlySet<string>, StoreError>
 

@@ -15,6 +15,8 @@ export const make = (namespace?: string) => {
     nodes: `${prefix}verk_nodes`,
     nodeQueues: (node: string) => `${prefix}verk:node:${node}:queues`,
     paused: `${prefix}verk:paused`,
+    /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
+    notify: `${prefix}verk:notify`,
     stat: (name: "processed" | "failed", day?: string) =>
       day === undefined ? `${prefix}stat:${name}` : `${prefix}stat:${name}:${day}`,
   }

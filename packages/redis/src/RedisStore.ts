@@ -3,8 +3,8 @@
  * one Lua script of `lua/`; single commands go straight through. Replies are decoded with Schema,
  * and every failure is a `StoreError` naming the operation.
  */
-import { type DeadSetLimits, Store, StoreError, type StoreShape } from "@verk/core/Store"
-import { Effect, Layer, type Redacted, Schema } from "effect"
+import { type DeadSetLimits, type Notification, Store, StoreError, type StoreShape } from "@verk/core/Store"
+import { Effect, Layer, type Redacted, Result, Schema, Stream } from "effect"
 import * as Redis from "effect/persistence/Redis"
 import * as Connection from "./Connection.ts"
 import * as Keys from "./Keys.ts"
@@ -20,6 +20,21 @@ const RequeueBatchSize = 100
 
 const Strings = Schema.Array(Schema.String)
 const Integer = Schema.Number
+const NullableStrings = Schema.Array(Schema.NullOr(Schema.String))
+
+/** Notification messages: `work:<queue>`, `pause:<queue>`, `scheduled`. */
+const parseNotification = ({ message }: { readonly message: string }): Result.Result<Notification, string> => {
+  if (message === "scheduled") return Result.succeed({ _tag: "Scheduled" })
+  const colon = message.indexOf(":")
+  const kind = message.slice(0, colon)
+  const queue = message.slice(colon + 1)
+  if (colon > 0 && queue !== "") {
+    if (kind === "work") return Result.succeed({ _tag: "Work", queue })
+    if (kind === "pause") return Result.succeed({ _tag: "Pause", queue })
+  }
+  return Result.fail(message)
+}
+
 /** ZRANGE ... WITHSCORES: ioredis 6 replies with [member, score] pairs. */
 const ScoredPairs = Schema.Array(Schema.Tuple([Schema.String, Schema.String]))
 
@@ -51,7 +66,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       payloads.length === 0
         ? Effect.void
         : redis
-            .eval(Scripts.enqueue)(keys.queues, keys.queue(queue), queue, payloads)
+            .eval(Scripts.enqueue)(keys.queues, keys.queue(queue), queue, keys.notify, payloads)
             .pipe(run("enqueue", Integer), Effect.asVoid),
     addScheduled: (set, entries) =>
       entries.length === 0
@@ -84,7 +99,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
         : redis.eval(Scripts.ack)(keys.inProgress(queue, node), raws).pipe(run("ack", Integer), Effect.asVoid),
     retry: (queue, node, raw, payload, at) =>
       redis
-        .eval(Scripts.retry)(keys.inProgress(queue, node), keys.set("retry"), raw, payload, at)
+        .eval(Scripts.retry)(keys.inProgress(queue, node), keys.set("retry"), raw, payload, at, keys.notify)
         .pipe(run("retry", Integer), Effect.asVoid),
     kill: (queue, node, raw, payload, at, limits: DeadSetLimits) =>
       redis
@@ -102,13 +117,22 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       let total = 0
       while (true) {
         const moved = yield* redis
-          .eval(Scripts.requeueInProgress)(keys.inProgress(queue, node), keys.queue(queue), RequeueBatchSize)
+          .eval(Scripts.requeueInProgress)(
+            { inProgress: keys.inProgress(queue, node), queue: keys.queue(queue) },
+            RequeueBatchSize,
+            queue,
+            keys.notify,
+          )
           .pipe(run("requeueInProgress", Integer))
         total += moved
         if (moved < RequeueBatchSize) return total
       }
     }),
     inProgress: (queue, node) => strings("inProgress", "LRANGE", keys.inProgress(queue, node), 0, -1),
+    earliest: (set) =>
+      sendFor(ScoredPairs)("earliest", "ZRANGE", keys.set(set), 0, 0, "WITHSCORES").pipe(
+        Effect.map((pairs) => (pairs[0] === undefined ? undefined : Number(pairs[0][1]))),
+      ),
     due: (set, now, limit) =>
       limit < 1 ? Effect.succeed([]) : strings("due", "ZRANGEBYSCORE", keys.set(set), "-inf", now, "LIMIT", 0, limit),
     promote: (set, promotions, deadAt) =>
@@ -118,11 +142,24 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             .eval(Scripts.promote)(
               { set: keys.set(set), queues: keys.queues, dead: keys.set("dead") },
               keys.prefix,
+              keys.notify,
               deadAt,
               promotions.flatMap(({ raw, payload, queue }) => [raw, payload, queue ?? ""]),
             )
             .pipe(run("promote", Integer)),
-    setPaused: (queue, paused) => send("setPaused", paused ? "SADD" : "SREM", keys.paused, queue).pipe(Effect.asVoid),
+    notifications: Stream.unwrap(
+      Effect.map(redis.subscribe(keys.notify), (messages) =>
+        Stream.fromQueue(messages).pipe(
+          Stream.mapError((cause) => new StoreError({ operation: "notifications", cause })),
+          Stream.filterMap(parseNotification),
+        ),
+      ),
+    ),
+    setPaused: (queue, paused) =>
+      send("setPaused", paused ? "SADD" : "SREM", keys.paused, queue).pipe(
+        Effect.andThen(send("setPaused", "PUBLISH", keys.notify, `pause:${queue}`)),
+        Effect.asVoid,
+      ),
     pausedQueues: strings("pausedQueues", "SMEMBERS", keys.paused).pipe(Effect.map((names) => new Set(names))),
     incrementStats: (processed, failed, day) =>
       processed === 0 && failed === 0
@@ -135,7 +172,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             )
             .pipe(run("incrementStats", Integer), Effect.asVoid),
     stats: (day) =>
-      strings("stats", "MGET", keys.stat("processed", day), keys.stat("failed", day)).pipe(
+      sendFor(NullableStrings)("stats", "MGET", keys.stat("processed", day), keys.stat("failed", day)).pipe(
         Effect.map(([processed, failed]) => ({ processed: Number(processed ?? 0), failed: Number(failed ?? 0) })),
       ),
     queues: strings("queues", "SMEMBERS", keys.queues).pipe(Effect.map((names) => [...names].sort())),

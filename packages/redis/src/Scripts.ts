@@ -9,10 +9,11 @@ import * as Redis from "effect/persistence/Redis"
 const lua = (name: string): string => readFileSync(new URL(`../../../lua/${name}.lua`, import.meta.url), "utf8")
 
 export const enqueue = Redis.script(
-  (queues: string, queueKey: string, queue: string, payloads: ReadonlyArray<string>) => [
+  (queues: string, queueKey: string, queue: string, channel: string, payloads: ReadonlyArray<string>) => [
     queues,
     queueKey,
     queue,
+    channel,
     ...payloads,
   ],
   { lua: lua("enqueue"), numberOfKeys: 2 },
@@ -34,12 +35,13 @@ export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<string>
 }).withReturnType<number>()
 
 export const retry = Redis.script(
-  (inProgress: string, retrySet: string, raw: string, payload: string, at: number) => [
+  (inProgress: string, retrySet: string, raw: string, payload: string, at: number, channel: string) => [
     inProgress,
     retrySet,
     raw,
     payload,
     at,
+    channel,
   ],
   { lua: lua("retry"), numberOfKeys: 2 },
 ).withReturnType<number>()
@@ -58,7 +60,13 @@ export const kill = Redis.script(
 ).withReturnType<number>()
 
 export const requeueInProgress = Redis.script(
-  (inProgress: string, queue: string, batch: number) => [inProgress, queue, batch],
+  (keys: { inProgress: string; queue: string }, batch: number, queue: string, channel: string) => [
+    keys.inProgress,
+    keys.queue,
+    batch,
+    queue,
+    channel,
+  ],
   { lua: lua("requeue_inprogress"), numberOfKeys: 2 },
 ).withReturnType<number>()
 
@@ -66,9 +74,10 @@ export const promote = Redis.script(
   (
     keys: { set: string; queues: string; dead: string },
     prefix: string,
+    channel: string,
     deadAt: number,
     triples: ReadonlyArray<string>,
-  ) => [keys.set, keys.queues, keys.dead, prefix, deadAt, ...triples],
+  ) => [keys.set, keys.queues, keys.dead, prefix, channel, deadAt, ...triples],
   { lua: lua("promote"), numberOfKeys: 3 },
 ).withReturnType<number>()
 

@@ -1,0 +1,799 @@
+/**
+ * The store conformance suite: every `Store` operation, with Redis's semantics, run against a
+ * fresh store per test. `MemoryStore` and `RedisStore` must both pass it unchanged.
+ *
+ * Scores and times are passed to the store explicitly, so the TestClock of `it.effect` does not
+ * matter except for `requeueNow`, which reads `Clock` (checked against the clock read around it).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Clock, Effect, type Layer, Result, type Scope } from "effect"
+import * as Inspection from "../../packages/core/src/Inspection.ts"
+import * as Job from "../../packages/core/src/Job.ts"
+import * as Scheduler from "../../packages/core/src/Scheduler.ts"
+import { type DeadSetLimits, Store } from "../../packages/core/src/Store.ts"
+
+/** A valid wire job; `extra` overrides or adds keys. */
+const job = (jid: string, extra: Record<string, unknown> = {}): string =>
+  JSON.stringify({ class: "TestWorker", queue: "default", args: [jid], jid, ...extra })
+
+const parse = (raw: string): Record<string, unknown> => {
+  const value: unknown = JSON.parse(raw)
+  assert.isTrue(typeof value === "object" && value !== null && !Array.isArray(value), `not a JSON object: ${raw}`)
+  return value as Record<string, unknown>
+}
+
+const NoLimits: DeadSetLimits = { maxJobs: 1_000_000, maxAgeSeconds: 1_000_000_000 }
+
+export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Store, unknown>) =>
+  describe(name, () => {
+    /** One test on a fresh store. Switch to `it.live` here if a store misbehaves under TestClock. */
+    const test = <A>(title: string, body: Effect.Effect<A, unknown, Store | Scope.Scope>) =>
+      it.effect(title, () => Effect.provide(body, makeLayer()))
+
+    describe("enqueue", () => {
+      test(
+        "LPUSHes payloads in order and registers the queue",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.enqueue("q", ["c"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c", "b", "a"])
+          assert.strictEqual(yield* store.queueSize("q"), 3)
+          assert.deepStrictEqual(yield* store.queues, ["q"])
+        }),
+      )
+
+      test(
+        "keeps identical payloads as separate entries",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["x", "x"])
+          yield* store.enqueue("q", ["x"])
+          assert.strictEqual(yield* store.queueSize("q"), 3)
+        }),
+      )
+
+      test(
+        "keeps queues apart",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("one", ["a"])
+          yield* store.enqueue("two", ["b", "c"])
+          assert.deepStrictEqual([...(yield* store.queues)].sort(), ["one", "two"])
+          assert.deepStrictEqual(yield* store.queueRange("one", 0, -1), ["a"])
+          assert.deepStrictEqual(yield* store.queueRange("two", 0, -1), ["c", "b"])
+        }),
+      )
+    })
+
+    describe("addScheduled", () => {
+      test(
+        "adds to the named set with its score, ZADD style",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("schedule", [
+            { payload: "s1", score: 10.5 },
+            { payload: "s2", score: 5 },
+          ])
+          yield* store.addScheduled("retry", [{ payload: "r1", score: 7.25 }])
+          assert.deepStrictEqual(yield* store.setRange("schedule", 0, -1), [
+            { payload: "s2", score: 5 },
+            { payload: "s1", score: 10.5 },
+          ])
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: "r1", score: 7.25 }])
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+        }),
+      )
+
+      test(
+        "re-adding a member updates its score instead of duplicating it",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("schedule", [{ payload: "s", score: 10 }])
+          yield* store.addScheduled("schedule", [{ payload: "s", score: 20 }])
+          assert.deepStrictEqual(yield* store.setRange("schedule", 0, -1), [{ payload: "s", score: 20 }])
+        }),
+      )
+    })
+
+    describe("fetch", () => {
+      test(
+        "takes the oldest jobs first",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "c"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 2), ["a", "b"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c"])
+        }),
+      )
+
+      test(
+        "with N greater than the queue length takes all, oldest first",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "c"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), ["a", "b", "c"])
+          assert.strictEqual(yield* store.queueSize("q"), 0)
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), [])
+        }),
+      )
+
+      test(
+        "with N = 0 takes nothing and leaves the queue intact",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 0), [])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+        }),
+      )
+
+      test(
+        "with a negative N takes nothing and leaves the queue intact",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", -1), [])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", -5), [])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+        }),
+      )
+
+      test(
+        "from an empty or unknown queue returns nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual(yield* store.fetch("nowhere", "n", 5), [])
+          assert.deepStrictEqual(yield* store.inProgress("nowhere", "n"), [])
+        }),
+      )
+
+      test(
+        "puts fetched jobs in the node's in-progress list, newest first",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "c"])
+          yield* store.fetch("q", "n1", 2)
+          yield* store.fetch("q", "n2", 1)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n1"), ["b", "a"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["c"])
+          assert.deepStrictEqual(yield* store.inProgress("other", "n1"), [])
+        }),
+      )
+    })
+
+    describe("ack", () => {
+      test(
+        "removes exactly one occurrence per raw, even among identical payloads",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["x", "x", "y"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 3), ["x", "x", "y"])
+          yield* store.ack("q", "n", ["x"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["y", "x"])
+          yield* store.ack("q", "n", ["x", "y"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+        }),
+      )
+
+      test(
+        "the same raw twice in one call removes two occurrences",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["x", "x", "x"])
+          yield* store.fetch("q", "n", 3)
+          yield* store.ack("q", "n", ["x", "x"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["x"])
+        }),
+      )
+
+      test(
+        "of a raw not in progress changes nothing, and only touches that node",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "n1", 1)
+          yield* store.fetch("q", "n2", 1)
+          yield* store.ack("q", "n1", ["zzz", "b"])
+          yield* store.ack("q", "n1", [])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n1"), ["a"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
+        }),
+      )
+    })
+
+    describe("retry", () => {
+      test(
+        "adds the new payload to retry at its score and removes the raw from in-progress",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "n", 2)
+          yield* store.retry("q", "n", "a", "a-failed", 1234.5)
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: "a-failed", score: 1234.5 }])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["b"])
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+          assert.strictEqual(yield* store.queueSize("q"), 0)
+        }),
+      )
+    })
+
+    describe("kill", () => {
+      test(
+        "adds the new payload to dead at its score and removes the raw from in-progress",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "n", 2)
+          yield* store.kill("q", "n", "b", "b-dead", 500.25, NoLimits)
+          assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: "b-dead", score: 500.25 }])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["a"])
+          assert.strictEqual(yield* store.setSize("retry"), 0)
+        }),
+      )
+
+      test(
+        "trims the dead set to exactly the newest maxJobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          for (const at of [1, 2, 3, 4]) yield* store.kill("q", "n", "none", `d${at}`, at, NoLimits)
+          assert.strictEqual(yield* store.setSize("dead"), 4)
+          yield* store.kill("q", "n", "none", "d5", 5, { maxJobs: 3, maxAgeSeconds: 1_000_000 })
+          assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [
+            { payload: "d3", score: 3 },
+            { payload: "d4", score: 4 },
+            { payload: "d5", score: 5 },
+          ])
+        }),
+      )
+
+      test(
+        "drops dead jobs older than at - maxAgeSeconds",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.kill("q", "n", "none", "old", 100, NoLimits)
+          yield* store.kill("q", "n", "none", "recent", 500, NoLimits)
+          yield* store.kill("q", "n", "none", "now", 1000, { maxJobs: 100, maxAgeSeconds: 600 })
+          assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [
+            { payload: "recent", score: 500 },
+            { payload: "now", score: 1000 },
+          ])
+        }),
+      )
+
+      test(
+        "drops a dead job scored exactly at the age cutoff",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.kill("q", "n", "none", "edge", 400, NoLimits)
+          yield* store.kill("q", "n", "none", "inside", 400.5, NoLimits)
+          yield* store.kill("q", "n", "none", "now", 1000, { maxJobs: 100, maxAgeSeconds: 600 })
+          assert.deepStrictEqual(
+            (yield* store.setRange("dead", 0, -1)).map(({ payload }) => payload),
+            ["inside", "now"],
+          )
+        }),
+      )
+
+      test(
+        "with maxJobs 0 keeps nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.kill("q", "n", "none", "d1", 1, NoLimits)
+          yield* store.kill("q", "n", "none", "d2", 2, { maxJobs: 0, maxAgeSeconds: 1_000_000 })
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+        }),
+      )
+    })
+
+    describe("requeueInProgress", () => {
+      test(
+        "puts in-progress jobs back to run next, in their original order, before waiting jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "c"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 2), ["a", "b"])
+          yield* store.enqueue("q", ["d"])
+          assert.strictEqual(yield* store.requeueInProgress("q", "n"), 2)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["d", "c", "b", "a"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), ["a", "b", "c", "d"])
+        }),
+      )
+
+      test(
+        "keeps the order of many in-progress jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const jobs = Array.from({ length: 250 }, (_, i) => `j${i}`)
+          yield* store.enqueue("q", jobs)
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 250), jobs)
+          yield* store.enqueue("q", ["waiting"])
+          assert.strictEqual(yield* store.requeueInProgress("q", "n"), 250)
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 1000), [...jobs, "waiting"])
+        }),
+      )
+
+      test(
+        "on an empty in-progress list returns 0 and changes nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.strictEqual(yield* store.requeueInProgress("q", "n"), 0)
+          yield* store.enqueue("q", ["a"])
+          assert.strictEqual(yield* store.requeueInProgress("q", "n"), 0)
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
+        }),
+      )
+
+      test(
+        "only requeues the given node's jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "n1", 1)
+          yield* store.fetch("q", "n2", 1)
+          assert.strictEqual(yield* store.requeueInProgress("q", "n1"), 1)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
+        }),
+      )
+    })
+
+    describe("due", () => {
+      const seed = Store.use((store) =>
+        store.addScheduled("schedule", [
+          { payload: "s30", score: 30 },
+          { payload: "s10", score: 10 },
+          { payload: "s20", score: 20 },
+        ]),
+      )
+
+      test(
+        "returns only members with score <= now, oldest first",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* seed
+          assert.deepStrictEqual(yield* store.due("schedule", 20, 100), ["s10", "s20"])
+          assert.deepStrictEqual(yield* store.due("schedule", 19.999, 100), ["s10"])
+          assert.deepStrictEqual(yield* store.due("schedule", 9, 100), [])
+          assert.deepStrictEqual(yield* store.due("schedule", 1000, 100), ["s10", "s20", "s30"])
+          // due only reads
+          assert.strictEqual(yield* store.setSize("schedule"), 3)
+        }),
+      )
+
+      test(
+        "respects the limit",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* seed
+          assert.deepStrictEqual(yield* store.due("schedule", 1000, 2), ["s10", "s20"])
+          assert.deepStrictEqual(yield* store.due("schedule", 1000, 1), ["s10"])
+          assert.deepStrictEqual(yield* store.due("schedule", 1000, 0), [])
+        }),
+      )
+
+      test(
+        "reads only the named set",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* seed
+          yield* store.addScheduled("retry", [{ payload: "r5", score: 5 }])
+          assert.deepStrictEqual(yield* store.due("retry", 1000, 100), ["r5"])
+          assert.deepStrictEqual(yield* store.due("schedule", 5, 100), [])
+        }),
+      )
+    })
+
+    describe("promote", () => {
+      test(
+        "moves members still in the set to their queue, and ignores the rest",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("schedule", [
+            { payload: "a", score: 10 },
+            { payload: "b", score: 20 },
+          ])
+          const moved = yield* store.promote(
+            "schedule",
+            [
+              { raw: "a", payload: "a-stamped", queue: "q" },
+              { raw: "missing", payload: "missing-stamped", queue: "q" },
+            ],
+            99,
+          )
+          assert.strictEqual(moved, 1)
+          assert.deepStrictEqual(yield* store.setRange("schedule", 0, -1), [{ payload: "b", score: 20 }])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a-stamped"])
+          assert.deepStrictEqual(yield* store.queues, ["q"])
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+        }),
+      )
+
+      test(
+        "moves a member once when promoted twice",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("retry", [{ payload: "a", score: 10 }])
+          const promotion = { raw: "a", payload: "a-stamped", queue: "q" }
+          assert.strictEqual(yield* store.promote("retry", [promotion], 99), 1)
+          assert.strictEqual(yield* store.promote("retry", [promotion], 99), 0)
+          assert.strictEqual(yield* store.queueSize("q"), 1)
+          assert.strictEqual(yield* store.setSize("retry"), 0)
+        }),
+      )
+
+      test(
+        "of a raw not in the set does nothing and returns 0",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("retry", [{ payload: "a", score: 10 }])
+          const moved = yield* store.promote("retry", [{ raw: "other", payload: "x", queue: "q" }], 99)
+          assert.strictEqual(moved, 0)
+          assert.strictEqual(yield* store.queueSize("q"), 0)
+          assert.deepStrictEqual(yield* store.queues, [])
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: "a", score: 10 }])
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+        }),
+      )
+
+      test(
+        "with no queue sends the payload to dead at deadAt",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("schedule", [{ payload: "bad", score: 10 }])
+          const moved = yield* store.promote(
+            "schedule",
+            [{ raw: "bad", payload: "bad-wrapped", queue: undefined }],
+            77.5,
+          )
+          assert.strictEqual(moved, 1)
+          assert.strictEqual(yield* store.setSize("schedule"), 0)
+          assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: "bad-wrapped", score: 77.5 }])
+          assert.deepStrictEqual(yield* store.queues, [])
+        }),
+      )
+
+      test(
+        "moves members of the dead set back to a queue",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.kill("q", "n", "none", "d", 10, NoLimits)
+          assert.strictEqual(yield* store.promote("dead", [{ raw: "d", payload: "d2", queue: "q" }], 99), 1)
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["d2"])
+        }),
+      )
+    })
+
+    describe("Scheduler.promoteDue", () => {
+      test(
+        "moves only due jobs to their queues and stamps enqueued_at",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const dueJob = job("due1", { queue: "qa" })
+          const laterJob = job("later", { queue: "qa" })
+          yield* store.addScheduled("schedule", [
+            { payload: dueJob, score: 10 },
+            { payload: laterJob, score: 1000 },
+          ])
+          const result = yield* Scheduler.promoteDue("schedule", 100_000)
+          assert.strictEqual(result.moved, 1)
+          assert.deepStrictEqual(result.malformed, [])
+          assert.deepStrictEqual(yield* store.setRange("schedule", 0, -1), [{ payload: laterJob, score: 1000 }])
+          const queued = yield* store.queueRange("qa", 0, -1)
+          assert.strictEqual(queued.length, 1)
+          const promoted = parse(queued[0] ?? "")
+          assert.strictEqual(promoted.jid, "due1")
+          assert.strictEqual(promoted.enqueued_at, 100)
+          assert.deepStrictEqual(promoted.args, ["due1"])
+        }),
+      )
+
+      test(
+        "sends malformed due jobs to dead, wrapped, and still promotes the rest",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const notJson = '{"class": "Broken", "queue": "qa", '
+          const noQueue = JSON.stringify({ class: "NoQueue", args: [], jid: "nq" })
+          const good = job("good", { queue: "qa" })
+          yield* store.addScheduled("retry", [
+            { payload: notJson, score: 5 },
+            { payload: noQueue, score: 6 },
+            { payload: good, score: 7 },
+          ])
+          const result = yield* Scheduler.promoteDue("retry", 50_000)
+          assert.strictEqual(result.moved, 3)
+          assert.deepStrictEqual(result.malformed.map((m) => m.raw).sort(), [notJson, noQueue].sort())
+          assert.strictEqual(yield* store.setSize("retry"), 0)
+
+          const queued = yield* store.queueRange("qa", 0, -1)
+          assert.deepStrictEqual(
+            queued.map((raw) => parse(raw).jid),
+            ["good"],
+          )
+
+          const dead = yield* store.setRange("dead", 0, -1)
+          assert.strictEqual(dead.length, 2)
+          const wrapped = dead.map(({ payload, score }) => ({ entry: parse(payload), score }))
+          for (const { entry, score } of wrapped) {
+            assert.strictEqual(entry.class, Job.MalformedClass)
+            assert.strictEqual(entry.class, "Verk::MalformedJob")
+            assert.strictEqual(score, 50)
+            assert.isString(entry.error_message)
+            assert.isAbove((entry.error_message as string).length, 0)
+          }
+          // the original text, byte for byte
+          assert.deepStrictEqual(wrapped.map(({ entry }) => entry.payload).sort(), [notJson, noQueue].sort())
+
+          // nothing is left to loop on
+          const again = yield* Scheduler.promoteDue("retry", 50_000)
+          assert.strictEqual(again.moved, 0)
+          assert.strictEqual(yield* store.setSize("dead"), 2)
+        }),
+      )
+
+      test(
+        "promotes more than one batch of due jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const count = Scheduler.PromoteBatchSize * 2 + 5
+          const entries = Array.from({ length: count }, (_, i) => ({
+            payload: job(`j${i}`, { queue: "bulk" }),
+            score: i,
+          }))
+          yield* store.addScheduled("schedule", entries)
+          const result = yield* Scheduler.promoteDue("schedule", count * 1000)
+          assert.strictEqual(result.moved, count)
+          assert.strictEqual(yield* store.queueSize("bulk"), count)
+          assert.strictEqual(yield* store.setSize("schedule"), 0)
+          // oldest due first: the next job to run is the one scheduled earliest
+          assert.strictEqual(parse((yield* store.queueRange("bulk", -1, -1))[0] ?? "").jid, "j0")
+        }),
+      )
+    })
+
+    describe("paused queues", () => {
+      test(
+        "setPaused adds and removes, pausedQueues reads",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual([...(yield* store.pausedQueues)], [])
+          yield* store.setPaused("a", true)
+          yield* store.setPaused("b", true)
+          yield* store.setPaused("b", true)
+          assert.deepStrictEqual([...(yield* store.pausedQueues)].sort(), ["a", "b"])
+          yield* store.setPaused("a", false)
+          yield* store.setPaused("never", false)
+          assert.deepStrictEqual([...(yield* store.pausedQueues)], ["b"])
+        }),
+      )
+    })
+
+    describe("stats", () => {
+      test(
+        "incrementStats adds to the totals and to the day",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual(yield* store.stats(), { processed: 0, failed: 0 })
+          yield* store.incrementStats(3, 1, "2024-01-01")
+          yield* store.incrementStats(2, 0, "2024-01-02")
+          yield* store.incrementStats(1, 4, "2024-01-01")
+          assert.deepStrictEqual(yield* store.stats(), { processed: 6, failed: 5 })
+          assert.deepStrictEqual(yield* store.stats("2024-01-01"), { processed: 4, failed: 5 })
+          assert.deepStrictEqual(yield* store.stats("2024-01-02"), { processed: 2, failed: 0 })
+          assert.deepStrictEqual(yield* store.stats("2024-01-03"), { processed: 0, failed: 0 })
+        }),
+      )
+    })
+
+    describe("queues", () => {
+      test(
+        "queueRange has LRANGE semantics: index 0 is the newest",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "c", "d"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, 0), ["d"])
+          assert.deepStrictEqual(yield* store.queueRange("q", -1, -1), ["a"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 1, 2), ["c", "b"])
+          assert.deepStrictEqual(yield* store.queueRange("q", -2, -1), ["b", "a"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, 100), ["d", "c", "b", "a"])
+          assert.deepStrictEqual(yield* store.queueRange("q", -100, 0), ["d"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 2, 1), [])
+          assert.deepStrictEqual(yield* store.queueRange("q", 10, 20), [])
+        }),
+      )
+
+      test(
+        "an unknown queue is empty and not listed",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.strictEqual(yield* store.queueSize("nope"), 0)
+          assert.deepStrictEqual(yield* store.queueRange("nope", 0, -1), [])
+          assert.deepStrictEqual(yield* store.queues, [])
+        }),
+      )
+
+      test(
+        "deleteFromQueue removes one occurrence and says whether it found one",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["x", "y", "x"])
+          assert.isTrue(yield* store.deleteFromQueue("q", "x"))
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["y", "x"])
+          assert.isFalse(yield* store.deleteFromQueue("q", "zzz"))
+          assert.isFalse(yield* store.deleteFromQueue("nope", "x"))
+          assert.strictEqual(yield* store.queueSize("q"), 2)
+        }),
+      )
+
+      test(
+        "clearQueue empties the queue and forgets its name, leaving others",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("a", ["1", "2"])
+          yield* store.enqueue("b", ["3"])
+          yield* store.clearQueue("a")
+          assert.strictEqual(yield* store.queueSize("a"), 0)
+          assert.deepStrictEqual(yield* store.queueRange("a", 0, -1), [])
+          assert.deepStrictEqual(yield* store.queues, ["b"])
+          assert.deepStrictEqual(yield* store.queueRange("b", 0, -1), ["3"])
+        }),
+      )
+    })
+
+    describe("sorted sets", () => {
+      test(
+        "setRange orders by ascending score with ZRANGE index semantics",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("schedule", [
+            { payload: "c", score: 3 },
+            { payload: "a", score: 1 },
+            { payload: "b", score: 2 },
+          ])
+          assert.strictEqual(yield* store.setSize("schedule"), 3)
+          assert.deepStrictEqual(
+            (yield* store.setRange("schedule", 0, -1)).map(({ payload }) => payload),
+            ["a", "b", "c"],
+          )
+          assert.deepStrictEqual(yield* store.setRange("schedule", 0, 0), [{ payload: "a", score: 1 }])
+          assert.deepStrictEqual(yield* store.setRange("schedule", -1, -1), [{ payload: "c", score: 3 }])
+          assert.deepStrictEqual(
+            (yield* store.setRange("schedule", 1, 10)).map(({ payload }) => payload),
+            ["b", "c"],
+          )
+          assert.deepStrictEqual(yield* store.setRange("schedule", 2, 1), [])
+        }),
+      )
+
+      test(
+        "setRange orders equal scores by member",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("retry", [
+            { payload: "m2", score: 5 },
+            { payload: "m1", score: 5 },
+            { payload: "m0", score: 6 },
+          ])
+          assert.deepStrictEqual(
+            (yield* store.setRange("retry", 0, -1)).map(({ payload }) => payload),
+            ["m1", "m2", "m0"],
+          )
+        }),
+      )
+
+      test(
+        "deleteFromSet removes a member and says whether it was there",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("retry", [
+            { payload: "a", score: 1 },
+            { payload: "b", score: 2 },
+          ])
+          assert.isTrue(yield* store.deleteFromSet("retry", "a"))
+          assert.isFalse(yield* store.deleteFromSet("retry", "a"))
+          assert.isFalse(yield* store.deleteFromSet("schedule", "b"))
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: "b", score: 2 }])
+        }),
+      )
+
+      test(
+        "clearSet empties only that set",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("retry", [{ payload: "a", score: 1 }])
+          yield* store.addScheduled("schedule", [{ payload: "b", score: 2 }])
+          yield* store.kill("q", "n", "none", "c", 3, NoLimits)
+          yield* store.clearSet("retry")
+          assert.strictEqual(yield* store.setSize("retry"), 0)
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [])
+          assert.strictEqual(yield* store.setSize("schedule"), 1)
+          assert.strictEqual(yield* store.setSize("dead"), 1)
+          yield* store.clearSet("dead")
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+          assert.strictEqual(yield* store.setSize("schedule"), 1)
+        }),
+      )
+    })
+
+    describe("Inspection", () => {
+      test(
+        "RetrySet.requeueNow moves the job to its queue, stamped",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const raw = job("r1", { queue: "qr", retry_count: 0 })
+          const other = job("r2", { queue: "qr" })
+          yield* store.addScheduled("retry", [
+            { payload: raw, score: 50 },
+            { payload: other, score: 60 },
+          ])
+          const before = yield* Clock.currentTimeMillis
+          assert.isTrue(yield* Inspection.RetrySet.requeueNow("r1"))
+          const after = yield* Clock.currentTimeMillis
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: other, score: 60 }])
+          const queued = yield* store.queueRange("qr", 0, -1)
+          assert.strictEqual(queued.length, 1)
+          const moved = parse(queued[0] ?? "")
+          assert.strictEqual(moved.jid, "r1")
+          assert.strictEqual(moved.retry_count, 0)
+          assert.isNumber(moved.enqueued_at)
+          const enqueuedAt = (moved.enqueued_at as number) * 1000
+          assert.isTrue(
+            enqueuedAt >= before && enqueuedAt <= after,
+            `enqueued_at ${enqueuedAt} not in [${before}, ${after}]`,
+          )
+        }),
+      )
+
+      test(
+        "RetrySet.requeueNow of a jid not in the set returns false and changes nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const raw = job("r1", { queue: "qr" })
+          yield* store.addScheduled("retry", [{ payload: raw, score: 50 }])
+          assert.isFalse(yield* Inspection.RetrySet.requeueNow("missing"))
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: raw, score: 50 }])
+          assert.strictEqual(yield* store.queueSize("qr"), 0)
+          assert.deepStrictEqual(yield* store.queues, [])
+        }),
+      )
+
+      test(
+        "Queue.find and Queue.delete work by jid",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const [j1, j2, j3] = [job("j1", { queue: "qf" }), job("j2", { queue: "qf" }), job("j3", { queue: "qf" })]
+          yield* store.enqueue("qf", [j1, j2, j3])
+          const found = yield* Inspection.Queue.find("qf", "j2")
+          assert.isDefined(found)
+          assert.strictEqual(found?.raw, j2)
+          assert.isUndefined(yield* Inspection.Queue.find("qf", "nope"))
+          assert.isTrue(yield* Inspection.Queue.delete("qf", "j2"))
+          assert.isFalse(yield* Inspection.Queue.delete("qf", "j2"))
+          assert.isUndefined(yield* Inspection.Queue.find("qf", "j2"))
+          assert.deepStrictEqual(yield* store.queueRange("qf", 0, -1), [j3, j1])
+        }),
+      )
+
+      test(
+        "DeadSet.range shows malformed entries as failures, not hidden",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const good = job("g1")
+          yield* store.kill("q", "n", "none", "not json at all", 10, NoLimits)
+          yield* store.kill("q", "n", "none", good, 20, NoLimits)
+          const entries = yield* Inspection.DeadSet.range()
+          assert.strictEqual(entries.length, 2)
+          const [bad, ok] = entries
+          assert.strictEqual(bad?.raw, "not json at all")
+          assert.strictEqual(bad?.score, 10)
+          assert.isTrue(bad !== undefined && Result.isFailure(bad.job))
+          assert.strictEqual(ok?.raw, good)
+          assert.isTrue(ok !== undefined && Result.isSuccess(ok.job) && ok.job.success.jid === "g1")
+        }),
+      )
+    })
+  })
