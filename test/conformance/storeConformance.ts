@@ -6,11 +6,11 @@
  * matter except for `requeueNow`, which reads `Clock` (checked against the clock read around it).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, type Layer, Result, type Scope } from "effect"
+import { Clock, Deferred, Effect, Fiber, type Layer, Queue, Result, type Scope, Stream } from "effect"
 import * as Inspection from "../../packages/core/src/Inspection.ts"
 import * as Job from "../../packages/core/src/Job.ts"
 import * as Scheduler from "../../packages/core/src/Scheduler.ts"
-import { type DeadSetLimits, Store } from "../../packages/core/src/Store.ts"
+import { type DeadSetLimits, type Notification, Store } from "../../packages/core/src/Store.ts"
 
 /** A valid wire job; `extra` overrides or adds keys. */
 const job = (jid: string, extra: Record<string, unknown> = {}): string =>
@@ -24,11 +24,100 @@ const parse = (raw: string): Record<string, unknown> => {
 
 const NoLimits: DeadSetLimits = { maxJobs: 1_000_000, maxAgeSeconds: 1_000_000_000 }
 
+/** Queue names whose Pause notifications the listener uses for itself; tests never use them. */
+const Probe = "__probe__"
+const Fence = "__fence__"
+
+/** How long (real time) a test waits for a notification it expects before failing. */
+const NotificationWait = "750 millis"
+
+const show = (notices: ReadonlyArray<Notification>): string => JSON.stringify(notices)
+
+/** Notifications in a stable order, for sources whose order the contract leaves open. */
+const sorted = (notices: ReadonlyArray<Notification>): Array<Notification> =>
+  [...notices].sort((a, b) => show([a]).localeCompare(show([b])))
+
+/**
+ * Runs `store.notifications` in a scoped fiber, collecting into a queue, and returns once the
+ * subscription is live: a Redis subscription is made asynchronously after the stream starts, so
+ * it keeps publishing a harmless probe (un-pausing `__probe__`) until the stream hears one.
+ * Probe notifications are never collected.
+ */
+const listen = Effect.gen(function* () {
+  const store = yield* Store
+  const received = yield* Queue.unbounded<Notification>()
+  const ready = yield* Deferred.make<void>()
+  yield* store.notifications.pipe(
+    Stream.runForEach((notice) =>
+      notice._tag === "Pause" && notice.queue === Probe
+        ? Deferred.succeed(ready, undefined)
+        : Queue.offer(received, notice),
+    ),
+    Effect.forkScoped,
+  )
+  const poke = yield* store
+    .setPaused(Probe, false)
+    .pipe(Effect.andThen(Effect.sleep("10 millis")), Effect.forever, Effect.forkScoped)
+  yield* Deferred.await(ready).pipe(
+    Effect.timeoutOrElse({
+      duration: "3 seconds",
+      orElse: () => Effect.die(new Error("the notification stream never heard the probe")),
+    }),
+  )
+  yield* Fiber.interrupt(poke)
+
+  /** The next `count` notifications; fails, saying what did arrive, if they do not come in time. */
+  const next = (count: number) =>
+    Effect.gen(function* () {
+      const got: Array<Notification> = []
+      yield* Effect.gen(function* () {
+        while (got.length < count) got.push(yield* Queue.take(received))
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: NotificationWait,
+          orElse: () =>
+            Effect.sync(() =>
+              assert.fail(`expected ${count} notification(s) within ${NotificationWait}, got ${show(got)}`),
+            ),
+        }),
+      )
+      return got
+    })
+
+  /**
+   * Asserts that nothing was published since the last `next`: publishes a fence (un-pausing
+   * `__fence__`) and expects it to be the very next notification, since one publisher's
+   * notifications arrive in order.
+   */
+  const quiet = Effect.gen(function* () {
+    yield* store.setPaused(Fence, false)
+    const got: Array<Notification> = []
+    yield* Effect.gen(function* () {
+      while (true) {
+        const notice = yield* Queue.take(received)
+        if (notice._tag === "Pause" && notice.queue === Fence) return
+        got.push(notice)
+      }
+    }).pipe(
+      Effect.timeoutOrElse({
+        duration: NotificationWait,
+        orElse: () => Effect.sync(() => assert.fail(`the fence notification never arrived; got ${show(got)}`)),
+      }),
+    )
+    assert.deepStrictEqual(got, [], `unexpected notifications: ${show(got)}`)
+  })
+
+  return { next, quiet }
+})
+
 export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Store, unknown>) =>
   describe(name, () => {
     /** One test on a fresh store. Switch to `it.live` here if a store misbehaves under TestClock. */
     const test = <A>(title: string, body: Effect.Effect<A, unknown, Store | Scope.Scope>) =>
       it.effect(title, () => Effect.provide(body, makeLayer()))
+    /** One test on a fresh store, in real time: notification tests wait with real timeouts. */
+    const liveTest = <A>(title: string, body: Effect.Effect<A, unknown, Store | Scope.Scope>) =>
+      it.live(title, () => Effect.provide(body, makeLayer()))
 
     describe("enqueue", () => {
       test(
@@ -62,6 +151,20 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           assert.deepStrictEqual([...(yield* store.queues)].sort(), ["one", "two"])
           assert.deepStrictEqual(yield* store.queueRange("one", 0, -1), ["a"])
           assert.deepStrictEqual(yield* store.queueRange("two", 0, -1), ["c", "b"])
+        }),
+      )
+
+      test(
+        "of an empty list does nothing: the queue is not registered",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", [])
+          assert.deepStrictEqual(yield* store.queues, [])
+          assert.strictEqual(yield* store.queueSize("q"), 0)
+          yield* store.enqueue("other", ["a"])
+          yield* store.enqueue("q", [])
+          assert.deepStrictEqual(yield* store.queues, ["other"])
+          assert.deepStrictEqual(yield* store.queueRange("other", 0, -1), ["a"])
         }),
       )
     })
@@ -337,6 +440,55 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           assert.strictEqual(yield* store.requeueInProgress("q", "n1"), 1)
           assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
+        }),
+      )
+    })
+
+    describe("earliest", () => {
+      test(
+        "of an empty set is undefined",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.isUndefined(yield* store.earliest("schedule"))
+          assert.isUndefined(yield* store.earliest("retry"))
+        }),
+      )
+
+      test(
+        "is the lowest score of the named set, and follows removals",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("schedule", [
+            { payload: "s30", score: 30 },
+            { payload: "s10", score: 10.5 },
+            { payload: "s20", score: 20 },
+          ])
+          assert.strictEqual(yield* store.earliest("schedule"), 10.5)
+          assert.isUndefined(yield* store.earliest("retry"))
+          yield* store.addScheduled("retry", [{ payload: "r", score: 1_700_000_000.25 }])
+          assert.strictEqual(yield* store.earliest("retry"), 1_700_000_000.25)
+          assert.strictEqual(yield* store.earliest("schedule"), 10.5)
+          yield* store.deleteFromSet("schedule", "s10")
+          assert.strictEqual(yield* store.earliest("schedule"), 20)
+          yield* store.promote("schedule", [{ raw: "s20", payload: "s20", queue: "q" }], 99)
+          assert.strictEqual(yield* store.earliest("schedule"), 30)
+          yield* store.clearSet("schedule")
+          assert.isUndefined(yield* store.earliest("schedule"))
+          assert.strictEqual(yield* store.earliest("retry"), 1_700_000_000.25)
+        }),
+      )
+
+      test(
+        "reads a negative and a zero score",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("retry", [
+            { payload: "zero", score: 0 },
+            { payload: "negative", score: -5 },
+          ])
+          assert.strictEqual(yield* store.earliest("retry"), -5)
+          yield* store.deleteFromSet("retry", "negative")
+          assert.strictEqual(yield* store.earliest("retry"), 0)
         }),
       )
     })
@@ -715,6 +867,188 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           yield* store.clearSet("dead")
           assert.strictEqual(yield* store.setSize("dead"), 0)
           assert.strictEqual(yield* store.setSize("schedule"), 1)
+        }),
+      )
+    })
+
+    describe("notifications", () => {
+      const work = (queue: string): Notification => ({ _tag: "Work", queue })
+      const pause = (queue: string): Notification => ({ _tag: "Pause", queue })
+      const scheduled: Notification = { _tag: "Scheduled" }
+
+      liveTest(
+        "enqueue publishes Work for its queue; an empty enqueue publishes nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const { next, quiet } = yield* listen
+          yield* store.enqueue("q1", ["a", "b"])
+          yield* store.enqueue("q2", ["c"])
+          assert.deepStrictEqual(yield* next(2), [work("q1"), work("q2")])
+          yield* store.enqueue("q3", [])
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "addScheduled publishes Scheduled, for both sets",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const { next, quiet } = yield* listen
+          yield* store.addScheduled("schedule", [{ payload: "s", score: 10 }])
+          assert.deepStrictEqual(yield* next(1), [scheduled])
+          yield* store.addScheduled("retry", [
+            { payload: "r1", score: 10 },
+            { payload: "r2", score: 20 },
+          ])
+          assert.deepStrictEqual(yield* next(1), [scheduled])
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "retry publishes Scheduled",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a"])
+          yield* store.fetch("q", "n", 1)
+          const { next, quiet } = yield* listen
+          yield* store.retry("q", "n", "a", "a-failed", 1234)
+          assert.deepStrictEqual(yield* next(1), [scheduled])
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "promote publishes Work for each queue pushed to, and nothing for dead or missing members",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.kill("q", "n", "none", "d1", 5, NoLimits)
+          yield* store.kill("q", "n", "none", "d2", 6, NoLimits)
+          const { next, quiet } = yield* listen
+          const moved = yield* store.promote(
+            "dead",
+            [
+              { raw: "d1", payload: "p1", queue: "qa" },
+              { raw: "d2", payload: "p2", queue: "qb" },
+            ],
+            99,
+          )
+          assert.strictEqual(moved, 2)
+          assert.deepStrictEqual(sorted(yield* next(2)), [work("qa"), work("qb")])
+          yield* quiet
+
+          // to dead, or not in the set: no queue is pushed to, so nothing is published
+          yield* store.kill("q", "n", "none", "d3", 7, NoLimits)
+          const none = yield* store.promote(
+            "dead",
+            [
+              { raw: "d3", payload: "p3", queue: undefined },
+              { raw: "missing", payload: "p4", queue: "qc" },
+            ],
+            99,
+          )
+          assert.strictEqual(none, 1)
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "promote publishes Work for every queue it pushes to in one call",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.kill("q", "n", "none", "a1", 5, NoLimits)
+          yield* store.kill("q", "n", "none", "a2", 6, NoLimits)
+          yield* store.kill("q", "n", "none", "b1", 7, NoLimits)
+          const { next } = yield* listen
+          yield* store.promote(
+            "dead",
+            [
+              { raw: "a1", payload: "a1", queue: "qa" },
+              { raw: "a2", payload: "a2", queue: "qa" },
+              { raw: "b1", payload: "b1", queue: "qb" },
+            ],
+            99,
+          )
+          // Redis publishes once per queue, MemoryStore once per job: both wake every queue.
+          const got = [work("qa"), work("qb")]
+          const seen = new Set<string>()
+          while (seen.size < got.length) for (const notice of yield* next(1)) seen.add(show([notice]))
+          assert.deepStrictEqual([...seen].sort(), got.map((notice) => show([notice])).sort())
+        }),
+      )
+
+      liveTest(
+        "requeueInProgress publishes Work when it moved jobs, and nothing when it moved none",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "n", 2)
+          const { next, quiet } = yield* listen
+          assert.strictEqual(yield* store.requeueInProgress("q", "other-node"), 0)
+          assert.strictEqual(yield* store.requeueInProgress("empty", "n"), 0)
+          yield* quiet
+          assert.strictEqual(yield* store.requeueInProgress("q", "n"), 2)
+          assert.deepStrictEqual(yield* next(1), [work("q")])
+          assert.strictEqual(yield* store.requeueInProgress("q", "n"), 0)
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "setPaused publishes Pause when pausing and when resuming",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const { next, quiet } = yield* listen
+          yield* store.setPaused("q", true)
+          assert.deepStrictEqual(yield* next(1), [pause("q")])
+          yield* store.setPaused("q", false)
+          assert.deepStrictEqual(yield* next(1), [pause("q")])
+          yield* store.setPaused("other", true)
+          assert.deepStrictEqual(yield* next(1), [pause("other")])
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "fetch, ack, kill and incrementStats publish nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          const { quiet } = yield* listen
+          yield* store.fetch("q", "n", 2)
+          yield* store.ack("q", "n", ["a"])
+          yield* store.kill("q", "n", "b", "b-dead", 10, NoLimits)
+          yield* store.incrementStats(1, 1, "2024-01-01")
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "notifications arrive in the order they were published",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const { next, quiet } = yield* listen
+          yield* store.enqueue("q", ["a"])
+          yield* store.setPaused("q", true)
+          yield* store.fetch("q", "n", 1)
+          yield* store.retry("q", "n", "a", "a-failed", 10)
+          yield* store.setPaused("q", false)
+          yield* store.enqueue("r", ["b"])
+          assert.deepStrictEqual(yield* next(5), [work("q"), pause("q"), scheduled, pause("q"), work("r")])
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "every running stream receives every notification",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const first = yield* listen
+          const second = yield* listen
+          yield* store.enqueue("q", ["a"])
+          yield* store.setPaused("q", true)
+          assert.deepStrictEqual(yield* first.next(2), [work("q"), pause("q")])
+          assert.deepStrictEqual(yield* second.next(2), [work("q"), pause("q")])
         }),
       )
     })

@@ -104,12 +104,15 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     if (payloads.length === 0) return
     queueNames.add(name)
     queue(name).lpush(payloads)
-    notify({ _tag: "Work", queue: name })
   }
   const bump = (key: string, by: number) => counters.set(key, (counters.get(key) ?? 0) + by)
 
   return {
-    enqueue: (name, payloads) => Effect.sync(() => push(name, payloads)),
+    enqueue: (name, payloads) =>
+      Effect.sync(() => {
+        push(name, payloads)
+        if (payloads.length > 0) notify({ _tag: "Work", queue: name })
+      }),
     addScheduled: (set, entries) =>
       Effect.sync(() => {
         for (const { payload, score } of entries) sets[set].add(payload, score)
@@ -159,12 +162,17 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     promote: (set, promotions: ReadonlyArray<Promotion>, deadAt) =>
       Effect.sync(() => {
         let moved = 0
+        const woken = new Set<string>()
         for (const { raw, payload, queue: target } of promotions) {
           if (!sets[set].remove(raw)) continue
           if (target === undefined) sets.dead.add(payload, deadAt)
-          else push(target, [payload])
+          else {
+            push(target, [payload])
+            woken.add(target)
+          }
           moved++
         }
+        for (const name of woken) notify({ _tag: "Work", queue: name })
         return moved
       }),
     notifications: Stream.fromPubSub(notices),

@@ -3,6 +3,7 @@
  * Nothing is ever evaluated from a job's text: an unregistered class is an `UnknownJobClass`.
  */
 import { Context, Data, Duration, Effect, Layer, Schema } from "effect"
+import type { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 
 /** The job's args did not match the worker's schema (on enqueue or on perform). */
@@ -59,8 +60,11 @@ export interface Worker<A, E = never, R = never> {
   readonly run: (args: WireArgs) => Effect.Effect<void, E | InvalidJobArgs, R>
 }
 
-/** Any worker, whatever its args; the registry holds these. */
+/** Any worker, whatever its args and errors. */
 export type AnyWorker<R = never> = Worker<never, unknown, R>
+
+/** A worker as the registry hands it out: its services provided, but for the running job's. */
+export type RegisteredWorker = AnyWorker<CurrentJob>
 
 export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
@@ -92,20 +96,27 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
 export class WorkerRegistry extends Context.Service<
   WorkerRegistry,
   {
-    readonly resolve: (className: string) => Effect.Effect<AnyWorker, UnknownJobClass>
+    readonly resolve: (className: string) => Effect.Effect<RegisteredWorker, UnknownJobClass>
     readonly names: ReadonlyArray<string>
   }
 >()("@verk/core/WorkerRegistry") {
-  static layer<R = never>(workers: ReadonlyArray<AnyWorker<R>>): Layer.Layer<WorkerRegistry, never, R> {
+  static layer<R = never>(
+    workers: ReadonlyArray<AnyWorker<R>>,
+  ): Layer.Layer<WorkerRegistry, never, Exclude<R, CurrentJob>> {
     return Layer.effect(
       WorkerRegistry,
       Effect.gen(function* () {
-        const context = yield* Effect.context<R>()
-        const byName = new Map<string, AnyWorker>()
+        const captured = yield* Effect.context<Exclude<R, CurrentJob>>()
+        const byName = new Map<string, RegisteredWorker>()
         for (const worker of workers) {
           byName.set(worker.name, {
             ...worker,
-            run: (args) => Effect.provideContext(worker.run(args), context),
+            // The running job's CurrentJob comes from the processor; everything else from here.
+            run: (args) =>
+              Effect.updateContext(
+                worker.run(args),
+                (current: Context.Context<CurrentJob>) => Context.merge(current, captured) as Context.Context<R>,
+              ),
           })
         }
         return {

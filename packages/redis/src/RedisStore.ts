@@ -76,7 +76,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             "ZADD",
             keys.set(set),
             ...entries.flatMap(({ payload, score }) => [score, payload]),
-          ).pipe(Effect.asVoid),
+          ).pipe(Effect.andThen(send("addScheduled", "PUBLISH", keys.notify, "scheduled")), Effect.asVoid),
     fetch: (queue, node, wanted) =>
       wanted < 1
         ? Effect.succeed([])

@@ -1,0 +1,124 @@
+/**
+ * Every Verk setting, with Verk's and Sidekiq's defaults, and the same settings read from the
+ * environment through Effect `Config` (Verk's `{:system, "ENV", default}` convention).
+ */
+import { Config, Context, Duration, Layer, type LogLevel, Redacted, Schema, SchemaGetter } from "effect"
+import { DefaultMaxRetries } from "./RetryPolicy.ts"
+
+export interface LogLevels {
+  /** Level of the "start" line of each job; "None" turns it off. */
+  readonly start: LogLevel.LogLevel
+  readonly done: LogLevel.LogLevel
+  readonly fail: LogLevel.LogLevel
+}
+
+export interface VerkConfig {
+  /** Queue name → how many jobs of it run at once on this node. */
+  readonly queues: Readonly<Record<string, number>>
+  /** A fixed node id (Verk's behaviour); a fresh `host-pid-random` id per process when absent. */
+  readonly nodeId: string | undefined
+  /** Retries for a job that says nothing of its own (Sidekiq: 25). */
+  readonly maxRetries: number
+  /** The dead set keeps at most this many jobs (Sidekiq: 10,000)... */
+  readonly deadMaxJobs: number
+  /** ...and none older than this (Sidekiq: 180 days). */
+  readonly deadMaxAge: Duration.Duration
+  /**
+   * How often an idle queue looks for jobs pushed by foreign clients, and how often pause state
+   * and the scheduled sets are re-read. Our own pushes wake nodes at once.
+   */
+  readonly pollInterval: Duration.Duration
+  /** On shutdown, running jobs get this long to finish before they are interrupted and requeued. */
+  readonly shutdownTimeout: Duration.Duration
+  /** How often a node says it is alive. */
+  readonly heartbeatInterval: Duration.Duration
+  readonly logLevels: LogLevels
+}
+
+export const defaults: VerkConfig = {
+  queues: { default: 25 },
+  nodeId: undefined,
+  maxRetries: DefaultMaxRetries,
+  deadMaxJobs: 10_000,
+  deadMaxAge: Duration.days(180),
+  pollInterval: Duration.seconds(1),
+  shutdownTimeout: Duration.seconds(25),
+  heartbeatInterval: Duration.seconds(5),
+  logLevels: { start: "Info", done: "Info", fail: "Warn" },
+}
+
+export type VerkConfigInput = Partial<Omit<VerkConfig, "logLevels">> & {
+  readonly logLevels?: Partial<LogLevels> | undefined
+}
+
+export const make = (input: VerkConfigInput = {}): VerkConfig => {
+  const { logLevels, ...rest } = input
+  const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined))
+  return { ...defaults, ...defined, logLevels: { ...defaults.logLevels, ...logLevels } }
+}
+
+const QueueEntry = String.raw`[^,:\s]+(?:\s*:\s*[1-9]\d*)?`
+const QueueList = new RegExp(String.raw`^\s*${QueueEntry}\s*(?:,\s*${QueueEntry}\s*)*$`)
+
+/** `default:25,mail:5` → `{ default: 25, mail: 5 }`; a bare name gets 25 workers. */
+export const QueuesFromString = Schema.String.check(Schema.isPattern(QueueList)).pipe(
+  Schema.decodeTo(Schema.Record(Schema.String, Schema.Int), {
+    decode: SchemaGetter.transform((text: string) => {
+      const queues: Record<string, number> = {}
+      for (const entry of text.split(",")) {
+        const [name = "", size] = entry.split(":").map((piece) => piece.trim())
+        queues[name] = size === undefined ? 25 : Number(size)
+      }
+      return queues
+    }),
+    encode: SchemaGetter.transform((queues: Readonly<Record<string, number>>) =>
+      Object.entries(queues)
+        .map(([name, size]) => `${name}:${size}`)
+        .join(","),
+    ),
+  }),
+)
+
+const Queues = Config.schema(QueuesFromString, "VERK_QUEUES")
+
+/** The runtime settings from the environment; unset variables keep the defaults. */
+export const fromEnv: Config.Config<VerkConfig> = Config.all({
+  queues: Queues.pipe(Config.withDefault(defaults.queues)),
+  nodeId: Config.String("VERK_NODE_ID").pipe(Config.option),
+  maxRetries: Config.Int("VERK_MAX_RETRY_COUNT").pipe(Config.withDefault(defaults.maxRetries)),
+  deadMaxJobs: Config.Int("VERK_MAX_DEAD_JOBS").pipe(Config.withDefault(defaults.deadMaxJobs)),
+  deadMaxAge: Config.Duration("VERK_DEAD_JOB_MAX_AGE").pipe(Config.withDefault(defaults.deadMaxAge)),
+  pollInterval: Config.Duration("VERK_POLL_INTERVAL").pipe(Config.withDefault(defaults.pollInterval)),
+  shutdownTimeout: Config.Duration("VERK_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout)),
+  heartbeatInterval: Config.Duration("VERK_HEARTBEAT_INTERVAL").pipe(Config.withDefault(defaults.heartbeatInterval)),
+  logLevels: Config.all({
+    start: Config.LogLevel("VERK_START_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.start)),
+    done: Config.LogLevel("VERK_DONE_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.done)),
+    fail: Config.LogLevel("VERK_FAIL_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.fail)),
+  }),
+}).pipe(Config.map(({ nodeId, ...rest }) => ({ ...rest, nodeId: nodeId._tag === "Some" ? nodeId.value : undefined })))
+
+export interface RedisSettings {
+  /** Redacted, so that it never shows in logs. */
+  readonly url: Redacted.Redacted<string>
+  readonly namespace: string | undefined
+}
+
+/** Where the Redis store connects: `REDIS_URL` (default `redis://127.0.0.1:6379`) and `VERK_NAMESPACE`. */
+export const redisFromEnv: Config.Config<RedisSettings> = Config.all({
+  url: Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379"))),
+  namespace: Config.String("VERK_NAMESPACE").pipe(Config.option),
+}).pipe(
+  Config.map(({ url, namespace }) => ({
+    url,
+    namespace: namespace._tag === "Some" ? namespace.value : undefined,
+  })),
+)
+
+/** The settings a running node uses, as a service. */
+export class Settings extends Context.Service<Settings, VerkConfig>()("@verk/core/Settings") {
+  static layer(input: VerkConfigInput = {}): Layer.Layer<Settings> {
+    return Layer.succeed(Settings, make(input))
+  }
+  static readonly layerFromEnv: Layer.Layer<Settings, Config.ConfigError> = Layer.effect(Settings, fromEnv)
+}

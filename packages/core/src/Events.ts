@@ -1,0 +1,92 @@
+/**
+ * What happens in a node, as typed events on one PubSub: jobs starting, finishing, failing and
+ * dying, queues running, pausing and paused, dead nodes recovered. Consume them as a Stream.
+ */
+import { Context, Data, Effect, Layer, PubSub, type Scope, Stream } from "effect"
+
+export class JobStarted extends Data.TaggedClass("JobStarted")<{
+  readonly queue: string
+  readonly jid: string
+  readonly className: string
+}> {}
+
+export class JobFinished extends Data.TaggedClass("JobFinished")<{
+  readonly queue: string
+  readonly jid: string
+  readonly className: string
+  readonly durationMillis: number
+}> {}
+
+export class JobFailed extends Data.TaggedClass("JobFailed")<{
+  readonly queue: string
+  readonly jid: string
+  readonly className: string
+  readonly error: string
+  /** Verk's 1-based count of failures so far. */
+  readonly failures: number
+  /** When it runs again (epoch seconds); absent when it went to dead instead. */
+  readonly retryAt: number | undefined
+}> {}
+
+/** A job went to the dead set: retries exhausted, or a payload that cannot be a job. */
+export class JobDead extends Data.TaggedClass("JobDead")<{
+  readonly queue: string
+  /** Absent for a payload that did not decode. */
+  readonly jid: string | undefined
+  readonly className: string | undefined
+  readonly reason: string
+}> {}
+
+export class QueueRunning extends Data.TaggedClass("QueueRunning")<{ readonly queue: string }> {}
+export class QueuePausing extends Data.TaggedClass("QueuePausing")<{ readonly queue: string }> {}
+export class QueuePaused extends Data.TaggedClass("QueuePaused")<{ readonly queue: string }> {}
+
+/** Another node's heartbeat expired and this node put its in-progress jobs back. */
+export class NodeRecovered extends Data.TaggedClass("NodeRecovered")<{
+  readonly node: string
+  readonly jobs: number
+}> {}
+
+export type VerkEvent =
+  | JobStarted
+  | JobFinished
+  | JobFailed
+  | JobDead
+  | QueueRunning
+  | QueuePausing
+  | QueuePaused
+  | NodeRecovered
+
+export type EventTag = VerkEvent["_tag"]
+
+/** Events buffered per subscriber; a subscriber that falls further behind loses the oldest. */
+export const SubscriberCapacity = 65_536
+
+export class Events extends Context.Service<
+  Events,
+  {
+    readonly publish: (event: VerkEvent) => Effect.Effect<void>
+    /** Subscribes now (nothing published after this call is missed) and streams from there. */
+    readonly subscribe: Effect.Effect<Stream.Stream<VerkEvent>, never, Scope.Scope>
+    /** Subscribes when the stream starts running. */
+    readonly stream: Stream.Stream<VerkEvent>
+  }
+>()("@verk/core/Events") {
+  static readonly layer: Layer.Layer<Events> = Layer.effect(
+    Events,
+    Effect.gen(function* () {
+      const pubsub = yield* Effect.acquireRelease(PubSub.sliding<VerkEvent>(SubscriberCapacity), PubSub.shutdown)
+      return {
+        publish: (event: VerkEvent) => Effect.asVoid(PubSub.publish(pubsub, event)),
+        subscribe: Effect.map(PubSub.subscribe(pubsub), Stream.fromSubscription),
+        stream: Stream.fromPubSub(pubsub),
+      }
+    }),
+  )
+}
+
+/** Keeps the events with the given tags: `stream.pipe(ofType("JobDead", "JobFailed"))`. */
+export const ofType =
+  <const Tags extends ReadonlyArray<EventTag>>(...tags: Tags) =>
+  <E, R>(stream: Stream.Stream<VerkEvent, E, R>): Stream.Stream<Extract<VerkEvent, { _tag: Tags[number] }>, E, R> =>
+    Stream.filter(stream, (event): event is Extract<VerkEvent, { _tag: Tags[number] }> => tags.includes(event._tag))

@@ -1,0 +1,88 @@
+/**
+ * Job statistics: Sidekiq's Redis counters (`stat:processed`, `stat:failed` and per-day keys),
+ * added up in memory and flushed in one round trip per interval rather than one per job; and
+ * Effect Metrics (processed/failed by queue and class, a duration histogram, queue depth and
+ * busy gauges) for an exporter to serve.
+ */
+import { Clock, Context, DateTime, Duration, Effect, Layer, Metric, Ref, Schedule } from "effect"
+import { Store } from "./Store.ts"
+
+export const processedTotal = Metric.counter("verk_jobs_processed_total", {
+  description: "Jobs that finished successfully",
+  incremental: true,
+})
+export const failedTotal = Metric.counter("verk_jobs_failed_total", {
+  description: "Job runs that failed (each retry counts)",
+  incremental: true,
+})
+export const jobDuration = Metric.histogram("verk_job_duration_ms", {
+  description: "How long perform took, in milliseconds",
+  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 18 }),
+})
+export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
+export const busyWorkers = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
+
+/** How often counts reach Redis. */
+export const FlushInterval = Duration.seconds(1)
+
+/** Sidekiq's day keys are UTC dates. */
+const utcDay = (millis: number) => DateTime.formatIsoDateUtc(DateTime.makeUnsafe(millis))
+
+type Pending = ReadonlyMap<string, { readonly processed: number; readonly failed: number }>
+
+export class Stats extends Context.Service<
+  Stats,
+  {
+    readonly recordProcessed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
+    readonly recordFailed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
+    /** Write what is pending now (also done every second and when the layer closes). */
+    readonly flush: Effect.Effect<void>
+  }
+>()("@verk/core/Stats") {
+  static readonly layer: Layer.Layer<Stats, never, Store> = Layer.effect(
+    Stats,
+    Effect.gen(function* () {
+      const store = yield* Store
+      const pending = yield* Ref.make<Pending>(new Map())
+      const add = (day: string, processed: number, failed: number) =>
+        Ref.update(pending, (current) => {
+          const next = new Map(current)
+          const totals = next.get(day) ?? { processed: 0, failed: 0 }
+          next.set(day, { processed: totals.processed + processed, failed: totals.failed + failed })
+          return next
+        })
+
+      const count = (kind: "processed" | "failed") =>
+        Effect.fnUntraced(function* (queue: string, className: string, durationMillis: number) {
+          const day = utcDay(yield* Clock.currentTimeMillis)
+          yield* kind === "processed" ? add(day, 1, 0) : add(day, 0, 1)
+          const attributes = { queue, class: className }
+          yield* Metric.update(
+            Metric.withAttributes(kind === "processed" ? processedTotal : failedTotal, attributes),
+            1,
+          )
+          yield* Metric.update(Metric.withAttributes(jobDuration, attributes), durationMillis)
+        })
+
+      // A failed write puts the counts back, so the next flush carries them.
+      const flush = Effect.gen(function* () {
+        const batch = yield* Ref.getAndSet(pending, new Map())
+        for (const [day, { processed, failed }] of batch) {
+          yield* store
+            .incrementStats(processed, failed, day)
+            .pipe(
+              Effect.catch((error) =>
+                add(day, processed, failed).pipe(
+                  Effect.andThen(Effect.logWarning(`Could not flush job stats: ${error.message}`)),
+                ),
+              ),
+            )
+        }
+      })
+
+      yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(FlushInterval)))
+      yield* Effect.addFinalizer(() => flush)
+      return { recordProcessed: count("processed"), recordFailed: count("failed"), flush }
+    }),
+  )
+}
