@@ -5,9 +5,11 @@
  * place, so both stores stamp `enqueued_at` the same way. A due member that cannot run (invalid
  * JSON, no class or queue) goes to the dead set wrapped with its reason, so it never blocks the set.
  */
-import { Effect, Result } from "effect"
+import { Clock, Duration, Effect, Result } from "effect"
+import { Settings } from "./Config.ts"
 import * as Job from "./Job.ts"
 import { type Promotion, Store } from "./Store.ts"
+import { WakeUp } from "./WakeUp.ts"
 
 export interface PromoteResult {
   /** How many members left the set: to their queue, or to dead for the malformed ones. */
@@ -48,4 +50,51 @@ export const promoteDue = Effect.fn("Scheduler.promoteDue")(function* (set: "sch
     if (due.length < PromoteBatchSize) break
   }
   return { moved, malformed } satisfies PromoteResult
+})
+
+/**
+ * The scheduler loop: promote what is due, then sleep until the next due job, a notification that
+ * the sets changed, or the poll interval (for jobs scheduled by foreign clients), whichever comes
+ * first. Time comes only from `Clock`, so `TestClock.adjust` drives it. Several nodes running it
+ * at once move each job once.
+ */
+export const run = Effect.fn("Scheduler.run")(function* () {
+  const store = yield* Store
+  const wakeUp = yield* WakeUp
+  const { pollInterval } = yield* Settings
+  const poll = Duration.toMillis(pollInterval)
+
+  const promoteSet = (set: "schedule" | "retry", nowMillis: number) =>
+    promoteDue(set, nowMillis).pipe(
+      Effect.tap(({ malformed }) =>
+        Effect.forEach(malformed, (error) =>
+          Effect.logWarning(`A due job in ${set} is malformed and went to dead: ${error.reason}`),
+        ),
+      ),
+    )
+
+  const tick = Effect.gen(function* () {
+    yield* wakeUp.scheduled.clear
+    const now = yield* Clock.currentTimeMillis
+    let next = now + poll
+    for (const set of ["schedule", "retry"] as const) {
+      const earliest = yield* store.earliest(set)
+      if (earliest === undefined) continue
+      const dueMillis = earliest * 1000
+      if (dueMillis <= now) {
+        yield* promoteSet(set, now)
+        next = now
+      } else next = Math.min(next, dueMillis)
+    }
+    return next - now
+  }).pipe(
+    Effect.catch((error) =>
+      Effect.as(Effect.logWarning(`Scheduler could not read the store, retrying: ${error.message}`), poll),
+    ),
+  )
+
+  while (true) {
+    const wait = yield* tick
+    if (wait > 0) yield* wakeUp.scheduled.wait(Duration.millis(wait))
+  }
 })

@@ -1,0 +1,89 @@
+/**
+ * Turns store notifications into wake-ups, so that idle loops react within milliseconds instead
+ * of polling Redis hard: one subscription per node (one pub/sub connection, whatever the number
+ * of queues) feeds a signal per queue, a signal for the scheduler, and the pause state.
+ * Pause state is also re-read every poll interval, so a missed notification (Redis restarting)
+ * costs at most one interval.
+ */
+import { Context, Duration, Effect, Layer, Queue, Ref, Schedule, Stream } from "effect"
+import { Settings } from "./Config.ts"
+import { type Notification, Store } from "./Store.ts"
+
+/** A latch-like signal: `clear` before looking for work, then `wait` if there was none. */
+export interface Signal {
+  readonly clear: Effect.Effect<void>
+  /** Returns when signalled (also if signalled since the last `clear`) or after `timeout`. */
+  readonly wait: (timeout: Duration.Input) => Effect.Effect<void>
+}
+
+const makeSignal = Effect.map(Queue.sliding<void>(1), (queue): Signal & { readonly notify: Effect.Effect<void> } => ({
+  notify: Effect.asVoid(Queue.offer(queue, undefined)),
+  clear: Effect.asVoid(Queue.clear(queue)),
+  wait: (timeout) => Effect.raceFirst(Queue.take(queue), Effect.sleep(timeout)),
+}))
+
+export class WakeUp extends Context.Service<
+  WakeUp,
+  {
+    readonly forQueue: (queue: string) => Effect.Effect<Signal>
+    readonly scheduled: Signal
+    readonly isPaused: (queue: string) => Effect.Effect<boolean>
+  }
+>()("@verk/core/WakeUp") {
+  static readonly layer: Layer.Layer<WakeUp, never, Store | Settings> = Layer.effect(
+    WakeUp,
+    Effect.gen(function* () {
+      const store = yield* Store
+      const { pollInterval } = yield* Settings
+      const signals = new Map<string, Signal & { readonly notify: Effect.Effect<void> }>()
+      const forQueue = Effect.fnUntraced(function* (queue: string) {
+        const existing = signals.get(queue)
+        if (existing !== undefined) return existing
+        const signal = yield* makeSignal
+        signals.set(queue, signal)
+        return signal
+      })
+      const scheduled = yield* makeSignal
+      const paused = yield* Ref.make<ReadonlySet<string>>(new Set())
+
+      // Re-read pause state; wake the queues whose state changed so they act on it now.
+      const refreshPaused = store.pausedQueues.pipe(
+        Effect.flatMap((next) =>
+          Effect.gen(function* () {
+            const previous = yield* Ref.getAndSet(paused, next)
+            for (const queue of new Set([...previous, ...next])) {
+              if (previous.has(queue) !== next.has(queue)) yield* (yield* forQueue(queue)).notify
+            }
+          }),
+        ),
+        Effect.catch((error) => Effect.logWarning(`Could not read pause state: ${error.message}`)),
+      )
+
+      const dispatch = (notification: Notification) => {
+        switch (notification._tag) {
+          case "Work":
+            return Effect.flatMap(forQueue(notification.queue), (signal) => signal.notify)
+          case "Pause":
+            return refreshPaused
+          case "Scheduled":
+            return scheduled.notify
+        }
+      }
+
+      yield* refreshPaused
+      yield* store.notifications.pipe(
+        Stream.runForEach(dispatch),
+        Effect.tapError((error) => Effect.logWarning(`Lost store notifications, resubscribing: ${error.message}`)),
+        Effect.retry(Schedule.spaced(Duration.seconds(1))),
+        Effect.forkScoped,
+      )
+      yield* Effect.forkScoped(Effect.repeat(refreshPaused, Schedule.spaced(pollInterval)))
+
+      return {
+        forQueue,
+        scheduled,
+        isPaused: (queue: string) => Effect.map(Ref.get(paused), (set) => set.has(queue)),
+      }
+    }),
+  )
+}
