@@ -47,14 +47,29 @@ export const defaults: VerkConfig = {
   logLevels: { start: "Info", done: "Info", fail: "Warn" },
 }
 
-export type VerkConfigInput = Partial<Omit<VerkConfig, "logLevels">> & {
+type DurationKey = "deadMaxAge" | "pollInterval" | "shutdownTimeout" | "heartbeatInterval"
+
+/** Settings as a user writes them: any subset, durations as `"5 seconds"` or a Duration. */
+export type VerkConfigInput = {
+  readonly [K in Exclude<keyof VerkConfig, "logLevels" | DurationKey>]?: VerkConfig[K] | undefined
+} & {
+  readonly [K in DurationKey]?: Duration.Input | undefined
+} & {
   readonly logLevels?: Partial<LogLevels> | undefined
 }
 
+const durationKeys: ReadonlyArray<DurationKey> = ["deadMaxAge", "pollInterval", "shutdownTimeout", "heartbeatInterval"]
+
 export const make = (input: VerkConfigInput = {}): VerkConfig => {
   const { logLevels, ...rest } = input
-  const defined = Object.fromEntries(Object.entries(rest).filter(([, value]) => value !== undefined))
-  return { ...defaults, ...defined, logLevels: { ...defaults.logLevels, ...logLevels } }
+  const defined: Record<string, unknown> = Object.fromEntries(
+    Object.entries(rest).filter(([, value]) => value !== undefined),
+  )
+  for (const key of durationKeys) {
+    const value = input[key]
+    if (value !== undefined) defined[key] = Duration.fromInputUnsafe(value)
+  }
+  return { ...defaults, ...defined, logLevels: { ...defaults.logLevels, ...logLevels } } as VerkConfig
 }
 
 const QueueEntry = String.raw`[^,:\s]+(?:\s*:\s*[1-9]\d*)?`

@@ -1,0 +1,71 @@
+/**
+ * `npm start`: a tour of Verk in one process. It sends a welcome email, retries a flaky job,
+ * runs a scheduled job and shows the events and stats. It uses Redis when REDIS_URL is set and
+ * the in-memory store otherwise, so it runs on a fresh machine with nothing installed.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Client, CurrentJob, Events, Inspection, MemoryStore, Verk, Worker } from "@verk/core"
+import { RedisStore } from "@verk/redis"
+import { DateTime, Effect, Fiber, Layer, Schema, Stream } from "effect"
+
+const SendWelcome = Worker.make({
+  name: "SendWelcome",
+  args: Schema.Tuple([Schema.String]),
+  perform: ([email]) => Effect.log(`Sending a welcome email to ${email}`),
+})
+
+let flakyRuns = 0
+const FlakyReport = Worker.make({
+  name: "FlakyReport",
+  args: Schema.Tuple([Schema.Int]),
+  // Retry one second after each failure instead of Sidekiq's 15 s and up.
+  retryPolicy: { retryAt: (failedAt) => DateTime.addDuration(failedAt, "1 second") },
+  perform: ([reportId]) =>
+    Effect.gen(function* () {
+      const job = yield* CurrentJob.CurrentJob
+      flakyRuns++
+      if (flakyRuns === 1) return yield* Effect.fail(new Error(`report ${reportId}: the database blinked`))
+      yield* Effect.log(`Report ${reportId} built on attempt ${flakyRuns} (retry_count ${job.retryCount})`)
+    }),
+})
+
+const Reminder = Worker.make({
+  name: "Reminder",
+  args: Schema.Tuple([Schema.String]),
+  perform: ([text]) => Effect.log(`Reminder: ${text}`),
+})
+
+const store = process.env.REDIS_URL
+  ? RedisStore.layer({ url: process.env.REDIS_URL, namespace: "verk-demo" })
+  : MemoryStore.layer
+
+const program = Effect.gen(function* () {
+  const verk = yield* Verk.Verk
+  // Each subscription is one consumer: subscribe once per reader.
+  const finished = yield* (yield* verk.subscribe).pipe(
+    Events.ofType("JobFinished"),
+    Stream.take(3),
+    Stream.runDrain,
+    Effect.forkScoped,
+  )
+  yield* (yield* verk.subscribe).pipe(
+    Stream.runForEach((event) => Effect.log(`event ${event._tag}`)),
+    Effect.forkScoped,
+  )
+  yield* Client.enqueue(SendWelcome, ["ada@example.com"])
+  yield* Client.enqueue(FlakyReport, [42])
+  yield* Client.schedule(Reminder, ["stand-up in 2 seconds"], "2 seconds")
+  yield* Fiber.join(finished)
+  yield* Effect.log(`Queues: ${JSON.stringify(yield* verk.queueStats)}`)
+  yield* Effect.log(`Dead jobs: ${yield* Inspection.DeadSet.size}`)
+}).pipe(Effect.scoped)
+
+program.pipe(
+  Effect.provide(
+    Verk.Verk.layer({ queues: { default: 5 }, shutdownTimeout: "2 seconds" }).pipe(
+      Layer.provide(Worker.WorkerRegistry.layer([SendWelcome, FlakyReport, Reminder])),
+      Layer.provideMerge(store),
+    ),
+  ),
+  NodeRuntime.runMain,
+)
