@@ -30,8 +30,10 @@ export interface VerkConfig {
   readonly pollInterval: Duration.Duration
   /** On shutdown, running jobs get this long to finish before they are interrupted and requeued. */
   readonly shutdownTimeout: Duration.Duration
-  /** How often a node says it is alive. */
+  /** How often a node says it is alive; it counts as dead after three intervals without. */
   readonly heartbeatInterval: Duration.Duration
+  /** A job may come back from this many dead nodes; the next time it goes to dead (poison pill). */
+  readonly maxRecoveries: number
   readonly logLevels: LogLevels
 }
 
@@ -44,6 +46,7 @@ export const defaults: VerkConfig = {
   pollInterval: Duration.seconds(1),
   shutdownTimeout: Duration.seconds(25),
   heartbeatInterval: Duration.seconds(5),
+  maxRecoveries: 3,
   logLevels: { start: "Info", done: "Info", fail: "Warn" },
 }
 
@@ -106,6 +109,7 @@ export const fromEnv: Config.Config<VerkConfig> = Config.all({
   pollInterval: Config.Duration("VERK_POLL_INTERVAL").pipe(Config.withDefault(defaults.pollInterval)),
   shutdownTimeout: Config.Duration("VERK_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout)),
   heartbeatInterval: Config.Duration("VERK_HEARTBEAT_INTERVAL").pipe(Config.withDefault(defaults.heartbeatInterval)),
+  maxRecoveries: Config.Int("VERK_MAX_RECOVERIES").pipe(Config.withDefault(defaults.maxRecoveries)),
   logLevels: Config.all({
     start: Config.LogLevel("VERK_START_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.start)),
     done: Config.LogLevel("VERK_DONE_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.done)),

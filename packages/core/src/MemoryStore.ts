@@ -76,6 +76,15 @@ class SortedSet {
   }
 }
 
+const jidOf = (raw: string): string | undefined => {
+  try {
+    const jid: unknown = (JSON.parse(raw) as { jid?: unknown }).jid
+    return typeof jid === "string" || typeof jid === "number" ? String(jid) : undefined
+  } catch {
+    return undefined
+  }
+}
+
 export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
   const queueNames = new Set<string>()
   const queues = new Map<string, List>()
@@ -86,6 +95,12 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     dead: new SortedSet(),
   }
   const paused = new Set<string>()
+  const nodes = new Set<string>()
+  const nodeQueues = new Map<string, Set<string>>()
+  /** node → epoch millis when its heartbeat expires */
+  const heartbeats = new Map<string, number>()
+  /** jid → times recovered from a dead node */
+  const recoveries = new Map<string, number>()
   const counters = new Map<string, number>()
   const notices = yield* PubSub.unbounded<Notification>()
   const notify = (notice: Notification) => PubSub.publishUnsafe(notices, notice)
@@ -122,7 +137,10 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
       Effect.sync(() => {
         if (count <= 0) return []
         const jobs = queue(name).rpop(count)
+        if (jobs.length === 0) return jobs
         inProgressOf(name, node).lpush(jobs)
+        nodes.add(node)
+        nodeQueues.set(node, (nodeQueues.get(node) ?? new Set()).add(name))
         return jobs
       }),
     ack: (name, node, raws) =>
@@ -150,6 +168,39 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         return jobs.length
       }),
     inProgress: (name, node) => Effect.sync(() => inProgressOf(name, node).range(0, -1)),
+    heartbeat: (beat) =>
+      Effect.sync(() => {
+        heartbeats.set(beat.node, beat.now + beat.ttlMillis)
+        nodes.add(beat.node)
+      }),
+    nodes: Effect.sync(() => [...nodes].sort()),
+    isAlive: (node, now) => Effect.sync(() => (heartbeats.get(node) ?? Number.NEGATIVE_INFINITY) > now),
+    nodeQueues: (node) => Effect.sync(() => [...(nodeQueues.get(node) ?? [])].sort()),
+    recoverInProgress: (name, node, limits) =>
+      Effect.sync(() => {
+        const jobs = inProgressOf(name, node).lpop(Number.MAX_SAFE_INTEGER)
+        const requeue: Array<string> = []
+        const poisoned: Array<string> = []
+        for (const raw of jobs) {
+          const jid = jidOf(raw)
+          const count = jid === undefined ? 0 : (recoveries.get(jid) ?? 0) + 1
+          if (jid !== undefined) recoveries.set(jid, count)
+          if (count > limits.maxRecoveries) {
+            sets.dead.add(raw, limits.now)
+            if (jid !== undefined) recoveries.delete(jid)
+            poisoned.push(raw)
+          } else requeue.push(raw)
+        }
+        queue(name).rpush(requeue)
+        if (requeue.length > 0) notify({ _tag: "Work", queue: name })
+        return { requeued: requeue.length, poisoned }
+      }),
+    deregister: (node) =>
+      Effect.sync(() => {
+        heartbeats.delete(node)
+        nodeQueues.delete(node)
+        return nodes.delete(node)
+      }),
     earliest: (set) => Effect.sync(() => sets[set].sorted()[0]?.score),
     due: (set, now, limit) =>
       Effect.sync(() =>

@@ -4,7 +4,7 @@
  * written in the same atomic step as the ack, so a crash at any point leaves the job either
  * in-progress (it runs again) or with its outcome recorded, never lost.
  */
-import { Cause, Clock, Context, DateTime, Duration, Effect, Exit, Layer, Result } from "effect"
+import { Cause, Clock, Context, DateTime, Duration, Effect, Exit, Layer, Result, Schedule } from "effect"
 import { Settings } from "./Config.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import { Events, JobDead, JobFailed, JobFinished, JobStarted } from "./Events.ts"
@@ -35,6 +35,9 @@ export const describeFailure = (cause: Cause.Cause<unknown>): Job.Failure => {
     message: typeof error === "string" ? error : (JSON.stringify(error) ?? String(error)),
   }
 }
+
+/** Outcome writes back off up to 2 s between attempts, for as long as it takes. */
+const OutcomeRetry = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")])
 
 /** Retries allowed: the job's own setting, else the worker's, else the node's default. */
 const retryLimit = (job: Job.Job, worker: RegisteredWorker | undefined, defaultLimit: number): number => {
@@ -193,7 +196,13 @@ export class Processor extends Context.Service<
           const exit = yield* perform.pipe(Effect.provideService(CurrentJob, CurrentJob.fromJob(job)), Effect.exit)
           // Interrupted by shutdown: write nothing; the job is still in-progress and goes back.
           if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
-          return yield* Effect.uninterruptible(recordOutcome(queue, raw, job, worker, exit, started))
+          // Redis may be away: keep trying, each attempt whole, until the outcome is written.
+          return yield* Effect.uninterruptible(recordOutcome(queue, raw, job, worker, exit, started)).pipe(
+            Effect.tapError((error) =>
+              Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
+            ),
+            Effect.retry(OutcomeRetry),
+          )
         })
 
         return {

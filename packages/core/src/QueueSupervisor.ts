@@ -4,10 +4,11 @@
  * jobs `shutdownTimeout` to finish, interrupts the rest, and puts every job left in this node's
  * in-progress list back at the front of the queue.
  */
-import { Effect, Fiber, FiberSet, Ref, Semaphore } from "effect"
+import { Clock, Effect, Fiber, FiberSet, Ref, Semaphore } from "effect"
 import { Settings } from "./Config.ts"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
+import type { RunningJob } from "./Heartbeat.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
 import { Store } from "./Store.ts"
@@ -26,6 +27,10 @@ export interface QueueStats {
 
 export interface QueueHandle {
   readonly stats: Effect.Effect<QueueStats>
+  /** The jobs running now, for the heartbeat's Sidekiq `work` entries. */
+  readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
+  /** Whether the fetch loop is still going (for health checks). */
+  readonly fetching: Effect.Effect<boolean>
 }
 
 export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue: string, concurrency: number) {
@@ -40,6 +45,8 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const phase = yield* Ref.make<Fetcher.Phase>("active")
   const finished = yield* Ref.make(0)
   const failed = yield* Ref.make(0)
+  const running = new Map<number, RunningJob>()
+  let nextId = 0
 
   const announce: Record<Fetcher.Phase, QueueRunning | QueuePausing | QueuePaused> = {
     active: new QueueRunning({ queue }),
@@ -57,7 +64,14 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
       ),
     awaitIdle: FiberSet.awaitEmpty(fibers),
     start: (raw) =>
-      processor.process(queue, raw).pipe(
+      Effect.suspend(() => {
+        const id = nextId++
+        return Effect.acquireUseRelease(
+          Effect.map(Clock.currentTimeMillis, (startedMillis) => running.set(id, { queue, raw, startedMillis })),
+          () => processor.process(queue, raw),
+          () => Effect.sync(() => running.delete(id)),
+        )
+      }).pipe(
         Effect.tap((outcome) =>
           outcome === "finished"
             ? Ref.update(finished, (n) => n + 1)
@@ -102,6 +116,8 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
         failed: yield* Ref.get(failed),
       } satisfies QueueStats
     }),
+    running: Effect.sync(() => [...running.values()]),
+    fetching: Effect.sync(() => fetcher.pollUnsafe() === undefined),
   }
   return handle
 })

@@ -69,6 +69,33 @@ export type Notification =
   | { readonly _tag: "Pause"; readonly queue: string }
   | { readonly _tag: "Scheduled" }
 
+/** One heartbeat of a node: Verk's liveness key and Sidekiq's process registry entry. */
+export interface Heartbeat {
+  readonly node: string
+  /** The node counts as dead once this long passes without another heartbeat. */
+  readonly ttlMillis: number
+  /** Epoch milliseconds, from `Clock`. */
+  readonly now: number
+  /** Sidekiq's `info` JSON for its web UI. */
+  readonly info: string
+  readonly busy: number
+  /** Sidekiq's `<identity>:work` entries: field → JSON. */
+  readonly work: ReadonlyArray<readonly [string, string]>
+}
+
+export interface RecoveryLimits {
+  /** How many times a job may come back from dead nodes; one more sends it to dead. */
+  readonly maxRecoveries: number
+  /** Epoch seconds: the dead score of a poison pill. */
+  readonly now: number
+}
+
+export interface Recovered {
+  readonly requeued: number
+  /** Raw payloads sent to dead as poison pills, byte for byte. */
+  readonly poisoned: ReadonlyArray<string>
+}
+
 export interface StoreShape {
   /** LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. */
   readonly enqueue: (queue: string, payloads: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
@@ -128,6 +155,26 @@ export interface StoreShape {
     promotions: ReadonlyArray<Promotion>,
     deadAt: number,
   ) => Effect.Effect<number, StoreError>
+
+  /** Write a heartbeat of `node` (and register it). */
+  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<void, StoreError>
+  /** Nodes that may hold in-progress jobs (`verk_nodes`). */
+  readonly nodes: Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** Whether `node`'s heartbeat is still fresh at `now` (epoch milliseconds). */
+  readonly isAlive: (node: string, now: number) => Effect.Effect<boolean, StoreError>
+  /** Queues where `node` has taken jobs (`verk:node:<node>:queues`). */
+  readonly nodeQueues: (node: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * Move every in-progress job of a dead `node` for `queue` back to where it runs next, in atomic
+   * batches, counting recoveries per job; a job recovered too often goes to dead instead.
+   */
+  readonly recoverInProgress: (
+    queue: string,
+    node: string,
+    limits: RecoveryLimits,
+  ) => Effect.Effect<Recovered, StoreError>
+  /** Forget `node` in Verk's and Sidekiq's registries. Returns whether it was registered. */
+  readonly deregister: (node: string) => Effect.Effect<boolean, StoreError>
 
   /** Notifications from every node sharing this store, for as long as the stream runs. */
   readonly notifications: Stream.Stream<Notification, StoreError>

@@ -7,18 +7,48 @@
  * Each queue is a scoped fiber in a FiberMap; closing the layer's scope shuts every queue down
  * gracefully (see QueueSupervisor).
  */
-import { type Config, Context, Effect, FiberMap, Layer, type Scope, type Stream } from "effect"
+import {
+  Clock,
+  type Config,
+  Context,
+  Duration,
+  Effect,
+  type Fiber,
+  FiberMap,
+  Layer,
+  Ref,
+  Schedule,
+  type Scope,
+  type Stream,
+} from "effect"
 import { Client } from "./Client.ts"
 import { Settings, type VerkConfigInput } from "./Config.ts"
 import { Events, type VerkEvent } from "./Events.ts"
+import * as Heartbeat from "./Heartbeat.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
 import * as QueueSupervisor from "./QueueSupervisor.ts"
+import * as Recovery from "./Recovery.ts"
 import * as Scheduler from "./Scheduler.ts"
 import { Stats } from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 import type { WorkerRegistry } from "./Worker.ts"
+
+export interface Health {
+  readonly nodeId: string
+  /** Heartbeat fresh, store answering, and every loop alive. */
+  readonly healthy: boolean
+  /** Milliseconds since the last heartbeat that reached the store; undefined if none yet. */
+  readonly sinceHeartbeatMillis: number | undefined
+  readonly lastError: string | undefined
+  readonly loops: {
+    readonly heartbeat: boolean
+    readonly recovery: boolean
+    readonly scheduler: boolean
+    readonly queues: Readonly<Record<string, boolean>>
+  }
+}
 
 export interface VerkShape {
   readonly nodeId: string
@@ -31,7 +61,9 @@ export interface VerkShape {
   readonly resume: (queue: string) => Effect.Effect<void, StoreError>
   /** Verk's `QueueStats.all`: every queue running on this node. */
   readonly queueStats: Effect.Effect<ReadonlyArray<QueueSupervisor.QueueStats>>
-  /** Events from now on; `subscribe` first when nothing may be missed. */
+  /** Whether this node is connected, heartbeating and running its loops. */
+  readonly health: Effect.Effect<Health>
+  /** Events from now on; `subscribe` first when nothing may be missed. Each stream is one reader. */
   readonly events: Stream.Stream<VerkEvent>
   readonly subscribe: Effect.Effect<Stream.Stream<VerkEvent>, never, Scope.Scope>
 }
@@ -47,15 +79,42 @@ export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") 
     Layer.suspend(() => runtime.pipe(Layer.provide(Settings.layerFromEnv)))
 }
 
+const alive = (fiber: Fiber.Fiber<unknown, unknown>) => fiber.pollUnsafe() === undefined
+
 const make = Effect.gen(function* () {
   const store = yield* Store
   const events = yield* Events
   const settings = yield* Settings
   const node = yield* Node
   const context = yield* Effect.context<Store | Events | Processor | Node | Settings | WakeUp>()
+  const startedMillis = yield* Clock.currentTimeMillis
+  const handles = new Map<string, QueueSupervisor.QueueHandle>()
+  const lastBeat = yield* Ref.make<number | undefined>(undefined)
+  const lastError = yield* Ref.make<string | undefined>(undefined)
+
+  const heartbeat = Effect.forEach([...handles.values()], (handle) => handle.running).pipe(
+    Effect.flatMap((running) => Heartbeat.beat(running.flat(), startedMillis)),
+    Effect.flatMap((at) => Ref.set(lastBeat, at)),
+    Effect.catch((error) =>
+      Ref.set(lastError, error.message).pipe(Effect.andThen(Effect.logWarning(`Heartbeat failed: ${error.message}`))),
+    ),
+    Effect.provideContext(context),
+  )
+
+  // Finalizers run in reverse: recovery and scheduler stop, queues drain and requeue while the
+  // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
+  const leave = Effect.gen(function* () {
+    let left = 0
+    for (const queue of yield* store.nodeQueues(node.id)) left += (yield* store.inProgress(queue, node.id)).length
+    if (left === 0) yield* store.deregister(node.id)
+    else yield* Effect.logWarning(`${left} jobs stay in progress for ${node.id}; a live node will recover them`)
+  }).pipe(Effect.catch((error) => Effect.logWarning(`Could not deregister ${node.id}: ${error.message}`)))
+  yield* Effect.addFinalizer(() => leave)
+
+  yield* heartbeat
+  const heartbeatFiber = yield* Effect.forkScoped(Effect.repeat(heartbeat, Schedule.spaced(settings.heartbeatInterval)))
 
   const queues = yield* FiberMap.make<string, never>()
-  const handles = new Map<string, QueueSupervisor.QueueHandle>()
 
   const addQueue = Effect.fn("Verk.addQueue")(function* (queue: string, concurrency: number) {
     if (yield* FiberMap.has(queues, queue)) return
@@ -71,9 +130,40 @@ const make = Effect.gen(function* () {
     yield* FiberMap.remove(queues, queue)
   })
 
-  yield* Effect.forkScoped(Scheduler.run())
+  const recoveryFiber = yield* Recovery.sweep().pipe(
+    Effect.catch((error) => Effect.logWarning(`Recovery sweep failed: ${error.message}`)),
+    Effect.repeat(Schedule.spaced(settings.heartbeatInterval)),
+    Effect.provideContext(context),
+    Effect.forkScoped,
+  )
+  const schedulerFiber = yield* Effect.forkScoped(Scheduler.run())
   for (const [queue, concurrency] of Object.entries(settings.queues)) yield* addQueue(queue, concurrency)
   yield* Effect.logInfo(`Verk node ${node.id} running queues ${Object.keys(settings.queues).join(", ")}`)
+
+  const health = Effect.gen(function* () {
+    const now = yield* Clock.currentTimeMillis
+    const beatAt = yield* Ref.get(lastBeat)
+    const sinceHeartbeatMillis = beatAt === undefined ? undefined : now - beatAt
+    const queueLoops: Record<string, boolean> = {}
+    for (const [queue, handle] of handles) queueLoops[queue] = yield* handle.fetching
+    const loops = {
+      heartbeat: alive(heartbeatFiber),
+      recovery: alive(recoveryFiber),
+      scheduler: alive(schedulerFiber),
+      queues: queueLoops,
+    }
+    const fresh =
+      sinceHeartbeatMillis !== undefined &&
+      sinceHeartbeatMillis < Duration.toMillis(Duration.times(settings.heartbeatInterval, 2))
+    return {
+      nodeId: node.id,
+      healthy:
+        fresh && loops.heartbeat && loops.recovery && loops.scheduler && Object.values(queueLoops).every(Boolean),
+      sinceHeartbeatMillis,
+      lastError: yield* Ref.get(lastError),
+      loops,
+    } satisfies Health
+  })
 
   return {
     nodeId: node.id,
@@ -84,6 +174,7 @@ const make = Effect.gen(function* () {
     queueStats: Effect.forEach([...handles.values()], (handle) => handle.stats).pipe(
       Effect.map((stats) => [...stats].sort((a, b) => a.queue.localeCompare(b.queue))),
     ),
+    health,
     events: events.stream,
     subscribe: events.subscribe,
   } satisfies VerkShape

@@ -13,7 +13,13 @@ export const make = (namespace?: string) => {
     set: (name: SortedSetName) => `${prefix}${name}`,
     inProgress: (queue: string, node: string) => `${prefix}inprogress:${queue}:${node}`,
     nodes: `${prefix}verk_nodes`,
+    node: (node: string) => `${prefix}verk:node:${node}`,
     nodeQueues: (node: string) => `${prefix}verk:node:${node}:queues`,
+    recovered: `${prefix}verk:recovered`,
+    /** Sidekiq's process registry. */
+    processes: `${prefix}processes`,
+    process: (identity: string) => `${prefix}${identity}`,
+    processWork: (identity: string) => `${prefix}${identity}:work`,
     paused: `${prefix}verk:paused`,
     /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
     notify: `${prefix}verk:notify`,

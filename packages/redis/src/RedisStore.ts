@@ -18,6 +18,11 @@ export interface RedisStoreOptions {
 /** In-progress jobs moved back per atomic batch. */
 const RequeueBatchSize = 100
 
+/** Recovery counts are forgotten a week after a job's last recovery. */
+const RecoveryMemorySeconds = 7 * 24 * 3600
+
+const RecoverReply = Schema.Tuple([Schema.Number, Schema.Array(Schema.String)])
+
 const Strings = Schema.Array(Schema.String)
 const Integer = Schema.Number
 const NullableStrings = Schema.Array(Schema.NullOr(Schema.String))
@@ -129,6 +134,59 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       }
     }),
     inProgress: (queue, node) => strings("inProgress", "LRANGE", keys.inProgress(queue, node), 0, -1),
+    heartbeat: (beat) =>
+      redis
+        .eval(Scripts.heartbeat)(
+          [keys.node(beat.node), keys.nodes, keys.processes, keys.process(beat.node), keys.processWork(beat.node)],
+          beat.node,
+          beat.ttlMillis,
+          beat.now / 1000,
+          beat.info,
+          beat.busy,
+          beat.work.flat(),
+        )
+        .pipe(run("heartbeat", Integer), Effect.asVoid),
+    nodes: strings("nodes", "SMEMBERS", keys.nodes).pipe(Effect.map((names) => [...names].sort())),
+    isAlive: (node) => count("isAlive", "EXISTS", keys.node(node)).pipe(Effect.map((found) => found > 0)),
+    nodeQueues: (node) =>
+      strings("nodeQueues", "SMEMBERS", keys.nodeQueues(node)).pipe(Effect.map((q) => [...q].sort())),
+    recoverInProgress: Effect.fn("RedisStore.recoverInProgress")(function* (queue, node, limits) {
+      let requeued = 0
+      const poisoned: Array<string> = []
+      while (true) {
+        const [taken, dead] = yield* redis
+          .eval(Scripts.recoverInProgress)(
+            [keys.inProgress(queue, node), keys.queue(queue), keys.recovered, keys.set("dead")],
+            RequeueBatchSize,
+            queue,
+            keys.notify,
+            limits.maxRecoveries,
+            limits.now,
+            RecoveryMemorySeconds,
+          )
+          .pipe(run("recoverInProgress", RecoverReply))
+        requeued += taken - dead.length
+        poisoned.push(...dead)
+        if (taken < RequeueBatchSize) return { requeued, poisoned }
+      }
+    }),
+    deregister: (node) =>
+      redis
+        .eval(Scripts.deregisterNode)(
+          [
+            keys.nodes,
+            keys.node(node),
+            keys.nodeQueues(node),
+            keys.processes,
+            keys.process(node),
+            keys.processWork(node),
+          ],
+          node,
+        )
+        .pipe(
+          run("deregister", Integer),
+          Effect.map((removed) => removed > 0),
+        ),
     earliest: (set) =>
       sendFor(ScoredPairs)("earliest", "ZRANGE", keys.set(set), 0, 0, "WITHSCORES").pipe(
         Effect.map((pairs) => (pairs[0] === undefined ? undefined : Number(pairs[0][1]))),

@@ -85,3 +85,34 @@ export const stats = Redis.script(
   (keys: ReadonlyArray<string>, processed: number, failed: number) => [...keys, processed, failed],
   { lua: lua("stats"), numberOfKeys: 4 },
 ).withReturnType<number>()
+
+export const heartbeat = Redis.script(
+  (
+    keys: ReadonlyArray<string>,
+    node: string,
+    ttlMillis: number,
+    beat: number,
+    info: string,
+    busy: number,
+    work: ReadonlyArray<string>,
+  ) => [...keys, node, ttlMillis, beat, info, busy, ...work],
+  { lua: lua("heartbeat"), numberOfKeys: 5 },
+).withReturnType<number>()
+
+export const recoverInProgress = Redis.script(
+  (
+    keys: ReadonlyArray<string>,
+    batch: number,
+    queue: string,
+    channel: string,
+    maxRecoveries: number,
+    now: number,
+    keepSeconds: number,
+  ) => [...keys, batch, queue, channel, maxRecoveries, now, keepSeconds],
+  { lua: lua("recover_inprogress"), numberOfKeys: 4 },
+).withReturnType<readonly [number, ReadonlyArray<string>]>()
+
+export const deregisterNode = Redis.script((keys: ReadonlyArray<string>, node: string) => [...keys, node], {
+  lua: lua("deregister_node"),
+  numberOfKeys: 6,
+}).withReturnType<number>()
