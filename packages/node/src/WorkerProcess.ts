@@ -1,0 +1,30 @@
+/**
+ * A worker process: the runtime on Redis with settings from the environment (REDIS_URL,
+ * VERK_QUEUES, ...), running until SIGTERM or SIGINT, then shutting down gracefully (running jobs
+ * get `shutdownTimeout`, the rest go back to their queues) and exiting 0.
+ */
+import { NodeRuntime } from "@effect/platform-node"
+import { Config, Verk, Worker } from "@verk/core"
+import { RedisStore } from "@verk/redis"
+import { Cause, Effect, Exit, Layer, Runtime } from "effect"
+
+/** The Redis store with its URL and namespace from the environment. */
+export const storeFromEnv = Layer.unwrap(
+  Effect.map(Config.redisFromEnv, (redis) => RedisStore.layer({ url: redis.url, namespace: redis.namespace })),
+)
+
+/** The runtime for `workers` on the Redis of the environment, until the scope closes. */
+export const layer = <R>(workers: ReadonlyArray<Worker.AnyWorker<R>>) =>
+  Verk.Verk.layerFromEnv.pipe(Layer.provide(Worker.WorkerRegistry.layer(workers)), Layer.provideMerge(storeFromEnv))
+
+/** A signal ends the process normally: a graceful shutdown is a success, so exit 0. */
+export const teardown: Runtime.Teardown = (exit, onExit) =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+
+/** Runs a worker process for `workers` (which need no services of their own). */
+export const run = (workers: ReadonlyArray<Worker.AnyWorker>): void =>
+  Effect.gen(function* () {
+    const verk = yield* Verk.Verk
+    yield* Effect.logInfo(`worker process ready: node ${verk.nodeId}, pid ${process.pid}`)
+    return yield* Effect.never
+  }).pipe(Effect.provide(layer(workers)), (main) => NodeRuntime.runMain(main, { teardown }))
