@@ -32,6 +32,8 @@ export interface VerkConfig {
   readonly shutdownTimeout: Duration.Duration
   /** How often a node says it is alive; it counts as dead after three intervals without. */
   readonly heartbeatInterval: Duration.Duration
+  /** How often job counts are written to Sidekiq's `stat:*` keys (one round trip each time). */
+  readonly statsFlushInterval: Duration.Duration
   /** A job may come back from this many dead nodes; the next time it goes to dead (poison pill). */
   readonly maxRecoveries: number
   readonly logLevels: LogLevels
@@ -46,11 +48,12 @@ export const defaults: VerkConfig = {
   pollInterval: Duration.seconds(1),
   shutdownTimeout: Duration.seconds(25),
   heartbeatInterval: Duration.seconds(5),
+  statsFlushInterval: Duration.seconds(1),
   maxRecoveries: 3,
   logLevels: { start: "Info", done: "Info", fail: "Warn" },
 }
 
-type DurationKey = "deadMaxAge" | "pollInterval" | "shutdownTimeout" | "heartbeatInterval"
+type DurationKey = "deadMaxAge" | "pollInterval" | "shutdownTimeout" | "heartbeatInterval" | "statsFlushInterval"
 
 /** Settings as a user writes them: any subset, durations as `"5 seconds"` or a Duration. */
 export type VerkConfigInput = {
@@ -61,7 +64,13 @@ export type VerkConfigInput = {
   readonly logLevels?: Partial<LogLevels> | undefined
 }
 
-const durationKeys: ReadonlyArray<DurationKey> = ["deadMaxAge", "pollInterval", "shutdownTimeout", "heartbeatInterval"]
+const durationKeys: ReadonlyArray<DurationKey> = [
+  "deadMaxAge",
+  "pollInterval",
+  "shutdownTimeout",
+  "heartbeatInterval",
+  "statsFlushInterval",
+]
 
 export const make = (input: VerkConfigInput = {}): VerkConfig => {
   const { logLevels, ...rest } = input
@@ -109,6 +118,9 @@ export const fromEnv: Config.Config<VerkConfig> = Config.all({
   pollInterval: Config.Duration("VERK_POLL_INTERVAL").pipe(Config.withDefault(defaults.pollInterval)),
   shutdownTimeout: Config.Duration("VERK_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout)),
   heartbeatInterval: Config.Duration("VERK_HEARTBEAT_INTERVAL").pipe(Config.withDefault(defaults.heartbeatInterval)),
+  statsFlushInterval: Config.Duration("VERK_STATS_FLUSH_INTERVAL").pipe(
+    Config.withDefault(defaults.statsFlushInterval),
+  ),
   maxRecoveries: Config.Int("VERK_MAX_RECOVERIES").pipe(Config.withDefault(defaults.maxRecoveries)),
   logLevels: Config.all({
     start: Config.LogLevel("VERK_START_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.start)),

@@ -5,6 +5,7 @@
  * in-progress (it runs again) or with its outcome recorded, never lost.
  */
 import { Cause, Clock, Context, DateTime, Duration, Effect, Exit, Layer, Result, Schedule } from "effect"
+import { Client } from "./Client.ts"
 import { Settings } from "./Config.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import { Events, JobDead, JobFailed, JobFinished, JobStarted } from "./Events.ts"
@@ -13,7 +14,7 @@ import { Node } from "./Node.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 import { Stats } from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
-import { type RegisteredWorker, WorkerRegistry } from "./Worker.ts"
+import { type JobServices, type RegisteredWorker, WorkerRegistry } from "./Worker.ts"
 
 /** What a failure writes into the job: Sidekiq's error class, message and backtrace. */
 export const describeFailure = (cause: Cause.Cause<unknown>): Job.Failure => {
@@ -65,157 +66,165 @@ export class Processor extends Context.Service<
     readonly process: (queue: string, raw: string) => Effect.Effect<Outcome>
   }
 >()("@verk/core/Processor") {
-  static readonly layer: Layer.Layer<Processor, never, Store | WorkerRegistry | Events | Stats | Settings | Node> =
-    Layer.effect(
-      Processor,
-      Effect.gen(function* () {
-        const store = yield* Store
-        const registry = yield* WorkerRegistry
-        const events = yield* Events
-        const stats = yield* Stats
-        const settings = yield* Settings
-        const node = (yield* Node).id
-        const levels = settings.logLevels
-        const deadLimits = {
-          maxJobs: settings.deadMaxJobs,
-          maxAgeSeconds: Duration.toSeconds(settings.deadMaxAge),
+  static readonly layer: Layer.Layer<
+    Processor,
+    never,
+    Store | Client | WorkerRegistry | Events | Stats | Settings | Node
+  > = Layer.effect(
+    Processor,
+    Effect.gen(function* () {
+      const store = yield* Store
+      const client = yield* Client
+      const registry = yield* WorkerRegistry
+      const events = yield* Events
+      const stats = yield* Stats
+      const settings = yield* Settings
+      const node = (yield* Node).id
+      const levels = settings.logLevels
+      const deadLimits = {
+        maxJobs: settings.deadMaxJobs,
+        maxAgeSeconds: Duration.toSeconds(settings.deadMaxAge),
+      }
+
+      const log = (level: typeof levels.start, message: string) =>
+        level === "None" || level === "All" ? Effect.void : Effect.logWithLevel(level)(message)
+
+      const kill = Effect.fnUntraced(function* (
+        queue: string,
+        raw: string,
+        payload: string,
+        nowMillis: number,
+        dead: JobDead,
+      ) {
+        yield* store.kill(queue, node, raw, payload, Job.toEpochSeconds(nowMillis), deadLimits)
+        yield* events.publish(dead)
+      })
+
+      const rejectMalformed = Effect.fnUntraced(function* (queue: string, error: Job.MalformedJob) {
+        const now = yield* Clock.currentTimeMillis
+        yield* kill(
+          queue,
+          error.raw,
+          Job.malformedDeadEntry(error.raw, queue, error.reason, now),
+          now,
+          new JobDead({ queue, jid: undefined, className: undefined, reason: error.message }),
+        )
+        yield* stats.recordFailed(queue, Job.MalformedClass, 0)
+        yield* Effect.logWarning(`${error.message}; moved to the dead set`).pipe(Effect.annotateLogs({ queue }))
+      })
+
+      const recordOutcome = Effect.fnUntraced(function* (
+        queue: string,
+        raw: string,
+        job: Job.Job,
+        worker: RegisteredWorker | undefined,
+        exit: Exit.Exit<void, unknown>,
+        startedMillis: number,
+      ): Effect.fn.Return<Outcome, StoreError> {
+        const now = yield* Clock.currentTimeMillis
+        const durationMillis = now - startedMillis
+        const annotations = { queue, class: job.class, jid: job.jid, duration_ms: durationMillis }
+        if (Exit.isSuccess(exit)) {
+          yield* store.ack(queue, node, [raw])
+          yield* stats.recordProcessed(queue, job.class, durationMillis)
+          yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
+          yield* log(levels.done, `done ${job.class} ${job.jid} in ${durationMillis} ms`).pipe(
+            Effect.annotateLogs(annotations),
+          )
+          return "finished"
         }
-
-        const log = (level: typeof levels.start, message: string) =>
-          level === "None" || level === "All" ? Effect.void : Effect.logWithLevel(level)(message)
-
-        const kill = Effect.fnUntraced(function* (
-          queue: string,
-          raw: string,
-          payload: string,
-          nowMillis: number,
-          dead: JobDead,
-        ) {
-          yield* store.kill(queue, node, raw, payload, Job.toEpochSeconds(nowMillis), deadLimits)
-          yield* events.publish(dead)
-        })
-
-        const rejectMalformed = Effect.fnUntraced(function* (queue: string, error: Job.MalformedJob) {
-          const now = yield* Clock.currentTimeMillis
+        const failure = describeFailure(exit.cause)
+        const failed = Job.recordFailure(job, failure, now)
+        const failures = Job.failureCount(failed)
+        const limit = retryLimit(job, worker, settings.maxRetries)
+        const policy = worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff
+        const runAt =
+          failures > limit ? undefined : yield* RetryPolicy.nextRunAt(policy, DateTime.makeUnsafe(now), failures)
+        yield* stats.recordFailed(queue, job.class, durationMillis)
+        const message = `${failure.errorClass}: ${failure.message}`
+        if (runAt === undefined) {
+          const reason = failures > limit ? `retries exhausted after ${failures} failures: ${message}` : message
           yield* kill(
             queue,
-            error.raw,
-            Job.malformedDeadEntry(error.raw, queue, error.reason, now),
+            raw,
+            Job.encode(failed),
             now,
-            new JobDead({ queue, jid: undefined, className: undefined, reason: error.message }),
+            new JobDead({ queue, jid: job.jid, className: job.class, reason }),
           )
-          yield* stats.recordFailed(queue, Job.MalformedClass, 0)
-          yield* Effect.logWarning(`${error.message}; moved to the dead set`).pipe(Effect.annotateLogs({ queue }))
-        })
-
-        const recordOutcome = Effect.fnUntraced(function* (
-          queue: string,
-          raw: string,
-          job: Job.Job,
-          worker: RegisteredWorker | undefined,
-          exit: Exit.Exit<void, unknown>,
-          startedMillis: number,
-        ): Effect.fn.Return<Outcome, StoreError> {
-          const now = yield* Clock.currentTimeMillis
-          const durationMillis = now - startedMillis
-          const annotations = { queue, class: job.class, jid: job.jid, duration_ms: durationMillis }
-          if (Exit.isSuccess(exit)) {
-            yield* store.ack(queue, node, [raw])
-            yield* stats.recordProcessed(queue, job.class, durationMillis)
-            yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
-            yield* log(levels.done, `done ${job.class} ${job.jid} in ${durationMillis} ms`).pipe(
-              Effect.annotateLogs(annotations),
-            )
-            return "finished"
-          }
-          const failure = describeFailure(exit.cause)
-          const failed = Job.recordFailure(job, failure, now)
-          const failures = Job.failureCount(failed)
-          const limit = retryLimit(job, worker, settings.maxRetries)
-          const policy = worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff
-          const runAt =
-            failures > limit ? undefined : yield* RetryPolicy.nextRunAt(policy, DateTime.makeUnsafe(now), failures)
-          yield* stats.recordFailed(queue, job.class, durationMillis)
-          const message = `${failure.errorClass}: ${failure.message}`
-          if (runAt === undefined) {
-            const reason = failures > limit ? `retries exhausted after ${failures} failures: ${message}` : message
-            yield* kill(
-              queue,
-              raw,
-              Job.encode(failed),
-              now,
-              new JobDead({ queue, jid: job.jid, className: job.class, reason }),
-            )
-            yield* events.publish(
-              new JobFailed({
-                queue,
-                jid: job.jid,
-                className: job.class,
-                error: message,
-                failures,
-                retryAt: undefined,
-              }),
-            )
-            yield* log(levels.fail, `dead ${job.class} ${job.jid}: ${reason}`).pipe(Effect.annotateLogs(annotations))
-            return "dead"
-          }
-          const retryAt = Job.toEpochSeconds(DateTime.toEpochMillis(runAt))
-          yield* store.retry(queue, node, raw, Job.encode(failed), retryAt)
           yield* events.publish(
-            new JobFailed({ queue, jid: job.jid, className: job.class, error: message, failures, retryAt }),
+            new JobFailed({
+              queue,
+              jid: job.jid,
+              className: job.class,
+              error: message,
+              failures,
+              retryAt: undefined,
+            }),
           )
-          yield* log(
-            levels.fail,
-            `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${runAt}): ${message}`,
-          ).pipe(Effect.annotateLogs(annotations))
-          return "retried"
-        })
+          yield* log(levels.fail, `dead ${job.class} ${job.jid}: ${reason}`).pipe(Effect.annotateLogs(annotations))
+          return "dead"
+        }
+        const retryAt = Job.toEpochSeconds(DateTime.toEpochMillis(runAt))
+        yield* store.retry(queue, node, raw, Job.encode(failed), retryAt)
+        yield* events.publish(
+          new JobFailed({ queue, jid: job.jid, className: job.class, error: message, failures, retryAt }),
+        )
+        yield* log(
+          levels.fail,
+          `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${runAt}): ${message}`,
+        ).pipe(Effect.annotateLogs(annotations))
+        return "retried"
+      })
 
-        const process = Effect.fn("Processor.process")(function* (
-          queue: string,
-          raw: string,
-        ): Effect.fn.Return<Outcome, StoreError> {
-          const decoded = yield* Effect.result(Job.decode(raw))
-          if (Result.isFailure(decoded)) {
-            yield* rejectMalformed(queue, decoded.failure)
-            return "dead"
-          }
-          const job = decoded.success
-          const resolved = yield* Effect.result(registry.resolve(job.class))
-          const worker = Result.isSuccess(resolved) ? resolved.success : undefined
-          const started = yield* Clock.currentTimeMillis
-          yield* events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
-          yield* log(levels.start, `start ${job.class} ${job.jid}`).pipe(
-            Effect.annotateLogs({ queue, class: job.class, jid: job.jid }),
-          )
-          const perform: Effect.Effect<void, unknown, CurrentJob> = Result.isFailure(resolved)
-            ? Effect.fail(resolved.failure)
-            : worker?.timeout === undefined
-              ? resolved.success.run(job.args)
-              : Effect.timeout(resolved.success.run(job.args), worker.timeout)
-          const exit = yield* perform.pipe(Effect.provideService(CurrentJob, CurrentJob.fromJob(job)), Effect.exit)
-          // Interrupted by shutdown: write nothing; the job is still in-progress and goes back.
-          if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
-          // Redis may be away: keep trying, each attempt whole, until the outcome is written.
-          return yield* Effect.uninterruptible(recordOutcome(queue, raw, job, worker, exit, started)).pipe(
-            Effect.tapError((error) =>
-              Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
-            ),
-            Effect.retry(OutcomeRetry),
-          )
-        })
+      const process = Effect.fn("Processor.process")(function* (
+        queue: string,
+        raw: string,
+      ): Effect.fn.Return<Outcome, StoreError> {
+        const decoded = yield* Effect.result(Job.decode(raw))
+        if (Result.isFailure(decoded)) {
+          yield* rejectMalformed(queue, decoded.failure)
+          return "dead"
+        }
+        const job = decoded.success
+        const resolved = yield* Effect.result(registry.resolve(job.class))
+        const worker = Result.isSuccess(resolved) ? resolved.success : undefined
+        const started = yield* Clock.currentTimeMillis
+        yield* events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
+        yield* log(levels.start, `start ${job.class} ${job.jid}`).pipe(
+          Effect.annotateLogs({ queue, class: job.class, jid: job.jid }),
+        )
+        const perform: Effect.Effect<void, unknown, JobServices> = Result.isFailure(resolved)
+          ? Effect.fail(resolved.failure)
+          : worker?.timeout === undefined
+            ? resolved.success.run(job.args)
+            : Effect.timeout(resolved.success.run(job.args), worker.timeout)
+        const exit = yield* perform.pipe(
+          Effect.provideService(CurrentJob, CurrentJob.fromJob(job)),
+          Effect.provideService(Client, client),
+          Effect.exit,
+        )
+        // Interrupted by shutdown: write nothing; the job is still in-progress and goes back.
+        if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
+        // Redis may be away: keep trying, each attempt whole, until the outcome is written.
+        return yield* Effect.uninterruptible(recordOutcome(queue, raw, job, worker, exit, started)).pipe(
+          Effect.tapError((error) =>
+            Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
+          ),
+          Effect.retry(OutcomeRetry),
+        )
+      })
 
-        return {
-          process: (queue: string, raw: string) =>
-            process(queue, raw).pipe(
-              Effect.catch((error) =>
-                Effect.as(
-                  Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),
-                  "unrecorded" as const,
-                ),
+      return {
+        process: (queue: string, raw: string) =>
+          process(queue, raw).pipe(
+            Effect.catch((error) =>
+              Effect.as(
+                Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),
+                "unrecorded" as const,
               ),
             ),
-        }
-      }),
-    )
+          ),
+      }
+    }),
+  )
 }

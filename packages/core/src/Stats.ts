@@ -4,7 +4,8 @@
  * Effect Metrics (processed/failed by queue and class, a duration histogram, queue depth and
  * busy gauges) for an exporter to serve.
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer, Metric, Ref, Schedule } from "effect"
+import { Clock, Context, DateTime, Effect, Layer, Metric, Ref, Schedule } from "effect"
+import { Settings } from "./Config.ts"
 import { Store } from "./Store.ts"
 
 export const processedTotal = Metric.counter("verk_jobs_processed_total", {
@@ -22,9 +23,6 @@ export const jobDuration = Metric.histogram("verk_job_duration_ms", {
 export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
 export const busyWorkers = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
 
-/** How often counts reach Redis. */
-export const FlushInterval = Duration.seconds(1)
-
 /** Sidekiq's day keys are UTC dates. */
 const utcDay = (millis: number) => DateTime.formatIsoDateUtc(DateTime.makeUnsafe(millis))
 
@@ -39,10 +37,11 @@ export class Stats extends Context.Service<
     readonly flush: Effect.Effect<void>
   }
 >()("@verk/core/Stats") {
-  static readonly layer: Layer.Layer<Stats, never, Store> = Layer.effect(
+  static readonly layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
     Stats,
     Effect.gen(function* () {
       const store = yield* Store
+      const { statsFlushInterval } = yield* Settings
       const pending = yield* Ref.make<Pending>(new Map())
       const add = (day: string, processed: number, failed: number) =>
         Ref.update(pending, (current) => {
@@ -80,7 +79,7 @@ export class Stats extends Context.Service<
         }
       })
 
-      yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(FlushInterval)))
+      yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(statsFlushInterval)))
       yield* Effect.addFinalizer(() => flush)
       return { recordProcessed: count("processed"), recordFailed: count("failed"), flush }
     }),

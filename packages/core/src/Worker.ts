@@ -3,6 +3,7 @@
  * Nothing is ever evaluated from a job's text: an unregistered class is an `UnknownJobClass`.
  */
 import { Context, Data, Duration, Effect, Layer, Schema } from "effect"
+import type { Client } from "./Client.ts"
 import type { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 
@@ -54,17 +55,34 @@ export interface Worker<A, E = never, R = never> {
   readonly retry: boolean | number | undefined
   readonly retryPolicy: RetryPolicy | undefined
   readonly timeout: Duration.Duration | undefined
-  /** Validates and encodes args for the wire. */
-  readonly encodeArgs: (args: A) => Effect.Effect<WireArgs, InvalidJobArgs>
+  /**
+   * Validates and encodes args for the wire. (A method, so that any worker is an `AnyWorker`:
+   * method parameters are compared bivariantly.)
+   */
+  encodeArgs(args: A): Effect.Effect<WireArgs, InvalidJobArgs>
+  /** Decodes wire args, as `perform` will receive them. */
+  readonly decodeArgs: (args: WireArgs) => Effect.Effect<A, InvalidJobArgs>
   /** Decodes wire args and performs the job. */
   readonly run: (args: WireArgs) => Effect.Effect<void, E | InvalidJobArgs, R>
 }
 
 /** Any worker, whatever its args and errors. */
-export type AnyWorker<R = never> = Worker<never, unknown, R>
+export type AnyWorker<R = never> = Worker<unknown, unknown, R>
 
-/** A worker as the registry hands it out: its services provided, but for the running job's. */
-export type RegisteredWorker = AnyWorker<CurrentJob>
+/**
+ * Services every job gets from the runtime: the running job, and a client to enqueue more jobs
+ * (on the same store; in the testing kit's inline mode, one that runs them inline).
+ */
+export type JobServices = CurrentJob | Client
+
+/** A worker as the registry hands it out: its own services provided, the job's still needed. */
+export type RegisteredWorker = AnyWorker<JobServices>
+
+/** The services a list of workers needs, besides the job's own. */
+export type ServicesOf<Workers extends ReadonlyArray<AnyWorker<unknown>>> = Exclude<
+  Workers[number] extends Worker<infer _A, infer _E, infer R> ? R : never,
+  JobServices
+>
 
 export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
@@ -82,6 +100,7 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
         Effect.tap((wire) => decode(wire)),
         Effect.mapError(invalid),
       ),
+    decodeArgs: (wire) => Effect.mapError(decode(wire), invalid),
     run: Effect.fn(`Worker.${options.name}`)(function* (wire: WireArgs) {
       const args = yield* Effect.mapError(decode(wire), invalid)
       return yield* options.perform(args)
@@ -100,23 +119,23 @@ export class WorkerRegistry extends Context.Service<
     readonly names: ReadonlyArray<string>
   }
 >()("@verk/core/WorkerRegistry") {
-  static layer<R = never>(
-    workers: ReadonlyArray<AnyWorker<R>>,
-  ): Layer.Layer<WorkerRegistry, never, Exclude<R, CurrentJob>> {
+  static layer<const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
+    workers: Workers,
+  ): Layer.Layer<WorkerRegistry, never, ServicesOf<Workers>> {
     return Layer.effect(
       WorkerRegistry,
       Effect.gen(function* () {
-        const captured = yield* Effect.context<Exclude<R, CurrentJob>>()
+        const captured = yield* Effect.context<ServicesOf<Workers>>()
         const byName = new Map<string, RegisteredWorker>()
         for (const worker of workers) {
           byName.set(worker.name, {
             ...worker,
-            // The running job's CurrentJob comes from the processor; everything else from here.
+            // The job's own services come from whoever runs it; everything else from here.
             run: (args) =>
               Effect.updateContext(
                 worker.run(args),
-                (current: Context.Context<CurrentJob>) => Context.merge(current, captured) as Context.Context<R>,
-              ),
+                (current: Context.Context<JobServices>) => Context.merge(current, captured) as Context.Context<unknown>,
+              ) as Effect.Effect<void, unknown, JobServices>,
           })
         }
         return {
