@@ -47,8 +47,13 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
     }
     yield* pool.setPhase("active")
 
-    // Wait for one free worker, then take every other free one: one fetch fills them all.
-    yield* Semaphore.take(pool.permits, 1)
+    // Wait for one free worker (or a signal, so that a pause is seen even with every worker
+    // busy), then take every other free one: one fetch fills them all.
+    const gotWorker = yield* Effect.raceFirst(
+      Effect.as(Semaphore.take(pool.permits, 1), true),
+      Effect.as(signal.wait(pollInterval), false),
+    )
+    if (!gotWorker) continue
     let free = 1
     while (free < pool.concurrency && (yield* Semaphore.takeIfAvailable(pool.permits, 1))) free++
 

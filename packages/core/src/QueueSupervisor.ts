@@ -4,13 +4,14 @@
  * jobs `shutdownTimeout` to finish, interrupts the rest, and puts every job left in this node's
  * in-progress list back at the front of the queue.
  */
-import { Clock, Effect, Fiber, FiberSet, Ref, Semaphore } from "effect"
+import { Clock, Effect, Fiber, FiberSet, Metric, Ref, Semaphore } from "effect"
 import { Settings } from "./Config.ts"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
 import type { RunningJob } from "./Heartbeat.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
+import * as Stats from "./Stats.ts"
 import { Store } from "./Store.ts"
 
 export type QueueStatus = "running" | "idle" | "pausing" | "paused"
@@ -47,6 +48,8 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const failed = yield* Ref.make(0)
   const running = new Map<number, RunningJob>()
   let nextId = 0
+  const busyGauge = Metric.withAttributes(Stats.busyWorkers, { queue })
+  const updateBusy = Effect.suspend(() => Metric.update(busyGauge, running.size))
 
   const announce: Record<Fetcher.Phase, QueueRunning | QueuePausing | QueuePaused> = {
     active: new QueueRunning({ queue }),
@@ -67,9 +70,12 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
       Effect.suspend(() => {
         const id = nextId++
         return Effect.acquireUseRelease(
-          Effect.map(Clock.currentTimeMillis, (startedMillis) => running.set(id, { queue, raw, startedMillis })),
+          Clock.currentTimeMillis.pipe(
+            Effect.map((startedMillis) => running.set(id, { queue, raw, startedMillis })),
+            Effect.andThen(updateBusy),
+          ),
           () => processor.process(queue, raw),
-          () => Effect.sync(() => running.delete(id)),
+          () => Effect.sync(() => running.delete(id)).pipe(Effect.andThen(updateBusy)),
         )
       }).pipe(
         Effect.tap((outcome) =>

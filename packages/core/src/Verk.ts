@@ -16,6 +16,7 @@ import {
   type Fiber,
   FiberMap,
   Layer,
+  Metric,
   Ref,
   Schedule,
   type Scope,
@@ -30,7 +31,7 @@ import { Processor } from "./Processor.ts"
 import * as QueueSupervisor from "./QueueSupervisor.ts"
 import * as Recovery from "./Recovery.ts"
 import * as Scheduler from "./Scheduler.ts"
-import { Stats } from "./Stats.ts"
+import * as Stats from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 import type { WorkerRegistry } from "./Worker.ts"
@@ -78,6 +79,9 @@ export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") 
   static readonly layerFromEnv: Layer.Layer<Verk | Events | Client, Config.ConfigError, Store | WorkerRegistry> =
     Layer.suspend(() => runtime.pipe(Layer.provide(Settings.layerFromEnv)))
 }
+
+/** Queue depth is sampled once every this many poll intervals. */
+const DepthSamplePolls = 5
 
 const alive = (fiber: Fiber.Fiber<unknown, unknown>) => fiber.pollUnsafe() === undefined
 
@@ -137,6 +141,19 @@ const make = Effect.gen(function* () {
     Effect.forkScoped,
   )
   const schedulerFiber = yield* Effect.forkScoped(Scheduler.run())
+  // Queue depth for the gauge: one LLEN per queue every few polls, not on the hot path.
+  const sampleDepths = Effect.forEach(
+    [...handles.keys()],
+    (queue) =>
+      store.queueSize(queue).pipe(
+        Effect.flatMap((size) => Metric.update(Metric.withAttributes(Stats.queueDepth, { queue }), size)),
+        Effect.ignore,
+      ),
+    { discard: true },
+  )
+  yield* Effect.forkScoped(
+    Effect.repeat(sampleDepths, Schedule.spaced(Duration.times(settings.pollInterval, DepthSamplePolls))),
+  )
   for (const [queue, concurrency] of Object.entries(settings.queues)) yield* addQueue(queue, concurrency)
   yield* Effect.logInfo(`Verk node ${node.id} running queues ${Object.keys(settings.queues).join(", ")}`)
 
@@ -182,6 +199,6 @@ const make = Effect.gen(function* () {
 
 const runtime = Layer.effect(Verk, make).pipe(
   Layer.provide(Processor.layer),
-  Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer)),
+  Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.Stats.layer)),
   Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
 )

@@ -14,15 +14,15 @@ export const storeFromEnv = Layer.unwrap(
 )
 
 /** The runtime for `workers` on the Redis of the environment, until the scope closes. */
-export const layer = <R>(workers: ReadonlyArray<Worker.AnyWorker<R>>) =>
+export const layer = <const Workers extends ReadonlyArray<Worker.AnyWorker<unknown>>>(workers: Workers) =>
   Verk.Verk.layerFromEnv.pipe(Layer.provide(Worker.WorkerRegistry.layer(workers)), Layer.provideMerge(storeFromEnv))
 
 /** A signal ends the process normally: a graceful shutdown is a success, so exit 0. */
 export const teardown: Runtime.Teardown = (exit, onExit) =>
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
 
-/** Runs a worker process for `workers` (which need no services of their own). */
-export const run = (workers: ReadonlyArray<Worker.AnyWorker>): void =>
+/** Runs a worker process for `workers` (which need no services beyond the job's own). */
+export const run = (workers: ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>): void =>
   Effect.gen(function* () {
     const verk = yield* Verk.Verk
     yield* Effect.logInfo(`worker process ready: node ${verk.nodeId}, pid ${process.pid}`)
