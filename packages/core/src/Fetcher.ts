@@ -16,8 +16,10 @@ export interface WorkerPool {
   readonly queue: string
   readonly concurrency: number
   readonly permits: Semaphore.Semaphore
-  /** Runs one fetched job in the pool; the job's permit is released when it ends. */
+  /** Runs one fetched job in the pool; its permit is released once `perform` has ended. */
   readonly start: (raw: string) => Effect.Effect<void>
+  /** Returns when a job has released its permit. */
+  readonly workerFreed: Effect.Effect<void>
   /** Returns once no job of the pool is running. */
   readonly awaitIdle: Effect.Effect<void>
   readonly phase: Effect.Effect<Phase>
@@ -47,15 +49,15 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
     }
     yield* pool.setPhase("active")
 
-    // Wait for one free worker (or a signal, so that a pause is seen even with every worker
-    // busy), then take every other free one: one fetch fills them all.
-    const gotWorker = yield* Effect.raceFirst(
-      Effect.as(Semaphore.take(pool.permits, 1), true),
-      Effect.as(signal.wait(pollInterval), false),
-    )
-    if (!gotWorker) continue
-    let free = 1
+    // Take every free worker: one fetch fills them all. With every worker busy, wait for one to
+    // free up, or for a signal (so that a pause is seen even then). These waits hold nothing, so
+    // losing a race between them loses nothing.
+    let free = 0
     while (free < pool.concurrency && (yield* Semaphore.takeIfAvailable(pool.permits, 1))) free++
+    if (free === 0) {
+      yield* Effect.raceFirst(pool.workerFreed, signal.wait(pollInterval))
+      continue
+    }
 
     yield* signal.clear
     const fetched = yield* Effect.result(store.fetch(pool.queue, node, free))

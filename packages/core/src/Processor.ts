@@ -59,11 +59,12 @@ export class Processor extends Context.Service<
   Processor,
   {
     /**
-     * Process one raw payload taken from `queue` into this node's in-progress list. Never fails:
+     * Process one raw payload taken from `queue` into this node's in-progress list; `performed`
+     * runs as soon as the job's own code has ended, before its outcome is written. Never fails:
      * a store error while writing the outcome is logged and the job stays in-progress, to run
      * again. Interruption (shutdown) writes no outcome: the job is requeued by the caller.
      */
-    readonly process: (queue: string, raw: string) => Effect.Effect<Outcome>
+    readonly process: (queue: string, raw: string, performed?: Effect.Effect<void>) => Effect.Effect<Outcome>
   }
 >()("@verk/core/Processor") {
   static readonly layer: Layer.Layer<

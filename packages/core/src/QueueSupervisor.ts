@@ -4,7 +4,7 @@
  * jobs `shutdownTimeout` to finish, interrupts the rest, and puts every job left in this node's
  * in-progress list back at the front of the queue.
  */
-import { Clock, Effect, Fiber, FiberSet, Metric, Ref, Semaphore } from "effect"
+import { Clock, Effect, Fiber, FiberSet, Metric, Queue, Ref, Semaphore } from "effect"
 import { Settings } from "./Config.ts"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
@@ -46,6 +46,7 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const phase = yield* Ref.make<Fetcher.Phase>("active")
   const finished = yield* Ref.make(0)
   const failed = yield* Ref.make(0)
+  const freed = yield* Queue.sliding<void>(1)
   const running = new Map<number, RunningJob>()
   let nextId = 0
   const busyGauge = Metric.withAttributes(Stats.busyWorkers, { queue })
@@ -69,13 +70,20 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
     start: (raw) =>
       Effect.suspend(() => {
         const id = nextId++
+        let released = false
+        // Once perform ends the worker is free: the next fetch overlaps this job's outcome write.
+        const release = Effect.suspend(() => {
+          if (released) return Effect.void
+          released = true
+          return Semaphore.release(permits, 1).pipe(Effect.andThen(Queue.offer(freed, undefined)), Effect.asVoid)
+        })
         return Effect.acquireUseRelease(
           Clock.currentTimeMillis.pipe(
             Effect.map((startedMillis) => running.set(id, { queue, raw, startedMillis })),
             Effect.andThen(updateBusy),
           ),
-          () => processor.process(queue, raw),
-          () => Effect.sync(() => running.delete(id)).pipe(Effect.andThen(updateBusy)),
+          () => processor.process(queue, raw, release),
+          () => Effect.sync(() => running.delete(id)).pipe(Effect.andThen(updateBusy), Effect.andThen(release)),
         )
       }).pipe(
         Effect.tap((outcome) =>
@@ -85,10 +93,10 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
               ? Ref.update(failed, (n) => n + 1)
               : Effect.void,
         ),
-        Effect.ensuring(Semaphore.release(permits, 1)),
         FiberSet.run(fibers),
         Effect.asVoid,
       ),
+    workerFreed: Queue.take(freed),
   }
 
   // A fixed node id may have left jobs in progress in an earlier life: they go back first.

@@ -4,7 +4,7 @@
  * Effect Metrics (processed/failed by queue and class, a duration histogram, queue depth and
  * busy gauges) for an exporter to serve.
  */
-import { Clock, Context, DateTime, Effect, Layer, Metric, Ref, Schedule } from "effect"
+import { Clock, Context, Effect, Layer, Metric, Ref, Schedule } from "effect"
 import { Settings } from "./Config.ts"
 import { Store } from "./Store.ts"
 
@@ -23,8 +23,8 @@ export const jobDuration = Metric.histogram("verk_job_duration_ms", {
 export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
 export const busyWorkers = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
 
-/** Sidekiq's day keys are UTC dates. */
-const utcDay = (millis: number) => DateTime.formatIsoDateUtc(DateTime.makeUnsafe(millis))
+/** Sidekiq's day keys are UTC dates (YYYY-MM-DD). */
+const utcDay = (millis: number) => new Date(millis).toISOString().slice(0, 10)
 
 type Pending = ReadonlyMap<string, { readonly processed: number; readonly failed: number }>
 
@@ -51,16 +51,30 @@ export class Stats extends Context.Service<
           return next
         })
 
+      // Tagged metrics per queue and class, made once: this runs for every job.
+      const tagged = new Map<string, ReturnType<typeof makeTagged>>()
+      const makeTagged = (attributes: { readonly queue: string; readonly class: string }) => ({
+        processed: Metric.withAttributes(processedTotal, attributes),
+        failed: Metric.withAttributes(failedTotal, attributes),
+        duration: Metric.withAttributes(jobDuration, attributes),
+      })
+      const metricsFor = (queue: string, className: string) => {
+        const key = `${queue}\u0000${className}`
+        let metrics = tagged.get(key)
+        if (metrics === undefined) {
+          metrics = makeTagged({ queue, class: className })
+          tagged.set(key, metrics)
+        }
+        return metrics
+      }
+
       const count = (kind: "processed" | "failed") =>
         Effect.fnUntraced(function* (queue: string, className: string, durationMillis: number) {
           const day = utcDay(yield* Clock.currentTimeMillis)
           yield* kind === "processed" ? add(day, 1, 0) : add(day, 0, 1)
-          const attributes = { queue, class: className }
-          yield* Metric.update(
-            Metric.withAttributes(kind === "processed" ? processedTotal : failedTotal, attributes),
-            1,
-          )
-          yield* Metric.update(Metric.withAttributes(jobDuration, attributes), durationMillis)
+          const metrics = metricsFor(queue, className)
+          yield* Metric.update(kind === "processed" ? metrics.processed : metrics.failed, 1)
+          yield* Metric.update(metrics.duration, durationMillis)
         })
 
       // A failed write puts the counts back, so the next flush carries them.
