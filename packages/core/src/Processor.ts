@@ -4,7 +4,7 @@
  * written in the same atomic step as the ack, so a crash at any point leaves the job either
  * in-progress (it runs again) or with its outcome recorded, never lost.
  */
-import { Cause, Clock, Context, DateTime, Duration, Effect, Exit, Layer, Result, Schedule } from "effect"
+import { Cause, Clock, Context, DateTime, Duration, Effect, Exit, Layer, LogLevel, Result, Schedule } from "effect"
 import { Client } from "./Client.ts"
 import { Settings } from "./Config.ts"
 import { CurrentJob } from "./CurrentJob.ts"
@@ -87,8 +87,13 @@ export class Processor extends Context.Service<
         maxAgeSeconds: Duration.toSeconds(settings.deadMaxAge),
       }
 
-      const log = (level: typeof levels.start, message: string) =>
-        level === "None" || level === "All" ? Effect.void : Effect.logWithLevel(level)(message)
+      // Skips building the line and its annotations when the level is off: this runs for every job.
+      const log = (level: LogLevel.LogLevel, message: () => string, annotations: Record<string, unknown>) =>
+        level === "None" || level === "All"
+          ? Effect.void
+          : Effect.flatMap(LogLevel.isEnabled(level), (enabled) =>
+              enabled ? Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations)) : Effect.void,
+            )
 
       const kill = Effect.fnUntraced(function* (
         queue: string,
@@ -129,9 +134,7 @@ export class Processor extends Context.Service<
           yield* store.ack(queue, node, [raw])
           yield* stats.recordProcessed(queue, job.class, durationMillis)
           yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
-          yield* log(levels.done, `done ${job.class} ${job.jid} in ${durationMillis} ms`).pipe(
-            Effect.annotateLogs(annotations),
-          )
+          yield* log(levels.done, () => `done ${job.class} ${job.jid} in ${durationMillis} ms`, annotations)
           return "finished"
         }
         const failure = describeFailure(exit.cause)
@@ -162,7 +165,7 @@ export class Processor extends Context.Service<
               retryAt: undefined,
             }),
           )
-          yield* log(levels.fail, `dead ${job.class} ${job.jid}: ${reason}`).pipe(Effect.annotateLogs(annotations))
+          yield* log(levels.fail, () => `dead ${job.class} ${job.jid}: ${reason}`, annotations)
           return "dead"
         }
         const retryAt = Job.toEpochSeconds(DateTime.toEpochMillis(runAt))
@@ -172,14 +175,16 @@ export class Processor extends Context.Service<
         )
         yield* log(
           levels.fail,
-          `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${runAt}): ${message}`,
-        ).pipe(Effect.annotateLogs(annotations))
+          () => `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${runAt}): ${message}`,
+          annotations,
+        )
         return "retried"
       })
 
       const process = Effect.fn("Processor.process")(function* (
         queue: string,
         raw: string,
+        performed: Effect.Effect<void>,
       ): Effect.fn.Return<Outcome, StoreError> {
         const decoded = yield* Effect.result(Job.decode(raw))
         if (Result.isFailure(decoded)) {
@@ -191,9 +196,7 @@ export class Processor extends Context.Service<
         const worker = Result.isSuccess(resolved) ? resolved.success : undefined
         const started = yield* Clock.currentTimeMillis
         yield* events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
-        yield* log(levels.start, `start ${job.class} ${job.jid}`).pipe(
-          Effect.annotateLogs({ queue, class: job.class, jid: job.jid }),
-        )
+        yield* log(levels.start, () => `start ${job.class} ${job.jid}`, { queue, class: job.class, jid: job.jid })
         const perform: Effect.Effect<void, unknown, JobServices> = Result.isFailure(resolved)
           ? Effect.fail(resolved.failure)
           : worker?.timeout === undefined
@@ -204,6 +207,7 @@ export class Processor extends Context.Service<
           Effect.provideService(Client, client),
           Effect.exit,
         )
+        yield* performed
         // Interrupted by shutdown: write nothing; the job is still in-progress and goes back.
         if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
         // Redis may be away: keep trying, each attempt whole, until the outcome is written.
@@ -216,8 +220,8 @@ export class Processor extends Context.Service<
       })
 
       return {
-        process: (queue: string, raw: string) =>
-          process(queue, raw).pipe(
+        process: (queue: string, raw: string, performed: Effect.Effect<void> = Effect.void) =>
+          process(queue, raw, performed).pipe(
             Effect.catch((error) =>
               Effect.as(
                 Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),
