@@ -86,15 +86,20 @@ export const run = Effect.fn("Scheduler.run")(function* () {
         next = now
       } else next = Math.min(next, dueMillis)
     }
-    return next - now
+    return next
   }).pipe(
     Effect.catch((error) =>
-      Effect.as(Effect.logWarning(`Scheduler could not read the store, retrying: ${error.message}`), poll),
+      Effect.logWarning(`Scheduler could not read the store, retrying: ${error.message}`).pipe(
+        Effect.andThen(Clock.currentTimeMillis),
+        Effect.map((now) => now + poll),
+      ),
     ),
   )
 
   while (true) {
-    const wait = yield* tick
+    // `next` is an instant: the time the store calls took is not slept again.
+    const next = yield* tick
+    const wait = next - (yield* Clock.currentTimeMillis)
     if (wait > 0) yield* wakeUp.scheduled.wait(Duration.millis(wait))
   }
 })

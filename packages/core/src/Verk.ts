@@ -96,7 +96,8 @@ const make = Effect.gen(function* () {
   const lastBeat = yield* Ref.make<number | undefined>(undefined)
   const lastError = yield* Ref.make<string | undefined>(undefined)
 
-  const heartbeat = Effect.forEach([...handles.values()], (handle) => handle.running).pipe(
+  // Suspended: `handles` changes as queues come and go.
+  const heartbeat = Effect.suspend(() => Effect.forEach([...handles.values()], (handle) => handle.running)).pipe(
     Effect.flatMap((running) => Heartbeat.beat(running.flat(), startedMillis)),
     Effect.flatMap((at) => Ref.set(lastBeat, at)),
     Effect.catch((error) =>
@@ -142,14 +143,16 @@ const make = Effect.gen(function* () {
   )
   const schedulerFiber = yield* Effect.forkScoped(Scheduler.run())
   // Queue depth for the gauge: one LLEN per queue every few polls, not on the hot path.
-  const sampleDepths = Effect.forEach(
-    [...handles.keys()],
-    (queue) =>
-      store.queueSize(queue).pipe(
-        Effect.flatMap((size) => Metric.update(Metric.withAttributes(Stats.queueDepth, { queue }), size)),
-        Effect.ignore,
-      ),
-    { discard: true },
+  const sampleDepths = Effect.suspend(() =>
+    Effect.forEach(
+      [...handles.keys()],
+      (queue) =>
+        store.queueSize(queue).pipe(
+          Effect.flatMap((size) => Metric.update(Metric.withAttributes(Stats.queueDepth, { queue }), size)),
+          Effect.ignore,
+        ),
+      { discard: true },
+    ),
   )
   yield* Effect.forkScoped(
     Effect.repeat(sampleDepths, Schedule.spaced(Duration.times(settings.pollInterval, DepthSamplePolls))),
@@ -188,7 +191,7 @@ const make = Effect.gen(function* () {
     removeQueue,
     pause: (queue: string) => store.setPaused(queue, true),
     resume: (queue: string) => store.setPaused(queue, false),
-    queueStats: Effect.forEach([...handles.values()], (handle) => handle.stats).pipe(
+    queueStats: Effect.suspend(() => Effect.forEach([...handles.values()], (handle) => handle.stats)).pipe(
       Effect.map((stats) => [...stats].sort((a, b) => a.queue.localeCompare(b.queue))),
     ),
     health,

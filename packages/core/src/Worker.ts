@@ -79,10 +79,9 @@ export type JobServices = CurrentJob | Client
 export type RegisteredWorker = AnyWorker<JobServices>
 
 /** The services a list of workers needs, besides the job's own. */
-export type ServicesOf<Workers extends ReadonlyArray<AnyWorker<unknown>>> = Exclude<
-  Workers[number] extends Worker<infer _A, infer _E, infer R> ? R : never,
-  JobServices
->
+export type ServicesOf<Workers extends ReadonlyArray<AnyWorker<unknown>>> = [Workers[number]] extends [never]
+  ? never
+  : Exclude<Workers[number] extends Worker<infer _A, infer _E, infer R> ? R : never, JobServices>
 
 export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
