@@ -1,19 +1,46 @@
 -- fetch.lua: move up to N of the oldest jobs of a queue into a node's in-progress list.
+-- A job that came back from a dead node (listed in `verk:recovered`) may be the poison pill that
+-- killed it, so it runs alone on a node: it is taken only as a batch of one by a node that asks
+-- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
 -- KEYS[1]  `queue:<name>`                 the queue (jobs are taken from the right: oldest first)
 -- KEYS[2]  `inprogress:<name>:<node>`     the node's in-progress list for that queue
 -- KEYS[3]  `verk:node:<node>:queues`      queues where the node holds in-progress jobs
 -- KEYS[4]  `verk_nodes`                   nodes that may hold in-progress jobs
+-- KEYS[5]  `verk:recovered`               hash: raw payload → times it came back from a dead node
 -- ARGV[1]  N, how many jobs to take; N < 1 takes nothing
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the node id
--- Returns: the jobs taken, oldest first (an empty array when there are none).
+-- ARGV[4]  '1' if the node is idle and may take a recovered job alone, else '0'
+-- Returns: { jobs taken oldest first, 1 if the one job taken is a recovered one, 1 if a recovered
+--            job waits at the head of the queue for an idle node }.
 local count = tonumber(ARGV[1])
 if count == nil or count < 1 then
-  return {}
+  return { {}, 0, 0 }
 end
-local jobs = redis.call('RPOP', KEYS[1], count)
-if not jobs then
-  return {}
+local jobs, isolated, blocked = {}, 0, 0
+if redis.call('EXISTS', KEYS[5]) == 0 then
+  jobs = redis.call('RPOP', KEYS[1], count) or {}
+else
+  while #jobs < count do
+    local job = redis.call('RPOP', KEYS[1])
+    if not job then
+      break
+    end
+    if redis.call('HEXISTS', KEYS[5], job) == 1 then
+      if #jobs == 0 and ARGV[4] == '1' then
+        jobs[1] = job
+        isolated = 1
+      else
+        redis.call('RPUSH', KEYS[1], job)
+        blocked = 1
+      end
+      break
+    end
+    jobs[#jobs + 1] = job
+  end
+end
+if #jobs == 0 then
+  return { {}, 0, blocked }
 end
 -- LPUSH in chunks: unpack() of thousands of values overflows Lua's stack.
 local chunk = 1000
@@ -22,4 +49,4 @@ for first = 1, #jobs, chunk do
 end
 redis.call('SADD', KEYS[3], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[3])
-return jobs
+return { jobs, isolated, blocked }

@@ -61,7 +61,7 @@ describe("Client on Redis", () => {
     return Effect.gen(function* () {
       yield* Effect.promise(() => redisCli(url, "LPUSH", `${namespace}:queue:mail`, handWritten))
       const store = yield* Store
-      const [raw] = yield* store.fetch("mail", "node-a", 1)
+      const [raw] = (yield* store.fetch("mail", "node-a", 1)).jobs
       assert.strictEqual(raw, handWritten)
       const job = yield* Job.decode(raw ?? "")
       assert.deepStrictEqual(job.args, [["nested", []], { deep: { list: [1, {}] } }])

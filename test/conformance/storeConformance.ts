@@ -205,7 +205,7 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 2), ["a", "b"])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 2)).jobs, ["a", "b"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c"])
         }),
       )
@@ -215,9 +215,9 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), ["a", "b", "c"])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, ["a", "b", "c"])
           assert.strictEqual(yield* store.queueSize("q"), 0)
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), [])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, [])
         }),
       )
 
@@ -226,7 +226,7 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 0), [])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 0)).jobs, [])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
           assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
         }),
@@ -237,8 +237,8 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", -1), [])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", -5), [])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", -1)).jobs, [])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", -5)).jobs, [])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
           assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
         }),
@@ -248,7 +248,7 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         "from an empty or unknown queue returns nothing",
         Effect.gen(function* () {
           const store = yield* Store
-          assert.deepStrictEqual(yield* store.fetch("nowhere", "n", 5), [])
+          assert.deepStrictEqual((yield* store.fetch("nowhere", "n", 5)).jobs, [])
           assert.deepStrictEqual(yield* store.inProgress("nowhere", "n"), [])
         }),
       )
@@ -273,7 +273,7 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["x", "x", "y"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 3), ["x", "x", "y"])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 3)).jobs, ["x", "x", "y"])
           yield* store.ack("q", "n", ["x"])
           assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["y", "x"])
           yield* store.ack("q", "n", ["x", "y"])
@@ -397,12 +397,12 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 2), ["a", "b"])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 2)).jobs, ["a", "b"])
           yield* store.enqueue("q", ["d"])
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 2)
           assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["d", "c", "b", "a"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), ["a", "b", "c", "d"])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, ["a", "b", "c", "d"])
         }),
       )
 
@@ -412,10 +412,10 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           const store = yield* Store
           const jobs = Array.from({ length: 250 }, (_, i) => `j${i}`)
           yield* store.enqueue("q", jobs)
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 250), jobs)
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 250)).jobs, jobs)
           yield* store.enqueue("q", ["waiting"])
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 250)
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 1000), [...jobs, "waiting"])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 1000)).jobs, [...jobs, "waiting"])
         }),
       )
 

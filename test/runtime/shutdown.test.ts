@@ -95,7 +95,7 @@ const shutdown = (kind: StoreKind) => {
         enqueued_at: 1_700_000_000.5,
       })
       yield* store.store.enqueue("default", [leftover])
-      assert.deepStrictEqual(yield* store.store.fetch("default", "fixed-1", 1), [leftover])
+      assert.deepStrictEqual((yield* store.store.fetch("default", "fixed-1", 1)).jobs, [leftover])
       assert.deepStrictEqual(yield* store.store.inProgress("default", "fixed-1"), [leftover])
       assert.strictEqual(yield* store.store.queueSize("default"), 0)
 

@@ -3,10 +3,11 @@
  * hand each to the pool. An empty queue waits for a wake-up (our own pushes notify at once) or
  * the poll interval (for foreign pushes), so an idle queue costs one command per interval.
  */
-import { Duration, Effect, Semaphore } from "effect"
+import { Clock, Duration, Effect, Semaphore } from "effect"
 import { Settings } from "./Config.ts"
+import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
-import { Store } from "./Store.ts"
+import { Store, type StoreError } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 
 export type Phase = "active" | "pausing" | "paused"
@@ -16,8 +17,16 @@ export interface WorkerPool {
   readonly queue: string
   readonly concurrency: number
   readonly permits: Semaphore.Semaphore
-  /** Runs one fetched job in the pool; its permit is released once `perform` has ended. */
-  readonly start: (raw: string) => Effect.Effect<void>
+  /**
+   * Runs one fetched job in the pool; its permit is released once `perform` has ended. An
+   * `isolated` job (back from a dead node) runs alone on the node, see Isolation.
+   */
+  readonly start: (raw: string, isolated: boolean) => Effect.Effect<void>
+  /**
+   * Puts back jobs in this node's in-progress list that the pool is not running (a fetch whose
+   * reply was lost took them); returns how many.
+   */
+  readonly reconcile: Effect.Effect<number, StoreError>
   /** Returns when a job has released its permit. */
   readonly workerFreed: Effect.Effect<void>
   /** Returns once no job of the pool is running. */
@@ -27,6 +36,9 @@ export interface WorkerPool {
   readonly setPhase: (phase: Phase) => Effect.Effect<void>
 }
 
+/** The in-progress list is checked for jobs the pool does not run once every this many polls. */
+const ReconcilePolls = 5
+
 /** After a store error the loop backs off this long before trying again. */
 const ErrorBackoff = Duration.seconds(1)
 
@@ -35,7 +47,11 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
   const wakeUp = yield* WakeUp
   const node = (yield* Node).id
   const { pollInterval } = yield* Settings
+  const isolation = yield* Isolation
   const signal = yield* wakeUp.forQueue(pool.queue)
+  let reconcile = false
+  const reconcileEvery = Duration.toMillis(Duration.times(pollInterval, ReconcilePolls))
+  let nextReconcile = (yield* Clock.currentTimeMillis) + reconcileEvery
 
   while (true) {
     if (yield* wakeUp.isPaused(pool.queue)) {
@@ -59,17 +75,47 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
       continue
     }
 
+    // A fetch can move jobs whose reply never arrives (a failed fetch that ran, or one ioredis
+    // resent after a reconnect, so that it ran twice). Such jobs sit in progress, unseen, on a node
+    // that stays alive: put back what the pool does not run, after a failure and every few polls.
+    if (reconcile || (yield* Clock.currentTimeMillis) >= nextReconcile) {
+      const requeued = yield* Effect.result(pool.reconcile)
+      if (requeued._tag === "Failure") {
+        yield* Semaphore.release(pool.permits, free)
+        yield* Effect.sleep(ErrorBackoff)
+        continue
+      }
+      reconcile = false
+      nextReconcile = (yield* Clock.currentTimeMillis) + reconcileEvery
+      if (requeued.success > 0) {
+        yield* Effect.logWarning(
+          `Put back ${requeued.success} jobs of ${pool.queue} taken by a fetch whose reply was lost`,
+        )
+      }
+    }
+
+    const permission = yield* isolation.beginFetch(pool.queue)
+    if (permission === "wait") {
+      yield* Semaphore.release(pool.permits, free)
+      yield* Effect.raceFirst(isolation.changed(pollInterval), signal.wait(pollInterval))
+      continue
+    }
     yield* signal.clear
-    const fetched = yield* Effect.result(store.fetch(pool.queue, node, free))
+    const fetched = yield* Effect.result(store.fetch(pool.queue, node, free, permission === "isolate"))
     if (fetched._tag === "Failure") {
+      yield* isolation.endFetch(pool.queue, undefined)
       yield* Semaphore.release(pool.permits, free)
       yield* Effect.logWarning(`Fetch from ${pool.queue} failed, retrying: ${fetched.failure.message}`)
+      reconcile = true
       yield* Effect.sleep(ErrorBackoff)
       continue
     }
-    const jobs = fetched.success
+    const { jobs, isolated, blocked } = fetched.success
     if (jobs.length < free) yield* Semaphore.release(pool.permits, free - jobs.length)
-    for (const raw of jobs) yield* pool.start(raw)
-    if (jobs.length === 0) yield* signal.wait(pollInterval)
+    for (const raw of jobs) yield* pool.start(raw, isolated)
+    yield* isolation.endFetch(pool.queue, { isolated, blocked })
+    if (jobs.length === 0) {
+      yield* blocked ? isolation.changed(pollInterval) : signal.wait(pollInterval)
+    }
   }
 })

@@ -76,14 +76,8 @@ class SortedSet {
   }
 }
 
-const jidOf = (raw: string): string | undefined => {
-  try {
-    const jid: unknown = (JSON.parse(raw) as { jid?: unknown }).jid
-    return typeof jid === "string" || typeof jid === "number" ? String(jid) : undefined
-  } catch {
-    return undefined
-  }
-}
+/** Jobs a recovery moves per batch (any size works; the Redis store's is the same). */
+const RecoveryBatchSize = 100
 
 export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
   const queueNames = new Set<string>()
@@ -99,7 +93,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
   const nodeQueues = new Map<string, Set<string>>()
   /** node → epoch millis when its heartbeat expires */
   const heartbeats = new Map<string, number>()
-  /** jid → times recovered from a dead node */
+  /** raw payload → times recovered from a dead node */
   const recoveries = new Map<string, number>()
   const counters = new Map<string, number>()
   const notices = yield* PubSub.unbounded<Notification>()
@@ -133,15 +127,33 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         for (const { payload, score } of entries) sets[set].add(payload, score)
         if (entries.length > 0) notify({ _tag: "Scheduled" })
       }),
-    fetch: (name, node, count) =>
+    fetch: (name, node, count, isolate = false) =>
       Effect.sync(() => {
-        if (count <= 0) return []
-        const jobs = queue(name).rpop(count)
-        if (jobs.length === 0) return jobs
-        inProgressOf(name, node).lpush(jobs)
-        nodes.add(node)
-        nodeQueues.set(node, (nodeQueues.get(node) ?? new Set()).add(name))
-        return jobs
+        const jobs: Array<string> = []
+        let isolated = false
+        let blocked = false
+        const list = queue(name)
+        while (jobs.length < count) {
+          const [job] = list.rpop(1)
+          if (job === undefined) break
+          if (recoveries.has(job)) {
+            if (jobs.length === 0 && isolate) {
+              jobs.push(job)
+              isolated = true
+            } else {
+              list.rpush([job])
+              blocked = true
+            }
+            break
+          }
+          jobs.push(job)
+        }
+        if (jobs.length > 0) {
+          inProgressOf(name, node).lpush(jobs)
+          nodes.add(node)
+          nodeQueues.set(node, (nodeQueues.get(node) ?? new Set()).add(name))
+        }
+        return { jobs, isolated, blocked }
       }),
     ack: (name, node, raws) =>
       Effect.sync(() => {
@@ -176,30 +188,43 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     nodes: Effect.sync(() => [...nodes].sort()),
     isAlive: (node, now) => Effect.sync(() => (heartbeats.get(node) ?? Number.NEGATIVE_INFINITY) > now),
     nodeQueues: (node) => Effect.sync(() => [...(nodeQueues.get(node) ?? [])].sort()),
-    recoverInProgress: (name, node, limits) =>
+    recoverBatch: (name, node, maxRecoveries) =>
       Effect.sync(() => {
-        const jobs = inProgressOf(name, node).lpop(Number.MAX_SAFE_INTEGER)
+        const list = inProgressOf(name, node)
+        const jobs = list.lpop(RecoveryBatchSize)
         const requeue: Array<string> = []
         const poisoned: Array<string> = []
         for (const raw of jobs) {
-          const jid = jidOf(raw)
-          const count = jid === undefined ? 0 : (recoveries.get(jid) ?? 0) + 1
-          if (jid !== undefined) recoveries.set(jid, count)
-          if (count > limits.maxRecoveries) {
-            sets.dead.add(raw, limits.now)
-            if (jid !== undefined) recoveries.delete(jid)
-            poisoned.push(raw)
-          } else requeue.push(raw)
+          const count = (recoveries.get(raw) ?? 0) + 1
+          recoveries.set(raw, count)
+          if (count > maxRecoveries) poisoned.push(raw)
+          else requeue.push(raw)
         }
         queue(name).rpush(requeue)
+        list.rpush(poisoned)
         if (requeue.length > 0) notify({ _tag: "Work", queue: name })
-        return { requeued: requeue.length, poisoned }
+        return { taken: jobs.length, poisoned }
+      }),
+    forgetRecovery: (raw) => Effect.sync(() => void recoveries.delete(raw)),
+    requeueOrphans: (name, node, raws) =>
+      Effect.sync(() => {
+        const list = inProgressOf(name, node)
+        const moved = raws.filter((raw) => list.remove(raw))
+        queue(name).rpush(moved)
+        if (moved.length > 0) notify({ _tag: "Work", queue: name })
+        return moved.length
       }),
     deregister: (node) =>
       Effect.sync(() => {
+        const holding = [...(nodeQueues.get(node) ?? [])].filter((name) => inProgressOf(name, node).items.length > 0)
+        if (holding.length > 0) {
+          nodeQueues.set(node, new Set(holding))
+          return false
+        }
         heartbeats.delete(node)
         nodeQueues.delete(node)
-        return nodes.delete(node)
+        nodes.delete(node)
+        return true
       }),
     earliest: (set) => Effect.sync(() => sets[set].sorted()[0]?.score),
     due: (set, now, limit) =>

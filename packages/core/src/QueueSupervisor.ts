@@ -9,6 +9,7 @@ import { Settings } from "./Config.ts"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
 import type { RunningJob } from "./Heartbeat.ts"
+import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
 import * as Stats from "./Stats.ts"
@@ -38,6 +39,7 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const store = yield* Store
   const events = yield* Events
   const processor = yield* Processor
+  const isolation = yield* Isolation
   const node = yield* Node
   const { shutdownTimeout } = yield* Settings
 
@@ -48,6 +50,8 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const failed = yield* Ref.make(0)
   const freed = yield* Queue.sliding<void>(1)
   const running = new Map<number, RunningJob>()
+  /** Raw payload → how many of this pool's jobs carry it, from fetch until their outcome is written. */
+  const tracked = new Map<string, number>()
   let nextId = 0
   const busyGauge = Metric.withAttributes(Stats.busyWorkers, { queue })
   const updateBusy = Effect.suspend(() => Metric.update(busyGauge, running.size))
@@ -67,23 +71,46 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
         Effect.flatMap((previous) => (previous === next ? Effect.void : events.publish(announce[next]))),
       ),
     awaitIdle: FiberSet.awaitEmpty(fibers),
-    start: (raw) =>
+    start: (raw, isolated) =>
       Effect.suspend(() => {
         const id = nextId++
         let released = false
+        // Tracked from now until its outcome is written: `reconcile` must not take it for an orphan.
+        tracked.set(raw, (tracked.get(raw) ?? 0) + 1)
         // Once perform ends the worker is free: the next fetch overlaps this job's outcome write.
         const release = Effect.suspend(() => {
           if (released) return Effect.void
           released = true
-          return Semaphore.release(permits, 1).pipe(Effect.andThen(Queue.offer(freed, undefined)), Effect.asVoid)
+          return Semaphore.release(permits, 1).pipe(
+            Effect.andThen(Queue.offer(freed, undefined)),
+            Effect.andThen(isolation.jobEnded(isolated)),
+          )
         })
-        return Effect.acquireUseRelease(
-          Clock.currentTimeMillis.pipe(
-            Effect.map((startedMillis) => running.set(id, { queue, raw, startedMillis })),
-            Effect.andThen(updateBusy),
+        const untrack = Effect.sync(() => {
+          const left = (tracked.get(raw) ?? 1) - 1
+          if (left === 0) tracked.delete(raw)
+          else tracked.set(raw, left)
+        })
+        return isolation.jobStarted.pipe(
+          Effect.andThen(
+            Effect.acquireUseRelease(
+              Clock.currentTimeMillis.pipe(
+                Effect.map((startedMillis) => running.set(id, { queue, raw, startedMillis })),
+                Effect.andThen(updateBusy),
+              ),
+              () => processor.process(queue, raw, release),
+              () => Effect.sync(() => running.delete(id)).pipe(Effect.andThen(updateBusy), Effect.andThen(release)),
+            ),
           ),
-          () => processor.process(queue, raw, release),
-          () => Effect.sync(() => running.delete(id)).pipe(Effect.andThen(updateBusy), Effect.andThen(release)),
+          Effect.tap((outcome) =>
+            // A suspect that ran alone and got its outcome is a suspect no more.
+            isolated && outcome !== "interrupted" && outcome !== "unrecorded"
+              ? Effect.catch(store.forgetRecovery(raw), (error) =>
+                  Effect.logWarning(`Could not clear the recovery count of a job: ${error.message}`),
+                )
+              : Effect.void,
+          ),
+          Effect.ensuring(untrack),
         )
       }).pipe(
         Effect.tap((outcome) =>
@@ -96,6 +123,16 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
         FiberSet.run(fibers),
         Effect.asVoid,
       ),
+    reconcile: Effect.gen(function* () {
+      const unclaimed = new Map(tracked)
+      const orphans: Array<string> = []
+      for (const raw of yield* store.inProgress(queue, node.id)) {
+        const claims = unclaimed.get(raw) ?? 0
+        if (claims > 0) unclaimed.set(raw, claims - 1)
+        else orphans.push(raw)
+      }
+      return yield* store.requeueOrphans(queue, node.id, orphans)
+    }),
     workerFreed: Queue.take(freed),
   }
 

@@ -5,7 +5,7 @@
  * back from dead nodes is a poison pill: past the limit it goes to dead with a message saying so,
  * instead of killing node after node.
  */
-import { Clock, Effect } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import { Settings } from "./Config.ts"
 import { Events, JobDead, NodeRecovered } from "./Events.ts"
 import * as Job from "./Job.ts"
@@ -24,24 +24,33 @@ const poisonEntry = (raw: string, queue: string, recoveries: number, nowMillis: 
 export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: string) {
   const store = yield* Store
   const events = yield* Events
-  const { maxRecoveries } = yield* Settings
+  const { maxRecoveries, deadMaxJobs, deadMaxAge } = yield* Settings
+  const deadLimits = { maxJobs: deadMaxJobs, maxAgeSeconds: Duration.toSeconds(deadMaxAge) }
   let requeued = 0
   for (const queue of yield* store.nodeQueues(dead)) {
-    const nowMillis = yield* Clock.currentTimeMillis
-    const now = Job.toEpochSeconds(nowMillis)
-    const result = yield* store.recoverInProgress(queue, dead, { maxRecoveries, now })
-    requeued += result.requeued
-    for (const raw of result.poisoned) {
-      const entry = poisonEntry(raw, queue, maxRecoveries, nowMillis)
-      // The raw payload is already in dead: annotating it replaces it only if it is still there.
-      yield* store.promote("dead", [{ raw, payload: entry.payload, queue: undefined }], now)
-      yield* events.publish(new JobDead({ queue, jid: entry.jid, className: entry.className, reason: entry.reason }))
-      yield* Effect.logWarning(entry.reason).pipe(Effect.annotateLogs({ queue, jid: entry.jid ?? "-" }))
+    // Until a batch comes back empty: another node may be recovering the same list.
+    while (true) {
+      const batch = yield* store.recoverBatch(queue, dead, maxRecoveries)
+      requeued += batch.taken - batch.poisoned.length
+      // Poison pills wait in the dead node's list: each moves to dead, with its reason, atomically.
+      for (const raw of batch.poisoned) {
+        const nowMillis = yield* Clock.currentTimeMillis
+        const entry = poisonEntry(raw, queue, maxRecoveries, nowMillis)
+        yield* store.kill(queue, dead, raw, entry.payload, Job.toEpochSeconds(nowMillis), deadLimits)
+        yield* store.forgetRecovery(raw)
+        yield* events.publish(new JobDead({ queue, jid: entry.jid, className: entry.className, reason: entry.reason }))
+        yield* Effect.logWarning(entry.reason).pipe(Effect.annotateLogs({ queue, jid: entry.jid ?? "-" }))
+      }
+      if (batch.taken === 0) break
     }
   }
-  yield* store.deregister(dead)
+  const forgotten = yield* store.deregister(dead)
   yield* events.publish(new NodeRecovered({ node: dead, jobs: requeued }))
-  yield* Effect.logInfo(`Recovered dead node ${dead}: ${requeued} jobs back in their queues`)
+  yield* Effect.logInfo(
+    forgotten
+      ? `Recovered dead node ${dead}: ${requeued} jobs back in their queues`
+      : `Recovered ${requeued} jobs of node ${dead}, which took more meanwhile: it stays registered`,
+  )
   return requeued
 })
 

@@ -83,17 +83,25 @@ export interface Heartbeat {
   readonly work: ReadonlyArray<readonly [string, string]>
 }
 
-export interface RecoveryLimits {
-  /** How many times a job may come back from dead nodes; one more sends it to dead. */
-  readonly maxRecoveries: number
-  /** Epoch seconds: the dead score of a poison pill. */
-  readonly now: number
+/** One recovery batch of a dead node's in-progress list. */
+export interface RecoveredBatch {
+  /** Jobs taken from the list: requeued, or poison pills. */
+  readonly taken: number
+  /**
+   * Jobs that came back from dead nodes more than the limit. They stay in the dead node's list
+   * (at its end) for the caller to `kill` with their reason.
+   */
+  readonly poisoned: ReadonlyArray<string>
 }
 
-export interface Recovered {
-  readonly requeued: number
-  /** Raw payloads sent to dead as poison pills, byte for byte. */
-  readonly poisoned: ReadonlyArray<string>
+/** What a fetch took. */
+export interface Fetched {
+  /** Oldest first. */
+  readonly jobs: ReadonlyArray<string>
+  /** The one job taken came back from a dead node: it must run alone on this node. */
+  readonly isolated: boolean
+  /** A job that came back from a dead node waits first in the queue for an idle node. */
+  readonly blocked: boolean
 }
 
 export interface StoreShape {
@@ -107,9 +115,11 @@ export interface StoreShape {
 
   /**
    * Atomically move up to `count` of the oldest jobs of `queue` into `node`'s in-progress list for
-   * it, and return them oldest first. `count` ≤ 0 takes nothing.
+   * it, and return them oldest first. `count` ≤ 0 takes nothing. A job that came back from a dead
+   * node (it may be the poison pill that killed it) is taken only alone, and only when `isolate`
+   * says this node is idle; otherwise it ends the batch and stays first in the queue.
    */
-  readonly fetch: (queue: string, node: string, count: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  readonly fetch: (queue: string, node: string, count: number, isolate?: boolean) => Effect.Effect<Fetched, StoreError>
   /** Remove finished jobs (by raw payload) from `node`'s in-progress list. */
   readonly ack: (queue: string, node: string, raws: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
   /** Atomically: ZADD `payload` to `retry` at `at` and remove `raw` from in-progress. */
@@ -165,15 +175,30 @@ export interface StoreShape {
   /** Queues where `node` has taken jobs (`verk:node:<node>:queues`). */
   readonly nodeQueues: (node: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
   /**
-   * Move every in-progress job of a dead `node` for `queue` back to where it runs next, in atomic
-   * batches, counting recoveries per job; a job recovered too often goes to dead instead.
+   * Move one atomic batch of a dead `node`'s in-progress jobs for `queue` back to where they run
+   * next, counting recoveries per job (such jobs then run alone, see `fetch`). A job recovered more
+   * than `maxRecoveries` times is left for the caller to kill as a poison pill.
    */
-  readonly recoverInProgress: (
+  readonly recoverBatch: (
     queue: string,
     node: string,
-    limits: RecoveryLimits,
-  ) => Effect.Effect<Recovered, StoreError>
-  /** Forget `node` in Verk's and Sidekiq's registries. Returns whether it was registered. */
+    maxRecoveries: number,
+  ) => Effect.Effect<RecoveredBatch, StoreError>
+  /** Forget a job's recoveries once it has run alone and its outcome is written. */
+  readonly forgetRecovery: (raw: string) => Effect.Effect<void, StoreError>
+  /**
+   * Move these jobs (one occurrence each) from `node`'s in-progress list back to the front of the
+   * queue, each only if still there: jobs the node took but is not running (a lost fetch reply).
+   */
+  readonly requeueOrphans: (
+    queue: string,
+    node: string,
+    raws: ReadonlyArray<string>,
+  ) => Effect.Effect<number, StoreError>
+  /**
+   * Forget `node` in Verk's and Sidekiq's registries, unless it still holds in-progress jobs
+   * (then it stays registered, so they are recovered later). Returns whether it was forgotten.
+   */
   readonly deregister: (node: string) => Effect.Effect<boolean, StoreError>
 
   /** Notifications from every node sharing this store, for as long as the stream runs. */

@@ -26,6 +26,7 @@ import { Client } from "./Client.ts"
 import { Settings, type VerkConfigInput } from "./Config.ts"
 import { Events, type VerkEvent } from "./Events.ts"
 import * as Heartbeat from "./Heartbeat.ts"
+import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
 import * as QueueSupervisor from "./QueueSupervisor.ts"
@@ -90,7 +91,7 @@ const make = Effect.gen(function* () {
   const events = yield* Events
   const settings = yield* Settings
   const node = yield* Node
-  const context = yield* Effect.context<Store | Events | Processor | Node | Settings | WakeUp>()
+  const context = yield* Effect.context<Store | Events | Processor | Node | Settings | WakeUp | Isolation>()
   const startedMillis = yield* Clock.currentTimeMillis
   const handles = new Map<string, QueueSupervisor.QueueHandle>()
   const lastBeat = yield* Ref.make<number | undefined>(undefined)
@@ -108,12 +109,16 @@ const make = Effect.gen(function* () {
 
   // Finalizers run in reverse: recovery and scheduler stop, queues drain and requeue while the
   // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
-  const leave = Effect.gen(function* () {
-    let left = 0
-    for (const queue of yield* store.nodeQueues(node.id)) left += (yield* store.inProgress(queue, node.id)).length
-    if (left === 0) yield* store.deregister(node.id)
-    else yield* Effect.logWarning(`${left} jobs stay in progress for ${node.id}; a live node will recover them`)
-  }).pipe(Effect.catch((error) => Effect.logWarning(`Could not deregister ${node.id}: ${error.message}`)))
+  // Deregistering keeps the node registered if it still holds in-progress jobs (a requeue failed):
+  // then a live node recovers them once the heartbeat expires.
+  const leave = store.deregister(node.id).pipe(
+    Effect.flatMap((forgotten) =>
+      forgotten
+        ? Effect.void
+        : Effect.logWarning(`Jobs stay in progress for ${node.id}; a live node will recover them`),
+    ),
+    Effect.catch((error) => Effect.logWarning(`Could not deregister ${node.id}: ${error.message}`)),
+  )
   yield* Effect.addFinalizer(() => leave)
 
   yield* heartbeat
@@ -202,6 +207,6 @@ const make = Effect.gen(function* () {
 
 const runtime = Layer.effect(Verk, make).pipe(
   Layer.provide(Processor.layer),
-  Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.Stats.layer)),
+  Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.Stats.layer, Isolation.layer)),
   Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
 )

@@ -18,8 +18,8 @@ export interface ConnectionOptions {
   readonly pool?: Redis.PoolOptions | undefined
 }
 
-/** Reconnect after 50 ms, doubling up to 2 s: Redis restarts are short, and a stalled worker is costly. */
-const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 6), 2_000)
+/** Reconnect after 50 ms, doubling up to 500 ms: Redis restarts are short, and a stalled worker is costly. */
+const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 4), 500)
 
 const toError = (cause: unknown) => new Redis.RedisError({ cause })
 

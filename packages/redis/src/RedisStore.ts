@@ -22,6 +22,7 @@ const RequeueBatchSize = 100
 const RecoveryMemorySeconds = 7 * 24 * 3600
 
 const RecoverReply = Schema.Tuple([Schema.Number, Schema.Array(Schema.String)])
+const FetchReply = Schema.Tuple([Schema.Array(Schema.String), Schema.Number, Schema.Number])
 
 const Strings = Schema.Array(Schema.String)
 const Integer = Schema.Number
@@ -82,9 +83,9 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             keys.set(set),
             ...entries.flatMap(({ payload, score }) => [score, payload]),
           ).pipe(Effect.andThen(send("addScheduled", "PUBLISH", keys.notify, "scheduled")), Effect.asVoid),
-    fetch: (queue, node, wanted) =>
+    fetch: (queue, node, wanted, isolate = false) =>
       wanted < 1
-        ? Effect.succeed([])
+        ? Effect.succeed({ jobs: [], isolated: false, blocked: false })
         : redis
             .eval(Scripts.fetch)(
               {
@@ -92,12 +93,17 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
                 inProgress: keys.inProgress(queue, node),
                 nodeQueues: keys.nodeQueues(node),
                 nodes: keys.nodes,
+                recovered: keys.recovered,
               },
               wanted,
               queue,
               node,
+              isolate,
             )
-            .pipe(run("fetch", Strings)),
+            .pipe(
+              run("fetch", FetchReply),
+              Effect.map(([jobs, isolated, blocked]) => ({ jobs, isolated: isolated === 1, blocked: blocked === 1 })),
+            ),
     ack: (queue, node, raws) =>
       raws.length === 0
         ? Effect.void
@@ -150,26 +156,27 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     isAlive: (node) => count("isAlive", "EXISTS", keys.node(node)).pipe(Effect.map((found) => found > 0)),
     nodeQueues: (node) =>
       strings("nodeQueues", "SMEMBERS", keys.nodeQueues(node)).pipe(Effect.map((q) => [...q].sort())),
-    recoverInProgress: Effect.fn("RedisStore.recoverInProgress")(function* (queue, node, limits) {
-      let requeued = 0
-      const poisoned: Array<string> = []
-      while (true) {
-        const [taken, dead] = yield* redis
-          .eval(Scripts.recoverInProgress)(
-            [keys.inProgress(queue, node), keys.queue(queue), keys.recovered, keys.set("dead")],
-            RequeueBatchSize,
-            queue,
-            keys.notify,
-            limits.maxRecoveries,
-            limits.now,
-            RecoveryMemorySeconds,
-          )
-          .pipe(run("recoverInProgress", RecoverReply))
-        requeued += taken - dead.length
-        poisoned.push(...dead)
-        if (taken < RequeueBatchSize) return { requeued, poisoned }
-      }
-    }),
+    recoverBatch: (queue, node, maxRecoveries) =>
+      redis
+        .eval(Scripts.recoverInProgress)(
+          [keys.inProgress(queue, node), keys.queue(queue), keys.recovered],
+          RequeueBatchSize,
+          queue,
+          keys.notify,
+          maxRecoveries,
+          RecoveryMemorySeconds,
+        )
+        .pipe(
+          run("recoverBatch", RecoverReply),
+          Effect.map(([taken, poisoned]) => ({ taken, poisoned })),
+        ),
+    forgetRecovery: (raw) => send("forgetRecovery", "HDEL", keys.recovered, raw).pipe(Effect.asVoid),
+    requeueOrphans: (queue, node, raws) =>
+      raws.length === 0
+        ? Effect.succeed(0)
+        : redis
+            .eval(Scripts.requeueOrphans)(keys.inProgress(queue, node), keys.queue(queue), queue, keys.notify, raws)
+            .pipe(run("requeueOrphans", Integer)),
     deregister: (node) =>
       redis
         .eval(Scripts.deregisterNode)(
@@ -182,6 +189,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             keys.processWork(node),
           ],
           node,
+          keys.prefix,
         )
         .pipe(
           run("deregister", Integer),

@@ -21,13 +21,14 @@ export const enqueue = Redis.script(
 
 export const fetch = Redis.script(
   (
-    keys: { queue: string; inProgress: string; nodeQueues: string; nodes: string },
+    keys: { queue: string; inProgress: string; nodeQueues: string; nodes: string; recovered: string },
     count: number,
     queue: string,
     node: string,
-  ) => [keys.queue, keys.inProgress, keys.nodeQueues, keys.nodes, count, queue, node],
-  { lua: lua("fetch"), numberOfKeys: 4 },
-).withReturnType<ReadonlyArray<string>>()
+    isolate: boolean,
+  ) => [keys.queue, keys.inProgress, keys.nodeQueues, keys.nodes, keys.recovered, count, queue, node, isolate ? 1 : 0],
+  { lua: lua("fetch"), numberOfKeys: 5 },
+).withReturnType<readonly [ReadonlyArray<string>, number, number]>()
 
 export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<string>) => [inProgress, ...raws], {
   lua: lua("ack"),
@@ -106,13 +107,26 @@ export const recoverInProgress = Redis.script(
     queue: string,
     channel: string,
     maxRecoveries: number,
-    now: number,
     keepSeconds: number,
-  ) => [...keys, batch, queue, channel, maxRecoveries, now, keepSeconds],
-  { lua: lua("recover_inprogress"), numberOfKeys: 4 },
+  ) => [...keys, batch, queue, channel, maxRecoveries, keepSeconds],
+  { lua: lua("recover_inprogress"), numberOfKeys: 3 },
 ).withReturnType<readonly [number, ReadonlyArray<string>]>()
 
-export const deregisterNode = Redis.script((keys: ReadonlyArray<string>, node: string) => [...keys, node], {
-  lua: lua("deregister_node"),
-  numberOfKeys: 6,
-}).withReturnType<number>()
+export const requeueOrphans = Redis.script(
+  (inProgress: string, queueKey: string, queue: string, channel: string, raws: ReadonlyArray<string>) => [
+    inProgress,
+    queueKey,
+    queue,
+    channel,
+    ...raws,
+  ],
+  { lua: lua("requeue_orphans"), numberOfKeys: 2 },
+).withReturnType<number>()
+
+export const deregisterNode = Redis.script(
+  (keys: ReadonlyArray<string>, node: string, prefix: string) => [...keys, node, prefix],
+  {
+    lua: lua("deregister_node"),
+    numberOfKeys: 6,
+  },
+).withReturnType<number>()

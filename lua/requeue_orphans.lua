@@ -1,0 +1,20 @@
+-- requeue_orphans.lua: put back jobs that sit in this node's in-progress list but that the node
+-- is not running (a fetch whose reply was lost): each moves to the front of its queue only if it
+-- is still in the list, so a job acked meanwhile is not run again.
+-- KEYS[1]   `inprogress:<name>:<node>`
+-- KEYS[2]   `queue:<name>`
+-- ARGV[1]   the queue's name
+-- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved
+-- ARGV[3..] raw payloads, one per occurrence to move
+-- Returns: how many jobs moved.
+local moved = 0
+for i = 3, #ARGV do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+    moved = moved + 1
+  end
+end
+if moved > 0 then
+  redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
+end
+return moved

@@ -1,0 +1,92 @@
+/**
+ * Running suspects alone. A job that came back from a dead node may be the poison pill that killed
+ * it; if it ran beside other jobs and killed this node too, they would all come back together and
+ * share its count until every one of them looked like a pill. So such a job runs alone on its
+ * node: when a queue finds one at its head, every queue of the node stops taking jobs until the
+ * node is idle, the job runs by itself, and then the node goes on as before.
+ *
+ * This is node-wide, in-process state: JavaScript runs one fiber step at a time, so each
+ * transition below is atomic.
+ */
+import { Context, Deferred, type Duration, Effect, Exit, Layer } from "effect"
+
+/** What a fetcher may do now. */
+export type Permission =
+  /** Fetch as usual. */
+  | "fetch"
+  /** Fetch, and take a job that came back from a dead node alone if it is first. */
+  | "isolate"
+  /** Take nothing now: a suspect runs, or one waits for the node to be idle. */
+  | "wait"
+
+export interface FetchEnd {
+  /** The one job taken must run alone. */
+  readonly isolated: boolean
+  /** A suspect waits first in this queue. */
+  readonly blocked: boolean
+}
+
+export class Isolation extends Context.Service<
+  Isolation,
+  {
+    /** Claims a fetch for `queue`; every claim that is not "wait" must be ended with `endFetch`. */
+    readonly beginFetch: (queue: string) => Effect.Effect<Permission>
+    /** Ends a claimed fetch; `undefined` when the fetch failed. */
+    readonly endFetch: (queue: string, result: FetchEnd | undefined) => Effect.Effect<void>
+    /** A job of this node started performing... */
+    readonly jobStarted: Effect.Effect<void>
+    /** ...and ended; `isolated` if it was a suspect running alone. */
+    readonly jobEnded: (isolated: boolean) => Effect.Effect<void>
+    /** Returns on the next change of state, or after `timeout`. */
+    readonly changed: (timeout: Duration.Input) => Effect.Effect<void>
+  }
+>()("@verk/core/Isolation") {
+  static readonly layer: Layer.Layer<Isolation> = Layer.sync(Isolation, () => {
+    let performing = 0
+    let fetching = 0
+    let suspectRunning = false
+    const waiting = new Set<string>()
+    let change = Deferred.makeUnsafe<void>()
+    const announce = () => {
+      Deferred.doneUnsafe(change, Exit.void)
+      change = Deferred.makeUnsafe<void>()
+    }
+    const idle = () => performing === 0 && fetching === 0
+
+    return {
+      beginFetch: (queue) =>
+        Effect.sync((): Permission => {
+          if (suspectRunning) return "wait"
+          if (waiting.size > 0) {
+            // Let the node drain; then only a queue with a suspect first may fetch, alone.
+            if (!waiting.has(queue) || !idle()) return "wait"
+            fetching++
+            return "isolate"
+          }
+          const permission = idle() ? "isolate" : "fetch"
+          fetching++
+          return permission
+        }),
+      endFetch: (queue, result) =>
+        Effect.sync(() => {
+          fetching--
+          if (result?.isolated) {
+            suspectRunning = true
+            waiting.delete(queue)
+          } else if (result?.blocked) waiting.add(queue)
+          else if (result !== undefined) waiting.delete(queue)
+          announce()
+        }),
+      jobStarted: Effect.sync(() => {
+        performing++
+      }),
+      jobEnded: (isolated) =>
+        Effect.sync(() => {
+          performing--
+          if (isolated) suspectRunning = false
+          if (isolated || performing === 0) announce()
+        }),
+      changed: (timeout) => Effect.suspend(() => Effect.raceFirst(Deferred.await(change), Effect.sleep(timeout))),
+    }
+  })
+}
