@@ -10,7 +10,7 @@ import { Clock, Deferred, Effect, Fiber, type Layer, Queue, Result, type Scope, 
 import * as Inspection from "../../packages/core/src/Inspection.ts"
 import * as Job from "../../packages/core/src/Job.ts"
 import * as Scheduler from "../../packages/core/src/Scheduler.ts"
-import { type DeadSetLimits, type Notification, Store } from "../../packages/core/src/Store.ts"
+import { type DeadSetLimits, type Heartbeat, type Notification, Store } from "../../packages/core/src/Store.ts"
 
 /** A valid wire job; `extra` overrides or adds keys. */
 const job = (jid: string, extra: Record<string, unknown> = {}): string =>
@@ -23,6 +23,29 @@ const parse = (raw: string): Record<string, unknown> => {
 }
 
 const NoLimits: DeadSetLimits = { maxJobs: 1_000_000, maxAgeSeconds: 1_000_000_000 }
+
+/** A heartbeat of `node` with nothing running. */
+const beat = (node: string, ttlMillis: number, now: number): Heartbeat => ({
+  node,
+  ttlMillis,
+  now,
+  info: "{}",
+  busy: 0,
+  work: [],
+})
+
+/**
+ * Makes `raws` suspects on an empty `queue`: node `dead` fetches them, dies, and one recovery puts
+ * them back at the front of the queue, oldest first.
+ */
+const recovered = (queue: string, raws: ReadonlyArray<string>) =>
+  Effect.gen(function* () {
+    const store = yield* Store
+    yield* store.enqueue(queue, raws)
+    assert.deepStrictEqual((yield* store.fetch(queue, "dead", raws.length)).jobs, raws)
+    assert.deepStrictEqual(yield* store.recoverBatch(queue, "dead", 5), { taken: raws.length, poisoned: [] })
+    assert.deepStrictEqual(yield* store.inProgress(queue, "dead"), [])
+  })
 
 /** Queue names whose Pause notifications the listener uses for itself; tests never use them. */
 const Probe = "__probe__"
@@ -440,6 +463,391 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           assert.strictEqual(yield* store.requeueInProgress("q", "n1"), 1)
           assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
+        }),
+      )
+    })
+
+    describe("fetch with recovered jobs", () => {
+      test(
+        "with no suspects is never isolated nor blocked, even when asked to isolate",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), { jobs: [], isolated: false, blocked: false })
+          yield* store.enqueue("q", ["a", "b"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), {
+            jobs: ["a", "b"],
+            isolated: false,
+            blocked: false,
+          })
+          yield* store.enqueue("q", ["c", "d"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["c", "d"],
+            isolated: false,
+            blocked: false,
+          })
+        }),
+      )
+
+      test(
+        "a suspect first in the queue blocks a fetch that may not isolate, and stays first",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["s"])
+          yield* store.enqueue("q", ["a"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), { jobs: [], isolated: false, blocked: true })
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 1), { jobs: [], isolated: false, blocked: true })
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a", "s"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          // nothing was taken, so the node is not registered for the queue
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
+        }),
+      )
+
+      test(
+        "an idle node takes exactly the suspect, isolated",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["s"])
+          yield* store.enqueue("q", ["a", "b"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["s"],
+            isolated: true,
+            blocked: false,
+          })
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["s"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), ["q"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["a", "b"],
+            isolated: false,
+            blocked: false,
+          })
+        }),
+      )
+
+      test(
+        "takes the normal jobs ahead of a suspect and stops at it, blocked",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "n1", 2)
+          yield* recovered("q", ["s"])
+          // a and b go back ahead of the suspect, c waits behind it
+          assert.strictEqual(yield* store.requeueInProgress("q", "n1"), 2)
+          yield* store.enqueue("q", ["c"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c", "s", "b", "a"])
+          // a node asking for isolation does not get the suspect once it took other jobs
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["a", "b"],
+            isolated: false,
+            blocked: true,
+          })
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c", "s"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), { jobs: [], isolated: false, blocked: true })
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["s"],
+            isolated: true,
+            blocked: false,
+          })
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), {
+            jobs: ["c"],
+            isolated: false,
+            blocked: false,
+          })
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["c", "s", "b", "a"])
+        }),
+      )
+
+      test(
+        "a suspect behind other suspects is taken alone too",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["s1", "s2"])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["s1"],
+            isolated: true,
+            blocked: false,
+          })
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), { jobs: [], isolated: false, blocked: true })
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["s2"],
+            isolated: true,
+            blocked: false,
+          })
+          assert.strictEqual(yield* store.queueSize("q"), 0)
+        }),
+      )
+
+      test(
+        "after forgetRecovery the job is normal again",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["s", "t"])
+          yield* store.enqueue("q", ["a"])
+          yield* store.forgetRecovery("s")
+          yield* store.forgetRecovery("t")
+          yield* store.forgetRecovery("never-recovered")
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), {
+            jobs: ["s", "t", "a"],
+            isolated: false,
+            blocked: false,
+          })
+        }),
+      )
+
+      test(
+        "forgetRecovery of one suspect leaves the others suspect",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["s", "t"])
+          yield* store.forgetRecovery("s")
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+            jobs: ["s"],
+            isolated: false,
+            blocked: true,
+          })
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["t"])
+        }),
+      )
+    })
+
+    describe("recoverBatch", () => {
+      test(
+        "puts a dead node's jobs back to run next, oldest first, before waiting jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "c"])
+          assert.deepStrictEqual((yield* store.fetch("q", "dead", 2)).jobs, ["a", "b"])
+          yield* store.enqueue("q", ["d"])
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 2, poisoned: [] })
+          assert.deepStrictEqual(yield* store.inProgress("q", "dead"), [])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["d", "c", "b", "a"])
+        }),
+      )
+
+      test(
+        "of an empty in-progress list takes nothing and changes nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 0, poisoned: [] })
+          yield* store.enqueue("q", ["a"])
+          yield* store.fetch("q", "alive", 1)
+          yield* store.enqueue("q", ["b"])
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* store.recoverBatch("other", "alive", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "alive"), ["a"])
+          // b was never recovered: it is not a suspect
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), { jobs: ["b"], isolated: false, blocked: false })
+        }),
+      )
+
+      test(
+        "counts recoveries of a payload; past maxRecoveries it stays at the end of the dead node's list",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["p"])
+          yield* store.fetch("q", "d1", 1)
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "d1", 2), { taken: 1, poisoned: [] })
+          assert.deepStrictEqual((yield* store.fetch("q", "d2", 10, true)).jobs, ["p"])
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "d2", 2), { taken: 1, poisoned: [] })
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["p"])
+          // the third recovery is one too many; z, recovered with it for the first time, is requeued
+          assert.deepStrictEqual((yield* store.fetch("q", "d3", 10, true)).jobs, ["p"])
+          yield* store.enqueue("q", ["z"])
+          assert.deepStrictEqual((yield* store.fetch("q", "d3", 10)).jobs, ["z"])
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "d3", 2), { taken: 2, poisoned: ["p"] })
+          assert.deepStrictEqual(yield* store.inProgress("q", "d3"), ["p"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["z"])
+          // the caller kills the pill from the dead node's list
+          yield* store.kill("q", "d3", "p", "p-dead", 10, NoLimits)
+          assert.deepStrictEqual(yield* store.inProgress("q", "d3"), [])
+          assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: "p-dead", score: 10 }])
+        }),
+      )
+
+      test(
+        "with maxRecoveries 0 every job taken is a poison pill and none is requeued",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "dead", 2)
+          yield* store.enqueue("q", ["c"])
+          const batch = yield* store.recoverBatch("q", "dead", 0)
+          assert.strictEqual(batch.taken, 2)
+          assert.deepStrictEqual([...batch.poisoned].sort(), ["a", "b"])
+          assert.deepStrictEqual([...(yield* store.inProgress("q", "dead"))].sort(), ["a", "b"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c"])
+        }),
+      )
+
+      test(
+        "only recovers the given node's list for the given queue",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.enqueue("r", ["c"])
+          yield* store.fetch("q", "dead", 1)
+          yield* store.fetch("q", "alive", 1)
+          yield* store.fetch("r", "dead", 1)
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 1, poisoned: [] })
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "alive"), ["b"])
+          assert.deepStrictEqual(yield* store.inProgress("r", "dead"), ["c"])
+          assert.strictEqual(yield* store.queueSize("r"), 0)
+        }),
+      )
+    })
+
+    describe("requeueOrphans", () => {
+      test(
+        "moves listed jobs still in progress, one occurrence each, to the front of the queue",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "x", "x", "c"])
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 4)).jobs, ["a", "b", "x", "x"])
+          yield* store.enqueue("q", ["d"])
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["b", "x", "missing"]), 2)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["x", "a"])
+          const queued = yield* store.queueRange("q", 0, -1)
+          assert.deepStrictEqual(queued.slice(0, 2), ["d", "c"])
+          assert.sameMembers([...queued.slice(2)], ["b", "x"])
+          // orphans are not suspects
+          const fetched = yield* store.fetch("q", "n2", 10)
+          assert.sameMembers([...fetched.jobs.slice(0, 2)], ["b", "x"])
+          assert.deepStrictEqual(fetched.jobs.slice(2), ["c", "d"])
+          assert.isFalse(fetched.blocked)
+        }),
+      )
+
+      test(
+        "of raws not in the node's list does nothing and returns 0",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b", "c"])
+          yield* store.fetch("q", "n1", 1)
+          yield* store.fetch("q", "n2", 1)
+          assert.strictEqual(yield* store.requeueOrphans("q", "n1", ["b", "c", "zzz"]), 0)
+          assert.strictEqual(yield* store.requeueOrphans("q", "n1", []), 0)
+          assert.strictEqual(yield* store.requeueOrphans("other", "n1", ["a"]), 0)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n1"), ["a"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c"])
+          assert.strictEqual(yield* store.queueSize("other"), 0)
+        }),
+      )
+
+      test(
+        "moves a raw listed twice but in progress once only once",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a"])
+          yield* store.fetch("q", "n", 1)
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["a", "a"]), 1)
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["a"]), 0)
+          assert.strictEqual(yield* store.queueSize("q"), 1)
+        }),
+      )
+    })
+
+    describe("nodes", () => {
+      liveTest(
+        "a heartbeat registers the node, which is alive until its ttl passes",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual(yield* store.nodes, [])
+          assert.isFalse(yield* store.isAlive("n1", Date.now()))
+          yield* store.heartbeat(beat("n1", 250, Date.now()))
+          yield* store.heartbeat(beat("n2", 60_000, Date.now()))
+          assert.deepStrictEqual(yield* store.nodes, ["n1", "n2"])
+          assert.isTrue(yield* store.isAlive("n1", Date.now()))
+          assert.isTrue(yield* store.isAlive("n2", Date.now()))
+          assert.isFalse(yield* store.isAlive("other", Date.now()))
+          yield* Effect.sleep("400 millis")
+          assert.isFalse(yield* store.isAlive("n1", Date.now()))
+          assert.isTrue(yield* store.isAlive("n2", Date.now()))
+          // a dead node stays registered until it is deregistered
+          assert.deepStrictEqual(yield* store.nodes, ["n1", "n2"])
+        }),
+      )
+
+      liveTest(
+        "another heartbeat extends the node's life",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.heartbeat(beat("n", 300, Date.now()))
+          yield* Effect.sleep("200 millis")
+          yield* store.heartbeat(beat("n", 300, Date.now()))
+          yield* Effect.sleep("200 millis")
+          assert.isTrue(yield* store.isAlive("n", Date.now()))
+          assert.deepStrictEqual(yield* store.nodes, ["n"])
+        }),
+      )
+
+      test(
+        "fetch registers the node and the queue, only when it took jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a"])
+          yield* store.fetch("empty", "n", 5)
+          yield* store.fetch("q", "n", 0)
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
+          assert.deepStrictEqual(yield* store.nodes, [])
+          yield* store.fetch("q", "n", 5)
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), ["q"])
+          assert.deepStrictEqual(yield* store.nodes, ["n"])
+          yield* store.enqueue("r", ["b"])
+          yield* store.fetch("r", "n", 1)
+          yield* store.enqueue("s", ["c"])
+          yield* store.fetch("s", "m", 1)
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), ["q", "r"])
+          assert.deepStrictEqual(yield* store.nodeQueues("m"), ["s"])
+          assert.deepStrictEqual(yield* store.nodeQueues("other"), [])
+          assert.deepStrictEqual(yield* store.nodes, ["m", "n"])
+        }),
+      )
+    })
+
+    describe("deregister", () => {
+      test(
+        "forgets a node that holds no in-progress jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.heartbeat(beat("n", 60_000, Date.now()))
+          yield* store.heartbeat(beat("m", 60_000, Date.now()))
+          yield* store.enqueue("q", ["a"])
+          yield* store.fetch("q", "n", 1)
+          yield* store.ack("q", "n", ["a"])
+          assert.isTrue(yield* store.deregister("n"))
+          assert.deepStrictEqual(yield* store.nodes, ["m"])
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
+          assert.isFalse(yield* store.isAlive("n", Date.now()))
+          assert.isTrue(yield* store.isAlive("m", Date.now()))
+          assert.isTrue(yield* store.deregister("n"))
+          assert.isTrue(yield* store.deregister("never-seen"))
+        }),
+      )
+
+      test(
+        "keeps a node that still holds in-progress jobs, until they are gone",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a"])
+          yield* store.enqueue("r", ["b"])
+          yield* store.fetch("q", "n", 1)
+          yield* store.fetch("r", "n", 1)
+          yield* store.ack("r", "n", ["b"])
+          assert.isFalse(yield* store.deregister("n"))
+          assert.deepStrictEqual(yield* store.nodes, ["n"])
+          assert.include(yield* store.nodeQueues("n"), "q")
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["a"])
+          // its jobs can still be recovered, and then it goes
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "n", 3), { taken: 1, poisoned: [] })
+          assert.isTrue(yield* store.deregister("n"))
+          assert.deepStrictEqual(yield* store.nodes, [])
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
         }),
       )
     })
@@ -990,6 +1398,59 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 2)
           assert.deepStrictEqual(yield* next(1), [work("q")])
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 0)
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "recoverBatch publishes Work when it requeued jobs, and nothing for an empty list or only poison pills",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a"])
+          yield* store.fetch("q", "dead", 1)
+          const { next, quiet } = yield* listen
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "other-node", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* store.recoverBatch("empty", "dead", 3), { taken: 0, poisoned: [] })
+          yield* quiet
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 1, poisoned: [] })
+          assert.deepStrictEqual(yield* next(1), [work("q")])
+          yield* quiet
+          // a is a suspect now: fetched alone, recovered again past the limit, it stays a pill
+          assert.deepStrictEqual((yield* store.fetch("q", "dead2", 10, true)).jobs, ["a"])
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead2", 1), { taken: 1, poisoned: ["a"] })
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "requeueOrphans publishes Work when it moved jobs, and nothing when it moved none",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.fetch("q", "n", 2)
+          const { next, quiet } = yield* listen
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["zzz"]), 0)
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", []), 0)
+          assert.strictEqual(yield* store.requeueOrphans("q", "other-node", ["a"]), 0)
+          yield* quiet
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["a", "b"]), 2)
+          assert.deepStrictEqual(yield* next(1), [work("q")])
+          yield* quiet
+        }),
+      )
+
+      liveTest(
+        "heartbeat, blocked and isolated fetches, forgetRecovery and deregister publish nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["s"])
+          const { quiet } = yield* listen
+          yield* store.heartbeat(beat("n", 60_000, Date.now()))
+          assert.isTrue((yield* store.fetch("q", "n", 10)).blocked)
+          assert.isTrue((yield* store.fetch("q", "n", 10, true)).isolated)
+          yield* store.forgetRecovery("s")
+          yield* store.ack("q", "n", ["s"])
+          assert.isTrue(yield* store.deregister("n"))
           yield* quiet
         }),
       )

@@ -54,13 +54,17 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
   return requeued
 })
 
-/** Looks once for dead nodes and recovers each. */
-export const sweep = Effect.fn("Recovery.sweep")(function* () {
+/**
+ * Looks once for dead nodes and recovers each. `trusted` is asked right before each recovery,
+ * after the store said the node is dead: it says whether this node's view is fresh enough to
+ * believe that (see Verk: not right after an outage).
+ */
+export const sweep = Effect.fn("Recovery.sweep")(function* (trusted: Effect.Effect<boolean>) {
   const store = yield* Store
   const self = (yield* Node).id
-  const now = yield* Clock.currentTimeMillis
   for (const node of yield* store.nodes) {
     if (node === self) continue
-    if (!(yield* store.isAlive(node, now))) yield* recoverNode(node)
+    const now = yield* Clock.currentTimeMillis
+    if (!(yield* store.isAlive(node, now)) && (yield* trusted)) yield* recoverNode(node)
   }
 })

@@ -96,13 +96,33 @@ const make = Effect.gen(function* () {
   const handles = new Map<string, QueueSupervisor.QueueHandle>()
   const lastBeat = yield* Ref.make<number | undefined>(undefined)
   const lastError = yield* Ref.make<string | undefined>(undefined)
+  // After an outage every node's heartbeat may have expired at once: until the others have had a
+  // heartbeat's lifetime to beat again, an expired key says nothing about them.
+  const ttlMillis = Duration.toMillis(Heartbeat.ttlFor(settings.heartbeatInterval))
+  let heartbeatFailing = false
+  let sweepFrom = 0
 
   // Suspended: `handles` changes as queues come and go.
   const heartbeat = Effect.suspend(() => Effect.forEach([...handles.values()], (handle) => handle.running)).pipe(
     Effect.flatMap((running) => Heartbeat.beat(running.flat(), startedMillis)),
-    Effect.flatMap((at) => Ref.set(lastBeat, at)),
+    // When it reached Redis, not when it set out: a beat can hang while Redis is away.
+    Effect.andThen(Clock.currentTimeMillis),
+    Effect.flatMap((at) =>
+      Ref.getAndSet(lastBeat, at).pipe(
+        Effect.map((previous) => {
+          // Our own heartbeat lapsed (commands failed, or hung while Redis was away): so may theirs.
+          if (heartbeatFailing || (previous !== undefined && at - previous > ttlMillis)) sweepFrom = at + ttlMillis
+          heartbeatFailing = false
+        }),
+      ),
+    ),
     Effect.catch((error) =>
-      Ref.set(lastError, error.message).pipe(Effect.andThen(Effect.logWarning(`Heartbeat failed: ${error.message}`))),
+      Effect.sync(() => {
+        heartbeatFailing = true
+      }).pipe(
+        Effect.andThen(Ref.set(lastError, error.message)),
+        Effect.andThen(Effect.logWarning(`Heartbeat failed: ${error.message}`)),
+      ),
     ),
     Effect.provideContext(context),
   )
@@ -140,7 +160,24 @@ const make = Effect.gen(function* () {
     yield* FiberMap.remove(queues, queue)
   })
 
-  const recoveryFiber = yield* Recovery.sweep().pipe(
+  // Another node's expired heartbeat is believed only while ours is fresh, outside the quiet time
+  // after an outage, and within a sweep that is not itself stalled by one.
+  const sweep = Effect.gen(function* () {
+    const began = yield* Clock.currentTimeMillis
+    const trusted = Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const beat = yield* Ref.get(lastBeat)
+      return (
+        !heartbeatFailing &&
+        now >= sweepFrom &&
+        beat !== undefined &&
+        now - beat < ttlMillis &&
+        now - began < ttlMillis / 2
+      )
+    })
+    yield* Recovery.sweep(trusted)
+  })
+  const recoveryFiber = yield* sweep.pipe(
     Effect.catch((error) => Effect.logWarning(`Recovery sweep failed: ${error.message}`)),
     Effect.repeat(Schedule.spaced(settings.heartbeatInterval)),
     Effect.provideContext(context),
