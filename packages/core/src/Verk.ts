@@ -113,6 +113,7 @@ const make = Effect.gen(function* () {
           // Our own heartbeat lapsed (commands failed, or hung while Redis was away): so may theirs.
           if (heartbeatFailing || (previous !== undefined && at - previous > ttlMillis)) sweepFrom = at + ttlMillis
           heartbeatFailing = false
+          return at
         }),
       ),
     ),
