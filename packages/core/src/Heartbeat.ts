@@ -2,9 +2,13 @@
  * This node's heartbeat: Verk's TTL key (its expiry tells other nodes to recover our jobs) and
  * Sidekiq's process registry (`processes`, `<identity>`, `<identity>:work`), so that Sidekiq's own
  * tools see our nodes. The time to live is three intervals: a node survives two missed beats.
+ *
+ * It also tells recovery when another node's expired heartbeat can be believed: after an outage
+ * every node's heartbeat may have expired at once, so only while ours is fresh, a heartbeat's
+ * lifetime after we saw an outage end, and within a sweep not itself stalled by one.
  */
 import { hostname } from "node:os"
-import { Clock, Duration, Effect } from "effect"
+import { Clock, Duration, Effect, type Fiber, Ref, Schedule, type Scope } from "effect"
 import { Settings } from "./Config.ts"
 import { Node } from "./Node.ts"
 import { Store } from "./Store.ts"
@@ -54,4 +58,68 @@ export const beat = Effect.fn("Heartbeat.beat")(function* (running: ReadonlyArra
     work: sidekiqWork(running),
   })
   return now
+})
+
+export interface Liveness {
+  /** When the last heartbeat reached the store (epoch millis); undefined before the first. */
+  readonly lastBeat: Effect.Effect<number | undefined>
+  readonly lastError: Effect.Effect<string | undefined>
+  /** Whether a sweep that began at `sweepStarted` may believe that an expired node is dead. */
+  readonly trusted: (sweepStarted: number) => Effect.Effect<boolean>
+  /** The heartbeat loop, for health checks. */
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+}
+
+/** Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs. */
+export const run = Effect.fn("Heartbeat.run")(function* (
+  running: Effect.Effect<ReadonlyArray<RunningJob>>,
+): Effect.fn.Return<Liveness, never, Store | Node | Settings | Scope.Scope> {
+  const settings = yield* Settings
+  const startedMillis = yield* Clock.currentTimeMillis
+  const ttlMillis = Duration.toMillis(ttlFor(settings.heartbeatInterval))
+  const lastBeat = yield* Ref.make<number | undefined>(undefined)
+  const lastError = yield* Ref.make<string | undefined>(undefined)
+  let failing = false
+  let trustFrom = 0
+
+  const once = running.pipe(
+    Effect.flatMap((jobs) => beat(jobs, startedMillis)),
+    // When it reached the store, not when it set out: a beat can hang while Redis is away.
+    Effect.andThen(Clock.currentTimeMillis),
+    Effect.flatMap((at) => Ref.getAndSet(lastBeat, at).pipe(Effect.map((previous) => ({ at, previous })))),
+    Effect.map(({ at, previous }) => {
+      // Our own heartbeat lapsed (failed, or hung while Redis was away): so may everyone's.
+      if (failing || (previous !== undefined && at - previous > ttlMillis)) trustFrom = at + ttlMillis
+      failing = false
+      return at
+    }),
+    Effect.catch((error) =>
+      Effect.sync(() => {
+        failing = true
+      }).pipe(
+        Effect.andThen(Ref.set(lastError, error.message)),
+        Effect.andThen(Effect.logWarning(`Heartbeat failed: ${error.message}`)),
+      ),
+    ),
+  )
+
+  yield* once
+  const fiber = yield* Effect.forkScoped(Effect.repeat(once, Schedule.spaced(settings.heartbeatInterval)))
+  return {
+    lastBeat: Ref.get(lastBeat),
+    lastError: Ref.get(lastError),
+    fiber,
+    trusted: (sweepStarted) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const beatAt = yield* Ref.get(lastBeat)
+        return (
+          !failing &&
+          now >= trustFrom &&
+          beatAt !== undefined &&
+          now - beatAt < ttlMillis &&
+          now - sweepStarted < ttlMillis / 2
+        )
+      }),
+  }
 })

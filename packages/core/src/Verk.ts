@@ -17,7 +17,6 @@ import {
   FiberMap,
   Layer,
   Metric,
-  Ref,
   Schedule,
   type Scope,
   type Stream,
@@ -92,41 +91,7 @@ const make = Effect.gen(function* () {
   const settings = yield* Settings
   const node = yield* Node
   const context = yield* Effect.context<Store | Events | Processor | Node | Settings | WakeUp | Isolation>()
-  const startedMillis = yield* Clock.currentTimeMillis
   const handles = new Map<string, QueueSupervisor.QueueHandle>()
-  const lastBeat = yield* Ref.make<number | undefined>(undefined)
-  const lastError = yield* Ref.make<string | undefined>(undefined)
-  // After an outage every node's heartbeat may have expired at once: until the others have had a
-  // heartbeat's lifetime to beat again, an expired key says nothing about them.
-  const ttlMillis = Duration.toMillis(Heartbeat.ttlFor(settings.heartbeatInterval))
-  let heartbeatFailing = false
-  let sweepFrom = 0
-
-  // Suspended: `handles` changes as queues come and go.
-  const heartbeat = Effect.suspend(() => Effect.forEach([...handles.values()], (handle) => handle.running)).pipe(
-    Effect.flatMap((running) => Heartbeat.beat(running.flat(), startedMillis)),
-    // When it reached Redis, not when it set out: a beat can hang while Redis is away.
-    Effect.andThen(Clock.currentTimeMillis),
-    Effect.flatMap((at) =>
-      Ref.getAndSet(lastBeat, at).pipe(
-        Effect.map((previous) => {
-          // Our own heartbeat lapsed (commands failed, or hung while Redis was away): so may theirs.
-          if (heartbeatFailing || (previous !== undefined && at - previous > ttlMillis)) sweepFrom = at + ttlMillis
-          heartbeatFailing = false
-          return at
-        }),
-      ),
-    ),
-    Effect.catch((error) =>
-      Effect.sync(() => {
-        heartbeatFailing = true
-      }).pipe(
-        Effect.andThen(Ref.set(lastError, error.message)),
-        Effect.andThen(Effect.logWarning(`Heartbeat failed: ${error.message}`)),
-      ),
-    ),
-    Effect.provideContext(context),
-  )
 
   // Finalizers run in reverse: recovery and scheduler stop, queues drain and requeue while the
   // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
@@ -142,8 +107,15 @@ const make = Effect.gen(function* () {
   )
   yield* Effect.addFinalizer(() => leave)
 
-  yield* heartbeat
-  const heartbeatFiber = yield* Effect.forkScoped(Effect.repeat(heartbeat, Schedule.spaced(settings.heartbeatInterval)))
+  // Suspended: `handles` changes as queues come and go.
+  const liveness = yield* Heartbeat.run(
+    Effect.suspend(() =>
+      Effect.map(
+        Effect.forEach([...handles.values()], (handle) => handle.running),
+        (all) => all.flat(),
+      ),
+    ),
+  )
 
   const queues = yield* FiberMap.make<string, never>()
 
@@ -161,23 +133,7 @@ const make = Effect.gen(function* () {
     yield* FiberMap.remove(queues, queue)
   })
 
-  // Another node's expired heartbeat is believed only while ours is fresh, outside the quiet time
-  // after an outage, and within a sweep that is not itself stalled by one.
-  const sweep = Effect.gen(function* () {
-    const began = yield* Clock.currentTimeMillis
-    const trusted = Effect.gen(function* () {
-      const now = yield* Clock.currentTimeMillis
-      const beat = yield* Ref.get(lastBeat)
-      return (
-        !heartbeatFailing &&
-        now >= sweepFrom &&
-        beat !== undefined &&
-        now - beat < ttlMillis &&
-        now - began < ttlMillis / 2
-      )
-    })
-    yield* Recovery.sweep(trusted)
-  })
+  const sweep = Effect.flatMap(Clock.currentTimeMillis, (began) => Recovery.sweep(liveness.trusted(began)))
   const recoveryFiber = yield* sweep.pipe(
     Effect.catch((error) => Effect.logWarning(`Recovery sweep failed: ${error.message}`)),
     Effect.repeat(Schedule.spaced(settings.heartbeatInterval)),
@@ -205,12 +161,12 @@ const make = Effect.gen(function* () {
 
   const health = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
-    const beatAt = yield* Ref.get(lastBeat)
+    const beatAt = yield* liveness.lastBeat
     const sinceHeartbeatMillis = beatAt === undefined ? undefined : now - beatAt
     const queueLoops: Record<string, boolean> = {}
     for (const [queue, handle] of handles) queueLoops[queue] = yield* handle.fetching
     const loops = {
-      heartbeat: alive(heartbeatFiber),
+      heartbeat: alive(liveness.fiber),
       recovery: alive(recoveryFiber),
       scheduler: alive(schedulerFiber),
       queues: queueLoops,
@@ -223,7 +179,7 @@ const make = Effect.gen(function* () {
       healthy:
         fresh && loops.heartbeat && loops.recovery && loops.scheduler && Object.values(queueLoops).every(Boolean),
       sinceHeartbeatMillis,
-      lastError: yield* Ref.get(lastError),
+      lastError: yield* liveness.lastError,
       loops,
     } satisfies Health
   })
