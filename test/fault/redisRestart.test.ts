@@ -8,16 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it, onTestFinished } from "vitest"
 import { startRedisServer } from "../support/redisServer.ts"
-import {
-  adminClient,
-  describeState,
-  duplicates,
-  enqueueMany,
-  sleep,
-  startRedisOnPort,
-  waitUntil,
-  withWorkers,
-} from "./support.ts"
+import { adminClient, describeState, duplicates, enqueueMany, sleep, waitUntil, withWorkers } from "./support.ts"
 import { Record } from "./workers.ts"
 
 const Jobs = 3_000
@@ -44,7 +35,7 @@ const restartableRedis = async () => {
       await stop()
       const stoppedAt = Date.now()
       await sleep(downMillis)
-      const next = await startRedisOnPort({ port: first.port, dir, appendonly: true })
+      const next = await startRedisServer({ port: first.port, dir, appendonly: true })
       stop = next.stop
       return { stoppedAt, restartedAt: Date.now() }
     },

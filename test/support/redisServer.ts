@@ -15,6 +15,11 @@ export interface RedisServerOptions {
   readonly appendonly?: boolean
   /** The working directory (AOF and RDB files); a fresh temporary directory when absent. */
   readonly dir?: string
+  /**
+   * A port of the caller's (to restart a server where its clients reconnect); a free one when
+   * absent. A given port may still be held by the server just stopped, so starting is retried.
+   */
+  readonly port?: number
 }
 
 export interface RedisServer {
@@ -76,7 +81,7 @@ const exited = (child: ChildProcess): Promise<void> =>
     : new Promise((resolve) => child.once("exit", () => resolve()))
 
 const spawnOnce = async (options: RedisServerOptions): Promise<RedisServer> => {
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   const ownDir = options.dir === undefined
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "verk-redis-")))
   const persistence = options.appendonly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]
@@ -153,12 +158,14 @@ const spawnOnce = async (options: RedisServerOptions): Promise<RedisServer> => {
  */
 export const startRedisServer = async (options: RedisServerOptions = {}): Promise<RedisServer> => {
   let lastError: unknown
-  for (let attempt = 0; attempt < 3; attempt++) {
+  const attempts = options.port === undefined ? 3 : 20
+  for (let attempt = 0; attempt < attempts; attempt++) {
     try {
       return await spawnOnce(options)
     } catch (error) {
       lastError = error
       if (error instanceof Error && error.message.startsWith("redis-server is not on PATH")) throw error
+      if (options.port !== undefined) await sleep(50)
     }
   }
   throw lastError
