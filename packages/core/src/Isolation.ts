@@ -31,10 +31,10 @@ export class Isolation extends Context.Service<
   {
     /** Claims a fetch for `queue`; every claim that is not "wait" must be ended with `endFetch`. */
     readonly beginFetch: (queue: string) => Effect.Effect<Permission>
-    /** Ends a claimed fetch; `undefined` when the fetch failed. */
+    /** Ends a claimed fetch, after its jobs were started; `undefined` when the fetch failed. */
     readonly endFetch: (queue: string, result: FetchEnd | undefined) => Effect.Effect<void>
-    /** A job of this node started performing... */
-    readonly jobStarted: Effect.Effect<void>
+    /** A job of this node starts performing (`isolated`: a suspect, alone)... */
+    readonly jobStarted: (isolated: boolean) => Effect.Effect<void>
     /** ...and ended; `isolated` if it was a suspect running alone. */
     readonly jobEnded: (isolated: boolean) => Effect.Effect<void>
     /** Returns on the next change of state, or after `timeout`. */
@@ -70,16 +70,16 @@ export class Isolation extends Context.Service<
       endFetch: (queue, result) =>
         Effect.sync(() => {
           fetching--
-          if (result?.isolated) {
-            suspectRunning = true
-            waiting.delete(queue)
-          } else if (result?.blocked) waiting.add(queue)
+          if (result?.isolated) waiting.delete(queue)
+          else if (result?.blocked) waiting.add(queue)
           else if (result !== undefined) waiting.delete(queue)
           announce()
         }),
-      jobStarted: Effect.sync(() => {
-        performing++
-      }),
+      jobStarted: (isolated) =>
+        Effect.sync(() => {
+          performing++
+          if (isolated) suspectRunning = true
+        }),
       jobEnded: (isolated) =>
         Effect.sync(() => {
           performing--

@@ -72,11 +72,13 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
       ),
     awaitIdle: FiberSet.awaitEmpty(fibers),
     start: (raw, isolated) =>
-      Effect.suspend(() => {
+      Effect.gen(function* () {
         const id = nextId++
         let released = false
-        // Tracked from now until its outcome is written: `reconcile` must not take it for an orphan.
+        // Counted before the job's fiber runs: the fetch loop's next steps (reconcile, isolation)
+        // must see it. Tracked until its outcome is written, so reconcile never takes it for an orphan.
         tracked.set(raw, (tracked.get(raw) ?? 0) + 1)
+        yield* isolation.jobStarted(isolated)
         // Once perform ends the worker is free: the next fetch overlaps this job's outcome write.
         const release = Effect.suspend(() => {
           if (released) return Effect.void
@@ -91,17 +93,14 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
           if (left === 0) tracked.delete(raw)
           else tracked.set(raw, left)
         })
-        return isolation.jobStarted.pipe(
-          Effect.andThen(
-            Effect.acquireUseRelease(
-              Clock.currentTimeMillis.pipe(
-                Effect.map((startedMillis) => running.set(id, { queue, raw, startedMillis })),
-                Effect.andThen(updateBusy),
-              ),
-              () => processor.process(queue, raw, release),
-              () => Effect.sync(() => running.delete(id)).pipe(Effect.andThen(updateBusy), Effect.andThen(release)),
-            ),
+        const job = Effect.acquireUseRelease(
+          Clock.currentTimeMillis.pipe(
+            Effect.map((startedMillis) => running.set(id, { queue, raw, startedMillis })),
+            Effect.andThen(updateBusy),
           ),
+          () => processor.process(queue, raw, release),
+          () => Effect.sync(() => running.delete(id)).pipe(Effect.andThen(updateBusy), Effect.andThen(release)),
+        ).pipe(
           Effect.tap((outcome) =>
             // A suspect that ran alone and got its outcome is a suspect no more.
             isolated && outcome !== "interrupted" && outcome !== "unrecorded"
@@ -110,19 +109,17 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
                 )
               : Effect.void,
           ),
+          Effect.tap((outcome) =>
+            outcome === "finished"
+              ? Ref.update(finished, (n) => n + 1)
+              : outcome === "retried" || outcome === "dead"
+                ? Ref.update(failed, (n) => n + 1)
+                : Effect.void,
+          ),
           Effect.ensuring(untrack),
         )
-      }).pipe(
-        Effect.tap((outcome) =>
-          outcome === "finished"
-            ? Ref.update(finished, (n) => n + 1)
-            : outcome === "retried" || outcome === "dead"
-              ? Ref.update(failed, (n) => n + 1)
-              : Effect.void,
-        ),
-        FiberSet.run(fibers),
-        Effect.asVoid,
-      ),
+        yield* FiberSet.run(fibers, job)
+      }),
     reconcile: Effect.gen(function* () {
       const unclaimed = new Map(tracked)
       const orphans: Array<string> = []
