@@ -56,6 +56,7 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
   while (true) {
     if (yield* wakeUp.isPaused(pool.queue)) {
       if ((yield* pool.phase) !== "paused") {
+        yield* isolation.withdraw(pool.queue)
         yield* pool.setPhase("pausing")
         yield* pool.awaitIdle
         yield* pool.setPhase("paused")

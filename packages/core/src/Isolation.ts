@@ -33,6 +33,8 @@ export class Isolation extends Context.Service<
     readonly beginFetch: (queue: string) => Effect.Effect<Permission>
     /** Ends a claimed fetch, after its jobs were started; `undefined` when the fetch failed. */
     readonly endFetch: (queue: string, result: FetchEnd | undefined) => Effect.Effect<void>
+    /** `queue` stops fetching (paused or removed): a suspect at its head no longer holds the node. */
+    readonly withdraw: (queue: string) => Effect.Effect<void>
     /** A job of this node starts performing (`isolated`: a suspect, alone)... */
     readonly jobStarted: (isolated: boolean) => Effect.Effect<void>
     /** ...and ended; `isolated` if it was a suspect running alone. */
@@ -74,6 +76,10 @@ export class Isolation extends Context.Service<
           else if (result?.blocked) waiting.add(queue)
           else if (result !== undefined) waiting.delete(queue)
           announce()
+        }),
+      withdraw: (queue) =>
+        Effect.sync(() => {
+          if (waiting.delete(queue)) announce()
         }),
       jobStarted: (isolated) =>
         Effect.sync(() => {

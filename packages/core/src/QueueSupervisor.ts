@@ -143,6 +143,7 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
       yield* Fiber.interrupt(fetcher)
+      yield* isolation.withdraw(queue)
       yield* Effect.raceFirst(FiberSet.awaitEmpty(fibers), Effect.sleep(shutdownTimeout))
       yield* FiberSet.clear(fibers)
       const requeued = yield* Effect.orElseSucceed(store.requeueInProgress(queue, node.id), () => -1)
