@@ -5,6 +5,7 @@
  * in-progress (it runs again) or with its outcome recorded, never lost.
  */
 import { Cause, Clock, Context, DateTime, Duration, Effect, Exit, Layer, LogLevel, Result, Schedule } from "effect"
+import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
 import { Settings } from "./Config.ts"
 import { CurrentJob } from "./CurrentJob.ts"
@@ -81,6 +82,7 @@ export class Processor extends Context.Service<
       const stats = yield* Stats
       const settings = yield* Settings
       const node = (yield* Node).id
+      const ack = Acker.make(store, node)
       const levels = settings.logLevels
       const deadLimits = {
         maxJobs: settings.deadMaxJobs,
@@ -131,7 +133,7 @@ export class Processor extends Context.Service<
         const durationMillis = now - startedMillis
         const annotations = { queue, class: job.class, jid: job.jid, duration_ms: durationMillis }
         if (Exit.isSuccess(exit)) {
-          yield* store.ack(queue, node, [raw])
+          yield* ack(queue, raw)
           yield* stats.recordProcessed(queue, job.class, durationMillis)
           yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
           yield* log(levels.done, () => `done ${job.class} ${job.jid} in ${durationMillis} ms`, annotations)
