@@ -17,26 +17,28 @@ local count = tonumber(ARGV[1])
 if count == nil or count < 1 then
   return { {}, 0, 0 }
 end
-local jobs, isolated, blocked = {}, 0, 0
-if redis.call('EXISTS', KEYS[5]) == 0 then
-  jobs = redis.call('RPOP', KEYS[1], count) or {}
-else
-  while #jobs < count do
-    local job = redis.call('RPOP', KEYS[1])
-    if not job then
-      break
-    end
-    if redis.call('HEXISTS', KEYS[5], job) == 1 then
-      if #jobs == 0 and ARGV[4] == '1' then
-        jobs[1] = job
+local jobs = redis.call('RPOP', KEYS[1], count)
+if not jobs then
+  return { {}, 0, 0 }
+end
+local isolated, blocked = 0, 0
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  for i = 1, #jobs do
+    if redis.call('HEXISTS', KEYS[5], jobs[i]) == 1 then
+      local keep = i - 1
+      if i == 1 and ARGV[4] == '1' then
+        keep = 1
         isolated = 1
       else
-        redis.call('RPUSH', KEYS[1], job)
         blocked = 1
       end
+      -- Put the rest back where they were: the last pushed (the suspect, or the job after it) runs next.
+      for j = #jobs, keep + 1, -1 do
+        redis.call('RPUSH', KEYS[1], jobs[j])
+      end
+      jobs = { unpack(jobs, 1, keep) }
       break
     end
-    jobs[#jobs + 1] = job
   end
 end
 if #jobs == 0 then

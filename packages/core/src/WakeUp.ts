@@ -2,8 +2,8 @@
  * Turns store notifications into wake-ups, so that idle loops react within milliseconds instead
  * of polling Redis hard: one subscription per node (one pub/sub connection, whatever the number
  * of queues) feeds a signal per queue, a signal for the scheduler, and the pause state.
- * Pause state is also re-read every poll interval, so a missed notification (Redis restarting)
- * costs at most one interval.
+ * Pause state is also re-read every five poll intervals, so a notification missed while Redis
+ * restarted costs at most that.
  */
 import { Context, Duration, Effect, Layer, Queue, Ref, Schedule, Stream } from "effect"
 import { Settings } from "./Config.ts"
@@ -77,7 +77,8 @@ export class WakeUp extends Context.Service<
         Effect.retry(Schedule.spaced(Duration.seconds(1))),
         Effect.forkScoped,
       )
-      yield* Effect.forkScoped(Effect.repeat(refreshPaused, Schedule.spaced(pollInterval)))
+      // Notifications carry pause changes at once; this only covers ones missed during an outage.
+      yield* Effect.forkScoped(Effect.repeat(refreshPaused, Schedule.spaced(Duration.times(pollInterval, 5))))
 
       return {
         forQueue,
