@@ -7,10 +7,8 @@
  * they all run at once. Each of the dead node's jobs must run exactly once.
  */
 import { randomBytes } from "node:crypto"
-import type { Redis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
-import { adminClient, runCounts, sleep, waitUntil, withWorkers } from "./support.ts"
+import { describe, expect, it } from "vitest"
+import { privateRedis, runCounts, sleep, waitUntil, withWorkers } from "./support.ts"
 
 const DeadNode = "dead-node-1"
 const Jobs = 1_000
@@ -18,18 +16,7 @@ const Nodes = 3
 const Heartbeat = 500
 const Pause = 800
 
-let server: RedisServer
-let redis: Redis
-
-beforeAll(async () => {
-  server = await startRedisServer()
-  redis = adminClient(server.url)
-})
-
-afterAll(async () => {
-  redis?.disconnect()
-  await server?.stop()
-})
+const local = privateRedis()
 
 const sidekiqJob = (n: number) => {
   const now = Date.now() / 1000
@@ -49,7 +36,7 @@ describe("three nodes recovering one dead node at once", () => {
     const workers = withWorkers()
     const payloads = Array.from({ length: Jobs }, (_, n) => sidekiqJob(n))
     const jids = payloads.map((raw) => (JSON.parse(raw) as { jid: string }).jid)
-    await redis
+    await local.redis
       .multi()
       .lpush(`inprogress:default:${DeadNode}`, ...payloads)
       .sadd("verk_nodes", DeadNode)
@@ -60,29 +47,29 @@ describe("three nodes recovering one dead node at once", () => {
       .exec()
 
     const nodes = Array.from({ length: Nodes }, () =>
-      workers.spawn({ url: server.url, queues: "default:10", heartbeat: `${Heartbeat} millis` }),
+      workers.spawn({ url: local.server.url, queues: "default:10", heartbeat: `${Heartbeat} millis` }),
     )
     const ids = await Promise.all(nodes.map((node) => node.ready()))
     await waitUntil(
       "every node registered and heartbeating",
-      async () => (await redis.exists(...ids.map((id) => `verk:node:${id}`))) === Nodes,
+      async () => (await local.redis.exists(...ids.map((id) => `verk:node:${id}`))) === Nodes,
       5_000,
     )
     // Let every node run a sweep or two that sees the dead node alive.
     await sleep(Heartbeat * 2)
-    expect(await redis.llen(`inprogress:default:${DeadNode}`)).toBe(Jobs)
+    expect(await local.redis.llen(`inprogress:default:${DeadNode}`)).toBe(Jobs)
 
     // The node dies; writes (and scripts) wait while every node's next sweep finds it dead.
-    await redis.pipeline().del(`verk:node:${DeadNode}`).client("PAUSE", Pause, "WRITE").exec()
+    await local.redis.pipeline().del(`verk:node:${DeadNode}`).client("PAUSE", Pause, "WRITE").exec()
     const pausedAt = Date.now()
 
-    await waitUntil("every job done", async () => (await redis.scard("done")) === Jobs, 30_000, 20)
+    await waitUntil("every job done", async () => (await local.redis.scard("done")) === Jobs, 30_000, 20)
     const recoveredAfter = Date.now() - pausedAt
-    const runs = await runCounts(redis)
+    const runs = await runCounts(local.redis)
     const notOnce = jids.filter((jid) => runs.get(jid) !== 1).map((jid) => [jid, runs.get(jid) ?? 0])
     await waitUntil(
       "the dead node deregistered",
-      async () => (await redis.sismember("verk_nodes", DeadNode)) === 0,
+      async () => (await local.redis.sismember("verk_nodes", DeadNode)) === 0,
       5_000,
     )
 
@@ -103,14 +90,14 @@ describe("three nodes recovering one dead node at once", () => {
       recoveredBy.filter((counts) => counts.length > 0).length,
       "several nodes recovered the dead node at once",
     ).toBeGreaterThanOrEqual(2)
-    expect(await redis.exists(`inprogress:default:${DeadNode}`, `verk:node:${DeadNode}:queues`)).toBe(0)
-    expect(await redis.llen("queue:default")).toBe(0)
-    expect(await redis.zcard("dead")).toBe(0)
+    expect(await local.redis.exists(`inprogress:default:${DeadNode}`, `verk:node:${DeadNode}:queues`)).toBe(0)
+    expect(await local.redis.llen("queue:default")).toBe(0)
+    expect(await local.redis.zcard("dead")).toBe(0)
     // No live node was taken for dead while writes were paused.
-    expect((await redis.smembers("verk_nodes")).sort()).toEqual([...ids].sort())
+    expect((await local.redis.smembers("verk_nodes")).sort()).toEqual([...ids].sort())
 
     for (const node of nodes) node.kill("SIGTERM")
     for (const node of nodes) expect((await node.exited).code).toBe(0)
-    expect(await redis.smembers("verk_nodes")).toEqual([])
+    expect(await local.redis.smembers("verk_nodes")).toEqual([])
   }, 60_000)
 })

@@ -9,10 +9,8 @@
 import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import { resolve } from "node:path"
-import type { Redis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
-import { adminClient, describeState, enqueueMany, startProxy, waitUntil, withWorkers } from "./support.ts"
+import { describe, expect, it } from "vitest"
+import { describeState, enqueueMany, privateRedis, startProxy, waitUntil, withWorkers } from "./support.ts"
 import { Record } from "./workers.ts"
 
 const Jobs = 500
@@ -22,50 +20,43 @@ const fetchSha = createHash("sha1")
   .update(readFileSync(resolve(import.meta.dirname, "../../lua/fetch.lua"), "utf8"))
   .digest("hex")
 
-let server: RedisServer
-let redis: Redis
-
-beforeAll(async () => {
-  server = await startRedisServer()
-  redis = adminClient(server.url)
-})
-
-afterAll(async () => {
-  redis?.disconnect()
-  await server?.stop()
-})
+const local = privateRedis()
 
 describe("a fetch whose reply is lost", () => {
   it("leaves no job stranded in the live node's in-progress list", async () => {
     const workers = withWorkers()
-    const proxy = await startProxy(server.port)
+    const proxy = await startProxy(local.server.port)
     try {
       const jids = await enqueueMany(
-        server.url,
+        local.server.url,
         Record,
         Array.from({ length: Jobs }, (_, n) => [n] as const),
       )
       // Verk's connections go through the proxy; the workers' own bookkeeping goes straight to Redis.
-      const worker = workers.spawn({ url: proxy.url, queues: "default:10", extra: { RECORD_REDIS_URL: server.url } })
+      const worker = workers.spawn({
+        url: proxy.url,
+        queues: "default:10",
+        extra: { RECORD_REDIS_URL: local.server.url },
+      })
       const nodeId = await worker.ready()
-      await waitUntil("100 jobs done", async () => (await redis.scard("done")) >= 100, 20_000, 2)
+      await waitUntil("100 jobs done", async () => (await local.redis.scard("done")) >= 100, 20_000, 2)
 
       const dropped = await proxy.dropReplyTo(fetchSha)
       await waitUntil(
         "every job done",
-        async () => (await redis.scard("done")) === Jobs,
+        async () => (await local.redis.scard("done")) === Jobs,
         10_000,
         20,
         async () => {
-          const stranded = await redis.lrange(`inprogress:default:${nodeId}`, 0, -1)
+          const stranded = await local.redis.lrange(`inprogress:default:${nodeId}`, 0, -1)
           return (
-            `${await describeState(redis)}\n${stranded.length} jobs stranded in ${nodeId}'s in-progress list ` +
+            `${await describeState(local.redis)}\n${stranded.length} jobs stranded in ${nodeId}'s in-progress list ` +
             `while it is alive (the cut dropped ${dropped} bytes of reply)`
           )
         },
       )
       expect(jids.length).toBe(Jobs)
-      expect(await redis.llen(`inprogress:default:${nodeId}`)).toBe(0)
+      expect(await local.redis.llen(`inprogress:default:${nodeId}`)).toBe(0)
       expect(worker.running()).toBe(true)
     } finally {
       await proxy.close()

@@ -4,10 +4,8 @@
  * in-progress jobs back and finishes the queue. Nothing is lost; only the jobs in flight at the
  * kill may run twice. Five rounds: the first drains 5,000 jobs, the other four 1,000 each.
  */
-import type { Redis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
-import { adminClient, duplicates, enqueueMany, parse, waitUntil, withWorkers } from "./support.ts"
+import { describe, expect, it } from "vitest"
+import { duplicates, enqueueMany, parse, privateRedis, waitUntil, withWorkers } from "./support.ts"
 import { Record } from "./workers.ts"
 
 const Concurrency = 10
@@ -19,18 +17,7 @@ const Rounds = [
   { jobs: 1_000, killAt: 300 },
 ]
 
-let server: RedisServer
-let redis: Redis
-
-beforeAll(async () => {
-  server = await startRedisServer()
-  redis = adminClient(server.url)
-})
-
-afterAll(async () => {
-  redis?.disconnect()
-  await server?.stop()
-})
+const local = privateRedis()
 
 interface RoundResult {
   readonly jobs: number
@@ -50,20 +37,21 @@ describe("kill -9 of a worker process mid-drain", () => {
     let retries = 0
     for (let index = 0; index < Rounds.length; index++) {
       const round = Rounds[index]!
-      await redis.flushall()
+      await local.redis.flushall()
       const jids = await enqueueMany(
-        server.url,
+        local.server.url,
         Record,
         Array.from({ length: round.jobs }, (_, n) => [n] as const),
       )
 
-      const first = workers.spawn({ url: server.url, queues: `default:${Concurrency}` })
+      const first = workers.spawn({ url: local.server.url, queues: `default:${Concurrency}` })
       const firstId = await first.ready()
       // Kill once enough are done and some are in flight (the list can be empty between fetches).
       await waitUntil(
         `${round.killAt} jobs done and some in flight`,
         async () =>
-          (await redis.scard("done")) >= round.killAt && (await redis.llen(`inprogress:default:${firstId}`)) > 0,
+          (await local.redis.scard("done")) >= round.killAt &&
+          (await local.redis.llen(`inprogress:default:${firstId}`)) > 0,
         30_000,
         2,
       )
@@ -71,9 +59,9 @@ describe("kill -9 of a worker process mid-drain", () => {
       first.kill("SIGKILL")
       const killedAt = Date.now()
       expect((await first.exited).signal).toBe("SIGKILL")
-      const doneAtKill = await redis.scard("done")
+      const doneAtKill = await local.redis.scard("done")
       // The dead node's in-progress list is frozen until someone recovers it.
-      const inFlight = (await redis.lrange(`inprogress:default:${firstId}`, 0, -1)).map((raw) => parse(raw).jid)
+      const inFlight = (await local.redis.lrange(`inprogress:default:${firstId}`, 0, -1)).map((raw) => parse(raw).jid)
       expect(doneAtKill, "killed mid-drain").toBeLessThan(round.jobs)
       if (inFlight.length === 0 && retries < 3) {
         // The last job in flight was acknowledged just before the kill: nothing to recover. Again.
@@ -86,37 +74,37 @@ describe("kill -9 of a worker process mid-drain", () => {
       // At most `Concurrency` performing, plus those whose perform ended and whose outcome write
       // was under way (a worker frees once perform ends; the next fetch overlaps that write).
       expect(inFlight.length).toBeLessThanOrEqual(2 * Concurrency)
-      expect(await redis.smembers("verk_nodes")).toEqual([firstId])
+      expect(await local.redis.smembers("verk_nodes")).toEqual([firstId])
       // Its heartbeat outlives it by at most three intervals (3 × 300 ms).
-      const heartbeatLeft = await redis.pttl(`verk:node:${firstId}`)
+      const heartbeatLeft = await local.redis.pttl(`verk:node:${firstId}`)
       expect(
         heartbeatLeft === -2 || (heartbeatLeft > 0 && heartbeatLeft <= 900),
         `heartbeat TTL ${heartbeatLeft}`,
       ).toBe(true)
 
-      const second = workers.spawn({ url: server.url, queues: `default:${Concurrency}` })
+      const second = workers.spawn({ url: local.server.url, queues: `default:${Concurrency}` })
       const secondId = await second.ready()
       const bootMillis = Date.now() - second.spawnedAt
 
-      await waitUntil("every job done", async () => (await redis.scard("done")) === round.jobs, 60_000, 10)
+      await waitUntil("every job done", async () => (await local.redis.scard("done")) === round.jobs, 60_000, 10)
       // Dead-node detection: the second node recovered the first and forgot it.
       await waitUntil(
         "the dead node deregistered",
-        async () => (await redis.sismember("verk_nodes", firstId)) === 0,
+        async () => (await local.redis.sismember("verk_nodes", firstId)) === 0,
         5_000,
       )
       expect(second.output()).toContain(`Recovered dead node ${firstId}`)
-      expect(await redis.exists(`inprogress:default:${firstId}`, `verk:node:${firstId}:queues`)).toBe(0)
+      expect(await local.redis.exists(`inprogress:default:${firstId}`, `verk:node:${firstId}:queues`)).toBe(0)
 
       // Recovery time: kill → the first of the dead node's jobs starting again on the second node.
-      const restarted = await redis.hmget(`started:${second.pid}`, ...inFlight)
+      const restarted = await local.redis.hmget(`started:${second.pid}`, ...inFlight)
       const restartTimes = restarted.filter((at): at is string => at !== null).map(Number)
       expect(restartTimes.length, "every in-flight job ran again on the second node").toBe(inFlight.length)
       const recoveryMillis = Math.min(...restartTimes) - killedAt
 
-      const done = new Set(await redis.smembers("done"))
+      const done = new Set(await local.redis.smembers("done"))
       const lost = jids.filter((jid) => !done.has(jid)).length
-      const twice = await duplicates(redis)
+      const twice = await duplicates(local.redis)
       const inFlightSet = new Set(inFlight)
       expect(lost).toBe(0)
       expect(done.size).toBe(round.jobs)
@@ -126,13 +114,13 @@ describe("kill -9 of a worker process mid-drain", () => {
       ).toEqual([])
       expect(twice.every(([, runs]) => runs === 2)).toBe(true)
       expect(twice.length).toBeLessThanOrEqual(inFlight.length)
-      expect(await redis.llen("queue:default")).toBe(0)
-      expect(await redis.zcard("retry")).toBe(0)
-      expect(await redis.zcard("dead")).toBe(0)
+      expect(await local.redis.llen("queue:default")).toBe(0)
+      expect(await local.redis.zcard("retry")).toBe(0)
+      expect(await local.redis.zcard("dead")).toBe(0)
 
       second.kill("SIGTERM")
       expect((await second.exited).code).toBe(0)
-      expect(await redis.sismember("verk_nodes", secondId)).toBe(0)
+      expect(await local.redis.sismember("verk_nodes", secondId)).toBe(0)
 
       results.push({
         jobs: round.jobs,

@@ -5,40 +5,27 @@
  * VERK_MAX_RECOVERIES (default 3) times and goes to `dead`, marked as a poison pill. The Record
  * jobs enqueued alongside must all be processed, and none of them may be taken for the pill.
  */
-import type { Redis } from "ioredis"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
-import { adminClient, enqueueMany, parse, runCounts, sleep, waitUntil, withWorkers } from "./support.ts"
+import { describe, expect, it } from "vitest"
+import { enqueueMany, parse, privateRedis, runCounts, sleep, waitUntil, withWorkers } from "./support.ts"
 import { Crash, Record } from "./workers.ts"
 
 const MaxRecoveries = 3
 const Records = 40
 const MaxProcesses = 8
 
-let server: RedisServer
-let redis: Redis
-
-beforeAll(async () => {
-  server = await startRedisServer()
-  redis = adminClient(server.url)
-})
-
-afterAll(async () => {
-  redis?.disconnect()
-  await server?.stop()
-})
+const local = privateRedis()
 
 describe("a poison pill", () => {
   it("goes to dead after the recovery limit, and the jobs around it are all processed", async () => {
     const workers = withWorkers()
     const before = await enqueueMany(
-      server.url,
+      local.server.url,
       Record,
       Array.from({ length: Records / 2 }, (_, n) => [n] as const),
     )
-    const [pill] = await enqueueMany(server.url, Crash, [[0]])
+    const [pill] = await enqueueMany(local.server.url, Crash, [[0]])
     const after = await enqueueMany(
-      server.url,
+      local.server.url,
       Record,
       Array.from({ length: Records / 2 }, (_, n) => [n] as const),
     )
@@ -47,17 +34,17 @@ describe("a poison pill", () => {
     // Settled: the pill is dead, every dead entry says why (recovery moves a poison pill to dead,
     // then annotates it in a second step), the queue is empty and nothing is in progress anywhere.
     const finished = async () => {
-      const dead = (await redis.zrange("dead", "0", "-1")).map(parse)
+      const dead = (await local.redis.zrange("dead", "0", "-1")).map(parse)
       if (!dead.some((job) => job.jid === pill) || dead.some((job) => job.error_class === undefined)) return false
-      if ((await redis.llen("queue:default")) > 0) return false
-      for (const key of await redis.keys("inprogress:*")) if ((await redis.llen(key)) > 0) return false
+      if ((await local.redis.llen("queue:default")) > 0) return false
+      for (const key of await local.redis.keys("inprogress:*")) if ((await local.redis.llen(key)) > 0) return false
       return true
     }
 
     const crashes: Array<string> = []
     let last: ReturnType<typeof workers.spawn> | undefined
     for (let n = 0; n < MaxProcesses && !(await finished()); n++) {
-      last = workers.spawn({ url: server.url, queues: "default:5" })
+      last = workers.spawn({ url: local.server.url, queues: "default:5" })
       const id = await last.ready()
       const worker = last
       // Until this process dies of the pill, or everything has settled.
@@ -75,9 +62,9 @@ describe("a poison pill", () => {
       }
     }
 
-    const runs = await runCounts(redis)
-    const dead = (await redis.zrange("dead", "0", "-1")).map(parse)
-    const done = new Set(await redis.smembers("done"))
+    const runs = await runCounts(local.redis)
+    const dead = (await local.redis.zrange("dead", "0", "-1")).map(parse)
+    const done = new Set(await local.redis.smembers("done"))
     const recordRuns = records.map((jid) => runs.get(jid) ?? 0)
     console.log(
       `poison pill: ${crashes.length} processes killed by it, pill ran ${runs.get(pill!) ?? 0} times, ` +
@@ -102,7 +89,7 @@ describe("a poison pill", () => {
     ).toEqual([])
     // A record in flight at one crash runs again once; it must not follow the pill crash after crash.
     expect(Math.max(...recordRuns), "most runs of one record").toBeLessThanOrEqual(2)
-    expect(await redis.llen("queue:default")).toBe(0)
+    expect(await local.redis.llen("queue:default")).toBe(0)
 
     // Every dead process was recovered and forgotten; the last one is alive and leaves cleanly.
     const lastId = await last!.ready()
@@ -110,7 +97,7 @@ describe("a poison pill", () => {
     await waitUntil(
       "only the live node registered",
       async () => {
-        const nodes = await redis.smembers("verk_nodes")
+        const nodes = await local.redis.smembers("verk_nodes")
         return nodes.length === 1 && nodes[0] === lastId
       },
       5_000,

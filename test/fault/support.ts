@@ -7,10 +7,11 @@ import { connect, createServer, type Socket } from "node:net"
 import { resolve } from "node:path"
 import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
-import { onTestFailed, onTestFinished } from "vitest"
+import { afterAll, beforeAll, onTestFailed, onTestFinished } from "vitest"
 import { Client } from "../../packages/core/src/Client.ts"
 import type { Worker } from "../../packages/core/src/Worker.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
+import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
 
 const root = resolve(import.meta.dirname, "../..")
 const nodeBinary = resolve(root, "node_modules/.bin/node")
@@ -47,6 +48,35 @@ export const adminClient = (url: string): Redis => {
   const client = new Redis(url, { maxRetriesPerRequest: null, retryStrategy: () => 50 })
   client.on("error", () => {})
   return client
+}
+
+/**
+ * A private redis-server for a test file, and an admin connection to it: started before the
+ * file's tests and stopped after them. Read `server` and `redis` inside tests, not at load time.
+ */
+export const privateRedis = (): { readonly server: RedisServer; readonly redis: Redis } => {
+  let server: RedisServer | undefined
+  let redis: Redis | undefined
+  beforeAll(async () => {
+    server = await startRedisServer()
+    redis = adminClient(server.url)
+  })
+  afterAll(async () => {
+    redis?.disconnect()
+    await server?.stop()
+  })
+  const started = <A>(value: A | undefined): A => {
+    if (value === undefined) throw new Error("privateRedis is read before its beforeAll ran")
+    return value
+  }
+  return {
+    get server() {
+      return started(server)
+    },
+    get redis() {
+      return started(redis)
+    },
+  }
 }
 
 export interface Wire {
