@@ -194,6 +194,8 @@ export class Processor extends Context.Service<
           return "dead"
         }
         const job = decoded.success
+        // One span per job (this function's); it names the job rather than opening another one.
+        yield* Effect.annotateCurrentSpan({ queue, class: job.class, jid: job.jid })
         const resolved = yield* Effect.result(registry.resolve(job.class))
         const worker = Result.isSuccess(resolved) ? resolved.success : undefined
         const started = yield* Clock.currentTimeMillis

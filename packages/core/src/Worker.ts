@@ -100,7 +100,8 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
         Effect.mapError(invalid),
       ),
     decodeArgs: (wire) => Effect.mapError(decode(wire), invalid),
-    run: Effect.fn(`Worker.${options.name}`)(function* (wire: WireArgs) {
+    // Untraced: the processor's span for the job carries its class, and this runs for every job.
+    run: Effect.fnUntraced(function* (wire: WireArgs) {
       const args = yield* Effect.mapError(decode(wire), invalid)
       return yield* options.perform(args)
     }),
