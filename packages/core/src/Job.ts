@@ -65,11 +65,20 @@ export const encode = (job: Job): string => JSON.stringify(job)
 
 /** Sidekiq's jid: 12 random bytes as 24 lowercase hex characters. */
 export const makeJid = (): string => {
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(12))
+  // Random bytes are drawn a few KiB at a time: one call per jid costs more than the rest of it.
+  if (randomOffset + 12 > randomPool.length) {
+    globalThis.crypto.getRandomValues(randomPool)
+    randomOffset = 0
+  }
   let jid = ""
-  for (const byte of bytes) jid += byte.toString(16).padStart(2, "0")
+  for (let i = randomOffset; i < randomOffset + 12; i++) jid += hex[randomPool[i] ?? 0]
+  randomOffset += 12
   return jid
 }
+
+const hex = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"))
+const randomPool = new Uint8Array(4096 - (4096 % 12))
+let randomOffset = randomPool.length
 
 /** Epoch seconds as Sidekiq writes them: a float with millisecond precision. */
 export const toEpochSeconds = (millis: number): number => millis / 1000
