@@ -1,7 +1,7 @@
 /**
  * One queue's fetch loop: take as many jobs as there are free workers, in one round trip, and
- * hand each to the pool. An empty queue waits for a wake-up (our own pushes notify at once) or
- * the poll interval (for foreign pushes), so an idle queue costs one command per interval.
+ * hand each to the pool. An empty queue waits for a wake-up: our own pushes notify at once, and
+ * WakeUp's poll (one round trip per interval for all queues) signals foreign pushes.
  */
 import { Clock, Duration, Effect, Semaphore } from "effect"
 import { Settings } from "./Config.ts"
@@ -36,6 +36,9 @@ export interface WorkerPool {
   readonly setPhase: (phase: Phase) => Effect.Effect<void>
 }
 
+/** An idle queue fetches again after this many poll intervals even without a signal. */
+const IdlePolls = 10
+
 /** The in-progress list is checked for jobs the pool does not run once every this many polls. */
 const ReconcilePolls = 5
 
@@ -49,6 +52,10 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
   const { pollInterval } = yield* Settings
   const isolation = yield* Isolation
   const signal = yield* wakeUp.forQueue(pool.queue)
+  yield* wakeUp.watch(pool.queue)
+  // Idle, the queue sleeps until signalled (our pushes, or WakeUp's poll for foreign ones); this
+  // only bounds the sleep should a signal ever be missed.
+  const idleWait = Duration.times(pollInterval, IdlePolls)
   let reconcile = false
   const reconcileEvery = Duration.toMillis(Duration.times(pollInterval, ReconcilePolls))
   let nextReconcile = (yield* Clock.currentTimeMillis) + reconcileEvery
@@ -116,7 +123,7 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
     for (const raw of jobs) yield* pool.start(raw, isolated)
     yield* isolation.endFetch(pool.queue, { isolated, blocked })
     if (jobs.length === 0) {
-      yield* blocked ? isolation.changed(pollInterval) : signal.wait(pollInterval)
+      yield* blocked ? isolation.changed(pollInterval) : signal.wait(idleWait)
     }
   }
 })

@@ -16,7 +16,6 @@ import {
   type Fiber,
   FiberMap,
   Layer,
-  Metric,
   Schedule,
   type Scope,
   type Stream,
@@ -80,9 +79,6 @@ export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") 
     Layer.suspend(() => runtime.pipe(Layer.provide(Settings.layerFromEnv)))
 }
 
-/** Queue depth is sampled once every this many poll intervals. */
-const DepthSamplePolls = 5
-
 const alive = (fiber: Fiber.Fiber<unknown, unknown>) => fiber.pollUnsafe() === undefined
 
 const make = Effect.gen(function* () {
@@ -141,21 +137,6 @@ const make = Effect.gen(function* () {
     Effect.forkScoped,
   )
   const schedulerFiber = yield* Effect.forkScoped(Scheduler.run())
-  // Queue depth for the gauge: one LLEN per queue every few polls, not on the hot path.
-  const sampleDepths = Effect.suspend(() =>
-    Effect.forEach(
-      [...handles.keys()],
-      (queue) =>
-        store.queueSize(queue).pipe(
-          Effect.flatMap((size) => Metric.update(Metric.withAttributes(Stats.queueDepth, { queue }), size)),
-          Effect.ignore,
-        ),
-      { discard: true },
-    ),
-  )
-  yield* Effect.forkScoped(
-    Effect.repeat(sampleDepths, Schedule.spaced(Duration.times(settings.pollInterval, DepthSamplePolls))),
-  )
   for (const [queue, concurrency] of Object.entries(settings.queues)) yield* addQueue(queue, concurrency)
   yield* Effect.logInfo(`Verk node ${node.id} running queues ${Object.keys(settings.queues).join(", ")}`)
 

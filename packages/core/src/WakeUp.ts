@@ -5,8 +5,9 @@
  * Pause state is also re-read every five poll intervals, so a notification missed while Redis
  * restarted costs at most that.
  */
-import { Context, Duration, Effect, Layer, Queue, Ref, Schedule, Stream } from "effect"
+import { Context, Duration, Effect, Layer, Metric, Queue, Ref, Schedule, type Scope, Stream } from "effect"
 import { Settings } from "./Config.ts"
+import { queueDepth } from "./Stats.ts"
 import { type Notification, Store } from "./Store.ts"
 
 /** A latch-like signal: `clear` before looking for work, then `wait` if there was none. */
@@ -26,6 +27,12 @@ export class WakeUp extends Context.Service<
   WakeUp,
   {
     readonly forQueue: (queue: string) => Effect.Effect<Signal>
+    /**
+     * Looks at `queue` every poll interval for the scope's lifetime (for jobs pushed by foreign
+     * clients, which notify nobody) and signals it when it holds jobs. One round trip a poll for
+     * all watched queues: each idle queue does not poll on its own.
+     */
+    readonly watch: (queue: string) => Effect.Effect<void, never, Scope.Scope>
     readonly scheduled: Signal
     readonly isPaused: (queue: string) => Effect.Effect<boolean>
   }
@@ -77,11 +84,34 @@ export class WakeUp extends Context.Service<
         Effect.retry(Schedule.spaced(Duration.seconds(1))),
         Effect.forkScoped,
       )
+      const watched = new Set<string>()
+      // All the LLENs go out together (ioredis pipelines them): one round trip per poll. The
+      // sizes also feed the queue-depth gauge.
+      const pollWatched = Effect.suspend(() =>
+        Effect.forEach(
+          [...watched],
+          (queue) =>
+            store.queueSize(queue).pipe(
+              Effect.tap((size) => Metric.update(Metric.withAttributes(queueDepth, { queue }), size)),
+              Effect.flatMap((size) =>
+                size > 0 ? Effect.flatMap(forQueue(queue), (signal) => signal.notify) : Effect.void,
+              ),
+            ),
+          { concurrency: "unbounded", discard: true },
+        ),
+      ).pipe(Effect.catch((error) => Effect.logWarning(`Could not look at the queues: ${error.message}`)))
+      yield* Effect.forkScoped(Effect.repeat(pollWatched, Schedule.spaced(pollInterval)))
+
       // Notifications carry pause changes at once; this only covers ones missed during an outage.
       yield* Effect.forkScoped(Effect.repeat(refreshPaused, Schedule.spaced(Duration.times(pollInterval, 5))))
 
       return {
         forQueue,
+        watch: (queue: string) =>
+          Effect.acquireRelease(
+            Effect.sync(() => watched.add(queue)),
+            () => Effect.sync(() => watched.delete(queue)),
+          ).pipe(Effect.asVoid),
         scheduled,
         isPaused: (queue: string) => Effect.map(Ref.get(paused), (set) => set.has(queue)),
       }
