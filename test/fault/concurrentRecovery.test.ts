@@ -13,8 +13,8 @@ import { privateRedis, runCounts, sleep, waitUntil, withWorkers } from "./suppor
 const DeadNode = "dead-node-1"
 const Jobs = 1_000
 const Nodes = 3
-const Heartbeat = 500
-const Pause = 800
+const Heartbeat = 1_000
+const Pause = 1_500
 
 const local = privateRedis()
 

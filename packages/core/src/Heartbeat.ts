@@ -4,8 +4,8 @@
  * tools see our nodes. The time to live is three intervals: a node survives two missed beats.
  *
  * It also tells recovery when another node's expired heartbeat can be believed: after an outage
- * every node's heartbeat may have expired at once, so only while ours is fresh, a heartbeat's
- * lifetime after we saw an outage end, and within a sweep not itself stalled by one.
+ * every node's heartbeat may have expired at once, so only while ours is fresh and a heartbeat's
+ * lifetime after we saw our own lapse.
  */
 import { hostname } from "node:os"
 import { Clock, Duration, Effect, type Fiber, Ref, Schedule, type Scope } from "effect"
@@ -64,8 +64,8 @@ export interface Liveness {
   /** When the last heartbeat reached the store (epoch millis); undefined before the first. */
   readonly lastBeat: Effect.Effect<number | undefined>
   readonly lastError: Effect.Effect<string | undefined>
-  /** Whether a sweep that began at `sweepStarted` may believe that an expired node is dead. */
-  readonly trusted: (sweepStarted: number) => Effect.Effect<boolean>
+  /** Whether another node's expired heartbeat may be believed now. */
+  readonly trusted: Effect.Effect<boolean>
   /** The heartbeat loop, for health checks. */
   readonly fiber: Fiber.Fiber<unknown, unknown>
 }
@@ -109,17 +109,10 @@ export const run = Effect.fn("Heartbeat.run")(function* (
     lastBeat: Ref.get(lastBeat),
     lastError: Ref.get(lastError),
     fiber,
-    trusted: (sweepStarted) =>
-      Effect.gen(function* () {
-        const now = yield* Clock.currentTimeMillis
-        const beatAt = yield* Ref.get(lastBeat)
-        return (
-          !failing &&
-          now >= trustFrom &&
-          beatAt !== undefined &&
-          now - beatAt < ttlMillis &&
-          now - sweepStarted < ttlMillis / 2
-        )
-      }),
+    trusted: Effect.gen(function* () {
+      const now = yield* Clock.currentTimeMillis
+      const beatAt = yield* Ref.get(lastBeat)
+      return !failing && now >= trustFrom && beatAt !== undefined && now - beatAt < ttlMillis
+    }),
   }
 })

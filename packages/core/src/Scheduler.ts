@@ -77,10 +77,15 @@ export const run = Effect.fn("Scheduler.run")(function* () {
     yield* wakeUp.scheduled.clear
     const now = yield* Clock.currentTimeMillis
     let next = now + poll
+    // Both sets at once: ioredis pipelines the two reads into one round trip.
+    const earliest = yield* Effect.all(
+      { schedule: store.earliest("schedule"), retry: store.earliest("retry") },
+      { concurrency: "unbounded" },
+    )
     for (const set of ["schedule", "retry"] as const) {
-      const earliest = yield* store.earliest(set)
-      if (earliest === undefined) continue
-      const dueMillis = earliest * 1000
+      const first = earliest[set]
+      if (first === undefined) continue
+      const dueMillis = first * 1000
       if (dueMillis <= now) {
         yield* promoteSet(set, now)
         next = now

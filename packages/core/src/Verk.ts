@@ -129,7 +129,7 @@ const make = Effect.gen(function* () {
     yield* FiberMap.remove(queues, queue)
   })
 
-  const sweep = Effect.flatMap(Clock.currentTimeMillis, (began) => Recovery.sweep(liveness.trusted(began)))
+  const sweep = Recovery.sweep(liveness.trusted)
   const recoveryFiber = yield* sweep.pipe(
     Effect.catch((error) => Effect.logWarning(`Recovery sweep failed: ${error.message}`)),
     Effect.repeat(Schedule.spaced(settings.heartbeatInterval)),
