@@ -4,6 +4,7 @@
  */
 import { Config, Context, Duration, Layer, type LogLevel, Redacted, Schema, SchemaGetter } from "effect"
 import { DefaultMaxRetries } from "./RetryPolicy.ts"
+import type { DeadSetLimits } from "./Store.ts"
 
 export interface LogLevels {
   /** Level of the "start" line of each job; "None" turns it off. */
@@ -145,6 +146,12 @@ export const redisFromEnv: Config.Config<RedisSettings> = Config.all({
     namespace: namespace._tag === "Some" ? namespace.value : undefined,
   })),
 )
+
+/** The dead set's trimming limits, as the store takes them. */
+export const deadSetLimits = (config: VerkConfig): DeadSetLimits => ({
+  maxJobs: config.deadMaxJobs,
+  maxAgeSeconds: Duration.toSeconds(config.deadMaxAge),
+})
 
 /** The settings a running node uses, as a service. */
 export class Settings extends Context.Service<Settings, VerkConfig>()("@verk/core/Settings") {

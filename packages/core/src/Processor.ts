@@ -4,10 +4,10 @@
  * written in the same atomic step as the ack, so a crash at any point leaves the job either
  * in-progress (it runs again) or with its outcome recorded, never lost.
  */
-import { Cause, Clock, Context, DateTime, Duration, Effect, Exit, Layer, LogLevel, Result, Schedule } from "effect"
+import { Cause, Clock, Context, DateTime, Effect, Exit, Layer, LogLevel, Result, Schedule } from "effect"
 import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
-import { Settings } from "./Config.ts"
+import { deadSetLimits, Settings } from "./Config.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import { Events, JobDead, JobFailed, JobFinished, JobStarted } from "./Events.ts"
 import * as Job from "./Job.ts"
@@ -62,8 +62,8 @@ export class Processor extends Context.Service<
     /**
      * Process one raw payload taken from `queue` into this node's in-progress list; `performed`
      * runs as soon as the job's own code has ended, before its outcome is written. Never fails:
-     * a store error while writing the outcome is logged and the job stays in-progress, to run
-     * again. Interruption (shutdown) writes no outcome: the job is requeued by the caller.
+     * an outcome write that fails is retried until it lands (the job stays in progress meanwhile).
+     * Interruption (shutdown) writes no outcome: the job is requeued by the caller.
      */
     readonly process: (queue: string, raw: string, performed?: Effect.Effect<void>) => Effect.Effect<Outcome>
   }
@@ -84,10 +84,7 @@ export class Processor extends Context.Service<
       const node = (yield* Node).id
       const ack = Acker.make(store, node)
       const levels = settings.logLevels
-      const deadLimits = {
-        maxJobs: settings.deadMaxJobs,
-        maxAgeSeconds: Duration.toSeconds(settings.deadMaxAge),
-      }
+      const deadLimits = deadSetLimits(settings)
 
       // Skips building the line and its annotations when the level is off: this runs for every job.
       const log = (level: LogLevel.LogLevel, message: () => string, annotations: Record<string, unknown>) =>

@@ -5,8 +5,8 @@
  * back from dead nodes is a poison pill: past the limit it goes to dead with a message saying so,
  * instead of killing node after node.
  */
-import { Clock, Duration, Effect } from "effect"
-import { Settings } from "./Config.ts"
+import { Clock, Effect } from "effect"
+import { deadSetLimits, Settings } from "./Config.ts"
 import { Events, JobDead, NodeRecovered } from "./Events.ts"
 import * as Job from "./Job.ts"
 import { Node } from "./Node.ts"
@@ -24,8 +24,9 @@ const poisonEntry = (raw: string, queue: string, recoveries: number, nowMillis: 
 export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: string) {
   const store = yield* Store
   const events = yield* Events
-  const { maxRecoveries, deadMaxJobs, deadMaxAge } = yield* Settings
-  const deadLimits = { maxJobs: deadMaxJobs, maxAgeSeconds: Duration.toSeconds(deadMaxAge) }
+  const settings = yield* Settings
+  const { maxRecoveries } = settings
+  const deadLimits = deadSetLimits(settings)
   let requeued = 0
   for (const queue of yield* store.nodeQueues(dead)) {
     // Until a batch comes back empty: another node may be recovering the same list.
