@@ -35,14 +35,11 @@ export const Probe = Worker.make({
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
 const clientRuntime = (url: string) =>
-  ManagedRuntime.make(Client.Client.layer.pipe(Layer.provide(RedisStore.layer({ url })), Layer.provide(quiet)))
+  ManagedRuntime.make(Client.layer.pipe(Layer.provide(RedisStore.layer({ url })), Layer.provide(quiet)))
 
 const nodeRuntime = (url: string, queues: Readonly<Record<string, number>>) =>
   ManagedRuntime.make(
-    Verk.Verk.layer({ queues }).pipe(
-      Layer.provide(Layer.mergeAll(RedisStore.layer({ url }), Worker.WorkerRegistry.layer([NoOp, Probe]))),
-      Layer.provide(quiet),
-    ),
+    Verk.layer({ queues, workers: [NoOp, Probe] }).pipe(Layer.provide(RedisStore.layer({ url })), Layer.provide(quiet)),
   )
 
 type NodeRuntime = ReturnType<typeof nodeRuntime>

@@ -5,10 +5,7 @@
 import { execFile } from "node:child_process"
 import { promisify } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
-import * as Client from "@verk/core/Client"
-import * as Job from "@verk/core/Job"
-import { Store } from "@verk/core/Store"
-import * as Worker from "@verk/core/Worker"
+import { Client, Job, Store, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Effect, Layer, Schema } from "effect"
 import { Redis } from "ioredis"
@@ -26,7 +23,7 @@ const Greet = Worker.make({
 })
 
 const layerFor = (url: string, namespace: string) =>
-  Client.Client.layer.pipe(Layer.provideMerge(RedisStore.layer({ url, namespace })))
+  Client.layer.pipe(Layer.provideMerge(RedisStore.layer({ url, namespace })))
 
 describe("Client on Redis", () => {
   it.live("writes Sidekiq-shaped jobs that redis-cli reads back", () => {
@@ -60,7 +57,7 @@ describe("Client on Redis", () => {
       '"jid":"0123456789abcdef01234567","created_at":1700000000.5,"enqueued_at":1700000000.5,"trace_id":"abc"}'
     return Effect.gen(function* () {
       yield* Effect.promise(() => redisCli(url, "LPUSH", `${namespace}:queue:mail`, handWritten))
-      const store = yield* Store
+      const store = yield* Store.Store
       const [raw] = (yield* store.fetch("mail", "node-a", 1)).jobs
       assert.strictEqual(raw, handWritten)
       const job = yield* Job.decode(raw ?? "")
@@ -111,7 +108,7 @@ describe("Client on Redis", () => {
     Effect.gen(function* () {
       const error = yield* Effect.flip(
         Effect.provide(
-          Effect.asVoid(Store),
+          Effect.asVoid(Store.Store),
           RedisStore.layer({ url: "redis://127.0.0.1:1", ioredis: { retryStrategy: () => null } }),
         ),
       )

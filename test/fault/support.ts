@@ -8,7 +8,7 @@ import { resolve } from "node:path"
 import { Effect, Layer } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, onTestFailed, onTestFinished } from "vitest"
-import { Client } from "../../packages/core/src/Client.ts"
+import * as Client from "../../packages/core/src/Client.ts"
 import type { Worker } from "../../packages/core/src/Worker.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
 import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
@@ -97,7 +97,7 @@ export const enqueueMany = <A, E, R>(
   argsList: ReadonlyArray<A>,
 ): Promise<ReadonlyArray<string>> =>
   Effect.runPromise(
-    Client.use((client) => client.enqueueMany(worker, argsList)).pipe(
+    Client.Client.use((client) => client.enqueueMany(worker, argsList)).pipe(
       Effect.map((jobs) => jobs.map((job) => job.jid)),
       Effect.provide(Client.layer.pipe(Layer.provide(RedisStore.layer({ url })))),
     ),
@@ -173,7 +173,12 @@ export const workerPool = () => {
       ...settings.extra,
     })
     const spawnedAt = Date.now()
-    const child = spawn(nodeBinary, [workerMain], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+    // `@verk/source`: the worker runs on the sources, as the tests do (see vitest.config.ts).
+    const child = spawn(nodeBinary, ["--conditions=@verk/source", workerMain], {
+      cwd: root,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    })
     let output = ""
     const append = (chunk: Buffer) => {
       output += chunk.toString()

@@ -5,13 +5,14 @@
  */
 import { execFile, spawn } from "node:child_process"
 import { promisify } from "node:util"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { Client, Inspection, Verk, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
 import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
+import { describeWithSidekiq } from "../support/sidekiq.ts"
 
 const exec = promisify(execFile)
 let server: RedisServer
@@ -47,14 +48,12 @@ const Failing = Worker.make({
 })
 
 const runtime = () =>
-  Verk.Verk.layer({
+  Verk.layer({
+    workers: [HardWorker, Failing],
     queues: { default: 5 },
     pollInterval: "100 millis",
     logLevels: { start: "None", done: "None", fail: "None" },
-  }).pipe(
-    Layer.provide(Worker.WorkerRegistry.layer([HardWorker, Failing])),
-    Layer.provideMerge(RedisStore.layer({ url: server.url })),
-  )
+  }).pipe(Layer.provideMerge(RedisStore.layer({ url: server.url })))
 
 const waitFor = <A>(effect: Effect.Effect<A>, done: (a: A) => boolean) =>
   Effect.gen(function* () {
@@ -66,7 +65,7 @@ const waitFor = <A>(effect: Effect.Effect<A>, done: (a: A) => boolean) =>
     return yield* Effect.die(new Error("timed out waiting"))
   })
 
-describe("Sidekiq interop", () => {
+describeWithSidekiq("Sidekiq interop", () => {
   it.live("jobs pushed by Sidekiq's client run here with their args intact, scheduled ones too", () =>
     Effect.gen(function* () {
       yield* ruby(`
@@ -162,9 +161,6 @@ describe("Sidekiq interop", () => {
         (list) => list.length > 0,
       )
       assert.deepStrictEqual(JSON.parse(performed[0] ?? "null"), ["from effect", 42])
-    }).pipe(
-      Effect.scoped,
-      Effect.provide(Client.Client.layer.pipe(Layer.provide(RedisStore.layer({ url: server.url })))),
-    ),
+    }).pipe(Effect.scoped, Effect.provide(Client.layer.pipe(Layer.provide(RedisStore.layer({ url: server.url }))))),
   )
 })

@@ -5,7 +5,7 @@
 import { assert, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Layer, Schema } from "effect"
 import { Redis } from "ioredis"
-import { Verk } from "../../packages/core/src/Verk.ts"
+import * as Verk from "../../packages/core/src/Verk.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
 import { cleanupNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
@@ -25,7 +25,7 @@ it.live("a bare LPUSH on an idle queue runs within the poll interval", () =>
         ),
     })
     yield* Effect.gen(function* () {
-      yield* Verk
+      yield* Verk.Verk
       yield* Effect.sleep("300 millis") // idle: the queues have polled and found nothing
       const client = yield* Effect.acquireRelease(
         Effect.sync(() => new Redis(url)),
@@ -45,11 +45,11 @@ it.live("a bare LPUSH on an idle queue runs within the poll interval", () =>
       Effect.scoped,
       Effect.provide(
         Verk.layer({
+          workers: [Foreign],
           queues: { default: 1, mail: 1, other: 1 },
           pollInterval: Duration.millis(200),
           logLevels: { start: "None", done: "None", fail: "None" },
         }).pipe(
-          Layer.provide(Worker.WorkerRegistry.layer([Foreign])),
           Layer.provideMerge(Layer.merge(RedisStore.layer({ url, namespace }), cleanupNamespace(url, namespace))),
         ),
       ),

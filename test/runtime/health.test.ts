@@ -2,14 +2,14 @@
 import { assert, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import * as Testing from "../../packages/core/src/testing.ts"
-import { Verk } from "../../packages/core/src/Verk.ts"
+import * as Verk from "../../packages/core/src/Verk.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 
 const Noop = Worker.make({ name: "HealthNoop", args: Schema.Tuple([]), perform: () => Effect.void })
 
 it.live("a running node is healthy, and its health lists every loop", () =>
   Effect.gen(function* () {
-    const verk = yield* Verk
+    const verk = yield* Verk.Verk
     const health = yield* verk.health
     assert.isTrue(health.healthy)
     assert.strictEqual(health.nodeId, verk.nodeId)

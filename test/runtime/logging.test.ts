@@ -5,8 +5,8 @@
 import { assert, it } from "@effect/vitest"
 import { Effect, Fiber, Logger, References, Schema, Stream } from "effect"
 import { Client } from "../../packages/core/src/Client.ts"
-import type { LogLevels } from "../../packages/core/src/Config.ts"
 import { Events } from "../../packages/core/src/Events.ts"
+import type { LogLevels } from "../../packages/core/src/Settings.ts"
 import * as Testing from "../../packages/core/src/testing.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 

@@ -8,9 +8,9 @@
 import { assert, it } from "@effect/vitest"
 import { Clock, Data, DateTime, Effect, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import type { VerkConfigInput } from "../../packages/core/src/Config.ts"
 import { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
 import type { JobDead, JobFailed } from "../../packages/core/src/Events.ts"
+import type * as Settings from "../../packages/core/src/Settings.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { forEachStore, forJid, quietLogs, type StoreKind, setEntries, startNode, T0 } from "./support.ts"
 
@@ -23,7 +23,7 @@ class Boom extends Data.TaggedError("Boom")<{ readonly attempt: number }> {
 const Poll = "1 second"
 /** Every step happens within milliseconds once the clock has moved: no waiting for poll intervals. */
 const Wait = { timeout: "2 seconds" } as const
-const config: VerkConfigInput = { queues: { default: 5 }, pollInterval: Poll, shutdownTimeout: "1 second" }
+const config: Settings.Input = { queues: { default: 5 }, pollInterval: Poll, shutdownTimeout: "1 second" }
 
 const retries = (kind: StoreKind) => {
   it.effect("a job failing twice then succeeding runs 3 times, with Sidekiq's fields and backoff", () =>

@@ -14,13 +14,13 @@ import type { TestClock } from "effect/testing"
 import { Redis } from "ioredis"
 import type { ClientShape } from "../../packages/core/src/Client.ts"
 import { Client } from "../../packages/core/src/Client.ts"
-import type { VerkConfigInput } from "../../packages/core/src/Config.ts"
 import type { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
 import type { VerkEvent } from "../../packages/core/src/Events.ts"
 import * as MemoryStore from "../../packages/core/src/MemoryStore.ts"
+import type * as Settings from "../../packages/core/src/Settings.ts"
 import { Store, type StoreShape } from "../../packages/core/src/Store.ts"
-import { Verk, type VerkShape } from "../../packages/core/src/Verk.ts"
-import { type AnyWorker, WorkerRegistry } from "../../packages/core/src/Worker.ts"
+import * as Verk from "../../packages/core/src/Verk.ts"
+import type { AnyWorker } from "../../packages/core/src/Worker.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
 import { cleanupNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
 
@@ -155,7 +155,7 @@ const describeEvents = (events: ReadonlyArray<VerkEvent>): string =>
     .join(", ")
 
 /** Subscribes now (nothing published from here on is missed) and records every event. */
-export const recordEvents = Effect.fnUntraced(function* (verk: VerkShape) {
+export const recordEvents = Effect.fnUntraced(function* (verk: Verk.VerkShape) {
   const stream = yield* verk.subscribe
   const log: Array<VerkEvent> = []
   const signal = yield* Queue.sliding<void>(1)
@@ -223,7 +223,7 @@ export const forQueue =
 // ---------------------------------------------------------------------------------------------
 
 export interface TestNode {
-  readonly verk: VerkShape
+  readonly verk: Verk.VerkShape
   readonly client: ClientShape
   readonly events: EventLog
 }
@@ -238,17 +238,16 @@ const Quiet = { start: "None", done: "None", fail: "None" } as const
  */
 export const startNode = Effect.fnUntraced(function* (
   testStore: TestStore,
-  config: VerkConfigInput,
+  config: Settings.Input,
   workers: ReadonlyArray<AnyWorker<CurrentJob>>,
   scope?: Scope.Scope,
 ) {
   const target = scope ?? (yield* Effect.scope)
-  const layer = Verk.layer({ ...config, logLevels: { ...Quiet, ...config.logLevels } }).pipe(
-    Layer.provide(WorkerRegistry.layer(workers)),
+  const layer = Verk.layer({ ...config, workers, logLevels: { ...Quiet, ...config.logLevels } }).pipe(
     Layer.provideMerge(Layer.succeedContext(testStore.context)),
   )
   const context = yield* Layer.buildWithScope(layer, target)
-  const verk = Context.get(context, Verk)
+  const verk = Context.get(context, Verk.Verk)
   // Recorded in the caller's scope, not the runtime's: events published while the runtime shuts
   // down (jobs finishing within the shutdown timeout) are recorded too.
   const events = yield* recordEvents(verk)

@@ -17,28 +17,26 @@ describe("fake mode", () => {
 
   it.effect("keeps jobs per worker and drains them, including jobs that jobs enqueue", () =>
     Effect.gen(function* () {
-      const fake = yield* Testing.Fake
       yield* Client.enqueue(SignUp, ["ada@example.com"])
       yield* Testing.assertEnqueued(SignUp, ["ada@example.com"])
-      assert.strictEqual((yield* fake.jobs(SignUp)).length, 1)
-      assert.strictEqual((yield* fake.jobs(SendWelcome)).length, 0)
-      assert.strictEqual(yield* fake.drain(SignUp), 1)
+      assert.strictEqual((yield* Testing.enqueued(SignUp)).length, 1)
+      assert.strictEqual((yield* Testing.enqueued(SendWelcome)).length, 0)
+      assert.strictEqual(yield* Testing.drain(SignUp), 1)
       assert.deepStrictEqual(
-        (yield* fake.jobs(SendWelcome)).map(({ args }) => args),
+        (yield* Testing.enqueued(SendWelcome)).map(({ args }) => args),
         [["ada@example.com"]],
       )
-      assert.strictEqual(yield* fake.drainAll, 1)
+      assert.strictEqual(yield* Testing.drainAll, 1)
       assert.includeMembers([...(yield* app.log)], ["signup ada@example.com", "welcome ada@example.com"])
     }).pipe(Effect.provide(FakeLayer)),
   )
 
   it.effect("keeps a job scheduled for tomorrow with its time, and drains it without waiting", () =>
     Effect.gen(function* () {
-      const fake = yield* Testing.Fake
       yield* Client.schedule(Remind, ["renew"], "1 day")
-      const [job] = yield* fake.jobs(Remind)
+      const [job] = yield* Testing.enqueued(Remind)
       assert.strictEqual(job?.at, 86_400)
-      yield* fake.drain(Remind)
+      yield* Testing.drain(Remind)
       assert.include([...(yield* app.log)], "remind renew")
     }).pipe(Effect.provide(FakeLayer)),
   )
@@ -46,7 +44,7 @@ describe("fake mode", () => {
   it.effect("drain surfaces a job's failure", () =>
     Effect.gen(function* () {
       yield* Client.enqueue(FlakyExport, [7])
-      const error = yield* Effect.flip((yield* Testing.Fake).drain(FlakyExport))
+      const error = yield* Effect.flip(Testing.drain(FlakyExport))
       assert.strictEqual(error._tag, "JobFailure")
       assert.include(error.message, "storage busy")
     }).pipe(Effect.provide(FakeLayer)),
@@ -54,11 +52,10 @@ describe("fake mode", () => {
 
   it.effect("misuse: an unregistered worker, an endless chain, args that fail the schema", () =>
     Effect.gen(function* () {
-      const fake = yield* Testing.Fake
-      const unregistered = yield* Effect.flip(fake.drain(SignUp))
+      const unregistered = yield* Effect.flip(Testing.drain(SignUp))
       assert.strictEqual(unregistered._tag, "UnknownJobClass")
       yield* Client.enqueue(Forever, [0])
-      const endless = yield* Effect.flip(fake.drainAll)
+      const endless = yield* Effect.flip(Testing.drainAll)
       assert.strictEqual(endless._tag, "EndlessJobChain")
       assert.include(endless.message, "enqueuing itself")
       const invalid = yield* Effect.flip(Client.enqueue(Remind, [42 as unknown as string]))
@@ -107,7 +104,7 @@ describe("real mode", () => {
       assert.notInclude([...(yield* app.log)], "remind standup")
       yield* TestClock.adjust("1 day")
       assert.include([...(yield* app.log)], "remind standup")
-      const events = yield* (yield* Testing.Recorder).events
+      const events = yield* Testing.events
       assert.isTrue(events.some((event) => event._tag === "JobFailed" && event.className === "FlakyExport"))
       assert.strictEqual(events.filter((event) => event._tag === "JobFinished").length, 4)
       assert.lengthOf(yield* Testing.dead, 0)

@@ -14,7 +14,7 @@ it.effect("fake mode: assert what was enqueued, then drain it", () =>
   Effect.gen(function* () {
     yield* Client.enqueue(SendInvoice, ["acme", 4200])
     yield* Testing.assertEnqueued(SendInvoice, ["acme", 4200])
-    assert.strictEqual(yield* (yield* Testing.Fake).drain(SendInvoice), 1)
+    assert.strictEqual(yield* Testing.drain(SendInvoice), 1)
   }).pipe(Effect.provide(Testing.layerFake([SendInvoice]))),
 )
 
@@ -24,7 +24,7 @@ it.effect("real mode: a job scheduled for tomorrow runs when the TestClock gets 
     yield* TestClock.adjust("23 hours")
     assert.lengthOf(yield* Testing.scheduled, 1)
     yield* TestClock.adjust("1 hour")
-    const events = yield* (yield* Testing.Recorder).events
+    const events = yield* Testing.events
     assert.isTrue(events.some((event) => event._tag === "JobFinished" && event.className === "SendInvoice"))
   }).pipe(Effect.provide(Testing.layerReal([SendInvoice]))),
 )

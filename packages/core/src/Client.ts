@@ -153,9 +153,10 @@ export const make = Effect.gen(function* () {
   return { enqueue, enqueueMany, enqueueRaw, schedule, scheduleRaw } satisfies ClientShape
 })
 
-export class Client extends Context.Service<Client, ClientShape>()("@verk/core/Client") {
-  static readonly layer: Layer.Layer<Client, never, Store> = Layer.effect(Client, make)
-}
+export class Client extends Context.Service<Client, ClientShape>()("@verk/core/Client") {}
+
+/** A client writing to the store. */
+export const layer: Layer.Layer<Client, never, Store> = Layer.effect(Client, make)
 
 /** `Client.enqueue` as a plain function. */
 export const enqueue = <A, E, R>(worker: Worker<A, E, R>, args: A, options?: EnqueueOptions) =>

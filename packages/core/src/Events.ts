@@ -71,20 +71,20 @@ export class Events extends Context.Service<
     /** Subscribes when the stream starts running. */
     readonly stream: Stream.Stream<VerkEvent>
   }
->()("@verk/core/Events") {
-  static readonly layer: Layer.Layer<Events> = Layer.effect(
-    Events,
-    Effect.gen(function* () {
-      const pubsub = yield* Effect.acquireRelease(PubSub.sliding<VerkEvent>(SubscriberCapacity), PubSub.shutdown)
-      return {
-        publish: (event: VerkEvent) => Effect.asVoid(PubSub.publish(pubsub, event)),
-        subscribe: Effect.map(PubSub.subscribe(pubsub), Stream.fromSubscription),
-        stream: Stream.fromPubSub(pubsub),
-      }
-    }),
-  )
-}
+>()("@verk/core/Events") {}
 
+/** One PubSub for the node's events, shut down with the layer's scope. */
+export const layer: Layer.Layer<Events> = Layer.effect(
+  Events,
+  Effect.gen(function* () {
+    const pubsub = yield* Effect.acquireRelease(PubSub.sliding<VerkEvent>(SubscriberCapacity), PubSub.shutdown)
+    return {
+      publish: (event: VerkEvent) => Effect.asVoid(PubSub.publish(pubsub, event)),
+      subscribe: Effect.map(PubSub.subscribe(pubsub), Stream.fromSubscription),
+      stream: Stream.fromPubSub(pubsub),
+    }
+  }),
+)
 /** Keeps the events with the given tags: `stream.pipe(ofType("JobDead", "JobFailed"))`. */
 export const ofType =
   <const Tags extends ReadonlyArray<EventTag>>(...tags: Tags) =>

@@ -4,9 +4,9 @@
  * WakeUp's poll (one round trip per interval for all queues) signals foreign pushes.
  */
 import { Clock, Duration, Effect, Semaphore } from "effect"
-import { Settings } from "./Config.ts"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
+import { Settings } from "./Settings.ts"
 import { Store, type StoreError } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 

@@ -9,8 +9,8 @@
  */
 import { hostname } from "node:os"
 import { Clock, Duration, Effect, type Fiber, Ref, Schedule, type Scope } from "effect"
-import { Settings } from "./Config.ts"
 import { Node } from "./Node.ts"
+import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
 export const ttlFor = (interval: Duration.Duration): Duration.Duration => Duration.times(interval, 3)

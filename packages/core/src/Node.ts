@@ -5,7 +5,7 @@
  */
 import { hostname } from "node:os"
 import { Context, Effect, Layer } from "effect"
-import { Settings } from "./Config.ts"
+import { Settings } from "./Settings.ts"
 
 const randomSuffix = (): string => {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(3))

@@ -5,13 +5,13 @@
  * in-progress list back at the front of the queue.
  */
 import { Clock, Effect, Fiber, FiberSet, Metric, Queue, Ref, Semaphore } from "effect"
-import { Settings } from "./Config.ts"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
 import type { RunningJob } from "./Heartbeat.ts"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
+import { Settings } from "./Settings.ts"
 import * as Stats from "./Stats.ts"
 import { Store } from "./Store.ts"
 

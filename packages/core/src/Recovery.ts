@@ -6,10 +6,10 @@
  * instead of killing node after node.
  */
 import { Clock, Effect } from "effect"
-import { deadSetLimits, Settings } from "./Config.ts"
 import { Events, JobDead, NodeRecovered } from "./Events.ts"
 import * as Job from "./Job.ts"
 import { Node } from "./Node.ts"
+import { deadSetLimits, Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
 const poisonEntry = (raw: string, queue: string, recoveries: number, nowMillis: number) => {

@@ -6,8 +6,8 @@
  * JSON, no class or queue) goes to the dead set wrapped with its reason, so it never blocks the set.
  */
 import { Clock, Duration, Effect, Result } from "effect"
-import { Settings } from "./Config.ts"
 import * as Job from "./Job.ts"
+import { Settings } from "./Settings.ts"
 import { type Promotion, Store } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 

@@ -5,7 +5,7 @@
  * busy gauges) for an exporter to serve.
  */
 import { Clock, Context, Effect, Layer, Metric, Ref, Schedule } from "effect"
-import { Settings } from "./Config.ts"
+import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
 export const processedTotal = Metric.counter("verk_jobs_processed_total", {
@@ -36,66 +36,67 @@ export class Stats extends Context.Service<
     /** Write what is pending now (also done every second and when the layer closes). */
     readonly flush: Effect.Effect<void>
   }
->()("@verk/core/Stats") {
-  static readonly layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
-    Stats,
-    Effect.gen(function* () {
-      const store = yield* Store
-      const { statsFlushInterval } = yield* Settings
-      const pending = yield* Ref.make<Pending>(new Map())
-      const add = (day: string, processed: number, failed: number) =>
-        Ref.update(pending, (current) => {
-          const next = new Map(current)
-          const totals = next.get(day) ?? { processed: 0, failed: 0 }
-          next.set(day, { processed: totals.processed + processed, failed: totals.failed + failed })
-          return next
-        })
+>()("@verk/core/Stats") {}
 
-      // Tagged metrics per queue and class, made once: this runs for every job.
-      const tagged = new Map<string, ReturnType<typeof makeTagged>>()
-      const makeTagged = (attributes: { readonly queue: string; readonly class: string }) => ({
-        processed: Metric.withAttributes(processedTotal, attributes),
-        failed: Metric.withAttributes(failedTotal, attributes),
-        duration: Metric.withAttributes(jobDuration, attributes),
+/** Counts jobs into Sidekiq's counters (flushed every `statsFlushInterval`) and Effect Metrics. */
+export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
+  Stats,
+  Effect.gen(function* () {
+    const store = yield* Store
+    const { statsFlushInterval } = yield* Settings
+    const pending = yield* Ref.make<Pending>(new Map())
+    const add = (day: string, processed: number, failed: number) =>
+      Ref.update(pending, (current) => {
+        const next = new Map(current)
+        const totals = next.get(day) ?? { processed: 0, failed: 0 }
+        next.set(day, { processed: totals.processed + processed, failed: totals.failed + failed })
+        return next
       })
-      const metricsFor = (queue: string, className: string) => {
-        const key = `${queue}\u0000${className}`
-        let metrics = tagged.get(key)
-        if (metrics === undefined) {
-          metrics = makeTagged({ queue, class: className })
-          tagged.set(key, metrics)
-        }
-        return metrics
+
+    // Tagged metrics per queue and class, made once: this runs for every job.
+    const tagged = new Map<string, ReturnType<typeof makeTagged>>()
+    const makeTagged = (attributes: { readonly queue: string; readonly class: string }) => ({
+      processed: Metric.withAttributes(processedTotal, attributes),
+      failed: Metric.withAttributes(failedTotal, attributes),
+      duration: Metric.withAttributes(jobDuration, attributes),
+    })
+    const metricsFor = (queue: string, className: string) => {
+      const key = `${queue}\u0000${className}`
+      let metrics = tagged.get(key)
+      if (metrics === undefined) {
+        metrics = makeTagged({ queue, class: className })
+        tagged.set(key, metrics)
       }
+      return metrics
+    }
 
-      const count = (kind: "processed" | "failed") =>
-        Effect.fnUntraced(function* (queue: string, className: string, durationMillis: number) {
-          const day = utcDay(yield* Clock.currentTimeMillis)
-          yield* kind === "processed" ? add(day, 1, 0) : add(day, 0, 1)
-          const metrics = metricsFor(queue, className)
-          yield* Metric.update(kind === "processed" ? metrics.processed : metrics.failed, 1)
-          yield* Metric.update(metrics.duration, durationMillis)
-        })
-
-      // A failed write puts the counts back, so the next flush carries them.
-      const flush = Effect.gen(function* () {
-        const batch = yield* Ref.getAndSet(pending, new Map())
-        for (const [day, { processed, failed }] of batch) {
-          yield* store
-            .incrementStats(processed, failed, day)
-            .pipe(
-              Effect.catch((error) =>
-                add(day, processed, failed).pipe(
-                  Effect.andThen(Effect.logWarning(`Could not flush job stats: ${error.message}`)),
-                ),
-              ),
-            )
-        }
+    const count = (kind: "processed" | "failed") =>
+      Effect.fnUntraced(function* (queue: string, className: string, durationMillis: number) {
+        const day = utcDay(yield* Clock.currentTimeMillis)
+        yield* kind === "processed" ? add(day, 1, 0) : add(day, 0, 1)
+        const metrics = metricsFor(queue, className)
+        yield* Metric.update(kind === "processed" ? metrics.processed : metrics.failed, 1)
+        yield* Metric.update(metrics.duration, durationMillis)
       })
 
-      yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(statsFlushInterval)))
-      yield* Effect.addFinalizer(() => flush)
-      return { recordProcessed: count("processed"), recordFailed: count("failed"), flush }
-    }),
-  )
-}
+    // A failed write puts the counts back, so the next flush carries them.
+    const flush = Effect.gen(function* () {
+      const batch = yield* Ref.getAndSet(pending, new Map())
+      for (const [day, { processed, failed }] of batch) {
+        yield* store
+          .incrementStats(processed, failed, day)
+          .pipe(
+            Effect.catch((error) =>
+              add(day, processed, failed).pipe(
+                Effect.andThen(Effect.logWarning(`Could not flush job stats: ${error.message}`)),
+              ),
+            ),
+          )
+      }
+    })
+
+    yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(statsFlushInterval)))
+    yield* Effect.addFinalizer(() => flush)
+    return { recordProcessed: count("processed"), recordFailed: count("failed"), flush }
+  }),
+)

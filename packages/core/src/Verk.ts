@@ -2,7 +2,7 @@
  * The top layer: starts the configured queues, the scheduler and the stats flusher on a store,
  * and offers run-time control (add, remove, pause, resume) and a live view of the queues.
  *
- *   Verk.layer({ queues: { default: 25 } })  // needs a Store and a WorkerRegistry
+ *   Verk.layer({ workers: [SendEmail], queues: { default: 25 } })  // needs a Store and the workers' services
  *
  * Each queue is a scoped fiber in a FiberMap; closing the layer's scope shuts every queue down
  * gracefully (see QueueSupervisor).
@@ -20,9 +20,8 @@ import {
   type Scope,
   type Stream,
 } from "effect"
-import { Client } from "./Client.ts"
-import { Settings, type VerkConfigInput } from "./Config.ts"
-import { Events, type VerkEvent } from "./Events.ts"
+import * as Client from "./Client.ts"
+import * as Events from "./Events.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
@@ -30,10 +29,11 @@ import { Processor } from "./Processor.ts"
 import * as QueueSupervisor from "./QueueSupervisor.ts"
 import * as Recovery from "./Recovery.ts"
 import * as Scheduler from "./Scheduler.ts"
+import * as Settings from "./Settings.ts"
 import * as Stats from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
-import type { WorkerRegistry } from "./Worker.ts"
+import { type AnyWorker, layerRegistry, type ServicesOf, type WorkerRegistry } from "./Worker.ts"
 
 export interface Health {
   readonly nodeId: string
@@ -64,29 +64,47 @@ export interface VerkShape {
   /** Whether this node is connected, heartbeating and running its loops. */
   readonly health: Effect.Effect<Health>
   /** Events from now on; `subscribe` first when nothing may be missed. Each stream is one reader. */
-  readonly events: Stream.Stream<VerkEvent>
-  readonly subscribe: Effect.Effect<Stream.Stream<VerkEvent>, never, Scope.Scope>
+  readonly events: Stream.Stream<Events.VerkEvent>
+  readonly subscribe: Effect.Effect<Stream.Stream<Events.VerkEvent>, never, Scope.Scope>
 }
 
-export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") {
-  /** The runtime, with its settings given here. */
-  static layer(config: VerkConfigInput = {}): Layer.Layer<Verk | Events | Client, never, Store | WorkerRegistry> {
-    return runtime.pipe(Layer.provide(Settings.layer(config)))
-  }
+export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") {}
 
-  /** The runtime, with its settings read from the environment (see Config.fromEnv). */
-  static readonly layerFromEnv: Layer.Layer<Verk | Events | Client, Config.ConfigError, Store | WorkerRegistry> =
-    Layer.suspend(() => runtime.pipe(Layer.provide(Settings.layerFromEnv)))
+/** What `layer` takes: the workers this node runs, and any settings (the rest keep their defaults). */
+export type Options<Workers extends ReadonlyArray<AnyWorker<unknown>>> = Settings.Input & {
+  readonly workers: Workers
 }
+
+/** What the runtime gives: itself, its events, and a client to enqueue jobs. */
+export type Services = Verk | Events.Events | Client.Client
+
+/**
+ * A node running `workers` on the queues of the settings. It needs a store and the services the
+ * workers use; settings given in code are checked, and a bad one is a defect naming it.
+ */
+export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
+  options: Options<Workers>,
+): Layer.Layer<Services, never, Store | ServicesOf<Workers>> => {
+  const { workers, ...settings } = options
+  return layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layer(settings), layerRegistry(workers))))
+}
+
+/** As `layer`, with the settings read from the environment (see `Settings.fromEnv`). */
+export const layerFromEnv = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(options: {
+  readonly workers: Workers
+}): Layer.Layer<Services, Config.ConfigError, Store | ServicesOf<Workers>> =>
+  layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layerFromEnv, layerRegistry(options.workers))))
 
 const alive = (fiber: Fiber.Fiber<unknown, unknown>) => fiber.pollUnsafe() === undefined
 
 const make = Effect.gen(function* () {
   const store = yield* Store
-  const events = yield* Events
-  const settings = yield* Settings
+  const events = yield* Events.Events
+  const settings = yield* Settings.Settings
   const node = yield* Node
-  const context = yield* Effect.context<Store | Events | Processor | Node | Settings | WakeUp | Isolation>()
+  const context = yield* Effect.context<
+    Store | Events.Events | Processor | Node | Settings.Settings | WakeUp | Isolation
+  >()
   const handles = new Map<string, QueueSupervisor.QueueHandle>()
 
   // Finalizers run in reverse: recovery and scheduler stop, queues drain and requeue while the
@@ -180,8 +198,12 @@ const make = Effect.gen(function* () {
   } satisfies VerkShape
 })
 
-const runtime = Layer.effect(Verk, make).pipe(
+/** The runtime on settings and a registry given as services (the testing kit builds its own). */
+export const layerWithRegistry: Layer.Layer<Services, never, Store | WorkerRegistry | Settings.Settings> = Layer.effect(
+  Verk,
+  make,
+).pipe(
   Layer.provide(Processor.layer),
-  Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.Stats.layer, Isolation.layer)),
+  Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer)),
   Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
 )

@@ -6,7 +6,7 @@
  * restarted costs at most that.
  */
 import { Context, Duration, Effect, Layer, Metric, Queue, Ref, Schedule, type Scope, Stream } from "effect"
-import { Settings } from "./Config.ts"
+import { Settings } from "./Settings.ts"
 import { queueDepth } from "./Stats.ts"
 import { type Notification, Store } from "./Store.ts"
 

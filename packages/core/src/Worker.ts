@@ -45,11 +45,16 @@ export interface WorkerOptions<A, E, R> {
   readonly timeout?: Duration.Input | undefined
 }
 
+/** Marks a value made by `make`, so that a loader recognises workers without guessing from shape. */
+export const TypeId: unique symbol = Symbol.for("@verk/core/Worker") as never
+export type TypeId = typeof TypeId
+
 /**
  * A worker definition. `A` is the decoded args type (what `perform` receives and `enqueue`
  * takes), `E` its typed failure and `R` the services `perform` needs.
  */
 export interface Worker<A, E = never, R = never> {
+  readonly [TypeId]: TypeId
   readonly name: string
   readonly queue: string
   readonly retry: boolean | number | undefined
@@ -83,11 +88,16 @@ export type ServicesOf<Workers extends ReadonlyArray<AnyWorker<unknown>>> = [Wor
   ? never
   : Exclude<Workers[number] extends Worker<infer _A, infer _E, infer R> ? R : never, JobServices>
 
+/** Whether `value` is a worker made by `make` (by any copy of this library). */
+export const isWorker = (value: unknown): value is AnyWorker<unknown> =>
+  typeof value === "object" && value !== null && (value as { readonly [TypeId]?: unknown })[TypeId] === TypeId
+
 export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
   const encode = Schema.encodeEffect(options.args)
   const decode = Schema.decodeUnknownEffect(options.args)
   return {
+    [TypeId]: TypeId,
     name: options.name,
     queue: options.queue ?? "default",
     retry: options.retry,
@@ -118,34 +128,34 @@ export class WorkerRegistry extends Context.Service<
     readonly resolve: (className: string) => Effect.Effect<RegisteredWorker, UnknownJobClass>
     readonly names: ReadonlyArray<string>
   }
->()("@verk/core/WorkerRegistry") {
-  static layer<const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
-    workers: Workers,
-  ): Layer.Layer<WorkerRegistry, never, ServicesOf<Workers>> {
-    return Layer.effect(
-      WorkerRegistry,
-      Effect.gen(function* () {
-        const captured = yield* Effect.context<ServicesOf<Workers>>()
-        const byName = new Map<string, RegisteredWorker>()
-        for (const worker of workers) {
-          byName.set(worker.name, {
-            ...worker,
-            // The job's own services come from whoever runs it; everything else from here.
-            run: (args) =>
-              Effect.updateContext(
-                worker.run(args),
-                (current: Context.Context<JobServices>) => Context.merge(current, captured) as Context.Context<unknown>,
-              ) as Effect.Effect<void, unknown, JobServices>,
-          })
-        }
-        return {
-          names: [...byName.keys()],
-          resolve: (className: string) => {
-            const worker = byName.get(className)
-            return worker === undefined ? Effect.fail(new UnknownJobClass({ className })) : Effect.succeed(worker)
-          },
-        }
-      }),
-    )
-  }
-}
+>()("@verk/core/WorkerRegistry") {}
+
+/** The registry of `workers`; it captures the services they need, so the runtime can run any job. */
+export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
+  workers: Workers,
+): Layer.Layer<WorkerRegistry, never, ServicesOf<Workers>> =>
+  Layer.effect(
+    WorkerRegistry,
+    Effect.gen(function* () {
+      const captured = yield* Effect.context<ServicesOf<Workers>>()
+      const byName = new Map<string, RegisteredWorker>()
+      for (const worker of workers) {
+        byName.set(worker.name, {
+          ...worker,
+          // The job's own services come from whoever runs it; everything else from here.
+          run: (args) =>
+            Effect.updateContext(
+              worker.run(args),
+              (current: Context.Context<JobServices>) => Context.merge(current, captured) as Context.Context<unknown>,
+            ) as Effect.Effect<void, unknown, JobServices>,
+        })
+      }
+      return {
+        names: [...byName.keys()],
+        resolve: (className: string) => {
+          const worker = byName.get(className)
+          return worker === undefined ? Effect.fail(new UnknownJobClass({ className })) : Effect.succeed(worker)
+        },
+      }
+    }),
+  )

@@ -1,15 +1,15 @@
+/**
+ * The public API of @verk/core. Runtime internals (processor, queue supervisor, fetcher,
+ * scheduler, heartbeat, recovery) are not exported: they are reached through `Verk.layer`.
+ */
 export * as Client from "./Client.ts"
-export * as Config from "./Config.ts"
 export * as CurrentJob from "./CurrentJob.ts"
 export * as Events from "./Events.ts"
 export * as Inspection from "./Inspection.ts"
 export * as Job from "./Job.ts"
 export * as MemoryStore from "./MemoryStore.ts"
-export * as Node from "./Node.ts"
-export * as Processor from "./Processor.ts"
-export * as QueueSupervisor from "./QueueSupervisor.ts"
 export * as RetryPolicy from "./RetryPolicy.ts"
-export * as Scheduler from "./Scheduler.ts"
+export * as Settings from "./Settings.ts"
 export * as Stats from "./Stats.ts"
 export * as Store from "./Store.ts"
 export * as Verk from "./Verk.ts"

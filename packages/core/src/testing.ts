@@ -2,27 +2,29 @@
  * A testing kit: test jobs with no Redis and no waiting, under `@effect/vitest`'s TestClock.
  * Three modes, as in Sidekiq::Testing:
  *
- * - `layerFake(workers)`: enqueued jobs are kept; `Fake.jobs(worker)`, `Fake.drain(worker)` and
- *   `Fake.drainAll` run them (and the jobs they enqueue), with a limit against endless chains.
+ * - `layerFake(workers)`: enqueued jobs are kept; `enqueued(worker)` lists them, `drain(worker)` and
+ *   `drainAll` run them (and the jobs they enqueue), with a limit against endless chains.
  * - `layerInline(workers)`: a job runs when it is enqueued; its failure is the enqueuer's.
  * - `layerReal(workers, settings)`: the full runtime on the in-memory store, where
- *   `TestClock.adjust` promotes scheduled and retry jobs deterministically.
+ *   `TestClock.adjust` promotes scheduled and retry jobs deterministically; `events` lists what
+ *   it published.
  *
  * Every mode validates args with the worker's schema, exactly as production does.
  */
 import { Cause, Context, Data, Effect, Layer, Ref, Result, Stream } from "effect"
 import * as Client from "./Client.ts"
-import type { VerkConfigInput } from "./Config.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import { Events, type VerkEvent } from "./Events.ts"
 import * as Inspection from "./Inspection.ts"
 import * as Job from "./Job.ts"
 import * as MemoryStore from "./MemoryStore.ts"
+import type * as Settings from "./Settings.ts"
 import { Store } from "./Store.ts"
-import { Verk } from "./Verk.ts"
+import * as Verk from "./Verk.ts"
 import {
   type AnyWorker,
   type InvalidJobArgs,
+  layerRegistry,
   type ServicesOf,
   type UnknownJobClass,
   type Worker,
@@ -162,7 +164,7 @@ const makeFake = (limit: number, client: Effect.Effect<Client.ClientShape>) =>
   })
 
 const storeAndRegistry = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(workers: Workers) =>
-  Layer.merge(MemoryStore.layer, WorkerRegistry.layer(workers))
+  Layer.merge(MemoryStore.layer, layerRegistry(workers))
 
 /** Fake mode: jobs wait in memory until the test drains them. */
 export const layerFake = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
@@ -174,7 +176,7 @@ export const layerFake = <const Workers extends ReadonlyArray<AnyWorker<unknown>
     Effect.flatMap(Client.Client, (client) =>
       Effect.map(makeFake(options.drainLimit ?? DefaultDrainLimit, Effect.succeed(client)), ({ fake }) => fake),
     ),
-  ).pipe(Layer.provideMerge(Client.Client.layer), Layer.provideMerge(storeAndRegistry(workers)))
+  ).pipe(Layer.provideMerge(Client.layer), Layer.provideMerge(storeAndRegistry(workers)))
 
 /**
  * Inline mode: `enqueue` (and `schedule`, whatever the time) runs the job at once, and jobs it
@@ -223,20 +225,20 @@ export const layerInline = <const Workers extends ReadonlyArray<AnyWorker<unknow
     }),
   ).pipe(Layer.provideMerge(storeAndRegistry(workers)))
 
-/** Every event the runtime published since the layer started. */
+/** Every event the runtime published since the layer started (real mode). */
 export class Recorder extends Context.Service<Recorder, { readonly events: Effect.Effect<ReadonlyArray<VerkEvent>> }>()(
   "@verk/core/testing/Recorder",
-) {
-  static readonly layer: Layer.Layer<Recorder, never, Events> = Layer.effect(
-    Recorder,
-    Effect.gen(function* () {
-      const seen = yield* Ref.make<ReadonlyArray<VerkEvent>>([])
-      const stream = yield* (yield* Events).subscribe
-      yield* Effect.forkScoped(Stream.runForEach(stream, (event) => Ref.update(seen, (all) => [...all, event])))
-      return { events: Ref.get(seen) }
-    }),
-  )
-}
+) {}
+
+const recorderLayer: Layer.Layer<Recorder, never, Events> = Layer.effect(
+  Recorder,
+  Effect.gen(function* () {
+    const seen = yield* Ref.make<ReadonlyArray<VerkEvent>>([])
+    const stream = yield* (yield* Events).subscribe
+    yield* Effect.forkScoped(Stream.runForEach(stream, (event) => Ref.update(seen, (all) => [...all, event])))
+    return { events: Ref.get(seen) }
+  }),
+)
 
 /**
  * Real mode: the whole runtime on the in-memory store. Loops wait on `Clock`, so under TestClock
@@ -245,20 +247,35 @@ export class Recorder extends Context.Service<Recorder, { readonly events: Effec
  */
 export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
-  settings: VerkConfigInput = {},
-): Layer.Layer<Verk | Events | Client.Client | Recorder | Store, never, ServicesOf<Workers>> =>
-  Recorder.layer.pipe(
+  settings: Settings.Input = {},
+): Layer.Layer<Verk.Services | Recorder | Store, never, ServicesOf<Workers>> =>
+  recorderLayer.pipe(
     Layer.provideMerge(
       Verk.layer({
         pollInterval: "1 hour",
         heartbeatInterval: "1 hour",
         statsFlushInterval: "1 hour",
         ...settings,
+        workers,
       }),
     ),
-    Layer.provide(WorkerRegistry.layer(workers)),
     Layer.provideMerge(MemoryStore.layer),
   )
+
+/** The jobs waiting for `worker`, queued and scheduled, oldest first, with decoded args (fake mode). */
+export const enqueued = <A, E, R>(worker: Worker<A, E, R>) => Fake.use((fake) => fake.jobs(worker))
+
+/** Runs `worker`'s jobs, and those they enqueue, until none is left; returns how many ran (fake mode). */
+export const drain = <A, E, R>(worker: Worker<A, E, R>) => Fake.use((fake) => fake.drain(worker))
+
+/** Runs every waiting job, and those they enqueue, until none is left (fake mode). */
+export const drainAll = Fake.use((fake) => fake.drainAll)
+
+/** Forgets every waiting job (fake mode). */
+export const clear = Fake.use((fake) => fake.clear)
+
+/** Every event the runtime published since the layer started (real mode). */
+export const events = Recorder.use((recorder) => recorder.events)
 
 /** Fails with `NotEnqueued` unless a job of `worker` with these args is waiting (fake mode). */
 export const assertEnqueued = Effect.fn("testing.assertEnqueued")(function* <A, E, R>(
@@ -266,7 +283,7 @@ export const assertEnqueued = Effect.fn("testing.assertEnqueued")(function* <A, 
   args: A,
 ) {
   const expected = yield* worker.encodeArgs(args)
-  const jobs = yield* (yield* Fake).jobs(worker)
+  const jobs = yield* enqueued(worker)
   const wanted = canonical(expected)
   if (!jobs.some(({ job }) => canonical(job.args) === wanted)) {
     return yield* Effect.fail(

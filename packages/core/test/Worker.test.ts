@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Client from "@verk/core/Client"
-import * as MemoryStore from "@verk/core/MemoryStore"
-import { Store } from "@verk/core/Store"
-import * as Worker from "@verk/core/Worker"
 import { Effect, Layer, Schema } from "effect"
+import * as Client from "../src/Client.ts"
+import * as MemoryStore from "../src/MemoryStore.ts"
+import { Store } from "../src/Store.ts"
+import * as Worker from "../src/Worker.ts"
 
 const Resize = Worker.make({
   name: "Resize",
@@ -11,7 +11,7 @@ const Resize = Worker.make({
   perform: ([url, width]) => Effect.log(`resize ${url} to ${width}`),
 })
 
-const TestLayer = Client.Client.layer.pipe(Layer.provideMerge(MemoryStore.layer))
+const TestLayer = Client.layer.pipe(Layer.provideMerge(MemoryStore.layer))
 
 describe("Worker definitions", () => {
   it.effect("enqueue validates args against the worker's schema and writes nothing when they fail", () =>
@@ -39,7 +39,7 @@ describe("Worker definitions", () => {
       const error = yield* Effect.flip(registry.resolve("Kernel.exec"))
       assert.strictEqual(error._tag, "UnknownJobClass")
       assert.strictEqual(error.className, "Kernel.exec")
-    }).pipe(Effect.provide(Worker.WorkerRegistry.layer([Resize]))),
+    }).pipe(Effect.provide(Worker.layerRegistry([Resize]))),
   )
 
   it.effect("enqueueRaw takes Sidekiq-style input and rejects what is not a job", () =>

@@ -4,18 +4,13 @@
  * get `shutdownTimeout`, the rest go back to their queues) and exiting 0.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Config, Verk, Worker } from "@verk/core"
+import { Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Cause, Effect, Exit, Layer, Runtime } from "effect"
 
-/** The Redis store with its URL and namespace from the environment. */
-export const storeFromEnv = Layer.unwrap(
-  Effect.map(Config.redisFromEnv, (redis) => RedisStore.layer({ url: redis.url, namespace: redis.namespace })),
-)
-
 /** The runtime for `workers` on the Redis of the environment, until the scope closes. */
 export const layer = <const Workers extends ReadonlyArray<Worker.AnyWorker<unknown>>>(workers: Workers) =>
-  Verk.Verk.layerFromEnv.pipe(Layer.provide(Worker.WorkerRegistry.layer(workers)), Layer.provideMerge(storeFromEnv))
+  Verk.layerFromEnv({ workers }).pipe(Layer.provideMerge(RedisStore.layerFromEnv))
 
 /** A signal ends the process normally: a graceful shutdown is a success, so exit 0. */
 export const teardown: Runtime.Teardown = (exit, onExit) =>

@@ -62,10 +62,11 @@ const program = Effect.gen(function* () {
 
 program.pipe(
   Effect.provide(
-    Verk.Verk.layer({ queues: { default: 5 }, shutdownTimeout: "2 seconds" }).pipe(
-      Layer.provide(Worker.WorkerRegistry.layer([SendWelcome, FlakyReport, Reminder])),
-      Layer.provideMerge(store),
-    ),
+    Verk.layer({
+      workers: [SendWelcome, FlakyReport, Reminder],
+      queues: { default: 5 },
+      shutdownTimeout: "2 seconds",
+    }).pipe(Layer.provideMerge(store)),
   ),
   NodeRuntime.runMain,
 )

@@ -2,7 +2,7 @@
  * Redis key names: Sidekiq's data model plus Verk's reliability keys, under an optional namespace
  * (`<namespace>:` before every key, as Sidekiq's redis-namespace does; none by default).
  */
-import type { SortedSetName } from "@verk/core/Store"
+import type { Store } from "@verk/core"
 
 export const make = (namespace?: string) => {
   const prefix = namespace === undefined || namespace === "" ? "" : `${namespace}:`
@@ -10,7 +10,7 @@ export const make = (namespace?: string) => {
     prefix,
     queues: `${prefix}queues`,
     queue: (name: string) => `${prefix}queue:${name}`,
-    set: (name: SortedSetName) => `${prefix}${name}`,
+    set: (name: Store.SortedSetName) => `${prefix}${name}`,
     inProgress: (queue: string, node: string) => `${prefix}inprogress:${queue}:${node}`,
     nodes: `${prefix}verk_nodes`,
     node: (node: string) => `${prefix}verk:node:${node}`,

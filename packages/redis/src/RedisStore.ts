@@ -3,8 +3,8 @@
  * one Lua script of `lua/`; single commands go straight through. Replies are decoded with Schema,
  * and every failure is a `StoreError` naming the operation.
  */
-import { type DeadSetLimits, type Notification, Store, StoreError, type StoreShape } from "@verk/core/Store"
-import { Effect, Layer, type Redacted, Result, Schema, Stream } from "effect"
+import { Store } from "@verk/core"
+import { Config, Effect, Layer, Redacted, Result, Schema, Stream } from "effect"
 import * as Redis from "effect/persistence/Redis"
 import * as Connection from "./Connection.ts"
 import * as Keys from "./Keys.ts"
@@ -29,7 +29,7 @@ const Integer = Schema.Number
 const NullableStrings = Schema.Array(Schema.NullOr(Schema.String))
 
 /** Notification messages: `work:<queue>`, `pause:<queue>`, `scheduled`. */
-const parseNotification = ({ message }: { readonly message: string }): Result.Result<Notification, string> => {
+const parseNotification = ({ message }: { readonly message: string }): Result.Result<Store.Notification, string> => {
   if (message === "scheduled") return Result.succeed({ _tag: "Scheduled" })
   const colon = message.indexOf(":")
   const kind = message.slice(0, colon)
@@ -51,10 +51,10 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   /** Runs a command or script, decodes its reply, and names the operation in errors and traces. */
   const run =
     <S extends Schema.Decoder<unknown>>(operation: string, reply: S) =>
-    (effect: Effect.Effect<unknown, Redis.RedisError>): Effect.Effect<S["Type"], StoreError> =>
+    (effect: Effect.Effect<unknown, Redis.RedisError>): Effect.Effect<S["Type"], Store.StoreError> =>
       effect.pipe(
         Effect.flatMap(Schema.decodeUnknownEffect(reply)),
-        Effect.mapError((cause) => new StoreError({ operation, cause })),
+        Effect.mapError((cause) => new Store.StoreError({ operation, cause })),
         Effect.withSpan(`RedisStore.${operation}`),
       )
   const send = (operation: string, command: string, ...args: ReadonlyArray<string | number>) =>
@@ -67,7 +67,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   const count = sendFor(Integer)
   const strings = sendFor(Strings)
 
-  const store: StoreShape = {
+  const store: Store.StoreShape = {
     enqueue: (queue, payloads) =>
       payloads.length === 0
         ? Effect.void
@@ -112,7 +112,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       redis
         .eval(Scripts.retry)(keys.inProgress(queue, node), keys.set("retry"), raw, payload, at, keys.notify)
         .pipe(run("retry", Integer), Effect.asVoid),
-    kill: (queue, node, raw, payload, at, limits: DeadSetLimits) =>
+    kill: (queue, node, raw, payload, at, limits: Store.DeadSetLimits) =>
       redis
         .eval(Scripts.kill)(
           keys.inProgress(queue, node),
@@ -216,7 +216,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     notifications: Stream.unwrap(
       Effect.map(redis.subscribe(keys.notify), (messages) =>
         Stream.fromQueue(messages).pipe(
-          Stream.mapError((cause) => new StoreError({ operation: "notifications", cause })),
+          Stream.mapError((cause) => new Store.StoreError({ operation: "notifications", cause })),
           Stream.filterMap(parseNotification),
         ),
       ),
@@ -261,22 +261,44 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
 })
 
 /** The store on an existing `Redis` service. */
-export const layerRedis = (options?: RedisStoreOptions): Layer.Layer<Store, never, Redis.Redis> =>
-  Layer.effect(Store, make(options))
+export const layerRedis = (options?: RedisStoreOptions): Layer.Layer<Store.Store, never, Redis.Redis> =>
+  Layer.effect(Store.Store, make(options))
 
 export interface LayerOptions extends RedisStoreOptions, Connection.ConnectionOptions {
   readonly url: string | Redacted.Redacted<string>
 }
 
-/** The store with its own connection to `url`; failing to connect is a `StoreError`. */
-export const layer = (options: LayerOptions): Layer.Layer<Store, StoreError> =>
+/** The store with its own connection to `url`; failing to connect is a `Store.StoreError`. */
+export const layer = (options: LayerOptions): Layer.Layer<Store.Store, Store.StoreError> =>
   layerRedis(options).pipe(
     Layer.provide(
       Layer.effect(
         Redis.Redis,
         Connection.make(options).pipe(
-          Effect.mapError((error) => new StoreError({ operation: "connect", cause: error.cause })),
+          Effect.mapError((error) => new Store.StoreError({ operation: "connect", cause: error.cause })),
         ),
       ),
     ),
   )
+
+export interface EnvSettings {
+  /** Redacted, so that it never shows in logs. */
+  readonly url: Redacted.Redacted<string>
+  readonly namespace: string | undefined
+}
+
+/** Where the store connects: `REDIS_URL` (default `redis://127.0.0.1:6379`) and `VERK_NAMESPACE`. */
+export const settingsFromEnv: Config.Config<EnvSettings> = Config.all({
+  url: Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379"))),
+  namespace: Config.String("VERK_NAMESPACE").pipe(Config.option),
+}).pipe(
+  Config.map(({ url, namespace }) => ({
+    url,
+    namespace: namespace._tag === "Some" ? namespace.value : undefined,
+  })),
+)
+
+/** The store on the Redis of the environment (`REDIS_URL`, `VERK_NAMESPACE`). */
+export const layerFromEnv: Layer.Layer<Store.Store, Store.StoreError | Config.ConfigError> = Layer.unwrap(
+  Effect.map(settingsFromEnv, (settings) => layer(settings)),
+)

@@ -1,8 +1,8 @@
 /** `verk enqueue <class> <args-json>`: push a job by hand, as Sidekiq's client would. */
 import { Client } from "@verk/core"
+import { RedisStore } from "@verk/redis"
 import { Console, Effect, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { storeFromEnv } from "../WorkerProcess.ts"
 
 const ArgsJson = Schema.fromJsonString(Schema.Array(Schema.Unknown))
 
@@ -21,7 +21,7 @@ export const enqueue = Command.make(
       const job = yield* Client.enqueueRaw({ class: className, args, queue })
       yield* Console.log(job.jid)
     },
-    Effect.provide(Client.Client.layer),
-    Effect.provide(storeFromEnv),
+    Effect.provide(Client.layer),
+    Effect.provide(RedisStore.layerFromEnv),
   ),
 ).pipe(Command.withDescription("Enqueue a job (Redis from REDIS_URL)"))

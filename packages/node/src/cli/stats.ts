@@ -1,8 +1,8 @@
 /** `verk stats`: queue sizes, the retry, schedule and dead sets, and Sidekiq's counters. */
 import { Inspection, Store } from "@verk/core"
+import { RedisStore } from "@verk/redis"
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { storeFromEnv } from "../WorkerProcess.ts"
 
 export const stats = Command.make(
   "stats",
@@ -17,5 +17,5 @@ export const stats = Command.make(
     yield* Console.log(`scheduled ${yield* Inspection.ScheduledSet.size}`)
     yield* Console.log(`retry ${yield* Inspection.RetrySet.size}`)
     yield* Console.log(`dead ${yield* Inspection.DeadSet.size}`)
-  }, Effect.provide(storeFromEnv)),
+  }, Effect.provide(RedisStore.layerFromEnv)),
 ).pipe(Command.withDescription("Print queue sizes, sets and counters (Redis from REDIS_URL)"))

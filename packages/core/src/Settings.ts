@@ -1,8 +1,11 @@
 /**
  * Every Verk setting, with Verk's and Sidekiq's defaults, and the same settings read from the
  * environment through Effect `Config` (Verk's `{:system, "ENV", default}` convention).
+ *
+ *   Settings.make({ queues: { default: 25 }, shutdownTimeout: "10 seconds" })
+ *   Settings.fromEnv  // VERK_QUEUES=default:25,mail:5  VERK_SHUTDOWN_TIMEOUT=10s ...
  */
-import { Config, Context, Duration, Layer, type LogLevel, Redacted, Schema, SchemaGetter } from "effect"
+import { Config, Context, Duration, Layer, type LogLevel, Schema, SchemaGetter } from "effect"
 import { DefaultMaxRetries } from "./RetryPolicy.ts"
 import type { DeadSetLimits } from "./Store.ts"
 
@@ -13,7 +16,8 @@ export interface LogLevels {
   readonly fail: LogLevel.LogLevel
 }
 
-export interface VerkConfig {
+/** Every setting, resolved. */
+export interface Resolved {
   /** Queue name → how many jobs of it run at once on this node. */
   readonly queues: Readonly<Record<string, number>>
   /** A fixed node id (Verk's behaviour); a fresh `host-pid-random` id per process when absent. */
@@ -40,7 +44,7 @@ export interface VerkConfig {
   readonly logLevels: LogLevels
 }
 
-export const defaults: VerkConfig = {
+export const defaults: Resolved = {
   queues: { default: 25 },
   nodeId: undefined,
   maxRetries: DefaultMaxRetries,
@@ -57,8 +61,8 @@ export const defaults: VerkConfig = {
 type DurationKey = "deadMaxAge" | "pollInterval" | "shutdownTimeout" | "heartbeatInterval" | "statsFlushInterval"
 
 /** Settings as a user writes them: any subset, durations as `"5 seconds"` or a Duration. */
-export type VerkConfigInput = {
-  readonly [K in Exclude<keyof VerkConfig, "logLevels" | DurationKey>]?: VerkConfig[K] | undefined
+export type Input = {
+  readonly [K in Exclude<keyof Resolved, "logLevels" | DurationKey>]?: Resolved[K] | undefined
 } & {
   readonly [K in DurationKey]?: Duration.Input | undefined
 } & {
@@ -73,7 +77,7 @@ const durationKeys: ReadonlyArray<DurationKey> = [
   "statsFlushInterval",
 ]
 
-export const make = (input: VerkConfigInput = {}): VerkConfig => {
+export const make = (input: Input = {}): Resolved => {
   const { logLevels, ...rest } = input
   const defined: Record<string, unknown> = Object.fromEntries(
     Object.entries(rest).filter(([, value]) => value !== undefined),
@@ -82,7 +86,7 @@ export const make = (input: VerkConfigInput = {}): VerkConfig => {
     const value = input[key]
     if (value !== undefined) defined[key] = Duration.fromInputUnsafe(value)
   }
-  return { ...defaults, ...defined, logLevels: { ...defaults.logLevels, ...logLevels } } as VerkConfig
+  return { ...defaults, ...defined, logLevels: { ...defaults.logLevels, ...logLevels } } as Resolved
 }
 
 const QueueEntry = String.raw`[^,:\s]+(?:\s*:\s*[1-9]\d*)?`
@@ -110,7 +114,7 @@ export const QueuesFromString = Schema.String.check(Schema.isPattern(QueueList))
 const Queues = Config.schema(QueuesFromString, "VERK_QUEUES")
 
 /** The runtime settings from the environment; unset variables keep the defaults. */
-export const fromEnv: Config.Config<VerkConfig> = Config.all({
+export const fromEnv: Config.Config<Resolved> = Config.all({
   queues: Queues.pipe(Config.withDefault(defaults.queues)),
   nodeId: Config.String("VERK_NODE_ID").pipe(Config.option),
   maxRetries: Config.Int("VERK_MAX_RETRY_COUNT").pipe(Config.withDefault(defaults.maxRetries)),
@@ -130,33 +134,15 @@ export const fromEnv: Config.Config<VerkConfig> = Config.all({
   }),
 }).pipe(Config.map(({ nodeId, ...rest }) => ({ ...rest, nodeId: nodeId._tag === "Some" ? nodeId.value : undefined })))
 
-export interface RedisSettings {
-  /** Redacted, so that it never shows in logs. */
-  readonly url: Redacted.Redacted<string>
-  readonly namespace: string | undefined
-}
-
-/** Where the Redis store connects: `REDIS_URL` (default `redis://127.0.0.1:6379`) and `VERK_NAMESPACE`. */
-export const redisFromEnv: Config.Config<RedisSettings> = Config.all({
-  url: Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379"))),
-  namespace: Config.String("VERK_NAMESPACE").pipe(Config.option),
-}).pipe(
-  Config.map(({ url, namespace }) => ({
-    url,
-    namespace: namespace._tag === "Some" ? namespace.value : undefined,
-  })),
-)
-
 /** The dead set's trimming limits, as the store takes them. */
-export const deadSetLimits = (config: VerkConfig): DeadSetLimits => ({
+export const deadSetLimits = (config: Resolved): DeadSetLimits => ({
   maxJobs: config.deadMaxJobs,
   maxAgeSeconds: Duration.toSeconds(config.deadMaxAge),
 })
 
 /** The settings a running node uses, as a service. */
-export class Settings extends Context.Service<Settings, VerkConfig>()("@verk/core/Settings") {
-  static layer(input: VerkConfigInput = {}): Layer.Layer<Settings> {
-    return Layer.succeed(Settings, make(input))
-  }
-  static readonly layerFromEnv: Layer.Layer<Settings, Config.ConfigError> = Layer.effect(Settings, fromEnv)
-}
+export class Settings extends Context.Service<Settings, Resolved>()("@verk/core/Settings") {}
+
+export const layer = (input: Input = {}): Layer.Layer<Settings> => Layer.succeed(Settings, make(input))
+
+export const layerFromEnv: Layer.Layer<Settings, Config.ConfigError> = Layer.effect(Settings, fromEnv)
