@@ -1,6 +1,15 @@
+import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
+// `@verk/*` resolve to their sources (`src/*.ts`) through the `@verk/source` export condition, never to
+// a built `dist/`. Setting conditions replaces Vite's defaults, so they are spelled out (without
+// "module", as Vitest's own defaults leave it out). Vitest also passes these to its worker processes
+// as `--conditions`; a process a test spawns passes the flag itself (test/fault/support.ts).
+const conditions = ["@verk/source", ...defaultServerConditions.filter((condition) => condition !== "module")]
+
 export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "test/**/*.test.ts"],
     // Starts one throwaway redis-server (or uses REDIS_URL) and provides its URL as "redisUrl".

@@ -1,8 +1,8 @@
 /**
- * A worker process for the fault tests: `node test/fault/workerMain.ts`, with its settings from
- * the environment (REDIS_URL, VERK_QUEUES, VERK_HEARTBEAT_INTERVAL, VERK_POLL_INTERVAL,
- * VERK_SHUTDOWN_TIMEOUT, VERK_NODE_ID, VERK_MAX_RECOVERIES; see Config.fromEnv), running the
- * workers of workers.ts through the product's own entry point, WorkerProcess.run.
+ * A worker process for the fault tests: `node --conditions=@verk/source test/fault/workerMain.ts`,
+ * with its settings from the environment (REDIS_URL, VERK_QUEUES, VERK_HEARTBEAT_INTERVAL,
+ * VERK_POLL_INTERVAL, VERK_SHUTDOWN_TIMEOUT, VERK_NODE_ID, VERK_MAX_RECOVERIES; see Config.fromEnv),
+ * running the workers of workers.ts through the product's own entry point, WorkerProcess.run.
  */
 import { run } from "../../packages/node/src/WorkerProcess.ts"
 import { workers } from "./workers.ts"

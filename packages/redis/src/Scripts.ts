@@ -1,12 +1,11 @@
 /**
  * The Lua scripts of `lua/`, one typed descriptor each. Effect's `Redis.eval` loads a script once
  * (SCRIPT LOAD), calls it by SHA and reloads it when Redis answers NOSCRIPT (after a restart or
- * SCRIPT FLUSH). Each script's header documents its KEYS, ARGV and reply.
+ * SCRIPT FLUSH). Each script's header documents its KEYS, ARGV and reply. Their text comes from
+ * `luaSources.ts`, generated from `lua/` by `npm run build:lua`: an installed package reads no files.
  */
-import { readFileSync } from "node:fs"
 import * as Redis from "effect/persistence/Redis"
-
-const lua = (name: string): string => readFileSync(new URL(`../../../lua/${name}.lua`, import.meta.url), "utf8")
+import * as Lua from "./luaSources.ts"
 
 export const enqueue = Redis.script(
   (queues: string, queueKey: string, queue: string, channel: string, payloads: ReadonlyArray<string>) => [
@@ -16,7 +15,7 @@ export const enqueue = Redis.script(
     channel,
     ...payloads,
   ],
-  { lua: lua("enqueue"), numberOfKeys: 2 },
+  { lua: Lua.enqueue, numberOfKeys: 2 },
 ).withReturnType<number>()
 
 export const fetch = Redis.script(
@@ -27,11 +26,11 @@ export const fetch = Redis.script(
     node: string,
     isolate: boolean,
   ) => [keys.queue, keys.inProgress, keys.nodeQueues, keys.nodes, keys.recovered, count, queue, node, isolate ? 1 : 0],
-  { lua: lua("fetch"), numberOfKeys: 5 },
+  { lua: Lua.fetch, numberOfKeys: 5 },
 ).withReturnType<readonly [ReadonlyArray<string>, number, number]>()
 
 export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<string>) => [inProgress, ...raws], {
-  lua: lua("ack"),
+  lua: Lua.ack,
   numberOfKeys: 1,
 }).withReturnType<number>()
 
@@ -44,7 +43,7 @@ export const retry = Redis.script(
     at,
     channel,
   ],
-  { lua: lua("retry"), numberOfKeys: 2 },
+  { lua: Lua.retry, numberOfKeys: 2 },
 ).withReturnType<number>()
 
 export const kill = Redis.script(
@@ -57,7 +56,7 @@ export const kill = Redis.script(
     maxJobs,
     cutoff,
   ],
-  { lua: lua("kill"), numberOfKeys: 2 },
+  { lua: Lua.kill, numberOfKeys: 2 },
 ).withReturnType<number>()
 
 export const requeueInProgress = Redis.script(
@@ -68,7 +67,7 @@ export const requeueInProgress = Redis.script(
     queue,
     channel,
   ],
-  { lua: lua("requeue_inprogress"), numberOfKeys: 2 },
+  { lua: Lua.requeueInprogress, numberOfKeys: 2 },
 ).withReturnType<number>()
 
 export const promote = Redis.script(
@@ -79,12 +78,12 @@ export const promote = Redis.script(
     deadAt: number,
     triples: ReadonlyArray<string>,
   ) => [keys.set, keys.queues, keys.dead, prefix, channel, deadAt, ...triples],
-  { lua: lua("promote"), numberOfKeys: 3 },
+  { lua: Lua.promote, numberOfKeys: 3 },
 ).withReturnType<number>()
 
 export const stats = Redis.script(
   (keys: ReadonlyArray<string>, processed: number, failed: number) => [...keys, processed, failed],
-  { lua: lua("stats"), numberOfKeys: 4 },
+  { lua: Lua.stats, numberOfKeys: 4 },
 ).withReturnType<number>()
 
 export const heartbeat = Redis.script(
@@ -97,7 +96,7 @@ export const heartbeat = Redis.script(
     busy: number,
     work: ReadonlyArray<string>,
   ) => [...keys, node, ttlMillis, beat, info, busy, ...work],
-  { lua: lua("heartbeat"), numberOfKeys: 5 },
+  { lua: Lua.heartbeat, numberOfKeys: 5 },
 ).withReturnType<number>()
 
 export const recoverInProgress = Redis.script(
@@ -109,7 +108,7 @@ export const recoverInProgress = Redis.script(
     maxRecoveries: number,
     keepSeconds: number,
   ) => [...keys, batch, queue, channel, maxRecoveries, keepSeconds],
-  { lua: lua("recover_inprogress"), numberOfKeys: 3 },
+  { lua: Lua.recoverInprogress, numberOfKeys: 3 },
 ).withReturnType<readonly [number, ReadonlyArray<string>]>()
 
 export const requeueOrphans = Redis.script(
@@ -120,13 +119,13 @@ export const requeueOrphans = Redis.script(
     channel,
     ...raws,
   ],
-  { lua: lua("requeue_orphans"), numberOfKeys: 2 },
+  { lua: Lua.requeueOrphans, numberOfKeys: 2 },
 ).withReturnType<number>()
 
 export const deregisterNode = Redis.script(
   (keys: ReadonlyArray<string>, node: string, prefix: string) => [...keys, node, prefix],
   {
-    lua: lua("deregister_node"),
+    lua: Lua.deregisterNode,
     numberOfKeys: 6,
   },
 ).withReturnType<number>()

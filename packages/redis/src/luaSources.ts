@@ -1,0 +1,324 @@
+// Generated from lua/*.lua by `npm run build:lua` (packages/redis/build/embedLua.ts). Do not edit:
+// change the .lua file and run `npm run build:lua` again.
+
+/** `lua/ack.lua` */
+export const ack = `-- ack.lua: remove finished jobs from a node's in-progress list, one occurrence each.
+-- KEYS[1]   \`inprogress:<name>:<node>\`
+-- ARGV[1..] the raw payloads, exactly as fetched
+-- Returns: how many were removed.
+local removed = 0
+for i = 1, #ARGV do
+  removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i])
+end
+return removed
+`
+
+/** `lua/deregister_node.lua` */
+export const deregisterNode = `-- deregister_node.lua: forget a node that is gone (after its jobs were recovered, or at a clean
+-- shutdown), in Verk's registry and in Sidekiq's process registry. A queue where the node still
+-- holds in-progress jobs (it fetched again after being taken for dead) keeps it registered, so
+-- that those jobs are recovered later rather than forgotten.
+-- KEYS[1]  \`verk_nodes\`
+-- KEYS[2]  \`verk:node:<node>\`
+-- KEYS[3]  \`verk:node:<node>:queues\`
+-- KEYS[4]  \`processes\`
+-- KEYS[5]  \`<node>\`        Sidekiq's process hash
+-- KEYS[6]  \`<node>:work\`
+-- ARGV[1]  the node id
+-- ARGV[2]  the key prefix (namespace), '' for none; in-progress keys are built as
+--          <prefix>inprogress:<queue>:<node>
+-- Returns: 1 if the node was forgotten, 0 if it keeps in-progress jobs and stays registered.
+local keep = false
+for _, queue in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('LLEN', ARGV[2] .. 'inprogress:' .. queue .. ':' .. ARGV[1]) > 0 then
+    keep = true
+  else
+    redis.call('SREM', KEYS[3], queue)
+  end
+end
+redis.call('SREM', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[5], KEYS[6])
+if keep then
+  return 0
+end
+redis.call('SREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2], KEYS[3])
+return 1
+`
+
+/** `lua/enqueue.lua` */
+export const enqueue = `-- enqueue.lua: push jobs onto a queue, register the queue's name and wake idle nodes, in one
+-- round trip.
+-- KEYS[1]   \`queues\`        set of every queue name ever pushed to
+-- KEYS[2]   \`queue:<name>\`  the queue's list
+-- ARGV[1]   the queue's name
+-- ARGV[2]   the notification channel (\`verk:notify\`); 'work:<name>' is published on it
+-- ARGV[3..] job payloads, oldest first; each is LPUSHed, so the first runs first
+-- Returns: the queue's length afterwards.
+redis.call('SADD', KEYS[1], ARGV[1])
+local length = redis.call('LLEN', KEYS[2])
+-- LPUSH in chunks: unpack() of thousands of values overflows Lua's stack.
+local chunk = 1000
+for first = 3, #ARGV, chunk do
+  length = redis.call('LPUSH', KEYS[2], unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+end
+redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
+return length
+`
+
+/** `lua/fetch.lua` */
+export const fetch = `-- fetch.lua: move up to N of the oldest jobs of a queue into a node's in-progress list.
+-- A job that came back from a dead node (listed in \`verk:recovered\`) may be the poison pill that
+-- killed it, so it runs alone on a node: it is taken only as a batch of one by a node that asks
+-- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
+-- KEYS[1]  \`queue:<name>\`                 the queue (jobs are taken from the right: oldest first)
+-- KEYS[2]  \`inprogress:<name>:<node>\`     the node's in-progress list for that queue
+-- KEYS[3]  \`verk:node:<node>:queues\`      queues where the node holds in-progress jobs
+-- KEYS[4]  \`verk_nodes\`                   nodes that may hold in-progress jobs
+-- KEYS[5]  \`verk:recovered\`               hash: raw payload → times it came back from a dead node
+-- ARGV[1]  N, how many jobs to take; N < 1 takes nothing
+-- ARGV[2]  the queue's name
+-- ARGV[3]  the node id
+-- ARGV[4]  '1' if the node is idle and may take a recovered job alone, else '0'
+-- Returns: { jobs taken oldest first, 1 if the one job taken is a recovered one, 1 if a recovered
+--            job waits at the head of the queue for an idle node }.
+local count = tonumber(ARGV[1])
+if count == nil or count < 1 then
+  return { {}, 0, 0 }
+end
+local jobs = redis.call('RPOP', KEYS[1], count)
+if not jobs then
+  return { {}, 0, 0 }
+end
+local isolated, blocked = 0, 0
+if redis.call('EXISTS', KEYS[5]) == 1 then
+  for i = 1, #jobs do
+    if redis.call('HEXISTS', KEYS[5], jobs[i]) == 1 then
+      local keep = i - 1
+      if i == 1 and ARGV[4] == '1' then
+        keep = 1
+        isolated = 1
+      else
+        blocked = 1
+      end
+      -- Put the rest back where they were: the last pushed (the suspect, or the job after it) runs next.
+      for j = #jobs, keep + 1, -1 do
+        redis.call('RPUSH', KEYS[1], jobs[j])
+      end
+      jobs = { unpack(jobs, 1, keep) }
+      break
+    end
+  end
+end
+if #jobs == 0 then
+  return { {}, 0, blocked }
+end
+-- LPUSH in chunks: unpack() of thousands of values overflows Lua's stack.
+local chunk = 1000
+for first = 1, #jobs, chunk do
+  redis.call('LPUSH', KEYS[2], unpack(jobs, first, math.min(first + chunk - 1, #jobs)))
+end
+redis.call('SADD', KEYS[3], ARGV[2])
+redis.call('SADD', KEYS[4], ARGV[3])
+return { jobs, isolated, blocked }
+`
+
+/** `lua/heartbeat.lua` */
+export const heartbeat = `-- heartbeat.lua: say this node is alive, for Verk's recovery and for Sidekiq's process registry.
+-- KEYS[1]  \`verk:node:<node>\`   heartbeat string; its expiry means the node is dead
+-- KEYS[2]  \`verk_nodes\`         set of nodes that may hold in-progress jobs
+-- KEYS[3]  \`processes\`          Sidekiq's set of live process identities
+-- KEYS[4]  \`<node>\`             Sidekiq's process hash (info, busy, beat, quiet)
+-- KEYS[5]  \`<node>:work\`        Sidekiq's hash of what runs now
+-- ARGV[1]  the node id (also its Sidekiq identity)
+-- ARGV[2]  heartbeat time to live, milliseconds
+-- ARGV[3]  now, epoch seconds (Sidekiq's \`beat\`)
+-- ARGV[4]  Sidekiq \`info\` JSON
+-- ARGV[5]  jobs running now (\`busy\`)
+-- ARGV[6..] pairs for \`<node>:work\`: field, JSON
+-- Returns: 1.
+local ttl = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[3], 'PX', ttl)
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[4], 'info', ARGV[4], 'busy', ARGV[5], 'beat', ARGV[3], 'quiet', 'false')
+-- Sidekiq's web UI drops a process whose hash has expired; 60 s is its own choice.
+redis.call('EXPIRE', KEYS[4], math.max(60, math.ceil(ttl / 1000)))
+redis.call('DEL', KEYS[5])
+if #ARGV >= 7 then
+  redis.call('HSET', KEYS[5], unpack(ARGV, 6))
+  redis.call('EXPIRE', KEYS[5], math.max(60, math.ceil(ttl / 1000)))
+end
+return 1
+`
+
+/** `lua/kill.lua` */
+export const kill = `-- kill.lua: move a job to the dead set, trim the dead set, and take the job out of
+-- in-progress, atomically, so that the outcome is written before (and with) the ack.
+-- KEYS[1]  \`inprogress:<name>:<node>\`
+-- KEYS[2]  \`dead\`  sorted set
+-- ARGV[1]  the raw payload as fetched (removed from in-progress)
+-- ARGV[2]  the payload to keep in dead
+-- ARGV[3]  when it died, epoch seconds (the score)
+-- ARGV[4]  the most dead jobs to keep (the newest stay)
+-- ARGV[5]  the age cutoff, epoch seconds: dead jobs scored at or before it are dropped
+-- Returns: 1.
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+return 1
+`
+
+/** `lua/promote.lua` */
+export const promote = `-- promote.lua: move given members of a sorted set (schedule, retry or dead) to their queues,
+-- each only if it is still in the set, so that several nodes promoting at once move it once.
+-- Serves both promotion of due jobs and "requeue now".
+-- KEYS[1]   the sorted set (\`schedule\`, \`retry\` or \`dead\`)
+-- KEYS[2]   \`queues\`
+-- KEYS[3]   \`dead\`
+-- ARGV[1]   the key prefix (namespace), '' for none; queue keys are built as <prefix>queue:<name>
+-- ARGV[2]   the notification channel; 'work:<name>' is published once per queue pushed to
+-- ARGV[3]   score for members sent to dead, epoch seconds
+-- ARGV[4..] triples: raw member, payload to write, queue name ('' sends the payload to dead)
+-- Returns: how many members were moved.
+local moved = 0
+local woken = {}
+for i = 4, #ARGV, 3 do
+  local raw, payload, queue = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  if redis.call('ZREM', KEYS[1], raw) == 1 then
+    if queue == '' then
+      redis.call('ZADD', KEYS[3], ARGV[3], payload)
+    else
+      redis.call('LPUSH', ARGV[1] .. 'queue:' .. queue, payload)
+      redis.call('SADD', KEYS[2], queue)
+      woken[queue] = true
+    end
+    moved = moved + 1
+  end
+end
+for queue in pairs(woken) do
+  redis.call('PUBLISH', ARGV[2], 'work:' .. queue)
+end
+return moved
+`
+
+/** `lua/recover_inprogress.lua` */
+export const recoverInprogress = `-- recover_inprogress.lua: put one batch of a dead node's in-progress jobs back at the front of
+-- their queue, counting how often each came back from a dead node. A job over the limit is a
+-- poison pill: it stays in the dead node's list (moved to its right end) and is returned, for the
+-- caller to move to dead with its reason in one atomic step (kill.lua). Each batch is atomic, so
+-- nodes recovering the same dead node at once duplicate nothing.
+-- KEYS[1]  \`inprogress:<name>:<node>\`  of the dead node (newest taken at the left)
+-- KEYS[2]  \`queue:<name>\`
+-- KEYS[3]  \`verk:recovered\`  hash: raw payload → times recovered (fetch.lua runs these alone)
+-- ARGV[1]  batch size (≥ 1)
+-- ARGV[2]  the queue's name
+-- ARGV[3]  the notification channel; 'work:<name>' is published when jobs were requeued
+-- ARGV[4]  most recoveries a job may have; one more makes it a poison pill
+-- ARGV[5]  seconds to keep recovery counts (refreshed on each recovery)
+-- Returns: { jobs taken from the list, array of poison pills left at the list's right end }.
+local jobs = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
+if not jobs then
+  return { 0, {} }
+end
+local limit = tonumber(ARGV[4])
+local requeue, poisoned = {}, {}
+for _, raw in ipairs(jobs) do
+  if redis.call('HINCRBY', KEYS[3], raw, 1) > limit then
+    poisoned[#poisoned + 1] = raw
+  else
+    requeue[#requeue + 1] = raw
+  end
+end
+redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
+if #requeue > 0 then
+  -- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
+  redis.call('RPUSH', KEYS[2], unpack(requeue))
+  redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+end
+if #poisoned > 0 then
+  redis.call('RPUSH', KEYS[1], unpack(poisoned))
+end
+return { #jobs, poisoned }
+`
+
+/** `lua/requeue_inprogress.lua` */
+export const requeueInprogress = `-- requeue_inprogress.lua: move one batch of a node's in-progress jobs back to their queue,
+-- to the right end so that they run next, in the order they were first taken.
+-- Each batch is atomic, so nodes recovering the same dead node at once duplicate nothing.
+-- KEYS[1]  \`inprogress:<name>:<node>\`  (newest taken at the left)
+-- KEYS[2]  \`queue:<name>\`
+-- ARGV[1]  batch size (≥ 1)
+-- ARGV[2]  the queue's name
+-- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved
+-- Returns: how many jobs moved; 0 when the in-progress list is empty.
+local jobs = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
+if not jobs then
+  return 0
+end
+-- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
+redis.call('RPUSH', KEYS[2], unpack(jobs))
+redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+return #jobs
+`
+
+/** `lua/requeue_orphans.lua` */
+export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in this node's in-progress list but that the node
+-- is not running (a fetch whose reply was lost): each moves to the front of its queue only if it
+-- is still in the list, so a job acked meanwhile is not run again.
+-- KEYS[1]   \`inprogress:<name>:<node>\`
+-- KEYS[2]   \`queue:<name>\`
+-- ARGV[1]   the queue's name
+-- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved
+-- ARGV[3..] raw payloads, one per occurrence to move
+-- Returns: how many jobs moved.
+local moved = 0
+for i = 3, #ARGV do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+    moved = moved + 1
+  end
+end
+if moved > 0 then
+  redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
+end
+return moved
+`
+
+/** `lua/retry.lua` */
+export const retry = `-- retry.lua: schedule a failed job's retry and take it out of in-progress, atomically,
+-- so that the outcome is written before (and with) the ack.
+-- KEYS[1]  \`inprogress:<name>:<node>\`
+-- KEYS[2]  \`retry\`  sorted set
+-- ARGV[1]  the raw payload as fetched (removed from in-progress)
+-- ARGV[2]  the payload to retry (with retry_count and error fields)
+-- ARGV[3]  when to retry, epoch seconds (the score)
+-- ARGV[4]  the notification channel; 'scheduled' is published so schedulers look again
+-- Returns: 1.
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('PUBLISH', ARGV[4], 'scheduled')
+return 1
+`
+
+/** `lua/stats.lua` */
+export const stats = `-- stats.lua: add a batch of outcomes to Sidekiq's counters in one round trip.
+-- KEYS[1]  \`stat:processed\`
+-- KEYS[2]  \`stat:processed:<YYYY-MM-DD>\` (UTC)
+-- KEYS[3]  \`stat:failed\`
+-- KEYS[4]  \`stat:failed:<YYYY-MM-DD>\` (UTC)
+-- ARGV[1]  jobs processed in the batch
+-- ARGV[2]  jobs failed in the batch
+-- Returns: 1.
+local processed, failed = tonumber(ARGV[1]), tonumber(ARGV[2])
+if processed > 0 then
+  redis.call('INCRBY', KEYS[1], processed)
+  redis.call('INCRBY', KEYS[2], processed)
+end
+if failed > 0 then
+  redis.call('INCRBY', KEYS[3], failed)
+  redis.call('INCRBY', KEYS[4], failed)
+end
+return 1
+`

@@ -1,0 +1,35 @@
+/**
+ * `src/luaSources.ts` is generated from `lua/`: it must be current, or the package would run other
+ * scripts than the ones in `lua/` (and than the ones the fault tests hash).
+ */
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "vitest"
+import { constantName, outputFile, readScripts, render } from "../build/embedLua.ts"
+import * as Lua from "../src/luaSources.ts"
+
+describe("luaSources.ts", () => {
+  it("is what `npm run build:lua` generates from lua/ now", () => {
+    const current = readFileSync(outputFile, "utf8")
+    expect(
+      current === render(readScripts()),
+      "packages/redis/src/luaSources.ts is stale: run `npm run build:lua`",
+    ).toBe(true)
+  })
+
+  it("holds every script byte for byte", () => {
+    const scripts = readScripts()
+    expect(scripts.length).toBeGreaterThan(0)
+    const sources: Record<string, unknown> = Lua
+    for (const { name, source } of scripts) expect(sources[constantName(name)], name).toBe(source)
+    expect(Object.keys(sources).sort()).toEqual(scripts.map(({ name }) => constantName(name)).sort())
+  })
+
+  it("escapes what a template literal would interpret", () => {
+    // A backtick, a backslash, a placeholder ("$" then "{"), and a lone "$".
+    const placeholder = ["$", "{x}"].join("")
+    const source = ["-- `key` \\n", placeholder, "$ {y}", "return '\\\\'", ""].join("\n")
+    const text = render([{ name: "odd_one", source }])
+    const module = text.replace(/^\/\/.*$/gm, "").replace("export const oddOne =", "return")
+    expect(new Function(module)()).toBe(source)
+  })
+})
