@@ -2,9 +2,11 @@ import { defaultServerConditions } from "vite"
 import { defineConfig } from "vitest/config"
 
 // `@verk/*` resolve to their sources (`src/*.ts`) through the `@verk/source` export condition, never to
-// a built `dist/`. Setting conditions replaces Vite's defaults, so they are spelled out (without
-// "module", as Vitest's own defaults leave it out). Vitest also passes these to its worker processes
-// as `--conditions`; a process a test spawns passes the flag itself (test/fault/support.ts).
+// a built `dist/` (test/packaging builds one while the other tests run). Tests run in Vite's ssr
+// environment, so `ssr.resolve.conditions` is the one that counts; `resolve` gets the same for any
+// other. Setting conditions replaces the defaults, so they are spelled out (without "module", as
+// Vitest's own defaults leave it out). Vitest passes them to its workers as `--conditions`; a node
+// process a test spawns passes `--conditions=@verk/source` itself (test/fault/support.ts).
 const conditions = ["@verk/source", ...defaultServerConditions.filter((condition) => condition !== "module")]
 
 export default defineConfig({
