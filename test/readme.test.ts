@@ -1,9 +1,22 @@
-/** The README's "Testing your jobs" example is readmeExample.test.ts, verbatim: it is run, so it is true. */
+/**
+ * The README's TypeScript examples are files of the suite, verbatim: each is type-checked by
+ * `npm run check` and run by a test (hello.test.ts, workers.test.ts, readmeExample.test.ts), so
+ * what the README shows is true.
+ */
 import { readFileSync } from "node:fs"
 import { assert, it } from "vitest"
 
-it("the README shows readmeExample.test.ts as it is", () => {
-  const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8")
-  const example = readFileSync(new URL("./readmeExample.test.ts", import.meta.url), "utf8")
-  assert.include(readme, `\`\`\`ts\n${example}\`\`\``)
+const examples = ["test/examples/hello.ts", "test/examples/workers.ts", "test/testing/readmeExample.test.ts"]
+
+const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8")
+
+it("every TypeScript block of the README is one of the example files, and each file is shown", () => {
+  const readme = read("README.md")
+  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1])
+  const files = new Map(examples.map((path) => [path, read(path)]))
+  for (const block of blocks) {
+    const match = [...files].find(([, text]) => text === block)
+    assert.isDefined(match, `a README block is not an example file verbatim:\n${block?.slice(0, 200)}`)
+  }
+  for (const [path, text] of files) assert.include(blocks, text, `${path} is not shown in the README`)
 })

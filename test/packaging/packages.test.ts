@@ -1,0 +1,239 @@
+/**
+ * Acceptance for installability. One `npm run build` for the whole file, then:
+ * - what `npm pack` puts in each tarball (no tests; dist, the Lua module, README, LICENSE);
+ * - a scratch app outside the repository installing the packed tarballs and the peers from the
+ *   registry, used as a new user would: strict type check, plain node, an esbuild bundle, the bin.
+ * Other tests run on the sources (the `@verk/source` condition), never on dist, so this file may
+ * run alongside them.
+ */
+import { execFile } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join, resolve } from "node:path"
+import { promisify } from "node:util"
+import { Redis } from "ioredis"
+import { afterAll, assert, beforeAll, describe, expect, it } from "vitest"
+import { deleteNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
+import { bundle, check, makeApp, pack, root, run as runIn, startUntil, tsc } from "./consumer.ts"
+
+const Minutes = 60_000
+const nodeBinary = resolve(root, "node_modules/.bin/node")
+const Workspaces = ["core", "redis", "node"] as const
+type Workspace = (typeof Workspaces)[number]
+
+/** Runs a command in the repository's root; a failure carries its whole output. */
+const run = async (file: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = process.env) => {
+  try {
+    return await promisify(execFile)(file, args, { cwd: root, env, maxBuffer: 16 * 1024 * 1024 })
+  } catch (error) {
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string }
+    throw new Error(`${file} ${args.join(" ")} failed:\n${stdout}\n${stderr}`)
+  }
+}
+
+/** A plain node: no `@verk/source` condition, so `@verk/*` resolve as they will once installed. */
+const plainEnv = (): NodeJS.ProcessEnv => {
+  const { NODE_OPTIONS: _, ...env } = process.env
+  return env
+}
+
+interface PackedFile {
+  readonly path: string
+}
+interface Packed {
+  readonly name: string
+  readonly files: ReadonlyArray<PackedFile>
+}
+
+let app = ""
+let tarballs = ""
+
+beforeAll(async () => {
+  await check("npm", ["run", "build", "--silent"], { cwd: root })
+  await listTarballs()
+  tarballs = mkdtempSync(join(tmpdir(), "verk-tarballs-"))
+  app = await makeApp(await pack(tarballs))
+}, 5 * Minutes)
+
+afterAll(() => {
+  for (const dir of [app, tarballs]) if (dir !== "") rmSync(dir, { recursive: true, force: true })
+})
+
+const manifest = (workspace: Workspace) =>
+  JSON.parse(readFileSync(resolve(root, "packages", workspace, "package.json"), "utf8")) as {
+    name: string
+    version: string
+    exports: Record<string, Record<string, string>>
+    bin?: Record<string, string>
+  }
+
+const files = new Map<Workspace, ReadonlySet<string>>()
+
+/** `npm pack --dry-run` of every workspace: what each tarball holds. */
+const listTarballs = async () => {
+  const { stdout } = await run("npm", ["pack", "--dry-run", "--json", "--workspaces"])
+  const packed = JSON.parse(stdout) as ReadonlyArray<Packed>
+  for (const workspace of Workspaces) {
+    const entry = packed.find((p) => p.name === manifest(workspace).name)
+    if (entry === undefined) throw new Error(`npm pack gave no @verk/${workspace}`)
+    files.set(workspace, new Set(entry.files.map((file) => file.path)))
+  }
+}
+
+describe.each(Workspaces)("@verk/%s tarball", (workspace) => {
+  const packed = () => files.get(workspace)!
+
+  it("has no tests", () => {
+    const tests = [...packed()].filter((path) => /(^|\/)tests?\//.test(path) || /\.test\./.test(path))
+    expect(tests).toEqual([])
+  })
+
+  it("has the built entry point, README.md and LICENSE", () => {
+    for (const path of ["dist/index.js", "dist/index.d.ts", "README.md", "LICENSE", "package.json"]) {
+      expect(packed(), path).toContain(path)
+    }
+  })
+
+  it("has every file its exports and bin name (without the @verk/source condition)", () => {
+    const { exports, bin = {} } = manifest(workspace)
+    const targets = [
+      ...Object.values(exports).flatMap((conditions) =>
+        Object.entries(conditions)
+          .filter(([condition]) => condition !== "@verk/source")
+          .map(([, target]) => target),
+      ),
+      ...Object.values(bin),
+    ]
+    expect(targets.length).toBeGreaterThan(0)
+    for (const target of targets) expect(packed(), target).toContain(target.replace(/^\.\//, ""))
+  })
+
+  it("ships JavaScript that imports JavaScript", () => {
+    const modules = [...packed()].filter((path) => path.endsWith(".js"))
+    expect(modules.length).toBeGreaterThan(0)
+    for (const path of modules) {
+      const text = readFileSync(resolve(root, "packages", workspace, path), "utf8")
+      expect(text, path).not.toMatch(/\bfrom\s+["'][^"']*\.ts["']|\bimport\(\s*["'][^"']*\.ts["']/)
+    }
+  })
+})
+
+describe("the tarballs", () => {
+  it("carry what each package adds: core's testing kit, redis's Lua module, node's bin", () => {
+    expect(files.get("core")).toContain("dist/testing.js")
+    expect(files.get("core")).toContain("dist/testing.d.ts")
+    expect(files.get("redis")).toContain("dist/luaSources.js")
+    expect(files.get("node")).toContain("dist/bin.js")
+    expect(files.get("node")).not.toContain("dist/demo.js")
+  })
+
+  it("run on a plain node, which resolves @verk/* to dist", async () => {
+    const script = `
+      const core = await import("@verk/core")
+      const testing = await import("@verk/core/testing")
+      const redis = await import("@verk/redis")
+      const node = await import("@verk/node")
+      console.log(JSON.stringify({
+        resolved: ["@verk/core", "@verk/core/testing", "@verk/redis", "@verk/node"].map((s) => import.meta.resolve(s)),
+        exports: [core, testing, redis, node].map((module) => Object.keys(module).length),
+      }))`
+    const { stdout } = await run(nodeBinary, ["--input-type=module", "-e", script], plainEnv())
+    const result = JSON.parse(stdout) as { resolved: Array<string>; exports: Array<number> }
+    for (const url of result.resolved) expect(url).toMatch(/\/packages\/(core|redis|node)\/dist\/[a-z]+\.js$/i)
+    for (const count of result.exports) expect(count).toBeGreaterThan(0)
+  })
+
+  it("give a verk binary that runs with its shebang", async () => {
+    const bin = resolve(root, "packages/node/dist/bin.js")
+    expect(readFileSync(bin, "utf8").split("\n")[0]).toBe("#!/usr/bin/env node")
+    const { stdout } = await run(nodeBinary, [bin, "--version"], plainEnv())
+    expect(stdout).toContain(manifest("node").version)
+  })
+})
+
+describe("a scratch app installing the packed tarballs", () => {
+  const namespaces: Array<string> = []
+  const namespace = () => {
+    const made = uniqueNamespace()
+    namespaces.push(made)
+    return made
+  }
+
+  afterAll(async () => {
+    for (const made of namespaces) await deleteNamespace(redisUrl(), made)
+  })
+
+  it("has one copy of effect", async () => {
+    const listed = await check("npm", ["ls", "effect", "--all", "--parseable"], { cwd: app })
+    const copies = new Set(listed.stdout.split("\n").filter((line) => line.trim() !== ""))
+    assert.strictEqual(copies.size, 1, listed.stdout)
+  })
+
+  it("type-checks the README's examples under the app's strict tsconfig, and runs the compiled first one", async () => {
+    await tsc(app)
+    const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace() }
+    const hello = startUntil("node", ["dist/hello.js"], { cwd: app, env }, "mail ada@example.com: Welcome")
+    try {
+      await hello.ready
+    } finally {
+      hello.child.kill("SIGTERM")
+    }
+    assert.strictEqual(await hello.exited, 130, hello.output())
+  })
+
+  it("runs the first example with plain node (type stripping) and as an esbuild bundle", async () => {
+    await bundle(app, "hello.ts", "bundle/hello.mjs")
+    for (const entry of ["hello.ts", "bundle/hello.mjs"]) {
+      const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace() }
+      const hello = startUntil("node", [entry], { cwd: app, env }, "mail ada@example.com: Welcome")
+      try {
+        await hello.ready
+      } finally {
+        hello.child.kill("SIGTERM")
+      }
+      assert.strictEqual(await hello.exited, 130, `${entry}\n${hello.output()}`)
+    }
+  })
+
+  it("runs the installed verk bin: --help, run, enqueue and stats", async () => {
+    const verk = join(app, "node_modules/.bin/verk")
+    const help = await check(verk, ["--help"], { cwd: app })
+    for (const command of ["run", "enqueue", "stats"]) assert.include(help.stdout, command)
+
+    const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace(), VERK_QUEUES: "default:2" }
+    const worker = startUntil(verk, ["run", "./workers.ts"], { cwd: app, env }, "running CreditAccount")
+    try {
+      await worker.ready
+      const jid = (await check(verk, ["enqueue", "CreditAccount", '["acct-7", 250]'], { cwd: app, env })).stdout.trim()
+      assert.match(jid, /^[0-9a-f]{24}$/)
+      await waitFor(() => worker.output().includes("acct-7"), worker.output)
+      const stats = await check(verk, ["stats"], { cwd: app, env })
+      assert.match(stats.stdout, /processed [1-9]/, stats.stdout)
+    } finally {
+      worker.child.kill("SIGTERM")
+    }
+    assert.strictEqual(await worker.exited, 0, worker.output())
+    const redis = new Redis(redisUrl())
+    try {
+      assert.deepStrictEqual(await redis.smembers(`${env.VERK_NAMESPACE}:verk_nodes`), [], "deregistered")
+    } finally {
+      redis.disconnect()
+    }
+  })
+
+  it("fails with one line when Redis cannot be reached", async () => {
+    const verk = join(app, "node_modules/.bin/verk")
+    const ran = await runIn(verk, ["stats"], { cwd: app, env: { REDIS_URL: "redis://127.0.0.1:1" } })
+    assert.strictEqual(ran.code, 1)
+    assert.include(ran.stderr + ran.stdout, "redis://127.0.0.1:1")
+  })
+})
+
+/** Polls a condition on output the test already holds (no fixed sleep decides the outcome). */
+const waitFor = async (condition: () => boolean, describe: () => string, timeoutMillis = 15_000) => {
+  const deadline = Date.now() + timeoutMillis
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out:\n${describe()}`)
+    await new Promise((done) => setTimeout(done, 50))
+  }
+}
