@@ -6,10 +6,13 @@
  * matter except for `requeueNow`, which reads `Clock` (checked against the clock read around it).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Fiber, type Layer, Queue, Result, type Scope, Stream } from "effect"
+import { Clock, Deferred, Effect, Fiber, Layer, Queue, Result, type Scope, Stream } from "effect"
+import { DeadLetter } from "../../packages/core/src/DeadLetter.ts"
+import * as Events from "../../packages/core/src/Events.ts"
 import * as Inspection from "../../packages/core/src/Inspection.ts"
 import * as Job from "../../packages/core/src/Job.ts"
 import * as Scheduler from "../../packages/core/src/Scheduler.ts"
+import * as Settings from "../../packages/core/src/Settings.ts"
 import { type DeadSetLimits, type Heartbeat, type Notification, Store } from "../../packages/core/src/Store.ts"
 
 /** A valid wire job; `extra` overrides or adds keys. */
@@ -1029,6 +1032,10 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
     })
 
     describe("Scheduler.promoteDue", () => {
+      // What cannot run goes to dead through the runtime's one dead-letter path.
+      const withDeadLetter = Effect.provide(
+        DeadLetter.layer.pipe(Layer.provide(Layer.merge(Events.layer, Settings.layer()))),
+      )
       test(
         "moves only due jobs to their queues and stamps enqueued_at",
         Effect.gen(function* () {
@@ -1049,7 +1056,7 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           assert.strictEqual(promoted.jid, "due1")
           assert.strictEqual(promoted.enqueued_at, 100)
           assert.deepStrictEqual(promoted.args, ["due1"])
-        }),
+        }).pipe(withDeadLetter),
       )
 
       test(
@@ -1092,7 +1099,7 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           const again = yield* Scheduler.promoteDue("retry", 50_000)
           assert.strictEqual(again.moved, 0)
           assert.strictEqual(yield* store.setSize("dead"), 2)
-        }),
+        }).pipe(withDeadLetter),
       )
 
       test(
@@ -1111,7 +1118,7 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           assert.strictEqual(yield* store.setSize("schedule"), 0)
           // oldest due first: the next job to run is the one scheduled earliest
           assert.strictEqual(parse((yield* store.queueRange("bulk", -1, -1))[0] ?? "").jid, "j0")
-        }),
+        }).pipe(withDeadLetter),
       )
     })
 

@@ -3,7 +3,7 @@
  * hand each to the pool. An empty queue waits for a wake-up: our own pushes notify at once, and
  * WakeUp's poll (one round trip per interval for all queues) signals foreign pushes.
  */
-import { Clock, Duration, Effect, Semaphore } from "effect"
+import { Clock, Duration, Effect, type Scope, Semaphore } from "effect"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
 import { Settings } from "./Settings.ts"
@@ -45,7 +45,41 @@ const ReconcilePolls = 5
 /** After a store error the loop backs off this long before trying again. */
 const ErrorBackoff = Duration.seconds(1)
 
+/** What a fetch loop holds at a given moment, so that ending it (a defect, shutdown) returns it. */
+interface Held {
+  /** Permits taken and not yet released or handed to a job. */
+  permits: number
+  /** A fetch claimed from Isolation and not yet ended. */
+  fetching: boolean
+}
+
+/**
+ * The fetch loop of `pool`'s queue. Should it end other than by design (it is supervised and
+ * restarted), the permits and the isolation claim it held go back, so the restart starts clean.
+ */
 export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
+  const isolation = yield* Isolation
+  const held: Held = { permits: 0, fetching: false }
+  return yield* loop(pool, held).pipe(
+    Effect.ensuring(
+      Effect.suspend(() =>
+        Effect.all([
+          held.permits > 0 ? Semaphore.release(pool.permits, held.permits) : Effect.void,
+          held.fetching ? isolation.endFetch(pool.queue, undefined) : Effect.void,
+          Effect.sync(() => {
+            held.permits = 0
+            held.fetching = false
+          }),
+        ]),
+      ),
+    ),
+  )
+})
+
+const loop = Effect.fnUntraced(function* (
+  pool: WorkerPool,
+  held: Held,
+): Effect.fn.Return<never, never, Store | WakeUp | Node | Settings | Isolation | Scope.Scope> {
   const store = yield* Store
   const wakeUp = yield* WakeUp
   const node = (yield* Node).id
@@ -77,7 +111,15 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
     // free up, or for a signal (so that a pause is seen even then). These waits hold nothing, so
     // losing a race between them loses nothing.
     let free = 0
-    while (free < pool.concurrency && (yield* Semaphore.takeIfAvailable(pool.permits, 1))) free++
+    while (free < pool.concurrency && (yield* Semaphore.takeIfAvailable(pool.permits, 1))) {
+      free++
+      held.permits++
+    }
+    const release = (count: number) =>
+      Effect.suspend(() => {
+        held.permits -= count
+        return Semaphore.release(pool.permits, count)
+      })
     if (free === 0) {
       yield* Effect.raceFirst(pool.workerFreed, signal.wait(pollInterval))
       continue
@@ -89,7 +131,7 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
     if (reconcile || (yield* Clock.currentTimeMillis) >= nextReconcile) {
       const requeued = yield* Effect.result(pool.reconcile)
       if (requeued._tag === "Failure") {
-        yield* Semaphore.release(pool.permits, free)
+        yield* release(free)
         yield* Effect.sleep(ErrorBackoff)
         continue
       }
@@ -104,23 +146,30 @@ export const run = Effect.fn("Fetcher.run")(function* (pool: WorkerPool) {
 
     const permission = yield* isolation.beginFetch(pool.queue)
     if (permission === "wait") {
-      yield* Semaphore.release(pool.permits, free)
+      yield* release(free)
       yield* Effect.raceFirst(isolation.changed(pollInterval), signal.wait(pollInterval))
       continue
     }
+    held.fetching = true
     yield* signal.clear
     const fetched = yield* Effect.result(store.fetch(pool.queue, node, free, permission === "isolate"))
     if (fetched._tag === "Failure") {
+      held.fetching = false
       yield* isolation.endFetch(pool.queue, undefined)
-      yield* Semaphore.release(pool.permits, free)
+      yield* release(free)
       yield* Effect.logWarning(`Fetch from ${pool.queue} failed, retrying: ${fetched.failure.message}`)
       reconcile = true
       yield* Effect.sleep(ErrorBackoff)
       continue
     }
     const { jobs, isolated, blocked } = fetched.success
-    if (jobs.length < free) yield* Semaphore.release(pool.permits, free - jobs.length)
-    for (const raw of jobs) yield* pool.start(raw, isolated)
+    if (jobs.length < free) yield* release(free - jobs.length)
+    for (const raw of jobs) {
+      yield* pool.start(raw, isolated)
+      // The job holds its permit now, and releases it itself.
+      held.permits--
+    }
+    held.fetching = false
     yield* isolation.endFetch(pool.queue, { isolated, blocked })
     if (jobs.length === 0) {
       yield* blocked ? isolation.changed(pollInterval) : signal.wait(idleWait)

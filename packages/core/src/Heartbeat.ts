@@ -8,7 +8,8 @@
  * lifetime after we saw our own lapse.
  */
 import { hostname } from "node:os"
-import { Clock, Duration, Effect, type Fiber, Ref, Schedule, type Scope } from "effect"
+import { Clock, Duration, Effect, Ref, Schedule, type Scope } from "effect"
+import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
@@ -22,15 +23,24 @@ export interface RunningJob {
   readonly startedMillis: number
 }
 
+const isJsonObject = (text: string): boolean => {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+  } catch {
+    return false
+  }
+}
+
+/**
+ * The job's own text goes into the entry as it is (not parsed and re-serialised: that would round
+ * big numbers and cost stack on deep nesting); a payload that is not a JSON object is left out.
+ */
 const sidekiqWork = (jobs: ReadonlyArray<RunningJob>): ReadonlyArray<readonly [string, string]> =>
   jobs.flatMap((job, index) => {
-    try {
-      const payload: unknown = JSON.parse(job.raw)
-      const entry = JSON.stringify({ queue: job.queue, payload, run_at: Math.floor(job.startedMillis / 1000) })
-      return [[`w${index}`, entry] as const]
-    } catch {
-      return []
-    }
+    if (!isJsonObject(job.raw)) return []
+    const entry = `{"queue":${JSON.stringify(job.queue)},"payload":${job.raw},"run_at":${Math.floor(job.startedMillis / 1000)}}`
+    return [[`w${index}`, entry] as const]
   })
 
 /** Beats once; the caller repeats it. */
@@ -66,8 +76,8 @@ export interface Liveness {
   readonly lastError: Effect.Effect<string | undefined>
   /** Whether another node's expired heartbeat may be believed now. */
   readonly trusted: Effect.Effect<boolean>
-  /** The heartbeat loop, for health checks. */
-  readonly fiber: Fiber.Fiber<unknown, unknown>
+  /** Whether the heartbeat loop runs, for health checks. */
+  readonly alive: Effect.Effect<boolean>
 }
 
 /** Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs. */
@@ -104,11 +114,11 @@ export const run = Effect.fn("Heartbeat.run")(function* (
   )
 
   yield* once
-  const fiber = yield* Effect.forkScoped(Effect.repeat(once, Schedule.spaced(settings.heartbeatInterval)))
+  const loop = yield* Loop.forkScoped("heartbeat", Effect.repeat(once, Schedule.spaced(settings.heartbeatInterval)))
   return {
     lastBeat: Ref.get(lastBeat),
     lastError: Ref.get(lastError),
-    fiber,
+    alive: loop.alive,
     trusted: Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       const beatAt = yield* Ref.get(lastBeat)

@@ -82,9 +82,12 @@ const sortedSet = (set: SortedSetName) => {
       const found = yield* find(jid)
       if (found === undefined || Result.isFailure(found.job)) return false
       const now = yield* Clock.currentTimeMillis
-      const job = Job.stampEnqueued(found.job.success, now)
+      // Only `enqueued_at` changes: the rest of the job moves byte for byte.
+      const payload = Job.patch(found.raw, Job.enqueuedChanges(now))
+      if (Result.isFailure(payload)) return false
+      const queue = found.job.success.queue
       const moved = yield* Store.use((store) =>
-        store.promote(set, [{ raw: found.raw, payload: Job.encode(job), queue: job.queue }], Job.toEpochSeconds(now)),
+        store.promote(set, [{ raw: found.raw, payload: payload.success, queue }], Job.toEpochSeconds(now)),
       )
       return moved > 0
     }),

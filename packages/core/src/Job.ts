@@ -5,7 +5,8 @@
  * Sidekiq 8 milliseconds, decimal jids) and keeps every key it does not know, so that a job written
  * by another client survives a retry round trip with its extra keys intact.
  */
-import { Data, Effect, Schema, SchemaGetter } from "effect"
+import { Data, Effect, Result, Schema, SchemaGetter } from "effect"
+import * as JsonMembers from "./JsonMembers.ts"
 
 /** Epoch seconds; a value above 1e11 can only be milliseconds (Sidekiq 8), so it is scaled. */
 const EpochSeconds = Schema.Finite.pipe(
@@ -54,14 +55,42 @@ export class MalformedJob extends Data.TaggedError("MalformedJob")<{
   }
 }
 
-/** Decodes a raw Redis payload. */
+/** Decodes a raw Redis payload. Total: whatever the text holds, it is a job or a `MalformedJob`. */
 export const decode = (raw: string): Effect.Effect<Job, MalformedJob> =>
   Schema.decodeUnknownEffect(JobFromJson)(raw).pipe(
-    Effect.mapError((error) => new MalformedJob({ raw, reason: error.message })),
+    Effect.mapError((error) => new MalformedJob({ raw, reason: truncate(error.message, MaxReasonLength) })),
+    Effect.catchDefect((defect) =>
+      Effect.fail(new MalformedJob({ raw, reason: truncate(`cannot be decoded: ${String(defect)}`, MaxReasonLength) })),
+    ),
   )
 
-/** The one place a job is turned back into wire JSON. */
+/** A decode error names the path and what was expected; this bounds it should it quote the input. */
+const MaxReasonLength = 500
+
+/**
+ * Wire JSON of a job we build ourselves (the client). A job read from the store is never
+ * re-encoded: it is changed with `patch`, which keeps what it does not change as it was.
+ */
 export const encode = (job: Job): string => JSON.stringify(job)
+
+/** Top-level keys to set in a job's text, with their new values. */
+export type Changes = Readonly<Record<string, unknown>>
+
+/**
+ * The raw job with `changes` set and every other byte as it was: args, unknown keys, numbers
+ * beyond 2^53 and escapes survive any number of round trips, and no depth of nesting costs stack
+ * (see JsonMembers). Fails when `raw` is not a JSON object.
+ */
+export const patch = (raw: string, changes: Changes): Result.Result<string, string> => {
+  const values: Array<readonly [string, string]> = []
+  for (const [key, value] of Object.entries(changes)) {
+    // Only our own small values (times, counts, error text) are serialised here.
+    const json = JSON.stringify(value)
+    if (json !== undefined) values.push([key, json])
+  }
+  const patched = JsonMembers.set(raw, values)
+  return patched._tag === "Ok" ? Result.succeed(patched.text) : Result.fail(patched.error)
+}
 
 /** Sidekiq's jid: 12 random bytes as 24 lowercase hex characters. */
 export const makeJid = (): string => {
@@ -84,10 +113,10 @@ let randomOffset = randomPool.length
 export const toEpochSeconds = (millis: number): number => millis / 1000
 
 /** The stamp a job gets each time it is put on a queue. */
-export const stampEnqueued = (job: Job, nowMillis: number): Job => ({
-  ...job,
-  enqueued_at: toEpochSeconds(nowMillis),
-})
+export const enqueuedChanges = (nowMillis: number): Changes => ({ enqueued_at: toEpochSeconds(nowMillis) })
+
+/** The job as `enqueuedChanges` leaves it. */
+export const stampEnqueued = (job: Job, nowMillis: number): Job => ({ ...job, ...enqueuedChanges(nowMillis) })
 
 /** Sidekiq's dead set keeps error messages short; so do we. */
 export const MaxErrorMessageLength = 1_000
@@ -100,25 +129,31 @@ export interface Failure {
 }
 
 /**
- * The job after one more failure: `retry_count` in Sidekiq's numbering (0 after the first
+ * What one more failure changes in a job: `retry_count` in Sidekiq's numbering (0 after the first
  * failure), the error fields, and `failed_at` (first failure) or `retried_at` (later ones).
  */
-export const recordFailure = (job: Job, failure: Failure, nowMillis: number): Job => {
+export const failureChanges = (job: Job, failure: Failure, nowMillis: number): Changes => {
   const now = toEpochSeconds(nowMillis)
   const firstFailure = job.retry_count === undefined
   const next: Record<string, unknown> = {
-    ...job,
     retry_count: firstFailure ? 0 : (job.retry_count ?? 0) + 1,
-    error_class: failure.errorClass,
+    error_class: truncate(failure.errorClass, MaxLineLength),
     error_message: truncate(failure.message, MaxErrorMessageLength),
   }
   if (firstFailure || job.failed_at === undefined) next.failed_at = now
   else next.retried_at = now
   if (failure.backtrace !== undefined && failure.backtrace.length > 0) {
-    next.error_backtrace = failure.backtrace.slice(0, MaxBacktraceLines)
+    next.error_backtrace = failure.backtrace.slice(0, MaxBacktraceLines).map((line) => truncate(line, MaxLineLength))
   }
-  return next as Job
+  return next
 }
+
+/** A backtrace line is a stack frame; this bounds one that is not. */
+const MaxLineLength = 500
+
+/** The job after one more failure, as `failureChanges` leaves it. */
+export const recordFailure = (job: Job, failure: Failure, nowMillis: number): Job =>
+  ({ ...job, ...failureChanges(job, failure, nowMillis) }) as Job
 
 /** How many failures a job has had: Verk's 1-based count (1 after the first failure). */
 export const failureCount = (job: Job): number => (job.retry_count === undefined ? 0 : job.retry_count + 1)
@@ -141,12 +176,18 @@ const truncate = (text: string, max: number): string => (text.length <= max ? te
  * Sidekiq's web UI can list it, with the reason and the original text kept byte for byte in
  * `payload`.
  */
-export const malformedDeadEntry = (raw: string, queue: string, reason: string, nowMillis: number): string =>
+export const malformedDeadEntry = (
+  raw: string,
+  queue: string,
+  reason: string,
+  nowMillis: number,
+  jid: string = makeJid(),
+): string =>
   JSON.stringify({
     class: MalformedClass,
     queue,
     args: [],
-    jid: makeJid(),
+    jid,
     retry: false,
     error_class: "MalformedJob",
     error_message: truncate(reason, MaxErrorMessageLength),
@@ -157,16 +198,10 @@ export const malformedDeadEntry = (raw: string, queue: string, reason: string, n
 /** The `class` of a dead-set entry that wraps a malformed payload. */
 export const MalformedClass = "Verk::MalformedJob"
 
-/** Best effort: the queue a payload names, even when it is otherwise malformed. */
-export const queueOf = (raw: string): string | undefined => {
-  try {
-    const parsed: unknown = JSON.parse(raw)
-    if (typeof parsed === "object" && parsed !== null && "queue" in parsed) {
-      const queue = (parsed as { queue: unknown }).queue
-      return typeof queue === "string" && queue.length > 0 ? queue : undefined
-    }
-  } catch {
-    // not JSON: no queue to name
-  }
-  return undefined
-}
+/** Best effort: the queue a payload names, even when it is otherwise malformed (or cut short). */
+export const queueOf = (raw: string): string | undefined => nonEmpty(JsonMembers.peekString(raw, "queue"))
+
+/** Best effort: the jid a payload names, even when it is otherwise malformed (or cut short). */
+export const jidOf = (raw: string): string | undefined => nonEmpty(JsonMembers.peekString(raw, "jid"))
+
+const nonEmpty = (text: string | undefined) => (text === undefined || text === "" ? undefined : text)

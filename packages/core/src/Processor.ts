@@ -4,42 +4,62 @@
  * written in the same atomic step as the ack, so a crash at any point leaves the job either
  * in-progress (it runs again) or with its outcome recorded, never lost.
  */
-import { Cause, Clock, Context, DateTime, Effect, Exit, Layer, LogLevel, Result, Schedule } from "effect"
+import { Cause, Clock, Context, DateTime, Effect, Exit, Layer, LogLevel, Result } from "effect"
 import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
-import { Events, JobDead, JobFailed, JobFinished, JobStarted } from "./Events.ts"
+import { DeadLetter, OutcomeRetry } from "./DeadLetter.ts"
+import { Events, JobFailed, JobFinished, JobStarted } from "./Events.ts"
 import * as Job from "./Job.ts"
 import { Node } from "./Node.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
-import { deadSetLimits, Settings } from "./Settings.ts"
+import { Settings } from "./Settings.ts"
 import { Stats } from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
 import { type JobServices, type RegisteredWorker, WorkerRegistry } from "./Worker.ts"
 
-/** What a failure writes into the job: Sidekiq's error class, message and backtrace. */
-export const describeFailure = (cause: Cause.Cause<unknown>): Job.Failure => {
-  const error = Cause.squash(cause)
-  if (error instanceof Error) {
-    const tag = (error as { readonly _tag?: unknown })._tag
-    return {
-      errorClass: typeof tag === "string" ? tag : error.name,
-      message: error.message === "" ? String(tag ?? error.name) : error.message,
-      backtrace: error.stack
-        ?.split("\n")
-        .slice(1)
-        .map((line) => line.trim()),
+/** Text of anything thrown, without ever throwing itself (a getter or `toString` may). */
+const textOf = (value: unknown): string => {
+  try {
+    if (typeof value === "string") return value
+    const json = JSON.stringify(value)
+    return json === undefined ? String(value) : json
+  } catch {
+    try {
+      return String(value)
+    } catch {
+      return "an error that cannot be shown"
     }
-  }
-  const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
-  return {
-    errorClass: typeof tag === "string" ? tag : "Error",
-    message: typeof error === "string" ? error : (JSON.stringify(error) ?? String(error)),
   }
 }
 
-/** Outcome writes back off up to 2 s between attempts, for as long as it takes. */
-const OutcomeRetry = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")])
+/**
+ * What a failure writes into the job: Sidekiq's error class, message and backtrace. Total: an
+ * error whose fields cannot be read (a throwing getter, a cycle) still gets a description.
+ */
+export const describeFailure = (cause: Cause.Cause<unknown>): Job.Failure => {
+  try {
+    const error = Cause.squash(cause)
+    if (error instanceof Error) {
+      const tag = (error as { readonly _tag?: unknown })._tag
+      return {
+        errorClass: typeof tag === "string" ? tag : error.name,
+        message: error.message === "" ? String(tag ?? error.name) : String(error.message),
+        backtrace: error.stack
+          ?.split("\n")
+          .slice(1)
+          .map((line) => line.trim()),
+      }
+    }
+    const tag = typeof error === "object" && error !== null ? (error as { readonly _tag?: unknown })._tag : undefined
+    return { errorClass: typeof tag === "string" ? tag : "Error", message: textOf(error) }
+  } catch (thrown) {
+    return { errorClass: "Error", message: `an error that cannot be described (${textOf(thrown)})` }
+  }
+}
+
+/** The `error_class` of a job whose handling failed in Verk itself (not in its worker). */
+export const ProcessingFailedClass = "Verk::ProcessingFailed"
 
 /** Retries allowed: the job's own setting, else the worker's, else the node's default. */
 const retryLimit = (job: Job.Job, worker: RegisteredWorker | undefined, defaultLimit: number): number => {
@@ -71,7 +91,7 @@ export class Processor extends Context.Service<
   static readonly layer: Layer.Layer<
     Processor,
     never,
-    Store | Client | WorkerRegistry | Events | Stats | Settings | Node
+    Store | Client | WorkerRegistry | Events | Stats | Settings | Node | DeadLetter
   > = Layer.effect(
     Processor,
     Effect.gen(function* () {
@@ -81,10 +101,10 @@ export class Processor extends Context.Service<
       const events = yield* Events
       const stats = yield* Stats
       const settings = yield* Settings
+      const deadLetter = yield* DeadLetter
       const node = (yield* Node).id
       const ack = Acker.make(store, node)
       const levels = settings.logLevels
-      const deadLimits = deadSetLimits(settings)
 
       // Skips building the line and its annotations when the level is off: this runs for every job.
       const log = (level: LogLevel.LogLevel, message: () => string, annotations: Record<string, unknown>) =>
@@ -94,28 +114,21 @@ export class Processor extends Context.Service<
               enabled ? Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations)) : Effect.void,
             )
 
-      const kill = Effect.fnUntraced(function* (
-        queue: string,
-        raw: string,
-        payload: string,
-        nowMillis: number,
-        dead: JobDead,
-      ) {
-        yield* store.kill(queue, node, raw, payload, Job.toEpochSeconds(nowMillis), deadLimits)
-        yield* events.publish(dead)
-      })
+      /** What one run has done so far: what it decoded, and the outcome once it is in the store. */
+      interface Progress {
+        job: Job.Job | undefined
+        recorded: Outcome | undefined
+      }
 
       const rejectMalformed = Effect.fnUntraced(function* (queue: string, error: Job.MalformedJob) {
-        const now = yield* Clock.currentTimeMillis
-        yield* kill(
-          queue,
-          error.raw,
-          Job.malformedDeadEntry(error.raw, queue, error.reason, now),
-          now,
-          new JobDead({ queue, jid: undefined, className: undefined, reason: error.message }),
-        )
         yield* stats.recordFailed(queue, Job.MalformedClass, 0)
-        yield* Effect.logWarning(`${error.message}; moved to the dead set`).pipe(Effect.annotateLogs({ queue }))
+        yield* deadLetter.bury({
+          from: { _tag: "InProgress", queue, node },
+          raw: error.raw,
+          queue,
+          failure: { errorClass: "MalformedJob", message: error.reason },
+          reason: error.message,
+        })
       })
 
       const recordOutcome = Effect.fnUntraced(function* (
@@ -125,53 +138,53 @@ export class Processor extends Context.Service<
         worker: RegisteredWorker | undefined,
         exit: Exit.Exit<void, unknown>,
         startedMillis: number,
+        progress: Progress,
       ): Effect.fn.Return<Outcome, StoreError> {
         const now = yield* Clock.currentTimeMillis
         const durationMillis = now - startedMillis
         const annotations = { queue, class: job.class, jid: job.jid, duration_ms: durationMillis }
         if (Exit.isSuccess(exit)) {
           yield* ack(queue, raw)
+          progress.recorded = "finished"
           yield* stats.recordProcessed(queue, job.class, durationMillis)
           yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
           yield* log(levels.done, () => `done ${job.class} ${job.jid} in ${durationMillis} ms`, annotations)
           return "finished"
         }
         const failure = describeFailure(exit.cause)
-        const failed = Job.recordFailure(job, failure, now)
-        const failures = Job.failureCount(failed)
+        const changes = Job.failureChanges(job, failure, now)
+        const failures = Job.failureCount(job) + 1
         const limit = retryLimit(job, worker, settings.maxRetries)
         const policy = worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff
         const runAt =
           failures > limit ? undefined : yield* RetryPolicy.nextRunAt(policy, DateTime.makeUnsafe(now), failures)
         yield* stats.recordFailed(queue, job.class, durationMillis)
         const message = `${failure.errorClass}: ${failure.message}`
+        const failed = (retryAt: number | undefined) =>
+          new JobFailed({ queue, jid: job.jid, className: job.class, error: message, failures, retryAt })
         if (runAt === undefined) {
           const reason = failures > limit ? `retries exhausted after ${failures} failures: ${message}` : message
-          yield* kill(
-            queue,
+          yield* deadLetter.bury({
+            from: { _tag: "InProgress", queue, node },
             raw,
-            Job.encode(failed),
-            now,
-            new JobDead({ queue, jid: job.jid, className: job.class, reason }),
-          )
-          yield* events.publish(
-            new JobFailed({
-              queue,
-              jid: job.jid,
-              className: job.class,
-              error: message,
-              failures,
-              retryAt: undefined,
-            }),
-          )
-          yield* log(levels.fail, () => `dead ${job.class} ${job.jid}: ${reason}`, annotations)
+            queue,
+            failure,
+            reason,
+            job,
+            logLevel: levels.fail,
+            nowMillis: now,
+          })
+          progress.recorded = "dead"
+          yield* events.publish(failed(undefined))
           return "dead"
         }
         const retryAt = Job.toEpochSeconds(DateTime.toEpochMillis(runAt))
-        yield* store.retry(queue, node, raw, Job.encode(failed), retryAt)
-        yield* events.publish(
-          new JobFailed({ queue, jid: job.jid, className: job.class, error: message, failures, retryAt }),
-        )
+        const payload = Job.patch(raw, changes)
+        // Cannot happen for a payload that decoded; if it does, the job still gets an outcome.
+        if (Result.isFailure(payload)) return yield* Effect.die(new Error(`cannot patch the job: ${payload.failure}`))
+        yield* store.retry(queue, node, raw, payload.success, retryAt)
+        progress.recorded = "retried"
+        yield* events.publish(failed(retryAt))
         yield* log(
           levels.fail,
           () => `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${runAt}): ${message}`,
@@ -180,17 +193,20 @@ export class Processor extends Context.Service<
         return "retried"
       })
 
-      const process = Effect.fn("Processor.process")(function* (
+      const run = Effect.fnUntraced(function* (
         queue: string,
         raw: string,
         performed: Effect.Effect<void>,
+        progress: Progress,
       ): Effect.fn.Return<Outcome, StoreError> {
         const decoded = yield* Effect.result(Job.decode(raw))
         if (Result.isFailure(decoded)) {
           yield* rejectMalformed(queue, decoded.failure)
+          progress.recorded = "dead"
           return "dead"
         }
         const job = decoded.success
+        progress.job = job
         // One span per job (this function's); it names the job rather than opening another one.
         yield* Effect.annotateCurrentSpan({ queue, class: job.class, jid: job.jid })
         const resolved = yield* Effect.result(registry.resolve(job.class))
@@ -203,20 +219,65 @@ export class Processor extends Context.Service<
           : worker?.timeout === undefined
             ? resolved.success.run(job.args)
             : Effect.timeout(resolved.success.run(job.args), worker.timeout)
-        const exit = yield* perform.pipe(
-          Effect.provideService(CurrentJob, CurrentJob.fromJob(job)),
-          Effect.provideService(Client, client),
-          Effect.exit,
-        )
+        const exit = yield* Effect.suspend(() =>
+          perform.pipe(
+            Effect.provideService(CurrentJob, CurrentJob.fromJob(job)),
+            Effect.provideService(Client, client),
+          ),
+        ).pipe(Effect.exit)
         yield* performed
         // Interrupted by shutdown: write nothing; the job is still in-progress and goes back.
         if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
         // Redis may be away: keep trying, each attempt whole, until the outcome is written.
-        return yield* Effect.uninterruptible(recordOutcome(queue, raw, job, worker, exit, started)).pipe(
+        return yield* Effect.uninterruptible(recordOutcome(queue, raw, job, worker, exit, started, progress)).pipe(
           Effect.tapError((error) =>
             Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
           ),
           Effect.retry(OutcomeRetry),
+        )
+      })
+
+      /**
+       * Anything else that went wrong (a defect in Verk, a hostile payload's edge case) still ends
+       * in an outcome: dead, with what went wrong, unless one was already written.
+       */
+      const salvage = Effect.fnUntraced(function* (
+        queue: string,
+        raw: string,
+        progress: Progress,
+        cause: Cause.Cause<unknown>,
+      ): Effect.fn.Return<Outcome> {
+        if (progress.recorded !== undefined) {
+          yield* Effect.logError(`A job's outcome (${progress.recorded}) is recorded, but then this failed`, cause)
+          return progress.recorded
+        }
+        const failure = describeFailure(cause)
+        const message = `Verk could not handle this job: ${failure.errorClass}: ${failure.message}`
+        yield* stats.recordFailed(queue, progress.job?.class ?? Job.MalformedClass, 0)
+        yield* deadLetter.bury({
+          from: { _tag: "InProgress", queue, node },
+          raw,
+          queue,
+          failure: { ...failure, errorClass: ProcessingFailedClass, message },
+          reason: message,
+          job: progress.job,
+          logLevel: "Error",
+        })
+        return "dead"
+      })
+
+      const process = Effect.fn("Processor.process")(function* (
+        queue: string,
+        raw: string,
+        performed: Effect.Effect<void>,
+      ): Effect.fn.Return<Outcome, StoreError> {
+        const progress: Progress = { job: undefined, recorded: undefined }
+        return yield* run(queue, raw, performed, progress).pipe(
+          Effect.catchCause((cause) =>
+            Cause.hasInterruptsOnly(cause) || Cause.hasFails(cause)
+              ? Effect.failCause(cause)
+              : salvage(queue, raw, progress, cause),
+          ),
         )
       })
 
@@ -228,6 +289,15 @@ export class Processor extends Context.Service<
                 Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),
                 "unrecorded" as const,
               ),
+            ),
+            // Only if salvaging failed too: the job stays in progress, and this says so.
+            Effect.catchCause((cause) =>
+              Cause.hasInterruptsOnly(cause)
+                ? Effect.failCause(cause as Cause.Cause<never>)
+                : Effect.as(
+                    Effect.logError("Could not record a job's outcome; it stays in progress", cause),
+                    "unrecorded" as const,
+                  ),
             ),
           ),
       }

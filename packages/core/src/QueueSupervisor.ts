@@ -9,6 +9,7 @@ import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
 import type { RunningJob } from "./Heartbeat.ts"
 import { Isolation } from "./Isolation.ts"
+import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
 import { Settings } from "./Settings.ts"
@@ -139,10 +140,10 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
     if (requeued > 0) yield* Effect.logInfo(`Requeued ${requeued} jobs left in progress by ${node.id} in ${queue}`)
   }
 
-  const fetcher = yield* Effect.forkScoped(Fetcher.run(pool))
+  const fetcher = yield* Loop.forkScoped(`fetch ${queue}`, Fetcher.run(pool))
   yield* Effect.addFinalizer(() =>
     Effect.gen(function* () {
-      yield* Fiber.interrupt(fetcher)
+      yield* Fiber.interrupt(fetcher.fiber)
       yield* isolation.withdraw(queue)
       yield* Effect.raceFirst(FiberSet.awaitEmpty(fibers), Effect.sleep(shutdownTimeout))
       yield* FiberSet.clear(fibers)
@@ -166,7 +167,7 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
       } satisfies QueueStats
     }),
     running: Effect.sync(() => [...running.values()]),
-    fetching: Effect.sync(() => fetcher.pollUnsafe() === undefined),
+    fetching: fetcher.alive,
   }
   return handle
 })

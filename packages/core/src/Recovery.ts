@@ -6,27 +6,18 @@
  * instead of killing node after node.
  */
 import { Clock, Effect } from "effect"
-import { Events, JobDead, NodeRecovered } from "./Events.ts"
-import * as Job from "./Job.ts"
+import { DeadLetter } from "./DeadLetter.ts"
+import { Events, NodeRecovered } from "./Events.ts"
 import { Node } from "./Node.ts"
-import { deadSetLimits, Settings } from "./Settings.ts"
+import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
-
-const poisonEntry = (raw: string, queue: string, recoveries: number, nowMillis: number) => {
-  const reason = `Poison pill: the job came back from dead nodes more than ${recoveries} times`
-  const decoded = Effect.runSync(Effect.result(Job.decode(raw)))
-  if (decoded._tag === "Failure") return { payload: Job.malformedDeadEntry(raw, queue, reason, nowMillis), reason }
-  const job = Job.recordFailure(decoded.success, { errorClass: "PoisonPill", message: reason }, nowMillis)
-  return { payload: Job.encode(job), reason, jid: job.jid, className: job.class }
-}
 
 /** Recovers one dead node; returns how many jobs went back to their queues. */
 export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: string) {
   const store = yield* Store
   const events = yield* Events
-  const settings = yield* Settings
-  const { maxRecoveries } = settings
-  const deadLimits = deadSetLimits(settings)
+  const deadLetter = yield* DeadLetter
+  const { maxRecoveries } = yield* Settings
   let requeued = 0
   for (const queue of yield* store.nodeQueues(dead)) {
     // Until a batch comes back empty: another node may be recovering the same list.
@@ -35,12 +26,15 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
       requeued += batch.taken - batch.poisoned.length
       // Poison pills wait in the dead node's list: each moves to dead, with its reason, atomically.
       for (const raw of batch.poisoned) {
-        const nowMillis = yield* Clock.currentTimeMillis
-        const entry = poisonEntry(raw, queue, maxRecoveries, nowMillis)
-        yield* store.kill(queue, dead, raw, entry.payload, Job.toEpochSeconds(nowMillis), deadLimits)
+        const reason = `Poison pill: the job came back from dead nodes more than ${maxRecoveries} times`
+        yield* deadLetter.bury({
+          from: { _tag: "InProgress", queue, node: dead },
+          raw,
+          queue,
+          failure: { errorClass: "PoisonPill", message: reason },
+          reason,
+        })
         yield* store.forgetRecovery(raw)
-        yield* events.publish(new JobDead({ queue, jid: entry.jid, className: entry.className, reason: entry.reason }))
-        yield* Effect.logWarning(entry.reason).pipe(Effect.annotateLogs({ queue, jid: entry.jid ?? "-" }))
       }
       if (batch.taken === 0) break
     }

@@ -1,11 +1,14 @@
 /**
  * Moving due jobs from the `schedule` and `retry` sets to their queues.
  *
- * The store hands out due members and moves them atomically; the job JSON is handled here, in one
- * place, so both stores stamp `enqueued_at` the same way. A due member that cannot run (invalid
- * JSON, no class or queue) goes to the dead set wrapped with its reason, so it never blocks the set.
+ * The store hands out due members and moves them atomically; the job text is handled here, in one
+ * place, so both stores stamp `enqueued_at` the same way: patched into the member's own text, which
+ * otherwise moves byte for byte. A due member that cannot run (invalid JSON, no class or queue, or
+ * anything else that fails on it) goes to the dead set through DeadLetter with its reason, so it
+ * never blocks the set, and the rest are promoted.
  */
 import { Clock, Duration, Effect, Result } from "effect"
+import { DeadLetter } from "./DeadLetter.ts"
 import * as Job from "./Job.ts"
 import { Settings } from "./Settings.ts"
 import { type Promotion, Store } from "./Store.ts"
@@ -21,33 +24,54 @@ export interface PromoteResult {
 /** Promotions per store round trip. */
 export const PromoteBatchSize = 100
 
-const toPromotion = (raw: string, nowMillis: number): Result.Result<Promotion, Job.MalformedJob> =>
-  Effect.runSync(
-    Job.decode(raw).pipe(
-      Effect.map((job) => ({ raw, payload: Job.encode(Job.stampEnqueued(job, nowMillis)), queue: job.queue })),
-      Effect.result,
-    ),
-  )
+/** The promotion of one due member, or why it cannot run. Total: nothing a member holds throws. */
+export const toPromotion = (raw: string, nowMillis: number): Result.Result<Promotion, Job.MalformedJob> => {
+  try {
+    const decoded = Effect.runSync(Effect.result(Job.decode(raw)))
+    if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
+    const payload = Job.patch(raw, Job.enqueuedChanges(nowMillis))
+    return Result.isSuccess(payload)
+      ? Result.succeed({ raw, payload: payload.success, queue: decoded.success.queue })
+      : Result.fail(new Job.MalformedJob({ raw, reason: payload.failure }))
+  } catch (defect) {
+    return Result.fail(new Job.MalformedJob({ raw, reason: `cannot be promoted: ${String(defect)}` }))
+  }
+}
 
 /** Promote every job of `set` due at `nowMillis`, a batch at a time. */
 export const promoteDue = Effect.fn("Scheduler.promoteDue")(function* (set: "schedule" | "retry", nowMillis: number) {
   const store = yield* Store
+  const deadLetter = yield* DeadLetter
   const now = Job.toEpochSeconds(nowMillis)
   let moved = 0
   const malformed: Array<Job.MalformedJob> = []
   while (true) {
     const due = yield* store.due(set, now, PromoteBatchSize)
     if (due.length === 0) break
-    const promotions = due.map((raw) => {
+    const promotions: Array<Promotion> = []
+    const cannotRun: Array<Job.MalformedJob> = []
+    for (const raw of due) {
       const result = toPromotion(raw, nowMillis)
-      if (Result.isSuccess(result)) return result.success
-      malformed.push(result.failure)
-      const queue = Job.queueOf(raw) ?? set
-      return { raw, payload: Job.malformedDeadEntry(raw, queue, result.failure.reason, nowMillis), queue: undefined }
-    })
-    moved += yield* store.promote(set, promotions, now)
-    // A short batch means nothing more is due; a full one may have more behind it.
-    if (due.length < PromoteBatchSize) break
+      if (Result.isSuccess(result)) promotions.push(result.success)
+      else cannotRun.push(result.failure)
+    }
+    let movedNow = yield* store.promote(set, promotions, now)
+    for (const error of cannotRun) {
+      const buried = yield* deadLetter.bury({
+        from: { _tag: "Set", set },
+        raw: error.raw,
+        queue: Job.queueOf(error.raw) ?? set,
+        failure: { errorClass: "MalformedJob", message: error.reason },
+        reason: error.message,
+        nowMillis,
+      })
+      if (buried.moved) movedNow++
+    }
+    moved += movedNow
+    malformed.push(...cannotRun)
+    // A short batch means nothing more is due; a full one may have more behind it, unless none of
+    // it moved (members another node is moving, or that cannot be removed): then stop, not spin.
+    if (due.length < PromoteBatchSize || movedNow === 0) break
   }
   return { moved, malformed } satisfies PromoteResult
 })
@@ -64,15 +88,6 @@ export const run = Effect.fn("Scheduler.run")(function* () {
   const { pollInterval } = yield* Settings
   const poll = Duration.toMillis(pollInterval)
 
-  const promoteSet = (set: "schedule" | "retry", nowMillis: number) =>
-    promoteDue(set, nowMillis).pipe(
-      Effect.tap(({ malformed }) =>
-        Effect.forEach(malformed, (error) =>
-          Effect.logWarning(`A due job in ${set} is malformed and went to dead: ${error.reason}`),
-        ),
-      ),
-    )
-
   const tick = Effect.gen(function* () {
     yield* wakeUp.scheduled.clear
     const now = yield* Clock.currentTimeMillis
@@ -87,8 +102,10 @@ export const run = Effect.fn("Scheduler.run")(function* () {
       if (first === undefined) continue
       const dueMillis = first * 1000
       if (dueMillis <= now) {
-        yield* promoteSet(set, now)
-        next = now
+        // Look again at once only if something moved: a due member that never leaves the set
+        // must not make this loop spin.
+        const { moved } = yield* promoteDue(set, now)
+        if (moved > 0) next = now
       } else next = Math.min(next, dueMillis)
     }
     return next

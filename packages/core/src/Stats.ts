@@ -3,13 +3,17 @@
  * added up in memory and flushed in one round trip per interval rather than one per job; and
  * Effect Metrics (processed/failed by queue and class, a duration histogram, queue depth and
  * busy gauges) for an exporter to serve.
+ *
+ * "Processed" means what it means to Sidekiq (6.4 and later): every run, failures included;
+ * "failed" counts the failed runs among them. So 10 runs with 3 failures are 10 and 3.
  */
 import { Clock, Context, Effect, Layer, Metric, Ref, Schedule } from "effect"
+import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
 export const processedTotal = Metric.counter("verk_jobs_processed_total", {
-  description: "Jobs that finished successfully",
+  description: "Job runs, failed ones included (Sidekiq's processed)",
   incremental: true,
 })
 export const failedTotal = Metric.counter("verk_jobs_failed_total", {
@@ -31,7 +35,9 @@ type Pending = ReadonlyMap<string, { readonly processed: number; readonly failed
 export class Stats extends Context.Service<
   Stats,
   {
+    /** A run that succeeded: counts as processed. */
     readonly recordProcessed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
+    /** A run that failed: counts as processed and as failed. */
     readonly recordFailed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
     /** Write what is pending now (also done every second and when the layer closes). */
     readonly flush: Effect.Effect<void>
@@ -73,9 +79,10 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
     const count = (kind: "processed" | "failed") =>
       Effect.fnUntraced(function* (queue: string, className: string, durationMillis: number) {
         const day = utcDay(yield* Clock.currentTimeMillis)
-        yield* kind === "processed" ? add(day, 1, 0) : add(day, 0, 1)
+        yield* kind === "processed" ? add(day, 1, 0) : add(day, 1, 1)
         const metrics = metricsFor(queue, className)
-        yield* Metric.update(kind === "processed" ? metrics.processed : metrics.failed, 1)
+        yield* Metric.update(metrics.processed, 1)
+        if (kind === "failed") yield* Metric.update(metrics.failed, 1)
         yield* Metric.update(metrics.duration, durationMillis)
       })
 
@@ -95,7 +102,7 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
       }
     })
 
-    yield* Effect.forkScoped(Effect.repeat(flush, Schedule.spaced(statsFlushInterval)))
+    yield* Loop.forkScoped("stats flush", Effect.repeat(flush, Schedule.spaced(statsFlushInterval)))
     yield* Effect.addFinalizer(() => flush)
     return { recordProcessed: count("processed"), recordFailed: count("failed"), flush }
   }),

@@ -13,7 +13,6 @@ import {
   Context,
   Duration,
   Effect,
-  type Fiber,
   FiberMap,
   Layer,
   Schedule,
@@ -21,9 +20,11 @@ import {
   type Stream,
 } from "effect"
 import * as Client from "./Client.ts"
+import { DeadLetter } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"
 import * as Heartbeat from "./Heartbeat.ts"
 import { Isolation } from "./Isolation.ts"
+import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 import { Processor } from "./Processor.ts"
 import * as QueueSupervisor from "./QueueSupervisor.ts"
@@ -95,15 +96,13 @@ export const layerFromEnv = <const Workers extends ReadonlyArray<AnyWorker<unkno
 }): Layer.Layer<Services, Config.ConfigError, Store | ServicesOf<Workers>> =>
   layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layerFromEnv, layerRegistry(options.workers))))
 
-const alive = (fiber: Fiber.Fiber<unknown, unknown>) => fiber.pollUnsafe() === undefined
-
 const make = Effect.gen(function* () {
   const store = yield* Store
   const events = yield* Events.Events
   const settings = yield* Settings.Settings
   const node = yield* Node
   const context = yield* Effect.context<
-    Store | Events.Events | Processor | Node | Settings.Settings | WakeUp | Isolation
+    Store | Events.Events | Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
   >()
   const handles = new Map<string, QueueSupervisor.QueueHandle>()
 
@@ -148,13 +147,15 @@ const make = Effect.gen(function* () {
   })
 
   const sweep = Recovery.sweep(liveness.trusted)
-  const recoveryFiber = yield* sweep.pipe(
-    Effect.catch((error) => Effect.logWarning(`Recovery sweep failed: ${error.message}`)),
-    Effect.repeat(Schedule.spaced(settings.heartbeatInterval)),
-    Effect.provideContext(context),
-    Effect.forkScoped,
+  const recovery = yield* Loop.forkScoped(
+    "recovery",
+    sweep.pipe(
+      Effect.catch((error) => Effect.logWarning(`Recovery sweep failed: ${error.message}`)),
+      Effect.repeat(Schedule.spaced(settings.heartbeatInterval)),
+      Effect.provideContext(context),
+    ),
   )
-  const schedulerFiber = yield* Effect.forkScoped(Scheduler.run())
+  const scheduler = yield* Loop.forkScoped("scheduler", Scheduler.run())
   for (const [queue, concurrency] of Object.entries(settings.queues)) yield* addQueue(queue, concurrency)
   yield* Effect.logInfo(`Verk node ${node.id} running queues ${Object.keys(settings.queues).join(", ")}`)
 
@@ -165,9 +166,9 @@ const make = Effect.gen(function* () {
     const queueLoops: Record<string, boolean> = {}
     for (const [queue, handle] of handles) queueLoops[queue] = yield* handle.fetching
     const loops = {
-      heartbeat: alive(liveness.fiber),
-      recovery: alive(recoveryFiber),
-      scheduler: alive(schedulerFiber),
+      heartbeat: yield* liveness.alive,
+      recovery: yield* recovery.alive,
+      scheduler: yield* scheduler.alive,
       queues: queueLoops,
     }
     const fresh =
@@ -204,6 +205,7 @@ export const layerWithRegistry: Layer.Layer<Services, never, Store | WorkerRegis
   make,
 ).pipe(
   Layer.provide(Processor.layer),
+  Layer.provideMerge(DeadLetter.layer),
   Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer)),
   Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
 )

@@ -6,6 +6,7 @@
  * restarted costs at most that.
  */
 import { Context, Duration, Effect, Layer, Metric, Queue, Ref, Schedule, type Scope, Stream } from "effect"
+import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { queueDepth } from "./Stats.ts"
 import { type Notification, Store } from "./Store.ts"
@@ -78,11 +79,13 @@ export class WakeUp extends Context.Service<
       }
 
       yield* refreshPaused
-      yield* store.notifications.pipe(
-        Stream.runForEach(dispatch),
-        Effect.tapError((error) => Effect.logWarning(`Lost store notifications, resubscribing: ${error.message}`)),
-        Effect.retry(Schedule.spaced(Duration.seconds(1))),
-        Effect.forkScoped,
+      yield* Loop.forkScoped(
+        "notifications",
+        store.notifications.pipe(
+          Stream.runForEach(dispatch),
+          Effect.tapError((error) => Effect.logWarning(`Lost store notifications, resubscribing: ${error.message}`)),
+          Effect.retry(Schedule.spaced(Duration.seconds(1))),
+        ),
       )
       const watched = new Set<string>()
       // All the LLENs go out together (ioredis pipelines them): one round trip per poll. The
@@ -100,10 +103,13 @@ export class WakeUp extends Context.Service<
           { concurrency: "unbounded", discard: true },
         ),
       ).pipe(Effect.catch((error) => Effect.logWarning(`Could not look at the queues: ${error.message}`)))
-      yield* Effect.forkScoped(Effect.repeat(pollWatched, Schedule.spaced(pollInterval)))
+      yield* Loop.forkScoped("queue poll", Effect.repeat(pollWatched, Schedule.spaced(pollInterval)))
 
       // Notifications carry pause changes at once; this only covers ones missed during an outage.
-      yield* Effect.forkScoped(Effect.repeat(refreshPaused, Schedule.spaced(Duration.times(pollInterval, 5))))
+      yield* Loop.forkScoped(
+        "pause refresh",
+        Effect.repeat(refreshPaused, Schedule.spaced(Duration.times(pollInterval, 5))),
+      )
 
       return {
         forQueue,
