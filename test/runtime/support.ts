@@ -58,6 +58,8 @@ export interface TestStore {
   readonly settle: Effect.Effect<void>
   /** How many runtimes were started on this store (see `startNode`). */
   started: number
+  /** Where a Redis store's keys are (`<namespace>:retry`...), to read them with a client of one's own. */
+  readonly redis?: { readonly url: string; readonly namespace: string } | undefined
 }
 
 export interface StoreKind {
@@ -116,6 +118,7 @@ const redisKind: StoreKind = {
       awaitListeners: (count: number) => Effect.promise(() => awaitSubscribers(url, `${namespace}:verk:notify`, count)),
       settle: realSleep("50 millis"),
       started: 0,
+      redis: { url, namespace },
     }
   }),
 }

@@ -142,7 +142,7 @@ export class DeadLetter extends Context.Service<
         const entry = entryFor(death, now)
         const score = Job.toEpochSeconds(now)
         // Each attempt whole; the same entry every time, so a retried write adds it once.
-        const moved = yield* Effect.uninterruptible(write(death, entry.payload, score)).pipe(
+        const moved = yield* Effect.uninterruptible(Effect.suspend(() => write(death, entry.payload, score))).pipe(
           Effect.tapError((error) =>
             Effect.logWarning(`Could not move a job to the dead set yet, retrying: ${error.message}`),
           ),
