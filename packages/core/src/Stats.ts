@@ -7,7 +7,7 @@
  * "Processed" means what it means to Sidekiq (6.4 and later): every run, failures included;
  * "failed" counts the failed runs among them. So 10 runs with 3 failures are 10 and 3.
  */
-import { Clock, Context, Effect, Layer, Metric, Ref, Schedule } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Metric, Ref, Schedule } from "effect"
 import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
@@ -86,16 +86,22 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
         yield* Metric.update(metrics.duration, durationMillis)
       })
 
-    // A failed write puts the counts back, so the next flush carries them.
+    // A failed write (or one that died) puts its counts back, so the next flush carries them.
     const flush = Effect.gen(function* () {
       const batch = yield* Ref.getAndSet(pending, new Map())
       for (const [day, { processed, failed }] of batch) {
         yield* store
           .incrementStats(processed, failed, day)
           .pipe(
-            Effect.catch((error) =>
+            Effect.catchCause((cause) =>
               add(day, processed, failed).pipe(
-                Effect.andThen(Effect.logWarning(`Could not flush job stats: ${error.message}`)),
+                Effect.andThen(
+                  Cause.hasInterruptsOnly(cause)
+                    ? Effect.failCause(cause as Cause.Cause<never>)
+                    : Cause.hasFails(cause)
+                      ? Effect.logWarning("Could not flush job stats", cause)
+                      : Effect.logError("Could not flush job stats", cause),
+                ),
               ),
             ),
           )
