@@ -105,11 +105,14 @@ export const scan = (text: string): Scan => {
     const keyStart = at
     const keyEnd = stringEnd(text, at)
     if (keyEnd < 0) return fail(`unterminated key at ${at}`)
-    let key: unknown
-    try {
-      key = JSON.parse(text.slice(keyStart, keyEnd))
-    } catch {
-      return fail(`invalid key at ${keyStart}`)
+    let key: unknown = text.slice(keyStart + 1, keyEnd - 1)
+    // Only a key with escapes needs decoding; most have none.
+    if ((key as string).includes("\\")) {
+      try {
+        key = JSON.parse(text.slice(keyStart, keyEnd))
+      } catch {
+        return fail(`invalid key at ${keyStart}`)
+      }
     }
     at = skipSpace(text, keyEnd)
     if (text.charCodeAt(at) !== 0x3a) return fail(`expected ":" at ${at}`)
@@ -146,26 +149,26 @@ export const set = (
     return { _tag: "Error", error: found.error ?? "not a JSON object" }
   }
   const byKey = new Map(values)
-  const parts: Array<string> = []
+  const present = new Set<string>()
+  let out = ""
   let copied = 0
   for (const member of found.members) {
     const value = byKey.get(member.key)
     if (value === undefined) continue
-    parts.push(text.slice(copied, member.valueStart), value)
+    present.add(member.key)
+    out += text.slice(copied, member.valueStart) + value
     copied = member.valueEnd
   }
-  const present = new Set(found.members.map((member) => member.key))
-  const added = [...byKey].filter(([key]) => !present.has(key))
+  const added = present.size === byKey.size ? [] : [...byKey].filter(([key]) => !present.has(key))
   if (added.length > 0) {
     // Right after the last member (or the opening brace), so that trailing whitespace stays put.
     const last = found.members[found.members.length - 1]
     const insertAt = last === undefined ? text.indexOf("{") + 1 : last.valueEnd
     const fresh = added.map(([key, value]) => `${JSON.stringify(key)}:${value}`).join(",")
-    parts.push(text.slice(copied, insertAt), last === undefined ? fresh : `,${fresh}`)
+    out += text.slice(copied, insertAt) + (last === undefined ? fresh : `,${fresh}`)
     copied = insertAt
   }
-  parts.push(text.slice(copied))
-  return { _tag: "Ok", text: parts.join("") }
+  return { _tag: "Ok", text: out + text.slice(copied) }
 }
 
 /**
