@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit } from "effect"
+import { Effect, Exit, Result } from "effect"
 import * as Job from "../src/Job.ts"
 
 describe("Job wire format", () => {
@@ -99,6 +99,50 @@ describe("Job wire format", () => {
       assert.deepStrictEqual(second.extra, { k: 1 })
     }),
   )
+
+  it("patch sets only the changed keys and keeps the rest of the text byte for byte, over many round trips", () => {
+    const raw =
+      '{"class":"C","queue":"q","args":[9223372036854775807,9007199254740993,1e400,"\\u00e9"],"jid":"j","n":{"n":12345678901234567890}}'
+    let text = raw
+    for (let round = 1; round <= 5; round++) {
+      const job = Effect.runSync(Job.decode(text))
+      const changes = {
+        ...Job.enqueuedChanges(round * 1000),
+        ...Job.failureChanges(job, { errorClass: "E", message: "m" }, round * 1000),
+      }
+      text = Result.getOrThrow(Job.patch(text, changes))
+      assert.isTrue(text.startsWith(raw.slice(0, -1)), text)
+    }
+    assert.deepInclude(JSON.parse(text), {
+      enqueued_at: 5,
+      retry_count: 4,
+      failed_at: 1,
+      retried_at: 5,
+      error_class: "E",
+    })
+    assert.isTrue(Result.isFailure(Job.patch("[1]", { a: 1 })))
+  })
+
+  it("failureChanges bounds what a failure writes", () => {
+    const job = Effect.runSync(Job.decode(JSON.stringify({ class: "C", queue: "q", args: [], jid: "j" })))
+    const changes = Job.failureChanges(
+      job,
+      { errorClass: "E".repeat(10_000), message: "m".repeat(10_000), backtrace: Array(100).fill("x".repeat(10_000)) },
+      0,
+    )
+    assert.isAtMost(String(changes.error_class).length, 500)
+    assert.isAtMost(String(changes.error_message).length, Job.MaxErrorMessageLength)
+    const backtrace = changes.error_backtrace as ReadonlyArray<string>
+    assert.strictEqual(backtrace.length, Job.MaxBacktraceLines)
+    for (const line of backtrace) assert.isAtMost(line.length, 500)
+  })
+
+  it("queueOf and jidOf read a payload that is cut short", () => {
+    const raw = '{"jid":"j1","queue":"mail","args":[1,'
+    assert.strictEqual(Job.queueOf(raw), "mail")
+    assert.strictEqual(Job.jidOf(raw), "j1")
+    assert.isUndefined(Job.jidOf("not json"))
+  })
 
   it("makes 24-hex jids", () => {
     const jids = new Set(Array.from({ length: 1000 }, Job.makeJid))

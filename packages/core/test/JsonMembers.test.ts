@@ -53,7 +53,7 @@ describe("JsonMembers.scan", () => {
   it("is not fooled by brackets, braces, quotes, commas and colons inside strings", () => {
     const text = String.raw`{"a":"}]),:{[","b":["x\"]}","\\"],"c\"d":"\\\\","e":"\u0022}"}`
     assert.deepStrictEqual(members(text), [
-      String.raw`a = "}]),:{["`,
+      `a = "}]),:{["`,
       String.raw`b = ["x\"]}","\\"]`,
       String.raw`c"d = "\\\\"`,
       String.raw`e = "\u0022}"`,
