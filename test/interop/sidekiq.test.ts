@@ -133,6 +133,59 @@ describeWithSidekiq("Sidekiq interop", () => {
     }).pipe(Effect.scoped, Effect.provide(runtime())),
   )
 
+  it.live("big integers stay exact from Sidekiq's client through our promote and retry to a Sidekiq server", () =>
+    Effect.gen(function* () {
+      const exact = "[9223372036854775807,1234567890123456789]"
+      const jid = yield* ruby(`
+        puts Sidekiq::Client.push("class" => "BigNumbers", "queue" => "big", "args" => ${exact}, "at" => Time.now.to_f + 0.3)
+      `)
+      const admin = yield* Effect.acquireRelease(
+        Effect.sync(() => new Redis(server.url)),
+        (client) => Effect.sync(() => client.disconnect()),
+      )
+      // Our node promotes it from `schedule`, runs it, and its failure sends it to `retry`.
+      const BigNumbers = Worker.make({
+        name: "BigNumbers",
+        args: Args,
+        queue: "big",
+        perform: () => Effect.fail(new Error("not here")),
+      })
+      yield* Effect.gen(function* () {
+        const events = yield* (yield* Verk.Verk).subscribe
+        yield* events.pipe(
+          Stream.filter((event) => event._tag === "JobFailed" && event.jid === jid),
+          Stream.take(1),
+          Stream.runDrain,
+        )
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(
+          Verk.layer({ workers: [BigNumbers], queues: { big: 1 }, pollInterval: "100 millis" }).pipe(
+            Layer.provideMerge(RedisStore.layer({ url: server.url })),
+          ),
+        ),
+      )
+      const [retried] = yield* Effect.promise(() => admin.zrange("retry", "0", "-1"))
+      assert.include(retried ?? "", `"args":${exact}`)
+      // Sidekiq's "retry now", then a Sidekiq server runs it.
+      yield* ruby(`Sidekiq::RetrySet.new.find_job("${jid}").retry`)
+      yield* Effect.acquireRelease(
+        Effect.sync(() =>
+          spawn("sidekiq", ["-r", new URL("./rubyWorker.rb", import.meta.url).pathname, "-q", "big", "-c", "1"], {
+            env: { ...process.env, REDIS_URL: server.url },
+            stdio: "ignore",
+          }),
+        ),
+        (child) => Effect.sync(() => child.kill("SIGKILL")),
+      )
+      const performed = yield* waitFor(
+        Effect.promise(() => admin.lrange("interop:big-performed", 0, -1)),
+        (list) => list.length > 0,
+      )
+      assert.deepStrictEqual(performed, [exact])
+    }).pipe(Effect.scoped),
+  )
+
   it.live("a Sidekiq server runs a job we enqueued", () =>
     Effect.gen(function* () {
       const RubyWorker = Worker.make({
