@@ -14,6 +14,7 @@ import * as Inspection from "../../packages/core/src/Inspection.ts"
 import { Store, StoreError, type StoreShape } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import {
+  eventually,
   forEachStore,
   forJid,
   is,
@@ -317,6 +318,30 @@ const hostile = (kind: StoreKind) => {
       assert.strictEqual((yield* setEntries(store, "dead"))[0]?.job.payload, "{not json")
       assert.deepStrictEqual(yield* store.store.inProgress("default", node.verk.nodeId), [])
     }).pipe(Effect.provideService(References.MinimumLogLevel, "None")),
+  )
+
+  it.live(
+    "shutdown does not wait for a dead-set write the store keeps refusing: the payload goes back to its queue",
+    () =>
+      Effect.gen(function* () {
+        const opened = yield* kind.open
+        let refused = 0
+        const store = withStore(opened, () => ({
+          kill: () =>
+            Effect.suspend(() => Effect.fail(new StoreError({ operation: "kill", cause: `refused ${++refused}` }))),
+        }))
+        const scope = yield* Scope.make()
+        const node = yield* startNode(store, config, [], scope)
+        yield* store.store.enqueue("default", ["{not json"])
+        yield* eventually(
+          "the write was refused twice",
+          Effect.sync(() => refused >= 2),
+        )
+        yield* Scope.close(scope, Exit.void)
+        assert.deepStrictEqual(yield* store.store.queueRange("default", 0, -1), ["{not json"])
+        assert.deepStrictEqual(yield* store.store.inProgress("default", node.verk.nodeId), [])
+        assert.strictEqual(node.events.count(is("JobDead")), 0)
+      }).pipe(Effect.provideService(References.MinimumLogLevel, "None")),
   )
 
   it.live("a failure of Verk's own while recording an outcome still ends in one: dead, saying what failed", () => {

@@ -141,13 +141,17 @@ export class DeadLetter extends Context.Service<
         const now = death.nowMillis ?? (yield* Clock.currentTimeMillis)
         const entry = entryFor(death, now)
         const score = Job.toEpochSeconds(now)
-        // Each attempt whole; the same entry every time, so a retried write adds it once.
-        const moved = yield* Effect.uninterruptible(Effect.suspend(() => write(death, entry.payload, score))).pipe(
-          Effect.tapError((error) =>
-            Effect.logWarning(`Could not move a job to the dead set yet, retrying: ${error.message}`),
+        // Each attempt whole; the same entry every time, so a retried write adds it once. Between
+        // attempts it can be interrupted (shutdown while the store is away), even when the caller
+        // records its outcome uninterruptibly: the payload is then still where it was.
+        const moved = yield* Effect.interruptible(
+          Effect.uninterruptible(Effect.suspend(() => write(death, entry.payload, score))).pipe(
+            Effect.tapError((error) =>
+              Effect.logWarning(`Could not move a job to the dead set yet, retrying: ${error.message}`),
+            ),
+            Effect.retry(OutcomeRetry),
+            Effect.orDie,
           ),
-          Effect.retry(OutcomeRetry),
-          Effect.orDie,
         )
         const buried: Buried = { moved, entry, score }
         // Another node moved it first: that node reports it.

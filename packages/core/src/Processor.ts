@@ -121,7 +121,6 @@ export class Processor extends Context.Service<
       }
 
       const rejectMalformed = Effect.fnUntraced(function* (queue: string, error: Job.MalformedJob) {
-        yield* stats.recordFailed(queue, Job.MalformedClass, 0)
         yield* deadLetter.bury({
           from: { _tag: "InProgress", queue, node },
           raw: error.raw,
@@ -129,6 +128,7 @@ export class Processor extends Context.Service<
           failure: { errorClass: "MalformedJob", message: error.reason },
           reason: error.message,
         })
+        yield* stats.recordFailed(queue, Job.MalformedClass, 0)
       })
 
       const recordOutcome = Effect.fnUntraced(function* (
