@@ -2,7 +2,8 @@
  * Runs one fetched job and writes its outcome: decode, resolve the worker, perform (with the
  * running job in context and the worker's timeout), then ack, retry or kill. The outcome is
  * written in the same atomic step as the ack, so a crash at any point leaves the job either
- * in-progress (it runs again) or with its outcome recorded, never lost.
+ * in-progress (it runs again) or with its outcome recorded, never lost. A retry changes only the
+ * failure's keys in the job's own text (`Job.patch`); a death goes through `DeadLetter`.
  */
 import { Cause, Clock, Context, DateTime, Effect, Exit, Layer, LogLevel, Result } from "effect"
 import * as Acker from "./Acker.ts"
@@ -71,8 +72,9 @@ const retryLimit = (job: Job.Job, worker: RegisteredWorker | undefined, defaultL
 }
 
 /**
- * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) and `unrecorded`
- * (the store failed while writing the outcome) leave the job in progress, to run again.
+ * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
+ * progress, to run again; `unrecorded` (even dead-lettering it failed, logged at error level)
+ * leaves it there too.
  */
 export type Outcome = "finished" | "retried" | "dead" | "interrupted" | "unrecorded"
 
@@ -82,8 +84,10 @@ export class Processor extends Context.Service<
     /**
      * Process one raw payload taken from `queue` into this node's in-progress list; `performed`
      * runs as soon as the job's own code has ended, before its outcome is written. Never fails:
-     * an outcome write that fails is retried until it lands (the job stays in progress meanwhile).
-     * Interruption (shutdown) writes no outcome: the job is requeued by the caller.
+     * an outcome write that fails is retried until it lands (the job stays in progress meanwhile),
+     * and any other failure while handling the job (a defect in Verk, a payload no code expected)
+     * ends it in the dead set with what failed. Interruption (shutdown) writes no outcome: the job
+     * is requeued by the caller.
      */
     readonly process: (queue: string, raw: string, performed?: Effect.Effect<void>) => Effect.Effect<Outcome>
   }
