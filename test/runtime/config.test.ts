@@ -4,7 +4,7 @@
  * and the Redis URL never shows in logs.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Config, ConfigProvider, Duration, Effect, Exit, Layer, Redacted, Schema } from "effect"
+import { Cause, Config, ConfigProvider, Duration, Effect, Exit, Layer, Redacted, Schema } from "effect"
 import * as MemoryStore from "../../packages/core/src/MemoryStore.ts"
 import * as Settings from "../../packages/core/src/Settings.ts"
 import * as Verk from "../../packages/core/src/Verk.ts"
@@ -91,6 +91,140 @@ describe("Settings.fromEnv", () => {
       )
       const error = yield* Effect.flip(Layer.build(layer))
       assert.instanceOf(error, Config.ConfigError)
+    }),
+  )
+})
+
+describe("Settings.DurationFromString", () => {
+  const decode = Schema.decodeUnknownExit(Settings.DurationFromString)
+  const accepted: ReadonlyArray<readonly [string, number]> = [
+    ["500ms", 500],
+    ["250 millis", 250],
+    ["1 milli", 1],
+    ["1s", 1_000],
+    ["1.5s", 1_500],
+    ["5 seconds", 5_000],
+    ["1 second", 1_000],
+    ["10sec", 10_000],
+    ["2m", 120_000],
+    ["1 minute", 60_000],
+    ["3 mins", 180_000],
+    ["1h", 3_600_000],
+    ["2 hours", 7_200_000],
+    ["180 days", 180 * 86_400_000],
+    ["7d", 7 * 86_400_000],
+    ["1w", 7 * 86_400_000],
+    ["0s", 0],
+    [" 5s ", 5_000],
+  ]
+  for (const [text, millis] of accepted) {
+    it(`accepts ${JSON.stringify(text)} as ${millis} ms`, () => {
+      const exit = decode(text)
+      assert.isTrue(Exit.isSuccess(exit), `${text} was refused`)
+      if (Exit.isSuccess(exit)) assert.strictEqual(Duration.toMillis(exit.value), millis)
+    })
+  }
+
+  for (const text of ["soon", "", "5", "s", "-1s", "1 fortnight", "1.s", ".5s", "1e3ms", "5 SECONDS", "1s 500ms"]) {
+    it(`refuses ${JSON.stringify(text)}, saying what a duration looks like`, () => {
+      const exit = decode(text)
+      assert.isTrue(Exit.isFailure(exit), `${text} was accepted`)
+      assert.include(String(exit), "a duration such as 500ms, 1s")
+    })
+  }
+
+  it("encodes to milliseconds, which decode back", () => {
+    const text = Schema.encodeSync(Settings.DurationFromString)(Duration.seconds(1.5))
+    assert.strictEqual(text, "1500ms")
+    assert.strictEqual(Duration.toMillis(Schema.decodeSync(Settings.DurationFromString)(text)), 1_500)
+  })
+})
+
+describe("Settings.fromEnv durations", () => {
+  it.effect("every duration variable takes the short forms", () =>
+    Effect.gen(function* () {
+      const config = yield* Settings.fromEnv.pipe(
+        withEnv({
+          VERK_POLL_INTERVAL: "500ms",
+          VERK_SHUTDOWN_TIMEOUT: "1s",
+          VERK_HEARTBEAT_INTERVAL: "1.5s",
+          VERK_STATS_FLUSH_INTERVAL: "2m",
+          VERK_DEAD_JOB_MAX_AGE: "7d",
+        }),
+      )
+      assert.strictEqual(Duration.toMillis(config.pollInterval), 500)
+      assert.strictEqual(Duration.toMillis(config.shutdownTimeout), 1_000)
+      assert.strictEqual(Duration.toMillis(config.heartbeatInterval), 1_500)
+      assert.strictEqual(Duration.toMillis(config.statsFlushInterval), 120_000)
+      assert.strictEqual(Duration.toMillis(config.deadMaxAge), 7 * 86_400_000)
+    }),
+  )
+
+  it.effect("and the long forms Effect writes", () =>
+    Effect.gen(function* () {
+      const config = yield* Settings.fromEnv.pipe(
+        withEnv({ VERK_SHUTDOWN_TIMEOUT: "5 seconds", VERK_POLL_INTERVAL: "1 minute" }),
+      )
+      assert.strictEqual(Duration.toMillis(config.shutdownTimeout), 5_000)
+      assert.strictEqual(Duration.toMillis(config.pollInterval), 60_000)
+    }),
+  )
+
+  for (const name of ["VERK_POLL_INTERVAL", "VERK_HEARTBEAT_INTERVAL", "VERK_STATS_FLUSH_INTERVAL"]) {
+    it.effect(`${name}=0s is refused: an interval of zero would spin`, () =>
+      Effect.gen(function* () {
+        const error = yield* Effect.flip(Settings.fromEnv.pipe(withEnv({ [name]: "0s" })))
+        assert.include(error.message, "expected a duration above zero")
+      }),
+    )
+  }
+
+  it.effect("VERK_SHUTDOWN_TIMEOUT=0s is allowed: running jobs are interrupted at once", () =>
+    Effect.gen(function* () {
+      const config = yield* Settings.fromEnv.pipe(withEnv({ VERK_SHUTDOWN_TIMEOUT: "0s" }))
+      assert.strictEqual(Duration.toMillis(config.shutdownTimeout), 0)
+    }),
+  )
+})
+
+describe("Settings.QueueName", () => {
+  const decode = Schema.decodeUnknownExit(Settings.QueueName)
+
+  for (const name of ["default", "mail", "low_priority", "critical-1", "v2.emails", "A", "x".repeat(128)]) {
+    it(`accepts ${JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}... (${name.length})` : name)}`, () => {
+      assert.isTrue(Exit.isSuccess(decode(name)))
+      assert.isUndefined(Settings.queueNameProblem(name))
+    })
+  }
+
+  for (const name of ["", "a b", "a:b", "mail,low", "é", "x".repeat(129), " default"]) {
+    it(`refuses ${JSON.stringify(name.length > 20 ? `${name.slice(0, 8)}... (${name.length})` : name)}, stating the rule`, () => {
+      const exit = decode(name)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(exit), Settings.QueueNameRule)
+    })
+  }
+
+  it.effect("VERK_QUEUES uses the same rule", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(Settings.fromEnv.pipe(withEnv({ VERK_QUEUES: "default,a b:5" })))
+      assert.include(error.message, `"a b" is not a queue name: ${Settings.QueueNameRule}`)
+    }),
+  )
+
+  it("queues given in code use it too: Settings.make throws InvalidSetting", () => {
+    assert.throws(() => Settings.make({ queues: { "a b": 5 } }), `"a b" is not a queue name: ${Settings.QueueNameRule}`)
+    assert.throws(() => Settings.make({ queues: { mail: 0 } }), "0 is not a concurrency")
+    assert.throws(() => Settings.make({ queues: { mail: 1.5 } }), "1.5 is not a concurrency")
+    assert.doesNotThrow(() => Settings.make({ queues: { default: 25, "mail.low": 5 } }))
+  })
+
+  it.effect("Verk.layer with a bad queue name is a defect when the layer is built, with the same message", () =>
+    Effect.gen(function* () {
+      const layer = Verk.layer({ workers: [Noop], queues: { "": 5 } }).pipe(Layer.provide(MemoryStore.layer))
+      const exit = yield* Effect.exit(Layer.build(layer))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+      assert.include(String(exit), `Invalid setting queues: "" is not a queue name: ${Settings.QueueNameRule}`)
     }),
   )
 })

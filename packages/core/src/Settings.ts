@@ -4,8 +4,22 @@
  *
  *   Settings.make({ queues: { default: 25 }, shutdownTimeout: "10 seconds" })
  *   Settings.fromEnv  // VERK_QUEUES=default:25,mail:5  VERK_SHUTDOWN_TIMEOUT=10s ...
+ *
+ * The rules for values written as text live here too: queue names (`QueueName`) and durations
+ * (`DurationFromString`: `500ms`, `1s`, `5 seconds`, `1 minute`).
  */
-import { Config, Context, Duration, Layer, type LogLevel, Schema, SchemaGetter } from "effect"
+import {
+  Config,
+  Context,
+  Data,
+  Duration,
+  Effect,
+  Layer,
+  type LogLevel,
+  Schema,
+  SchemaIssue,
+  SchemaTransformation,
+} from "effect"
 import { DefaultMaxRetries } from "./RetryPolicy.ts"
 import type { DeadSetLimits } from "./Store.ts"
 
@@ -58,6 +72,94 @@ export const defaults: Resolved = {
   logLevels: { start: "Info", done: "Info", fail: "Warn" },
 }
 
+// ---------------------------------------------------------------------------------------------
+// Queue names
+// ---------------------------------------------------------------------------------------------
+
+/** The rule for a queue name, as every error about one states it. */
+export const QueueNameRule = 'a queue name is 1 to 128 letters, digits, "_", "-" or "."'
+
+const QueueNamePattern = /^[A-Za-z0-9_.-]{1,128}$/
+
+/**
+ * What is wrong with `name` as a queue name, or undefined when it is a good one. (`:` is not
+ * allowed: VERK_QUEUES uses it between a name and its concurrency.)
+ */
+export const queueNameProblem = (name: string): string | undefined =>
+  QueueNamePattern.test(name) ? undefined : `${JSON.stringify(name)} is not a queue name: ${QueueNameRule}`
+
+/** A queue name: 1 to 128 letters, digits, `_`, `-` or `.`. */
+export const QueueName = Schema.String.check(Schema.makeFilter((name: string) => queueNameProblem(name) ?? true))
+
+// ---------------------------------------------------------------------------------------------
+// Durations as text
+// ---------------------------------------------------------------------------------------------
+
+const DurationUnits: ReadonlyArray<readonly [RegExp, number]> = [
+  [/^(?:ms|millis?|milliseconds?)$/, 1],
+  [/^(?:s|secs?|seconds?)$/, 1_000],
+  [/^(?:m|mins?|minutes?)$/, 60_000],
+  [/^(?:h|hours?)$/, 3_600_000],
+  [/^(?:d|days?)$/, 86_400_000],
+  [/^(?:w|weeks?)$/, 604_800_000],
+]
+
+const DurationText = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/
+
+/** What a duration written as text looks like, as errors about one state it. */
+export const DurationRule = 'a duration such as 500ms, 1s, 1.5s, 2m, 1h, 7d, "250 millis", "5 seconds" or "1 minute"'
+
+/**
+ * A duration written by a person: a non-negative number and a unit, with or without a space:
+ * `500ms`, `1s`, `1.5s`, `2m`, `1h`, `7d`, `1w`, `250 millis`, `5 seconds`, `1 minute`.
+ * Undefined when `text` is none of these.
+ */
+export const parseDuration = (text: string): Duration.Duration | undefined => {
+  const match = DurationText.exec(text)
+  if (match === null) return undefined
+  const [, amount = "", unit = ""] = match
+  const millisPerUnit = DurationUnits.find(([pattern]) => pattern.test(unit))?.[1]
+  return millisPerUnit === undefined ? undefined : Duration.millis(Number(amount) * millisPerUnit)
+}
+
+/** A `Duration` from text such as `500ms`, `1s` or `5 seconds` (see `parseDuration`); encodes to `<n>ms`. */
+export const DurationFromString = Schema.String.pipe(
+  Schema.decodeTo(
+    Schema.Duration,
+    SchemaTransformation.transformEffect({
+      decode: (text: string, options) => {
+        const duration = parseDuration(text)
+        return duration === undefined
+          ? Effect.fail(new SchemaIssue.InvalidValue({ expected: DurationRule }, text, options))
+          : Effect.succeed(duration)
+      },
+      encode: (duration: Duration.Duration) => Effect.succeed(`${Duration.toMillis(duration)}ms`),
+    }),
+  ),
+)
+
+/** A `DurationFromString` above zero: how often something repeats (zero would spin). */
+export const IntervalFromString = DurationFromString.check(
+  Schema.makeFilter(
+    (duration: Duration.Duration) =>
+      Duration.isGreaterThan(duration, Duration.zero) || "expected a duration above zero, such as 500ms or 1s",
+  ),
+)
+
+// ---------------------------------------------------------------------------------------------
+// Settings
+// ---------------------------------------------------------------------------------------------
+
+/** A setting given in code is not valid: a defect (a bug in the caller), thrown by `make`. */
+export class InvalidSetting extends Data.TaggedError("InvalidSetting")<{
+  readonly setting: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `Invalid setting ${this.setting}: ${this.reason}`
+  }
+}
+
 type DurationKey = "deadMaxAge" | "pollInterval" | "shutdownTimeout" | "heartbeatInterval" | "statsFlushInterval"
 
 /** Settings as a user writes them: any subset, durations as `"5 seconds"` or a Duration. */
@@ -77,41 +179,85 @@ const durationKeys: ReadonlyArray<DurationKey> = [
   "statsFlushInterval",
 ]
 
+const concurrencyProblem = (concurrency: unknown): string | undefined =>
+  Number.isSafeInteger(concurrency) && (concurrency as number) >= 1
+    ? undefined
+    : `${String(concurrency)} is not a concurrency: a concurrency is a whole number of at least 1`
+
+/**
+ * Every setting from `input`, the rest from `defaults`. A bad value (a queue name outside
+ * `QueueName`, a concurrency below 1, a duration `Duration` cannot read) throws `InvalidSetting`.
+ */
 export const make = (input: Input = {}): Resolved => {
   const { logLevels, ...rest } = input
   const defined: Record<string, unknown> = Object.fromEntries(
     Object.entries(rest).filter(([, value]) => value !== undefined),
   )
+  for (const [queue, concurrency] of Object.entries(input.queues ?? {})) {
+    const reason = queueNameProblem(queue) ?? concurrencyProblem(concurrency)
+    if (reason !== undefined) throw new InvalidSetting({ setting: "queues", reason })
+  }
   for (const key of durationKeys) {
     const value = input[key]
-    if (value !== undefined) defined[key] = Duration.fromInputUnsafe(value)
+    if (value === undefined) continue
+    const duration = Duration.fromInput(value)
+    if (duration._tag === "None") {
+      throw new InvalidSetting({ setting: key, reason: `${String(value)} is not a Duration input` })
+    }
+    defined[key] = duration.value
   }
   return { ...defaults, ...defined, logLevels: { ...defaults.logLevels, ...logLevels } } as Resolved
 }
 
-const QueueEntry = String.raw`[^,:\s]+(?:\s*:\s*[1-9]\d*)?`
-const QueueList = new RegExp(String.raw`^\s*${QueueEntry}\s*(?:,\s*${QueueEntry}\s*)*$`)
+/** How VERK_QUEUES is written, as errors about it state it. */
+export const QueuesRule = "expected name[:concurrency],... such as default:25,mail:5"
+
+/** The queues of `name[:concurrency],...`, or what is wrong with the first bad entry. */
+const parseQueues = (text: string): Record<string, number> | string => {
+  const queues: Record<string, number> = {}
+  for (const entry of text.split(",")) {
+    const [name = "", concurrency, ...extra] = entry.split(":").map((piece) => piece.trim())
+    if (extra.length > 0) return `${JSON.stringify(entry.trim())} has more than one ":" (${QueuesRule})`
+    const nameProblem = queueNameProblem(name)
+    if (nameProblem !== undefined) return `${nameProblem} (${QueuesRule})`
+    if (concurrency === undefined) {
+      queues[name] = 25
+      continue
+    }
+    const sizeProblem = /^\d+$/.test(concurrency)
+      ? concurrencyProblem(Number(concurrency))
+      : concurrencyProblem(JSON.stringify(concurrency))
+    if (sizeProblem !== undefined) return `queue ${name}: ${sizeProblem} (${QueuesRule})`
+    queues[name] = Number(concurrency)
+  }
+  return queues
+}
 
 /** `default:25,mail:5` → `{ default: 25, mail: 5 }`; a bare name gets 25 workers. */
-export const QueuesFromString = Schema.String.check(Schema.isPattern(QueueList)).pipe(
-  Schema.decodeTo(Schema.Record(Schema.String, Schema.Int), {
-    decode: SchemaGetter.transform((text: string) => {
-      const queues: Record<string, number> = {}
-      for (const entry of text.split(",")) {
-        const [name = "", size] = entry.split(":").map((piece) => piece.trim())
-        queues[name] = size === undefined ? 25 : Number(size)
-      }
-      return queues
+export const QueuesFromString = Schema.String.pipe(
+  Schema.decodeTo(
+    Schema.Record(Schema.String, Schema.Int),
+    SchemaTransformation.transformEffect({
+      decode: (text: string, options) => {
+        const parsed = parseQueues(text)
+        return typeof parsed === "string"
+          ? Effect.fail(new SchemaIssue.InvalidValue({ message: parsed }, text, options))
+          : Effect.succeed(parsed)
+      },
+      encode: (queues: Readonly<Record<string, number>>) =>
+        Effect.succeed(
+          Object.entries(queues)
+            .map(([name, size]) => `${name}:${size}`)
+            .join(","),
+        ),
     }),
-    encode: SchemaGetter.transform((queues: Readonly<Record<string, number>>) =>
-      Object.entries(queues)
-        .map(([name, size]) => `${name}:${size}`)
-        .join(","),
-    ),
-  }),
+  ),
 )
 
 const Queues = Config.schema(QueuesFromString, "VERK_QUEUES")
+
+const EnvDuration = (name: string) => Config.schema(DurationFromString, name)
+const EnvInterval = (name: string) => Config.schema(IntervalFromString, name)
 
 /** The runtime settings from the environment; unset variables keep the defaults. */
 export const fromEnv: Config.Config<Resolved> = Config.all({
@@ -119,13 +265,11 @@ export const fromEnv: Config.Config<Resolved> = Config.all({
   nodeId: Config.String("VERK_NODE_ID").pipe(Config.option),
   maxRetries: Config.Int("VERK_MAX_RETRY_COUNT").pipe(Config.withDefault(defaults.maxRetries)),
   deadMaxJobs: Config.Int("VERK_MAX_DEAD_JOBS").pipe(Config.withDefault(defaults.deadMaxJobs)),
-  deadMaxAge: Config.Duration("VERK_DEAD_JOB_MAX_AGE").pipe(Config.withDefault(defaults.deadMaxAge)),
-  pollInterval: Config.Duration("VERK_POLL_INTERVAL").pipe(Config.withDefault(defaults.pollInterval)),
-  shutdownTimeout: Config.Duration("VERK_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout)),
-  heartbeatInterval: Config.Duration("VERK_HEARTBEAT_INTERVAL").pipe(Config.withDefault(defaults.heartbeatInterval)),
-  statsFlushInterval: Config.Duration("VERK_STATS_FLUSH_INTERVAL").pipe(
-    Config.withDefault(defaults.statsFlushInterval),
-  ),
+  deadMaxAge: EnvDuration("VERK_DEAD_JOB_MAX_AGE").pipe(Config.withDefault(defaults.deadMaxAge)),
+  pollInterval: EnvInterval("VERK_POLL_INTERVAL").pipe(Config.withDefault(defaults.pollInterval)),
+  shutdownTimeout: EnvDuration("VERK_SHUTDOWN_TIMEOUT").pipe(Config.withDefault(defaults.shutdownTimeout)),
+  heartbeatInterval: EnvInterval("VERK_HEARTBEAT_INTERVAL").pipe(Config.withDefault(defaults.heartbeatInterval)),
+  statsFlushInterval: EnvInterval("VERK_STATS_FLUSH_INTERVAL").pipe(Config.withDefault(defaults.statsFlushInterval)),
   maxRecoveries: Config.Int("VERK_MAX_RECOVERIES").pipe(Config.withDefault(defaults.maxRecoveries)),
   logLevels: Config.all({
     start: Config.LogLevel("VERK_START_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.start)),
@@ -143,6 +287,7 @@ export const deadSetLimits = (config: Resolved): DeadSetLimits => ({
 /** The settings a running node uses, as a service. */
 export class Settings extends Context.Service<Settings, Resolved>()("@verk/core/Settings") {}
 
-export const layer = (input: Input = {}): Layer.Layer<Settings> => Layer.succeed(Settings, make(input))
+/** The settings of `input`; a bad one is a defect (`InvalidSetting`) when the layer is built. */
+export const layer = (input: Input = {}): Layer.Layer<Settings> => Layer.sync(Settings, () => make(input))
 
 export const layerFromEnv: Layer.Layer<Settings, Config.ConfigError> = Layer.effect(Settings, fromEnv)
