@@ -4,7 +4,7 @@
  * duplicated connections for pub/sub and for the blocking commands behind `Redis.reserve`.
  * This is the only place in the library where Promises appear.
  */
-import { Effect, Layer, Redacted } from "effect"
+import { Data, Effect, Layer, Redacted } from "effect"
 import * as Redis from "effect/persistence/Redis"
 import { type RedisOptions as AllRedisOptions, Redis as IORedis } from "ioredis"
 
@@ -23,6 +23,28 @@ const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** Math.min(a
 
 const toError = (cause: unknown) => new Redis.RedisError({ cause })
 
+/** `url` with its password masked (`redis://user:***@host:6379`), safe to show in errors and logs. */
+export const redactUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== "") parsed.password = "***"
+    return parsed.href
+  } catch {
+    return "(an unreadable Redis URL)"
+  }
+}
+
+/** A connection could not be opened: the URL (password masked) and the last socket error. */
+export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
+  readonly url: string
+  readonly cause: unknown
+}> {
+  override get message() {
+    const reason = this.cause instanceof Error ? this.cause.message : String(this.cause)
+    return `cannot connect to Redis at ${this.url}: ${reason}`
+  }
+}
+
 export const make = Effect.fnUntraced(function* (options: ConnectionOptions) {
   const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
   const clientOptions: RedisOptions = {
@@ -32,26 +54,32 @@ export const make = Effect.fnUntraced(function* (options: ConnectionOptions) {
     ...options.ioredis,
   }
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
-  const logErrors = (client: IORedis, role: string) =>
-    client.on("error", (cause: Error) => {
-      runFork(Effect.logWarning(`Redis ${role} connection error: ${cause.message}`))
-    })
 
+  // A connection that cannot be opened fails at once with the socket's error (ioredis would go on
+  // retrying in the background): a worker process then exits for its supervisor to restart it, and
+  // a one-shot command reports the error. Once open, errors are logged and ioredis reconnects.
   const open = (role: string, extra?: RedisOptions) =>
     Effect.tryPromise({
       try: async () => {
         const merged: RedisOptions = { ...clientOptions, ...extra }
         const client = new IORedis(url, merged)
-        logErrors(client, role)
+        let opened = false
+        let lastError: unknown
+        client.on("error", (cause: Error) => {
+          if (opened) runFork(Effect.logWarning(`Redis ${role} connection error: ${cause.message}`))
+          else lastError = cause
+        })
         try {
           await client.connect()
+          opened = true
           return client
         } catch (cause) {
           client.disconnect()
-          throw cause
+          throw new ConnectionFailed({ url: redactUrl(url), cause: lastError ?? cause })
         }
       },
-      catch: toError,
+      catch: (cause) =>
+        toError(cause instanceof ConnectionFailed ? cause : new ConnectionFailed({ url: redactUrl(url), cause })),
     })
 
   const sendWith =
