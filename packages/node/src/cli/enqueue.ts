@@ -1,5 +1,5 @@
 /** `verk enqueue <class> <args-json>`: push a job by hand, as Sidekiq's client would. */
-import { Client } from "@verk/core"
+import { Client, Settings } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Console, Effect, Schema } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -14,7 +14,11 @@ export const enqueue = Command.make(
       Argument.withDescription("the args as a JSON array"),
       Argument.withSchema(ArgsJson),
     ),
-    queue: Flag.String("queue").pipe(Flag.withDescription("the queue"), Flag.withDefault("default")),
+    queue: Flag.String("queue").pipe(
+      Flag.withDescription(`the queue (${Settings.QueueNameRule})`),
+      Flag.withSchema(Settings.QueueName),
+      Flag.withDefault("default"),
+    ),
   },
   Effect.fn(
     function* ({ className, args, queue }) {

@@ -1,35 +1,86 @@
-/** `verk run <module>`: a worker process for the workers that module exports. */
+/**
+ * `verk run <module>`: a worker process for the workers that module exports, with the services
+ * they need from the module's `layer` export.
+ *
+ * The workers are the module's values made by `Worker.make` (`Worker.isWorker`): the default
+ * export (a worker or an array of workers) and every named export that is a worker. If the module
+ * exports `layer`, a `Layer`, it is built first and gives the workers its services; it lives as long
+ * as the process, so its finalizers run at shutdown, after the last job has finished.
+ *
+ * A service that a worker uses and the layer does not provide cannot be seen before a job runs
+ * (a worker's services are only a type): such a job fails, naming the missing service, and is
+ * retried as any failed job.
+ */
+import { existsSync } from "node:fs"
+import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import type { Worker } from "@verk/core"
-import { Effect } from "effect"
+import { Verk, Worker } from "@verk/core"
+import { RedisStore } from "@verk/redis"
+import { Context, Effect, Layer } from "effect"
 import { Argument, Command } from "effect/cli"
-import { layer } from "../WorkerProcess.ts"
+import * as WorkerProcess from "../WorkerProcess.ts"
+import { InvalidLayerExport, LayerFailed, ModuleNotFound, ModuleThrew, NoWorkersExported } from "./errors.ts"
 
-const isWorker = (value: unknown): value is Worker.AnyWorker =>
-  typeof value === "object" &&
-  value !== null &&
-  typeof (value as { name?: unknown }).name === "string" &&
-  typeof (value as { run?: unknown }).run === "function"
+/** What `verk run` takes from a module. */
+export interface Loaded {
+  readonly workers: ReadonlyArray<Worker.AnyWorker<unknown>>
+  /** The module's `layer` export: the services its workers use. */
+  readonly layer: Layer.Layer<unknown, unknown, never> | undefined
+}
 
-/** A module's workers: its default export (an array) or every exported worker. */
-export const loadWorkers = Effect.fn("cli.loadWorkers")(function* (modulePath: string) {
-  const url = pathToFileURL(modulePath).href
-  const loaded = yield* Effect.tryPromise({
-    try: () => import(url) as Promise<Record<string, unknown>>,
-    catch: (cause) => new Error(`Cannot load workers from ${modulePath}: ${String(cause)}`),
+const describeValue = (value: unknown): string =>
+  value === null
+    ? "null"
+    : Array.isArray(value)
+      ? "an array"
+      : /^[aeiou]/.test(typeof value)
+        ? `an ${typeof value}`
+        : `a ${typeof value}`
+
+/** Imports `module` (a path, relative to the working directory) and takes its workers and layer. */
+export const load = Effect.fn("cli.load")(function* (module: string) {
+  const resolved = resolve(module)
+  if (!existsSync(resolved)) return yield* new ModuleNotFound({ module, resolved })
+  const exported = yield* Effect.tryPromise({
+    try: () => import(pathToFileURL(resolved).href) as Promise<Record<string, unknown>>,
+    catch: (error) => new ModuleThrew({ module, resolved, error }),
   })
-  const exported = Array.isArray(loaded.default) ? loaded.default : Object.values(loaded)
-  const workers = exported.filter(isWorker)
-  if (workers.length === 0) return yield* Effect.fail(new Error(`${modulePath} exports no workers`))
-  return workers
+
+  const workers = new Set<Worker.AnyWorker<unknown>>()
+  const fromDefault = Array.isArray(exported.default) ? exported.default : [exported.default]
+  for (const value of [...fromDefault, ...Object.values(exported)]) {
+    if (Worker.isWorker(value)) workers.add(value)
+  }
+  if (workers.size === 0) return yield* new NoWorkersExported({ module, exportNames: Object.keys(exported) })
+
+  const layer = exported.layer
+  if (layer !== undefined && !Layer.isLayer(layer)) {
+    return yield* new InvalidLayerExport({ module, found: describeValue(layer) })
+  }
+  return { workers: [...workers], layer: layer as Loaded["layer"] } satisfies Loaded
 })
 
 export const run = Command.make(
   "run",
-  { module: Argument.String("module").pipe(Argument.withDescription("a module exporting worker definitions")) },
+  { module: Argument.String("module").pipe(Argument.withDescription("a module exporting workers (and a layer)")) },
   Effect.fn(function* ({ module }) {
-    const workers = yield* loadWorkers(module)
-    yield* Effect.logInfo(`running ${workers.map((worker) => worker.name).join(", ")}`)
-    return yield* Effect.never.pipe(Effect.provide(layer(workers)))
-  }),
+    const { workers, layer } = yield* load(module)
+    // Settings and Redis are checked before the module's services open; they close in reverse:
+    // the runtime first (running jobs finish or go back to their queues), then the module's services.
+    const environment = yield* WorkerProcess.fromEnv
+    const store = yield* Layer.build(RedisStore.layer(environment.store))
+    yield* Effect.logInfo(`running ${workers.map((worker) => worker.name).join(", ")} from ${module}`)
+    const services = yield* Layer.build(layer ?? Layer.empty).pipe(
+      Effect.mapError((error) => new LayerFailed({ module, error })),
+    )
+    // The workers' services are only known at run time: their types are erased here on purpose.
+    const runtime = Verk.layer({
+      workers: workers as ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>,
+      ...environment.settings,
+    })
+    return yield* WorkerProcess.serve.pipe(
+      Effect.provide(runtime),
+      Effect.provideContext(Context.merge(store, services)),
+    )
+  }, Effect.scoped),
 ).pipe(Command.withDescription("Run a worker process (settings from REDIS_URL, VERK_QUEUES, ...)"))

@@ -1,0 +1,36 @@
+// workers.ts: `verk run ./workers.ts` runs its workers (Redis and queues from REDIS_URL, VERK_QUEUES).
+import { Worker } from "@verk/core"
+import { Context, Effect, Layer, Ref, Schema } from "effect"
+
+// A service the workers use, standing in for a database client.
+export class Accounts extends Context.Service<
+  Accounts,
+  { readonly credit: (id: string, cents: number) => Effect.Effect<number> }
+>()("example/Accounts") {}
+
+// `verk run` builds the export named `layer` before the first job and closes it at shutdown.
+export const layer = Layer.effect(
+  Accounts,
+  Effect.gen(function* () {
+    const balances = yield* Ref.make(new Map<string, number>())
+    yield* Effect.log("accounts: connected")
+    yield* Effect.addFinalizer(() => Effect.log("accounts: disconnected"))
+    const credit = (id: string, cents: number) =>
+      Ref.modify(balances, (all): [number, Map<string, number>] => {
+        const balance = (all.get(id) ?? 0) + cents
+        return [balance, new Map(all).set(id, balance)]
+      })
+    return { credit }
+  }),
+)
+
+// Every exported worker runs. Enqueue one with `npx verk enqueue CreditAccount '["acct-1", 250]'`.
+export const CreditAccount = Worker.make({
+  name: "CreditAccount",
+  args: Schema.Tuple([Schema.String, Schema.Int]), // [account id, cents]
+  perform: ([id, cents]) =>
+    Effect.gen(function* () {
+      const balance = yield* (yield* Accounts).credit(id, cents)
+      yield* Effect.log(`credited ${cents} cents to ${id}: balance ${balance}`)
+    }),
+})
