@@ -69,7 +69,15 @@ const build = (input: RawJobInput, nowMillis: number, enqueued: boolean): Effect
     ...(enqueued ? { enqueued_at: now } : {}),
   }
   // Validating what we write keeps foreign readers (Sidekiq) and our own fetcher in agreement.
-  return Job.decode(JSON.stringify(job))
+  // Args a caller built by hand may not serialise (too deep, cyclic, a BigInt): bad input, not a crash.
+  let text: string
+  try {
+    text = JSON.stringify(job)
+  } catch (error) {
+    const reason = `args cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
+    return Effect.fail(new Job.MalformedJob({ raw: `${className}(...)`, reason }))
+  }
+  return Job.decode(text)
 }
 
 const runAtMillis = (when: When, nowMillis: number): number =>

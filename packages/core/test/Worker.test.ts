@@ -49,6 +49,17 @@ describe("Worker definitions", () => {
       assert.strictEqual(yield* Store.use((store) => store.queueSize("old")), 1)
       const error = yield* Effect.flip(Client.enqueueRaw({ class: "", args: [] }))
       assert.strictEqual(error._tag, "MalformedJob")
+      // Args that JSON cannot hold are bad input too, and nothing is written.
+      let deep: Array<unknown> = []
+      for (let level = 0; level < 100_000; level++) deep = [deep]
+      const cyclic: Record<string, unknown> = {}
+      cyclic.self = cyclic
+      for (const args of [[deep], [cyclic], [10n]]) {
+        const unwritable = yield* Effect.flip(Client.enqueueRaw({ class: "Deep", args, queue: "deep" }))
+        assert.strictEqual(unwritable._tag, "MalformedJob")
+        assert.include(unwritable.message, "cannot be written as JSON")
+      }
+      assert.strictEqual(yield* Store.use((store) => store.queueSize("deep")), 0)
     }).pipe(Effect.provide(TestLayer)),
   )
 })
