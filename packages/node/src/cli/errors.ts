@@ -40,6 +40,18 @@ export class NoWorkersExported extends Data.TaggedError("NoWorkersExported")<{
   }
 }
 
+/** `verk run --health-port`: the port could not be listened on. */
+export class HealthPortUnavailable extends Data.TaggedError("HealthPortUnavailable")<{
+  readonly host: string
+  readonly port: number
+  readonly error: unknown
+}> {
+  override get message() {
+    const cause = (this.error as { readonly cause?: unknown }).cause
+    return `cannot serve /healthz on ${this.host}:${this.port}: ${describe(cause ?? this.error)}`
+  }
+}
+
 /** `verk run <module>`: the module's `layer` export is not a `Layer`. */
 export class InvalidLayerExport extends Data.TaggedError("InvalidLayerExport")<{
   readonly module: string

@@ -16,10 +16,18 @@ import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { Verk, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Context, Effect, Layer } from "effect"
-import { Argument, Command } from "effect/cli"
+import { Config, Context, Effect, Layer, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as HealthServer from "../HealthServer.ts"
 import * as WorkerProcess from "../WorkerProcess.ts"
-import { InvalidLayerExport, LayerFailed, ModuleNotFound, ModuleThrew, NoWorkersExported } from "./errors.ts"
+import {
+  HealthPortUnavailable,
+  InvalidLayerExport,
+  LayerFailed,
+  ModuleNotFound,
+  ModuleThrew,
+  NoWorkersExported,
+} from "./errors.ts"
 
 /** What `verk run` takes from a module. */
 export interface Loaded {
@@ -62,8 +70,20 @@ export const load = Effect.fn("cli.load")(function* (module: string) {
 
 export const run = Command.make(
   "run",
-  { module: Argument.String("module").pipe(Argument.withDescription("a module exporting workers (and a layer)")) },
-  Effect.fn(function* ({ module }) {
+  {
+    module: Argument.String("module").pipe(Argument.withDescription("a module exporting workers (and a layer)")),
+    healthPort: Flag.Int("health-port").pipe(
+      Flag.withDescription("serve GET /healthz on this port: 200 while healthy, 503 when not (VERK_HEALTH_PORT)"),
+      Flag.withFallbackConfig(Config.Int("VERK_HEALTH_PORT")),
+      Flag.optional,
+    ),
+    healthHost: Flag.String("health-host").pipe(
+      Flag.withDescription("the address /healthz listens on (VERK_HEALTH_HOST)"),
+      Flag.withFallbackConfig(Config.String("VERK_HEALTH_HOST")),
+      Flag.withDefault("127.0.0.1"),
+    ),
+  },
+  Effect.fn(function* ({ module, healthPort, healthHost }) {
     const { workers, layer } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
@@ -78,7 +98,15 @@ export const run = Command.make(
       workers: workers as ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>,
       ...environment.settings,
     })
-    return yield* WorkerProcess.serve.pipe(
+    const health = Option.match(healthPort, {
+      onNone: () => Effect.void,
+      onSome: (port) =>
+        Layer.build(HealthServer.layer({ port, host: healthHost })).pipe(
+          Effect.mapError((error) => new HealthPortUnavailable({ host: healthHost, port, error })),
+          Effect.andThen(Effect.logInfo(`serving /healthz on http://${healthHost}:${port}`)),
+        ),
+    })
+    return yield* Effect.andThen(health, WorkerProcess.serve).pipe(
       Effect.provide(runtime),
       Effect.provideContext(Context.merge(store, services)),
     )

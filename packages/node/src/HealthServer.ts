@@ -1,0 +1,32 @@
+/**
+ * `/healthz` for process managers and Kubernetes probes: 200 with the node's health as JSON while
+ * its heartbeat reaches Redis and every background loop runs, 503 (same body) otherwise, so a
+ * supervisor can restart a worker that is up but no longer working. Opt-in, and on loopback unless
+ * told otherwise: `verk run --health-port 9090 [--health-host 0.0.0.0]`.
+ */
+import { createServer } from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Verk } from "@verk/core"
+import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServerResponse } from "effect/http"
+
+export interface Options {
+  readonly port: number
+  /** 127.0.0.1 by default; a probe from outside the host (Kubernetes) needs 0.0.0.0. */
+  readonly host?: string | undefined
+}
+
+const healthz = HttpRouter.add(
+  "GET",
+  "/healthz",
+  Effect.gen(function* () {
+    const health = yield* (yield* Verk.Verk).health
+    return HttpServerResponse.jsonUnsafe(health, { status: health.healthy ? 200 : 503 })
+  }),
+)
+
+/** Serves `/healthz` for the `Verk` node in context until the scope closes. */
+export const layer = (options: Options) =>
+  HttpRouter.serve(healthz, { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
+  )
