@@ -11,6 +11,7 @@
 import { Clock, Context, Effect, Layer, LogLevel, Result, Schedule } from "effect"
 import { Events, JobDead } from "./Events.ts"
 import * as Job from "./Job.ts"
+import * as Payload from "./Payload.ts"
 import { deadSetLimits, Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
@@ -80,8 +81,7 @@ export const entryFor = (death: Death, nowMillis: number): Entry => {
 }
 
 /** A bad payload in a log line: never whole (it may be megabytes), escaped, with its length. */
-export const excerpt = (raw: string, max = 120): string =>
-  `${JSON.stringify(raw.slice(0, max))}${raw.length > max ? "..." : ""} (${raw.length} chars)`
+export const excerpt = Payload.excerpt
 
 const clip = (text: string, max = 300) => (text.length <= max ? text : `${text.slice(0, max - 3)}...`)
 
@@ -108,7 +108,7 @@ export const logLine = (
       jid: jid === undefined ? "-" : clip(jid, 64),
       dead_jid: entry.jid,
       dead_score: score,
-      payload_length: death.raw.length,
+      payload_length: Payload.length(death.raw),
     },
   }
 }

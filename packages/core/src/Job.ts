@@ -7,6 +7,7 @@
  */
 import { Data, Effect, Result, Schema, SchemaGetter } from "effect"
 import * as JsonMembers from "./JsonMembers.ts"
+import * as Payload from "./Payload.ts"
 
 /** Epoch seconds; a value above 1e11 can only be milliseconds (Sidekiq 8), so it is scaled. */
 const EpochSeconds = Schema.Finite.pipe(
@@ -55,9 +56,20 @@ export class MalformedJob extends Data.TaggedError("MalformedJob")<{
   }
 }
 
-/** Decodes a raw Redis payload. Total: whatever the text holds, it is a job or a `MalformedJob`. */
-export const decode = (raw: string): Effect.Effect<Job, MalformedJob> =>
-  Schema.decodeUnknownEffect(JobFromJson)(raw).pipe(
+/**
+ * Decodes a raw Redis payload. Total: whatever the text holds, it is a job or a `MalformedJob`.
+ * A payload whose bytes are not UTF-8 (Payload's binary form) is never a job.
+ */
+export const decode = (raw: string): Effect.Effect<Job, MalformedJob> => {
+  if (!Payload.isBinary(raw)) return decodeText(raw, raw)
+  const text = Payload.text(raw)
+  return text === undefined
+    ? Effect.fail(new MalformedJob({ raw, reason: `not valid UTF-8, ${Payload.byteLength(raw)} bytes` }))
+    : decodeText(raw, text)
+}
+
+const decodeText = (raw: string, text: string): Effect.Effect<Job, MalformedJob> =>
+  Schema.decodeUnknownEffect(JobFromJson)(text).pipe(
     Effect.mapError((error) => new MalformedJob({ raw, reason: truncate(error.message, MaxReasonLength) })),
     Effect.catchDefect((defect) =>
       Effect.fail(new MalformedJob({ raw, reason: truncate(`cannot be decoded: ${String(defect)}`, MaxReasonLength) })),
@@ -174,7 +186,8 @@ const truncate = (text: string, max: number): string => (text.length <= max ? te
 /**
  * What the dead set holds for a payload that is not a job: a Sidekiq-shaped entry, so that
  * Sidekiq's web UI can list it, with the reason and the original text kept byte for byte in
- * `payload`.
+ * `payload`. Bytes that are not UTF-8 cannot be a JSON string: `payload_base64` holds them exactly,
+ * and `payload` a copy for display (U+FFFD where a byte is not UTF-8).
  */
 export const malformedDeadEntry = (
   raw: string,
@@ -192,16 +205,18 @@ export const malformedDeadEntry = (
     error_class: "MalformedJob",
     error_message: truncate(reason, MaxErrorMessageLength),
     failed_at: toEpochSeconds(nowMillis),
-    payload: raw,
+    payload: Payload.display(raw),
+    ...(Payload.text(raw) === undefined ? { payload_base64: Payload.base64(raw) } : {}),
   })
 
 /** The `class` of a dead-set entry that wraps a malformed payload. */
 export const MalformedClass = "Verk::MalformedJob"
 
 /** Best effort: the queue a payload names, even when it is otherwise malformed (or cut short). */
-export const queueOf = (raw: string): string | undefined => nonEmpty(JsonMembers.peekString(raw, "queue"))
+export const queueOf = (raw: string): string | undefined =>
+  nonEmpty(JsonMembers.peekString(Payload.display(raw), "queue"))
 
 /** Best effort: the jid a payload names, even when it is otherwise malformed (or cut short). */
-export const jidOf = (raw: string): string | undefined => nonEmpty(JsonMembers.peekString(raw, "jid"))
+export const jidOf = (raw: string): string | undefined => nonEmpty(JsonMembers.peekString(Payload.display(raw), "jid"))
 
 const nonEmpty = (text: string | undefined) => (text === undefined || text === "" ? undefined : text)

@@ -3,9 +3,10 @@
  * is synchronous, so each is atomic the way a Lua script is in Redis. It keeps Redis's semantics
  * (list ends, set scores, trimming) so that it passes the same conformance suite.
  */
-import { Effect, Layer, PubSub, Stream } from "effect"
+import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import {
   type DeadSetLimits,
+  EnqueueTokenSeconds,
   type Notification,
   type Promotion,
   type ScoredPayload,
@@ -116,12 +117,28 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
   }
   const bump = (key: string, by: number) => counters.set(key, (counters.get(key) ?? 0) + by)
 
+  /** Enqueue tokens → when they are forgotten (epoch millis), oldest first. */
+  const tokens = new Map<string, number>()
+  /** Whether `token` is new at `now`; remembers it. Forgets expired tokens on the way. */
+  const claimToken = (token: string, now: number): boolean => {
+    for (const [old, expires] of tokens) {
+      if (expires > now) break
+      tokens.delete(old)
+    }
+    if (tokens.has(token)) return false
+    tokens.set(token, now + EnqueueTokenSeconds * 1000)
+    return true
+  }
+
   return {
-    enqueue: (name, payloads) =>
-      Effect.sync(() => {
-        push(name, payloads)
-        if (payloads.length > 0) notify({ _tag: "Work", queue: name })
-      }),
+    enqueue: (name, payloads, token) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        Effect.sync(() => {
+          if (payloads.length === 0 || (token !== undefined && !claimToken(token, now))) return
+          push(name, payloads)
+          notify({ _tag: "Work", queue: name })
+        }),
+      ),
     addScheduled: (set, entries) =>
       Effect.sync(() => {
         for (const { payload, score } of entries) sets[set].add(payload, score)

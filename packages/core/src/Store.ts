@@ -4,8 +4,10 @@
  * implement it and pass the same conformance suite.
  *
  * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
- * removal, so a job is never re-serialised to find it again. Times are passed in as epoch
- * milliseconds by callers that read them from `Clock`.
+ * removal, so a job is never re-serialised to find it again. A payload whose bytes are not UTF-8
+ * travels in Payload's binary form, which a store turns back into the exact bytes whenever it
+ * writes or looks for that payload (see Payload.ts). Times are passed in as epoch milliseconds by
+ * callers that read them from `Clock`.
  */
 import { Context, Data, type Effect, type Stream } from "effect"
 
@@ -68,6 +70,17 @@ export type Notification =
   | { readonly _tag: "Work"; readonly queue: string }
   | { readonly _tag: "Pause"; readonly queue: string }
   | { readonly _tag: "Scheduled" }
+  /**
+   * The subscription is live again after a reconnect: anything published meanwhile was missed,
+   * so listeners look at everything once. A store that never loses its subscription never says it.
+   */
+  | { readonly _tag: "Resubscribed" }
+
+/**
+ * How long a store remembers an enqueue's token: a call repeated with the same token within this
+ * time (a command resent after a lost reply, a caller's retry) pushes nothing.
+ */
+export const EnqueueTokenSeconds = 300
 
 /** One heartbeat of a node: Verk's liveness key and Sidekiq's process registry entry. */
 export interface Heartbeat {
@@ -105,8 +118,17 @@ export interface Fetched {
 }
 
 export interface StoreShape {
-  /** LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. */
-  readonly enqueue: (queue: string, payloads: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
+  /**
+   * LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. Idempotent
+   * per `token`: a call whose token was used in the last `EnqueueTokenSeconds` pushes nothing. A
+   * call without one gets a fresh token of its own (the Redis store: so that a resent command does
+   * not push twice).
+   */
+  readonly enqueue: (
+    queue: string,
+    payloads: ReadonlyArray<string>,
+    token?: string | undefined,
+  ) => Effect.Effect<void, StoreError>
   /** ZADD entries to the `schedule` or `retry` set. */
   readonly addScheduled: (
     set: "schedule" | "retry",

@@ -2,8 +2,9 @@
  * Turns store notifications into wake-ups, so that idle loops react within milliseconds instead
  * of polling Redis hard: one subscription per node (one pub/sub connection, whatever the number
  * of queues) feeds a signal per queue, a signal for the scheduler, and the pause state.
- * Pause state is also re-read every five poll intervals, so a notification missed while Redis
- * restarted costs at most that.
+ * Notifications published while the subscription is down are lost: when the store says it is
+ * back (`Resubscribed`), every queue and the scheduler are woken and pause state is re-read. Pause
+ * state is also re-read every five poll intervals, should anything else be missed.
  */
 import { Context, Duration, Effect, Layer, Metric, Queue, Ref, Schedule, type Scope, Stream } from "effect"
 import * as Loop from "./Loop.ts"
@@ -67,6 +68,14 @@ export class WakeUp extends Context.Service<
         Effect.catch((error) => Effect.logWarning(`Could not read pause state: ${error.message}`)),
       )
 
+      // Whatever was published while the subscription was down is lost: look at everything once.
+      const wakeEverything = Effect.gen(function* () {
+        yield* Effect.logInfo("Store notifications resubscribed after a reconnect: waking every queue")
+        for (const signal of signals.values()) yield* signal.notify
+        yield* scheduled.notify
+        yield* refreshPaused
+      })
+
       const dispatch = (notification: Notification) => {
         switch (notification._tag) {
           case "Work":
@@ -75,6 +84,8 @@ export class WakeUp extends Context.Service<
             return refreshPaused
           case "Scheduled":
             return scheduled.notify
+          case "Resubscribed":
+            return wakeEverything
         }
       }
 

@@ -1,12 +1,15 @@
 /**
  * The ioredis edge: provides Effect's client-agnostic `Redis` service (effect/persistence/Redis) on
  * one ioredis command connection, with auto-pipelining, reconnection with capped backoff, and
- * duplicated connections for pub/sub and for the blocking commands behind `Redis.reserve`.
- * This is the only place in the library where Promises appear.
+ * duplicated connections for pub/sub and for the blocking commands behind `Redis.reserve`; and our
+ * `Wire` service on the same connections (payloads as bytes, subscriptions that say when they are
+ * back after a reconnect). This is the only place in the library where Promises appear.
  */
-import { Data, Effect, Layer, Redacted } from "effect"
+import { Buffer } from "node:buffer"
+import { Context, Data, Effect, Layer, Queue, Redacted, type Scope } from "effect"
 import * as Redis from "effect/persistence/Redis"
-import { type RedisOptions as AllRedisOptions, Redis as IORedis } from "ioredis"
+import { type RedisOptions as AllRedisOptions, Command, Redis as IORedis } from "ioredis"
+import * as Wire from "./Wire.ts"
 
 /** ioredis options; reply mapping stays ioredis's default, which the replies below expect. */
 type RedisOptions = Omit<AllRedisOptions, "replyMapping">
@@ -45,7 +48,8 @@ export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
   }
 }
 
-export const make = Effect.fnUntraced(function* (options: ConnectionOptions) {
+/** Effect's `Redis` service and our `Wire` (bytes, resubscriptions) on the same connections. */
+export const makeServices = Effect.fnUntraced(function* (options: ConnectionOptions) {
   const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
   const clientOptions: RedisOptions = {
     lazyConnect: true,
@@ -91,7 +95,7 @@ export const make = Effect.fnUntraced(function* (options: ConnectionOptions) {
     Effect.promise(() => client.quit().catch(() => client.disconnect())),
   )
 
-  return yield* Redis.make({
+  const redis = yield* Redis.make({
     send: sendWith(client),
     // Reserved connections carry blocking commands: they never reconnect by themselves, so a
     // dropped one fails its command and leaves the pool.
@@ -110,8 +114,60 @@ export const make = Effect.fnUntraced(function* (options: ConnectionOptions) {
       return Effect.never
     }),
   })
+
+  const wire: Wire.WireShape = {
+    // Bulk replies stay bytes; Buffer arguments are sent as they are.
+    send: (command, args) =>
+      Effect.tryPromise({ try: () => sendBuffer(client, command, args.map(toWireArg)), catch: toError }),
+    subscribe: Effect.fnUntraced(function* (channel) {
+      const events = yield* Queue.unbounded<Wire.SubscriptionEvent, Redis.RedisError>()
+      yield* Effect.addFinalizer(() => Queue.shutdown(events))
+      // Re-subscribed here rather than by ioredis, so that `Resubscribed` follows Redis's reply.
+      const subscriber = yield* Effect.acquireRelease(open("subscriber", { autoResubscribe: false }), (conn) =>
+        Effect.sync(() => conn.disconnect()),
+      )
+      subscriber.on("message", (from: string, message: string) => {
+        Queue.offerUnsafe(events, { _tag: "Message", channel: from, message })
+      })
+      yield* Effect.tryPromise({ try: () => subscriber.subscribe(channel), catch: toError })
+      // "ready" comes after each reconnect (the first one came before `open` returned). A subscribe
+      // that fails here is tried again at the next reconnect.
+      subscriber.on("ready", () => {
+        subscriber.subscribe(channel).then(
+          () => Queue.offerUnsafe(events, { _tag: "Resubscribed" }),
+          (cause: unknown) => runFork(Effect.logWarning(`Could not subscribe again to ${channel}: ${String(cause)}`)),
+        )
+      })
+      return events
+    }),
+  }
+
+  return Context.make(Redis.Redis, redis).pipe(Context.add(Wire.Wire, wire))
 })
 
-/** Effect's `Redis` service over ioredis, closed with the layer's scope. */
-export const layer = (options: ConnectionOptions): Layer.Layer<Redis.Redis, Redis.RedisError> =>
-  Layer.effect(Redis.Redis, make(options))
+/**
+ * A command with bulk replies as Buffers. ioredis 6.0.0's `callBuffer` loses the command's name
+ * when it is auto-pipelined; its named `<command>Buffer` methods keep it (and the pipelining).
+ */
+const sendBuffer = (client: IORedis, command: string, args: ReadonlyArray<string | number | Buffer>) => {
+  const named = (client as unknown as Record<string, unknown>)[`${command.toLowerCase()}Buffer`]
+  return typeof named === "function"
+    ? (named.apply(client, args) as Promise<unknown>)
+    : (client.sendCommand(new Command(command, [...args], { replyEncoding: null })) as Promise<unknown>)
+}
+
+/** Sent as they are: ioredis writes Buffers byte for byte. */
+const toWireArg = (arg: Wire.Arg): string | number | Buffer =>
+  typeof arg === "string" || typeof arg === "number" || Buffer.isBuffer(arg)
+    ? arg
+    : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength)
+
+/** Effect's `Redis` service over ioredis, closed with the scope. */
+export const make = (
+  options: ConnectionOptions,
+): Effect.Effect<Redis.Redis["Service"], Redis.RedisError, Scope.Scope> =>
+  Effect.map(makeServices(options), Context.get(Redis.Redis))
+
+/** Effect's `Redis` service and our `Wire` over ioredis, closed with the layer's scope. */
+export const layer = (options: ConnectionOptions): Layer.Layer<Redis.Redis | Wire.Wire, Redis.RedisError> =>
+  Layer.effectContext(makeServices(options))

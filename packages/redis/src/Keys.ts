@@ -21,6 +21,8 @@ export const make = (namespace?: string) => {
     process: (identity: string) => `${prefix}${identity}`,
     processWork: (identity: string) => `${prefix}${identity}:work`,
     paused: `${prefix}verk:paused`,
+    /** A call's token (enqueue, stats): a script that finds it set ran already and does nothing. */
+    call: (token: string) => `${prefix}verk:call:${token}`,
     /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
     notify: `${prefix}verk:notify`,
     stat: (name: "processed" | "failed", day?: string) =>

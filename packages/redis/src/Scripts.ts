@@ -1,21 +1,25 @@
 /**
- * The Lua scripts of `lua/`, one typed descriptor each. Effect's `Redis.eval` loads a script once
- * (SCRIPT LOAD), calls it by SHA and reloads it when Redis answers NOSCRIPT (after a restart or
- * SCRIPT FLUSH). Each script's header documents its KEYS, ARGV and reply. Their text comes from
+ * The Lua scripts of `lua/`, one typed descriptor each. Effect's `Redis.eval` (scripts without
+ * payloads) and `Wire.evalScript` (scripts whose arguments or replies are payloads, as bytes) call a
+ * script by SHA and load it again when Redis answers NOSCRIPT (after a restart or SCRIPT FLUSH).
+ * Each script's header documents its KEYS, ARGV and reply. Their text comes from
  * `luaSources.ts`, generated from `lua/` by `npm run build:lua`: an installed package reads no files.
  */
 import * as Redis from "effect/persistence/Redis"
 import * as Lua from "./luaSources.ts"
 
+/** A payload as sent: its text, or its exact bytes (Payload's binary form turned back into bytes). */
+type Payload = string | Uint8Array
+
 export const enqueue = Redis.script(
-  (queues: string, queueKey: string, queue: string, channel: string, payloads: ReadonlyArray<string>) => [
-    queues,
-    queueKey,
-    queue,
-    channel,
-    ...payloads,
-  ],
-  { lua: Lua.enqueue, numberOfKeys: 2 },
+  (
+    keys: { queues: string; queue: string; token: string },
+    queue: string,
+    channel: string,
+    tokenSeconds: number,
+    payloads: ReadonlyArray<Payload>,
+  ) => [keys.queues, keys.queue, keys.token, queue, channel, tokenSeconds, ...payloads],
+  { lua: Lua.enqueue, numberOfKeys: 3 },
 ).withReturnType<number>()
 
 export const fetch = Redis.script(
@@ -27,15 +31,15 @@ export const fetch = Redis.script(
     isolate: boolean,
   ) => [keys.queue, keys.inProgress, keys.nodeQueues, keys.nodes, keys.recovered, count, queue, node, isolate ? 1 : 0],
   { lua: Lua.fetch, numberOfKeys: 5 },
-).withReturnType<readonly [ReadonlyArray<string>, number, number]>()
+).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number]>()
 
-export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<string>) => [inProgress, ...raws], {
+export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<Payload>) => [inProgress, ...raws], {
   lua: Lua.ack,
   numberOfKeys: 1,
 }).withReturnType<number>()
 
 export const retry = Redis.script(
-  (inProgress: string, retrySet: string, raw: string, payload: string, at: number, channel: string) => [
+  (inProgress: string, retrySet: string, raw: Payload, payload: Payload, at: number, channel: string) => [
     inProgress,
     retrySet,
     raw,
@@ -47,7 +51,7 @@ export const retry = Redis.script(
 ).withReturnType<number>()
 
 export const kill = Redis.script(
-  (inProgress: string, dead: string, raw: string, payload: string, at: number, maxJobs: number, cutoff: number) => [
+  (inProgress: string, dead: string, raw: Payload, payload: Payload, at: number, maxJobs: number, cutoff: number) => [
     inProgress,
     dead,
     raw,
@@ -76,14 +80,19 @@ export const promote = Redis.script(
     prefix: string,
     channel: string,
     deadAt: number,
-    triples: ReadonlyArray<string>,
+    triples: ReadonlyArray<Payload>,
   ) => [keys.set, keys.queues, keys.dead, prefix, channel, deadAt, ...triples],
   { lua: Lua.promote, numberOfKeys: 3 },
 ).withReturnType<number>()
 
 export const stats = Redis.script(
-  (keys: ReadonlyArray<string>, processed: number, failed: number) => [...keys, processed, failed],
-  { lua: Lua.stats, numberOfKeys: 4 },
+  (keys: ReadonlyArray<string>, processed: number, failed: number, tokenSeconds: number) => [
+    ...keys,
+    processed,
+    failed,
+    tokenSeconds,
+  ],
+  { lua: Lua.stats, numberOfKeys: 5 },
 ).withReturnType<number>()
 
 export const heartbeat = Redis.script(
@@ -109,10 +118,10 @@ export const recoverInProgress = Redis.script(
     keepSeconds: number,
   ) => [...keys, batch, queue, channel, maxRecoveries, keepSeconds],
   { lua: Lua.recoverInprogress, numberOfKeys: 3 },
-).withReturnType<readonly [number, ReadonlyArray<string>]>()
+).withReturnType<readonly [number, ReadonlyArray<Uint8Array>]>()
 
 export const requeueOrphans = Redis.script(
-  (inProgress: string, queueKey: string, queue: string, channel: string, raws: ReadonlyArray<string>) => [
+  (inProgress: string, queueKey: string, queue: string, channel: string, raws: ReadonlyArray<Payload>) => [
     inProgress,
     queueKey,
     queue,

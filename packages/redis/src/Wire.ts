@@ -1,0 +1,61 @@
+/**
+ * What Effect's `Redis` service cannot say, on the same connections (Connection.ts provides both):
+ *
+ * - commands whose arguments may be bytes and whose bulk replies come back as bytes, so that a
+ *   payload is the same bytes end to end whatever its encoding (see Payload.ts in @verk/core);
+ *   `evalScript` calls a Lua script that way (by SHA, loading it again after NOSCRIPT);
+ * - a subscription that says when it is live again after a reconnect (`Resubscribed`): whatever
+ *   was published while it was down never arrives, so its reader must look for itself.
+ */
+import { createHash } from "node:crypto"
+import { Context, Effect, type Queue, type Scope } from "effect"
+import type * as Redis from "effect/persistence/Redis"
+
+/** A command argument: text, a number, or bytes (sent as they are). */
+export type Arg = string | number | Uint8Array
+
+export type SubscriptionEvent =
+  | { readonly _tag: "Message"; readonly channel: string; readonly message: string }
+  /** The subscription is live again after a reconnect; messages published meanwhile are lost. */
+  | { readonly _tag: "Resubscribed" }
+
+export interface WireShape {
+  /** Sends a command; every bulk or simple string reply comes back as bytes (a Buffer). */
+  readonly send: (command: string, args: ReadonlyArray<Arg>) => Effect.Effect<unknown, Redis.RedisError>
+  /** Subscribes to `channel` on a connection of its own, for the lifetime of the scope. */
+  readonly subscribe: (
+    channel: string,
+  ) => Effect.Effect<Queue.Dequeue<SubscriptionEvent, Redis.RedisError>, Redis.RedisError, Scope.Scope>
+}
+
+export class Wire extends Context.Service<Wire, WireShape>()("@verk/redis/Wire") {}
+
+/** Redis names a script by the SHA-1 of its text: computed here, once per script. */
+const shas = new WeakMap<object, string>()
+const shaOf = (lua: string, script: object): string => {
+  let sha = shas.get(script)
+  if (sha === undefined) {
+    sha = createHash("sha1").update(lua, "utf8").digest("hex")
+    shas.set(script, sha)
+  }
+  return sha
+}
+
+const isNoScript = (error: Redis.RedisError): boolean => String(error.cause).includes("NOSCRIPT")
+
+/**
+ * Calls `script` by SHA on `wire`: its arguments may be bytes, and its bulk replies are bytes.
+ * After NOSCRIPT (a Redis restart, SCRIPT FLUSH) it loads the script and calls it again: a NOSCRIPT
+ * reply means the script did not run, so calling again duplicates nothing.
+ */
+export const evalScript =
+  <Config extends { readonly params: ReadonlyArray<unknown>; readonly result: unknown }>(
+    wire: WireShape,
+    script: Redis.Script<Config>,
+  ) =>
+  (...params: Config["params"]): Effect.Effect<unknown, Redis.RedisError> => {
+    const sha = shaOf(script.lua, script)
+    const args = [String(script.numberOfKeys(...params)), ...(script.params(...params) as ReadonlyArray<Arg>)]
+    const call = wire.send("EVALSHA", [sha, ...args])
+    return call.pipe(Effect.catchIf(isNoScript, () => Effect.andThen(wire.send("SCRIPT", ["LOAD", script.lua]), call)))
+  }
