@@ -11,6 +11,7 @@ import { DeadLetter } from "../../packages/core/src/DeadLetter.ts"
 import * as Events from "../../packages/core/src/Events.ts"
 import * as Inspection from "../../packages/core/src/Inspection.ts"
 import * as Job from "../../packages/core/src/Job.ts"
+import * as Payload from "../../packages/core/src/Payload.ts"
 import * as Scheduler from "../../packages/core/src/Scheduler.ts"
 import * as Settings from "../../packages/core/src/Settings.ts"
 import { type DeadSetLimits, type Heartbeat, type Notification, Store } from "../../packages/core/src/Store.ts"
@@ -191,6 +192,155 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
           yield* store.enqueue("q", [])
           assert.deepStrictEqual(yield* store.queues, ["other"])
           assert.deepStrictEqual(yield* store.queueRange("other", 0, -1), ["a"])
+        }),
+      )
+    })
+
+    describe("enqueue with a token", () => {
+      test(
+        "a call repeated with its token pushes nothing; another token pushes again",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"], "token-1")
+          yield* store.enqueue("q", ["a", "b"], "token-1")
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
+          yield* store.enqueue("q", ["c"], "token-1")
+          assert.strictEqual(yield* store.queueSize("q"), 2, "the token is spent, whatever the call holds")
+          yield* store.enqueue("q", ["a"], "token-2")
+          yield* store.enqueue("q", ["a"])
+          yield* store.enqueue("q", ["a"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a", "a", "a", "b", "a"])
+        }),
+      )
+
+      test(
+        "a token spent on one queue is spent for every queue",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q1", ["a"], "token")
+          yield* store.enqueue("q2", ["a"], "token")
+          assert.strictEqual(yield* store.queueSize("q1"), 1)
+          assert.strictEqual(yield* store.queueSize("q2"), 0)
+          assert.deepStrictEqual(yield* store.queues, ["q1"])
+        }),
+      )
+
+      test(
+        "an empty call does not spend its token",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", [], "token")
+          yield* store.enqueue("q", ["a"], "token")
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
+        }),
+      )
+
+      liveTest(
+        "a repeated call publishes nothing",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const { next, quiet } = yield* listen
+          yield* store.enqueue("q", ["a"], "token")
+          assert.deepStrictEqual(yield* next(1), [{ _tag: "Work", queue: "q" }])
+          yield* store.enqueue("q", ["a"], "token")
+          yield* quiet
+        }),
+      )
+    })
+
+    describe("payloads whose bytes are not UTF-8 (Payload's binary form)", () => {
+      /** `{ÿþ}`: not UTF-8; a job but for one byte inside a string; a text that starts like the marker. */
+      const notText = Payload.fromBytes(Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d]))
+      const badByte = Payload.fromBytes(
+        Uint8Array.from([...Buffer.from('{"class":"X","queue":"q","args":["'), 0xff, ...Buffer.from('"],"jid":"j"}')]),
+      )
+      const likeMarker = Payload.fromBytes(Buffer.from(`${Payload.Marker}not base64 at all`))
+      const nulText = "\u0000plain text that starts with NUL"
+      const hostile = [notText, badByte, likeMarker, nulText]
+
+      test(
+        "come back as they went in: enqueue, queueRange, fetch, inProgress, ack",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.isTrue(Payload.isBinary(notText) && Payload.isBinary(badByte) && Payload.isBinary(likeMarker))
+          assert.isFalse(Payload.isBinary(nulText))
+          yield* store.enqueue("q", hostile)
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), [...hostile].reverse())
+          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, hostile)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [...hostile].reverse())
+          yield* store.ack("q", "n", hostile)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+        }),
+      )
+
+      test(
+        "kill and retry take them out of in-progress; what they write is kept as given",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", [notText, badByte])
+          yield* store.fetch("q", "n", 2)
+          yield* store.kill("q", "n", notText, badByte, 5, NoLimits)
+          yield* store.retry("q", "n", badByte, notText, 7)
+          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: badByte, score: 5 }])
+          assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: notText, score: 7 }])
+        }),
+      )
+
+      test(
+        "in sorted sets: addScheduled, due, promote, setRange and deleteFromSet find them",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.addScheduled("schedule", [
+            { payload: notText, score: 1 },
+            { payload: badByte, score: 2 },
+            { payload: likeMarker, score: 3 },
+          ])
+          assert.deepStrictEqual(yield* store.due("schedule", 10, 10), [notText, badByte, likeMarker])
+          const moved = yield* store.promote(
+            "schedule",
+            [
+              { raw: notText, payload: notText, queue: undefined },
+              { raw: badByte, payload: badByte, queue: "q" },
+            ],
+            9,
+          )
+          assert.strictEqual(moved, 2)
+          assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: notText, score: 9 }])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), [badByte])
+          assert.isTrue(yield* store.deleteFromSet("schedule", likeMarker))
+          assert.isTrue(yield* store.deleteFromSet("dead", notText))
+          assert.strictEqual(yield* store.setSize("schedule"), 0)
+          assert.strictEqual(yield* store.setSize("dead"), 0)
+          assert.isTrue(yield* store.deleteFromQueue("q", badByte))
+          assert.strictEqual(yield* store.queueSize("q"), 0)
+        }),
+      )
+
+      test(
+        "recovery, poison pills, forgetRecovery, requeueOrphans and requeueInProgress keep them whole",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", [notText, badByte])
+          yield* store.fetch("q", "dead", 2)
+          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 0), {
+            taken: 2,
+            poisoned: [badByte, notText],
+          })
+          yield* store.kill("q", "dead", notText, "entry", 5, NoLimits)
+          yield* store.forgetRecovery(notText)
+          yield* store.kill("q", "dead", badByte, "entry", 5, NoLimits)
+          assert.deepStrictEqual(yield* store.inProgress("q", "dead"), [])
+
+          // Forgotten: it is no longer a suspect; the other one still is.
+          yield* store.enqueue("q", [notText])
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), { jobs: [notText], isolated: false, blocked: false })
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", [notText]), 1)
+          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), { jobs: [notText], isolated: false, blocked: false })
+          assert.strictEqual(yield* store.requeueInProgress("q", "n"), 1)
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), [notText])
+          yield* store.enqueue("q2", [badByte])
+          assert.deepStrictEqual(yield* store.fetch("q2", "n", 10), { jobs: [], isolated: false, blocked: true })
         }),
       )
     })
