@@ -4,63 +4,55 @@
  */
 import { type Job, Queue, Worker } from "bullmq"
 import type { Redis } from "ioredis"
-import { commandsDuring, cpuMeter, deferred, foreignConnections, sleep } from "./support.ts"
-import type { DrainResult, IdleLoad, IdleOptions } from "./verk.ts"
+import { baseEnv, drainWithProcesses, spawnWorker } from "./processes.ts"
+import { commandsDuring, deferred, foreignConnections, sleep } from "./support.ts"
+import type { DrainOptions, DrainResult, IdleLoad, IdleOptions } from "./verk.ts"
 
 const connection = (port: number) => ({ host: "127.0.0.1", port, maxRetriesPerRequest: null })
 const jobOptions = { removeOnComplete: true, removeOnFail: true }
 const AddBulkBatch = 1_000
 
-export const enqueueAndDrain = async (
-  port: number,
-  admin: Redis,
-  jobs: number,
-  concurrency: number,
-): Promise<DrainResult> => {
+/**
+ * Adds `jobs` no-op jobs with `addBulk` (1,000 per call), pauses the queue (BullMQ's own pause),
+ * starts the worker processes, and resumes it once they are ready.
+ */
+export const enqueueAndDrain = async (port: number, options: DrainOptions): Promise<DrainResult> => {
   const queue = new Queue("drain", { connection: connection(port) })
-  await queue.waitUntilReady()
-  const enqueueBegan = performance.now()
-  for (let first = 0; first < jobs; first += AddBulkBatch) {
-    const size = Math.min(AddBulkBatch, jobs - first)
-    await queue.addBulk(Array.from({ length: size }, () => ({ name: "noop", data: {}, opts: jobOptions })))
-  }
-  const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
-  await queue.close()
-
-  let performed = 0
-  let finishedAt = 0
-  const all = deferred<void>("BullMQ drain", 150_000)
-  const cpu = await cpuMeter(admin)
-  const began = performance.now()
-  const worker = new Worker(
-    "drain",
-    async () => {
-      performed++
-      if (performed === jobs) {
-        finishedAt = performance.now()
-        all.resolve()
-      }
-    },
-    { connection: connection(port), concurrency },
-  )
-  await worker.waitUntilReady()
-  const startupMillis = performance.now() - began
-  await all.promise
-  const drainSeconds = (finishedAt - began) / 1000
-  const used = await cpu.end()
-  await sleep(200)
-  const stopBegan = performance.now()
-  await worker.close()
-  return {
-    enqueuePerSecond: jobs / enqueueSeconds,
-    drainPerSecond: jobs / drainSeconds,
-    drainSeconds,
-    startupMillis,
-    shutdownMillis: performance.now() - stopBegan,
-    performed,
-    nodeCpuSeconds: used.node,
-    redisCpuSeconds: used.redis,
-    processedStat: undefined,
+  try {
+    await queue.waitUntilReady()
+    const enqueueBegan = performance.now()
+    for (let first = 0; first < options.jobs; first += AddBulkBatch) {
+      const size = Math.min(AddBulkBatch, options.jobs - first)
+      await queue.addBulk(Array.from({ length: size }, () => ({ name: "noop", data: {}, opts: jobOptions })))
+    }
+    const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
+    await queue.pause()
+    const drained = await drainWithProcesses({
+      label: `BullMQ drain (${options.processes} process(es))`,
+      admin: options.admin,
+      jobs: options.jobs,
+      processes: options.processes,
+      settleMillis: options.settleMillis,
+      readyTimeoutMillis: 60_000,
+      shutdownGraceMillis: 30_000,
+      spawn: (i) =>
+        spawnWorker({
+          label: `bullmq-worker-${i + 1}`,
+          command: process.execPath,
+          args: [options.bundles.bullmq],
+          env: {
+            ...baseEnv(),
+            BENCH_REDIS_PORT: String(port),
+            BENCH_QUEUE: "drain",
+            BENCH_CONCURRENCY: String(options.concurrency),
+          },
+          readyLine: /^BENCH ready pid=/,
+        }),
+      release: () => queue.resume(),
+    })
+    return { ...drained, enqueuePerSecond: options.jobs / enqueueSeconds, processedStat: undefined }
+  } finally {
+    await queue.close()
   }
 }
 
@@ -112,13 +104,19 @@ export const idleLatencies = async (port: number, options: IdleOptions): Promise
 }
 
 /** BullMQ needs one Worker per queue. */
-export const idleLoad = async (port: number, admin: Redis, queues: number, windowMillis: number): Promise<IdleLoad> => {
+export const idleLoad = async (
+  port: number,
+  admin: Redis,
+  queues: number,
+  windowMillis: number,
+  settleMillis: number,
+): Promise<IdleLoad> => {
   const workers = Array.from(
     { length: queues },
     (_, i) => new Worker(`idle-${i}`, async () => {}, { connection: connection(port), concurrency: 25 }),
   )
   await Promise.all(workers.map((worker) => worker.waitUntilReady()))
-  await sleep(1_500)
+  await sleep(settleMillis)
   const connections = await foreignConnections(admin)
   const { perSecond, breakdown } = await commandsDuring(admin, windowMillis)
   await Promise.all(workers.map((worker) => worker.close()))

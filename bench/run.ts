@@ -1,39 +1,58 @@
 /**
- * `npm run bench`: Verk against a peer (BullMQ) on a private redis-server, in one run:
- * drain and enqueue throughput, idle pickup latency, foreign-push pickup, scheduled-job lateness,
- * and the Redis load of an idle node. Progress goes to stderr; the table to stdout.
+ * `npm run bench`: Verk against its peers (BullMQ, and Ruby Sidekiq when it is installed) on a
+ * private redis-server, in one run: enqueue and drain throughput with the CPU each job costs the
+ * worker process and redis-server, worker memory, idle pickup latency, foreign-push pickup,
+ * scheduled-job lateness, the Redis load of an idle node, and scale-out of worker processes on
+ * one Redis. Progress goes to stderr; the table to stdout.
+ *
+ *   npm run bench -- --quick              every scenario with small counts (proves the bench works;
+ *                                         its figures mean little)
+ *   npm run bench -- --json <file>        also writes every figure, with the run's metadata, as JSON
  */
-import { readFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
 import { monitorEventLoopDelay } from "node:perf_hooks"
+import { parseArgs } from "node:util"
 import type { Redis } from "ioredis"
 import { startRedisServer } from "../test/support/redisServer.ts"
+import { buildWorkers } from "./build.ts"
 import * as Peer from "./bullmq.ts"
-import {
-  awaitConnectionsClosed,
-  connectAdmin,
-  fmtInt,
-  fmtMicros,
-  fmtMs,
-  fmtRate,
-  percentile,
-  type Row,
-  renderTable,
-  type Section,
-} from "./support.ts"
+import { killAll } from "./processes.ts"
+import { type Row, renderTable, type Section, type System, type SystemId, toJson } from "./report.ts"
+import * as Sidekiq from "./sidekiq.ts"
+import { awaitConnectionsClosed, connectAdmin, fmtInt, percentile } from "./support.ts"
 import * as Verk from "./verk.ts"
 
-const DrainJobs = 50_000
+const { values: flags } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, json: { type: "string" } },
+  strict: true,
+})
+const quick = flags.quick === true
+
+/** The full run's counts, and `--quick`'s: every scenario, small enough to finish in well under a minute. */
+const plan = quick
+  ? {
+      drainJobs: 2_000,
+      idle: { pickupJobs: 20, foreignJobs: 2, scheduledJobs: 20, scheduleWindow: [200, 600] as const },
+      idleQueueCounts: [1, 3],
+      idleWindowMillis: 1_000,
+      idleSettleMillis: 500,
+      scaleOutJobs: 5_000,
+      scaleOutProcesses: [1, 2],
+      processSettleMillis: 300,
+    }
+  : {
+      drainJobs: 50_000,
+      idle: { pickupJobs: 200, foreignJobs: 20, scheduledJobs: 200, scheduleWindow: [500, 3_000] as const },
+      idleQueueCounts: [1, 3, 10],
+      idleWindowMillis: 5_000,
+      idleSettleMillis: 1_500,
+      scaleOutJobs: 200_000,
+      scaleOutProcesses: [1, 2, 4],
+      processSettleMillis: 1_000,
+    }
 const DrainConcurrency = 25
-const IdleOptions: Verk.IdleOptions = {
-  pickupJobs: 200,
-  foreignJobs: 20,
-  scheduledJobs: 200,
-  scheduleWindow: [500, 3_000],
-}
-const IdleQueueCounts = [1, 3, 10] as const
-const IdleWindowMillis = 5_000
-/** Verk's default `pollInterval` (Config.ts): the bench runs with it. */
+/** Verk's default `pollInterval` (Settings.ts): the bench runs with it. */
 const PollIntervalMillis = 1_000
 
 const progress = (message: string) =>
@@ -71,8 +90,11 @@ const latencyRows = (
     ] as const
   ).map(([label, p], i) => ({
     metric: `${name} ${label}`,
-    verk: verk === undefined ? "n/a" : fmtMs(percentile(verk, p)),
-    peer: peer === undefined ? "n/a" : fmtMs(percentile(peer, p)),
+    unit: "ms",
+    values: {
+      verk: verk === undefined ? "n/a" : percentile(verk, p),
+      bullmq: peer === undefined ? "n/a" : percentile(peer, p),
+    },
     ...(i === 0 ? { note } : {}),
   }))
 
@@ -88,179 +110,368 @@ const withStallMonitor = async <A>(run: () => Promise<A>): Promise<[A, number]> 
   }
 }
 
-const loadAverage = () => os.loadavg()[0]!.toFixed(2)
+const loadAverage = () => os.loadavg()[0]!
+
+/** Microseconds per job of `seconds` spent on `jobs` jobs. */
+const perJob = (seconds: number, jobs: number) => (seconds / jobs) * 1e6
+
+type DrainFigures = Verk.DrainResult
+
+/** The same figure for each system that has it. */
+const each = (
+  results: Partial<Record<SystemId, DrainFigures>>,
+  pick: (result: DrainFigures, system: SystemId) => number | string,
+): Partial<Record<SystemId, number | string>> =>
+  Object.fromEntries(
+    Object.entries(results).map(([system, result]) => [system, pick(result as DrainFigures, system as SystemId)]),
+  ) as Partial<Record<SystemId, number | string>>
 
 const main = async () => {
   const began = performance.now()
-  const server = await startRedisServer()
+  const loadAtStart = loadAverage()
+  const bundles = await buildWorkers()
+  const server = await startRedisServer().catch((error: unknown) => {
+    bundles.remove()
+    throw error
+  })
   const admin = await connectAdmin(server.url)
   try {
+    const sidekiqFound = Sidekiq.detect()
+    const systems: ReadonlyArray<System> = [
+      { id: "verk", name: "Verk", version: packageVersion("@verk/core") },
+      { id: "bullmq", name: "BullMQ", version: packageVersion("bullmq") },
+      "version" in sidekiqFound
+        ? { id: "sidekiq", name: "Sidekiq", version: sidekiqFound.version }
+        : { id: "sidekiq", name: "Sidekiq", version: "", skipped: `Ruby Sidekiq not found (${sidekiqFound.missing})` },
+    ]
+    const sidekiqRuns = "version" in sidekiqFound
     const cpus = os.cpus()
+    const redis = await redisVersion(admin)
     const header = [
-      "Verk bench",
+      quick ? "Verk bench (--quick: small counts, to prove the bench runs; the figures mean little)" : "Verk bench",
       `machine: ${cpus.length} × ${cpus[0]?.model.trim() ?? "unknown CPU"}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.platform()} ${os.release()}`,
-      `load average (1 min) at start: ${loadAverage()} — other processes on the host add noise to the tails`,
-      `node ${process.version}, redis-server ${await redisVersion(admin)} (private, 127.0.0.1:${server.port}, no persistence)`,
+      `load average (1 min) at start: ${loadAtStart.toFixed(2)} — other processes on the host add noise to every figure`,
+      `node ${process.version}, redis-server ${redis} (private, 127.0.0.1:${server.port}, no persistence; flushed between phases)`,
       `effect ${packageVersion("effect")}, ioredis ${packageVersion("ioredis")}, peer bullmq ${packageVersion("bullmq")}`,
-      `Verk settings: defaults (pollInterval ${PollIntervalMillis} ms), minimum log level Warn (per-job Info lines dropped)`,
+      `Verk settings: defaults (pollInterval ${PollIntervalMillis} ms); no per-job log lines (start/done at None in worker processes, minimum level Warn in-process)`,
       "BullMQ settings: defaults; jobs added with removeOnComplete/removeOnFail (Verk keeps no finished job either)",
+      sidekiqRuns
+        ? `Sidekiq ${sidekiqFound.version} (Ruby ${sidekiqFound.ruby}): sidekiq -c ${DrainConcurrency}, logger at WARN (no per-job lines), jobs pushed by Sidekiq::Client.push_bulk, 1,000 per call`
+        : `Sidekiq column skipped: Ruby Sidekiq not found (${sidekiqFound.missing})`,
+      "Drains (sections 1, 6, 7) run worker processes (Node: JavaScript bundled by esbuild, packages from node_modules; Ruby for Sidekiq),",
+      "started with the jobs held back (Verk, BullMQ: queue paused; Sidekiq: list renamed away) and released once all are ready.",
+      "Worker CPU: /proc/<pid>/stat utime+stime; redis-server CPU: INFO cpu; both from the release to the last perform.",
     ]
 
-    await fresh(admin, `Verk: enqueue ${DrainJobs} jobs, then drain at concurrency ${DrainConcurrency}`)
-    const verkDrain = await Verk.enqueueAndDrain(server.url, admin, DrainJobs, DrainConcurrency)
-    await fresh(admin, `BullMQ: addBulk ${DrainJobs} jobs, then drain at concurrency ${DrainConcurrency}`)
-    const peerDrain = await Peer.enqueueAndDrain(server.port, admin, DrainJobs, DrainConcurrency)
+    const drainOptions = (processes: number, jobs: number): Verk.DrainOptions => ({
+      url: server.url,
+      admin,
+      jobs,
+      concurrency: DrainConcurrency,
+      processes,
+      settleMillis: plan.processSettleMillis,
+      bundles,
+    })
+    const drains: Partial<Record<SystemId, DrainFigures>> = {}
+    await fresh(admin, `Verk: enqueue ${plan.drainJobs} jobs, then drain in a worker process at c=${DrainConcurrency}`)
+    drains.verk = await Verk.enqueueAndDrain(drainOptions(1, plan.drainJobs))
+    await fresh(
+      admin,
+      `BullMQ: addBulk ${plan.drainJobs} jobs, then drain in a worker process at c=${DrainConcurrency}`,
+    )
+    drains.bullmq = await Peer.enqueueAndDrain(server.port, drainOptions(1, plan.drainJobs))
+    if (sidekiqRuns) {
+      await fresh(
+        admin,
+        `Sidekiq: push_bulk ${plan.drainJobs} jobs, then drain in a sidekiq process at c=${DrainConcurrency}`,
+      )
+      const enqueueSeconds = await Sidekiq.enqueue(server.url, plan.drainJobs)
+      const drained = await Sidekiq.drain({ ...drainOptions(1, plan.drainJobs) })
+      const processed = await admin.get("stat:processed")
+      drains.sidekiq = {
+        ...drained,
+        enqueuePerSecond: plan.drainJobs / enqueueSeconds,
+        processedStat: processed === null ? undefined : Number(processed),
+      }
+    } else {
+      progress(`Sidekiq: skipped (${sidekiqFound.missing})`)
+    }
 
     await fresh(admin, "Verk: idle pickup, foreign LPUSH pickup, scheduled lateness")
-    const [verkIdle, verkStall] = await withStallMonitor(() => Verk.idleLatencies(server.url, admin, IdleOptions))
+    const [verkIdle, verkStall] = await withStallMonitor(() => Verk.idleLatencies(server.url, admin, plan.idle))
     await fresh(admin, "BullMQ: idle pickup, scheduled lateness")
-    const [peerIdle, peerStall] = await withStallMonitor(() => Peer.idleLatencies(server.port, IdleOptions))
+    const [peerIdle, peerStall] = await withStallMonitor(() => Peer.idleLatencies(server.port, plan.idle))
 
     const verkLoad: Array<Verk.IdleLoad> = []
     const peerLoad: Array<Verk.IdleLoad> = []
-    for (const queues of IdleQueueCounts) {
+    for (const queues of plan.idleQueueCounts) {
       await fresh(admin, `Verk: idle node on ${queues} queue(s)`)
-      verkLoad.push(await Verk.idleLoad(server.url, admin, queues, IdleWindowMillis))
+      verkLoad.push(await Verk.idleLoad(server.url, admin, queues, plan.idleWindowMillis, plan.idleSettleMillis))
     }
-    for (const queues of IdleQueueCounts) {
+    for (const queues of plan.idleQueueCounts) {
       await fresh(admin, `BullMQ: idle workers on ${queues} queue(s)`)
-      peerLoad.push(await Peer.idleLoad(server.port, admin, queues, IdleWindowMillis))
+      peerLoad.push(await Peer.idleLoad(server.port, admin, queues, plan.idleWindowMillis, plan.idleSettleMillis))
+    }
+
+    const scaleOut: Array<{ readonly processes: number; readonly verk: DrainFigures; readonly bullmq: DrainFigures }> =
+      []
+    for (const processes of plan.scaleOutProcesses) {
+      await fresh(admin, `Verk: ${plan.scaleOutJobs} jobs drained by ${processes} worker process(es)`)
+      const verk = await Verk.enqueueAndDrain(drainOptions(processes, plan.scaleOutJobs))
+      await fresh(admin, `BullMQ: ${plan.scaleOutJobs} jobs drained by ${processes} worker process(es)`)
+      const bullmq = await Peer.enqueueAndDrain(server.port, drainOptions(processes, plan.scaleOutJobs))
+      scaleOut.push({ processes, verk, bullmq })
     }
     const leftOpen = await awaitConnectionsClosed(admin)
 
     const drainSection: Section = {
-      title: `1. Throughput: ${fmtInt(DrainJobs)} no-op jobs, concurrency ${DrainConcurrency}`,
+      scenario: "drain",
+      title: `1. Throughput: ${fmtInt(plan.drainJobs)} no-op jobs, one worker process at concurrency ${DrainConcurrency}`,
+      systems: ["verk", "bullmq", "sidekiq"],
       rows: [
         {
           metric: "Enqueue throughput",
-          verk: fmtRate(verkDrain.enqueuePerSecond),
-          peer: fmtRate(peerDrain.enqueuePerSecond),
-          note: "enqueueMany / addBulk, 1,000 jobs per call",
+          scenario: "enqueue",
+          unit: "jobs/s",
+          values: each(drains, (result) => result.enqueuePerSecond),
+          note: "enqueueMany / addBulk / push_bulk, 1,000 jobs per round trip",
         },
         {
           metric: "Drain throughput",
-          verk: fmtRate(verkDrain.drainPerSecond),
-          peer: fmtRate(peerDrain.drainPerSecond),
-          note: "runtime start → last perform",
+          unit: "jobs/s",
+          values: each(drains, (result) => result.drainPerSecond),
+          note: "release → last perform",
         },
-        {
-          metric: "Drain time",
-          verk: `${verkDrain.drainSeconds.toFixed(2)} s`,
-          peer: `${peerDrain.drainSeconds.toFixed(2)} s`,
-        },
+        { metric: "Drain time", unit: "s", values: each(drains, (result) => result.drainSeconds) },
         {
           metric: "Jobs performed",
-          verk: fmtInt(verkDrain.performed),
-          peer: fmtInt(peerDrain.performed),
-          note: "counted in perform, 200 ms after the last",
+          unit: "jobs",
+          values: each(drains, (result) => result.performed),
+          note: "counted in perform, 300 ms after the last",
         },
         {
           metric: "stat:processed after shutdown",
-          verk: verkDrain.processedStat === undefined ? "missing" : fmtInt(verkDrain.processedStat),
-          peer: "n/a",
-          note: "Sidekiq counter, flushed by Stats",
+          unit: "jobs",
+          values: each(drains, (result, system) => result.processedStat ?? (system === "bullmq" ? "n/a" : "missing")),
+          note: "Sidekiq's counter (Verk flushes it every second and on close)",
         },
         {
-          metric: "Node CPU per job (drain)",
-          verk: fmtMicros(verkDrain.nodeCpuSeconds / DrainJobs),
-          peer: fmtMicros(peerDrain.nodeCpuSeconds / DrainJobs),
-          note: "process.cpuUsage(), start → last perform",
+          metric: "Node/Ruby CPU per job (drain)",
+          unit: "us/job",
+          values: each(drains, (result) => perJob(result.workerCpuSeconds, result.jobs)),
+          note: "worker process, /proc/<pid>/stat utime+stime, release → last perform",
         },
         {
           metric: "redis-server CPU per job (drain)",
-          verk: fmtMicros(verkDrain.redisCpuSeconds / DrainJobs),
-          peer: fmtMicros(peerDrain.redisCpuSeconds / DrainJobs),
+          unit: "us/job",
+          values: each(drains, (result) => perJob(result.redisCpuSeconds, result.jobs)),
           note: "INFO cpu used_cpu_user + used_cpu_sys",
         },
         {
-          metric: "Runtime start-up",
-          verk: fmtMs(verkDrain.startupMillis),
-          peer: fmtMs(peerDrain.startupMillis),
-          note: "layer built / worker ready",
+          metric: "Worker process start-up",
+          unit: "ms",
+          values: each(drains, (result) => result.startupMillis),
+          note: "spawn → ready (process boot, connect; Sidekiq: first heartbeat)",
         },
         {
           metric: "Shutdown after drain",
-          verk: fmtMs(verkDrain.shutdownMillis),
-          peer: fmtMs(peerDrain.shutdownMillis),
-          note: "dispose / worker.close()",
+          unit: "ms",
+          values: each(drains, (result) => result.shutdownMillis),
+          note: "SIGTERM → exit (Sidekiq's fetchers block in BRPOP for up to 2 s)",
         },
       ],
     }
     const pickupSection: Section = {
-      title: `2. Idle pickup latency: ${IdleOptions.pickupJobs} jobs, one at a time (enqueue start → perform start)`,
+      scenario: "pickup",
+      title: `2. Idle pickup latency: ${plan.idle.pickupJobs} jobs, one at a time (enqueue start → perform start)`,
+      systems: ["verk", "bullmq"],
       rows: [
         ...latencyRows("Enqueue call", verkIdle.enqueueCall, peerIdle.enqueueCall, "Client.enqueue / queue.add"),
         ...latencyRows("Pickup", verkIdle.pickup, peerIdle.pickup, "pub/sub wake-up / blocking pop"),
       ],
     }
     const foreignSection: Section = {
-      title: `3. Foreign push pickup: ${IdleOptions.foreignJobs} raw LPUSHes of Sidekiq JSON (pollInterval ${PollIntervalMillis} ms)`,
+      scenario: "foreign-pickup",
+      title: `3. Foreign push pickup: ${plan.idle.foreignJobs} raw LPUSHes of Sidekiq JSON (pollInterval ${PollIntervalMillis} ms)`,
+      systems: ["verk"],
       rows: latencyRows("Pickup", verkIdle.foreign, undefined, "bounded by pollInterval; BullMQ has no such path"),
     }
     const scheduledSection: Section = {
-      title: `4. Scheduled lateness: ${IdleOptions.scheduledJobs} jobs due ${IdleOptions.scheduleWindow[0] / 1000}–${IdleOptions.scheduleWindow[1] / 1000} s ahead (perform start − due time)`,
+      scenario: "scheduled",
+      title: `4. Scheduled lateness: ${plan.idle.scheduledJobs} jobs due ${plan.idle.scheduleWindow[0] / 1000}–${plan.idle.scheduleWindow[1] / 1000} s ahead (perform start − due time)`,
+      systems: ["verk", "bullmq"],
       rows: [
         ...latencyRows("Lateness", verkIdle.lateness, peerIdle.lateness, "Client.schedule(DateTime) / add({ delay })"),
         {
           metric: "Event-loop delay max, phases 2–4",
-          verk: fmtMs(verkStall),
-          peer: fmtMs(peerStall),
+          unit: "ms",
+          values: { verk: verkStall, bullmq: peerStall },
           note: "a whole-process stall (GC, CPU taken by others) shows in every tail",
         },
         {
           metric: "Shutdown when idle",
-          verk: fmtMs(verkIdle.shutdownMillis),
-          peer: fmtMs(peerIdle.shutdownMillis),
+          unit: "ms",
+          values: { verk: verkIdle.shutdownMillis, bullmq: peerIdle.shutdownMillis },
         },
       ],
     }
     const loadSection: Section = {
-      title: `5. Idle node Redis load (${IdleWindowMillis / 1000} s window, INFO commandstats incl. commands inside Lua)`,
-      rows: IdleQueueCounts.flatMap((queues, i) => [
-        {
-          metric: `${queues} queue(s): commands/s`,
-          verk: verkLoad[i]!.commandsPerSecond.toFixed(1),
-          peer: peerLoad[i]!.commandsPerSecond.toFixed(1),
-        },
-        {
-          metric: `${queues} queue(s): connections`,
-          verk: String(verkLoad[i]!.connections),
-          peer: String(peerLoad[i]!.connections),
-          note: i === 0 ? "CLIENT LIST minus the bench's admin connection" : "",
-        },
-      ]),
+      scenario: "idle-load",
+      title: `5. Idle node Redis load (${plan.idleWindowMillis / 1000} s window, INFO commandstats incl. commands inside Lua)`,
+      systems: ["verk", "bullmq"],
+      rows: plan.idleQueueCounts.flatMap(
+        (queues, i): Array<Row> => [
+          {
+            metric: `${queues} queue(s): commands/s`,
+            unit: "commands/s",
+            values: { verk: verkLoad[i]!.commandsPerSecond, bullmq: peerLoad[i]!.commandsPerSecond },
+          },
+          {
+            metric: `${queues} queue(s): connections`,
+            unit: "connections",
+            values: { verk: verkLoad[i]!.connections, bullmq: peerLoad[i]!.connections },
+            note: i === 0 ? "CLIENT LIST minus the bench's admin connection" : "",
+          },
+        ],
+      ),
     }
+    const memorySection: Section = {
+      scenario: "memory",
+      title: `6. Worker process memory (the processes of section 1, concurrency ${DrainConcurrency})`,
+      systems: ["verk", "bullmq", "sidekiq"],
+      rows: [
+        {
+          metric: "Idle worker RSS",
+          unit: "MiB",
+          values: each(drains, (result) => result.idleRssMiB),
+          note: `VmRSS, ready and idle for ${plan.processSettleMillis} ms`,
+        },
+        {
+          metric: `RSS after draining ${fmtInt(plan.drainJobs)}`,
+          unit: "MiB",
+          values: each(drains, (result) => result.drainedRssMiB),
+          note: "VmRSS right after the last perform",
+        },
+      ],
+    }
+    const scaleOutSection: Section = {
+      scenario: "scale-out",
+      title: `7. Scale-out on one Redis: ${fmtInt(plan.scaleOutJobs)} no-op jobs, N worker processes at concurrency ${DrainConcurrency} each (${cpus.length} cores shared with redis-server)`,
+      systems: ["verk", "bullmq"],
+      rows: scaleOut.flatMap(({ processes, verk, bullmq }, i): Array<Row> => {
+        const both = (pick: (result: DrainFigures) => number) => ({ verk: pick(verk), bullmq: pick(bullmq) })
+        const label = `${processes} process${processes === 1 ? "" : "es"}`
+        return [
+          {
+            metric: `${label}: drain throughput`,
+            unit: "jobs/s",
+            values: both((result) => result.drainPerSecond),
+            note: i === 0 ? "release → last perform, all processes" : "",
+          },
+          {
+            metric: `${label}: Node CPU per job`,
+            unit: "us/job",
+            values: both((result) => perJob(result.workerCpuSeconds, result.jobs)),
+            note: i === 0 ? "all worker processes together" : "",
+          },
+          {
+            metric: `${label}: redis-server CPU per job`,
+            unit: "us/job",
+            values: both((result) => perJob(result.redisCpuSeconds, result.jobs)),
+          },
+          {
+            metric: `${label}: one Redis core's worth`,
+            unit: "jobs/s",
+            values: both((result) => result.jobs / result.redisCpuSeconds),
+            note: i === 0 ? "1 s / redis-server CPU per job: the ceiling one Redis core sets at that cost" : "",
+          },
+        ]
+      }),
+    }
+    const sections = [
+      drainSection,
+      pickupSection,
+      foreignSection,
+      scheduledSection,
+      loadSection,
+      memorySection,
+      scaleOutSection,
+    ]
 
     const breakdown = [
       "Idle commands per second, by command:",
-      ...IdleQueueCounts.flatMap((queues, i) => [
+      ...plan.idleQueueCounts.flatMap((queues, i) => [
         `  Verk,   ${String(queues).padStart(2)} queue(s): ${verkLoad[i]!.breakdown}`,
         `  BullMQ, ${String(queues).padStart(2)} queue(s): ${peerLoad[i]!.breakdown}`,
       ]),
     ]
+    const duplicates = [...Object.values(drains), ...scaleOut.flatMap((run) => [run.verk, run.bullmq])].filter(
+      (result) => result.performed !== result.jobs,
+    )
+    const benchSeconds = (performance.now() - began) / 1000
+    const loadAtEnd = loadAverage()
 
     process.stdout.write(
       [
         "",
         ...header,
         "",
-        renderTable(`BullMQ ${packageVersion("bullmq")}`, [
-          drainSection,
-          pickupSection,
-          foreignSection,
-          scheduledSection,
-          loadSection,
-        ]),
+        renderTable(systems, sections),
         "",
         ...breakdown,
         "",
-        `Connections left open at the end: ${leftOpen}. Load average at the end: ${loadAverage()}. Total bench time: ${((performance.now() - began) / 1000).toFixed(1)} s`,
+        ...(duplicates.length === 0
+          ? []
+          : [`WARNING: ${duplicates.length} drain(s) performed a number of jobs other than the number enqueued`, ""]),
+        `Connections left open at the end: ${leftOpen}. Load average at the end: ${loadAtEnd.toFixed(2)}. Total bench time: ${benchSeconds.toFixed(1)} s`,
         "",
       ].join("\n"),
     )
+
+    if (flags.json !== undefined) {
+      const report = toJson(
+        {
+          date: new Date().toISOString(),
+          quick,
+          node: process.version,
+          redis,
+          cpus: cpus.length,
+          cpuModel: cpus[0]?.model.trim() ?? "unknown",
+          memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
+          platform: `${os.platform()} ${os.release()}`,
+          loadAverage: { start: loadAtStart, end: loadAtEnd },
+          versions: {
+            verk: packageVersion("@verk/core"),
+            effect: packageVersion("effect"),
+            ioredis: packageVersion("ioredis"),
+            bullmq: packageVersion("bullmq"),
+            ...(sidekiqRuns ? { sidekiq: sidekiqFound.version, ruby: sidekiqFound.ruby } : {}),
+          },
+          counts: {
+            drainJobs: plan.drainJobs,
+            concurrency: DrainConcurrency,
+            pickupJobs: plan.idle.pickupJobs,
+            foreignJobs: plan.idle.foreignJobs,
+            scheduledJobs: plan.idle.scheduledJobs,
+            scheduleWindowMillis: plan.idle.scheduleWindow,
+            idleQueueCounts: plan.idleQueueCounts,
+            idleWindowMillis: plan.idleWindowMillis,
+            scaleOutJobs: plan.scaleOutJobs,
+            scaleOutProcesses: plan.scaleOutProcesses,
+          },
+          benchSeconds,
+        },
+        systems,
+        sections,
+      )
+      writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`)
+      progress(`figures written to ${flags.json}`)
+    }
   } finally {
+    killAll()
     await admin.quit().catch(() => admin.disconnect())
     await server.stop()
+    bundles.remove()
   }
 }
 

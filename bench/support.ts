@@ -1,5 +1,5 @@
 /**
- * Bench plumbing: percentiles, the printed table, and the admin connection that reads the
+ * Bench plumbing: percentiles, number formats, and the admin connection that reads the
  * private redis-server's counters (its own connections are named, so they can be left out).
  */
 import { Redis } from "ioredis"
@@ -34,36 +34,6 @@ export const deferred = <A>(label: string, timeoutMillis: number) => {
     promise: promise.finally(() => clearTimeout(timer)),
     resolve,
   }
-}
-
-export interface Row {
-  readonly metric: string
-  readonly verk: string
-  readonly peer: string
-  readonly note?: string
-}
-
-export interface Section {
-  readonly title: string
-  readonly rows: ReadonlyArray<Row>
-}
-
-/** A plain-text table: one block per section, columns padded to their widest cell. */
-export const renderTable = (peerName: string, sections: ReadonlyArray<Section>): string => {
-  const header: Row = { metric: "Metric", verk: "Verk", peer: peerName, note: "Notes" }
-  const all = [header, ...sections.flatMap((section) => section.rows)]
-  const width = (pick: (row: Row) => string) => Math.max(...all.map((row) => pick(row).length))
-  const w = [width((r) => r.metric), width((r) => r.verk), width((r) => r.peer), width((r) => r.note ?? "")]
-  const line = (row: Row) =>
-    `| ${row.metric.padEnd(w[0]!)} | ${row.verk.padStart(w[1]!)} | ${row.peer.padStart(w[2]!)} | ${(row.note ?? "").padEnd(w[3]!)} |`
-  const rule = `+${w.map((n) => "-".repeat(n + 2)).join("+")}+`
-  const out = [rule, line(header), rule]
-  for (const section of sections) {
-    out.push(`| ${section.title.padEnd(rule.length - 4)} |`)
-    for (const row of section.rows) out.push(line(row))
-    out.push(rule)
-  }
-  return out.join("\n")
 }
 
 /** The bench's own connection to its redis-server: counters, client lists, raw pushes. */
@@ -121,18 +91,6 @@ export const redisCpuSeconds = async (admin: Redis): Promise<number> => {
   const info = (await admin.call("INFO", "cpu")) as string
   const field = (name: string) => Number(new RegExp(`${name}:(\\S+)`).exec(info)?.[1] ?? Number.NaN)
   return field("used_cpu_user") + field("used_cpu_sys")
-}
-
-/** CPU used by this process and by redis-server between `begin` and `end`, in seconds. */
-export const cpuMeter = async (admin: Redis) => {
-  const process0 = process.cpuUsage()
-  const redis0 = await redisCpuSeconds(admin)
-  return {
-    end: async () => {
-      const used = process.cpuUsage(process0)
-      return { node: (used.user + used.system) / 1e6, redis: (await redisCpuSeconds(admin)) - redis0 }
-    },
-  }
 }
 
 /** A Sidekiq-format job as a foreign client (Ruby's Sidekiq, a script) would LPUSH it. */

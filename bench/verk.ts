@@ -1,32 +1,21 @@
 /**
- * The Verk side of the bench: each phase builds its runtime with `ManagedRuntime` (so the bench can
- * drive it from plain async code), measures, and disposes it, which closes every scope the
- * runtime opened (queues, scheduler, stats flusher, Redis connections).
+ * The Verk side of the bench. The drains run worker processes (verkWorkerMain.ts, the product's
+ * `WorkerProcess.run`), fed by the bench's own client. The latency and idle-load phases run a node
+ * in the bench process, built with `ManagedRuntime` (so the bench can drive it from plain async
+ * code) and disposed after, which closes every scope the runtime opened (queues, scheduler, stats
+ * flusher, Redis connections).
  */
-import { Client, Verk, Worker } from "@verk/core"
+import { fileURLToPath } from "node:url"
+import { Client, Store, Verk } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { DateTime, Effect, Layer, ManagedRuntime, References, Schema } from "effect"
+import { DateTime, Effect, Layer, ManagedRuntime, References } from "effect"
 import type { Redis } from "ioredis"
-import { commandsDuring, cpuMeter, deferred, foreignConnections, sidekiqJob, sleep } from "./support.ts"
+import type { WorkerBundles } from "./build.ts"
+import { baseEnv, drainWithProcesses, type ProcessDrainResult, spawnWorker } from "./processes.ts"
+import { commandsDuring, deferred, foreignConnections, sidekiqJob, sleep } from "./support.ts"
+import { hooks, NoOp, Probe } from "./verkWorkers.ts"
 
-/** What the running phase wants to hear from `perform`; each phase sets its own. */
-export const hooks = {
-  noOp: (): void => {},
-  probe: (_value: number): void => {},
-}
-
-export const NoOp = Worker.make({
-  name: "NoOp",
-  args: Schema.Tuple([]),
-  perform: () => Effect.sync(() => hooks.noOp()),
-})
-
-/** Carries a number (an index or a due time) to the perform hook. */
-export const Probe = Worker.make({
-  name: "Probe",
-  args: Schema.Tuple([Schema.Number]),
-  perform: ([value]) => Effect.sync(() => hooks.probe(value)),
-})
+const root = fileURLToPath(new URL("..", import.meta.url))
 
 /**
  * The per-job "start"/"done" lines are Info: a node that logs at Warn drops them without printing
@@ -34,8 +23,9 @@ export const Probe = Worker.make({
  */
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 
+/** The bench's client: `Client` for enqueueing, and the `Store` itself to pause and resume a queue. */
 const clientRuntime = (url: string) =>
-  ManagedRuntime.make(Client.layer.pipe(Layer.provide(RedisStore.layer({ url })), Layer.provide(quiet)))
+  ManagedRuntime.make(Client.layer.pipe(Layer.provideMerge(RedisStore.layer({ url })), Layer.provide(quiet)))
 
 const nodeRuntime = (url: string, queues: Readonly<Record<string, number>>) =>
   ManagedRuntime.make(
@@ -57,66 +47,87 @@ const stop = async (runtime: NodeRuntime): Promise<number> => {
   return performance.now() - began
 }
 
-export interface DrainResult {
+/** Jobs per `enqueueMany` call (which itself sends them 1,000 per round trip): keeps the bench's heap small. */
+const EnqueueChunk = 10_000
+
+const setPaused = (queue: string, paused: boolean) =>
+  Effect.gen(function* () {
+    const store = yield* Store.Store
+    yield* store.setPaused(queue, paused)
+  })
+
+export interface DrainOptions {
+  readonly url: string
+  readonly admin: Redis
+  readonly jobs: number
+  readonly concurrency: number
+  readonly processes: number
+  readonly settleMillis: number
+  /** The worker processes' entry points, built to JavaScript (build.ts). */
+  readonly bundles: WorkerBundles
+}
+
+export interface DrainResult extends ProcessDrainResult {
   readonly enqueuePerSecond: number
-  readonly drainPerSecond: number
-  readonly drainSeconds: number
-  readonly startupMillis: number
-  readonly shutdownMillis: number
-  readonly performed: number
-  /** CPU seconds used from runtime start to the last perform, by this process and by redis-server. */
-  readonly nodeCpuSeconds: number
-  readonly redisCpuSeconds: number
   /** Verk's Sidekiq counter `stat:processed` after shutdown (flushed once a second and on close). */
   readonly processedStat: number | undefined
 }
 
-/** Enqueue `jobs` no-op jobs with `enqueueMany`, then time a fresh node draining them. */
-export const enqueueAndDrain = async (
-  url: string,
-  admin: Redis,
-  jobs: number,
-  concurrency: number,
-): Promise<DrainResult> => {
-  const client = clientRuntime(url)
-  await start(client)
-  const argsList = Array.from({ length: jobs }, () => [] as const)
-  const enqueueBegan = performance.now()
-  await client.runPromise(Client.enqueueMany(NoOp, argsList))
-  const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
-  await client.dispose()
-
-  let performed = 0
-  let finishedAt = 0
-  const all = deferred<void>("Verk drain", 150_000)
-  hooks.noOp = () => {
-    performed++
-    if (performed === jobs) {
-      finishedAt = performance.now()
-      all.resolve()
+/**
+ * Enqueues `jobs` no-op jobs with `enqueueMany` from the bench process, pauses the queue (Verk's
+ * own pause: the workers see it when they start), starts the worker processes, and resumes it
+ * once they are ready: the drain runs from the resume to the last perform.
+ */
+export const enqueueAndDrain = async (options: DrainOptions): Promise<DrainResult> => {
+  const client = clientRuntime(options.url)
+  try {
+    await start(client)
+    const enqueueBegan = performance.now()
+    for (let first = 0; first < options.jobs; first += EnqueueChunk) {
+      const size = Math.min(EnqueueChunk, options.jobs - first)
+      await client.runPromise(
+        Client.enqueueMany(
+          NoOp,
+          Array.from({ length: size }, () => [] as const),
+        ),
+      )
     }
-  }
-  const node = nodeRuntime(url, { default: concurrency })
-  const cpu = await cpuMeter(admin)
-  const began = performance.now()
-  const startupMillis = await start(node)
-  await all.promise
-  const drainSeconds = (finishedAt - began) / 1000
-  const used = await cpu.end()
-  await sleep(200) // anything performed twice would show up here
-  const shutdownMillis = await stop(node)
-  hooks.noOp = () => {}
-  const processed = await admin.get("stat:processed")
-  return {
-    nodeCpuSeconds: used.node,
-    redisCpuSeconds: used.redis,
-    processedStat: processed === null ? undefined : Number(processed),
-    enqueuePerSecond: jobs / enqueueSeconds,
-    drainPerSecond: jobs / drainSeconds,
-    drainSeconds,
-    startupMillis,
-    shutdownMillis,
-    performed,
+    const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
+    await client.runPromise(setPaused("default", true))
+    const drained = await drainWithProcesses({
+      label: `Verk drain (${options.processes} process(es))`,
+      admin: options.admin,
+      jobs: options.jobs,
+      processes: options.processes,
+      settleMillis: options.settleMillis,
+      readyTimeoutMillis: 60_000,
+      shutdownGraceMillis: 30_000,
+      spawn: (i) =>
+        spawnWorker({
+          label: `verk-worker-${i + 1}`,
+          command: process.execPath,
+          args: [options.bundles.verk],
+          cwd: root,
+          env: {
+            ...baseEnv(),
+            REDIS_URL: options.url,
+            VERK_QUEUES: `default:${options.concurrency}`,
+            // No per-job log lines (the default logs a start and a done line per job at Info).
+            VERK_START_JOB_LOG_LEVEL: "None",
+            VERK_DONE_JOB_LOG_LEVEL: "None",
+          },
+          readyLine: /worker process ready: node /,
+        }),
+      release: () => client.runPromise(setPaused("default", false)),
+    })
+    const processed = await options.admin.get("stat:processed")
+    return {
+      ...drained,
+      enqueuePerSecond: options.jobs / enqueueSeconds,
+      processedStat: processed === null ? undefined : Number(processed),
+    }
+  } finally {
+    await client.dispose()
   }
 }
 
@@ -195,11 +206,17 @@ export interface IdleLoad {
 }
 
 /** An idle node on `queues` queues: its connections and the commands it sends per second. */
-export const idleLoad = async (url: string, admin: Redis, queues: number, windowMillis: number): Promise<IdleLoad> => {
+export const idleLoad = async (
+  url: string,
+  admin: Redis,
+  queues: number,
+  windowMillis: number,
+  settleMillis: number,
+): Promise<IdleLoad> => {
   const names = Object.fromEntries(Array.from({ length: queues }, (_, i) => [`idle-${i}`, 25]))
   const node = nodeRuntime(url, names)
   await start(node)
-  await sleep(1_500) // past start-up (SCRIPT LOAD, first polls)
+  await sleep(settleMillis) // past start-up (SCRIPT LOAD, first polls)
   const connections = await foreignConnections(admin)
   const { perSecond, breakdown } = await commandsDuring(admin, windowMillis)
   await stop(node)

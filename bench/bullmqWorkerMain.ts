@@ -1,0 +1,35 @@
+/**
+ * A BullMQ worker process for the drain phases: one `Worker` on BENCH_QUEUE at BENCH_CONCURRENCY,
+ * on the redis-server at BENCH_REDIS_PORT, with a no-op processor whose performs are reported to
+ * the bench (childReport.ts). SIGTERM closes the worker (`worker.close()`, BullMQ's graceful
+ * shutdown) and exits.
+ */
+import { Worker } from "bullmq"
+import { startReporter } from "./childReport.ts"
+
+const port = Number(process.env.BENCH_REDIS_PORT)
+const queue = process.env.BENCH_QUEUE ?? "drain"
+const concurrency = Number(process.env.BENCH_CONCURRENCY ?? "25")
+if (!Number.isInteger(port) || port <= 0) {
+  console.error("bullmqWorkerMain: BENCH_REDIS_PORT is required (the bench's private redis-server)")
+  process.exit(2)
+}
+
+const performed = startReporter()
+const worker = new Worker(queue, async () => performed(), {
+  connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null },
+  concurrency,
+})
+worker.on("error", (error) => console.error(`BullMQ worker error: ${error.message}`))
+await worker.waitUntilReady()
+process.stdout.write(`BENCH ready pid=${process.pid}\n`)
+
+process.once("SIGTERM", () => {
+  worker.close().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`worker.close() failed: ${String(error)}`)
+      process.exit(1)
+    },
+  )
+})

@@ -1,0 +1,16 @@
+/**
+ * A Verk worker process for the drain phases, run as a user would run one: the product's entry
+ * point `WorkerProcess.run` with settings from the environment (REDIS_URL, VERK_QUEUES, ...), here
+ * with the bench's no-op worker, whose performs are reported to the bench (childReport.ts).
+ */
+import { WorkerProcess } from "@verk/node"
+import { startReporter } from "./childReport.ts"
+import { hooks, NoOp } from "./verkWorkers.ts"
+
+if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === "") {
+  console.error("verkWorkerMain: REDIS_URL is required (the bench's private redis-server)")
+  process.exit(2)
+}
+
+hooks.noOp = startReporter()
+WorkerProcess.run([NoOp])

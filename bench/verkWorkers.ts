@@ -1,0 +1,25 @@
+/**
+ * The bench's Verk workers, shared by the bench process (which enqueues them and runs the latency
+ * phases in-process) and the worker processes of the drain phases (verkWorkerMain.ts).
+ */
+import { Worker } from "@verk/core"
+import { Effect, Schema } from "effect"
+
+/** What the running phase wants to hear from `perform`; each phase (or process) sets its own. */
+export const hooks = {
+  noOp: (): void => {},
+  probe: (_value: number): void => {},
+}
+
+export const NoOp = Worker.make({
+  name: "NoOp",
+  args: Schema.Tuple([]),
+  perform: () => Effect.sync(() => hooks.noOp()),
+})
+
+/** Carries a number (an index or a due time) to the perform hook. */
+export const Probe = Worker.make({
+  name: "Probe",
+  args: Schema.Tuple([Schema.Number]),
+  perform: ([value]) => Effect.sync(() => hooks.probe(value)),
+})
