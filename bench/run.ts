@@ -352,6 +352,16 @@ const main = async () => {
           values: each(drains, (result) => result.drainedRssMiB),
           note: "VmRSS right after the last perform",
         },
+        ...scaleOut
+          .filter((run) => run.processes === 1)
+          .map(
+            (run): Row => ({
+              metric: `RSS after draining ${fmtInt(plan.scaleOutJobs)}`,
+              unit: "MiB",
+              values: { verk: run.verk.drainedRssMiB, bullmq: run.bullmq.drainedRssMiB },
+              note: "the one-process run of section 7",
+            }),
+          ),
       ],
     }
     const scaleOutSection: Section = {
