@@ -11,17 +11,11 @@ import { hostname } from "node:os"
 import { Clock, Duration, Effect, Ref, Schedule, type Scope } from "effect"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
+import type { RunningJob } from "./Pool.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
 export const ttlFor = (interval: Duration.Duration): Duration.Duration => Duration.times(interval, 3)
-
-/** A job running on this node, as Sidekiq's `<identity>:work` shows it. */
-export interface RunningJob {
-  readonly queue: string
-  readonly raw: string
-  readonly startedMillis: number
-}
 
 const isJsonObject = (text: string): boolean => {
   try {

@@ -8,7 +8,7 @@
  * This is node-wide, in-process state: JavaScript runs one fiber step at a time, so each
  * transition below is atomic.
  */
-import { Context, Deferred, type Duration, Effect, Exit, Layer } from "effect"
+import { Context, Deferred, type Duration, Effect, Exit, Layer, type Scope } from "effect"
 
 /** What a fetcher may do now. */
 export type Permission =
@@ -26,6 +26,13 @@ export interface FetchEnd {
   readonly blocked: boolean
 }
 
+/** A fetch claimed for a queue, held by a scope: unless ended first, the scope ends it as failed. */
+export interface FetchClaim {
+  readonly permission: Permission
+  /** Ends the claim once the fetched jobs were started. */
+  readonly end: (result: FetchEnd) => Effect.Effect<void>
+}
+
 export class Isolation extends Context.Service<
   Isolation,
   {
@@ -33,6 +40,8 @@ export class Isolation extends Context.Service<
     readonly beginFetch: (queue: string) => Effect.Effect<Permission>
     /** Ends a claimed fetch, after its jobs were started; `undefined` when the fetch failed. */
     readonly endFetch: (queue: string, result: FetchEnd | undefined) => Effect.Effect<void>
+    /** `beginFetch` and `endFetch` as a claim owned by the caller's scope. */
+    readonly claimFetch: (queue: string) => Effect.Effect<FetchClaim, never, Scope.Scope>
     /** `queue` stops fetching (paused or removed): a suspect at its head no longer holds the node. */
     readonly withdraw: (queue: string) => Effect.Effect<void>
     /** A job of this node starts performing (`isolated`: a suspect, alone)... */
@@ -55,28 +64,47 @@ export class Isolation extends Context.Service<
     }
     const idle = () => performing === 0 && fetching === 0
 
-    return {
-      beginFetch: (queue) =>
-        Effect.sync((): Permission => {
-          if (suspectRunning) return "wait"
-          if (waiting.size > 0) {
-            // Let the node drain; then only a queue with a suspect first may fetch, alone.
-            if (!waiting.has(queue) || !idle()) return "wait"
-            fetching++
-            return "isolate"
-          }
-          const permission = idle() ? "isolate" : "fetch"
+    const beginFetch = (queue: string) =>
+      Effect.sync((): Permission => {
+        if (suspectRunning) return "wait"
+        if (waiting.size > 0) {
+          // Let the node drain; then only a queue with a suspect first may fetch, alone.
+          if (!waiting.has(queue) || !idle()) return "wait"
           fetching++
-          return permission
-        }),
-      endFetch: (queue, result) =>
-        Effect.sync(() => {
-          fetching--
-          if (result?.isolated) waiting.delete(queue)
-          else if (result?.blocked) waiting.add(queue)
-          else if (result !== undefined) waiting.delete(queue)
-          announce()
-        }),
+          return "isolate"
+        }
+        const permission = idle() ? "isolate" : "fetch"
+        fetching++
+        return permission
+      })
+    const endFetch = (queue: string, result: FetchEnd | undefined) =>
+      Effect.sync(() => {
+        fetching--
+        if (result?.isolated) waiting.delete(queue)
+        else if (result?.blocked) waiting.add(queue)
+        else if (result !== undefined) waiting.delete(queue)
+        announce()
+      })
+
+    return {
+      beginFetch,
+      endFetch,
+      claimFetch: (queue) =>
+        Effect.map(
+          Effect.acquireRelease(
+            Effect.map(beginFetch(queue), (permission) => ({ permission, open: permission !== "wait" })),
+            (claim) => (claim.open ? endFetch(queue, undefined) : Effect.void),
+          ),
+          (claim): FetchClaim => ({
+            permission: claim.permission,
+            end: (result) =>
+              Effect.suspend(() => {
+                if (!claim.open) return Effect.void
+                claim.open = false
+                return endFetch(queue, result)
+              }),
+          }),
+        ),
       withdraw: (queue) =>
         Effect.sync(() => {
           if (waiting.delete(queue)) announce()

@@ -1,23 +1,26 @@
 /**
- * Runs one fetched job and writes its outcome: decode, resolve the worker, perform (with the
- * running job in context and the worker's timeout), then ack, retry or kill. The outcome is
- * written in the same atomic step as the ack, so a crash at any point leaves the job either
+ * Runs one leased job (Pool.ts) and writes its outcome: decode, resolve the worker, perform (with
+ * the running job in context and the worker's timeout) into an Exit, free the worker, `decide`
+ * (Decide.ts), then write what it says: ack, retry or dead. The outcome is written in the same
+ * atomic step as the removal from in-progress, so a crash at any point leaves the job either
  * in-progress (it runs again) or with its outcome recorded, never lost. A retry changes only the
  * failure's keys in the job's own text (`Job.patch`); a death goes through `DeadLetter`.
  */
-import { Cause, Clock, Context, DateTime, Effect, Exit, Layer, LogLevel, Result } from "effect"
+import { Cause, Clock, Context, DateTime, Effect, Layer, LogLevel, Result } from "effect"
 import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import { DeadLetter, OutcomeRetry } from "./DeadLetter.ts"
+import * as Decide from "./Decide.ts"
 import { Events, JobFailed, JobFinished, JobStarted } from "./Events.ts"
 import * as Job from "./Job.ts"
 import { Node } from "./Node.ts"
+import type { Lease } from "./Pool.ts"
 import * as RetryPolicy from "./RetryPolicy.ts"
 import { Settings } from "./Settings.ts"
 import { Stats } from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
-import { type JobServices, type RegisteredWorker, WorkerRegistry } from "./Worker.ts"
+import { type JobServices, WorkerRegistry } from "./Worker.ts"
 
 /** Text of anything thrown, without ever throwing itself (a getter or `toString` may). */
 const textOf = (value: unknown): string => {
@@ -62,15 +65,6 @@ export const describeFailure = (cause: Cause.Cause<unknown>): Job.Failure => {
 /** The `error_class` of a job whose handling failed in Verk itself (not in its worker). */
 export const ProcessingFailedClass = "Verk::ProcessingFailed"
 
-/** Retries allowed: the job's own setting, else the worker's, else the node's default. */
-const retryLimit = (job: Job.Job, worker: RegisteredWorker | undefined, defaultLimit: number): number => {
-  const fromJob = Job.retryLimit(job)
-  if (fromJob !== undefined) return fromJob
-  if (worker?.retry === false) return 0
-  if (typeof worker?.retry === "number") return Math.max(0, worker.retry)
-  return defaultLimit
-}
-
 /**
  * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
  * progress, to run again; `unrecorded` (even dead-lettering it failed, logged at error level)
@@ -82,14 +76,14 @@ export class Processor extends Context.Service<
   Processor,
   {
     /**
-     * Process one raw payload taken from `queue` into this node's in-progress list; `performed`
-     * runs as soon as the job's own code has ended, before its outcome is written. Never fails:
+     * Process one leased job (taken from `lease.queue` into this node's in-progress list); its
+     * worker is freed as soon as the job's own code has ended, before its outcome is written. Never fails:
      * an outcome write that fails is retried until it lands (the job stays in progress meanwhile),
      * and any other failure while handling the job (a defect in Verk, a payload no code expected)
      * ends it in the dead set with what failed. Interruption (shutdown) writes no outcome: the job
      * is requeued by the caller.
      */
-    readonly process: (queue: string, raw: string, performed?: Effect.Effect<void>) => Effect.Effect<Outcome>
+    readonly process: (lease: Lease) => Effect.Effect<Outcome>
   }
 >()("@verk/core/Processor") {
   static readonly layer: Layer.Layer<
@@ -135,76 +129,80 @@ export class Processor extends Context.Service<
         yield* stats.recordFailed(queue, Job.MalformedClass, 0)
       })
 
-      const recordOutcome = Effect.fnUntraced(function* (
-        queue: string,
-        raw: string,
+      /** Writes what `decide` said; the decision's time is the run's end. */
+      const write = Effect.fnUntraced(function* (
+        lease: Lease,
         job: Job.Job,
-        worker: RegisteredWorker | undefined,
-        exit: Exit.Exit<void, unknown>,
-        startedMillis: number,
+        decision: Decide.Decision,
+        nowMillis: number,
         progress: Progress,
       ): Effect.fn.Return<Outcome, StoreError> {
-        const now = yield* Clock.currentTimeMillis
-        const durationMillis = now - startedMillis
+        const { queue, raw } = lease
+        const durationMillis = nowMillis - lease.startedMillis
         const annotations = { queue, class: job.class, jid: job.jid, duration_ms: durationMillis }
-        if (Exit.isSuccess(exit)) {
-          yield* ack(queue, raw)
-          progress.recorded = "finished"
-          yield* stats.recordProcessed(queue, job.class, durationMillis)
-          yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
-          yield* log(levels.done, () => `done ${job.class} ${job.jid} in ${durationMillis} ms`, annotations)
-          return "finished"
+        switch (decision._tag) {
+          case "Interrupted":
+            return "interrupted"
+          case "Ack": {
+            yield* ack(queue, raw)
+            progress.recorded = "finished"
+            yield* stats.recordProcessed(queue, job.class, durationMillis)
+            yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
+            yield* log(levels.done, () => `done ${job.class} ${job.jid} in ${durationMillis} ms`, annotations)
+            return "finished"
+          }
+          case "Dead": {
+            const { failure, failures, reason } = decision
+            yield* stats.recordFailed(queue, job.class, durationMillis)
+            yield* deadLetter.bury({
+              from: { _tag: "InProgress", queue, node },
+              raw,
+              queue,
+              failure,
+              reason,
+              job,
+              logLevel: levels.fail,
+              nowMillis,
+            })
+            progress.recorded = "dead"
+            const error = `${failure.errorClass}: ${failure.message}`
+            yield* events.publish(
+              new JobFailed({ queue, jid: job.jid, className: job.class, error, failures, retryAt: undefined }),
+            )
+            return "dead"
+          }
+          case "Retry": {
+            const { failure, failures, at } = decision
+            yield* stats.recordFailed(queue, job.class, durationMillis)
+            const retryAt = Job.toEpochSeconds(DateTime.toEpochMillis(at))
+            const payload = Job.patch(raw, decision.changes)
+            // Cannot happen for a payload that decoded; if it does, the job still gets an outcome.
+            if (Result.isFailure(payload))
+              return yield* Effect.die(new Error(`cannot patch the job: ${payload.failure}`))
+            yield* store.retry(queue, node, raw, payload.success, retryAt)
+            progress.recorded = "retried"
+            const error = `${failure.errorClass}: ${failure.message}`
+            yield* events.publish(
+              new JobFailed({ queue, jid: job.jid, className: job.class, error, failures, retryAt }),
+            )
+            yield* log(
+              levels.fail,
+              () => `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${at}): ${error}`,
+              annotations,
+            )
+            return "retried"
+          }
         }
-        const failure = describeFailure(exit.cause)
-        const changes = Job.failureChanges(job, failure, now)
-        const failures = Job.failureCount(job) + 1
-        const limit = retryLimit(job, worker, settings.maxRetries)
-        const policy = worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff
-        const runAt =
-          failures > limit ? undefined : yield* RetryPolicy.nextRunAt(policy, DateTime.makeUnsafe(now), failures)
-        yield* stats.recordFailed(queue, job.class, durationMillis)
-        const message = `${failure.errorClass}: ${failure.message}`
-        const failed = (retryAt: number | undefined) =>
-          new JobFailed({ queue, jid: job.jid, className: job.class, error: message, failures, retryAt })
-        if (runAt === undefined) {
-          const reason = failures > limit ? `retries exhausted after ${failures} failures: ${message}` : message
-          yield* deadLetter.bury({
-            from: { _tag: "InProgress", queue, node },
-            raw,
-            queue,
-            failure,
-            reason,
-            job,
-            logLevel: levels.fail,
-            nowMillis: now,
-          })
-          progress.recorded = "dead"
-          yield* events.publish(failed(undefined))
-          return "dead"
-        }
-        const retryAt = Job.toEpochSeconds(DateTime.toEpochMillis(runAt))
-        const payload = Job.patch(raw, changes)
-        // Cannot happen for a payload that decoded; if it does, the job still gets an outcome.
-        if (Result.isFailure(payload)) return yield* Effect.die(new Error(`cannot patch the job: ${payload.failure}`))
-        yield* store.retry(queue, node, raw, payload.success, retryAt)
-        progress.recorded = "retried"
-        yield* events.publish(failed(retryAt))
-        yield* log(
-          levels.fail,
-          () => `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${runAt}): ${message}`,
-          annotations,
-        )
-        return "retried"
       })
 
       const run = Effect.fnUntraced(function* (
-        queue: string,
-        raw: string,
-        performed: Effect.Effect<void>,
+        lease: Lease,
         progress: Progress,
       ): Effect.fn.Return<Outcome, StoreError> {
+        const { queue, raw } = lease
         const decoded = yield* Effect.result(Job.decode(raw))
         if (Result.isFailure(decoded)) {
+          yield* lease.free
           yield* rejectMalformed(queue, decoded.failure)
           progress.recorded = "dead"
           return "dead"
@@ -215,7 +213,6 @@ export class Processor extends Context.Service<
         yield* Effect.annotateCurrentSpan({ queue, class: job.class, jid: job.jid })
         const resolved = yield* Effect.result(registry.resolve(job.class))
         const worker = Result.isSuccess(resolved) ? resolved.success : undefined
-        const started = yield* Clock.currentTimeMillis
         yield* events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
         yield* log(levels.start, () => `start ${job.class} ${job.jid}`, { queue, class: job.class, jid: job.jid })
         const perform: Effect.Effect<void, unknown, JobServices> = Result.isFailure(resolved)
@@ -229,11 +226,23 @@ export class Processor extends Context.Service<
             Effect.provideService(Client, client),
           ),
         ).pipe(Effect.exit)
-        yield* performed
-        // Interrupted by shutdown: write nothing; the job is still in-progress and goes back.
-        if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
+        // The worker is free: the next fetch overlaps this job's outcome write.
+        yield* lease.free
+        const nowMillis = yield* Clock.currentTimeMillis
+        const { maxRetries } = settings
+        const retryNumber = Decide.policyQuestion(job, worker, exit, maxRetries)
+        const retryAt =
+          retryNumber === undefined
+            ? undefined
+            : yield* RetryPolicy.nextRunAt(
+                worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff,
+                DateTime.makeUnsafe(nowMillis),
+                retryNumber,
+              )
+        const decision = Decide.decide({ job, worker, exit, nowMillis, maxRetries, retryAt, describe: describeFailure })
+        if (decision._tag === "Interrupted") return "interrupted"
         // Redis may be away: keep trying, each attempt whole, until the outcome is written.
-        return yield* Effect.uninterruptible(recordOutcome(queue, raw, job, worker, exit, started, progress)).pipe(
+        return yield* Effect.uninterruptible(write(lease, job, decision, nowMillis, progress)).pipe(
           Effect.tapError((error) =>
             Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
           ),
@@ -270,24 +279,20 @@ export class Processor extends Context.Service<
         return "dead"
       })
 
-      const process = Effect.fn("Processor.process")(function* (
-        queue: string,
-        raw: string,
-        performed: Effect.Effect<void>,
-      ): Effect.fn.Return<Outcome, StoreError> {
+      const process = Effect.fn("Processor.process")(function* (lease: Lease): Effect.fn.Return<Outcome, StoreError> {
         const progress: Progress = { job: undefined, recorded: undefined }
-        return yield* run(queue, raw, performed, progress).pipe(
+        return yield* run(lease, progress).pipe(
           Effect.catchCause((cause) =>
             Cause.hasInterruptsOnly(cause) || Cause.hasFails(cause)
               ? Effect.failCause(cause)
-              : salvage(queue, raw, progress, cause),
+              : salvage(lease.queue, lease.raw, progress, cause),
           ),
         )
       })
 
       return {
-        process: (queue: string, raw: string, performed: Effect.Effect<void> = Effect.void) =>
-          process(queue, raw, performed).pipe(
+        process: (lease: Lease) =>
+          process(lease).pipe(
             Effect.catch((error) =>
               Effect.as(
                 Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),

@@ -1,0 +1,67 @@
+/**
+ * A drain to profile: `PROFILE=out.cpuprofile node --conditions=@verk/source bench/profileDrain.ts [jobs]`.
+ * Enqueues no-op jobs on a private redis-server, then runs one node (c=25) until they are done,
+ * and prints the Node CPU per job, the rate and the RSS.
+ */
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
+import { Client, Verk } from "@verk/core"
+import { RedisStore } from "@verk/redis"
+import { Effect, Layer, ManagedRuntime, References } from "effect"
+import { startRedisServer } from "../test/support/redisServer.ts"
+import { hooks, NoOp } from "./verkWorkers.ts"
+
+const jobs = Number(process.argv[2] ?? 50_000)
+const server = await startRedisServer()
+const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
+const client = ManagedRuntime.make(
+  Client.layer.pipe(Layer.provide(RedisStore.layer({ url: server.url })), Layer.provide(quiet)),
+)
+for (let sent = 0; sent < jobs; sent += 10_000) {
+  const count = Math.min(10_000, jobs - sent)
+  await client.runPromise(
+    Effect.flatMap(Client.Client, (c) =>
+      c.enqueueMany(
+        NoOp,
+        Array.from({ length: count }, () => []),
+      ),
+    ),
+  )
+}
+await client.dispose()
+let done = 0
+let finish: () => void = () => {}
+const finished = new Promise<void>((resolve) => {
+  finish = resolve
+})
+hooks.noOp = () => {
+  if (++done === jobs) finish()
+}
+// PROFILE=<file>: a CPU profile of the drain alone (not the enqueue).
+const session = process.env.PROFILE ? new Session() : undefined
+if (session) {
+  session.connect()
+  await session.post("Profiler.enable")
+  await session.post("Profiler.start")
+}
+const cpu0 = process.cpuUsage()
+const t0 = performance.now()
+const node = ManagedRuntime.make(
+  Verk.layer({ queues: { default: 25 }, workers: [NoOp] }).pipe(
+    Layer.provide(RedisStore.layer({ url: server.url })),
+    Layer.provide(quiet),
+  ),
+)
+await node.runPromise(Effect.void)
+await finished
+const elapsed = performance.now() - t0
+const cpu = process.cpuUsage(cpu0)
+console.log(
+  `${jobs} jobs in ${elapsed.toFixed(0)} ms: ${((jobs / elapsed) * 1000).toFixed(0)}/s, CPU ${((cpu.user + cpu.system) / jobs).toFixed(1)} µs/job, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
+)
+if (session && process.env.PROFILE) {
+  const { profile } = await session.post("Profiler.stop")
+  writeFileSync(process.env.PROFILE, JSON.stringify(profile))
+}
+await node.dispose()
+await server.stop()
