@@ -78,9 +78,11 @@ export type Notification =
 
 /**
  * How long a store remembers an enqueue's token: a call repeated with the same token within this
- * time (a command resent after a lost reply, a caller's retry) pushes nothing.
+ * time (a command resent after a lost reply, a caller's retry) pushes nothing. ioredis gives up on
+ * a command after 20 reconnect attempts (under 10 s with our backoff), so a resend comes well
+ * within a minute; a longer memory would only cost Redis memory (one key per call).
  */
-export const EnqueueTokenSeconds = 300
+export const EnqueueTokenSeconds = 60
 
 /** One heartbeat of a node: Verk's liveness key and Sidekiq's process registry entry. */
 export interface Heartbeat {
