@@ -8,6 +8,7 @@ import { Session } from "node:inspector/promises"
 import { Client, Verk } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Effect, Layer, ManagedRuntime, References } from "effect"
+import { Redis } from "ioredis"
 import { startRedisServer } from "../test/support/redisServer.ts"
 import { hooks, NoOp } from "./verkWorkers.ts"
 
@@ -55,6 +56,18 @@ const node = ManagedRuntime.make(
 await node.runPromise(Effect.void)
 await finished
 const elapsed = performance.now() - t0
+const memory = process.memoryUsage()
+console.log(
+  `before GC: ${Object.entries(memory)
+    .map(([key, value]) => `${key} ${(value / 2 ** 20).toFixed(0)}`)
+    .join(", ")} MiB`,
+)
+const gc = (globalThis as { gc?: () => void }).gc
+if (gc !== undefined) {
+  gc()
+  const { heapUsed, rss } = process.memoryUsage()
+  console.log(`after GC: heap ${(heapUsed / 2 ** 20).toFixed(1)} MiB, RSS ${(rss / 2 ** 20).toFixed(0)} MiB`)
+}
 const cpu = process.cpuUsage(cpu0)
 console.log(
   `${jobs} jobs in ${elapsed.toFixed(0)} ms: ${((jobs / elapsed) * 1000).toFixed(0)}/s, CPU ${((cpu.user + cpu.system) / jobs).toFixed(1)} µs/job, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
@@ -62,6 +75,16 @@ console.log(
 if (session && process.env.PROFILE) {
   const { profile } = await session.post("Profiler.stop")
   writeFileSync(process.env.PROFILE, JSON.stringify(profile))
+}
+if (process.env.COMMANDS) {
+  const admin = new Redis(server.url)
+  console.log(
+    (await admin.info("commandstats"))
+      .split("\r\n")
+      .filter((line) => line.startsWith("cmdstat_"))
+      .join("\n"),
+  )
+  admin.disconnect()
 }
 await node.dispose()
 await server.stop()

@@ -18,12 +18,19 @@ export class CurrentJob extends Context.Service<
   }
 >()("@verk/core/CurrentJob") {
   static fromJob(job: Job.Job): CurrentJob["Service"] {
+    let enqueuedAt: DateTime.Utc | undefined | null = null
     return {
       jid: job.jid,
       queue: job.queue,
       className: job.class,
       retryCount: job.retry_count,
-      enqueuedAt: job.enqueued_at === undefined ? undefined : DateTime.makeUnsafe(job.enqueued_at * 1000),
+      // Made when read: most jobs never ask.
+      get enqueuedAt() {
+        if (enqueuedAt === null) {
+          enqueuedAt = job.enqueued_at === undefined ? undefined : DateTime.makeUnsafe(job.enqueued_at * 1000)
+        }
+        return enqueuedAt
+      },
       job,
     }
   }

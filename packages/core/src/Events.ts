@@ -73,15 +73,28 @@ export class Events extends Context.Service<
   }
 >()("@verk/core/Events") {}
 
-/** One PubSub for the node's events, shut down with the layer's scope. */
+/**
+ * One PubSub for the node's events, shut down with the layer's scope. With nobody subscribed (a
+ * worker process, usually) a publish does nothing: this runs several times for every job.
+ */
 export const layer: Layer.Layer<Events> = Layer.effect(
   Events,
   Effect.gen(function* () {
     const pubsub = yield* Effect.acquireRelease(PubSub.sliding<VerkEvent>(SubscriberCapacity), PubSub.shutdown)
+    let subscribers = 0
+    const subscribe = Effect.acquireRelease(
+      Effect.sync(() => {
+        subscribers++
+      }),
+      () =>
+        Effect.sync(() => {
+          subscribers--
+        }),
+    ).pipe(Effect.andThen(PubSub.subscribe(pubsub)), Effect.map(Stream.fromSubscription))
     return {
-      publish: (event: VerkEvent) => Effect.asVoid(PubSub.publish(pubsub, event)),
-      subscribe: Effect.map(PubSub.subscribe(pubsub), Stream.fromSubscription),
-      stream: Stream.fromPubSub(pubsub),
+      publish: (event: VerkEvent) => (subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))),
+      subscribe,
+      stream: Stream.unwrap(subscribe),
     }
   }),
 )

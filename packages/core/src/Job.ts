@@ -68,13 +68,59 @@ export const decode = (raw: string): Effect.Effect<Job, MalformedJob> => {
     : decodeText(raw, text)
 }
 
-const decodeText = (raw: string, text: string): Effect.Effect<Job, MalformedJob> =>
+/**
+ * `decode` without an Effect, for the common case: a text payload in the form our client writes;
+ * `undefined` for anything else, which `decode` then handles.
+ */
+export const decodeCommon = (raw: string): Job | undefined => (Payload.isBinary(raw) ? undefined : decodePlain(raw))
+
+const decodeText = (raw: string, text: string): Effect.Effect<Job, MalformedJob> => {
+  const plain = decodePlain(text)
+  return plain !== undefined ? Effect.succeed(plain) : decodeSchema(raw, text)
+}
+
+const decodeSchema = (raw: string, text: string): Effect.Effect<Job, MalformedJob> =>
   Schema.decodeUnknownEffect(JobFromJson)(text).pipe(
     Effect.mapError((error) => new MalformedJob({ raw, reason: truncate(error.message, MaxReasonLength) })),
     Effect.catchDefect((defect) =>
       Effect.fail(new MalformedJob({ raw, reason: truncate(`cannot be decoded: ${String(defect)}`, MaxReasonLength) })),
     ),
   )
+
+/** The keys of a job as our client writes it: `decodePlain` knows no others. */
+const PlainKeys = new Set(["class", "queue", "args", "jid", "retry", "created_at", "enqueued_at"])
+
+const isNonEmptyString = (value: unknown) => typeof value === "string" && value.length > 0
+/** Epoch seconds that the schema would keep as they are (not Sidekiq 8 milliseconds). */
+const isPlainSeconds = (value: unknown) =>
+  value === undefined || (typeof value === "number" && Number.isFinite(value) && value <= 1e11)
+
+/**
+ * The hot path's decode: a job as our client writes it (and as most clients do), checked by hand,
+ * the parsed object as it is. Anything else (another key, another form, something wrong) is
+ * `undefined`, and goes through the schema, which accepts the rest and words the errors.
+ */
+const decodePlain = (text: string): Job | undefined => {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return undefined
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
+  for (const key in value) if (!PlainKeys.has(key)) return undefined
+  const job = value as Record<string, unknown>
+  const retry = job.retry
+  return isNonEmptyString(job.class) &&
+    isNonEmptyString(job.queue) &&
+    isNonEmptyString(job.jid) &&
+    Array.isArray(job.args) &&
+    (retry === undefined || typeof retry === "boolean" || Number.isSafeInteger(retry)) &&
+    isPlainSeconds(job.created_at) &&
+    isPlainSeconds(job.enqueued_at)
+    ? (job as Job)
+    : undefined
+}
 
 /** A decode error names the path and what was expected; this bounds it should it quote the input. */
 const MaxReasonLength = 500

@@ -6,7 +6,7 @@
  * counting its payload as ours (see `reconcile`). Its worker is freed as soon as `perform` ends,
  * so the next fetch overlaps the outcome write; the lease itself lasts until the outcome is written.
  */
-import { Clock, Effect, Exit, FiberSet, Metric, Queue, Ref, Scope, Semaphore } from "effect"
+import { Clock, Effect, FiberSet, Metric, Queue, Ref, Scope, Semaphore } from "effect"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
@@ -85,7 +85,9 @@ export const make = Effect.fnUntraced(function* (
   /** Raw payload → how many leases carry it: reconcile never takes a leased job for an orphan. */
   const tracked = new Map<string, number>()
   const busyGauge = Metric.withAttributes(Stats.busyWorkers, { queue })
-  const updateBusy = Effect.suspend(() => Metric.update(busyGauge, leases.size))
+  // Against the pool's context, not the job fiber's (see Stats): this runs twice for every job.
+  const context = yield* Effect.context<never>()
+  const updateBusy = Effect.sync(() => busyGauge.updateUnsafe(leases.size, context))
   const announce: Record<Phase, QueueRunning | QueuePausing | QueuePaused> = {
     active: new QueueRunning({ queue }),
     pausing: new QueuePausing({ queue }),
@@ -101,41 +103,45 @@ export const make = Effect.fnUntraced(function* (
     (held) => (held.count > held.leased ? Semaphore.release(permits, held.count - held.leased) : Effect.void),
   )
 
-  /** The worker's half of a lease: its permit and isolation claim, until `free` or the scope's end. */
-  const acquireWorker = (held: Held, isolated: boolean, scope: Scope.Scope) =>
-    Effect.gen(function* () {
-      held.leased++
-      yield* isolation.jobStarted(isolated)
-      const worker = yield* Scope.fork(scope)
-      yield* Scope.addFinalizer(
-        worker,
-        Semaphore.release(permits, 1).pipe(
-          Effect.andThen(Queue.offer(freed, undefined)),
-          Effect.andThen(isolation.jobEnded(isolated)),
-        ),
-      )
-      return Scope.close(worker, Exit.void)
-    })
+  /** Frees a lease's worker: its permit, and its isolation claim. */
+  const freeWorker = (isolated: boolean) =>
+    Semaphore.release(permits, 1).pipe(
+      Effect.andThen(Queue.offer(freed, undefined)),
+      Effect.andThen(isolation.jobEnded(isolated)),
+    )
 
-  const acquireLease = (held: Held, raw: string, isolated: boolean, scope: Scope.Scope) =>
-    Effect.gen(function* () {
+  /**
+   * Leases a fetched job into a scope of its own: one of `held`'s permits, an isolation claim, a
+   * claim on its payload. The scope's one finalizer frees what `free` has not, then the rest. (Plain
+   * steps inside one Effect: this runs for every job.)
+   */
+  const acquireLease = (held: Held, raw: string, isolated: boolean) =>
+    Effect.withFiber((fiber) => {
+      held.leased++
       // Counted before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
       tracked.set(raw, (tracked.get(raw) ?? 0) + 1)
-      const free = yield* acquireWorker(held, isolated, scope)
-      const lease: Lease = { queue, raw, isolated, startedMillis: yield* Clock.currentTimeMillis, free }
+      let working = true
+      const free = Effect.suspend(() => {
+        if (!working) return Effect.void
+        working = false
+        return freeWorker(isolated)
+      })
+      const startedMillis = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+      const lease: Lease = { queue, raw, isolated, startedMillis, free }
       leases.add(lease)
-      yield* Scope.addFinalizer(
+      busyGauge.updateUnsafe(leases.size, context)
+      const scope = Scope.makeUnsafe()
+      const release = Effect.suspend(() => {
+        leases.delete(lease)
+        const left = (tracked.get(raw) ?? 1) - 1
+        if (left === 0) tracked.delete(raw)
+        else tracked.set(raw, left)
+        return Effect.andThen(free, updateBusy)
+      })
+      return Effect.as(Effect.andThen(isolation.jobStarted(isolated), Scope.addFinalizer(scope, release)), {
+        lease,
         scope,
-        Effect.suspend(() => {
-          leases.delete(lease)
-          const left = (tracked.get(raw) ?? 1) - 1
-          if (left === 0) tracked.delete(raw)
-          else tracked.set(raw, left)
-          return updateBusy
-        }),
-      )
-      yield* updateBusy
-      return lease
+      })
     })
 
   const pool: WorkerPool = {
@@ -144,14 +150,12 @@ export const make = Effect.fnUntraced(function* (
     reserve,
     start: (reservation, raw, isolated) =>
       Effect.uninterruptible(
-        Effect.gen(function* () {
-          const scope = yield* Scope.make()
-          const lease = yield* acquireLease(reservation as Held, raw, isolated, scope)
-          yield* FiberSet.run(
+        Effect.flatMap(acquireLease(reservation as Held, raw, isolated), ({ lease, scope }) =>
+          FiberSet.run(
             fibers,
             Effect.onExit(process(lease), (exit) => Scope.close(scope, exit)),
-          )
-        }),
+          ),
+        ),
       ),
     reconcile: Effect.gen(function* () {
       const unclaimed = new Map(tracked)

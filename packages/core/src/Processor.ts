@@ -6,7 +6,7 @@
  * in-progress (it runs again) or with its outcome recorded, never lost. A retry changes only the
  * failure's keys in the job's own text (`Job.patch`); a death goes through `DeadLetter`.
  */
-import { Cause, Clock, Context, DateTime, Effect, Layer, LogLevel, Result } from "effect"
+import { Cause, Clock, Context, DateTime, Effect, Layer, LogLevel, References, Result } from "effect"
 import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
@@ -20,7 +20,7 @@ import * as RetryPolicy from "./RetryPolicy.ts"
 import { Settings } from "./Settings.ts"
 import { Stats } from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
-import { type JobServices, WorkerRegistry } from "./Worker.ts"
+import { type RegisteredWorker, type UnknownJobClass, WorkerRegistry } from "./Worker.ts"
 
 /** Text of anything thrown, without ever throwing itself (a getter or `toString` may). */
 const textOf = (value: unknown): string => {
@@ -61,6 +61,9 @@ export const describeFailure = (cause: Cause.Cause<unknown>): Job.Failure => {
     return { errorClass: "Error", message: `an error that cannot be described (${textOf(thrown)})` }
   }
 }
+
+/** The wait before an outcome write is tried again the first time (then `OutcomeRetry`'s). */
+const FirstRetryDelay = "50 millis"
 
 /** The `error_class` of a job whose handling failed in Verk itself (not in its worker). */
 export const ProcessingFailedClass = "Verk::ProcessingFailed"
@@ -105,11 +108,13 @@ export class Processor extends Context.Service<
       const levels = settings.logLevels
 
       // Skips building the line and its annotations when the level is off: this runs for every job.
-      const log = (level: LogLevel.LogLevel, message: () => string, annotations: Record<string, unknown>) =>
+      const log = (level: LogLevel.LogLevel, message: () => string, annotations: () => Record<string, unknown>) =>
         level === "None" || level === "All"
           ? Effect.void
-          : Effect.flatMap(LogLevel.isEnabled(level), (enabled) =>
-              enabled ? Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations)) : Effect.void,
+          : Effect.withFiber((fiber) =>
+              LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), level)
+                ? Effect.void
+                : Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations())),
             )
 
       /** What one run has done so far: what it decoded, and the outcome once it is in the store. */
@@ -139,7 +144,7 @@ export class Processor extends Context.Service<
       ): Effect.fn.Return<Outcome, StoreError> {
         const { queue, raw } = lease
         const durationMillis = nowMillis - lease.startedMillis
-        const annotations = { queue, class: job.class, jid: job.jid, duration_ms: durationMillis }
+        const annotations = () => ({ queue, class: job.class, jid: job.jid, duration_ms: durationMillis })
         switch (decision._tag) {
           case "Interrupted":
             return "interrupted"
@@ -195,12 +200,34 @@ export class Processor extends Context.Service<
         }
       })
 
+      /** The job's code, with the job's services and the worker's timeout. */
+      const perform = (
+        job: Job.Job,
+        resolved: Result.Result<RegisteredWorker, UnknownJobClass>,
+      ): Effect.Effect<void, unknown> => {
+        if (Result.isFailure(resolved)) return Effect.fail(resolved.failure)
+        const worker = resolved.success
+        const effect =
+          worker.perform !== undefined
+            ? worker.perform(job.args, CurrentJob.fromJob(job), client)
+            : Effect.suspend(() =>
+                worker
+                  .run(job.args)
+                  .pipe(
+                    Effect.provideService(CurrentJob, CurrentJob.fromJob(job)),
+                    Effect.provideService(Client, client),
+                  ),
+              )
+        return worker.timeout === undefined ? effect : Effect.timeout(effect, worker.timeout)
+      }
+
       const run = Effect.fnUntraced(function* (
         lease: Lease,
         progress: Progress,
       ): Effect.fn.Return<Outcome, StoreError> {
         const { queue, raw } = lease
-        const decoded = yield* Effect.result(Job.decode(raw))
+        const common = Job.decodeCommon(raw)
+        const decoded = common === undefined ? yield* Effect.result(Job.decode(raw)) : Result.succeed(common)
         if (Result.isFailure(decoded)) {
           yield* lease.free
           yield* rejectMalformed(queue, decoded.failure)
@@ -214,18 +241,12 @@ export class Processor extends Context.Service<
         const resolved = yield* Effect.result(registry.resolve(job.class))
         const worker = Result.isSuccess(resolved) ? resolved.success : undefined
         yield* events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
-        yield* log(levels.start, () => `start ${job.class} ${job.jid}`, { queue, class: job.class, jid: job.jid })
-        const perform: Effect.Effect<void, unknown, JobServices> = Result.isFailure(resolved)
-          ? Effect.fail(resolved.failure)
-          : worker?.timeout === undefined
-            ? resolved.success.run(job.args)
-            : Effect.timeout(resolved.success.run(job.args), worker.timeout)
-        const exit = yield* Effect.suspend(() =>
-          perform.pipe(
-            Effect.provideService(CurrentJob, CurrentJob.fromJob(job)),
-            Effect.provideService(Client, client),
-          ),
-        ).pipe(Effect.exit)
+        yield* log(
+          levels.start,
+          () => `start ${job.class} ${job.jid}`,
+          () => ({ queue, class: job.class, jid: job.jid }),
+        )
+        const exit = yield* Effect.exit(perform(job, resolved))
         // The worker is free: the next fetch overlaps this job's outcome write.
         yield* lease.free
         const nowMillis = yield* Clock.currentTimeMillis
@@ -242,11 +263,20 @@ export class Processor extends Context.Service<
         const decision = Decide.decide({ job, worker, exit, nowMillis, maxRetries, retryAt, describe: describeFailure })
         if (decision._tag === "Interrupted") return "interrupted"
         // Redis may be away: keep trying, each attempt whole, until the outcome is written.
-        return yield* Effect.uninterruptible(write(lease, job, decision, nowMillis, progress)).pipe(
-          Effect.tapError((error) =>
-            Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
+        // (The retry's schedule is only built once a write has failed: this runs for every job.)
+        const attempt = Effect.uninterruptible(write(lease, job, decision, nowMillis, progress))
+        return yield* Effect.catch(attempt, (error) =>
+          Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`).pipe(
+            Effect.andThen(Effect.sleep(FirstRetryDelay)),
+            Effect.andThen(
+              attempt.pipe(
+                Effect.tapError((error) =>
+                  Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
+                ),
+                Effect.retry(OutcomeRetry),
+              ),
+            ),
           ),
-          Effect.retry(OutcomeRetry),
         )
       })
 

@@ -4,7 +4,7 @@
  * jobs `shutdownTimeout` to finish, interrupts the rest, and puts every job left in this node's
  * in-progress list back at the front of the queue.
  */
-import { Effect, Fiber, FiberSet, Ref } from "effect"
+import { Effect, Fiber, FiberSet } from "effect"
 import { Events, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
 import { Isolation } from "./Isolation.ts"
@@ -43,29 +43,22 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const isolation = yield* Isolation
   const node = yield* Node
   const { shutdownTimeout } = yield* Settings
-  const finished = yield* Ref.make(0)
-  const failed = yield* Ref.make(0)
+  // Counted in place: each change is one synchronous step, and this runs for every job.
+  let finished = 0
+  let failed = 0
 
   /** One job, under its lease: process it, then count its outcome. */
   const runJob = (lease: Lease) =>
-    processor.process(lease).pipe(
-      Effect.flatMap((outcome) =>
-        Effect.all([
-          // A suspect that ran alone and got its outcome is a suspect no more.
-          lease.isolated && outcome !== "interrupted" && outcome !== "unrecorded"
-            ? Effect.catch(store.forgetRecovery(lease.raw), (error) =>
-                Effect.logWarning(`Could not clear the recovery count of a job: ${error.message}`),
-              )
-            : Effect.void,
-          outcome === "finished"
-            ? Ref.update(finished, (n) => n + 1)
-            : outcome === "retried" || outcome === "dead"
-              ? Ref.update(failed, (n) => n + 1)
-              : Effect.void,
-        ]),
-      ),
-      Effect.asVoid,
-    )
+    Effect.flatMap(processor.process(lease), (outcome) => {
+      if (outcome === "finished") finished++
+      else if (outcome === "retried" || outcome === "dead") failed++
+      // A suspect that ran alone and got its outcome is a suspect no more.
+      return lease.isolated && outcome !== "interrupted" && outcome !== "unrecorded"
+        ? Effect.catch(store.forgetRecovery(lease.raw), (error) =>
+            Effect.logWarning(`Could not clear the recovery count of a job: ${error.message}`),
+          )
+        : Effect.void
+    })
   const pool = yield* Pool.make(queue, concurrency, runJob)
 
   // A fixed node id may have left jobs in progress in an earlier life: they go back first.
@@ -96,8 +89,8 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
         status: current === "active" ? (running > 0 ? "running" : "idle") : current,
         concurrency,
         running,
-        finished: yield* Ref.get(finished),
-        failed: yield* Ref.get(failed),
+        finished,
+        failed,
       } satisfies QueueStats
     }),
     running: pool.running,

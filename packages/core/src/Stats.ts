@@ -7,7 +7,7 @@
  * "Processed" means what it means to Sidekiq (6.4 and later): every run, failures included;
  * "failed" counts the failed runs among them. So 10 runs with 3 failures are 10 and 3.
  */
-import { Cause, Clock, Context, Effect, Layer, Metric, Ref, Schedule } from "effect"
+import { Cause, Clock, Context, Effect, Layer, Metric, Schedule } from "effect"
 import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
@@ -27,10 +27,20 @@ export const jobDuration = Metric.histogram("verk_job_duration_ms", {
 export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
 export const busyWorkers = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
 
-/** Sidekiq's day keys are UTC dates (YYYY-MM-DD). */
-const utcDay = (millis: number) => new Date(millis).toISOString().slice(0, 10)
+const DayMillis = 86_400_000
 
-type Pending = ReadonlyMap<string, { readonly processed: number; readonly failed: number }>
+/** Sidekiq's day keys are UTC dates (YYYY-MM-DD); the last one is kept, as this runs for every job. */
+let cachedDay = { start: 0, end: 0, key: "1970-01-01" }
+const utcDay = (millis: number) => {
+  if (millis < cachedDay.start || millis >= cachedDay.end) {
+    const start = millis - (((millis % DayMillis) + DayMillis) % DayMillis)
+    cachedDay = { start, end: start + DayMillis, key: new Date(millis).toISOString().slice(0, 10) }
+  }
+  return cachedDay.key
+}
+
+/** Counts not yet flushed, by day. Changed in place: each change is one synchronous step. */
+type Pending = Map<string, { processed: number; failed: number }>
 
 export class Stats extends Context.Service<
   Stats,
@@ -50,14 +60,16 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
   Effect.gen(function* () {
     const store = yield* Store
     const { statsFlushInterval } = yield* Settings
-    const pending = yield* Ref.make<Pending>(new Map())
-    const add = (day: string, processed: number, failed: number) =>
-      Ref.update(pending, (current) => {
-        const next = new Map(current)
-        const totals = next.get(day) ?? { processed: 0, failed: 0 }
-        next.set(day, { processed: totals.processed + processed, failed: totals.failed + failed })
-        return next
-      })
+    let pending: Pending = new Map()
+    const addUnsafe = (day: string, processed: number, failed: number) => {
+      const totals = pending.get(day)
+      if (totals === undefined) pending.set(day, { processed, failed })
+      else {
+        totals.processed += processed
+        totals.failed += failed
+      }
+    }
+    const add = (day: string, processed: number, failed: number) => Effect.sync(() => addUnsafe(day, processed, failed))
 
     // Tagged metrics per queue and class, made once: this runs for every job.
     const tagged = new Map<string, ReturnType<typeof makeTagged>>()
@@ -76,19 +88,22 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
       return metrics
     }
 
+    // Metrics are updated against the layer's context, not the job fiber's: a metric with attributes
+    // adds them to the context it is given, a copy of the whole context when that one is deep.
+    const context = yield* Effect.context<never>()
     const count = (kind: "processed" | "failed") =>
       Effect.fnUntraced(function* (queue: string, className: string, durationMillis: number) {
-        const day = utcDay(yield* Clock.currentTimeMillis)
-        yield* kind === "processed" ? add(day, 1, 0) : add(day, 1, 1)
+        addUnsafe(utcDay(yield* Clock.currentTimeMillis), 1, kind === "failed" ? 1 : 0)
         const metrics = metricsFor(queue, className)
-        yield* Metric.update(metrics.processed, 1)
-        if (kind === "failed") yield* Metric.update(metrics.failed, 1)
-        yield* Metric.update(metrics.duration, durationMillis)
+        metrics.processed.updateUnsafe(1, context)
+        if (kind === "failed") metrics.failed.updateUnsafe(1, context)
+        metrics.duration.updateUnsafe(durationMillis, context)
       })
 
     // A failed write (or one that died) puts its counts back, so the next flush carries them.
     const flush = Effect.gen(function* () {
-      const batch = yield* Ref.getAndSet(pending, new Map())
+      const batch = pending
+      pending = new Map()
       for (const [day, { processed, failed }] of batch) {
         yield* store
           .incrementStats(processed, failed, day)

@@ -2,9 +2,9 @@
  * Worker definitions: what a job class is, and the registry that maps wire `class` names to them.
  * Nothing is ever evaluated from a job's text: an unregistered class is an `UnknownJobClass`.
  */
-import { Context, Data, Duration, Effect, Layer, Schema } from "effect"
-import type { Client } from "./Client.ts"
-import type { CurrentJob } from "./CurrentJob.ts"
+import { Context, Data, Duration, Effect, Layer, Schema, Tracer } from "effect"
+import { Client } from "./Client.ts"
+import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 
 /** The job's args did not match the worker's schema (on enqueue or on perform). */
@@ -81,7 +81,17 @@ export type AnyWorker<R = never> = Worker<unknown, unknown, R>
 export type JobServices = CurrentJob | Client
 
 /** A worker as the registry hands it out: its own services provided, the job's still needed. */
-export type RegisteredWorker = AnyWorker<JobServices>
+export interface RegisteredWorker extends AnyWorker<JobServices> {
+  /**
+   * `run` with the job's services given rather than read from the context: what the processor
+   * calls for every job when the registry offers it (`layerRegistry`'s does).
+   */
+  readonly perform?: (
+    args: WireArgs,
+    job: CurrentJob["Service"],
+    client: Client["Service"],
+  ) => Effect.Effect<void, unknown>
+}
 
 /** The services a list of workers needs, besides the job's own. */
 export type ServicesOf<Workers extends ReadonlyArray<AnyWorker<unknown>>> = [Workers[number]] extends [never]
@@ -111,10 +121,7 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
       ),
     decodeArgs: (wire) => Effect.mapError(decode(wire), invalid),
     // Untraced: the processor's span for the job carries its class, and this runs for every job.
-    run: Effect.fnUntraced(function* (wire: WireArgs) {
-      const args = yield* Effect.mapError(decode(wire), invalid)
-      return yield* options.perform(args)
-    }),
+    run: (wire: WireArgs) => Effect.flatMap(Effect.mapError(decode(wire), invalid), options.perform),
   }
 }
 
@@ -137,10 +144,11 @@ export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unkn
   Layer.effect(
     WorkerRegistry,
     Effect.gen(function* () {
-      const captured = yield* Effect.context<ServicesOf<Workers>>()
+      // Flat, so that the few services added for each job stay cheap overlays on it.
+      const captured = Context.makeUnsafe<unknown>(new Map((yield* Effect.context<ServicesOf<Workers>>()).mapUnsafe))
       const byName = new Map<string, RegisteredWorker>()
       for (const worker of workers) {
-        byName.set(worker.name, {
+        const registered: RegisteredWorker = {
           ...worker,
           // The job's own services come from whoever runs it; everything else from here.
           run: (args) =>
@@ -148,7 +156,17 @@ export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unkn
               worker.run(args),
               (current: Context.Context<JobServices>) => Context.merge(current, captured) as Context.Context<unknown>,
             ) as Effect.Effect<void, unknown, JobServices>,
-        })
+          // The services captured here, the job's, and the span the job runs in: no merge per job.
+          perform: (args, job, client) =>
+            Effect.withFiber((fiber) => {
+              let context = Context.add(Context.add(captured, CurrentJob, job), Client, client)
+              const span = Context.getOption(fiber.context, Tracer.ParentSpan)
+              if (span._tag === "Some") context = Context.add(context, Tracer.ParentSpan, span.value)
+              // Replaced, not merged into the fiber's: a merge copies every service, for every job.
+              return Effect.updateContext(worker.run(args) as Effect.Effect<void, unknown, unknown>, () => context)
+            }),
+        }
+        byName.set(worker.name, registered)
       }
       return {
         names: [...byName.keys()],
