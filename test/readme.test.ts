@@ -6,7 +6,12 @@
 import { readFileSync } from "node:fs"
 import { assert, it } from "vitest"
 
-const examples = ["test/examples/hello.ts", "test/examples/workers.ts", "test/testing/readmeExample.test.ts"]
+const examples = [
+  "test/examples/hello.ts",
+  "test/examples/workers.ts",
+  "test/examples/web.ts",
+  "test/testing/readmeExample.test.ts",
+]
 
 const read = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8")
 

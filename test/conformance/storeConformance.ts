@@ -939,6 +939,33 @@ export const storeConformance = (name: string, makeLayer: () => Layer.Layer<Stor
         }),
       )
 
+      liveTest(
+        "processes lists Sidekiq's registry as the last heartbeats wrote it, until deregistered",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual(yield* store.processes, [])
+          const now = Date.now()
+          const work = [["w0", '{"queue":"q","payload":{"jid":"j1"},"run_at":1}']] as const
+          yield* store.heartbeat({ ...beat("n2", 60_000, now), info: '{"pid":2}', busy: 1, work })
+          yield* store.heartbeat(beat("n1", 60_000, now))
+          yield* store.heartbeat({ ...beat("n1", 60_000, now), info: '{"pid":1}', busy: 0 })
+          const processes = yield* store.processes
+          assert.deepStrictEqual(
+            processes.map((entry) => [entry.identity, entry.info, entry.busy, entry.work]),
+            [
+              ["n1", '{"pid":1}', 0, []],
+              ["n2", '{"pid":2}', 1, [["w0", '{"queue":"q","payload":{"jid":"j1"},"run_at":1}']]],
+            ],
+          )
+          assert.closeTo(processes[0]?.beat ?? 0, now / 1000, 0.01)
+          assert.isTrue(yield* store.deregister("n2"))
+          assert.deepStrictEqual(
+            (yield* store.processes).map((entry) => entry.identity),
+            ["n1"],
+          )
+        }),
+      )
+
       test(
         "fetch registers the node and the queue, only when it took jobs",
         Effect.gen(function* () {

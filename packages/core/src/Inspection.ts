@@ -3,9 +3,9 @@
  * Entries keep their raw payload (their identity) beside the decoded job, and a payload that
  * does not decode is shown as a `MalformedJob` rather than hidden.
  */
-import { Clock, Effect, Result } from "effect"
+import { Clock, Effect, Option, Result, Schema } from "effect"
 import * as Job from "./Job.ts"
-import { type ScoredPayload, type SortedSetName, Store } from "./Store.ts"
+import { type ScoredPayload, type SortedSetName, Store, type StoreError } from "./Store.ts"
 
 export interface Entry {
   readonly raw: string
@@ -97,3 +97,119 @@ const sortedSet = (set: SortedSetName) => {
 export const RetrySet = sortedSet("retry")
 export const ScheduledSet = sortedSet("schedule")
 export const DeadSet = sortedSet("dead")
+
+/**
+ * Moves a job of the retry or schedule set to the dead set now (Sidekiq's "kill"), if it is still
+ * there, byte for byte. Returns whether it moved.
+ */
+export const kill = Effect.fn("Inspection.kill")(function* (set: "retry" | "schedule", jid: string) {
+  const found = yield* (set === "retry" ? RetrySet : ScheduledSet).find(jid)
+  if (found === undefined) return false
+  const now = yield* Clock.currentTimeMillis
+  const moved = yield* Store.use((store) =>
+    store.promote(set, [{ raw: found.raw, payload: found.raw, queue: undefined }], Job.toEpochSeconds(now)),
+  )
+  return moved > 0
+})
+
+/** Seconds since the next job of `queue` to run was enqueued; 0 for an empty queue. */
+export const latency = Effect.fn("Inspection.latency")(function* (queue: string) {
+  const [next] = yield* queueRange(queue, -1, -1)
+  if (next === undefined || Result.isFailure(next.job)) return 0
+  const enqueuedAt = next.job.success.enqueued_at ?? next.job.success.created_at
+  if (enqueuedAt === undefined) return 0
+  const now = yield* Clock.currentTimeMillis
+  return Math.max(0, Job.toEpochSeconds(now) - enqueuedAt)
+})
+
+export interface DayStats {
+  /** YYYY-MM-DD, UTC, as Sidekiq's daily keys name it. */
+  readonly day: string
+  readonly processed: number
+  readonly failed: number
+}
+
+/** Sidekiq's daily counters (`stat:processed:<day>`) for the last `days` days, oldest first. */
+export const history = Effect.fn("Inspection.history")(function* (days: number) {
+  const now = yield* Clock.currentTimeMillis
+  const store = yield* Store
+  const result: Array<DayStats> = []
+  for (let back = days - 1; back >= 0; back--) {
+    const day = new Date(now - back * 86_400_000).toISOString().slice(0, 10)
+    const totals = yield* store.stats(day)
+    result.push({ day, ...totals })
+  }
+  return result
+})
+
+const ProcessInfoJson = Schema.fromJsonString(
+  Schema.Struct({
+    hostname: Schema.optionalKey(Schema.String),
+    pid: Schema.optionalKey(Schema.Number),
+    queues: Schema.optionalKey(Schema.Array(Schema.String)),
+    concurrency: Schema.optionalKey(Schema.Number),
+    started_at: Schema.optionalKey(Schema.Number),
+    tag: Schema.optionalKey(Schema.String),
+  }),
+)
+
+const WorkJson = Schema.fromJsonString(
+  Schema.Struct({
+    queue: Schema.String,
+    run_at: Schema.Number,
+    payload: Schema.Struct({ jid: Schema.optionalKey(Schema.String), class: Schema.optionalKey(Schema.String) }),
+  }),
+)
+
+export interface RunningWork {
+  readonly queue: string
+  readonly jid: string | undefined
+  readonly class: string | undefined
+  /** Epoch seconds. */
+  readonly runAt: number
+}
+
+/** A live node of Sidekiq's process registry, its `info` decoded (fields another client left out are absent). */
+export interface Process {
+  readonly identity: string
+  readonly hostname: string | undefined
+  readonly pid: number | undefined
+  readonly queues: ReadonlyArray<string>
+  readonly concurrency: number | undefined
+  /** Epoch seconds. */
+  readonly startedAt: number | undefined
+  readonly busy: number
+  /** Epoch seconds of the last heartbeat. */
+  readonly beat: number
+  readonly work: ReadonlyArray<RunningWork>
+}
+
+const decodeInfo = Schema.decodeUnknownOption(ProcessInfoJson)
+const decodeWork = Schema.decodeUnknownOption(WorkJson)
+
+/** The nodes in Sidekiq's process registry (ours and Sidekiq's own), with what each runs now. */
+export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, Store> = Store.use((store) =>
+  Effect.map(store.processes, (entries) =>
+    entries.map((entry): Process => {
+      const info = Option.getOrUndefined(decodeInfo(entry.info))
+      return {
+        identity: entry.identity,
+        hostname: info?.hostname,
+        pid: info?.pid,
+        queues: info?.queues ?? [],
+        concurrency: info?.concurrency,
+        startedAt: info?.started_at,
+        busy: entry.busy,
+        beat: entry.beat,
+        work: entry.work.flatMap(([, json]) =>
+          Option.match(decodeWork(json), {
+            onNone: () => [],
+            onSome: (work) => [
+              { queue: work.queue, jid: work.payload.jid, class: work.payload.class, runAt: work.run_at },
+            ],
+          }),
+        ),
+      }
+    }),
+  ),
+)

@@ -7,6 +7,7 @@ import { Clock, Effect, Layer, PubSub, Stream } from "effect"
 import {
   type DeadSetLimits,
   EnqueueTokenSeconds,
+  type Heartbeat,
   type Notification,
   type Promotion,
   type ScoredPayload,
@@ -94,6 +95,8 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
   const nodeQueues = new Map<string, Set<string>>()
   /** node → epoch millis when its heartbeat expires */
   const heartbeats = new Map<string, number>()
+  /** node → its last heartbeat, for `processes`, and when that entry expires (epoch millis) */
+  const registry = new Map<string, { readonly beat: Heartbeat; readonly expiresAt: number }>()
   /** raw payload → times recovered from a dead node */
   const recoveries = new Map<string, number>()
   const counters = new Map<string, number>()
@@ -201,8 +204,22 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
       Effect.sync(() => {
         heartbeats.set(beat.node, beat.now + beat.ttlMillis)
         nodes.add(beat.node)
+        // Sidekiq's registry entry outlives a missed beat: at least 60 s, as the Redis store keeps it.
+        registry.set(beat.node, { beat, expiresAt: beat.now + Math.max(60_000, beat.ttlMillis) })
       }),
     nodes: Effect.sync(() => [...nodes].sort()),
+    processes: Effect.map(Clock.currentTimeMillis, (now) =>
+      [...registry]
+        .filter(([, entry]) => entry.expiresAt > now)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([identity, { beat }]) => ({
+          identity,
+          info: beat.info,
+          busy: beat.busy,
+          beat: beat.now / 1000,
+          work: beat.work,
+        })),
+    ),
     isAlive: (node, now) => Effect.sync(() => (heartbeats.get(node) ?? Number.NEGATIVE_INFINITY) > now),
     nodeQueues: (node) => Effect.sync(() => [...(nodeQueues.get(node) ?? [])].sort()),
     recoverBatch: (name, node, maxRecoveries) =>
@@ -239,6 +256,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
           return false
         }
         heartbeats.delete(node)
+        registry.delete(node)
         nodeQueues.delete(node)
         nodes.delete(node)
         return true

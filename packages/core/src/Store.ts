@@ -98,6 +98,18 @@ export interface Heartbeat {
   readonly work: ReadonlyArray<readonly [string, string]>
 }
 
+/** A live node in Sidekiq's process registry, as its last heartbeat wrote it. */
+export interface ProcessEntry {
+  readonly identity: string
+  /** Sidekiq's `info` JSON, as written. */
+  readonly info: string
+  readonly busy: number
+  /** Epoch seconds of the last heartbeat. */
+  readonly beat: number
+  /** Sidekiq's `<identity>:work` entries: field → JSON. */
+  readonly work: ReadonlyArray<readonly [string, string]>
+}
+
 /** One recovery batch of a dead node's in-progress list. */
 export interface RecoveredBatch {
   /** Jobs taken from the list: requeued, or poison pills. */
@@ -194,6 +206,11 @@ export interface StoreShape {
   readonly heartbeat: (beat: Heartbeat) => Effect.Effect<void, StoreError>
   /** Nodes that may hold in-progress jobs (`verk_nodes`). */
   readonly nodes: Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * Sidekiq's process registry (`processes`, `<identity>`, `<identity>:work`) for dashboards: the
+   * nodes whose registry entry has not expired, by identity.
+   */
+  readonly processes: Effect.Effect<ReadonlyArray<ProcessEntry>, StoreError>
   /** Whether `node`'s heartbeat is still fresh at `now` (epoch milliseconds). */
   readonly isAlive: (node: string, now: number) => Effect.Effect<boolean, StoreError>
   /** Queues where `node` has taken jobs (`verk:node:<node>:queues`). */

@@ -2,11 +2,16 @@
  * `npm start`: a tour of Verk in one process. It sends a welcome email, retries a flaky job,
  * runs a scheduled job and shows the events and stats. It uses Redis when REDIS_URL is set and
  * the in-memory store otherwise, so it runs on a fresh machine with nothing installed.
+ *
+ * Verk Web serves the same store on http://127.0.0.1:4000/ (VERK_WEB_PORT) meanwhile. In a
+ * terminal the demo then keeps serving it until Ctrl-C; without one (CI, a pipe) it exits when the
+ * tour ends, so that `npm ci && npm start` still terminates.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Client, CurrentJob, Events, Inspection, MemoryStore, Verk, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { DateTime, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import * as Web from "./web/Web.ts"
 
 const SendWelcome = Worker.make({
   name: "SendWelcome",
@@ -39,8 +44,19 @@ const store = process.env.REDIS_URL
   ? RedisStore.layer({ url: process.env.REDIS_URL, namespace: "verk-demo" })
   : MemoryStore.layer
 
+const webPort = Number(process.env.VERK_WEB_PORT ?? 4000)
+const webUrl = `http://127.0.0.1:${webPort}/`
+
 const program = Effect.gen(function* () {
   const verk = yield* Verk.Verk
+  // The dashboard is a bonus: a busy port must not spoil the tour.
+  const web = yield* Layer.build(Web.serve({ port: webPort, pollMillis: 1000 })).pipe(
+    Effect.as(true),
+    Effect.tap(() => Effect.log(`Verk Web: ${webUrl}`)),
+    Effect.catch((error) =>
+      Effect.logWarning(`Verk Web not started on port ${webPort}: ${String(error)}`).pipe(Effect.as(false)),
+    ),
+  )
   // Each subscription is one consumer: subscribe once per reader.
   const finished = yield* (yield* verk.subscribe).pipe(
     Events.ofType("JobFinished"),
@@ -58,6 +74,10 @@ const program = Effect.gen(function* () {
   yield* Fiber.join(finished)
   yield* Effect.log(`Queues: ${JSON.stringify(yield* verk.queueStats)}`)
   yield* Effect.log(`Dead jobs: ${yield* Inspection.DeadSet.size}`)
+  if (web && process.stdout.isTTY) {
+    yield* Effect.log(`Verk Web keeps serving on ${webUrl}: press Ctrl-C to stop`)
+    yield* Effect.never
+  }
 }).pipe(Effect.scoped)
 
 program.pipe(

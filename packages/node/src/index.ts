@@ -1,1 +1,2 @@
 export * as WorkerProcess from "./WorkerProcess.ts"
+export * as Web from "./web/Web.ts"

@@ -1,10 +1,11 @@
-/** The `verk` command: run a worker process, enqueue a job, print stats. `bin.ts` runs it. */
+/** The `verk` command: run a worker process, enqueue a job, print stats, serve the dashboard. `bin.ts` runs it. */
 import { Command } from "effect/cli"
 import { enqueue } from "./cli/enqueue.ts"
 import { run } from "./cli/run.ts"
 import { stats } from "./cli/stats.ts"
+import { web } from "./cli/web.ts"
 
 export const verk = Command.make("verk").pipe(
   Command.withDescription("Verk for Effect: Sidekiq-compatible jobs on Redis"),
-  Command.withSubcommands([run, enqueue, stats]),
+  Command.withSubcommands([run, enqueue, stats, web]),
 )

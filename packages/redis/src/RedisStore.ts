@@ -208,6 +208,27 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
         )
         .pipe(run("heartbeat", Integer), Effect.asVoid),
     nodes: strings("nodes", "SMEMBERS", keys.nodes).pipe(Effect.map((names) => [...names].sort())),
+    processes: Effect.gen(function* () {
+      const identities = [...(yield* strings("processes", "SMEMBERS", keys.processes))].sort()
+      const entries: Array<Store.ProcessEntry> = []
+      for (const identity of identities) {
+        const [info, busy, beat] = yield* sendFor(NullableStrings)(
+          "processes",
+          "HMGET",
+          keys.process(identity),
+          "info",
+          "busy",
+          "beat",
+        )
+        // The hash expires when beats stop; the set member may linger (Sidekiq's UI skips it too).
+        if (info === null || info === undefined) continue
+        const work = yield* sendFor(Strings)("processes", "HGETALL", keys.processWork(identity))
+        const pairs: Array<readonly [string, string]> = []
+        for (let i = 0; i + 1 < work.length; i += 2) pairs.push([work[i] ?? "", work[i + 1] ?? ""])
+        entries.push({ identity, info, busy: Number(busy ?? 0), beat: Number(beat ?? 0), work: pairs })
+      }
+      return entries
+    }).pipe(Effect.withSpan("RedisStore.processes")),
     isAlive: (node) => count("isAlive", "EXISTS", keys.node(node)).pipe(Effect.map((found) => found > 0)),
     nodeQueues: (node) =>
       strings("nodeQueues", "SMEMBERS", keys.nodeQueues(node)).pipe(Effect.map((q) => [...q].sort())),

@@ -52,6 +52,18 @@ export class HealthPortUnavailable extends Data.TaggedError("HealthPortUnavailab
   }
 }
 
+/** `verk web`, `verk run --web-port`: the dashboard's address cannot be listened on. */
+export class WebPortUnavailable extends Data.TaggedError("WebPortUnavailable")<{
+  readonly host: string
+  readonly port: number
+  readonly error: unknown
+}> {
+  override get message() {
+    const cause = (this.error as { readonly cause?: unknown }).cause
+    return `cannot serve Verk Web on ${this.host}:${this.port}: ${describe(cause ?? this.error)}`
+  }
+}
+
 /** `verk run <module>`: the module's `layer` export is not a `Layer`. */
 export class InvalidLayerExport extends Data.TaggedError("InvalidLayerExport")<{
   readonly module: string

@@ -28,6 +28,7 @@ import {
   ModuleThrew,
   NoWorkersExported,
 } from "./errors.ts"
+import { hostFlag, portFlag, startWeb } from "./web.ts"
 
 /** What `verk run` takes from a module. */
 export interface Loaded {
@@ -82,8 +83,13 @@ export const run = Command.make(
       Flag.withFallbackConfig(Config.String("VERK_HEALTH_HOST")),
       Flag.withDefault("127.0.0.1"),
     ),
+    webPort: portFlag("web-port", "VERK_WEB_PORT").pipe(
+      Flag.withDescription("serve Verk Web, the dashboard, on this port beside the worker (VERK_WEB_PORT)"),
+      Flag.optional,
+    ),
+    webHost: hostFlag("web-host", "VERK_WEB_HOST"),
   },
-  Effect.fn(function* ({ module, healthPort, healthHost }) {
+  Effect.fn(function* ({ module, healthPort, healthHost, webPort, webHost }) {
     const { workers, layer } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
@@ -106,7 +112,8 @@ export const run = Command.make(
           Effect.andThen(Effect.logInfo(`serving /healthz on http://${healthHost}:${port}`)),
         ),
     })
-    return yield* Effect.andThen(health, WorkerProcess.serve).pipe(
+    const web = Option.match(webPort, { onNone: () => Effect.void, onSome: (port) => startWeb(port, webHost) })
+    return yield* Effect.andThen(Effect.andThen(health, web), WorkerProcess.serve).pipe(
       Effect.provide(runtime),
       Effect.provideContext(Context.merge(store, services)),
     )

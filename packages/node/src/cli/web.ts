@@ -1,0 +1,49 @@
+/**
+ * `verk web`: Verk Web, the dashboard, on its own (Redis from REDIS_URL, as `verk stats`). On
+ * 127.0.0.1 unless told otherwise; with VERK_WEB_TOKEN set, every request must carry the token.
+ */
+import { RedisStore } from "@verk/redis"
+import { Config, Effect, Layer, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Web from "../web/Web.ts"
+import { WebPortUnavailable } from "./errors.ts"
+
+export const portFlag = (name: string, env: string) => Flag.Int(name).pipe(Flag.withFallbackConfig(Config.Int(env)))
+
+export const hostFlag = (name: string, env: string) =>
+  Flag.String(name).pipe(
+    Flag.withDescription(`the address Verk Web listens on (${env}); 0.0.0.0 opens it to the network`),
+    Flag.withFallbackConfig(Config.String(env)),
+    Flag.withDefault("127.0.0.1"),
+  )
+
+/** The token from VERK_WEB_TOKEN, if set. */
+export const webToken = Config.Redacted("VERK_WEB_TOKEN").pipe(Config.option, Config.map(Option.getOrUndefined))
+
+/** Builds the dashboard's server in the current scope and says where it is. */
+export const startWeb = Effect.fn("cli.startWeb")(function* (port: number, host: string) {
+  const token = yield* webToken
+  yield* Layer.build(Web.serve({ port, host, token })).pipe(
+    Effect.mapError((error) => new WebPortUnavailable({ host, port, error })),
+  )
+  yield* Effect.logInfo(`Verk Web on http://${host}:${port}/${token === undefined ? "" : " (token required)"}`)
+})
+
+export const web = Command.make(
+  "web",
+  {
+    port: portFlag("port", "VERK_WEB_PORT").pipe(
+      Flag.withDescription("the port Verk Web listens on (VERK_WEB_PORT)"),
+      Flag.withDefault(4000),
+    ),
+    host: hostFlag("host", "VERK_WEB_HOST"),
+  },
+  Effect.fn(
+    function* ({ port, host }) {
+      yield* startWeb(port, host)
+      return yield* Effect.never
+    },
+    Effect.scoped,
+    Effect.provide(RedisStore.layerFromEnv),
+  ),
+).pipe(Command.withDescription("Serve Verk Web, the dashboard (Redis from REDIS_URL, token from VERK_WEB_TOKEN)"))

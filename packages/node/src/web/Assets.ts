@@ -1,0 +1,134 @@
+/**
+ * The pages' CSS and script, inlined in every page (no build step, no files to serve). The script
+ * polls the JSON API for the dashboard's figures, refreshes other pages while nothing is selected,
+ * and sends the buttons' POSTs with the page's CSRF token. It writes job text with `textContent`
+ * only, never as markup.
+ */
+
+export const css = `
+:root{--bg:#f6f7f9;--card:#fff;--ink:#1f2430;--muted:#6b7280;--line:#e5e7eb;--brand:#b1003e;--brand2:#d6336c;
+--ok:#0f9d58;--warn:#c77700;--bad:#c62828;--info:#2563eb;font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
+*{box-sizing:border-box}body{margin:0;background:var(--bg);color:var(--ink);font-size:14px}
+header{background:linear-gradient(90deg,var(--brand),var(--brand2));color:#fff;box-shadow:0 1px 3px rgba(0,0,0,.15)}
+header .bar{max-width:1200px;margin:0 auto;display:flex;align-items:center;gap:22px;padding:0 20px;height:54px}
+header .brand{font-weight:700;font-size:18px;letter-spacing:.3px;color:#fff;text-decoration:none;margin-right:8px}
+header nav{display:flex;gap:4px;flex-wrap:wrap}
+header nav a{color:rgba(255,255,255,.85);text-decoration:none;padding:7px 11px;border-radius:6px;font-weight:500}
+header nav a:hover{background:rgba(255,255,255,.14);color:#fff}header nav a.on{background:rgba(255,255,255,.22);color:#fff}
+header .count{display:inline-block;min-width:18px;padding:0 6px;margin-left:5px;border-radius:9px;background:rgba(0,0,0,.22);font-size:11px;line-height:18px;text-align:center}
+main{max-width:1200px;margin:0 auto;padding:22px 20px 60px}
+h1{font-size:22px;margin:4px 0 18px;font-weight:650}h2{font-size:16px;margin:26px 0 10px;font-weight:600}
+.cards{display:grid;grid-template-columns:repeat(4,minmax(0,1fr));gap:12px}@media(max-width:700px){.cards{grid-template-columns:repeat(2,minmax(0,1fr))}}
+a{color:var(--brand);text-decoration:none}a:hover{text-decoration:underline}
+h1 .mono{font-size:19px;font-weight:600;background:#eceef2;padding:2px 8px;border-radius:6px}
+th.check,td.check{width:40px}pre{margin:0}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;text-decoration:none;color:inherit;display:block}
+a.card:hover{border-color:var(--brand2)}
+.card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.5px}
+.card .value{font-size:26px;font-weight:650;margin-top:4px;font-variant-numeric:tabular-nums}
+.card.failed .value,.card.dead .value{color:var(--bad)}.card.retries .value{color:var(--warn)}.card.rate .value{color:var(--info)}
+.panel{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:16px;margin-top:16px}
+.chart svg{width:100%;height:220px;display:block}.legend{display:flex;gap:16px;color:var(--muted);font-size:12px;margin-top:6px}
+.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:5px;vertical-align:-1px}
+table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:10px;overflow:hidden}
+th,td{text-align:left;padding:9px 12px;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:#fafafb;color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.4px}
+tr:last-child td{border-bottom:none}tbody tr:hover{background:#fcfcfd}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
+.args{max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;color:#374151}
+.err{color:var(--bad)}.muted{color:var(--muted)}
+.badge{display:inline-block;padding:2px 8px;border-radius:999px;font-size:12px;font-weight:600;background:#eef2ff;color:#3730a3}
+.badge.paused{background:#fff4e5;color:var(--warn)}.badge.live{background:#e7f6ee;color:var(--ok)}
+button,.button{font:inherit;font-size:13px;border:1px solid var(--line);background:#fff;color:var(--ink);padding:5px 11px;border-radius:6px;cursor:pointer;text-decoration:none;display:inline-block}
+button:hover,.button:hover{border-color:#c7cbd1;background:#f9fafb}
+button.danger{color:var(--bad);border-color:#f3c6c6}button.danger:hover{background:#fdf2f2}
+button.primary{background:var(--brand);border-color:var(--brand);color:#fff}button.primary:hover{background:var(--brand2)}
+.toolbar{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin:0 0 12px}
+.toolbar form{display:flex;gap:6px;margin-right:auto}
+input[type=text]{font:inherit;padding:5px 9px;border:1px solid var(--line);border-radius:6px;min-width:180px}
+.pager{display:flex;gap:8px;align-items:center;margin-top:12px;color:var(--muted)}
+.flash{position:fixed;right:18px;bottom:18px;background:#1f2430;color:#fff;padding:10px 14px;border-radius:8px;max-width:420px;box-shadow:0 4px 14px rgba(0,0,0,.2)}
+.flash.bad{background:var(--bad)}
+.empty{padding:28px;text-align:center;color:var(--muted);background:var(--card);border:1px dashed var(--line);border-radius:10px}
+dl.detail{display:grid;grid-template-columns:160px 1fr;gap:8px 16px;margin:0}
+dl.detail dt{color:var(--muted)}dl.detail dd{margin:0;word-break:break-word}
+pre{background:#0f172a;color:#e2e8f0;padding:12px;border-radius:8px;overflow:auto;font-size:12px;white-space:pre-wrap;word-break:break-word}
+.flush{margin-top:0}.legend i.p{background:#2563eb}.legend i.f{background:#c62828}.actions{white-space:nowrap}.right{text-align:right}.spacer{margin-right:auto}a.plain{color:inherit;text-decoration:none}
+footer{color:var(--muted);font-size:12px;text-align:center;padding:10px}
+`
+
+export const script = `
+(() => {
+  const meta = (name) => document.querySelector('meta[name="' + name + '"]').content
+  const base = meta("verk-base"), csrf = meta("verk-csrf"), every = Number(meta("verk-poll"))
+  const flash = (text, bad) => {
+    const box = document.createElement("div")
+    box.className = bad ? "flash bad" : "flash"
+    box.textContent = text
+    document.body.appendChild(box)
+    setTimeout(() => box.remove(), 5000)
+  }
+  const post = async (path, body) => {
+    const response = await fetch(base + "/" + path, {
+      method: "POST", credentials: "same-origin",
+      headers: { "content-type": "application/json", "x-csrf-token": csrf },
+      body: JSON.stringify(body ?? {}),
+    })
+    const reply = await response.json().catch(() => ({}))
+    if (!response.ok) throw new Error(reply.message || reply.detail || ("HTTP " + response.status))
+    return reply
+  }
+  document.addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-post]")
+    if (button) {
+      event.preventDefault()
+      let body
+      if (button.dataset.jid) body = { jids: [button.dataset.jid] }
+      if (button.hasAttribute("data-selected")) {
+        const jids = [...document.querySelectorAll("input[name=jid]:checked")].map((box) => box.value)
+        if (jids.length === 0) return flash("Select jobs first", true)
+        body = { jids }
+      }
+      if (button.dataset.confirm && !confirm(button.dataset.confirm)) return
+      button.disabled = true
+      try {
+        const reply = await post(button.dataset.post, body)
+        if (button.dataset.then) location.href = button.dataset.then
+        else location.reload()
+        if (reply.missing && reply.missing.length) flash("Gone meanwhile: " + reply.missing.join(", "))
+      } catch (error) {
+        flash(error.message, true)
+        button.disabled = false
+      }
+    }
+    const all = event.target.closest("input[data-all]")
+    if (all) for (const box of document.querySelectorAll("input[name=jid]")) box.checked = all.checked
+  })
+  const set = (key, value) => {
+    for (const node of document.querySelectorAll('[data-stat="' + key + '"]')) node.textContent = value
+  }
+  const format = (n) => n.toLocaleString("en-US")
+  let last
+  const poll = async () => {
+    try {
+      if (document.querySelector("[data-live=overview]")) {
+        const response = await fetch(base + "/api/overview", { credentials: "same-origin" })
+        if (!response.ok) return
+        const o = await response.json()
+        for (const key of ["processed", "failed", "enqueued", "retries", "scheduled", "dead", "busy", "nodes"]) set(key, format(o[key]))
+        const now = performance.now()
+        if (last) set("rate", ((o.processed - last.processed) / ((now - last.at) / 1000)).toFixed(1))
+        last = { processed: o.processed, at: now }
+      } else if (document.querySelector("[data-live=page]") && !document.querySelector("input[name=jid]:checked")) {
+        const response = await fetch(location.href, { credentials: "same-origin" })
+        if (!response.ok) return
+        const page = new DOMParser().parseFromString(await response.text(), "text/html")
+        const fresh = page.querySelector("main"), current = document.querySelector("main")
+        if (fresh && current && !document.querySelector("input[name=jid]:checked")) current.replaceWith(document.adoptNode(fresh))
+      }
+    } catch {}
+  }
+  if (every > 0) { poll(); setInterval(poll, every) }
+})()
+`

@@ -1,0 +1,300 @@
+/**
+ * The dashboard's pages, rendered on the server from the same `Data` as the JSON API: Dashboard,
+ * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail).
+ * Every value goes through `html`, which escapes it; the only unescaped markup is our own.
+ */
+import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "./Api.ts"
+import * as Assets from "./Assets.ts"
+import { type Html, html, trusted } from "./Html.ts"
+
+export interface PageContext {
+  /** The mount prefix ("" at the root): every link starts with it. */
+  readonly base: string
+  readonly csrf: string
+  /** A nonce for the inline style and script (the Content-Security-Policy allows nothing else). */
+  readonly nonce: string
+  /** Milliseconds between live updates; 0 turns them off. */
+  readonly pollMillis: number
+  /** For relative times: epoch seconds. */
+  readonly now: number
+  readonly counts: {
+    readonly retries: number
+    readonly scheduled: number
+    readonly dead: number
+    readonly busy: number
+  }
+}
+
+const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] | undefined]> = [
+  ["", "Dashboard", undefined],
+  ["/busy", "Busy", "busy"],
+  ["/queues", "Queues", undefined],
+  ["/retries", "Retries", "retries"],
+  ["/scheduled", "Scheduled", "scheduled"],
+  ["/dead", "Dead", "dead"],
+]
+
+export const layout = (context: PageContext, active: string, title: string, body: Html, live: "overview" | "page") =>
+  html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>${title} · Verk</title>
+<meta name="verk-base" content="${context.base}"><meta name="verk-csrf" content="${context.csrf}">
+<meta name="verk-poll" content="${context.pollMillis}">
+<style nonce="${context.nonce}">${trusted(Assets.css)}</style></head>
+<body data-live="${live}"><header><div class="bar"><a class="brand" href="${context.base}/">Verk</a><nav>${nav.map(
+    ([path, label, count]) =>
+      html`<a href="${context.base}${path || "/"}" class="${active === label ? "on" : ""}">${label}${
+        count === undefined ? "" : html`<span class="count">${context.counts[count]}</span>`
+      }</a>`,
+  )}</nav></div></header>
+<main>${body}</main>
+<footer>Verk for Effect · ${context.pollMillis > 0 ? `live: updates every ${context.pollMillis / 1000} s` : "live updates off"}</footer>
+<script nonce="${context.nonce}">${trusted(Assets.script)}</script></body></html>`
+
+const number = (value: number) => value.toLocaleString("en-US")
+
+/** "3 min ago", "in 2 h": short, relative to the page's time. */
+export const relative = (now: number, at: number | undefined): string => {
+  if (at === undefined) return ""
+  const delta = at - now
+  const seconds = Math.abs(delta)
+  const amount =
+    seconds < 60
+      ? `${Math.round(seconds)} s`
+      : seconds < 3600
+        ? `${Math.round(seconds / 60)} min`
+        : seconds < 86_400
+          ? `${Math.round(seconds / 3600)} h`
+          : `${Math.round(seconds / 86_400)} d`
+  return delta > 0 ? `in ${amount}` : `${amount} ago`
+}
+
+const time = (now: number, at: number | undefined) =>
+  at === undefined
+    ? html`<span class="muted">—</span>`
+    : html`<time datetime="${new Date(at * 1000).toISOString()}" title="${new Date(at * 1000).toISOString()}">${relative(now, at)}</time>`
+
+/** Args as JSON text, cut for a table cell (the detail page shows them whole). */
+const argsText = (args: ReadonlyArray<unknown>, max = 200) => {
+  const text = JSON.stringify(args) ?? ""
+  return text.length > max ? `${text.slice(0, max)}…` : text
+}
+
+/** The 30-day chart: processed and failed bars per day, as inline SVG computed from numbers only. */
+export const chart = (history: ReadonlyArray<DayStats>): Html => {
+  const width = 900
+  const height = 200
+  const top = 10
+  const bottom = 24
+  const max = Math.max(1, ...history.map((day) => day.processed + day.failed))
+  const slot = width / Math.max(1, history.length)
+  const bar = Math.max(2, slot * 0.7)
+  const scale = (value: number) => (value / max) * (height - top - bottom)
+  const bars = history.map((day, index) => {
+    const x = index * slot + (slot - bar) / 2
+    const processed = scale(day.processed)
+    const failed = scale(day.failed)
+    const base = height - bottom
+    const label = index % 5 === 4 || index === history.length - 1 ? day.day.slice(5) : ""
+    return html`<g><title>${day.day}: ${day.processed} processed, ${day.failed} failed</title><rect x="${x.toFixed(1)}" y="${(base - processed).toFixed(1)}" width="${bar.toFixed(1)}" height="${processed.toFixed(1)}" rx="2" fill="#2563eb"/><rect x="${x.toFixed(1)}" y="${(base - processed - failed).toFixed(1)}" width="${bar.toFixed(1)}" height="${failed.toFixed(1)}" rx="2" fill="#c62828"/>${
+      label === ""
+        ? ""
+        : html`<text x="${(x + bar / 2).toFixed(1)}" y="${height - 6}" text-anchor="middle" font-size="11" fill="#6b7280">${label}</text>`
+    }</g>`
+  })
+  return html`<svg viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-label="Jobs per day, last ${history.length} days"><line x1="0" x2="${width}" y1="${height - bottom}" y2="${height - bottom}" stroke="#e5e7eb"/><text x="4" y="${top + 10}" font-size="11" fill="#6b7280">${number(max)}</text>${bars}</svg>`
+}
+
+const card = (context: PageContext, key: string, label: string, value: number | string, path?: string) =>
+  path === undefined
+    ? html`<div class="card ${key}"><div class="label">${label}</div><div class="value" data-stat="${key}">${value}</div></div>`
+    : html`<a class="card ${key}" href="${context.base}${path}"><div class="label">${label}</div><div class="value" data-stat="${key}">${value}</div></a>`
+
+export const dashboard = (context: PageContext, overview: Overview, queues: ReadonlyArray<QueueInfo>) =>
+  layout(
+    context,
+    "Dashboard",
+    "Dashboard",
+    html`<h1>Dashboard</h1>
+<div class="cards">
+${card(context, "processed", "Processed", number(overview.processed))}
+${card(context, "failed", "Failed", number(overview.failed))}
+${card(context, "rate", "Jobs / s", "…")}
+${card(context, "busy", "Busy", number(overview.busy), "/busy")}
+${card(context, "enqueued", "Enqueued", number(overview.enqueued), "/queues")}
+${card(context, "retries", "Retries", number(overview.retries), "/retries")}
+${card(context, "scheduled", "Scheduled", number(overview.scheduled), "/scheduled")}
+${card(context, "dead", "Dead", number(overview.dead), "/dead")}
+</div>
+<div class="panel chart"><h2 class="flush">Last ${overview.history.length} days</h2>${chart(overview.history)}
+<div class="legend"><span><i class="p"></i>processed</span><span><i class="f"></i>failed</span></div></div>
+<h2>Queues</h2>${queueTable(context, queues)}`,
+    "overview",
+  )
+
+const queueTable = (context: PageContext, queues: ReadonlyArray<QueueInfo>) =>
+  queues.length === 0
+    ? html`<div class="empty">No queues yet: enqueue a job and it shows here.</div>`
+    : html`<table><thead><tr><th>Queue</th><th class="num">Size</th><th class="num">Latency</th><th>State</th><th></th></tr></thead><tbody>${queues.map(
+        (
+          queue,
+        ) => html`<tr data-queue="${queue.name}"><td><a href="${context.base}/queues/${encodeURIComponent(queue.name)}">${queue.name}</a></td>
+<td class="num">${number(queue.size)}</td><td class="num">${queue.latency < 0.01 ? "0 s" : `${queue.latency.toFixed(queue.latency < 10 ? 2 : 0)} s`}</td>
+<td>${queue.paused ? html`<span class="badge paused">paused</span>` : html`<span class="badge live">running</span>`}</td>
+<td class="actions right">${
+          queue.paused
+            ? html`<button data-post="api/queues/${encodeURIComponent(queue.name)}/resume">Resume</button>`
+            : html`<button data-post="api/queues/${encodeURIComponent(queue.name)}/pause">Pause</button>`
+        } <button class="danger" data-post="api/queues/${encodeURIComponent(queue.name)}/clear" data-confirm="Delete every job of ${queue.name}?">Clear</button></td></tr>`,
+      )}</tbody></table>`
+
+export const queuesPage = (context: PageContext, queues: ReadonlyArray<QueueInfo>) =>
+  layout(context, "Queues", "Queues", html`<h1>Queues</h1>${queueTable(context, queues)}`, "page")
+
+const pager = (context: PageContext, path: string, page: JobPage, query: Record<string, string | undefined> = {}) => {
+  const pages = Math.max(1, Math.ceil(page.total / page.size))
+  const link = (n: number) => {
+    const params = new URLSearchParams()
+    for (const [key, value] of Object.entries(query)) if (value) params.set(key, value)
+    params.set("page", String(n))
+    return `${context.base}${path}?${params}`
+  }
+  return html`<div class="pager"><span>${number(page.total)} job${page.total === 1 ? "" : "s"} · page ${page.page} of ${pages}</span>
+${page.page > 1 ? html`<a class="button" href="${link(page.page - 1)}">← Newer</a>` : ""}
+${page.page < pages ? html`<a class="button" href="${link(page.page + 1)}">Older →</a>` : ""}</div>`
+}
+
+export const queuePage = (context: PageContext, queue: string, page: JobPage, info: QueueInfo | undefined) =>
+  layout(
+    context,
+    "Queues",
+    `Queue ${queue}`,
+    html`<h1><a class="plain" href="${context.base}/queues">Queues</a> › <span class="mono">${queue}</span> ${
+      info?.paused ? html`<span class="badge paused">paused</span>` : html`<span class="badge live">running</span>`
+    }</h1>
+<div class="toolbar"><span class="spacer muted">${info === undefined ? "" : `latency ${info.latency.toFixed(info.latency < 10 ? 2 : 0)} s`}</span>${
+      info?.paused
+        ? html`<button data-post="api/queues/${encodeURIComponent(queue)}/resume">Resume</button>`
+        : html`<button data-post="api/queues/${encodeURIComponent(queue)}/pause">Pause</button>`
+    }
+<button class="danger" data-selected data-post="api/queues/${encodeURIComponent(queue)}/delete">Delete selected</button>
+<button class="danger" data-post="api/queues/${encodeURIComponent(queue)}/clear" data-confirm="Delete every job of ${queue}?" data-then="${context.base}/queues">Clear</button></div>
+${
+  page.jobs.length === 0
+    ? html`<div class="empty">This queue is empty.</div>`
+    : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>Class</th><th>Args</th><th>Jid</th><th>Enqueued</th><th></th></tr></thead><tbody>${page.jobs.map(
+        (
+          job,
+        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${job.class || html`<span class="err">malformed</span>`}</td>
+<td><div class="args mono" title="${argsText(job.args, 2000)}">${job.malformed ?? argsText(job.args)}</div></td><td class="mono">${job.jid}</td>
+<td>${time(context.now, job.enqueuedAt)}</td><td><button class="danger" data-post="api/queues/${encodeURIComponent(queue)}/delete" data-jid="${job.jid}">Delete</button></td></tr>`,
+      )}</tbody></table>`
+}${pager(context, `/queues/${encodeURIComponent(queue)}`, page)}`,
+    "page",
+  )
+
+export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =>
+  layout(
+    context,
+    "Busy",
+    "Busy",
+    html`<h1>Busy</h1>
+<div class="cards">${card(context, "nodes", "Nodes", nodes.length)}${card(
+      context,
+      "busy",
+      "Busy",
+      nodes.reduce((sum, node) => sum + node.busy, 0),
+    )}</div>
+<h2>Nodes</h2>${
+      nodes.length === 0
+        ? html`<div class="empty">No node is running.</div>`
+        : html`<table><thead><tr><th>Node</th><th>Host / pid</th><th>Queues</th><th class="num">Busy</th><th>Started</th><th>Last beat</th></tr></thead><tbody>${nodes.map(
+            (
+              node,
+            ) => html`<tr><td class="mono">${node.identity}</td><td>${node.hostname ?? "?"} <span class="muted">${node.pid ?? ""}</span></td>
+<td>${node.queues.join(", ")}</td><td class="num">${node.busy} / ${node.concurrency ?? "?"}</td><td>${time(context.now, node.startedAt)}</td><td>${time(context.now, node.beat)}</td></tr>`,
+          )}</tbody></table>`
+    }
+<h2>Running now</h2>${(() => {
+      const work = nodes.flatMap((node) => node.work.map((item) => ({ node: node.identity, ...item })))
+      return work.length === 0
+        ? html`<div class="empty">Nothing is running.</div>`
+        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Jid</th><th>Started</th></tr></thead><tbody>${work.map(
+            (item) =>
+              html`<tr><td class="mono">${item.node}</td><td>${item.queue}</td><td>${item.class ?? ""}</td><td class="mono">${item.jid ?? ""}</td><td>${time(context.now, item.runAt)}</td></tr>`,
+          )}</tbody></table>`
+    })()}`,
+    "page",
+  )
+
+const setTitles: Record<SetName, string> = { retries: "Retries", scheduled: "Scheduled", dead: "Dead" }
+
+export const setPage = (
+  context: PageContext,
+  set: SetName,
+  page: JobPage,
+  filter: { readonly class?: string | undefined; readonly jid?: string | undefined },
+) => {
+  const title = setTitles[set]
+  const whenLabel = set === "dead" ? "Died" : set === "retries" ? "Next retry" : "Runs"
+  return layout(
+    context,
+    title,
+    title,
+    html`<h1>${title}</h1>
+<div class="toolbar"><form method="get" action="${context.base}/${set}"><input type="text" name="class" placeholder="Class" value="${filter.class ?? ""}"><input type="text" name="jid" placeholder="Jid" value="${filter.jid ?? ""}"><button type="submit">Filter</button></form>
+<button class="primary" data-selected data-post="api/sets/${set}/retry">${set === "scheduled" ? "Run selected now" : "Retry selected"}</button>
+<button class="danger" data-selected data-post="api/sets/${set}/delete">Delete selected</button>
+${set === "dead" ? "" : html`<button class="danger" data-selected data-post="api/sets/${set}/kill">Kill selected</button>`}
+<button data-post="api/sets/${set}/retry-all" data-confirm="${set === "scheduled" ? "Run" : "Retry"} every job now?">${set === "scheduled" ? "Run all" : "Retry all"}</button>
+<button class="danger" data-post="api/sets/${set}/delete-all" data-confirm="Delete every job?">Delete all</button></div>
+${
+  page.jobs.length === 0
+    ? html`<div class="empty">No ${title.toLowerCase()} jobs${filter.class || filter.jid ? " match the filter" : ""}.</div>`
+    : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>${whenLabel}</th><th>Queue</th><th>Class</th><th>Args</th>${set === "scheduled" ? "" : html`<th>Error</th>`}<th></th></tr></thead><tbody>${page.jobs.map(
+        (
+          job,
+        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${time(context.now, job.at)}</td><td>${job.queue}</td>
+<td><a href="${context.base}/${set}/${encodeURIComponent(job.jid)}">${job.class || "malformed"}</a></td><td><div class="args mono" title="${argsText(job.args, 2000)}">${argsText(job.args)}</div></td>
+${set === "scheduled" ? "" : html`<td class="err"><div class="args">${job.errorClass ?? ""}${job.errorMessage ? `: ${job.errorMessage}` : ""}</div></td>`}
+<td class="actions"><button data-post="api/sets/${set}/retry" data-jid="${job.jid}">${set === "scheduled" ? "Run now" : "Retry"}</button> <button class="danger" data-post="api/sets/${set}/delete" data-jid="${job.jid}">Delete</button></td></tr>`,
+      )}</tbody></table>`
+}${pager(context, `/${set}`, page, { class: filter.class, jid: filter.jid })}`,
+    "page",
+  )
+}
+
+export const jobPage = (context: PageContext, set: SetName, job: JobView) => {
+  const title = setTitles[set]
+  const row = (label: string, value: Html | string | number | undefined) =>
+    value === undefined || value === "" ? "" : html`<dt>${label}</dt><dd>${value}</dd>`
+  const at = (value: number | undefined) =>
+    value === undefined
+      ? undefined
+      : html`${new Date(value * 1000).toISOString()} <span class="muted">(${relative(context.now, value)})</span>`
+  return layout(
+    context,
+    title,
+    `${job.class} ${job.jid}`,
+    html`<h1><a href="${context.base}/${set}" class="plain">${title}</a> › <span class="mono">${job.jid}</span></h1>
+<div class="toolbar"><span class="spacer"></span>
+<button class="primary" data-post="api/sets/${set}/retry" data-jid="${job.jid}" data-then="${context.base}/${set}">${set === "scheduled" ? "Run now" : "Retry now"}</button>
+${set === "dead" ? "" : html`<button class="danger" data-post="api/sets/${set}/kill" data-jid="${job.jid}" data-then="${context.base}/${set}">Kill</button>`}
+<button class="danger" data-post="api/sets/${set}/delete" data-jid="${job.jid}" data-then="${context.base}/${set}">Delete</button></div>
+<div class="panel"><dl class="detail">
+${row("Class", job.class)}${row("Queue", job.queue)}${row("Jid", html`<span class="mono">${job.jid}</span>`)}
+${row(set === "dead" ? "Died" : set === "retries" ? "Next retry" : "Runs", at(job.at))}
+${row("Args", html`<pre>${JSON.stringify(job.args, null, 2)}</pre>`)}
+${row("Retry count", job.retryCount)}${row("Error class", job.errorClass)}
+${row("Error message", job.errorMessage === undefined ? undefined : html`<span class="err">${job.errorMessage}</span>`)}
+${row("Created", at(job.createdAt))}${row("Enqueued", at(job.enqueuedAt))}${row("Failed", at(job.failedAt))}${row("Retried", at(job.retriedAt))}
+${row("Malformed", job.malformed)}
+${job.backtrace === undefined || job.backtrace.length === 0 ? "" : row("Backtrace", html`<pre>${job.backtrace.join("\n")}</pre>`)}
+${row("Payload", html`<pre>${job.payload}</pre>`)}
+</dl></div>`,
+    "page",
+  )
+}
+
+export const notFound = (context: PageContext, message: string) =>
+  layout(context, "", "Not found", html`<h1>Not found</h1><div class="empty">${message}</div>`, "page")

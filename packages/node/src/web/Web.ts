@@ -1,0 +1,218 @@
+/**
+ * Verk Web, the dashboard: pages and a JSON API over the `Store` in context.
+ *
+ * `layer(options)` adds its routes to the `effect/http` router of the application it is provided
+ * to, under `options.prefix` (as Sidekiq::Web is mounted in a Rails app); `serve(options)` is a
+ * server of its own, on 127.0.0.1 unless told otherwise (`verk web`, `verk run --web-port`,
+ * `npm start`). Every route it adds goes through `Guard`: the token when one is set, and a CSRF
+ * token on every POST.
+ */
+import { randomBytes } from "node:crypto"
+import { createServer } from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Store } from "@verk/core"
+
+import { Clock, Effect, Layer, type Redacted, Schema } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { HttpApiBuilder } from "effect/http-api"
+import { Api, SetName } from "./Api.ts"
+import * as Data from "./Data.ts"
+import { guard, tokenFrom } from "./Guard.ts"
+import * as Handlers from "./Handlers.ts"
+import type { Html } from "./Html.ts"
+import * as Pages from "./Pages.ts"
+
+const StoreService = Store.Store
+
+export interface Options {
+  /** Where the dashboard is mounted, as `/verk`; the root by default. */
+  readonly prefix?: `/${string}` | undefined
+  /** Required on every request when set (an empty string means none). */
+  readonly token?: string | Redacted.Redacted<string> | undefined
+  /** How often pages refresh themselves, in milliseconds; 3000 by default, 0 for never. */
+  readonly pollMillis?: number | undefined
+}
+
+export interface ServeOptions extends Options {
+  readonly port: number
+  /** 127.0.0.1 by default: the dashboard changes jobs, so it stays on this host unless told. */
+  readonly host?: string | undefined
+}
+
+const normalizePrefix = (prefix: string | undefined): string => (prefix ?? "").replace(/\/+$/, "")
+
+const PageQuery = Schema.Struct({
+  page: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
+  class: Schema.optional(Schema.String),
+  jid: Schema.optional(Schema.String),
+})
+
+/**
+ * A view of the application's router that puts our prefix before every path and our guard before
+ * every handler, so that the HttpApi's routes and the pages are both mounted and guarded by it.
+ */
+const mountedRouter = (prefix: string, wrap: ReturnType<typeof guard>) =>
+  Layer.effect(
+    HttpRouter.HttpRouter,
+    Effect.gen(function* () {
+      const router = yield* HttpRouter.HttpRouter
+      const target = prefix === "" ? router : router.prefixed(prefix)
+      const guarded = (route: HttpRouter.Route<unknown, unknown>) =>
+        HttpRouter.route(
+          route.method,
+          route.path,
+          wrap(route.handler as Effect.Effect<HttpServerResponse.HttpServerResponse, unknown, never>),
+          { uninterruptible: route.uninterruptible },
+        )
+      const view: HttpRouter.HttpRouter = {
+        ...target,
+        addAll: (routes) => target.addAll(routes.map(guarded)) as Effect.Effect<void>,
+        add: (method, path, handler, options) =>
+          target.addAll([guarded(HttpRouter.route(method, path, handler, options))]) as Effect.Effect<void>,
+      }
+      return view
+    }),
+  )
+
+/** The dashboard's routes, added to the `HttpRouter` it is provided to; it reads the `Store` in context. */
+export const layer = (options: Options = {}) => {
+  const prefix = normalizePrefix(options.prefix)
+  const token = tokenFrom(options.token)
+  // One secret per process: pages carry it, a POST without it is refused.
+  const csrf = randomBytes(24).toString("base64url")
+  const pollMillis = options.pollMillis ?? 3000
+  const wrap = guard({ token, csrf, cookiePath: prefix === "" ? "/" : prefix })
+
+  const respond = (render: (context: Pages.PageContext) => Html, status = 200) =>
+    Effect.gen(function* () {
+      const now = (yield* Clock.currentTimeMillis) / 1000
+      const overview = yield* Data.overview()
+      const nonce = randomBytes(16).toString("base64")
+      const context: Pages.PageContext = {
+        base: prefix,
+        csrf,
+        nonce,
+        pollMillis,
+        now,
+        counts: overview,
+      }
+      return HttpServerResponse.text(render(context).text, {
+        status,
+        contentType: "text/html; charset=utf-8",
+        headers: {
+          // Defence in depth: only our own nonce'd style and script run, even if some text slipped through.
+          "content-security-policy": `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'nonce-${nonce}'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`,
+          "x-content-type-options": "nosniff",
+          "referrer-policy": "same-origin",
+          "cache-control": "no-store",
+        },
+      })
+    })
+
+  const query = HttpServerRequest.schemaSearchParams(PageQuery)
+  /** A page's failures: a bad address (an unknown set, a page that is not a number) is a 400 page. */
+  const handlePage = <R>(
+    effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Store.StoreError | Schema.SchemaError, R>,
+  ) =>
+    effect.pipe(
+      Effect.catchTag("SchemaError", () =>
+        respond((context) => Pages.notFound(context, "That address is not a page of Verk Web."), 400),
+      ),
+      Effect.catchTag("StoreError", Effect.die),
+    )
+  const notFoundPage = (message: string) => respond((context) => Pages.notFound(context, message), 404)
+
+  const pages = HttpRouter.use((router) =>
+    Effect.gen(function* () {
+      // Route handlers run in the request's context: the store is the one this layer was built with.
+      const store = yield* StoreService
+      const page = <R>(
+        effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Store.StoreError | Schema.SchemaError, R>,
+      ) => handlePage(effect).pipe(Effect.provideService(StoreService, store))
+      yield* Effect.all([
+        router.add(
+          "GET",
+          "/",
+          page(
+            Effect.gen(function* () {
+              const overview = yield* Data.overview()
+              const queues = yield* Data.queues()
+              return yield* respond((context) => Pages.dashboard(context, overview, queues))
+            }),
+          ),
+        ),
+        router.add(
+          "GET",
+          "/queues",
+          page(Effect.flatMap(Data.queues(), (queues) => respond((context) => Pages.queuesPage(context, queues)))),
+        ),
+        router.add(
+          "GET",
+          "/queues/:queue",
+          page(
+            Effect.gen(function* () {
+              const { queue } = yield* HttpRouter.schemaPathParams(Schema.Struct({ queue: Schema.String }))
+              const { page: number } = yield* query
+              return yield* Data.queueJobs(queue, number).pipe(
+                Effect.flatMap((jobs) =>
+                  Effect.flatMap(Data.queues(), (queues) =>
+                    respond((context) =>
+                      Pages.queuePage(
+                        context,
+                        queue,
+                        jobs,
+                        queues.find((info) => info.name === queue),
+                      ),
+                    ),
+                  ),
+                ),
+                Effect.catchTag("NotFound", (error) => notFoundPage(error.message)),
+              )
+            }),
+          ),
+        ),
+        router.add(
+          "GET",
+          "/busy",
+          page(Effect.flatMap(Data.nodes, (nodes) => respond((context) => Pages.busyPage(context, nodes)))),
+        ),
+        router.add(
+          "GET",
+          "/:set",
+          page(
+            Effect.gen(function* () {
+              const { set } = yield* HttpRouter.schemaPathParams(Schema.Struct({ set: SetName }))
+              const filter = yield* query
+              const jobs = yield* Data.setJobs(set, filter)
+              return yield* respond((context) => Pages.setPage(context, set, jobs, filter))
+            }),
+          ),
+        ),
+        router.add(
+          "GET",
+          "/:set/:jid",
+          page(
+            Effect.gen(function* () {
+              const { set, jid } = yield* HttpRouter.schemaPathParams(
+                Schema.Struct({ set: SetName, jid: Schema.String }),
+              )
+              return yield* Data.setJob(set, jid).pipe(
+                Effect.flatMap((job) => respond((context) => Pages.jobPage(context, set, job))),
+                Effect.catchTag("NotFound", (error) => notFoundPage(error.message)),
+              )
+            }),
+          ),
+        ),
+      ])
+    }),
+  )
+
+  const api = HttpApiBuilder.layer(Api, { openapiPath: "/api/openapi.json" }).pipe(Layer.provide(Handlers.layer(csrf)))
+  return Layer.mergeAll(api, pages).pipe(Layer.provide(mountedRouter(prefix, wrap)))
+}
+
+/** Serves the dashboard on its own server until the scope closes. */
+export const serve = (options: ServeOptions) =>
+  HttpRouter.serve(layer(options), { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
+  )
