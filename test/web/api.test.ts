@@ -284,8 +284,14 @@ describe("Verk Web JSON API", () => {
         { payload: failed("x"), score: nowSeconds() + 100 },
         { payload: failed("y"), score: nowSeconds() + 100 },
       ])
+      // A malformed entry cannot run: it stays where it is.
+      yield* store.addScheduled("retry", [{ payload: "{not json", score: nowSeconds() + 100 }])
       assert.deepStrictEqual(yield* json(yield* post("/api/sets/retries/retry-all")), { count: 2, missing: [] })
       assert.strictEqual(yield* store.queueSize("mail"), 3)
+      assert.deepStrictEqual(
+        (yield* store.setRange("retry", 0, -1)).map((entry) => entry.payload),
+        ["{not json"],
+      )
       assert.deepStrictEqual(yield* json(yield* post("/api/sets/dead/delete-all")), { count: 1, missing: [] })
       assert.strictEqual(yield* store.setSize("dead"), 0)
     }),

@@ -91,6 +91,27 @@ const sortedSet = (set: SortedSetName) => {
       )
       return moved > 0
     }),
+    /**
+     * Move every job that can run to its queue now (Sidekiq's "retry all"), in batches, each job
+     * only if still in the set. Malformed entries stay. Returns how many moved.
+     */
+    requeueAll: Effect.fn(`${set}.requeueAll`)(function* () {
+      const entries = yield* range(0, -1)
+      const now = yield* Clock.currentTimeMillis
+      const promotions = entries.flatMap((entry) => {
+        if (Result.isFailure(entry.job)) return []
+        const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
+        return Result.isFailure(payload)
+          ? []
+          : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
+      })
+      let moved = 0
+      for (let start = 0; start < promotions.length; start += PageSize) {
+        const batch = promotions.slice(start, start + PageSize)
+        moved += yield* Store.use((store) => store.promote(set, batch, Job.toEpochSeconds(now)))
+      }
+      return moved
+    }),
   }
 }
 

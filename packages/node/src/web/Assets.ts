@@ -36,7 +36,9 @@ th{background:#fafafb;color:var(--muted);font-weight:600;font-size:12px;text-tra
 tr:last-child td{border-bottom:none}tbody tr:hover{background:#fcfcfd}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-.args{max-width:420px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;color:#374151}
+.args{max-width:340px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;color:#374151}
+td.err .args{max-width:260px;color:var(--bad)}td a{word-break:break-word}time,th{white-space:nowrap}
+.wide{overflow-x:auto;border-radius:10px}
 .err{color:var(--bad)}.muted{color:var(--muted)}
 .badge{display:inline-block;padding:2px 8px;border-radius:999px;font-size:12px;font-weight:600;background:#eef2ff;color:#3730a3}
 .badge.paused{background:#fff4e5;color:var(--warn)}.badge.live{background:#e7f6ee;color:var(--ok)}

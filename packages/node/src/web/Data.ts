@@ -210,16 +210,8 @@ export const kill = Effect.fn("Web.kill")(function* (set: SetName, jids: Readonl
 })
 
 export const retryAll = Effect.fn("Web.retryAll")(function* (set: SetName) {
-  const { api } = sets[set]
-  const entries = yield* api.range(0, -1)
-  const missing: Array<string> = []
-  let count = 0
-  for (const entry of entries) {
-    if (Result.isFailure(entry.job)) continue
-    if (yield* api.requeueNow(entry.job.success.jid)) count++
-    else missing.push(entry.job.success.jid)
-  }
-  return { count, missing } satisfies Done
+  const count = yield* sets[set].api.requeueAll()
+  return { count, missing: [] } satisfies Done
 })
 
 export const deleteAll = Effect.fn("Web.deleteAll")(function* (set: SetName) {
