@@ -18,20 +18,30 @@ export class CurrentJob extends Context.Service<
   }
 >()("@verk/core/CurrentJob") {
   static fromJob(job: Job.Job): CurrentJob["Service"] {
-    let enqueuedAt: DateTime.Utc | undefined | null = null
-    return {
-      jid: job.jid,
-      queue: job.queue,
-      className: job.class,
-      retryCount: job.retry_count,
-      // Made when read: most jobs never ask.
-      get enqueuedAt() {
-        if (enqueuedAt === null) {
-          enqueuedAt = job.enqueued_at === undefined ? undefined : DateTime.makeUnsafe(job.enqueued_at * 1000)
-        }
-        return enqueuedAt
-      },
-      job,
+    return new RunningJob(job)
+  }
+}
+
+/** The service's value for one job; `enqueuedAt` is made when read (most jobs never ask). */
+class RunningJob {
+  readonly jid: string
+  readonly queue: string
+  readonly className: string
+  readonly retryCount: number | undefined
+  readonly job: Job.Job
+  #enqueuedAt: DateTime.Utc | undefined | null = null
+  constructor(job: Job.Job) {
+    this.jid = job.jid
+    this.queue = job.queue
+    this.className = job.class
+    this.retryCount = job.retry_count
+    this.job = job
+  }
+  get enqueuedAt(): DateTime.Utc | undefined {
+    if (this.#enqueuedAt === null) {
+      this.#enqueuedAt =
+        this.job.enqueued_at === undefined ? undefined : DateTime.makeUnsafe(this.job.enqueued_at * 1000)
     }
+    return this.#enqueuedAt
   }
 }

@@ -135,6 +135,26 @@ export class Processor extends Context.Service<
       })
 
       /** Writes what `decide` said; the decision's time is the run's end. */
+      /** The common outcome, without a generator: this runs for every job that succeeds. */
+      const finished = (lease: Lease, job: Job.Job, durationMillis: number, progress: Progress) =>
+        Effect.flatMap(ack(lease.queue, lease.raw), () => {
+          progress.recorded = "finished"
+          const { queue } = lease
+          return stats.recordProcessed(queue, job.class, durationMillis).pipe(
+            Effect.andThen(
+              events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis })),
+            ),
+            Effect.andThen(
+              log(
+                levels.done,
+                () => `done ${job.class} ${job.jid} in ${durationMillis} ms`,
+                () => ({ queue, class: job.class, jid: job.jid, duration_ms: durationMillis }),
+              ),
+            ),
+            Effect.as("finished" as const),
+          )
+        })
+
       const write = Effect.fnUntraced(function* (
         lease: Lease,
         job: Job.Job,
@@ -148,14 +168,8 @@ export class Processor extends Context.Service<
         switch (decision._tag) {
           case "Interrupted":
             return "interrupted"
-          case "Ack": {
-            yield* ack(queue, raw)
-            progress.recorded = "finished"
-            yield* stats.recordProcessed(queue, job.class, durationMillis)
-            yield* events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
-            yield* log(levels.done, () => `done ${job.class} ${job.jid} in ${durationMillis} ms`, annotations)
-            return "finished"
-          }
+          case "Ack":
+            return yield* finished(lease, job, durationMillis, progress)
           case "Dead": {
             const { failure, failures, reason } = decision
             yield* stats.recordFailed(queue, job.class, durationMillis)

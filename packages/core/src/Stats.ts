@@ -91,13 +91,15 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
     // Metrics are updated against the layer's context, not the job fiber's: a metric with attributes
     // adds them to the context it is given, a copy of the whole context when that one is deep.
     const context = yield* Effect.context<never>()
-    const count = (kind: "processed" | "failed") =>
-      Effect.fnUntraced(function* (queue: string, className: string, durationMillis: number) {
-        addUnsafe(utcDay(yield* Clock.currentTimeMillis), 1, kind === "failed" ? 1 : 0)
+    // One step, no generator: this runs for every job.
+    const count = (kind: "processed" | "failed") => (queue: string, className: string, durationMillis: number) =>
+      Effect.withFiber((fiber) => {
+        addUnsafe(utcDay(fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()), 1, kind === "failed" ? 1 : 0)
         const metrics = metricsFor(queue, className)
         metrics.processed.updateUnsafe(1, context)
         if (kind === "failed") metrics.failed.updateUnsafe(1, context)
         metrics.duration.updateUnsafe(durationMillis, context)
+        return Effect.void
       })
 
     // A failed write (or one that died) puts its counts back, so the next flush carries them.
