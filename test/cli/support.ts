@@ -36,8 +36,11 @@ export const start = (
   command: string,
   args: ReadonlyArray<string>,
   env: Readonly<Record<string, string>> = {},
+  input?: string,
 ): Process => {
-  const child = spawn(command, args, { cwd: root, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] })
+  const stdin = input === undefined ? "ignore" : "pipe"
+  const child = spawn(command, args, { cwd: root, env: cleanEnv(env), stdio: [stdin, "pipe", "pipe"] })
+  if (input !== undefined) child.stdin?.end(input)
   let stdout = ""
   let stderr = ""
   child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()))
@@ -68,9 +71,9 @@ export const start = (
   return { child, stdout: () => stdout, stderr: () => stderr, exited, waitFor }
 }
 
-/** `verk <args>` with `env`, run to its end. */
-export const verk = async (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}) => {
-  const process = start(nodeBinary, ["--conditions=@verk/source", bin, ...args], env)
+/** `verk <args>` with `env` (and `input` on its stdin), run to its end. */
+export const verk = async (args: ReadonlyArray<string>, env: Readonly<Record<string, string>> = {}, input?: string) => {
+  const process = start(nodeBinary, ["--conditions=@verk/source", bin, ...args], env, input)
   const { code } = await process.exited
   return { code, stdout: process.stdout(), stderr: process.stderr() }
 }

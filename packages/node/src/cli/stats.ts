@@ -1,21 +1,135 @@
-/** `verk stats`: queue sizes, the retry, schedule and dead sets, and Sidekiq's counters. */
-import { Inspection, Store } from "@verk/core"
+/**
+ * `verk stats [--json]`: what the dashboard's front page and Busy page show, for a terminal or a
+ * script: Sidekiq's counters, the queues (size, latency, paused), the retry, schedule and dead sets,
+ * and the live nodes. `--json` prints one `StatsDocument`, whose field names are stable.
+ */
+import { Inspection, Job, Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Console, Effect } from "effect"
-import { Command } from "effect/cli"
+import { Clock, Console, Effect, Schema } from "effect"
+import { Command, Flag } from "effect/cli"
+import * as Data from "../web/Data.ts"
+
+/** `verk stats --json`: one JSON document, these fields (the README lists them). */
+export const StatsDocument = Schema.Struct({
+  /** Sidekiq's `stat:processed` and `stat:failed`. */
+  processed: Schema.Number,
+  failed: Schema.Number,
+  /** Jobs waiting in every queue. */
+  enqueued: Schema.Number,
+  retry: Schema.Number,
+  scheduled: Schema.Number,
+  dead: Schema.Number,
+  queues: Schema.Array(
+    Schema.Struct({
+      name: Schema.String,
+      size: Schema.Number,
+      /** Seconds the next job to run has waited; 0 for an empty queue. */
+      latency: Schema.Number,
+      paused: Schema.Boolean,
+    }),
+  ),
+  nodes: Schema.Array(
+    Schema.Struct({
+      id: Schema.String,
+      host: Schema.NullOr(Schema.String),
+      pid: Schema.NullOr(Schema.Number),
+      queues: Schema.Array(Schema.String),
+      busy: Schema.Number,
+      concurrency: Schema.NullOr(Schema.Number),
+      /** Seconds since the node's last heartbeat. */
+      heartbeatAge: Schema.Number,
+    }),
+  ),
+})
+export type StatsDocument = typeof StatsDocument.Type
+
+export const read = Effect.fn("cli.stats.read")(function* () {
+  const store = yield* Store.Store
+  const totals = yield* store.stats()
+  // The dashboard's own list: paused queues stay visible while empty.
+  const queues = yield* Data.queues()
+  const processes = yield* Inspection.processes
+  const now = Job.toEpochSeconds(yield* Clock.currentTimeMillis)
+  return {
+    processed: totals.processed,
+    failed: totals.failed,
+    enqueued: queues.reduce((sum, queue) => sum + queue.size, 0),
+    retry: yield* store.setSize("retry"),
+    scheduled: yield* store.setSize("schedule"),
+    dead: yield* store.setSize("dead"),
+    queues: queues.map((queue) => ({ ...queue, latency: Math.round(queue.latency * 1000) / 1000 })),
+    nodes: processes.map((process) => ({
+      id: process.identity,
+      host: process.hostname ?? null,
+      pid: process.pid ?? null,
+      queues: process.queues,
+      busy: process.busy,
+      concurrency: process.concurrency ?? null,
+      heartbeatAge: round(Math.max(0, now - process.beat)),
+    })),
+  } satisfies StatsDocument
+})
+
+const round = (seconds: number): number => Math.round(seconds * 10) / 10
+
+/** `4.2s`, `3m12s`, `2h05m`: an age at a glance. */
+export const age = (seconds: number): string => {
+  if (seconds < 60) return `${round(seconds)}s`
+  const whole = Math.floor(seconds)
+  if (whole < 3600) return `${Math.floor(whole / 60)}m${String(whole % 60).padStart(2, "0")}s`
+  return `${Math.floor(whole / 3600)}h${String(Math.floor((whole % 3600) / 60)).padStart(2, "0")}m`
+}
+
+/** Columns padded to their widest cell; numbers right-aligned. */
+export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string | number>>) => {
+  const cells = [header, ...rows.map((row) => row.map(String))]
+  const widths = header.map((_, column) => Math.max(...cells.map((row) => (row[column] ?? "").length)))
+  const numeric = header.map((_, column) => rows.length > 0 && rows.every((row) => typeof row[column] === "number"))
+  return cells.map((row) =>
+    row
+      .map((cell, column) => (numeric[column] ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
+      .join("  ")
+      .trimEnd(),
+  )
+}
+
+export const render = (stats: StatsDocument): ReadonlyArray<string> => [
+  `processed ${stats.processed}  failed ${stats.failed}`,
+  `enqueued ${stats.enqueued}  retry ${stats.retry}  scheduled ${stats.scheduled}  dead ${stats.dead}`,
+  "",
+  ...(stats.queues.length === 0
+    ? ["no queues"]
+    : table(
+        ["QUEUE", "SIZE", "LATENCY", "STATE"],
+        stats.queues.map((queue) => [queue.name, queue.size, age(queue.latency), queue.paused ? "paused" : "running"]),
+      )),
+  "",
+  ...(stats.nodes.length === 0
+    ? ["no nodes"]
+    : table(
+        ["NODE", "HOST", "PID", "QUEUES", "BUSY", "HEARTBEAT"],
+        stats.nodes.map((node) => [
+          node.id,
+          node.host ?? "-",
+          node.pid ?? "-",
+          node.queues.join(",") || "-",
+          node.concurrency === null ? `${node.busy}` : `${node.busy}/${node.concurrency}`,
+          `${age(node.heartbeatAge)} ago`,
+        ]),
+      )),
+]
 
 export const stats = Command.make(
   "stats",
-  {},
-  Effect.fn(function* () {
-    const store = yield* Store.Store
-    const totals = yield* store.stats()
-    yield* Console.log(`processed ${totals.processed}  failed ${totals.failed}`)
-    for (const queue of yield* Inspection.Queue.names) {
-      yield* Console.log(`queue ${queue}: ${yield* Inspection.Queue.size(queue)}`)
-    }
-    yield* Console.log(`scheduled ${yield* Inspection.ScheduledSet.size}`)
-    yield* Console.log(`retry ${yield* Inspection.RetrySet.size}`)
-    yield* Console.log(`dead ${yield* Inspection.DeadSet.size}`)
+  {
+    json: Flag.Boolean("json").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("print one JSON document (fields in the README)"),
+    ),
+  },
+  Effect.fn(function* ({ json }) {
+    const document = yield* read()
+    if (json) return yield* Console.log(JSON.stringify(document))
+    for (const line of render(document)) yield* Console.log(line)
   }, Effect.provide(RedisStore.layerFromEnv)),
-).pipe(Command.withDescription("Print queue sizes, sets and counters (Redis from REDIS_URL)"))
+).pipe(Command.withDescription("Print counters, queues (size, latency, paused), sets and nodes (Redis from REDIS_URL)"))

@@ -1,0 +1,188 @@
+/**
+ * `verk jobs retry|delete|kill`: the dashboard's job actions, for jids or a whole set.
+ *
+ * - `retry <jid...>`: to its queue now, from the retry, schedule or dead set (`--set` narrows);
+ *   `retry --all --set retry|scheduled|dead [--class C]`.
+ * - `delete <jid...>`: from any of the three sets; `delete --all --set ... [--class C]`.
+ * - `kill <jid...>`: from the retry or schedule set to dead.
+ *
+ * Each prints what it did: `retried 2 jobs`, then `not found: <jid> ...` for jids no set held.
+ * When none of the given jids was found the command fails (one line, exit 1): a script asked for
+ * something that did not happen. Some missing is exit 0: those jobs may have run meanwhile.
+ */
+import { Client, Inspection, Job, Store } from "@verk/core"
+import { RedisStore } from "@verk/redis"
+import { Clock, Console, Data, Effect, Option, Result } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as WebData from "../web/Data.ts"
+
+/** The sets as the CLI names them (`--set`), and as Inspection and the dashboard do. */
+const sets = {
+  retry: { api: Inspection.RetrySet, web: "retries", store: "retry" },
+  scheduled: { api: Inspection.ScheduledSet, web: "scheduled", store: "schedule" },
+  dead: { api: Inspection.DeadSet, web: "dead", store: "dead" },
+} as const
+type SetFlag = keyof typeof sets
+const setNames = ["retry", "scheduled", "dead"] as const
+
+/** None of the jids given was in the sets looked at. */
+export class JobsNotFound extends Data.TaggedError("JobsNotFound")<{
+  readonly jids: ReadonlyArray<string>
+  readonly where: ReadonlyArray<SetFlag>
+}> {
+  override get message() {
+    const where = this.where.join(", ").replace(/, ([^,]*)$/, " or $1")
+    return `no job ${this.jids.join(", ")} in ${where}`
+  }
+}
+
+/** A combination of arguments the command does not take. */
+export class BadJobsInvocation extends Data.TaggedError("BadJobsInvocation")<{ readonly message: string }> {}
+
+const jidsArgument = (min: number) =>
+  Argument.String("jid").pipe(Argument.withDescription("the jids of the jobs"), Argument.variadic({ min }))
+const allFlag = Flag.Boolean("all").pipe(
+  Flag.withDefault(false),
+  Flag.withDescription("every job of --set (or of --class in it)"),
+)
+const classFlag = Flag.String("class").pipe(Flag.withDescription("with --all: only jobs of this class"), Flag.optional)
+const setFlag = <const Names extends ReadonlyArray<SetFlag>>(names: Names, description: string) =>
+  Flag.Literals("set", names).pipe(Flag.withDescription(description), Flag.optional)
+
+const plural = (count: number) => `${count} job${count === 1 ? "" : "s"}`
+
+/**
+ * Runs `action` on each jid in the first of `where` that holds it; prints the count and the jids
+ * none held, or fails when none was found.
+ */
+const eachJid = Effect.fn("cli.jobs.eachJid")(function* (
+  verb: string,
+  jids: ReadonlyArray<string>,
+  where: ReadonlyArray<SetFlag>,
+  action: (set: SetFlag, jid: string) => Effect.Effect<boolean, Store.StoreError, Store.Store>,
+) {
+  const missing: Array<string> = []
+  const bySet = new Map<SetFlag, number>()
+  for (const jid of jids) {
+    let done = false
+    for (const set of where) {
+      if (yield* action(set, jid)) {
+        bySet.set(set, (bySet.get(set) ?? 0) + 1)
+        done = true
+        break
+      }
+    }
+    if (!done) missing.push(jid)
+  }
+  const count = jids.length - missing.length
+  if (count === 0) return yield* new JobsNotFound({ jids: missing, where })
+  const from = [...bySet].map(([set, n]) => `${n} from ${set}`).join(", ")
+  yield* Console.log(`${verb} ${plural(count)} (${from})`)
+  if (missing.length > 0) yield* Console.log(`not found: ${missing.join(" ")}`)
+})
+
+/** Jobs of `set` whose class is `className` (malformed entries never match). */
+const ofClass = (set: SetFlag, className: string) =>
+  Effect.map(sets[set].api.range(0, -1), (entries) =>
+    entries.filter((entry) => Result.isSuccess(entry.job) && entry.job.success.class === className),
+  )
+
+/** The jids, or `--all` with a `--set`: exactly one of the two. */
+const bulkOrJids = Effect.fn("cli.jobs.bulkOrJids")(function* (
+  command: string,
+  jids: ReadonlyArray<string>,
+  all: boolean,
+  set: Option.Option<SetFlag>,
+  className: Option.Option<string>,
+) {
+  if (all && jids.length > 0)
+    return yield* new BadJobsInvocation({ message: `${command}: give jids or --all, not both` })
+  if (!all && jids.length === 0)
+    return yield* new BadJobsInvocation({ message: `${command}: give jids, or --all --set <set>` })
+  if (all && Option.isNone(set)) return yield* new BadJobsInvocation({ message: `${command} --all needs --set` })
+  if (!all && Option.isSome(className)) {
+    return yield* new BadJobsInvocation({ message: `${command}: --class goes with --all` })
+  }
+  return all ? Option.getOrUndefined(set) : undefined
+})
+
+const retry = Command.make(
+  "retry",
+  {
+    jids: jidsArgument(0),
+    all: allFlag,
+    set: setFlag(setNames, "where the jobs are: retry, scheduled or dead (every one when absent)"),
+    className: classFlag,
+  },
+  Effect.fn(function* ({ jids, all, set, className }) {
+    const bulk = yield* bulkOrJids("retry", jids, all, set, className)
+    if (bulk === undefined) {
+      const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
+      return yield* eachJid("retried", jids, where, (name, jid) => sets[name].api.requeueNow(jid))
+    }
+    if (Option.isNone(className)) {
+      const done = yield* WebData.retryAll(sets[bulk].web)
+      return yield* Console.log(`retried ${plural(done.count)} from ${bulk}`)
+    }
+    // As the dashboard's retry all, for one class: in batches, each job only if still in the set
+    // (a job that ran meanwhile is skipped, not doubled), `enqueued_at` stamped, the rest as is.
+    const now = yield* Clock.currentTimeMillis
+    const promotions = (yield* ofClass(bulk, className.value)).flatMap((entry) => {
+      if (Result.isFailure(entry.job)) return []
+      const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
+      return Result.isFailure(payload)
+        ? []
+        : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
+    })
+    let count = 0
+    for (let start = 0; start < promotions.length; start += Client.EnqueueBatchSize) {
+      const batch = promotions.slice(start, start + Client.EnqueueBatchSize)
+      count += yield* Store.Store.use((store) => store.promote(sets[bulk].store, batch, Job.toEpochSeconds(now)))
+    }
+    yield* Console.log(`retried ${plural(count)} of class ${className.value} from ${bulk}`)
+  }, Effect.provide(RedisStore.layerFromEnv)),
+).pipe(Command.withDescription("Move jobs to their queue now, from the retry, schedule or dead set"))
+
+const remove = Command.make(
+  "delete",
+  {
+    jids: jidsArgument(0),
+    all: allFlag,
+    set: setFlag(setNames, "where the jobs are: retry, scheduled or dead (every one when absent)"),
+    className: classFlag,
+  },
+  Effect.fn(function* ({ jids, all, set, className }) {
+    const bulk = yield* bulkOrJids("delete", jids, all, set, className)
+    if (bulk === undefined) {
+      const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
+      return yield* eachJid("deleted", jids, where, (name, jid) => sets[name].api.delete(jid))
+    }
+    if (Option.isNone(className)) {
+      const done = yield* WebData.deleteAll(sets[bulk].web)
+      return yield* Console.log(`deleted ${plural(done.count)} from ${bulk}`)
+    }
+    let count = 0
+    for (const entry of yield* ofClass(bulk, className.value)) {
+      // By the raw payload read: exactly that entry, no second scan.
+      if (yield* Store.Store.use((store) => store.deleteFromSet(sets[bulk].store, entry.raw))) count++
+    }
+    yield* Console.log(`deleted ${plural(count)} of class ${className.value} from ${bulk}`)
+  }, Effect.provide(RedisStore.layerFromEnv)),
+).pipe(Command.withDescription("Delete jobs from the retry, schedule or dead set"))
+
+const kill = Command.make(
+  "kill",
+  {
+    jids: jidsArgument(1),
+    set: setFlag(["retry", "scheduled"], "where the jobs are: retry or scheduled (both when absent)"),
+  },
+  Effect.fn(function* ({ jids, set }) {
+    const where = Option.match(set, { onNone: () => ["retry", "scheduled"] as const, onSome: (one) => [one] })
+    yield* eachJid("killed", jids, where, (name, jid) => Inspection.kill(name === "retry" ? "retry" : "schedule", jid))
+  }, Effect.provide(RedisStore.layerFromEnv)),
+).pipe(Command.withDescription("Move jobs from the retry or schedule set to dead"))
+
+export const jobs = Command.make("jobs").pipe(
+  Command.withDescription("Retry, delete or kill jobs of the retry, schedule and dead sets (Redis from REDIS_URL)"),
+  Command.withSubcommands([retry, remove, kill]),
+)

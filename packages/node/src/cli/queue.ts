@@ -1,0 +1,61 @@
+/**
+ * `verk queue pause|resume|clear <name>`: the dashboard's queue actions. Pause and resume are stored
+ * in Redis and announced, so every node obeys at once. `clear` deletes a queue's jobs and always
+ * needs `--yes`: a prompt would hang a script, and a missing flag refuses on a terminal too, so
+ * the same line works (or is refused) everywhere. A queue no job was ever pushed to (and not
+ * paused) is refused, as on the dashboard: a typo must not pause a queue nobody uses.
+ */
+import { Inspection, Settings } from "@verk/core"
+import { RedisStore } from "@verk/redis"
+import { Console, Data, Effect } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import * as WebData from "../web/Data.ts"
+
+/** `verk queue clear` without `--yes`. */
+export class ClearNeedsYes extends Data.TaggedError("ClearNeedsYes")<{ readonly queue: string }> {
+  override get message() {
+    return `clearing queue ${this.queue} deletes its jobs: add --yes to do it`
+  }
+}
+
+const queueArgument = Argument.String("queue").pipe(
+  Argument.withDescription(`the queue (${Settings.QueueNameRule})`),
+  Argument.withSchema(Settings.QueueName),
+)
+
+const setPaused = (name: string, paused: boolean, done: string) =>
+  Command.make(
+    name,
+    { queue: queueArgument },
+    Effect.fn(function* ({ queue }) {
+      yield* WebData.setPaused(queue, paused)
+      yield* Console.log(`${done} queue ${queue}`)
+    }, Effect.provide(RedisStore.layerFromEnv)),
+  )
+
+const pause = setPaused("pause", true, "paused").pipe(
+  Command.withDescription("Pause a queue on every node (running jobs finish; none start)"),
+)
+const resume = setPaused("resume", false, "resumed").pipe(Command.withDescription("Resume a paused queue"))
+
+const clear = Command.make(
+  "clear",
+  {
+    queue: queueArgument,
+    yes: Flag.Boolean("yes").pipe(
+      Flag.withDefault(false),
+      Flag.withDescription("really delete the queue's jobs (always required)"),
+    ),
+  },
+  Effect.fn(function* ({ queue, yes }) {
+    if (!yes) return yield* new ClearNeedsYes({ queue })
+    const size = yield* Inspection.Queue.size(queue)
+    yield* WebData.clearQueue(queue)
+    yield* Console.log(`cleared queue ${queue} (${size} job${size === 1 ? "" : "s"} deleted)`)
+  }, Effect.provide(RedisStore.layerFromEnv)),
+).pipe(Command.withDescription("Delete every job of a queue (needs --yes)"))
+
+export const queue = Command.make("queue").pipe(
+  Command.withDescription("Pause, resume or clear a queue (Redis from REDIS_URL)"),
+  Command.withSubcommands([pause, resume, clear]),
+)
