@@ -325,3 +325,18 @@ describe("verk enqueue --file", () => {
     )
   })
 })
+
+describe("usage mistakes", () => {
+  it("are told before Redis is reached (nothing listens on port 1)", async () => {
+    const env = { REDIS_URL: "redis://127.0.0.1:1" }
+    expectOneLine(await verk(["jobs", "retry", "--all"], env), "verk: retry --all needs --set")
+    expectOneLine(await verk(["jobs", "delete", "j1", "--class", "A"], env), "verk: delete: --class goes with --all")
+    expectOneLine(
+      await verk(["queue", "clear", "default"], env),
+      "verk: clearing queue default deletes its jobs: add --yes to do it",
+    )
+    expectOneLine(await verk(["enqueue"], env), "verk: give a class and its args as a JSON array, or --file")
+    const jobs = await verk(["jobs", "retry", "j1"], env)
+    assert.match(jobs.stderr, /^verk: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/)
+  })
+})

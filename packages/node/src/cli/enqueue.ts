@@ -188,6 +188,9 @@ const load = Effect.fn("cli.enqueue.load")(function* (file: string, queue: strin
   if (bad.length > 0) return yield* new BadLines({ lines: bad, enqueued: enqueued + scheduled })
 })
 
+/** `verk enqueue` with neither a job nor a file, or both. */
+export class EnqueueUsage extends Data.TaggedError("EnqueueUsage")<{ readonly message: string }> {}
+
 export const enqueue = Command.make(
   "enqueue",
   {
@@ -207,23 +210,21 @@ export const enqueue = Command.make(
       Flag.optional,
     ),
   },
-  Effect.fn(
-    function* ({ className, args, queue, file }) {
-      if (Option.isSome(file)) {
-        if (Option.isSome(className))
-          return yield* new EnqueueUsage({ message: "give a class and args, or --file, not both" })
-        return yield* load(file.value, queue)
+  Effect.fn(function* ({ className, args, queue, file }) {
+    // A usage mistake is told before Redis is reached.
+    if (Option.isSome(file)) {
+      if (Option.isSome(className)) {
+        return yield* new EnqueueUsage({ message: "give a class and args, or --file, not both" })
       }
-      if (Option.isNone(className) || Option.isNone(args)) {
-        return yield* new EnqueueUsage({ message: "give a class and its args as a JSON array, or --file" })
-      }
-      const job = yield* Client.enqueueRaw({ class: className.value, args: args.value, queue })
-      yield* Console.log(job.jid)
-    },
-    Effect.provide(Client.layer),
-    Effect.provide(RedisStore.layerFromEnv),
-  ),
+      return yield* Effect.provide(load(file.value, queue), RedisStore.layerFromEnv)
+    }
+    if (Option.isNone(className) || Option.isNone(args)) {
+      return yield* new EnqueueUsage({ message: "give a class and its args as a JSON array, or --file" })
+    }
+    const job = yield* Client.enqueueRaw({ class: className.value, args: args.value, queue }).pipe(
+      Effect.provide(Client.layer),
+      Effect.provide(RedisStore.layerFromEnv),
+    )
+    yield* Console.log(job.jid)
+  }),
 ).pipe(Command.withDescription("Enqueue a job, or load jobs from a JSON-lines file (Redis from REDIS_URL)"))
-
-/** `verk enqueue` with neither a job nor a file, or both. */
-export class EnqueueUsage extends Data.TaggedError("EnqueueUsage")<{ readonly message: string }> {}

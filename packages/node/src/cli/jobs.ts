@@ -106,69 +106,84 @@ const bulkOrJids = Effect.fn("cli.jobs.bulkOrJids")(function* (
   return all ? Option.getOrUndefined(set) : undefined
 })
 
-const retry = Command.make(
-  "retry",
-  {
-    jids: jidsArgument(0),
-    all: allFlag,
-    set: setFlag(setNames, "where the jobs are: retry, scheduled or dead (every one when absent)"),
-    className: classFlag,
-  },
-  Effect.fn(function* ({ jids, all, set, className }) {
-    const bulk = yield* bulkOrJids("retry", jids, all, set, className)
-    if (bulk === undefined) {
-      const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
-      return yield* eachJid("retried", jids, where, (name, jid) => sets[name].api.requeueNow(jid))
-    }
-    if (Option.isNone(className)) {
-      const done = yield* WebData.retryAll(sets[bulk].web)
-      return yield* Console.log(`retried ${plural(done.count)} from ${bulk}`)
-    }
-    // As the dashboard's retry all, for one class: in batches, each job only if still in the set
-    // (a job that ran meanwhile is skipped, not doubled), `enqueued_at` stamped, the rest as is.
-    const now = yield* Clock.currentTimeMillis
-    const promotions = (yield* ofClass(bulk, className.value)).flatMap((entry) => {
-      if (Result.isFailure(entry.job)) return []
-      const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
-      return Result.isFailure(payload)
-        ? []
-        : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
-    })
-    let count = 0
-    for (let start = 0; start < promotions.length; start += Client.EnqueueBatchSize) {
-      const batch = promotions.slice(start, start + Client.EnqueueBatchSize)
-      count += yield* Store.Store.use((store) => store.promote(sets[bulk].store, batch, Job.toEpochSeconds(now)))
-    }
-    yield* Console.log(`retried ${plural(count)} of class ${className.value} from ${bulk}`)
-  }, Effect.provide(RedisStore.layerFromEnv)),
-).pipe(Command.withDescription("Move jobs to their queue now, from the retry, schedule or dead set"))
+const retryJobs = Effect.fn("cli.jobs.retry")(function* (
+  jids: ReadonlyArray<string>,
+  set: Option.Option<SetFlag>,
+  bulk: SetFlag | undefined,
+  className: Option.Option<string>,
+) {
+  if (bulk === undefined) {
+    const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
+    return yield* eachJid("retried", jids, where, (name, jid) => sets[name].api.requeueNow(jid))
+  }
+  if (Option.isNone(className)) {
+    const done = yield* WebData.retryAll(sets[bulk].web)
+    return yield* Console.log(`retried ${plural(done.count)} from ${bulk}`)
+  }
+  // As the dashboard's retry all, for one class: in batches, each job only if still in the set
+  // (a job that ran meanwhile is skipped, not doubled), `enqueued_at` stamped, the rest as is.
+  const now = yield* Clock.currentTimeMillis
+  const promotions = (yield* ofClass(bulk, className.value)).flatMap((entry) => {
+    if (Result.isFailure(entry.job)) return []
+    const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
+    return Result.isFailure(payload)
+      ? []
+      : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
+  })
+  let count = 0
+  for (let start = 0; start < promotions.length; start += Client.EnqueueBatchSize) {
+    const batch = promotions.slice(start, start + Client.EnqueueBatchSize)
+    count += yield* Store.Store.use((store) => store.promote(sets[bulk].store, batch, Job.toEpochSeconds(now)))
+  }
+  yield* Console.log(`retried ${plural(count)} of class ${className.value} from ${bulk}`)
+})
 
-const remove = Command.make(
-  "delete",
-  {
-    jids: jidsArgument(0),
-    all: allFlag,
-    set: setFlag(setNames, "where the jobs are: retry, scheduled or dead (every one when absent)"),
-    className: classFlag,
-  },
-  Effect.fn(function* ({ jids, all, set, className }) {
-    const bulk = yield* bulkOrJids("delete", jids, all, set, className)
-    if (bulk === undefined) {
-      const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
-      return yield* eachJid("deleted", jids, where, (name, jid) => sets[name].api.delete(jid))
-    }
-    if (Option.isNone(className)) {
-      const done = yield* WebData.deleteAll(sets[bulk].web)
-      return yield* Console.log(`deleted ${plural(done.count)} from ${bulk}`)
-    }
-    let count = 0
-    for (const entry of yield* ofClass(bulk, className.value)) {
-      // By the raw payload read: exactly that entry, no second scan.
-      if (yield* Store.Store.use((store) => store.deleteFromSet(sets[bulk].store, entry.raw))) count++
-    }
-    yield* Console.log(`deleted ${plural(count)} of class ${className.value} from ${bulk}`)
-  }, Effect.provide(RedisStore.layerFromEnv)),
-).pipe(Command.withDescription("Delete jobs from the retry, schedule or dead set"))
+const deleteJobs = Effect.fn("cli.jobs.delete")(function* (
+  jids: ReadonlyArray<string>,
+  set: Option.Option<SetFlag>,
+  bulk: SetFlag | undefined,
+  className: Option.Option<string>,
+) {
+  if (bulk === undefined) {
+    const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
+    return yield* eachJid("deleted", jids, where, (name, jid) => sets[name].api.delete(jid))
+  }
+  if (Option.isNone(className)) {
+    const done = yield* WebData.deleteAll(sets[bulk].web)
+    return yield* Console.log(`deleted ${plural(done.count)} from ${bulk}`)
+  }
+  let count = 0
+  for (const entry of yield* ofClass(bulk, className.value)) {
+    // By the raw payload read: exactly that entry, no second scan.
+    if (yield* Store.Store.use((store) => store.deleteFromSet(sets[bulk].store, entry.raw))) count++
+  }
+  yield* Console.log(`deleted ${plural(count)} of class ${className.value} from ${bulk}`)
+})
+
+const setOptions = {
+  jids: jidsArgument(0),
+  all: allFlag,
+  set: setFlag(setNames, "where the jobs are: retry, scheduled or dead (every one when absent)"),
+  className: classFlag,
+}
+
+/** A usage mistake is told before Redis is reached; then `act` runs on the store. */
+const setCommand = (name: "retry" | "delete", act: typeof retryJobs) =>
+  Command.make(
+    name,
+    setOptions,
+    Effect.fn(function* ({ jids, all, set, className }) {
+      const bulk = yield* bulkOrJids(name, jids, all, set, className)
+      return yield* Effect.provide(act(jids, set, bulk, className), RedisStore.layerFromEnv)
+    }),
+  )
+
+const retry = setCommand("retry", retryJobs).pipe(
+  Command.withDescription("Move jobs to their queue now, from the retry, schedule or dead set"),
+)
+const remove = setCommand("delete", deleteJobs).pipe(
+  Command.withDescription("Delete jobs from the retry, schedule or dead set"),
+)
 
 const kill = Command.make(
   "kill",

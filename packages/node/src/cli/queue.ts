@@ -38,6 +38,12 @@ const pause = setPaused("pause", true, "paused").pipe(
 )
 const resume = setPaused("resume", false, "resumed").pipe(Command.withDescription("Resume a paused queue"))
 
+const clearQueue = Effect.fn("cli.queue.clear")(function* (queue: string) {
+  const size = yield* Inspection.Queue.size(queue)
+  yield* WebData.clearQueue(queue)
+  yield* Console.log(`cleared queue ${queue} (${size} job${size === 1 ? "" : "s"} deleted)`)
+})
+
 const clear = Command.make(
   "clear",
   {
@@ -48,11 +54,10 @@ const clear = Command.make(
     ),
   },
   Effect.fn(function* ({ queue, yes }) {
+    // Refused before Redis is reached: nothing to connect for.
     if (!yes) return yield* new ClearNeedsYes({ queue })
-    const size = yield* Inspection.Queue.size(queue)
-    yield* WebData.clearQueue(queue)
-    yield* Console.log(`cleared queue ${queue} (${size} job${size === 1 ? "" : "s"} deleted)`)
-  }, Effect.provide(RedisStore.layerFromEnv)),
+    return yield* Effect.provide(clearQueue(queue), RedisStore.layerFromEnv)
+  }),
 ).pipe(Command.withDescription("Delete every job of a queue (needs --yes)"))
 
 export const queue = Command.make("queue").pipe(
