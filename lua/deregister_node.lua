@@ -8,6 +8,7 @@
 -- KEYS[4]  `processes`
 -- KEYS[5]  `<node>`        Sidekiq's process hash
 -- KEYS[6]  `<node>:work`
+-- KEYS[7]  `<node>:workers`  (Sidekiq 6's name for it)
 -- ARGV[1]  the node id
 -- ARGV[2]  the key prefix (namespace), '' for none; in-progress keys are built as
 --          <prefix>inprogress:<queue>:<node>
@@ -21,7 +22,7 @@ for _, queue in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   end
 end
 redis.call('SREM', KEYS[4], ARGV[1])
-redis.call('DEL', KEYS[5], KEYS[6])
+redis.call('DEL', KEYS[5], KEYS[6], KEYS[7])
 if keep then
   return 0
 end

@@ -1,6 +1,6 @@
 /**
  * The README's TypeScript examples are files of the suite, verbatim: each is type-checked by
- * `npm run check` and run by a test (hello.test.ts, workers.test.ts, readmeExample.test.ts), so
+ * `npm run check` and run by a test (hello.test.ts, workers.test.ts, errorTracker.test.ts, readmeExample.test.ts), so
  * what the README shows is true.
  */
 import { readFileSync } from "node:fs"
@@ -10,6 +10,7 @@ const examples = [
   "test/examples/hello.ts",
   "test/examples/workers.ts",
   "test/examples/web.ts",
+  "test/examples/errorTracker.ts",
   "test/testing/readmeExample.test.ts",
 ]
 

@@ -8,7 +8,7 @@ import { promisify } from "node:util"
 import { assert, it } from "@effect/vitest"
 import { Client, Inspection, Verk, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Deferred, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
 import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
@@ -132,6 +132,43 @@ describeWithSidekiq("Sidekiq interop", () => {
       assert.isAtLeast(stats[1], 1)
     }).pipe(Effect.scoped, Effect.provide(runtime())),
   )
+
+  it.live("Sidekiq's web UI data: Workers lists our running job, ProcessSet shows our rss", () => {
+    const release = Deferred.makeUnsafe<void>()
+    const started = Deferred.makeUnsafe<void>()
+    const Held = Worker.make({
+      name: "HeldJob",
+      args: Args,
+      queue: "held",
+      perform: () => Deferred.succeed(started, undefined).pipe(Effect.andThen(Deferred.await(release))),
+    })
+    const layer = Verk.layer({
+      workers: [Held],
+      queues: { held: 2 },
+      heartbeatInterval: "100 millis",
+      logLevels: { start: "None", done: "None", fail: "None" },
+    }).pipe(Layer.provideMerge(RedisStore.layer({ url: server.url })))
+    return Effect.gen(function* () {
+      const verk = yield* Verk.Verk
+      const job = yield* Client.enqueue(Held, ["held", 1])
+      yield* Deferred.await(started)
+      // What Sidekiq 6's Busy page lists: [process, thread, {queue, payload, run_at}].
+      const workers = yield* waitFor(
+        ruby(
+          `puts JSON.generate(Sidekiq::Workers.new.map { |p, tid, w| [p, w["queue"], w["payload"]["class"], w["payload"]["jid"], w["payload"]["args"], w["run_at"].is_a?(Integer)] })`,
+        ).pipe(Effect.map((text) => JSON.parse(text) as Array<Array<unknown>>)),
+        (rows) => rows.some((row) => row[3] === job.jid),
+      )
+      assert.deepInclude(workers, [verk.nodeId, "held", "HeldJob", job.jid, ["held", 1], true])
+      assert.strictEqual(yield* ruby(`puts Sidekiq::Workers.new.size`), "1")
+      const rss = Number(yield* ruby(`puts Sidekiq::ProcessSet.new.find { |p| p.identity == "${verk.nodeId}" }["rss"]`))
+      assert.isAbove(rss, 1024) // KB: a Node process is well over a megabyte
+      assert.isBelow(rss, 16 * 1024 * 1024)
+      yield* Deferred.succeed(release, undefined)
+      // Once it is done the next beat empties the list.
+      yield* waitFor(ruby(`puts Sidekiq::Workers.new.count`), (count) => count === "0")
+    }).pipe(Effect.scoped, Effect.provide(layer))
+  })
 
   it.live("big integers stay exact from Sidekiq's client through our promote and retry to a Sidekiq server", () =>
     Effect.gen(function* () {

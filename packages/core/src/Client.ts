@@ -6,6 +6,7 @@
 import { Clock, Context, DateTime, Duration, Effect, Layer } from "effect"
 import * as Job from "./Job.ts"
 import { Store, type StoreError } from "./Store.ts"
+import * as Trace from "./Trace.ts"
 import type { InvalidJobArgs, WireArgs, Worker } from "./Worker.ts"
 
 export interface EnqueueOptions {
@@ -54,8 +55,16 @@ export interface ClientShape {
   readonly scheduleRaw: (job: RawJobInput, when: When) => Effect.Effect<Job.Job, Job.MalformedJob | StoreError>
 }
 
-/** Builds the wire job; `enqueued_at` is left out for a job that waits in `schedule`, as Sidekiq does. */
-const build = (input: RawJobInput, nowMillis: number, enqueued: boolean): Effect.Effect<Job.Job, Job.MalformedJob> => {
+/**
+ * Builds the wire job; `enqueued_at` is left out for a job that waits in `schedule`, as Sidekiq
+ * does. `traceparent` is the caller's span (Trace.ts), unless the input names one itself.
+ */
+const build = (
+  input: RawJobInput,
+  nowMillis: number,
+  enqueued: boolean,
+  traceparent: string | undefined,
+): Effect.Effect<Job.Job, Job.MalformedJob> => {
   const now = Job.toEpochSeconds(nowMillis)
   const { class: className, args, queue, jid, retry, ...extra } = input
   const job = {
@@ -67,6 +76,7 @@ const build = (input: RawJobInput, nowMillis: number, enqueued: boolean): Effect
     retry: retry ?? true,
     created_at: now,
     ...(enqueued ? { enqueued_at: now } : {}),
+    ...(traceparent === undefined || extra[Trace.Key] !== undefined ? {} : { [Trace.Key]: traceparent }),
   }
   // Validating what we write keeps foreign readers (Sidekiq) and our own fetcher in agreement.
   // Args a caller built by hand may not serialise (too deep, cyclic, a BigInt): bad input, not a crash.
@@ -106,19 +116,29 @@ const dieOnMalformed = <A, E>(
 export const make = Effect.gen(function* () {
   const store = yield* Store
 
-  const enqueueRaw = Effect.fn("Client.enqueueRaw")(function* (input: RawJobInput) {
-    const job = yield* build(input, yield* Clock.currentTimeMillis, true)
+  // The public operations open a span each (Effect.fn) and read the caller's trace context there;
+  // these do the work, with no span of their own, so the caller stays the span a job names.
+  const push = Effect.fnUntraced(function* (input: RawJobInput, traceparent: string | undefined) {
+    const job = yield* build(input, yield* Clock.currentTimeMillis, true, traceparent)
     yield* store.enqueue(job.queue, [Job.encode(job)])
     return job
   })
 
-  const scheduleRaw = Effect.fn("Client.scheduleRaw")(function* (input: RawJobInput, when: When) {
+  const pushAt = Effect.fnUntraced(function* (input: RawJobInput, when: When, traceparent: string | undefined) {
     const now = yield* Clock.currentTimeMillis
     const at = runAtMillis(when, now)
-    if (at <= now) return yield* enqueueRaw(input)
-    const job = yield* build(input, now, false)
+    if (at <= now) return yield* push(input, traceparent)
+    const job = yield* build(input, now, false, traceparent)
     yield* store.addScheduled("schedule", [{ payload: Job.encode(job), score: Job.toEpochSeconds(at) }])
     return job
+  })
+
+  const enqueueRaw = Effect.fn("Client.enqueueRaw")(function* (input: RawJobInput) {
+    return yield* push(input, yield* Trace.callerTraceparent)
+  })
+
+  const scheduleRaw = Effect.fn("Client.scheduleRaw")(function* (input: RawJobInput, when: When) {
+    return yield* pushAt(input, when, yield* Trace.callerTraceparent)
   })
 
   const enqueue = Effect.fn("Client.enqueue")(function* <A, E, R>(
@@ -127,7 +147,7 @@ export const make = Effect.gen(function* () {
     options?: EnqueueOptions,
   ) {
     const wire = yield* worker.encodeArgs(args)
-    return yield* dieOnMalformed(enqueueRaw(workerInput(worker, wire, options)))
+    return yield* dieOnMalformed(push(workerInput(worker, wire, options), yield* Trace.callerTraceparent))
   })
 
   const enqueueMany = Effect.fn("Client.enqueueMany")(function* <A, E, R>(
@@ -136,10 +156,11 @@ export const make = Effect.gen(function* () {
     options?: EnqueueOptions,
   ) {
     const now = yield* Clock.currentTimeMillis
+    const traceparent = yield* Trace.callerTraceparent
     const jobs: Array<Job.Job> = []
     for (const args of argsList) {
       const wire = yield* worker.encodeArgs(args)
-      jobs.push(yield* dieOnMalformed(build(workerInput(worker, wire, options), now, true)))
+      jobs.push(yield* dieOnMalformed(build(workerInput(worker, wire, options), now, true, traceparent)))
     }
     const queue = options?.queue ?? worker.queue
     for (let start = 0; start < jobs.length; start += EnqueueBatchSize) {
@@ -155,7 +176,7 @@ export const make = Effect.gen(function* () {
     options?: EnqueueOptions,
   ) {
     const wire = yield* worker.encodeArgs(args)
-    return yield* dieOnMalformed(scheduleRaw(workerInput(worker, wire, options), when))
+    return yield* dieOnMalformed(pushAt(workerInput(worker, wire, options), when, yield* Trace.callerTraceparent))
   })
 
   return { enqueue, enqueueMany, enqueueRaw, schedule, scheduleRaw } satisfies ClientShape

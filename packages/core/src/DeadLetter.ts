@@ -157,7 +157,16 @@ export class DeadLetter extends Context.Service<
         // Another node moved it first: that node reports it.
         if (!moved) return buried
         yield* events.publish(
-          new JobDead({ queue: death.queue, jid: entry.job?.jid, className: entry.job?.class, reason: death.reason }),
+          new JobDead({
+            queue: death.queue,
+            jid: entry.job?.jid,
+            className: entry.job?.class,
+            reason: death.reason,
+            job: entry.job,
+            errorClass: death.failure.errorClass,
+            errorMessage: death.failure.message,
+            backtrace: death.failure.backtrace,
+          }),
         )
         const level = death.logLevel ?? "Warn"
         if (level !== "None" && level !== "All" && (yield* LogLevel.isEnabled(level))) {

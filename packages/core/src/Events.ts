@@ -3,6 +3,7 @@
  * dying, queues running, pausing and paused, dead nodes recovered. Consume them as a Stream.
  */
 import { Context, Data, Effect, Layer, PubSub, type Scope, Stream } from "effect"
+import type * as Job from "./Job.ts"
 
 export class JobStarted extends Data.TaggedClass("JobStarted")<{
   readonly queue: string
@@ -26,6 +27,17 @@ export class JobFailed extends Data.TaggedClass("JobFailed")<{
   readonly failures: number
   /** When it runs again (epoch seconds); absent when it went to dead instead. */
   readonly retryAt: number | undefined
+  /**
+   * The job as it ran (Sidekiq's wire form: `class`, `jid`, `queue`, `args`, `enqueued_at` in epoch
+   * seconds, unknown keys kept), before this failure's fields were added: what an error tracker
+   * wants beside the error.
+   */
+  readonly job: Job.Job
+  /** The error's class (a tagged error's `_tag`, or the `Error`'s name), as in `error_class`. */
+  readonly errorClass: string
+  readonly errorMessage: string
+  /** The stack trace's lines, as in `error_backtrace`; absent when the failure was no `Error`. */
+  readonly backtrace: ReadonlyArray<string> | undefined
 }> {}
 
 /** A job went to the dead set: retries exhausted, or a payload that cannot be a job. */
@@ -35,6 +47,12 @@ export class JobDead extends Data.TaggedClass("JobDead")<{
   readonly jid: string | undefined
   readonly className: string | undefined
   readonly reason: string
+  /** The job, as in `JobFailed`; absent for a payload that did not decode. */
+  readonly job: Job.Job | undefined
+  /** The last failure's class, message and stack trace, as written into the dead entry. */
+  readonly errorClass: string
+  readonly errorMessage: string
+  readonly backtrace: ReadonlyArray<string> | undefined
 }> {}
 
 export class QueueRunning extends Data.TaggedClass("QueueRunning")<{ readonly queue: string }> {}

@@ -1,7 +1,8 @@
 /**
  * This node's heartbeat: Verk's TTL key (its expiry tells other nodes to recover our jobs) and
- * Sidekiq's process registry (`processes`, `<identity>`, `<identity>:work`), so that Sidekiq's own
- * tools see our nodes. The time to live is three intervals: a node survives two missed beats.
+ * Sidekiq's process registry (`processes`, `<identity>` with `rss`, the running jobs in
+ * `<identity>:work` for Sidekiq 7+ and `<identity>:workers` for Sidekiq 6), so that Sidekiq's own
+ * tools (its web UI's Busy page) see our nodes and their jobs. The time to live is three intervals: a node survives two missed beats.
  *
  * It also tells recovery when another node's expired heartbeat can be believed: after an outage
  * every node's heartbeat may have expired at once, so only while ours is fresh and a heartbeat's
@@ -59,6 +60,8 @@ export const beat = Effect.fn("Heartbeat.beat")(function* (running: ReadonlyArra
     now,
     info,
     busy: running.length,
+    // Sidekiq's `rss` is in KB; memoryUsage.rss() is one cheap system call, once per beat.
+    rss: Math.round(process.memoryUsage.rss() / 1024),
     work: sidekiqWork(running),
   })
   return now

@@ -88,7 +88,7 @@ const decodeSchema = (raw: string, text: string): Effect.Effect<Job, MalformedJo
   )
 
 /** The keys of a job as our client writes it: `decodePlain` knows no others. */
-const PlainKeys = new Set(["class", "queue", "args", "jid", "retry", "created_at", "enqueued_at"])
+const PlainKeys = new Set(["class", "queue", "args", "jid", "retry", "created_at", "enqueued_at", "traceparent"])
 
 const isNonEmptyString = (value: unknown) => typeof value === "string" && value.length > 0
 /** Epoch seconds that the schema would keep as they are (not Sidekiq 8 milliseconds). */
@@ -117,7 +117,8 @@ const decodePlain = (text: string): Job | undefined => {
     Array.isArray(job.args) &&
     (retry === undefined || typeof retry === "boolean" || Number.isSafeInteger(retry)) &&
     isPlainSeconds(job.created_at) &&
-    isPlainSeconds(job.enqueued_at)
+    isPlainSeconds(job.enqueued_at) &&
+    (job.traceparent === undefined || typeof job.traceparent === "string")
     ? (job as Job)
     : undefined
 }

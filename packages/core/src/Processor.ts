@@ -20,6 +20,7 @@ import * as RetryPolicy from "./RetryPolicy.ts"
 import { Settings } from "./Settings.ts"
 import { Stats } from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
+import * as Trace from "./Trace.ts"
 import { type RegisteredWorker, type UnknownJobClass, WorkerRegistry } from "./Worker.ts"
 
 /** Text of anything thrown, without ever throwing itself (a getter or `toString` may). */
@@ -186,7 +187,18 @@ export class Processor extends Context.Service<
             progress.recorded = "dead"
             const error = `${failure.errorClass}: ${failure.message}`
             yield* events.publish(
-              new JobFailed({ queue, jid: job.jid, className: job.class, error, failures, retryAt: undefined }),
+              new JobFailed({
+                queue,
+                jid: job.jid,
+                className: job.class,
+                error,
+                failures,
+                retryAt: undefined,
+                job,
+                errorClass: failure.errorClass,
+                errorMessage: failure.message,
+                backtrace: failure.backtrace,
+              }),
             )
             return "dead"
           }
@@ -202,7 +214,18 @@ export class Processor extends Context.Service<
             progress.recorded = "retried"
             const error = `${failure.errorClass}: ${failure.message}`
             yield* events.publish(
-              new JobFailed({ queue, jid: job.jid, className: job.class, error, failures, retryAt }),
+              new JobFailed({
+                queue,
+                jid: job.jid,
+                className: job.class,
+                error,
+                failures,
+                retryAt,
+                job,
+                errorClass: failure.errorClass,
+                errorMessage: failure.message,
+                backtrace: failure.backtrace,
+              }),
             )
             yield* log(
               levels.fail,
@@ -254,6 +277,12 @@ export class Processor extends Context.Service<
         yield* Effect.annotateCurrentSpan({ queue, class: job.class, jid: job.jid })
         const resolved = yield* Effect.result(registry.resolve(job.class))
         const worker = Result.isSuccess(resolved) ? resolved.success : undefined
+        const enqueuedAt = job.enqueued_at
+        stats.recordStartedUnsafe(
+          queue,
+          job.class,
+          enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
+        )
         yield* events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
         yield* log(
           levels.start,
@@ -334,9 +363,15 @@ export class Processor extends Context.Service<
         )
       })
 
+      /** The job's span is a child of the enqueuer's when the job names it (Trace.ts). */
+      const traced = (lease: Lease) => {
+        const parent = Trace.parentOf(lease.raw)
+        return parent === undefined ? process(lease) : Effect.withParentSpan(process(lease), parent)
+      }
+
       return {
         process: (lease: Lease) =>
-          process(lease).pipe(
+          traced(lease).pipe(
             Effect.catch((error) =>
               Effect.as(
                 Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),

@@ -1,8 +1,8 @@
 /**
  * Job statistics: Sidekiq's Redis counters (`stat:processed`, `stat:failed` and per-day keys),
  * added up in memory and flushed in one round trip per interval rather than one per job; and
- * Effect Metrics (processed/failed by queue and class, a duration histogram, queue depth and
- * busy gauges) for an exporter to serve.
+ * Effect Metrics (started/processed/failed by queue and class, duration and queue latency
+ * histograms, queue depth and busy gauges) for an exporter to serve (`@verk/node`'s `/metrics`).
  *
  * "Processed" means what it means to Sidekiq (6.4 and later): every run, failures included;
  * "failed" counts the failed runs among them. So 10 runs with 3 failures are 10 and 3.
@@ -16,6 +16,10 @@ export const processedTotal = Metric.counter("verk_jobs_processed_total", {
   description: "Job runs, failed ones included (Sidekiq's processed)",
   incremental: true,
 })
+export const startedTotal = Metric.counter("verk_jobs_started_total", {
+  description: "Job runs started",
+  incremental: true,
+})
 export const failedTotal = Metric.counter("verk_jobs_failed_total", {
   description: "Job runs that failed (each retry counts)",
   incremental: true,
@@ -23,6 +27,10 @@ export const failedTotal = Metric.counter("verk_jobs_failed_total", {
 export const jobDuration = Metric.histogram("verk_job_duration_ms", {
   description: "How long perform took, in milliseconds",
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 18 }),
+})
+export const queueLatency = Metric.histogram("verk_job_queue_latency_ms", {
+  description: "How long a job waited in its queue, from enqueued_at to its start, in milliseconds",
+  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 24 }),
 })
 export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
 export const busyWorkers = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
@@ -45,6 +53,11 @@ type Pending = Map<string, { processed: number; failed: number }>
 export class Stats extends Context.Service<
   Stats,
   {
+    /**
+     * A run starts, `latencyMillis` after it was enqueued (undefined when unknown). Synchronous, no
+     * Effect: it runs for every job, inside the processor's own step.
+     */
+    readonly recordStartedUnsafe: (queue: string, className: string, latencyMillis: number | undefined) => void
     /** A run that succeeded: counts as processed. */
     readonly recordProcessed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
     /** A run that failed: counts as processed and as failed. */
@@ -74,6 +87,8 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
     // Tagged metrics per queue and class, made once: this runs for every job.
     const tagged = new Map<string, ReturnType<typeof makeTagged>>()
     const makeTagged = (attributes: { readonly queue: string; readonly class: string }) => ({
+      started: Metric.withAttributes(startedTotal, attributes),
+      latency: Metric.withAttributes(queueLatency, attributes),
       processed: Metric.withAttributes(processedTotal, attributes),
       failed: Metric.withAttributes(failedTotal, attributes),
       duration: Metric.withAttributes(jobDuration, attributes),
@@ -127,6 +142,11 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
 
     yield* Loop.forkScoped("stats flush", Effect.repeat(flush, Schedule.spaced(statsFlushInterval)))
     yield* Effect.addFinalizer(() => flush)
-    return { recordProcessed: count("processed"), recordFailed: count("failed"), flush }
+    const recordStartedUnsafe = (queue: string, className: string, latencyMillis: number | undefined) => {
+      const metrics = metricsFor(queue, className)
+      metrics.started.updateUnsafe(1, context)
+      if (latencyMillis !== undefined) metrics.latency.updateUnsafe(latencyMillis, context)
+    }
+    return { recordStartedUnsafe, recordProcessed: count("processed"), recordFailed: count("failed"), flush }
   }),
 )

@@ -94,7 +94,9 @@ export interface Heartbeat {
   /** Sidekiq's `info` JSON for its web UI. */
   readonly info: string
   readonly busy: number
-  /** Sidekiq's `<identity>:work` entries: field → JSON. */
+  /** Resident set size in KB (Sidekiq's `rss`, which its web UI shows); 0 or absent when unknown. */
+  readonly rss?: number | undefined
+  /** Sidekiq's `<identity>:work` (7+) and `<identity>:workers` (6) entries: field → JSON. */
   readonly work: ReadonlyArray<readonly [string, string]>
 }
 

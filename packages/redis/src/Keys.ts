@@ -20,6 +20,8 @@ export const make = (namespace?: string) => {
     processes: `${prefix}processes`,
     process: (identity: string) => `${prefix}${identity}`,
     processWork: (identity: string) => `${prefix}${identity}:work`,
+    /** Sidekiq 6 reads running jobs here; 7 and later from `:work`. */
+    processWorkers: (identity: string) => `${prefix}${identity}:workers`,
     paused: `${prefix}verk:paused`,
     /** A call's token (enqueue, stats): a script that finds it set ran already and does nothing. */
     call: (token: string) => `${prefix}verk:call:${token}`,

@@ -198,12 +198,20 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     heartbeat: (beat) =>
       redis
         .eval(Scripts.heartbeat)(
-          [keys.node(beat.node), keys.nodes, keys.processes, keys.process(beat.node), keys.processWork(beat.node)],
+          [
+            keys.node(beat.node),
+            keys.nodes,
+            keys.processes,
+            keys.process(beat.node),
+            keys.processWork(beat.node),
+            keys.processWorkers(beat.node),
+          ],
           beat.node,
           beat.ttlMillis,
           beat.now / 1000,
           beat.info,
           beat.busy,
+          Math.round(beat.rss ?? 0),
           beat.work.flat(),
         )
         .pipe(run("heartbeat", Integer), Effect.asVoid),
@@ -266,6 +274,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             keys.processes,
             keys.process(node),
             keys.processWork(node),
+            keys.processWorkers(node),
           ],
           node,
           keys.prefix,

@@ -103,9 +103,10 @@ export const heartbeat = Redis.script(
     beat: number,
     info: string,
     busy: number,
+    rssKb: number,
     work: ReadonlyArray<string>,
-  ) => [...keys, node, ttlMillis, beat, info, busy, ...work],
-  { lua: Lua.heartbeat, numberOfKeys: 5 },
+  ) => [...keys, node, ttlMillis, beat, info, busy, rssKb, ...work],
+  { lua: Lua.heartbeat, numberOfKeys: 6 },
 ).withReturnType<number>()
 
 export const recoverInProgress = Redis.script(
@@ -135,6 +136,6 @@ export const deregisterNode = Redis.script(
   (keys: ReadonlyArray<string>, node: string, prefix: string) => [...keys, node, prefix],
   {
     lua: Lua.deregisterNode,
-    numberOfKeys: 6,
+    numberOfKeys: 7,
   },
 ).withReturnType<number>()

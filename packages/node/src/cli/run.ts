@@ -10,6 +10,9 @@
  * A service that a worker uses and the layer does not provide cannot be seen before a job runs
  * (a worker's services are only a type): such a job fails, naming the missing service, and is
  * retried as any failed job.
+ *
+ * With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported over OTLP (Tracing.ts) from the
+ * module's import to the last job's, and flushed once the runtime has shut down.
  */
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
@@ -19,6 +22,7 @@ import { RedisStore } from "@verk/redis"
 import { Config, Context, Effect, Layer, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as HealthServer from "../HealthServer.ts"
+import * as Tracing from "../Tracing.ts"
 import * as WorkerProcess from "../WorkerProcess.ts"
 import {
   HealthPortUnavailable,
@@ -69,6 +73,10 @@ export const load = Effect.fn("cli.load")(function* (module: string) {
   return { workers: [...workers], layer: layer as Loaded["layer"] } satisfies Loaded
 })
 
+/** The command's scope, with spans exported over OTLP when the environment asks (Tracing.ts). */
+const scopedAndTraced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.scoped, Effect.provide(Tracing.layerFromEnv))
+
 export const run = Command.make(
   "run",
   {
@@ -117,5 +125,5 @@ export const run = Command.make(
       Effect.provide(runtime),
       Effect.provideContext(Context.merge(store, services)),
     )
-  }, Effect.scoped),
+  }, scopedAndTraced),
 ).pipe(Command.withDescription("Run a worker process (settings from REDIS_URL, VERK_QUEUES, ...)"))

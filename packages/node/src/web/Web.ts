@@ -5,7 +5,7 @@
  * to, under `options.prefix` (as Sidekiq::Web is mounted in a Rails app); `serve(options)` is a
  * server of its own, on 127.0.0.1 unless told otherwise (`verk web`, `verk run --web-port`,
  * `npm start`). Every route it adds goes through `Guard`: the token when one is set, and a CSRF
- * token on every POST.
+ * token on every POST. It serves Prometheus' `/metrics` too (Metrics.ts).
  */
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
@@ -20,6 +20,7 @@ import * as Data from "./Data.ts"
 import { guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
+import * as Metrics from "./Metrics.ts"
 import * as Pages from "./Pages.ts"
 
 const StoreService = Store.Store
@@ -208,7 +209,8 @@ export const layer = (options: Options = {}) => {
   )
 
   const api = HttpApiBuilder.layer(Api, { openapiPath: "/api/openapi.json" }).pipe(Layer.provide(Handlers.layer(csrf)))
-  return Layer.mergeAll(api, pages).pipe(Layer.provide(mountedRouter(prefix, wrap)))
+  // `/metrics` beside the pages, behind the same token (a Prometheus scrape config can send it).
+  return Layer.mergeAll(api, pages, Metrics.layer()).pipe(Layer.provide(mountedRouter(prefix, wrap)))
 }
 
 /** Serves the dashboard on its own server until the scope closes. */
