@@ -105,6 +105,28 @@ describe("Verk Web in Chromium", () => {
         assert.includeMembers(queues, ["default", "mail"])
         assert.include(yield* promise(() => page.textContent('tr[data-queue="mail"]')), "paused")
         assert.strictEqual(yield* promise(() => page.locator("svg rect").count()), 60, "two bars a day for 30 days")
+        // The live chart: one point a poll (from the second poll on), processed and failed per second.
+        const chart = page.locator("svg[data-live-chart]")
+        assert.strictEqual(yield* promise(() => chart.count()), 1)
+        assert.strictEqual(yield* promise(() => chart.locator("polyline").count()), 2)
+        const pointsOf = () =>
+          promise(() =>
+            chart.evaluate((svg) => ({
+              points: Number(svg.getAttribute("data-points")),
+              drawn: (svg.querySelector('polyline[data-series="processed"]')?.getAttribute("points") ?? "")
+                .split(" ")
+                .filter(Boolean).length,
+              peak: Number(svg.getAttribute("data-peak")),
+              max: document.querySelector("[data-live-max]")?.textContent ?? "",
+            })),
+          )
+        yield* promise(() =>
+          page.waitForFunction(
+            () => Number(document.querySelector("[data-live-chart]")?.getAttribute("data-points")) >= 1,
+          ),
+        )
+        const before = yield* pointsOf()
+        assert.strictEqual(before.drawn, before.points, "a drawn point per sample")
         // Live: the figures follow the API without a reload.
         yield* node.client.enqueue(Greet, ["barbara"])
         yield* promise(() =>
@@ -114,6 +136,29 @@ describe("Verk Web in Chromium", () => {
             { timeout: 5000 },
           ),
         )
+        // A few bursts over several polls: the chart gains points and its peak rises above zero.
+        for (let burst = 0; burst < 4; burst++) {
+          yield* node.client.enqueueMany(
+            Greet,
+            Array.from({ length: 10 + burst * 15 }, (_, i) => [`burst-${burst}-${i}`] as const),
+          )
+          yield* Effect.sleep("600 millis")
+        }
+        yield* promise(() =>
+          page.waitForFunction(
+            (count) => {
+              const svg = document.querySelector("[data-live-chart]")
+              return Number(svg?.getAttribute("data-points")) > count && Number(svg?.getAttribute("data-peak")) > 0
+            },
+            before.points,
+            { timeout: 5000 },
+          ),
+        )
+        const after = yield* pointsOf()
+        assert.isAbove(after.drawn, before.drawn, "the processed line gains points")
+        assert.isAbove(after.peak, 0)
+        assert.match(after.max, /^[\d.,]+\/s$/, "the y axis shows its maximum")
+        assert.isAtLeast(Number.parseFloat(after.max.replace(/,/g, "")), after.peak, "the maximum is above the peak")
         yield* shoot(page, "dashboard")
 
         for (const [path, name, text] of [

@@ -56,6 +56,10 @@ input[type=text]{font:inherit;padding:5px 9px;border:1px solid var(--line);borde
 dl.detail{display:grid;grid-template-columns:160px 1fr;gap:8px 16px;margin:0}
 dl.detail dt{color:var(--muted)}dl.detail dd{margin:0;word-break:break-word}
 pre{background:#0f172a;color:#e2e8f0;padding:12px;border-radius:8px;overflow:auto;font-size:12px;white-space:pre-wrap;word-break:break-word}
+.chart.live .plot{position:relative;padding-left:44px}.chart.live svg{height:140px;overflow:visible}
+.chart.live .axis{position:absolute;left:0;width:38px;text-align:right;color:var(--muted);font-size:11px;line-height:12px;font-variant-numeric:tabular-nums}
+.chart.live .axis.top{top:-6px}.chart.live .axis.mid{top:64px}.chart.live .axis.zero{bottom:-6px}
+.chart.live .legend{margin-top:12px}.legend b{font-weight:600;color:var(--ink);font-variant-numeric:tabular-nums;margin-left:3px}
 .flush{margin-top:0}.legend i.p{background:#2563eb}.legend i.f{background:#c62828}.actions{white-space:nowrap}.right{text-align:right}.spacer{margin-right:auto}a.plain{color:inherit;text-decoration:none}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:10px}
 `
@@ -112,6 +116,38 @@ export const script = `
   }
   const format = (n) => n.toLocaleString("en-US")
   let last
+  const samples = []
+  /** A round y-axis maximum at or above the peak (1 at least): 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten. */
+  const niceMax = (peak) => {
+    if (!(peak > 1)) return 1
+    const power = 10 ** Math.floor(Math.log10(peak))
+    for (const step of [1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * power >= peak) return step * power
+    return 10 * power
+  }
+  const short = (n) => n >= 1000 ? format(Math.round(n)) : String(Number(n.toPrecision(3)))
+  const rate = (n) => n >= 100 ? format(Math.round(n)) : n.toFixed(1)
+  const draw = () => {
+    const svg = document.querySelector("[data-live-chart]")
+    if (!svg) return
+    const slots = Number(svg.dataset.samples) || 60, [width, height] = [600, 120]
+    const peak = Math.max(0, ...samples.map((s) => Math.max(s.processed, s.failed)))
+    const max = niceMax(peak)
+    const x = (i) => (width - (samples.length - 1 - i) * (width / (slots - 1))).toFixed(1)
+    const y = (v) => (height - (v / max) * (height - 2)).toFixed(1)
+    for (const key of ["processed", "failed"]) {
+      const points = samples.map((s, i) => x(i) + "," + y(s[key])).join(" ")
+      svg.querySelector('[data-series="' + key + '"]').setAttribute("points", points)
+      svg.querySelector('[data-area="' + key + '"]').setAttribute("points",
+        samples.length < 2 ? "" : x(0) + "," + height + " " + points + " " + x(samples.length - 1) + "," + height)
+      const latest = samples.length ? samples[samples.length - 1][key] : 0
+      svg.dataset[key] = String(latest)
+      for (const node of document.querySelectorAll('[data-live-now="' + key + '"]')) node.textContent = rate(latest) + "/s"
+    }
+    svg.dataset.points = String(samples.length)
+    svg.dataset.peak = String(peak)
+    for (const node of document.querySelectorAll("[data-live-max]")) node.textContent = short(max) + "/s"
+    for (const node of document.querySelectorAll("[data-live-mid]")) node.textContent = short(max / 2)
+  }
   const poll = async () => {
     try {
       if (document.querySelector("[data-live=overview]")) {
@@ -120,8 +156,16 @@ export const script = `
         const o = await response.json()
         for (const key of ["processed", "failed", "enqueued", "retries", "scheduled", "dead", "busy", "nodes"]) set(key, format(o[key]))
         const now = performance.now()
-        if (last) set("rate", ((o.processed - last.processed) / ((now - last.at) / 1000)).toFixed(1))
-        last = { processed: o.processed, at: now }
+        if (last && now > last.at) {
+          const seconds = (now - last.at) / 1000
+          const processed = Math.max(0, o.processed - last.processed) / seconds
+          const failed = Math.max(0, o.failed - last.failed) / seconds
+          set("rate", rate(processed))
+          samples.push({ processed, failed })
+          if (samples.length > (Number(document.querySelector("[data-live-chart]")?.dataset.samples) || 60)) samples.shift()
+          draw()
+        }
+        last = { processed: o.processed, failed: o.failed, at: now }
       } else if (document.querySelector("[data-live=page]") && !document.querySelector("input[name=jid]:checked")) {
         const response = await fetch(location.href, { credentials: "same-origin" })
         if (!response.ok) return

@@ -105,6 +105,26 @@ export const chart = (history: ReadonlyArray<DayStats>): Html => {
   return html`<svg viewBox="0 0 ${width} ${height}" preserveAspectRatio="none" role="img" aria-label="Jobs per day, last ${history.length} days"><line x1="0" x2="${width}" y1="${height - bottom}" y2="${height - bottom}" stroke="#e5e7eb"/><text x="4" y="${top + 10}" font-size="11" fill="#6b7280">${number(max)}</text>${bars}</svg>`
 }
 
+/**
+ * The live chart: processed and failed per second over the last `liveSamples` polls, an empty
+ * frame here that the page's script fills on every poll of `api/overview` (Assets.script draws the
+ * lines and writes the y-axis maximum). Colours match the 30-day chart.
+ */
+export const liveSamples = 60
+
+export const liveChart = (context: PageContext): Html => {
+  const span = (context.pollMillis * liveSamples) / 1000
+  const spanText = span >= 120 ? `${Math.round(span / 60)} min` : `${Math.round(span)} s`
+  return html`<div class="panel chart live"><h2 class="flush">Jobs per second <span class="muted">· last ${spanText}</span></h2>
+<div class="plot"><span class="axis top" data-live-max>1/s</span><span class="axis mid" data-live-mid>0.5</span><span class="axis zero">0</span>
+<svg viewBox="0 0 600 120" preserveAspectRatio="none" role="img" aria-label="Processed and failed jobs per second, last ${liveSamples} polls" data-live-chart data-samples="${liveSamples}" data-points="0" data-processed="0" data-failed="0" data-peak="0">
+<line x1="0" x2="600" y1="0.5" y2="0.5" stroke="#eef0f3" vector-effect="non-scaling-stroke"/><line x1="0" x2="600" y1="60" y2="60" stroke="#eef0f3" stroke-dasharray="4 4" vector-effect="non-scaling-stroke"/><line x1="0" x2="600" y1="119.5" y2="119.5" stroke="#e5e7eb" vector-effect="non-scaling-stroke"/>
+<polygon data-area="processed" points="" fill="#2563eb" fill-opacity="0.12"/><polygon data-area="failed" points="" fill="#c62828" fill-opacity="0.14"/>
+<polyline data-series="failed" points="" fill="none" stroke="#c62828" stroke-width="2" stroke-linejoin="round" vector-effect="non-scaling-stroke"/><polyline data-series="processed" points="" fill="none" stroke="#2563eb" stroke-width="2" stroke-linejoin="round" vector-effect="non-scaling-stroke"/>
+</svg></div>
+<div class="legend"><span><i class="p"></i>processed <b data-live-now="processed">…</b></span><span><i class="f"></i>failed <b data-live-now="failed">…</b></span><span class="spacer"></span><span>now →</span></div></div>`
+}
+
 const card = (context: PageContext, key: string, label: string, value: number | string, path?: string) =>
   path === undefined
     ? html`<div class="card ${key}"><div class="label">${label}</div><div class="value" data-stat="${key}">${value}</div></div>`
@@ -126,6 +146,7 @@ ${card(context, "retries", "Retries", number(overview.retries), "/retries")}
 ${card(context, "scheduled", "Scheduled", number(overview.scheduled), "/scheduled")}
 ${card(context, "dead", "Dead", number(overview.dead), "/dead")}
 </div>
+${context.pollMillis > 0 ? liveChart(context) : ""}
 <div class="panel chart"><h2 class="flush">Last ${overview.history.length} days</h2>${chart(overview.history)}
 <div class="legend"><span><i class="p"></i>processed</span><span><i class="f"></i>failed</span></div></div>
 <h2>Queues</h2>${queueTable(context, queues)}`,
