@@ -4,9 +4,11 @@
  * gauges read from the store have the values the runs and the store's contents give.
  */
 import { assert, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Effect, Layer, Schema } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
 import type { Heartbeat } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
+import * as Metrics from "../../packages/node/src/web/Metrics.ts"
 import { forJid, startNode } from "../runtime/support.ts"
 import { redisKind, storeOf, webHandler, wireJob } from "./support.ts"
 
@@ -124,5 +126,37 @@ it.live("/metrics: job counters by queue and class, duration and queue latency h
     assert.strictEqual(value("verk_dead_size"), 1)
     assert.strictEqual(value("verk_busy_workers"), 4)
     assert.strictEqual(value("verk_processes"), 2)
+  }).pipe(Effect.scoped),
+)
+
+it.live("Metrics.layer mounts the route alone, at a path of one's own, on any router", () =>
+  Effect.gen(function* () {
+    const testStore = yield* redisKind.open
+    yield* storeOf(testStore).addScheduled("retry", [{ payload: wireJob("r1"), score: Date.now() / 1000 + 60 }])
+    const { handler, dispose } = HttpRouter.toWebHandler(
+      Metrics.layer({ path: "/internal/prometheus" }).pipe(
+        Layer.provide(Layer.succeedContext(testStore.context)),
+        Layer.provide(HttpServer.layerServices),
+      ),
+      { disableLogger: true },
+    )
+    yield* Effect.addFinalizer(() => Effect.promise(() => dispose()))
+    const response = yield* Effect.promise(() => handler(new Request("http://app.test/internal/prometheus")))
+    assert.strictEqual(response.status, 200)
+    const { value } = parseExposition(yield* Effect.promise(() => response.text()))
+    assert.strictEqual(value("verk_retry_size"), 1)
+    const missing = yield* Effect.promise(() => handler(new Request("http://app.test/metrics")))
+    assert.strictEqual(missing.status, 404)
+  }).pipe(Effect.scoped),
+)
+
+it.live("Verk Web's /metrics is behind its token and under its prefix, as its pages are", () =>
+  Effect.gen(function* () {
+    const testStore = yield* redisKind.open
+    const fetch = yield* webHandler(testStore, { prefix: "/verk", token: "s3cret" })
+    assert.strictEqual((yield* fetch("/metrics")).status, 401)
+    const scraped = yield* fetch("/metrics", { headers: { authorization: "Bearer s3cret" } })
+    assert.strictEqual(scraped.status, 200)
+    assert.include(yield* Effect.promise(() => scraped.text()), "# TYPE verk_retry_size gauge")
   }).pipe(Effect.scoped),
 )
