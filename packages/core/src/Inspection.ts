@@ -93,13 +93,14 @@ const sortedSet = (set: SortedSetName) => {
     }),
     /**
      * Move every job that can run to its queue now (Sidekiq's "retry all"), in batches, each job
-     * only if still in the set. Malformed entries stay. Returns how many moved.
+     * only if still in the set; `only` narrows it (to one class, say). Malformed entries stay.
+     * Returns how many moved.
      */
-    requeueAll: Effect.fn(`${set}.requeueAll`)(function* () {
+    requeueAll: Effect.fn(`${set}.requeueAll`)(function* (only: (job: Job.Job) => boolean = () => true) {
       const entries = yield* range(0, -1)
       const now = yield* Clock.currentTimeMillis
       const promotions = entries.flatMap((entry) => {
-        if (Result.isFailure(entry.job)) return []
+        if (Result.isFailure(entry.job) || !only(entry.job.success)) return []
         const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
         return Result.isFailure(payload)
           ? []

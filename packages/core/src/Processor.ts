@@ -69,6 +69,27 @@ const FirstRetryDelay = "50 millis"
 /** The `error_class` of a job whose handling failed in Verk itself (not in its worker). */
 export const ProcessingFailedClass = "Verk::ProcessingFailed"
 
+/** The event of a failed run, with what an error tracker needs; `retryAt` absent when it died. */
+const failedEvent = (
+  queue: string,
+  job: Job.Job,
+  failure: Job.Failure,
+  failures: number,
+  retryAt: number | undefined,
+): JobFailed =>
+  new JobFailed({
+    queue,
+    jid: job.jid,
+    className: job.class,
+    error: `${failure.errorClass}: ${failure.message}`,
+    failures,
+    retryAt,
+    job,
+    errorClass: failure.errorClass,
+    errorMessage: failure.message,
+    backtrace: failure.backtrace,
+  })
+
 /**
  * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
  * progress, to run again; `unrecorded` (even dead-lettering it failed, logged at error level)
@@ -185,21 +206,7 @@ export class Processor extends Context.Service<
               nowMillis,
             })
             progress.recorded = "dead"
-            const error = `${failure.errorClass}: ${failure.message}`
-            yield* events.publish(
-              new JobFailed({
-                queue,
-                jid: job.jid,
-                className: job.class,
-                error,
-                failures,
-                retryAt: undefined,
-                job,
-                errorClass: failure.errorClass,
-                errorMessage: failure.message,
-                backtrace: failure.backtrace,
-              }),
-            )
+            yield* events.publish(failedEvent(queue, job, failure, failures, undefined))
             return "dead"
           }
           case "Retry": {
@@ -212,24 +219,10 @@ export class Processor extends Context.Service<
               return yield* Effect.die(new Error(`cannot patch the job: ${payload.failure}`))
             yield* store.retry(queue, node, raw, payload.success, retryAt)
             progress.recorded = "retried"
-            const error = `${failure.errorClass}: ${failure.message}`
-            yield* events.publish(
-              new JobFailed({
-                queue,
-                jid: job.jid,
-                className: job.class,
-                error,
-                failures,
-                retryAt,
-                job,
-                errorClass: failure.errorClass,
-                errorMessage: failure.message,
-                backtrace: failure.backtrace,
-              }),
-            )
+            yield* events.publish(failedEvent(queue, job, failure, failures, retryAt))
             yield* log(
               levels.fail,
-              () => `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${at}): ${error}`,
+              () => `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${at}): ${failure.errorClass}: ${failure.message}`,
               annotations,
             )
             return "retried"

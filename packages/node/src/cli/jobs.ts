@@ -10,9 +10,9 @@
  * When none of the given jids was found the command fails (one line, exit 1): a script asked for
  * something that did not happen. Some missing is exit 0: those jobs may have run meanwhile.
  */
-import { Client, Inspection, Job, Store } from "@verk/core"
+import { Inspection, Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Clock, Console, Data, Effect, Option, Result } from "effect"
+import { Console, Data, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as WebData from "../web/Data.ts"
 
@@ -120,21 +120,8 @@ const retryJobs = Effect.fn("cli.jobs.retry")(function* (
     const done = yield* WebData.retryAll(sets[bulk].web)
     return yield* Console.log(`retried ${plural(done.count)} from ${bulk}`)
   }
-  // As the dashboard's retry all, for one class: in batches, each job only if still in the set
-  // (a job that ran meanwhile is skipped, not doubled), `enqueued_at` stamped, the rest as is.
-  const now = yield* Clock.currentTimeMillis
-  const promotions = (yield* ofClass(bulk, className.value)).flatMap((entry) => {
-    if (Result.isFailure(entry.job)) return []
-    const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
-    return Result.isFailure(payload)
-      ? []
-      : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
-  })
-  let count = 0
-  for (let start = 0; start < promotions.length; start += Client.EnqueueBatchSize) {
-    const batch = promotions.slice(start, start + Client.EnqueueBatchSize)
-    count += yield* Store.Store.use((store) => store.promote(sets[bulk].store, batch, Job.toEpochSeconds(now)))
-  }
+  // As the dashboard's retry all, for one class: each job only if still in the set, byte for byte.
+  const count = yield* sets[bulk].api.requeueAll((job) => job.class === className.value)
   yield* Console.log(`retried ${plural(count)} of class ${className.value} from ${bulk}`)
 })
 
