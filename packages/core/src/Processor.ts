@@ -222,7 +222,8 @@ export class Processor extends Context.Service<
             yield* events.publish(failedEvent(queue, job, failure, failures, retryAt))
             yield* log(
               levels.fail,
-              () => `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${at}): ${failure.errorClass}: ${failure.message}`,
+              () =>
+                `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${at}): ${failure.errorClass}: ${failure.message}`,
               annotations,
             )
             return "retried"
