@@ -6,22 +6,16 @@
  */
 import { mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { assert, describe, it } from "@effect/vitest"
+import { assert, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll } from "vitest"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { eventually, forQueue, is, quietLogs, startNode } from "../runtime/support.ts"
+import { describeWithChromium } from "../support/chromium.ts"
 import { launchBrowser, redisKind, screenshotDir, serveWeb, storeOf, wireJob } from "./support.ts"
 
 let browser: Browser
-beforeAll(async () => {
-  mkdirSync(screenshotDir, { recursive: true })
-  browser = await launchBrowser()
-})
-afterAll(async () => {
-  await browser?.close()
-})
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
@@ -60,7 +54,15 @@ const config = {
 
 const nowSeconds = () => Date.now() / 1000
 
-describe("Verk Web in Chromium", () => {
+describeWithChromium("Verk Web in Chromium", () => {
+  beforeAll(async () => {
+    mkdirSync(screenshotDir, { recursive: true })
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
   it.live(
     "the dashboard shows the queues and counters after a run, and every page renders",
     () =>

@@ -12,6 +12,7 @@ import { type Browser, chromium } from "playwright-core"
 import { Store } from "../../packages/core/src/Store.ts"
 import * as Web from "../../packages/node/src/web/Web.ts"
 import { type StoreKind, storeKinds, type TestStore } from "../runtime/support.ts"
+import { ChromiumPath } from "../support/chromium.ts"
 
 const found = storeKinds.find((kind) => kind.isRedis)
 if (found === undefined) throw new Error("the runtime harness has no Redis store kind")
@@ -64,8 +65,6 @@ export const storeOf = (testStore: TestStore) => Context.get(testStore.context, 
 
 /** Where screenshots go: outside the repository. */
 export const screenshotDir = join(tmpdir(), "verk-web-screenshots")
-
-export const ChromiumPath = process.env.VERK_CHROMIUM ?? "/usr/bin/chromium"
 
 export const launchBrowser = (): Promise<Browser> =>
   chromium.launch({
