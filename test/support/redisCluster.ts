@@ -1,0 +1,472 @@
+/**
+ * A throwaway Redis Cluster for tests: `redis-server` processes on free ports of 127.0.0.1, each in
+ * its own temporary directory, joined with CLUSTER MEET / ADDSLOTSRANGE / REPLICATE (faster and
+ * quieter than `redis-cli --cluster create`, which sleeps between its steps). Node timeouts are short
+ * so that a killed primary fails over within a few seconds. It never touches a Redis it did not start.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtemp, rm } from "node:fs/promises"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Redis } from "ioredis"
+import { freePort } from "./redisServer.ts"
+
+export interface Address {
+  readonly host: "127.0.0.1"
+  readonly port: number
+}
+
+export interface ClusterPrimary {
+  readonly port: number
+  readonly id: string
+  /** Inclusive slot ranges. */
+  readonly slots: ReadonlyArray<readonly [number, number]>
+}
+
+export interface RedisCluster {
+  /** Startup nodes for `new Cluster(nodes)`: every node started, primaries first. */
+  readonly nodes: ReadonlyArray<Address>
+  /** The masters that own slots, as a live node sees them now. */
+  readonly primaries: () => Promise<Array<ClusterPrimary>>
+  /** kill -9 the primary that owns the slot of `key`. */
+  readonly killPrimaryOf: (key: string) => Promise<{ killedPort: number }>
+  /** Waits until a replica owns the killed primary's slots and every survivor says cluster_state:ok. */
+  readonly waitForFailover: (
+    killedPort: number,
+    timeoutMillis?: number,
+  ) => Promise<{ newPrimaryPort: number; millis: number }>
+  /** Kills every process it started and removes their directories. */
+  readonly stop: () => Promise<void>
+}
+
+export interface ClusterOptions {
+  readonly primaries?: number
+  readonly replicasPerPrimary?: number
+}
+
+const Slots = 16_384
+const NodeTimeoutMillis = 1_000
+const StartTimeoutMillis = 15_000
+const FailoverTimeoutMillis = 20_000
+
+export const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
+
+// ---------------------------------------------------------------------------------------------
+// Processes (shared with redisSentinel.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** A redis-server (or sentinel) process started by these harnesses. */
+export interface RedisProcess {
+  readonly port: number
+  readonly dir: string
+  readonly alive: () => boolean
+  /** Everything it printed (for error messages). */
+  readonly output: () => string
+  /** SIGKILL and wait for the exit. */
+  readonly kill: () => Promise<void>
+}
+
+// Children still running when the test process exits (a crash, a timeout) are killed, so a failed
+// run leaves no orphan redis-server behind.
+const running = new Set<ChildProcess>()
+let exitHookInstalled = false
+const track = (child: ChildProcess) => {
+  running.add(child)
+  child.once("exit", () => running.delete(child))
+  if (!exitHookInstalled) {
+    exitHookInstalled = true
+    process.on("exit", () => {
+      for (const each of running) each.kill("SIGKILL")
+    })
+  }
+}
+
+const exited = (child: ChildProcess): Promise<void> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once("exit", () => resolve()))
+
+/** Sends one command on a fresh connection that never retries; throws on any failure. */
+export const command = async (port: number, name: string, ...args: Array<string | number>): Promise<unknown> => {
+  const client = new Redis({
+    host: "127.0.0.1",
+    port,
+    lazyConnect: true,
+    connectTimeout: 1_000,
+    commandTimeout: 2_000,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  })
+  // A refused connection is expected while a node starts or after it is killed.
+  client.on("error", () => {})
+  try {
+    await client.connect()
+    return await client.call(name, ...args)
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** The command's reply, or undefined when the node does not answer. */
+export const tryCommand = async (port: number, name: string, ...args: Array<string | number>) => {
+  try {
+    return await command(port, name, ...args)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Spawns `redis-server <args>` in `dir` and resolves once it answers PING on `port`; rejects (and
+ * kills it) if it exits first or does not answer in time.
+ */
+export const spawnRedis = async (port: number, dir: string, args: ReadonlyArray<string>): Promise<RedisProcess> => {
+  const child = spawn("redis-server", [...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
+  track(child)
+  let output = ""
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
+  let spawnError: NodeJS.ErrnoException | undefined
+  child.once("error", (error: NodeJS.ErrnoException) => (spawnError = error))
+  const alive = () => spawnError === undefined && child.exitCode === null && child.signalCode === null
+  const kill = async () => {
+    if (!alive()) return
+    const done = exited(child)
+    child.kill("SIGKILL")
+    await done
+  }
+  const deadline = Date.now() + 10_000
+  while (true) {
+    if (spawnError !== undefined) {
+      throw spawnError.code === "ENOENT"
+        ? new Error("redis-server is not on PATH: install Redis (e.g. `apt-get install redis-server`)")
+        : spawnError
+    }
+    if (!alive()) {
+      throw new Error(`redis-server on port ${port} exited (${child.exitCode ?? child.signalCode}):\n${output}`)
+    }
+    if ((await tryCommand(port, "PING")) === "PONG") break
+    if (Date.now() > deadline) {
+      await kill()
+      throw new Error(`redis-server did not answer PING on port ${port} within 10 s:\n${output}`)
+    }
+    await sleep(20)
+  }
+  return { port, dir, alive, output: () => output, kill }
+}
+
+/** Polls `check` until it returns a value; on timeout throws with `describe()`'s account of the state. */
+export const waitFor = async <A>(
+  what: string,
+  check: () => Promise<A | undefined>,
+  timeoutMillis: number,
+  describe: () => Promise<string>,
+): Promise<A> => {
+  const deadline = Date.now() + timeoutMillis
+  while (true) {
+    const value = await check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) {
+      throw new Error(`Timed out after ${timeoutMillis} ms waiting for ${what}:\n${await describe()}`)
+    }
+    await sleep(50)
+  }
+}
+
+const canListen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer()
+    server.unref()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+/** A free port whose cluster bus port (+10000) is free too, and clashes with none in `taken`. */
+const freeClusterPort = async (taken: Set<number>): Promise<number> => {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = await freePort()
+    const bus = port + 10_000
+    if (bus > 65_535 || taken.has(port) || taken.has(bus)) continue
+    // Re-checked after the await: nodes choose their ports concurrently.
+    if ((await canListen(bus)) && !taken.has(port) && !taken.has(bus)) {
+      taken.add(port)
+      taken.add(bus)
+      return port
+    }
+  }
+  throw new Error("found no free port whose cluster bus port (+10000) is free too")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cluster
+// ---------------------------------------------------------------------------------------------
+
+interface NodeLine {
+  readonly id: string
+  readonly port: number
+  readonly flags: ReadonlyArray<string>
+  readonly masterId: string | undefined
+  readonly slots: ReadonlyArray<readonly [number, number]>
+}
+
+/** Parses CLUSTER NODES (`<id> <ip:port@cport[,hostname]> <flags> <master> ... <slots>`). */
+const parseNodes = (text: string): Array<NodeLine> =>
+  text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => {
+      const [id = "", address = "", flags = "", master = "-", , , , , ...slotFields] = line.trim().split(" ")
+      const hostPort = address.split("@")[0] ?? ""
+      const slots = slotFields
+        .filter((field) => !field.startsWith("[")) // importing/migrating markers
+        .map((field): readonly [number, number] => {
+          const [from = "", to = from] = field.split("-")
+          return [Number(from), Number(to)]
+        })
+      return {
+        id,
+        port: Number(hostPort.slice(hostPort.lastIndexOf(":") + 1)),
+        flags: flags.split(","),
+        masterId: master === "-" ? undefined : master,
+        slots,
+      }
+    })
+
+const clusterNodes = async (port: number) => {
+  const reply = await tryCommand(port, "CLUSTER", "NODES")
+  return typeof reply === "string" ? parseNodes(reply) : undefined
+}
+
+const clusterState = async (port: number) => {
+  const reply = await tryCommand(port, "CLUSTER", "INFO")
+  return typeof reply === "string" ? /cluster_state:(\w+)/.exec(reply)?.[1] : undefined
+}
+
+const linkStatus = async (port: number) => {
+  const reply = await tryCommand(port, "INFO", "replication")
+  return typeof reply === "string" ? /master_link_status:(\w+)/.exec(reply)?.[1] : undefined
+}
+
+const isFailed = (line: NodeLine) => line.flags.includes("fail") || line.flags.includes("fail?")
+
+/** Starts a cluster and resolves once every node says cluster_state:ok and every replica is in sync. */
+export const startCluster = async (options: ClusterOptions = {}): Promise<RedisCluster> => {
+  const primaryCount = options.primaries ?? 3
+  const replicasPerPrimary = options.replicasPerPrimary ?? 1
+  const total = primaryCount * (1 + replicasPerPrimary)
+  if (primaryCount < 1) throw new Error("a cluster needs at least one primary")
+
+  /** In start order: primaries first, then replicas. */
+  let processes: Array<RedisProcess> = []
+  /** Every process started, for `stop` even when the start fails half way. */
+  const started: Array<RedisProcess> = []
+  const dirs: Array<string> = []
+  const killedAt = new Map<number, number>()
+  let stopped = false
+
+  const stop = async () => {
+    stopped = true
+    await Promise.all(started.map((each) => each.kill()))
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+  }
+
+  const startNode = async (taken: Set<number>): Promise<RedisProcess> => {
+    let lastError: unknown
+    // The free port may be taken between choosing and binding it: retry on new ports.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freeClusterPort(taken)
+      const dir = await mkdtemp(join(tmpdir(), "verk-cluster-"))
+      dirs.push(dir)
+      try {
+        const node = await spawnRedis(port, dir, [
+          "--port",
+          String(port),
+          "--bind",
+          "127.0.0.1",
+          "--dir",
+          dir,
+          "--cluster-enabled",
+          "yes",
+          "--cluster-config-file",
+          "nodes.conf",
+          "--cluster-node-timeout",
+          String(NodeTimeoutMillis),
+          // A replica may always take over, however long ago it last heard from its primary.
+          "--cluster-replica-validity-factor",
+          "0",
+          "--appendonly",
+          "no",
+          "--save",
+          "",
+          // The default waits 5 s for more replicas before a full sync starts.
+          "--repl-diskless-sync-delay",
+          "0",
+          "--daemonize",
+          "no",
+          "--loglevel",
+          "warning",
+        ])
+        started.push(node)
+        return node
+      } catch (error) {
+        lastError = error
+        if (error instanceof Error && error.message.startsWith("redis-server is not on PATH")) throw error
+      }
+    }
+    throw lastError
+  }
+
+  const livePorts = () => processes.filter((each) => each.alive()).map((each) => each.port)
+
+  const describeNodes = async (ports: ReadonlyArray<number>) => {
+    const lines = await Promise.all(
+      ports.map(async (port) => {
+        const [state, link, nodes] = await Promise.all([clusterState(port), linkStatus(port), clusterNodes(port)])
+        const view = (nodes ?? [])
+          .map(
+            (n) =>
+              `    ${n.port} ${n.flags.join(",")} ${n.masterId === undefined ? "" : `of ${n.masterId.slice(0, 8)} `}${n.id.slice(0, 8)} slots=${n.slots.map(([a, b]) => `${a}-${b}`).join(",")}`,
+          )
+          .join("\n")
+        return `  node ${port}: cluster_state=${state ?? "?"} master_link_status=${link ?? "-"}\n${view}`
+      }),
+    )
+    return lines.join("\n")
+  }
+
+  try {
+    const taken = new Set<number>()
+    processes = await Promise.all(Array.from({ length: total }, () => startNode(taken)))
+    const ports = processes.map((each) => each.port)
+    const primaryPorts = ports.slice(0, primaryCount)
+    const replicaPorts = ports.slice(primaryCount)
+
+    const ids = await Promise.all(ports.map(async (port) => String(await command(port, "CLUSTER", "MYID"))))
+    // Distinct epochs before MEET (as redis-cli does), so no epoch-collision round is needed.
+    await Promise.all(ports.map((port, n) => command(port, "CLUSTER", "SET-CONFIG-EPOCH", n + 1)))
+    await Promise.all(
+      primaryPorts.map((port, n) => {
+        const from = Math.floor((n * Slots) / primaryCount)
+        const to = Math.floor(((n + 1) * Slots) / primaryCount) - 1
+        return command(port, "CLUSTER", "ADDSLOTSRANGE", from, to)
+      }),
+    )
+    const first = ports[0]!
+    await Promise.all(ports.slice(1).map((port) => command(first, "CLUSTER", "MEET", "127.0.0.1", port)))
+    await waitFor(
+      "every node to know every other node",
+      async () => {
+        const views = await Promise.all(ports.map(clusterNodes))
+        const complete = views.every(
+          (view) =>
+            view !== undefined &&
+            view.length === total &&
+            view.every((n) => !n.flags.includes("handshake") && !n.flags.includes("noaddr")),
+        )
+        return complete ? true : undefined
+      },
+      StartTimeoutMillis,
+      () => describeNodes(ports),
+    )
+
+    // Replica n follows primary n % primaryCount.
+    const masterOf = new Map(replicaPorts.map((port, n) => [port, ids[n % primaryCount]!] as const))
+    await Promise.all(replicaPorts.map((port) => command(port, "CLUSTER", "REPLICATE", masterOf.get(port)!)))
+
+    await waitFor(
+      "cluster_state:ok on every node, every replica in sync and known as such by every node",
+      async () => {
+        const [states, links, views] = await Promise.all([
+          Promise.all(ports.map(clusterState)),
+          Promise.all(replicaPorts.map(linkStatus)),
+          Promise.all(ports.map(clusterNodes)),
+        ])
+        const replicasKnown = views.every(
+          (view) =>
+            view !== undefined &&
+            replicaPorts.every((port) => {
+              const line = view.find((n) => n.port === port)
+              return line?.flags.includes("slave") && line.masterId === masterOf.get(port)
+            }),
+        )
+        const ok = states.every((state) => state === "ok") && links.every((link) => link === "up") && replicasKnown
+        return ok ? true : undefined
+      },
+      StartTimeoutMillis,
+      () => describeNodes(ports),
+    )
+  } catch (error) {
+    await stop()
+    throw error
+  }
+
+  const primaries = async (): Promise<Array<ClusterPrimary>> => {
+    for (const port of livePorts()) {
+      const view = await clusterNodes(port)
+      if (view === undefined) continue
+      return view
+        .filter((n) => n.flags.includes("master") && !isFailed(n) && n.slots.length > 0)
+        .map(({ port, id, slots }) => ({ port, id, slots }))
+    }
+    throw new Error("no cluster node answers CLUSTER NODES")
+  }
+
+  const killPrimaryOf = async (key: string) => {
+    if (stopped) throw new Error("the cluster is stopped")
+    const slot = Number(await command(livePorts()[0]!, "CLUSTER", "KEYSLOT", key))
+    const owner = (await primaries()).find((p) => p.slots.some(([from, to]) => slot >= from && slot <= to))
+    if (owner === undefined) throw new Error(`no primary owns slot ${slot} of key ${key}`)
+    const victim = processes.find((each) => each.port === owner.port)
+    if (victim === undefined) throw new Error(`the owner of slot ${slot} (port ${owner.port}) was not started here`)
+    killedAt.set(owner.port, Date.now())
+    await victim.kill()
+    return { killedPort: owner.port }
+  }
+
+  const waitForFailover = async (killedPort: number, timeoutMillis = FailoverTimeoutMillis) => {
+    const since = killedAt.get(killedPort) ?? Date.now()
+    const survivors = livePorts()
+    // The killed node's id and slots, from a survivor's view (it still lists the node, flagged fail).
+    const before = (await clusterNodes(survivors[0]!))?.find((n) => n.port === killedPort)
+    if (before === undefined) throw new Error(`no survivor knows a node on port ${killedPort}`)
+    const [firstSlot] = before.slots[0] ?? []
+    const newPrimaryPort = await waitFor(
+      `a replica of ${killedPort} to be promoted and cluster_state:ok on every survivor`,
+      async () => {
+        const [states, views] = await Promise.all([
+          Promise.all(survivors.map(clusterState)),
+          Promise.all(survivors.map(clusterNodes)),
+        ])
+        if (!states.every((state) => state === "ok")) return undefined
+        // Every survivor must agree on one new, healthy owner of the killed primary's slots.
+        const owners = new Set(
+          views.map((view) => {
+            const owner = view?.find(
+              (n) =>
+                n.flags.includes("master") &&
+                !isFailed(n) &&
+                firstSlot !== undefined &&
+                n.slots.some(([from, to]) => firstSlot >= from && firstSlot <= to),
+            )
+            return owner?.port
+          }),
+        )
+        const [owner] = owners
+        return owners.size === 1 && owner !== undefined && owner !== killedPort ? owner : undefined
+      },
+      timeoutMillis,
+      () => describeNodes(survivors),
+    )
+    return { newPrimaryPort, millis: Date.now() - since }
+  }
+
+  return {
+    nodes: processes.map((each) => ({ host: "127.0.0.1", port: each.port }) as const),
+    primaries,
+    killPrimaryOf,
+    waitForFailover,
+    stop,
+  }
+}

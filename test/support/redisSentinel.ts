@@ -1,0 +1,259 @@
+/**
+ * A throwaway Redis Sentinel group for tests: one primary, one replica and three sentinels
+ * (`redis-server <conf> --sentinel`, quorum 2) on free ports of 127.0.0.1, each in its own temporary
+ * directory. Timeouts are short so that a killed primary fails over within a few seconds. It never
+ * touches a Redis it did not start.
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { type Address, command, type RedisProcess, spawnRedis, tryCommand, waitFor } from "./redisCluster.ts"
+import { freePort } from "./redisServer.ts"
+
+export interface SentinelGroup {
+  /** For ioredis: `new Redis({ sentinels, name: masterName })`. */
+  readonly sentinels: ReadonlyArray<Address>
+  readonly masterName: string
+  /** The primary's port, as the first sentinel that answers reports it. */
+  readonly primaryPort: () => Promise<number>
+  /** Ports of the replicas connected to the current primary (its ROLE reply). */
+  readonly replicaPorts: () => Promise<Array<number>>
+  /** kill -9 the current primary. */
+  readonly killPrimary: () => Promise<{ killedPort: number }>
+  /**
+   * Waits until every live sentinel reports another master than `killedPort` (the same one) and
+   * that node answers ROLE as master.
+   */
+  readonly waitForFailover: (
+    killedPort: number,
+    timeoutMillis?: number,
+  ) => Promise<{ newPrimaryPort: number; millis: number }>
+  /** Kills every process it started and removes their directories. */
+  readonly stop: () => Promise<void>
+}
+
+export interface SentinelOptions {
+  readonly masterName?: string
+}
+
+const Sentinels = 3
+const Quorum = 2
+const DownAfterMillis = 1_000
+// Also bounds the wait for the promoted replica to report itself master, so not much smaller.
+const FailoverTimeoutMillis = 5_000
+const StartTimeoutMillis = 15_000
+const WaitForFailoverMillis = 20_000
+
+/** SENTINEL replies list a record as flat [field, value, field, value, ...]. */
+const toRecord = (reply: unknown): Record<string, string> => {
+  const record: Record<string, string> = {}
+  if (!Array.isArray(reply)) return record
+  for (let n = 0; n + 1 < reply.length; n += 2) record[String(reply[n])] = String(reply[n + 1])
+  return record
+}
+
+const toRecords = (reply: unknown): Array<Record<string, string>> => (Array.isArray(reply) ? reply.map(toRecord) : [])
+
+const serverArgs = (port: number, dir: string) => [
+  "--port",
+  String(port),
+  "--bind",
+  "127.0.0.1",
+  "--dir",
+  dir,
+  "--appendonly",
+  "no",
+  "--save",
+  "",
+  // The default waits 5 s for more replicas before a full sync starts.
+  "--repl-diskless-sync-delay",
+  "0",
+  "--daemonize",
+  "no",
+  "--loglevel",
+  "warning",
+]
+
+/** Starts the group and resolves once the replica is in sync and every sentinel knows all the others. */
+export const startSentinelGroup = async (options: SentinelOptions = {}): Promise<SentinelGroup> => {
+  const masterName = options.masterName ?? "verk-primary"
+  const started: Array<RedisProcess> = []
+  const dirs: Array<string> = []
+  const killedAt = new Map<number, number>()
+
+  const stop = async () => {
+    await Promise.all(started.map((each) => each.kill()))
+    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+  }
+
+  /** Spawns on a free port, retried on a new one should another process take it first. */
+  const start = async (kind: string, args: (port: number, dir: string) => Promise<Array<string>>) => {
+    let lastError: unknown
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const port = await freePort()
+      const dir = await mkdtemp(join(tmpdir(), `verk-sentinel-${kind}-`))
+      dirs.push(dir)
+      try {
+        const node = await spawnRedis(port, dir, await args(port, dir))
+        started.push(node)
+        return node
+      } catch (error) {
+        lastError = error
+        if (error instanceof Error && error.message.startsWith("redis-server is not on PATH")) throw error
+      }
+    }
+    throw lastError
+  }
+
+  const sentinelProcesses: Array<RedisProcess> = []
+  const liveSentinels = () => sentinelProcesses.filter((each) => each.alive()).map((each) => each.port)
+
+  const describeGroup = async () => {
+    const servers = await Promise.all(
+      started
+        .filter((each) => !sentinelProcesses.includes(each))
+        .map(async (each) => {
+          const info = await tryCommand(each.port, "INFO", "replication")
+          const role = typeof info === "string" ? /role:(\w+)/.exec(info)?.[1] : undefined
+          const link = typeof info === "string" ? /master_link_status:(\w+)/.exec(info)?.[1] : undefined
+          return `  server ${each.port}: ${each.alive() ? "alive" : "dead"} role=${role ?? "?"} link=${link ?? "-"}`
+        }),
+    )
+    const sentinels = await Promise.all(
+      sentinelProcesses.map(async (each) => {
+        const [master, replicas, peers] = await Promise.all([
+          tryCommand(each.port, "SENTINEL", "MASTER", masterName),
+          tryCommand(each.port, "SENTINEL", "REPLICAS", masterName),
+          tryCommand(each.port, "SENTINEL", "SENTINELS", masterName),
+        ])
+        const m = toRecord(master)
+        const r = toRecords(replicas).map((x) => `${x.port}(${x.flags})`)
+        return `  sentinel ${each.port}: master=${m.port ?? "?"}(${m.flags ?? "?"}) failover=${m["failover-state"] ?? "-"} replicas=[${r.join(" ")}] sentinels=${toRecords(peers).length}`
+      }),
+    )
+    return [...servers, ...sentinels].join("\n")
+  }
+
+  try {
+    const primary = await start("primary", async (port, dir) => serverArgs(port, dir))
+    const primaryPort = primary.port
+    const replica = await start("replica", async (port, dir) => [
+      ...serverArgs(port, dir),
+      "--replicaof",
+      "127.0.0.1",
+      String(primaryPort),
+    ])
+    // In sync before the sentinels start: their first INFO of the primary then lists the replica
+    // (the next one would only come 10 s later).
+    await waitFor(
+      `replica ${replica.port} in sync with primary ${primaryPort}`,
+      async () => {
+        const info = await tryCommand(replica.port, "INFO", "replication")
+        return typeof info === "string" && info.includes("master_link_status:up") ? true : undefined
+      },
+      StartTimeoutMillis,
+      describeGroup,
+    )
+
+    const startSentinel = () =>
+      start("sentinel", async (port, dir) => {
+        // A sentinel rewrites its configuration file, so each gets its own, writable one.
+        const conf = join(dir, "sentinel.conf")
+        await writeFile(
+          conf,
+          [
+            `port ${port}`,
+            "bind 127.0.0.1",
+            `dir ${dir}`,
+            `sentinel monitor ${masterName} 127.0.0.1 ${primaryPort} ${Quorum}`,
+            `sentinel down-after-milliseconds ${masterName} ${DownAfterMillis}`,
+            `sentinel failover-timeout ${masterName} ${FailoverTimeoutMillis}`,
+            `sentinel parallel-syncs ${masterName} 1`,
+            "",
+          ].join("\n"),
+        )
+        return [conf, "--sentinel", "--daemonize", "no", "--loglevel", "warning"]
+      })
+    sentinelProcesses.push(...(await Promise.all(Array.from({ length: Sentinels }, startSentinel))))
+
+    // A failover can start right away only once each sentinel knows the replica and both peers.
+    await waitFor(
+      "every sentinel to see the master, the replica and the other sentinels",
+      async () => {
+        const ready = await Promise.all(
+          sentinelProcesses.map(async (each) => {
+            const [master, replicas, peers] = await Promise.all([
+              tryCommand(each.port, "SENTINEL", "MASTER", masterName),
+              tryCommand(each.port, "SENTINEL", "REPLICAS", masterName),
+              tryCommand(each.port, "SENTINEL", "SENTINELS", masterName),
+            ])
+            const m = toRecord(master)
+            const replicaSeen = toRecords(replicas).some(
+              (r) => Number(r.port) === replica.port && r.flags === "slave" && r["master-link-status"] === "ok",
+            )
+            return m.flags === "master" && replicaSeen && toRecords(peers).length === Sentinels - 1
+          }),
+        )
+        return ready.every(Boolean) ? true : undefined
+      },
+      StartTimeoutMillis,
+      describeGroup,
+    )
+  } catch (error) {
+    await stop()
+    throw error
+  }
+
+  const primaryPort = async () => {
+    for (const port of liveSentinels()) {
+      const reply = await tryCommand(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName)
+      if (Array.isArray(reply) && reply.length === 2) return Number(reply[1])
+    }
+    throw new Error(`no sentinel answers GET-MASTER-ADDR-BY-NAME ${masterName}`)
+  }
+
+  const replicaPorts = async () => {
+    const role = await command(await primaryPort(), "ROLE")
+    const replicas = Array.isArray(role) && Array.isArray(role[2]) ? (role[2] as Array<unknown>) : []
+    return replicas.map((entry) => (Array.isArray(entry) ? Number(entry[1]) : Number.NaN))
+  }
+
+  const killPrimary = async () => {
+    const port = await primaryPort()
+    const victim = started.find((each) => each.port === port)
+    if (victim === undefined) throw new Error(`the primary (port ${port}) was not started here`)
+    killedAt.set(port, Date.now())
+    await victim.kill()
+    return { killedPort: port }
+  }
+
+  const waitForFailover = async (killedPort: number, timeoutMillis = WaitForFailoverMillis) => {
+    const since = killedAt.get(killedPort) ?? Date.now()
+    const newPrimaryPort = await waitFor(
+      `the sentinels to promote a replica of ${killedPort}`,
+      async () => {
+        const replies = await Promise.all(
+          liveSentinels().map((port) => tryCommand(port, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", masterName)),
+        )
+        const ports = new Set(replies.map((reply) => (Array.isArray(reply) ? Number(reply[1]) : undefined)))
+        const [port] = ports
+        if (ports.size !== 1 || port === undefined || port === killedPort) return undefined
+        const role = await tryCommand(port, "ROLE")
+        return Array.isArray(role) && role[0] === "master" ? port : undefined
+      },
+      timeoutMillis,
+      describeGroup,
+    )
+    return { newPrimaryPort, millis: Date.now() - since }
+  }
+
+  return {
+    sentinels: sentinelProcesses.map((each) => ({ host: "127.0.0.1", port: each.port }) as const),
+    masterName,
+    primaryPort,
+    replicaPorts,
+    killPrimary,
+    waitForFailover,
+    stop,
+  }
+}
