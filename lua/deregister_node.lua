@@ -1,24 +1,39 @@
 -- deregister_node.lua: forget a node that is gone (after its jobs were recovered, or at a clean
 -- shutdown), in Verk's registry and in Sidekiq's process registry. A queue where the node still
 -- holds in-progress jobs (it fetched again after being taken for dead) keeps it registered, so
--- that those jobs are recovered later rather than forgotten.
--- KEYS[1]  `verk_nodes`
--- KEYS[2]  `verk:node:<node>`
--- KEYS[3]  `verk:node:<node>:queues`
--- KEYS[4]  `processes`
--- KEYS[5]  `<node>`        Sidekiq's process hash
--- KEYS[6]  `<node>:work`
--- KEYS[7]  `<node>:workers`  (Sidekiq 6's name for it)
--- ARGV[1]  the node id
--- ARGV[2]  the key prefix (namespace), '' for none; in-progress keys are built as
---          <prefix>inprogress:<queue>:<node>
+-- that those jobs are recovered later rather than forgotten; so does a queue nobody looked at
+-- (registered after the caller read the node's queues).
+-- KEYS[1]        `verk_nodes`
+-- KEYS[2]        `verk:node:<node>`
+-- KEYS[3]        `verk:node:<node>:queues`
+-- KEYS[4]        `processes`
+-- KEYS[5]        `<node>`        Sidekiq's process hash
+-- KEYS[6]        `<node>:work`
+-- KEYS[7]        `<node>:workers`  (Sidekiq 6's name for it)
+-- KEYS[8..7+N]   the node's in-progress lists to look at here, N = ARGV[2] (Sidekiq's key scheme;
+--                the cluster scheme's lists live in other slots and pass none)
+-- ARGV[1]        the node id
+-- ARGV[2]        N
+-- ARGV[3..2+N]   the queue names of KEYS[8..7+N]
+-- ARGV[3+N..]    queues whose in-progress list the caller found empty
 -- Returns: 1 if the node was forgotten, 0 if it keeps in-progress jobs and stays registered.
+local checked = {}
+local count = tonumber(ARGV[2])
+for i = 1, count do
+  local queue = ARGV[2 + i]
+  if redis.call('LLEN', KEYS[7 + i]) == 0 then
+    checked[queue] = true
+  end
+end
+for i = 3 + count, #ARGV do
+  checked[ARGV[i]] = true
+end
 local keep = false
 for _, queue in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  if redis.call('LLEN', ARGV[2] .. 'inprogress:' .. queue .. ':' .. ARGV[1]) > 0 then
-    keep = true
-  else
+  if checked[queue] then
     redis.call('SREM', KEYS[3], queue)
+  else
+    keep = true
   end
 end
 redis.call('SREM', KEYS[4], ARGV[1])

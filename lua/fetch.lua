@@ -4,9 +4,11 @@
 -- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
 -- KEYS[1]  `queue:<name>`                 the queue (jobs are taken from the right: oldest first)
 -- KEYS[2]  `inprogress:<name>:<node>`     the node's in-progress list for that queue
--- KEYS[3]  `verk:node:<node>:queues`      queues where the node holds in-progress jobs
--- KEYS[4]  `verk_nodes`                   nodes that may hold in-progress jobs
--- KEYS[5]  `verk:recovered`               hash: raw payload → times it came back from a dead node
+-- KEYS[3]  `verk:recovered`               hash: raw payload → times it came back from a dead node
+-- KEYS[4]  `verk:node:<node>:queues`      (optional) queues where the node holds in-progress jobs
+-- KEYS[5]  `verk_nodes`                   (optional) nodes that may hold in-progress jobs
+--          The cluster key scheme leaves KEYS[4] and KEYS[5] out (another slot): it registers the
+--          node in both before it fetches.
 -- ARGV[1]  N, how many jobs to take; N < 1 takes nothing
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the node id
@@ -22,9 +24,9 @@ if not jobs then
   return { {}, 0, 0 }
 end
 local isolated, blocked = 0, 0
-if redis.call('EXISTS', KEYS[5]) == 1 then
+if redis.call('EXISTS', KEYS[3]) == 1 then
   for i = 1, #jobs do
-    if redis.call('HEXISTS', KEYS[5], jobs[i]) == 1 then
+    if redis.call('HEXISTS', KEYS[3], jobs[i]) == 1 then
       local keep = i - 1
       if i == 1 and ARGV[4] == '1' then
         keep = 1
@@ -49,6 +51,8 @@ local chunk = 1000
 for first = 1, #jobs, chunk do
   redis.call('LPUSH', KEYS[2], unpack(jobs, first, math.min(first + chunk - 1, #jobs)))
 end
-redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[3])
+if KEYS[5] then
+  redis.call('SADD', KEYS[4], ARGV[2])
+  redis.call('SADD', KEYS[5], ARGV[3])
+end
 return { jobs, isolated, blocked }

@@ -56,3 +56,14 @@ describe("RedisStore: payloads are their bytes in Redis", () => {
     }).pipe(Effect.provide(Layer.merge(RedisStore.layer({ url, namespace }), cleanupNamespace(url, namespace))))
   })
 })
+
+// The cluster key scheme on one Redis: the same contract, with every queue's keys in its own slot.
+storeConformance(
+  "RedisStore (cluster key scheme)",
+  () => {
+    const url = redisUrl()
+    const namespace = uniqueNamespace()
+    return Layer.merge(RedisStore.layer({ url, namespace, keyScheme: "cluster" }), cleanupNamespace(url, namespace))
+  },
+  { shardedByQueue: true },
+)

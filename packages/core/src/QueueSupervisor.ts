@@ -54,7 +54,7 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
       else if (outcome === "retried" || outcome === "dead") failed++
       // A suspect that ran alone and got its outcome is a suspect no more.
       return lease.isolated && outcome !== "interrupted" && outcome !== "unrecorded"
-        ? Effect.catch(store.forgetRecovery(lease.raw), (error) =>
+        ? Effect.catch(store.forgetRecovery(queue, lease.raw), (error) =>
             Effect.logWarning(`Could not clear the recovery count of a job: ${error.message}`),
           )
         : Effect.void

@@ -34,7 +34,7 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
           failure: { errorClass: "PoisonPill", message: reason },
           reason,
         })
-        yield* store.forgetRecovery(raw)
+        yield* store.forgetRecovery(queue, raw)
       }
       if (batch.taken === 0) break
     }

@@ -136,7 +136,8 @@ export interface Fetched {
 export interface StoreShape {
   /**
    * LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. Idempotent
-   * per `token`: a call whose token was used in the last `EnqueueTokenSeconds` pushes nothing. A
+   * per queue and `token`: a call whose token was used on that queue in the last
+   * `EnqueueTokenSeconds` pushes nothing (a token is one call's, so one queue's). A
    * call without one gets a fresh token of its own (the Redis store: so that a resent command does
    * not push twice).
    */
@@ -227,8 +228,8 @@ export interface StoreShape {
     node: string,
     maxRecoveries: number,
   ) => Effect.Effect<RecoveredBatch, StoreError>
-  /** Forget a job's recoveries once it has run alone and its outcome is written. */
-  readonly forgetRecovery: (raw: string) => Effect.Effect<void, StoreError>
+  /** Forget a job's recoveries (it came back to `queue`) once it has run alone and its outcome is written. */
+  readonly forgetRecovery: (queue: string, raw: string) => Effect.Effect<void, StoreError>
   /**
    * Move these jobs (one occurrence each) from `node`'s in-progress list back to the front of the
    * queue, each only if still there: jobs the node took but is not running (a lost fetch reply).

@@ -1,25 +1,73 @@
 /**
  * The ioredis edge: provides Effect's client-agnostic `Redis` service (effect/persistence/Redis) on
- * one ioredis command connection, with auto-pipelining, reconnection with capped backoff, and
+ * one ioredis command client, with auto-pipelining, reconnection with capped backoff, and
  * duplicated connections for pub/sub and for the blocking commands behind `Redis.reserve`; and our
  * `Wire` service on the same connections (payloads as bytes, subscriptions that say when they are
- * back after a reconnect). This is the only place in the library where Promises appear.
+ * back after a reconnect, `WAIT`). The client is one Redis, a primary found through Sentinel, or a
+ * Redis Cluster. This is the only place in the library where Promises appear.
  */
 import { Buffer } from "node:buffer"
 import { Context, Data, Effect, Layer, Queue, Redacted, type Scope } from "effect"
 import * as Redis from "effect/persistence/Redis"
-import { type RedisOptions as AllRedisOptions, Command, Redis as IORedis } from "ioredis"
+import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
+import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"
 
 /** ioredis options; reply mapping stays ioredis's default, which the replies below expect. */
 type RedisOptions = Omit<AllRedisOptions, "replyMapping">
 
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
 export interface ConnectionOptions {
-  readonly url: string | Redacted.Redacted<string>
+  /**
+   * The Redis to use (default `redis://127.0.0.1:6379`). With `sentinel` or `cluster`, only its
+   * user name, password and database are used.
+   */
+  readonly url?: string | Redacted.Redacted<string> | undefined
+  /** Find the primary through Redis Sentinel, and follow it when Sentinel fails it over. */
+  readonly sentinel?: { readonly nodes: ReadonlyArray<HostPort>; readonly name: string } | undefined
+  /** A Redis Cluster, found from these nodes (any of them). */
+  readonly cluster?: { readonly nodes: ReadonlyArray<HostPort> } | undefined
   /** Extra ioredis options; the defaults below suit a job runner. */
   readonly ioredis?: RedisOptions | undefined
   readonly pool?: Redis.PoolOptions | undefined
 }
+
+export const DefaultUrl = "redis://127.0.0.1:6379"
+
+/** Where a connection goes, for messages: the URL (password masked), or the nodes. */
+export const describeTarget = (options: ConnectionOptions): string => {
+  if (options.cluster !== undefined) return `Redis Cluster ${hostPorts(options.cluster.nodes)}`
+  if (options.sentinel !== undefined)
+    return `primary "${options.sentinel.name}" of Sentinel ${hostPorts(options.sentinel.nodes)}`
+  return redactUrl(urlOf(options))
+}
+
+const hostPorts = (nodes: ReadonlyArray<HostPort>) => nodes.map(({ host, port }) => `${host}:${port}`).join(",")
+
+const urlOf = (options: ConnectionOptions): string =>
+  options.url === undefined ? DefaultUrl : Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
+
+/** The user name, password and database of a URL, for Sentinel and Cluster connections. */
+const credentials = (url: string): RedisOptions => {
+  try {
+    const parsed = new URL(url)
+    const db = Number(parsed.pathname.slice(1))
+    return {
+      ...(parsed.username === "" ? {} : { username: decodeURIComponent(parsed.username) }),
+      ...(parsed.password === "" ? {} : { password: decodeURIComponent(parsed.password) }),
+      ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    }
+  } catch {
+    return {}
+  }
+}
+
+/** A command client: one Redis (maybe found through Sentinel) or a Cluster. */
+type Client = IORedis | Cluster
 
 /** Reconnect after 50 ms, doubling up to 500 ms: Redis restarts are short, and a stalled worker is costly. */
 const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 4), 500)
@@ -37,7 +85,7 @@ export const redactUrl = (url: string): string => {
   }
 }
 
-/** A connection could not be opened: the URL (password masked) and the last socket error. */
+/** A connection could not be opened: where to (password masked) and the last socket error. */
 export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
   readonly url: string
   readonly cause: unknown
@@ -50,14 +98,45 @@ export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
 
 /** Effect's `Redis` service and our `Wire` (bytes, resubscriptions) on the same connections. */
 export const makeServices = Effect.fnUntraced(function* (options: ConnectionOptions) {
-  const url = Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
+  const url = urlOf(options)
+  const target = describeTarget(options)
   const clientOptions: RedisOptions = {
     lazyConnect: true,
     enableAutoPipelining: true,
     retryStrategy,
+    ...(options.sentinel === undefined && options.cluster === undefined ? {} : credentials(url)),
+    ...(options.sentinel === undefined
+      ? {}
+      : {
+          sentinels: options.sentinel.nodes.map(({ host, port }) => ({ host, port })),
+          name: options.sentinel.name,
+          // Sentinel's switch-master message moves the connection at once, without waiting for errors.
+          failoverDetector: true,
+        }),
     ...options.ioredis,
   }
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
+
+  const create = (extra?: RedisOptions): Client => {
+    const merged: RedisOptions = { ...clientOptions, ...extra }
+    if (options.cluster === undefined) {
+      return options.sentinel === undefined ? new IORedis(url, merged) : new IORedis(merged)
+    }
+    const { enableAutoPipelining = true, retryStrategy: _perNode, ...redisOptions } = merged
+    return new Cluster(
+      options.cluster.nodes.map(({ host, port }) => ({ host, port })),
+      {
+        redisOptions,
+        lazyConnect: true,
+        enableAutoPipelining,
+        clusterRetryStrategy: (attempt) => retryStrategy(attempt),
+        // After a primary dies its slots answer again once a replica took over: keep asking.
+        retryDelayOnClusterDown: 100,
+        retryDelayOnTryAgain: 100,
+        retryDelayOnMoved: 0,
+      },
+    )
+  }
 
   // A connection that cannot be opened fails at once with the socket's error (ioredis would go on
   // retrying in the background): a worker process then exits for its supervisor to restart it, and
@@ -65,8 +144,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
   const open = (role: string, extra?: RedisOptions) =>
     Effect.tryPromise({
       try: async () => {
-        const merged: RedisOptions = { ...clientOptions, ...extra }
-        const client = new IORedis(url, merged)
+        const client = create(extra)
         let opened = false
         let lastError: unknown
         client.on("error", (cause: Error) => {
@@ -79,20 +157,25 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
           return client
         } catch (cause) {
           client.disconnect()
-          throw new ConnectionFailed({ url: redactUrl(url), cause: lastError ?? cause })
+          throw new ConnectionFailed({ url: target, cause: lastError ?? cause })
         }
       },
       catch: (cause) =>
-        toError(cause instanceof ConnectionFailed ? cause : new ConnectionFailed({ url: redactUrl(url), cause })),
+        toError(cause instanceof ConnectionFailed ? cause : new ConnectionFailed({ url: target, cause })),
     })
 
   const sendWith =
-    (client: IORedis) =>
+    (client: Client) =>
     <A = unknown>(command: string, ...args: ReadonlyArray<string>): Effect.Effect<A, Redis.RedisError> =>
-      Effect.tryPromise({ try: () => client.call(command, ...args) as Promise<A>, catch: toError })
+      Effect.tryPromise({ try: () => call(client, command, args) as Promise<A>, catch: toError })
 
   const client = yield* Effect.acquireRelease(open("command"), (client) =>
-    Effect.promise(() => client.quit().catch(() => client.disconnect())),
+    Effect.promise(() =>
+      client.quit().then(
+        () => undefined,
+        () => client.disconnect(),
+      ),
+    ),
   )
 
   const redis = yield* Redis.make({
@@ -119,16 +202,35 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     // Bulk replies stay bytes; Buffer arguments are sent as they are.
     send: (command, args) =>
       Effect.tryPromise({ try: () => sendBuffer(client, command, args.map(toWireArg)), catch: toError }),
+    waitForReplicas: (key, replicas, timeoutMillis) =>
+      Effect.tryPromise({
+        try: () => nodeServing(client, key).call("WAIT", replicas, timeoutMillis) as Promise<number>,
+        catch: toError,
+      }),
+    cluster: client instanceof Cluster,
     subscribe: Effect.fnUntraced(function* (channel) {
       const events = yield* Queue.unbounded<Wire.SubscriptionEvent, Redis.RedisError>()
       yield* Effect.addFinalizer(() => Queue.shutdown(events))
+      const onMessage = (from: string, message: string) => {
+        Queue.offerUnsafe(events, { _tag: "Message", channel: from, message })
+      }
+      if (client instanceof Cluster) {
+        yield* Effect.acquireRelease(
+          Effect.sync(() =>
+            roamingSubscriber(client, channel, clientOptions, {
+              onMessage,
+              onResubscribed: () => Queue.offerUnsafe(events, { _tag: "Resubscribed" }),
+            }),
+          ),
+          (subscriber) => Effect.sync(() => subscriber.close()),
+        ).pipe(Effect.tap((subscriber) => Effect.tryPromise({ try: () => subscriber.started, catch: toError })))
+        return events
+      }
       // Re-subscribed here rather than by ioredis, so that `Resubscribed` follows Redis's reply.
       const subscriber = yield* Effect.acquireRelease(open("subscriber", { autoResubscribe: false }), (conn) =>
         Effect.sync(() => conn.disconnect()),
       )
-      subscriber.on("message", (from: string, message: string) => {
-        Queue.offerUnsafe(events, { _tag: "Message", channel: from, message })
-      })
+      subscriber.on("message", onMessage)
       yield* Effect.tryPromise({ try: () => subscriber.subscribe(channel), catch: toError })
       // "ready" comes after each reconnect (the first one came before `open` returned). A subscribe
       // that fails here is tried again at the next reconnect.
@@ -146,10 +248,83 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
 })
 
 /**
+ * A command on `client`. On a Cluster, `SCRIPT` goes to every primary (a script is called by SHA
+ * on whichever shard holds its keys, and a primary promoted later loads it after NOSCRIPT).
+ */
+const call = (client: Client, command: string, args: ReadonlyArray<string | number | Buffer>): Promise<unknown> =>
+  client instanceof Cluster && command.toUpperCase() === "SCRIPT"
+    ? Promise.all(client.nodes("master").map((node) => node.call(command, ...args))).then((replies) => replies[0])
+    : client.call(command, ...args)
+
+/** The connection that carries commands on `key`: the client itself, or the Cluster's shard for it. */
+const nodeServing = (client: Client, key: string): IORedis => {
+  if (!(client instanceof Cluster)) return client
+  const owner = client.slots[Slots.of(key)]?.[0]
+  const node = client.nodes("master").find(({ options }) => `${options.host}:${options.port}` === owner)
+  if (node === undefined) throw new Error(`no known primary serves the slot of ${key}`)
+  return node
+}
+
+/**
+ * A subscription to a Cluster's notifications: PUBLISH reaches every node, so one connection to
+ * any node hears everything. When that node goes away the subscription moves to another one the
+ * Cluster knows, and says so once it is live there (messages in between were missed).
+ */
+const roamingSubscriber = (
+  cluster: Cluster,
+  channel: string,
+  clientOptions: RedisOptions,
+  on: { readonly onMessage: (channel: string, message: string) => void; readonly onResubscribed: () => void },
+) => {
+  let closed = false
+  let current: IORedis | undefined
+  let attempt = 0
+  const connect = async (): Promise<void> => {
+    const nodes = cluster.nodes()
+    const node = nodes[attempt++ % Math.max(1, nodes.length)]
+    if (node === undefined) throw new Error("the Cluster knows no node to subscribe on")
+    const { host = "127.0.0.1", port = 6379 } = node.options
+    const conn = new IORedis({
+      ...(clientOptions.username === undefined ? {} : { username: clientOptions.username }),
+      ...(clientOptions.password === undefined ? {} : { password: clientOptions.password }),
+      host,
+      port,
+      lazyConnect: true,
+      retryStrategy: () => null,
+      autoResubscribe: false,
+    })
+    conn.on("error", () => {})
+    conn.on("message", on.onMessage)
+    current = conn
+    await conn.connect()
+    await conn.subscribe(channel)
+    conn.once("end", () => {
+      if (!closed) setTimeout(retry, 50)
+    })
+  }
+  const retry = () => {
+    if (closed) return
+    current?.disconnect()
+    connect().then(
+      () => on.onResubscribed(),
+      () => setTimeout(retry, retryStrategy(attempt)),
+    )
+  }
+  return {
+    started: connect(),
+    close: () => {
+      closed = true
+      current?.disconnect()
+    },
+  }
+}
+
+/**
  * A command with bulk replies as Buffers. ioredis 6.0.0's `callBuffer` loses the command's name
  * when it is auto-pipelined; its named `<command>Buffer` methods keep it (and the pipelining).
  */
-const sendBuffer = (client: IORedis, command: string, args: ReadonlyArray<string | number | Buffer>) => {
+const sendBuffer = (client: Client, command: string, args: ReadonlyArray<string | number | Buffer>) => {
+  if (command === "SCRIPT") return call(client, command, args)
   const named = (client as unknown as Record<string, unknown>)[`${command.toLowerCase()}Buffer`]
   return typeof named === "function"
     ? (named.apply(client, args) as Promise<unknown>)

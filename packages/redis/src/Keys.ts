@@ -1,35 +1,86 @@
 /**
- * Redis key names: Sidekiq's data model plus Verk's reliability keys, under an optional namespace
- * (`<namespace>:` before every key, as Sidekiq's redis-namespace does; none by default).
+ * Redis key names, in one of two schemes, under an optional namespace (`<namespace>:` before every
+ * key, as Sidekiq's redis-namespace does; none by default).
+ *
+ * - `sidekiq` (the default): Sidekiq's data model plus Verk's reliability keys, so Ruby Sidekiq and
+ *   this library share one Redis.
+ * - `cluster`: every key of a queue carries the queue's hash tag (`queue:{mail}`,
+ *   `inprogress:{mail}:<node>`, `retry:{mail}`...), so queues spread over a Redis Cluster's shards
+ *   and each script touches one slot; the registries every node shares (queues, nodes, processes,
+ *   stats, pauses) carry the tag `{verk}`. The sorted sets are per queue: a member lives in the sets
+ *   of its home queue (`home`), and the store reads a set as the union of its homes'. Sidekiq cannot
+ *   read this scheme.
  */
-import type { Store } from "@verk/core"
+import { Job, Settings, type Store } from "@verk/core"
 
-export const make = (namespace?: string) => {
-  const prefix = namespace === undefined || namespace === "" ? "" : `${namespace}:`
-  return {
-    prefix,
-    queues: `${prefix}queues`,
-    queue: (name: string) => `${prefix}queue:${name}`,
-    set: (name: Store.SortedSetName) => `${prefix}${name}`,
-    inProgress: (queue: string, node: string) => `${prefix}inprogress:${queue}:${node}`,
-    nodes: `${prefix}verk_nodes`,
-    node: (node: string) => `${prefix}verk:node:${node}`,
-    nodeQueues: (node: string) => `${prefix}verk:node:${node}:queues`,
-    recovered: `${prefix}verk:recovered`,
-    /** Sidekiq's process registry. */
-    processes: `${prefix}processes`,
-    process: (identity: string) => `${prefix}${identity}`,
-    processWork: (identity: string) => `${prefix}${identity}:work`,
-    /** Sidekiq 6 reads running jobs here; 7 and later from `:work`. */
-    processWorkers: (identity: string) => `${prefix}${identity}:workers`,
-    paused: `${prefix}verk:paused`,
-    /** A call's token (enqueue, stats): a script that finds it set ran already and does nothing. */
-    call: (token: string) => `${prefix}verk:call:${token}`,
-    /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
-    notify: `${prefix}verk:notify`,
-    stat: (name: "processed" | "failed", day?: string) =>
-      day === undefined ? `${prefix}stat:${name}` : `${prefix}stat:${name}:${day}`,
-  }
+export type Scheme = "sidekiq" | "cluster"
+
+export interface Keys {
+  readonly scheme: Scheme
+  readonly prefix: string
+  /** Set of every queue name pushed to. */
+  readonly queues: string
+  readonly queue: (queue: string) => string
+  readonly inProgress: (queue: string, node: string) => string
+  /** A sorted set; in the cluster scheme, the part of it that belongs to queue `home`. */
+  readonly set: (name: Store.SortedSetName, home: string) => string
+  /** Hash: raw payload → times it came back from a dead node (per queue in the cluster scheme). */
+  readonly recovered: (queue: string) => string
+  /** An enqueue call's token on a queue (in the cluster scheme, in the queue's slot). */
+  readonly enqueueToken: (queue: string, token: string) => string
+  /** A stats call's token, in the slot of the counters. */
+  readonly statsToken: (token: string) => string
+  /** Cluster scheme: the homes whose sorted sets may hold members (written before any member). */
+  readonly homes: string
+  readonly nodes: string
+  readonly node: (node: string) => string
+  readonly nodeQueues: (node: string) => string
+  /** Sidekiq's process registry. */
+  readonly processes: string
+  readonly process: (identity: string) => string
+  readonly processWork: (identity: string) => string
+  /** Sidekiq 6 reads running jobs here; 7 and later from `:work`. */
+  readonly processWorkers: (identity: string) => string
+  readonly paused: string
+  /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
+  readonly notify: string
+  readonly stat: (name: "processed" | "failed", day?: string) => string
 }
 
-export type Keys = ReturnType<typeof make>
+/** Where a set member of the cluster scheme lives: its job's queue, or `default` when it names none. */
+export const homeOf = (raw: string): string => {
+  const queue = Job.queueOf(raw)
+  return queue !== undefined && Settings.queueNameProblem(queue) === undefined ? queue : DefaultHome
+}
+
+/** Sidekiq's queue for a job that names none. */
+export const DefaultHome = "default"
+
+export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
+  const prefix = namespace === undefined || namespace === "" ? "" : `${namespace}:`
+  // The shared registries: plain names in Sidekiq's scheme, one slot in the cluster's.
+  const g = scheme === "cluster" ? `${prefix}{verk}:` : prefix
+  const tag = scheme === "cluster" ? (queue: string) => `{${queue}}` : (queue: string) => queue
+  return {
+    scheme,
+    prefix,
+    queues: `${g}queues`,
+    queue: (name) => `${prefix}queue:${tag(name)}`,
+    inProgress: (queue, node) => `${prefix}inprogress:${tag(queue)}:${node}`,
+    set: scheme === "cluster" ? (name, home) => `${prefix}${name}:{${home}}` : (name) => `${prefix}${name}`,
+    recovered: scheme === "cluster" ? (queue) => `${prefix}verk:recovered:{${queue}}` : () => `${prefix}verk:recovered`,
+    enqueueToken: (queue, token) => `${prefix}verk:call:${tag(queue)}:${token}`,
+    statsToken: (token) => `${g}verk:call:${token}`,
+    homes: `${g}verk:homes`,
+    nodes: `${g}verk_nodes`,
+    node: (node) => `${g}verk:node:${node}`,
+    nodeQueues: (node) => `${g}verk:node:${node}:queues`,
+    processes: `${g}processes`,
+    process: (identity) => `${g}${identity}`,
+    processWork: (identity) => `${g}${identity}:work`,
+    processWorkers: (identity) => `${g}${identity}:workers`,
+    paused: `${g}verk:paused`,
+    notify: `${g}verk:notify`,
+    stat: (name, day) => (day === undefined ? `${g}stat:${name}` : `${g}stat:${name}:${day}`),
+  }
+}

@@ -9,7 +9,7 @@
  * without payloads go through Effect's `Redis` service.
  */
 import { Job, Payload, Store } from "@verk/core"
-import { Config, Effect, Layer, Redacted, Result, Schema, Stream } from "effect"
+import { Config, Data, Duration, Effect, Layer, Redacted, Result, Schema, Stream } from "effect"
 import * as Redis from "effect/persistence/Redis"
 import * as Connection from "./Connection.ts"
 import * as Keys from "./Keys.ts"
@@ -19,6 +19,35 @@ import * as Wire from "./Wire.ts"
 export interface RedisStoreOptions {
   /** Prefix for every key (`<namespace>:queue:default`); none by default, as Sidekiq. */
   readonly namespace?: string | undefined
+  /**
+   * `sidekiq` (the default on one Redis): Sidekiq's key layout. `cluster` (the default on a Redis
+   * Cluster, and the only scheme that works there): every key of a queue shares its hash tag. See
+   * Keys.ts and the README's "Redis keys" section.
+   */
+  readonly keyScheme?: Keys.Scheme | undefined
+  /**
+   * Replicas that must hold an enqueue or a job's outcome before it counts as done (Redis `WAIT`).
+   * Replication is asynchronous: without this, a write acknowledged just before the primary dies
+   * can be missing on the replica promoted in its place.
+   */
+  readonly durability?: Durability | undefined
+}
+
+export interface Durability {
+  /** Replicas that must acknowledge each write. */
+  readonly replicas: number
+  /** How long to wait for them; a write they do not acknowledge in time fails with `StoreError`. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/** Fewer replicas than asked for acknowledged a write within the durability timeout. */
+export class NotReplicated extends Data.TaggedError("NotReplicated")<{
+  readonly wanted: number
+  readonly acknowledged: number
+}> {
+  override get message() {
+    return `only ${this.acknowledged} of ${this.wanted} replicas acknowledged the write in time`
+  }
 }
 
 /** In-progress jobs moved back per atomic batch. */
@@ -73,10 +102,29 @@ const toScored = (reply: ReadonlyArray<Uint8Array | readonly [Uint8Array, Uint8A
   return scored
 }
 
+/** Scored members in ZRANGE's order: by score, then by member. */
+const byScore = (members: ReadonlyArray<Store.ScoredPayload>): Array<Store.ScoredPayload> =>
+  [...members].sort((a, b) => a.score - b.score || (a.payload < b.payload ? -1 : a.payload > b.payload ? 1 : 0))
+
+/** ZRANGE's index rules (negative indexes count from the end, `stop` inclusive) on a list. */
+export const sliceLikeZrange = <A>(list: ReadonlyArray<A>, start: number, stop: number): Array<A> => {
+  const from = start < 0 ? Math.max(0, list.length + start) : start
+  const to = stop < 0 ? list.length + stop : Math.min(stop, list.length - 1)
+  return from > to ? [] : list.slice(from, to + 1)
+}
+
 export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}) {
   const redis = yield* Redis.Redis
   const wire = yield* Wire.Wire
-  const keys = Keys.make(options.namespace)
+  const keys = Keys.make(options.namespace, options.keyScheme ?? (wire.cluster ? "cluster" : "sidekiq"))
+  if (keys.scheme === "sidekiq" && wire.cluster) {
+    return yield* Effect.die(
+      new Error(
+        'Sidekiq\'s key scheme cannot run on a Redis Cluster (its scripts span slots): use keyScheme "cluster"',
+      ),
+    )
+  }
+  const cluster = keys.scheme === "cluster"
   const tokenSeconds = Store.EnqueueTokenSeconds
 
   /** Runs a command or script, decodes its reply, and names the operation in errors and traces. */
@@ -107,46 +155,193 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     Effect.map(sendBytes(Payloads)(operation, command, ...args), fromBytes)
   const { toWire } = Payload
 
+  /**
+   * With `durability`, a write counts as done once that many replicas hold it: `WAIT` on the
+   * connection that carried it (the one serving `key`) covers every write sent on it before.
+   */
+  const durable: (
+    operation: string,
+    key: string,
+  ) => <A>(write: Effect.Effect<A, Store.StoreError>) => Effect.Effect<A, Store.StoreError> =
+    options.durability === undefined
+      ? () => (write) => write
+      : (() => {
+          const { replicas } = options.durability
+          const timeout = Duration.toMillis(Duration.fromInputUnsafe(options.durability.timeout ?? "1 second"))
+          return (operation, key) => (write) =>
+            Effect.tap(write, () =>
+              wire.waitForReplicas(key, replicas, timeout).pipe(
+                Effect.mapError((cause) => new Store.StoreError({ operation, cause })),
+                Effect.flatMap((acknowledged) =>
+                  acknowledged >= replicas
+                    ? Effect.void
+                    : Effect.fail(
+                        new Store.StoreError({
+                          operation,
+                          cause: new NotReplicated({ wanted: replicas, acknowledged }),
+                        }),
+                      ),
+                ),
+              ),
+            )
+        })()
+
+  /** Cluster scheme: registry writes (another slot) that must land before the keys they describe. */
+  const register = (operation: string, key: string, ...members: ReadonlyArray<string>) =>
+    cluster && members.length > 0 ? Effect.asVoid(send(operation, "SADD", key, ...members)) : Effect.void
+
+  /** The homes whose part of a sorted set may hold members: one in Sidekiq's scheme. */
+  const homes: Effect.Effect<ReadonlyArray<string>, Store.StoreError> = cluster
+    ? strings("homes", "SMEMBERS", keys.homes)
+    : Effect.succeed([Keys.DefaultHome])
+  const eachHome = <A>(operation: string, f: (home: string) => Effect.Effect<A, Store.StoreError>) =>
+    Effect.flatMap(homes, (names) => Effect.forEach(names, f, { concurrency: "unbounded" })).pipe(
+      Effect.withSpan(`RedisStore.${operation}`),
+    )
+  /** Members grouped by their home (Sidekiq's scheme: all in one). */
+  const byHome = <A>(items: ReadonlyArray<A>, rawOf: (item: A) => string): Map<string, Array<A>> => {
+    const groups = new Map<string, Array<A>>()
+    for (const item of items) {
+      const home = cluster ? Keys.homeOf(rawOf(item)) : Keys.DefaultHome
+      const group = groups.get(home)
+      if (group === undefined) groups.set(home, [item])
+      else group.push(item)
+    }
+    return groups
+  }
+
+  /**
+   * The cluster scheme's outcome for a job whose payload names another queue than the one it was
+   * fetched from: its home is in another slot, so the entry is written first and the job leaves
+   * in-progress after, in two steps (a crash between runs it again; it is never lost).
+   */
+  const outcomeElsewhere = (
+    operation: string,
+    queue: string,
+    node: string,
+    raw: string,
+    write: Effect.Effect<unknown, Store.StoreError>,
+  ) =>
+    Effect.andThen(
+      write,
+      Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), [toWire(raw)]).pipe(run(operation, Integer)),
+    )
+
+  /**
+   * Promotions of members of `home`'s part of `set`, one script call: to queues (Sidekiq's
+   * scheme: any; the cluster's: `home` itself, in its slot) or to dead. In the cluster scheme a
+   * promotion to another queue is two steps: the push, then the removal from the set, taken back
+   * when another node removed the member first (so it is never lost, and runs twice only if this
+   * node dies between the steps).
+   */
+  const promoteHome = Effect.fnUntraced(function* (
+    set: Store.SortedSetName,
+    home: string,
+    promotions: ReadonlyArray<Store.Promotion>,
+    deadAt: number,
+  ) {
+    const here = cluster ? promotions.filter(({ queue }) => queue === undefined || queue === home) : promotions
+    const elsewhere = cluster ? promotions.filter(({ queue }) => queue !== undefined && queue !== home) : []
+    const queueNames = [...new Set(here.flatMap(({ queue }) => (queue === undefined ? [] : [queue])))]
+    let moved = 0
+    if (here.length > 0) {
+      yield* register("promote", keys.queues, ...queueNames)
+      moved += yield* Wire.evalScript(wire, Scripts.promote)(
+        {
+          set: keys.set(set, home),
+          dead: keys.set("dead", home),
+          queues: queueNames.map(keys.queue),
+          registry: cluster ? undefined : keys.queues,
+        },
+        keys.notify,
+        deadAt,
+        here.map(({ raw, payload, queue }) => ({
+          raw: toWire(raw),
+          payload: toWire(payload),
+          queue: queue ?? "",
+          index: queue === undefined ? 0 : queueNames.indexOf(queue) + 1,
+        })),
+      ).pipe(run("promote", Integer))
+    }
+    for (const { raw, payload, queue = home } of elsewhere) {
+      yield* sendBytes(Integer)("promote", "LPUSH", keys.queue(queue), toWire(payload))
+      const removed = yield* sendBytes(Integer)("promote", "ZREM", keys.set(set, home), toWire(raw))
+      if (removed === 0) yield* sendBytes(Integer)("promote", "LREM", keys.queue(queue), 1, toWire(payload))
+      else {
+        moved++
+        yield* register("promote", keys.queues, queue)
+        yield* send("promote", "PUBLISH", keys.notify, `work:${queue}`)
+      }
+    }
+    return moved
+  })
+
   const store: Store.StoreShape = {
     enqueue: (queue, payloads, token) =>
       payloads.length === 0
         ? Effect.void
-        : Effect.suspend(() =>
-            // A fresh token per call when none is given: ioredis may send this very command twice.
-            Wire.evalScript(wire, Scripts.enqueue)(
-              { queues: keys.queues, queue: keys.queue(queue), token: keys.call(token ?? Job.makeJid()) },
-              queue,
-              keys.notify,
-              tokenSeconds,
-              payloads.map(toWire),
+        : register("enqueue", keys.queues, queue).pipe(
+            Effect.andThen(
+              Effect.suspend(() =>
+                // A fresh token per call when none is given: ioredis may send this very command twice.
+                Wire.evalScript(wire, Scripts.enqueue)(
+                  {
+                    queue: keys.queue(queue),
+                    token: keys.enqueueToken(queue, token ?? Job.makeJid()),
+                    queues: cluster ? undefined : keys.queues,
+                  },
+                  queue,
+                  keys.notify,
+                  tokenSeconds,
+                  payloads.map(toWire),
+                ),
+              ).pipe(run("enqueue", Integer)),
             ),
-          ).pipe(run("enqueue", Integer), Effect.asVoid),
-    addScheduled: (set, entries) =>
-      entries.length === 0
-        ? Effect.void
-        : sendBytes(Integer)(
-            "addScheduled",
-            "ZADD",
-            keys.set(set),
-            ...entries.flatMap(({ payload, score }) => [score, toWire(payload)]),
-          ).pipe(Effect.andThen(send("addScheduled", "PUBLISH", keys.notify, "scheduled")), Effect.asVoid),
+            durable("enqueue", keys.queue(queue)),
+            Effect.asVoid,
+          ),
+    addScheduled: (set, entries) => {
+      if (entries.length === 0) return Effect.void
+      const groups = byHome(entries, (entry) => entry.payload)
+      return register("addScheduled", keys.homes, ...groups.keys()).pipe(
+        Effect.andThen(
+          Effect.forEach(
+            groups,
+            ([home, group]) =>
+              sendBytes(Integer)(
+                "addScheduled",
+                "ZADD",
+                keys.set(set, home),
+                ...group.flatMap(({ payload, score }) => [score, toWire(payload)]),
+              ).pipe(durable("addScheduled", keys.set(set, home))),
+            { concurrency: "unbounded", discard: true },
+          ),
+        ),
+        Effect.andThen(send("addScheduled", "PUBLISH", keys.notify, "scheduled")),
+        Effect.asVoid,
+      )
+    },
     fetch: (queue, node, wanted, isolate = false) =>
       wanted < 1
         ? Effect.succeed({ jobs: [], isolated: false, blocked: false })
-        : Wire.evalScript(wire, Scripts.fetch)(
-            {
-              queue: keys.queue(queue),
-              inProgress: keys.inProgress(queue, node),
-              nodeQueues: keys.nodeQueues(node),
-              nodes: keys.nodes,
-              recovered: keys.recovered,
-            },
-            wanted,
-            queue,
-            node,
-            isolate,
+        : Effect.andThen(
+            // The cluster scheme registers the node before it may hold anything in-progress.
+            Effect.all([register("fetch", keys.nodeQueues(node), queue), register("fetch", keys.nodes, node)], {
+              concurrency: "unbounded",
+            }),
+            Wire.evalScript(wire, Scripts.fetch)(
+              {
+                queue: keys.queue(queue),
+                inProgress: keys.inProgress(queue, node),
+                recovered: keys.recovered(queue),
+                registry: cluster ? undefined : { nodeQueues: keys.nodeQueues(node), nodes: keys.nodes },
+              },
+              wanted,
+              queue,
+              node,
+              isolate,
+            ).pipe(run("fetch", FetchReply)),
           ).pipe(
-            run("fetch", FetchReply),
             Effect.map(([jobs, isolated, blocked]) => ({
               jobs: fromBytes(jobs),
               isolated: isolated === 1,
@@ -158,27 +353,68 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
         ? Effect.void
         : Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), raws.map(toWire)).pipe(
             run("ack", Integer),
+            durable("ack", keys.inProgress(queue, node)),
             Effect.asVoid,
           ),
-    retry: (queue, node, raw, payload, at) =>
-      Wire.evalScript(wire, Scripts.retry)(
-        keys.inProgress(queue, node),
-        keys.set("retry"),
-        toWire(raw),
-        toWire(payload),
-        at,
-        keys.notify,
-      ).pipe(run("retry", Integer), Effect.asVoid),
-    kill: (queue, node, raw, payload, at, limits: Store.DeadSetLimits) =>
-      Wire.evalScript(wire, Scripts.kill)(
-        keys.inProgress(queue, node),
-        keys.set("dead"),
-        toWire(raw),
-        toWire(payload),
-        at,
-        limits.maxJobs,
-        at - limits.maxAgeSeconds,
-      ).pipe(run("kill", Integer), Effect.asVoid),
+    retry: (queue, node, raw, payload, at) => {
+      const home = cluster ? Keys.homeOf(payload) : queue
+      const write =
+        home === queue || !cluster
+          ? Wire.evalScript(wire, Scripts.retry)(
+              keys.inProgress(queue, node),
+              keys.set("retry", home),
+              toWire(raw),
+              toWire(payload),
+              at,
+              keys.notify,
+            ).pipe(run("retry", Integer))
+          : outcomeElsewhere(
+              "retry",
+              queue,
+              node,
+              raw,
+              sendBytes(Integer)("retry", "ZADD", keys.set("retry", home), at, toWire(payload)).pipe(
+                durable("retry", keys.set("retry", home)),
+              ),
+            ).pipe(Effect.andThen(send("retry", "PUBLISH", keys.notify, "scheduled")))
+      return register("retry", keys.homes, home).pipe(
+        Effect.andThen(write),
+        durable("retry", keys.inProgress(queue, node)),
+        Effect.asVoid,
+      )
+    },
+    kill: (queue, node, raw, payload, at, limits: Store.DeadSetLimits) => {
+      const home = cluster ? Keys.homeOf(payload) : queue
+      const dead = keys.set("dead", home)
+      const cutoff = at - limits.maxAgeSeconds
+      const write =
+        home === queue || !cluster
+          ? Wire.evalScript(wire, Scripts.kill)(
+              keys.inProgress(queue, node),
+              dead,
+              toWire(raw),
+              toWire(payload),
+              at,
+              limits.maxJobs,
+              cutoff,
+            ).pipe(run("kill", Integer))
+          : outcomeElsewhere(
+              "kill",
+              queue,
+              node,
+              raw,
+              sendBytes(Integer)("kill", "ZADD", dead, at, toWire(payload)).pipe(
+                Effect.andThen(send("kill", "ZREMRANGEBYSCORE", dead, "-inf", cutoff)),
+                Effect.andThen(send("kill", "ZREMRANGEBYRANK", dead, 0, -(limits.maxJobs + 1))),
+                durable("kill", dead),
+              ),
+            )
+      return register("kill", keys.homes, home).pipe(
+        Effect.andThen(write),
+        durable("kill", keys.inProgress(queue, node)),
+        Effect.asVoid,
+      )
+    },
     requeueInProgress: Effect.fn("RedisStore.requeueInProgress")(function* (queue: string, node: string) {
       let total = 0
       while (true) {
@@ -242,7 +478,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       strings("nodeQueues", "SMEMBERS", keys.nodeQueues(node)).pipe(Effect.map((q) => [...q].sort())),
     recoverBatch: (queue, node, maxRecoveries) =>
       Wire.evalScript(wire, Scripts.recoverInProgress)(
-        [keys.inProgress(queue, node), keys.queue(queue), keys.recovered],
+        [keys.inProgress(queue, node), keys.queue(queue), keys.recovered(queue)],
         RequeueBatchSize,
         queue,
         keys.notify,
@@ -252,8 +488,8 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
         run("recoverBatch", RecoverReply),
         Effect.map(([taken, poisoned]) => ({ taken, poisoned: fromBytes(poisoned) })),
       ),
-    forgetRecovery: (raw) =>
-      sendBytes(Integer)("forgetRecovery", "HDEL", keys.recovered, toWire(raw)).pipe(Effect.asVoid),
+    forgetRecovery: (queue, raw) =>
+      sendBytes(Integer)("forgetRecovery", "HDEL", keys.recovered(queue), toWire(raw)).pipe(Effect.asVoid),
     requeueOrphans: (queue, node, raws) =>
       raws.length === 0
         ? Effect.succeed(0)
@@ -264,8 +500,16 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             keys.notify,
             raws.map(toWire),
           ).pipe(run("requeueOrphans", Integer)),
-    deregister: (node) =>
-      redis
+    deregister: Effect.fn("RedisStore.deregister")(function* (node: string) {
+      const queues = yield* strings("deregister", "SMEMBERS", keys.nodeQueues(node))
+      // Sidekiq's scheme looks at the in-progress lists inside the script (atomically); the
+      // cluster's live in other slots, so they are looked at first and only the empty ones named.
+      const emptied = cluster
+        ? yield* Effect.filter(queues, (queue) =>
+            Effect.map(count("deregister", "LLEN", keys.inProgress(queue, node)), (length) => length === 0),
+          )
+        : []
+      const removed = yield* redis
         .eval(Scripts.deregisterNode)(
           [
             keys.nodes,
@@ -277,28 +521,58 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             keys.processWorkers(node),
           ],
           node,
-          keys.prefix,
+          cluster ? [] : queues.map((queue) => [queue, keys.inProgress(queue, node)] as const),
+          emptied,
         )
-        .pipe(
-          run("deregister", Integer),
-          Effect.map((removed) => removed > 0),
-        ),
+        .pipe(run("deregister", Integer))
+      return removed > 0
+    }),
     earliest: (set) =>
-      sendFor(ScoredPairs)("earliest", "ZRANGE", keys.set(set), 0, 0, "WITHSCORES").pipe(
-        Effect.map((pairs) => (pairs[0] === undefined ? undefined : Number(pairs[0][1]))),
+      eachHome("earliest", (home) =>
+        sendFor(ScoredPairs)("earliest", "ZRANGE", keys.set(set, home), 0, 0, "WITHSCORES"),
+      ).pipe(
+        Effect.map((replies) => {
+          const scores = replies.flatMap((pairs) => (pairs[0] === undefined ? [] : [Number(pairs[0][1])]))
+          return scores.length === 0 ? undefined : Math.min(...scores)
+        }),
       ),
     due: (set, now, limit) =>
-      limit < 1 ? Effect.succeed([]) : payloads("due", "ZRANGEBYSCORE", keys.set(set), "-inf", now, "LIMIT", 0, limit),
+      limit < 1
+        ? Effect.succeed([])
+        : cluster
+          ? eachHome("due", (home) =>
+              sendBytes(ScoredPayloads)(
+                "due",
+                "ZRANGEBYSCORE",
+                keys.set(set, home),
+                "-inf",
+                now,
+                "WITHSCORES",
+                "LIMIT",
+                0,
+                limit,
+              ).pipe(Effect.map(toScored)),
+            ).pipe(
+              Effect.map((parts) =>
+                byScore(parts.flat())
+                  .slice(0, limit)
+                  .map(({ payload }) => payload),
+              ),
+            )
+          : payloads("due", "ZRANGEBYSCORE", keys.set(set, Keys.DefaultHome), "-inf", now, "LIMIT", 0, limit),
     promote: (set, promotions, deadAt) =>
       promotions.length === 0
         ? Effect.succeed(0)
-        : Wire.evalScript(wire, Scripts.promote)(
-            { set: keys.set(set), queues: keys.queues, dead: keys.set("dead") },
-            keys.prefix,
-            keys.notify,
-            deadAt,
-            promotions.flatMap(({ raw, payload, queue }) => [toWire(raw), toWire(payload), queue ?? ""]),
-          ).pipe(run("promote", Integer)),
+        : Effect.forEach(
+            byHome(promotions, (promotion) => promotion.raw),
+            ([home, group]) => promoteHome(set, home, group, deadAt),
+            {
+              concurrency: "unbounded",
+            },
+          ).pipe(
+            Effect.map((moved) => moved.reduce((sum, n) => sum + n, 0)),
+            Effect.withSpan("RedisStore.promote"),
+          ),
     notifications: Stream.unwrap(
       Effect.map(wire.subscribe(keys.notify), (messages) => Stream.fromQueue(messages)),
     ).pipe(
@@ -322,7 +596,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
                 keys.stat("failed"),
                 keys.stat("failed", day),
                 // ioredis may send this very command twice: the token makes it count once.
-                keys.call(Job.makeJid()),
+                keys.statsToken(Job.makeJid()),
               ],
               processed,
               failed,
@@ -342,16 +616,29 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       ),
     clearQueue: (queue) =>
       Effect.andThen(send("clearQueue", "UNLINK", keys.queue(queue)), send("clearQueue", "SREM", keys.queues, queue)),
-    setSize: (set) => count("setSize", "ZCARD", keys.set(set)),
-    setRange: (set, start, stop) =>
-      sendBytes(ScoredPayloads)("setRange", "ZRANGE", keys.set(set), start, stop, "WITHSCORES").pipe(
-        Effect.map(toScored),
+    setSize: (set) =>
+      eachHome("setSize", (home) => count("setSize", "ZCARD", keys.set(set, home))).pipe(
+        Effect.map((sizes) => sizes.reduce((sum, n) => sum + n, 0)),
       ),
+    setRange: (set, start, stop) => {
+      const range = (home: string, from: number, to: number) =>
+        sendBytes(ScoredPayloads)("setRange", "ZRANGE", keys.set(set, home), from, to, "WITHSCORES").pipe(
+          Effect.map(toScored),
+        )
+      if (!cluster) return range(Keys.DefaultHome, start, stop)
+      // The union of the homes' parts by score: each part up to `stop` (all of it for indexes
+      // from the end), then ZRANGE's index rules on the merged list.
+      const upTo = start >= 0 && stop >= 0 ? stop : -1
+      return eachHome("setRange", (home) => range(home, 0, upTo)).pipe(
+        Effect.map((parts) => sliceLikeZrange(byScore(parts.flat()), start, stop)),
+      )
+    },
     deleteFromSet: (set, raw) =>
-      sendBytes(Integer)("deleteFromSet", "ZREM", keys.set(set), toWire(raw)).pipe(
+      sendBytes(Integer)("deleteFromSet", "ZREM", keys.set(set, Keys.homeOf(raw)), toWire(raw)).pipe(
         Effect.map((removed) => removed > 0),
       ),
-    clearSet: (set) => send("clearSet", "UNLINK", keys.set(set)).pipe(Effect.asVoid),
+    clearSet: (set) =>
+      eachHome("clearSet", (home) => send("clearSet", "UNLINK", keys.set(set, home))).pipe(Effect.asVoid),
   }
   return store
 })

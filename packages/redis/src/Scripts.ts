@@ -13,24 +13,39 @@ type Payload = string | Uint8Array
 
 export const enqueue = Redis.script(
   (
-    keys: { queues: string; queue: string; token: string },
+    keys: { queue: string; token: string; queues: string | undefined },
     queue: string,
     channel: string,
     tokenSeconds: number,
     payloads: ReadonlyArray<Payload>,
-  ) => [keys.queues, keys.queue, keys.token, queue, channel, tokenSeconds, ...payloads],
-  { lua: Lua.enqueue, numberOfKeys: 3 },
+  ) => [...optional([keys.queue, keys.token], keys.queues), queue, channel, tokenSeconds, ...payloads],
+  { lua: Lua.enqueue, numberOfKeys: (keys) => (keys.queues === undefined ? 2 : 3) },
 ).withReturnType<number>()
 
 export const fetch = Redis.script(
   (
-    keys: { queue: string; inProgress: string; nodeQueues: string; nodes: string; recovered: string },
+    keys: {
+      queue: string
+      inProgress: string
+      recovered: string
+      /** Left out by the cluster key scheme, which registers the node first. */
+      registry: { nodeQueues: string; nodes: string } | undefined
+    },
     count: number,
     queue: string,
     node: string,
     isolate: boolean,
-  ) => [keys.queue, keys.inProgress, keys.nodeQueues, keys.nodes, keys.recovered, count, queue, node, isolate ? 1 : 0],
-  { lua: Lua.fetch, numberOfKeys: 5 },
+  ) => [
+    keys.queue,
+    keys.inProgress,
+    keys.recovered,
+    ...(keys.registry === undefined ? [] : [keys.registry.nodeQueues, keys.registry.nodes]),
+    count,
+    queue,
+    node,
+    isolate ? 1 : 0,
+  ],
+  { lua: Lua.fetch, numberOfKeys: (keys) => (keys.registry === undefined ? 3 : 5) },
 ).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number]>()
 
 export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<Payload>) => [inProgress, ...raws], {
@@ -74,15 +89,28 @@ export const requeueInProgress = Redis.script(
   { lua: Lua.requeueInprogress, numberOfKeys: 2 },
 ).withReturnType<number>()
 
+/** One member to move: to the queue at `index` of the call's queue keys (1-based), or 0 for dead. */
+export interface PromoteMove {
+  readonly raw: Payload
+  readonly payload: Payload
+  readonly queue: string
+  readonly index: number
+}
+
 export const promote = Redis.script(
   (
-    keys: { set: string; queues: string; dead: string },
-    prefix: string,
+    keys: { set: string; dead: string; queues: ReadonlyArray<string>; registry: string | undefined },
     channel: string,
     deadAt: number,
-    triples: ReadonlyArray<Payload>,
-  ) => [keys.set, keys.queues, keys.dead, prefix, channel, deadAt, ...triples],
-  { lua: Lua.promote, numberOfKeys: 3 },
+    moves: ReadonlyArray<PromoteMove>,
+  ) => [
+    ...optional([keys.set, keys.dead, ...keys.queues], keys.registry),
+    channel,
+    deadAt,
+    keys.queues.length,
+    ...moves.flatMap(({ raw, payload, queue, index }) => [raw, payload, queue, index]),
+  ],
+  { lua: Lua.promote, numberOfKeys: (keys) => 2 + keys.queues.length + (keys.registry === undefined ? 0 : 1) },
 ).withReturnType<number>()
 
 export const stats = Redis.script(
@@ -133,9 +161,24 @@ export const requeueOrphans = Redis.script(
 ).withReturnType<number>()
 
 export const deregisterNode = Redis.script(
-  (keys: ReadonlyArray<string>, node: string, prefix: string) => [...keys, node, prefix],
-  {
-    lua: Lua.deregisterNode,
-    numberOfKeys: 7,
-  },
+  (
+    keys: ReadonlyArray<string>,
+    node: string,
+    /** In-progress lists the script looks at itself: queue name and key. */
+    inProgress: ReadonlyArray<readonly [string, string]>,
+    /** Queues whose in-progress list the caller found empty. */
+    emptied: ReadonlyArray<string>,
+  ) => [
+    ...keys,
+    ...inProgress.map(([, key]) => key),
+    node,
+    inProgress.length,
+    ...inProgress.map(([queue]) => queue),
+    ...emptied,
+  ],
+  { lua: Lua.deregisterNode, numberOfKeys: (keys, _node, inProgress) => keys.length + inProgress.length },
 ).withReturnType<number>()
+
+/** `keys` followed by `last` when there is one (a script's optional last key). */
+const optional = (keys: ReadonlyArray<string>, last: string | undefined): ReadonlyArray<string> =>
+  last === undefined ? keys : [...keys, last]

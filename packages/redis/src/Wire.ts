@@ -22,6 +22,18 @@ export type SubscriptionEvent =
 export interface WireShape {
   /** Sends a command; every bulk or simple string reply comes back as bytes (a Buffer). */
   readonly send: (command: string, args: ReadonlyArray<Arg>) => Effect.Effect<unknown, Redis.RedisError>
+  /**
+   * `WAIT`: blocks until `replicas` replicas hold every write sent before it on the connection
+   * that serves `key` (there is one in a Redis Cluster per shard), or `timeoutMillis` passes;
+   * returns how many do.
+   */
+  readonly waitForReplicas: (
+    key: string,
+    replicas: number,
+    timeoutMillis: number,
+  ) => Effect.Effect<number, Redis.RedisError>
+  /** Whether this is a Redis Cluster: keys of one script must then share a slot. */
+  readonly cluster: boolean
   /** Subscribes to `channel` on a connection of its own, for the lifetime of the scope. */
   readonly subscribe: (
     channel: string,

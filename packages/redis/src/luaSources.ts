@@ -17,24 +17,39 @@ return removed
 export const deregisterNode = `-- deregister_node.lua: forget a node that is gone (after its jobs were recovered, or at a clean
 -- shutdown), in Verk's registry and in Sidekiq's process registry. A queue where the node still
 -- holds in-progress jobs (it fetched again after being taken for dead) keeps it registered, so
--- that those jobs are recovered later rather than forgotten.
--- KEYS[1]  \`verk_nodes\`
--- KEYS[2]  \`verk:node:<node>\`
--- KEYS[3]  \`verk:node:<node>:queues\`
--- KEYS[4]  \`processes\`
--- KEYS[5]  \`<node>\`        Sidekiq's process hash
--- KEYS[6]  \`<node>:work\`
--- KEYS[7]  \`<node>:workers\`  (Sidekiq 6's name for it)
--- ARGV[1]  the node id
--- ARGV[2]  the key prefix (namespace), '' for none; in-progress keys are built as
---          <prefix>inprogress:<queue>:<node>
+-- that those jobs are recovered later rather than forgotten; so does a queue nobody looked at
+-- (registered after the caller read the node's queues).
+-- KEYS[1]        \`verk_nodes\`
+-- KEYS[2]        \`verk:node:<node>\`
+-- KEYS[3]        \`verk:node:<node>:queues\`
+-- KEYS[4]        \`processes\`
+-- KEYS[5]        \`<node>\`        Sidekiq's process hash
+-- KEYS[6]        \`<node>:work\`
+-- KEYS[7]        \`<node>:workers\`  (Sidekiq 6's name for it)
+-- KEYS[8..7+N]   the node's in-progress lists to look at here, N = ARGV[2] (Sidekiq's key scheme;
+--                the cluster scheme's lists live in other slots and pass none)
+-- ARGV[1]        the node id
+-- ARGV[2]        N
+-- ARGV[3..2+N]   the queue names of KEYS[8..7+N]
+-- ARGV[3+N..]    queues whose in-progress list the caller found empty
 -- Returns: 1 if the node was forgotten, 0 if it keeps in-progress jobs and stays registered.
+local checked = {}
+local count = tonumber(ARGV[2])
+for i = 1, count do
+  local queue = ARGV[2 + i]
+  if redis.call('LLEN', KEYS[7 + i]) == 0 then
+    checked[queue] = true
+  end
+end
+for i = 3 + count, #ARGV do
+  checked[ARGV[i]] = true
+end
 local keep = false
 for _, queue in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  if redis.call('LLEN', ARGV[2] .. 'inprogress:' .. queue .. ':' .. ARGV[1]) > 0 then
-    keep = true
-  else
+  if checked[queue] then
     redis.call('SREM', KEYS[3], queue)
+  else
+    keep = true
   end
 end
 redis.call('SREM', KEYS[4], ARGV[1])
@@ -51,23 +66,26 @@ return 1
 export const enqueue = `-- enqueue.lua: push jobs onto a queue, register the queue's name and wake idle nodes, in one
 -- round trip, once per token: ioredis sends a command again when its reply was lost to a
 -- reconnect, and a call that already ran must not push its jobs twice.
--- KEYS[1]   \`queues\`                 set of every queue name ever pushed to
--- KEYS[2]   \`queue:<name>\`           the queue's list
--- KEYS[3]   \`verk:call:<token>\`      the call's token, remembered for ARGV[3] seconds
+-- KEYS[1]   \`queue:<name>\`           the queue's list
+-- KEYS[2]   \`verk:call:<name>:<token>\`  the call's token, remembered for ARGV[3] seconds
+-- KEYS[3]   \`queues\` (optional)      set of every queue name pushed to; the cluster key scheme
+--                                    leaves it out (another slot) and registers the name first
 -- ARGV[1]   the queue's name
 -- ARGV[2]   the notification channel (\`verk:notify\`); 'work:<name>' is published on it
 -- ARGV[3]   how long the token is remembered, seconds
 -- ARGV[4..] job payloads, oldest first; each is LPUSHed, so the first runs first
 -- Returns: the queue's length afterwards, or -1 when the token was used already (nothing pushed).
-if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[3]) then
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[3]) then
   return -1
 end
-redis.call('SADD', KEYS[1], ARGV[1])
-local length = redis.call('LLEN', KEYS[2])
+if KEYS[3] then
+  redis.call('SADD', KEYS[3], ARGV[1])
+end
+local length = redis.call('LLEN', KEYS[1])
 -- LPUSH in chunks: unpack() of thousands of values overflows Lua's stack.
 local chunk = 1000
 for first = 4, #ARGV, chunk do
-  length = redis.call('LPUSH', KEYS[2], unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+  length = redis.call('LPUSH', KEYS[1], unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
 redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
 return length
@@ -80,9 +98,11 @@ export const fetch = `-- fetch.lua: move up to N of the oldest jobs of a queue i
 -- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
 -- KEYS[1]  \`queue:<name>\`                 the queue (jobs are taken from the right: oldest first)
 -- KEYS[2]  \`inprogress:<name>:<node>\`     the node's in-progress list for that queue
--- KEYS[3]  \`verk:node:<node>:queues\`      queues where the node holds in-progress jobs
--- KEYS[4]  \`verk_nodes\`                   nodes that may hold in-progress jobs
--- KEYS[5]  \`verk:recovered\`               hash: raw payload → times it came back from a dead node
+-- KEYS[3]  \`verk:recovered\`               hash: raw payload → times it came back from a dead node
+-- KEYS[4]  \`verk:node:<node>:queues\`      (optional) queues where the node holds in-progress jobs
+-- KEYS[5]  \`verk_nodes\`                   (optional) nodes that may hold in-progress jobs
+--          The cluster key scheme leaves KEYS[4] and KEYS[5] out (another slot): it registers the
+--          node in both before it fetches.
 -- ARGV[1]  N, how many jobs to take; N < 1 takes nothing
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the node id
@@ -98,9 +118,9 @@ if not jobs then
   return { {}, 0, 0 }
 end
 local isolated, blocked = 0, 0
-if redis.call('EXISTS', KEYS[5]) == 1 then
+if redis.call('EXISTS', KEYS[3]) == 1 then
   for i = 1, #jobs do
-    if redis.call('HEXISTS', KEYS[5], jobs[i]) == 1 then
+    if redis.call('HEXISTS', KEYS[3], jobs[i]) == 1 then
       local keep = i - 1
       if i == 1 and ARGV[4] == '1' then
         keep = 1
@@ -125,8 +145,10 @@ local chunk = 1000
 for first = 1, #jobs, chunk do
   redis.call('LPUSH', KEYS[2], unpack(jobs, first, math.min(first + chunk - 1, #jobs)))
 end
-redis.call('SADD', KEYS[3], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[3])
+if KEYS[5] then
+  redis.call('SADD', KEYS[4], ARGV[2])
+  redis.call('SADD', KEYS[5], ARGV[3])
+end
 return { jobs, isolated, blocked }
 `
 
@@ -184,32 +206,41 @@ return 1
 /** `lua/promote.lua` */
 export const promote = `-- promote.lua: move given members of a sorted set (schedule, retry or dead) to their queues,
 -- each only if it is still in the set, so that several nodes promoting at once move it once.
--- Serves both promotion of due jobs and "requeue now".
--- KEYS[1]   the sorted set (\`schedule\`, \`retry\` or \`dead\`)
--- KEYS[2]   \`queues\`
--- KEYS[3]   \`dead\`
--- ARGV[1]   the key prefix (namespace), '' for none; queue keys are built as <prefix>queue:<name>
--- ARGV[2]   the notification channel; 'work:<name>' is published once per queue pushed to
--- ARGV[3]   score for members sent to dead, epoch seconds
--- ARGV[4..] triples: raw member, payload to write, queue name ('' sends the payload to dead)
+-- Serves both promotion of due jobs and "requeue now". Every key it writes is passed in KEYS, so
+-- that in the cluster key scheme (one queue's keys share a slot) the caller sends one queue's
+-- promotions per call.
+-- KEYS[1]       the sorted set (\`schedule\`, \`retry\` or \`dead\`)
+-- KEYS[2]       \`dead\`
+-- KEYS[3..2+N]  the queues pushed to (\`queue:<name>\`), N = ARGV[3]
+-- KEYS[3+N]     \`queues\` (optional): the queue names are added to it; the cluster key scheme
+--               leaves it out (another slot) and registers the names first
+-- ARGV[1]       the notification channel; 'work:<name>' is published once per queue pushed to
+-- ARGV[2]       score for members sent to dead, epoch seconds
+-- ARGV[3]       N, how many queue keys follow KEYS[2]
+-- ARGV[4..]     quadruples: raw member, payload to write, queue name, index of its key in
+--               KEYS[3..2+N] (1-based; 0 sends the payload to dead, the name is then ignored)
 -- Returns: how many members were moved.
+local queueCount = tonumber(ARGV[3])
+local registry = KEYS[3 + queueCount]
 local moved = 0
 local woken = {}
-for i = 4, #ARGV, 3 do
-  local raw, payload, queue = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+for i = 4, #ARGV, 4 do
+  local raw, payload, queue, index = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   if redis.call('ZREM', KEYS[1], raw) == 1 then
-    if queue == '' then
-      redis.call('ZADD', KEYS[3], ARGV[3], payload)
+    if index == 0 then
+      redis.call('ZADD', KEYS[2], ARGV[2], payload)
     else
-      redis.call('LPUSH', ARGV[1] .. 'queue:' .. queue, payload)
-      redis.call('SADD', KEYS[2], queue)
+      redis.call('LPUSH', KEYS[2 + index], payload)
+      if registry then
+        redis.call('SADD', registry, queue)
+      end
       woken[queue] = true
     end
     moved = moved + 1
   end
 end
 for queue in pairs(woken) do
-  redis.call('PUBLISH', ARGV[2], 'work:' .. queue)
+  redis.call('PUBLISH', ARGV[1], 'work:' .. queue)
 end
 return moved
 `
