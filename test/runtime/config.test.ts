@@ -252,3 +252,63 @@ describe("Config.redisFromEnv", () => {
     }),
   )
 })
+
+describe("RedisStore.settingsFromEnv: Sentinel, Cluster, key scheme and durability", () => {
+  it.effect("Sentinel nodes and name, a wait for one replica", () =>
+    Effect.gen(function* () {
+      const settings = yield* RedisStore.settingsFromEnv.pipe(
+        withEnv({
+          REDIS_URL: "redis://:pw@ignored:1/3",
+          VERK_REDIS_SENTINELS: "10.0.0.1:26379, 10.0.0.2:26380",
+          VERK_REDIS_SENTINEL_NAME: "jobs",
+          VERK_WAIT_REPLICAS: "1",
+          VERK_WAIT_TIMEOUT: "250ms",
+        }),
+      )
+      assert.deepStrictEqual(settings.sentinel, {
+        nodes: [
+          { host: "10.0.0.1", port: 26379 },
+          { host: "10.0.0.2", port: 26380 },
+        ],
+        name: "jobs",
+      })
+      assert.isUndefined(settings.cluster)
+      assert.strictEqual(settings.durability?.replicas, 1)
+      assert.strictEqual(Duration.toMillis(Duration.fromInputUnsafe(settings.durability?.timeout ?? 0)), 250)
+    }),
+  )
+
+  it.effect("Cluster nodes and the key scheme", () =>
+    Effect.gen(function* () {
+      const settings = yield* RedisStore.settingsFromEnv.pipe(
+        withEnv({ VERK_REDIS_CLUSTER: "127.0.0.1:7000,127.0.0.1:7001", VERK_KEY_SCHEME: "cluster" }),
+      )
+      assert.deepStrictEqual(settings.cluster, {
+        nodes: [
+          { host: "127.0.0.1", port: 7000 },
+          { host: "127.0.0.1", port: 7001 },
+        ],
+      })
+      assert.strictEqual(settings.keyScheme, "cluster")
+      assert.isUndefined(settings.durability)
+    }),
+  )
+
+  for (const [env, message] of [
+    [{ VERK_REDIS_SENTINELS: "a:1" }, "VERK_REDIS_SENTINELS needs VERK_REDIS_SENTINEL_NAME"],
+    [{ VERK_REDIS_CLUSTER: "a:1", VERK_REDIS_SENTINELS: "b:2", VERK_REDIS_SENTINEL_NAME: "m" }, "cannot both be set"],
+    [{ VERK_REDIS_CLUSTER: "a:1,b" }, "expected a comma-separated list of host:port"],
+    [{ VERK_REDIS_CLUSTER: "a:99999" }, "expected a comma-separated list of host:port"],
+    [{ VERK_KEY_SCHEME: "bullmq" }, "VERK_KEY_SCHEME"],
+    [{ VERK_WAIT_REPLICAS: "0" }, "VERK_WAIT_REPLICAS must be 1 or more"],
+    [{ VERK_WAIT_REPLICAS: "1", VERK_WAIT_TIMEOUT: "soon" }, "VERK_WAIT_TIMEOUT"],
+  ] as const) {
+    it.effect(`${JSON.stringify(env)} is a ConfigError saying ${JSON.stringify(message)}`, () =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(RedisStore.settingsFromEnv.pipe(withEnv(env)))
+        assert.isTrue(Exit.isFailure(exit))
+        assert.include(String(exit), message)
+      }),
+    )
+  }
+})

@@ -8,8 +8,20 @@
  * the same bytes whenever it is sent (ack, retry, kill, requeue, promote, delete, forget). Commands
  * without payloads go through Effect's `Redis` service.
  */
-import { Job, Payload, Store } from "@verk/core"
-import { Config, Data, Duration, Effect, Layer, Redacted, Result, Schema, Stream } from "effect"
+import { Job, Payload, Settings, Store } from "@verk/core"
+import {
+  Config,
+  Data,
+  Duration,
+  Effect,
+  Layer,
+  Redacted,
+  Result,
+  Schema,
+  SchemaIssue,
+  SchemaTransformation,
+  Stream,
+} from "effect"
 import * as Redis from "effect/persistence/Redis"
 import * as Connection from "./Connection.ts"
 import * as Keys from "./Keys.ts"
@@ -650,12 +662,10 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
 export const layerRedis = (options?: RedisStoreOptions): Layer.Layer<Store.Store, never, Redis.Redis | Wire.Wire> =>
   Layer.effect(Store.Store, make(options))
 
-export interface LayerOptions extends RedisStoreOptions, Connection.ConnectionOptions {
-  readonly url: string | Redacted.Redacted<string>
-}
+export interface LayerOptions extends RedisStoreOptions, Connection.ConnectionOptions {}
 
-/** The store with its own connection to `url`; failing to connect is a `Store.StoreError`. */
-export const layer = (options: LayerOptions): Layer.Layer<Store.Store, Store.StoreError> =>
+/** The store with its own connection; failing to connect is a `Store.StoreError`. */
+export const layer = (options: LayerOptions = {}): Layer.Layer<Store.Store, Store.StoreError> =>
   layerRedis(options).pipe(
     Layer.provide(
       Layer.effectContext(
@@ -666,24 +676,91 @@ export const layer = (options: LayerOptions): Layer.Layer<Store.Store, Store.Sto
     ),
   )
 
-export interface EnvSettings {
+export interface EnvSettings extends LayerOptions {
   /** Redacted, so that it never shows in logs. */
   readonly url: Redacted.Redacted<string>
   readonly namespace: string | undefined
 }
 
-/** Where the store connects: `REDIS_URL` (default `redis://127.0.0.1:6379`) and `VERK_NAMESPACE`. */
-export const settingsFromEnv: Config.Config<EnvSettings> = Config.all({
-  url: Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make("redis://127.0.0.1:6379"))),
-  namespace: Config.String("VERK_NAMESPACE").pipe(Config.option),
-}).pipe(
-  Config.map(({ url, namespace }) => ({
-    url,
-    namespace: namespace._tag === "Some" ? namespace.value : undefined,
-  })),
+const HostPortRule = "a comma-separated list of host:port, such as 10.0.0.1:26379,10.0.0.2:26379"
+
+/** `host:port,host:port` → addresses. */
+export const HostPortsFromString = Schema.String.pipe(
+  Schema.decodeTo(
+    Schema.Array(Schema.Struct({ host: Schema.String, port: Schema.Int })),
+    SchemaTransformation.transformEffect({
+      decode: (text: string, options) => {
+        const nodes = text
+          .split(",")
+          .map((part) => part.trim())
+          .filter((part) => part !== "")
+          .map((part) => {
+            const colon = part.lastIndexOf(":")
+            const port = Number(part.slice(colon + 1))
+            return colon > 0 && Number.isInteger(port) && port > 0 && port < 65536
+              ? { host: part.slice(0, colon), port }
+              : undefined
+          })
+        return nodes.length === 0 || nodes.some((node) => node === undefined)
+          ? Effect.fail(new SchemaIssue.InvalidValue({ message: `expected ${HostPortRule}` }, text, options))
+          : Effect.succeed(nodes.flatMap((node) => (node === undefined ? [] : [node])))
+      },
+      encode: (nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>) =>
+        Effect.succeed(nodes.map(({ host, port }) => `${host}:${port}`).join(",")),
+    }),
+  ),
 )
 
-/** The store on the Redis of the environment (`REDIS_URL`, `VERK_NAMESPACE`). */
+const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
+  config.pipe(
+    Config.option,
+    Config.map((value) => (value._tag === "Some" ? value.value : undefined)),
+  )
+
+/**
+ * Where the store connects, from the environment:
+ * - `REDIS_URL` (default `redis://127.0.0.1:6379`): the Redis; with Sentinel or Cluster, its user
+ *   name, password and database only;
+ * - `VERK_REDIS_SENTINELS` (`host:port,...`) and `VERK_REDIS_SENTINEL_NAME`: the primary through Sentinel;
+ * - `VERK_REDIS_CLUSTER` (`host:port,...`): a Redis Cluster (the cluster key scheme);
+ * - `VERK_NAMESPACE`, `VERK_KEY_SCHEME` (`sidekiq` or `cluster`);
+ * - `VERK_WAIT_REPLICAS` and `VERK_WAIT_TIMEOUT` (default 1s): the durability setting.
+ */
+export const settingsFromEnv: Config.Config<EnvSettings> = Config.all({
+  url: Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make(Connection.DefaultUrl))),
+  namespace: optional(Config.String("VERK_NAMESPACE")),
+  sentinels: optional(Config.schema(HostPortsFromString, "VERK_REDIS_SENTINELS")),
+  sentinelName: optional(Config.String("VERK_REDIS_SENTINEL_NAME")),
+  cluster: optional(Config.schema(HostPortsFromString, "VERK_REDIS_CLUSTER")),
+  keyScheme: optional(Config.Literals(["sidekiq", "cluster"], "VERK_KEY_SCHEME")),
+  replicas: optional(Config.Int("VERK_WAIT_REPLICAS")),
+  waitTimeout: optional(Config.schema(Settings.IntervalFromString, "VERK_WAIT_TIMEOUT")),
+}).pipe(
+  Config.mapEffect(({ url, namespace, sentinels, sentinelName, cluster, keyScheme, replicas, waitTimeout }) => {
+    const problem =
+      sentinels !== undefined && sentinelName === undefined
+        ? "VERK_REDIS_SENTINELS needs VERK_REDIS_SENTINEL_NAME, the name Sentinel monitors the primary by"
+        : sentinels !== undefined && cluster !== undefined
+          ? "VERK_REDIS_SENTINELS and VERK_REDIS_CLUSTER cannot both be set"
+          : replicas !== undefined && replicas < 1
+            ? "VERK_WAIT_REPLICAS must be 1 or more"
+            : undefined
+    return problem !== undefined
+      ? Effect.fail(new Config.ConfigError(new Schema.SchemaError(new SchemaIssue.InvalidValue({ message: problem }))))
+      : Effect.succeed({
+          url,
+          namespace,
+          ...(sentinels === undefined || sentinelName === undefined
+            ? {}
+            : { sentinel: { nodes: sentinels, name: sentinelName } }),
+          ...(cluster === undefined ? {} : { cluster: { nodes: cluster } }),
+          ...(keyScheme === undefined ? {} : { keyScheme }),
+          ...(replicas === undefined ? {} : { durability: { replicas, timeout: waitTimeout } }),
+        })
+  }),
+)
+
+/** The store on the Redis of the environment (see `settingsFromEnv`). */
 export const layerFromEnv: Layer.Layer<Store.Store, Store.StoreError | Config.ConfigError> = Layer.unwrap(
   Effect.map(settingsFromEnv, (settings) => layer(settings)),
 )
