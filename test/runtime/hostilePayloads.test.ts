@@ -74,11 +74,12 @@ const rawMembers = (testStore: TestStore, set: "schedule" | "retry" | "dead") =>
   testStore.redis === undefined
     ? Effect.map(testStore.store.setRange(set, 0, -1), (members) => members.map(({ payload }) => payload))
     : Effect.promise(async () => {
-        const { url, namespace } = testStore.redis!
+        const { url, namespace, keyScheme } = testStore.redis!
         const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
         try {
           await client.connect()
-          return await client.zrange(`${namespace}:${set}`, "0", "-1")
+          // The cluster key scheme keeps each home queue's part of a set apart: these jobs' home is default.
+          return await client.zrange(`${namespace}:${set}${keyScheme === "cluster" ? ":{default}" : ""}`, "0", "-1")
         } finally {
           client.disconnect()
         }

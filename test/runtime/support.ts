@@ -59,7 +59,9 @@ export interface TestStore {
   /** How many runtimes were started on this store (see `startNode`). */
   started: number
   /** Where a Redis store's keys are (`<namespace>:retry`...), to read them with a client of one's own. */
-  readonly redis?: { readonly url: string; readonly namespace: string } | undefined
+  readonly redis?:
+    | { readonly url: string; readonly namespace: string; readonly keyScheme: "sidekiq" | "cluster" }
+    | undefined
 }
 
 export interface StoreKind {
@@ -102,28 +104,35 @@ const awaitSubscribers = async (url: string, channel: string, count: number): Pr
   }
 }
 
-const redisKind: StoreKind = {
-  name: "RedisStore",
+const redisKindWith = (name: string, keyScheme: "sidekiq" | "cluster"): StoreKind => ({
+  name,
   isRedis: true,
   open: Effect.gen(function* () {
     const url = redisUrl()
     const namespace = uniqueNamespace()
     const context = yield* Layer.build(
-      Layer.merge(RedisStore.layer({ url, namespace }), cleanupNamespace(url, namespace)),
+      Layer.merge(RedisStore.layer({ url, namespace, keyScheme }), cleanupNamespace(url, namespace)),
     )
     return {
       isRedis: true,
       store: Context.get(context, Store),
       context,
-      awaitListeners: (count: number) => Effect.promise(() => awaitSubscribers(url, `${namespace}:verk:notify`, count)),
+      awaitListeners: (count: number) =>
+        Effect.promise(() =>
+          awaitSubscribers(url, `${namespace}:${keyScheme === "cluster" ? "{verk}:" : ""}verk:notify`, count),
+        ),
       settle: realSleep("50 millis"),
       started: 0,
-      redis: { url, namespace },
+      redis: { url, namespace, keyScheme },
     }
   }),
-}
+})
 
-export const storeKinds: ReadonlyArray<StoreKind> = [memoryKind, redisKind]
+export const storeKinds: ReadonlyArray<StoreKind> = [
+  memoryKind,
+  redisKindWith("RedisStore", "sidekiq"),
+  redisKindWith("RedisStore (cluster key scheme)", "cluster"),
+]
 
 /** Declares `suite` once per store, in a `describe` named after the store. */
 export const forEachStore = (suite: (kind: StoreKind) => void): void => {
