@@ -65,7 +65,7 @@ export interface TestStore {
 }
 
 export interface StoreKind {
-  readonly name: "MemoryStore" | "RedisStore"
+  readonly name: "MemoryStore" | "RedisStore" | "RedisStore (cluster key scheme)"
   readonly isRedis: boolean
   /** A fresh, empty store, closed (and for Redis, its keys deleted) with the current scope. */
   readonly open: Effect.Effect<TestStore, unknown, Scope.Scope>
@@ -104,7 +104,7 @@ const awaitSubscribers = async (url: string, channel: string, count: number): Pr
   }
 }
 
-const redisKindWith = (name: string, keyScheme: "sidekiq" | "cluster"): StoreKind => ({
+const redisKindWith = (name: StoreKind["name"], keyScheme: "sidekiq" | "cluster"): StoreKind => ({
   name,
   isRedis: true,
   open: Effect.gen(function* () {
