@@ -119,7 +119,7 @@ const byScore = (members: ReadonlyArray<Store.ScoredPayload>): Array<Store.Score
   [...members].sort((a, b) => a.score - b.score || (a.payload < b.payload ? -1 : a.payload > b.payload ? 1 : 0))
 
 /** ZRANGE's index rules (negative indexes count from the end, `stop` inclusive) on a list. */
-export const sliceLikeZrange = <A>(list: ReadonlyArray<A>, start: number, stop: number): Array<A> => {
+const sliceLikeZrange = <A>(list: ReadonlyArray<A>, start: number, stop: number): Array<A> => {
   const from = start < 0 ? Math.max(0, list.length + start) : start
   const to = stop < 0 ? list.length + stop : Math.min(stop, list.length - 1)
   return from > to ? [] : list.slice(from, to + 1)
@@ -171,32 +171,23 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
    * With `durability`, a write counts as done once that many replicas hold it: `WAIT` on the
    * connection that carried it (the one serving `key`) covers every write sent on it before.
    */
-  const durable: (
-    operation: string,
-    key: string,
-  ) => <A>(write: Effect.Effect<A, Store.StoreError>) => Effect.Effect<A, Store.StoreError> =
-    options.durability === undefined
-      ? () => (write) => write
-      : (() => {
-          const { replicas } = options.durability
-          const timeout = Duration.toMillis(Duration.fromInputUnsafe(options.durability.timeout ?? "1 second"))
-          return (operation, key) => (write) =>
-            Effect.tap(write, () =>
-              wire.waitForReplicas(key, replicas, timeout).pipe(
-                Effect.mapError((cause) => new Store.StoreError({ operation, cause })),
-                Effect.flatMap((acknowledged) =>
-                  acknowledged >= replicas
-                    ? Effect.void
-                    : Effect.fail(
-                        new Store.StoreError({
-                          operation,
-                          cause: new NotReplicated({ wanted: replicas, acknowledged }),
-                        }),
-                      ),
-                ),
-              ),
-            )
-        })()
+  const { durability } = options
+  const waitMillis = Duration.toMillis(Duration.fromInputUnsafe(durability?.timeout ?? "1 second"))
+  const replicated = (operation: string, key: string, replicas: number) =>
+    wire.waitForReplicas(key, replicas, waitMillis).pipe(
+      Effect.mapError((cause) => new Store.StoreError({ operation, cause })),
+      Effect.flatMap((acknowledged) =>
+        acknowledged >= replicas
+          ? Effect.void
+          : Effect.fail(
+              new Store.StoreError({ operation, cause: new NotReplicated({ wanted: replicas, acknowledged }) }),
+            ),
+      ),
+    )
+  const durable =
+    (operation: string, key: string) =>
+    <A>(write: Effect.Effect<A, Store.StoreError>): Effect.Effect<A, Store.StoreError> =>
+      durability === undefined ? write : Effect.tap(write, () => replicated(operation, key, durability.replicas))
 
   /** Cluster scheme: registry writes (another slot) that must land before the keys they describe. */
   const register = (operation: string, key: string, ...members: ReadonlyArray<string>) =>
@@ -685,7 +676,7 @@ export interface EnvSettings extends LayerOptions {
 const HostPortRule = "a comma-separated list of host:port, such as 10.0.0.1:26379,10.0.0.2:26379"
 
 /** `host:port,host:port` → addresses. */
-export const HostPortsFromString = Schema.String.pipe(
+const HostPortsFromString = Schema.String.pipe(
   Schema.decodeTo(
     Schema.Array(Schema.Struct({ host: Schema.String, port: Schema.Int })),
     SchemaTransformation.transformEffect({
