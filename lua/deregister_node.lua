@@ -2,7 +2,9 @@
 -- shutdown), in Verk's registry and in Sidekiq's process registry. A queue where the node still
 -- holds in-progress jobs (it fetched again after being taken for dead) keeps it registered, so
 -- that those jobs are recovered later rather than forgotten; so does a queue nobody looked at
--- (registered after the caller read the node's queues).
+-- (registered after the caller read the node's queues), and so does the caller's word that the
+-- node holds jobs elsewhere (the cluster key scheme registers nodes per queue, in other slots;
+-- deregister_queue.lua looks there first).
 -- KEYS[1]        `verk_nodes`
 -- KEYS[2]        `verk:node:<node>`
 -- KEYS[3]        `verk:node:<node>:queues`
@@ -15,7 +17,7 @@
 -- ARGV[1]        the node id
 -- ARGV[2]        N
 -- ARGV[3..2+N]   the queue names of KEYS[8..7+N]
--- ARGV[3+N..]    queues whose in-progress list the caller found empty
+-- ARGV[3+N]      '1' if the node holds in-progress jobs the script cannot see, else '0'
 -- Returns: 1 if the node was forgotten, 0 if it keeps in-progress jobs and stays registered.
 local checked = {}
 local count = tonumber(ARGV[2])
@@ -25,10 +27,7 @@ for i = 1, count do
     checked[queue] = true
   end
 end
-for i = 3 + count, #ARGV do
-  checked[ARGV[i]] = true
-end
-local keep = false
+local keep = ARGV[3 + count] == '1'
 for _, queue in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if checked[queue] then
     redis.call('SREM', KEYS[3], queue)

@@ -5,10 +5,10 @@
 -- KEYS[1]  `queue:<name>`                 the queue (jobs are taken from the right: oldest first)
 -- KEYS[2]  `inprogress:<name>:<node>`     the node's in-progress list for that queue
 -- KEYS[3]  `verk:recovered`               hash: raw payload → times it came back from a dead node
--- KEYS[4]  `verk:node:<node>:queues`      (optional) queues where the node holds in-progress jobs
--- KEYS[5]  `verk_nodes`                   (optional) nodes that may hold in-progress jobs
---          The cluster key scheme leaves KEYS[4] and KEYS[5] out (another slot): it registers the
---          node in both before it fetches.
+-- KEYS[4]  `verk_nodes`                   nodes that may hold in-progress jobs; in the cluster key
+--                                         scheme `verk:nodes:{<name>}`, those of this queue
+-- KEYS[5]  `verk:node:<node>:queues`      (optional) queues where the node holds in-progress jobs;
+--                                         the cluster key scheme has no such key
 -- ARGV[1]  N, how many jobs to take; N < 1 takes nothing
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the node id
@@ -51,8 +51,8 @@ local chunk = 1000
 for first = 1, #jobs, chunk do
   redis.call('LPUSH', KEYS[2], unpack(jobs, first, math.min(first + chunk - 1, #jobs)))
 end
+redis.call('SADD', KEYS[4], ARGV[3])
 if KEYS[5] then
-  redis.call('SADD', KEYS[4], ARGV[2])
-  redis.call('SADD', KEYS[5], ARGV[3])
+  redis.call('SADD', KEYS[5], ARGV[2])
 end
 return { jobs, isolated, blocked }

@@ -139,10 +139,8 @@ const listen = Effect.gen(function* () {
 
 export interface ConformanceOptions {
   /**
-   * The Redis store's cluster key scheme, where each queue's keys live in their own slot: a node
-   * and queue are registered before each fetch, even one that takes nothing (the registry lives in
-   * another slot and must never lag behind an in-progress list), and a job's recoveries are
-   * counted per queue.
+   * The Redis store's cluster key scheme, where each queue's keys live in their own slot: a job's
+   * recoveries are counted per queue.
    */
   readonly shardedByQueue?: boolean
 }
@@ -672,7 +670,7 @@ export const storeConformance = (
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a", "s"])
           assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
           // nothing was taken, so the node is not registered for the queue
-          assert.deepStrictEqual(yield* store.nodeQueues("n"), options.shardedByQueue ? ["q"] : [])
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
         }),
       )
 
@@ -995,7 +993,6 @@ export const storeConformance = (
           assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
           assert.deepStrictEqual(yield* store.nodes, [])
           yield* store.fetch("empty", "n", 5)
-          if (options.shardedByQueue) yield* store.deregister("n")
           assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
           assert.deepStrictEqual(yield* store.nodes, [])
           yield* store.fetch("q", "n", 5)

@@ -5,7 +5,7 @@
  * - `sidekiq` (the default): Sidekiq's data model plus Verk's reliability keys, so Ruby Sidekiq and
  *   this library share one Redis.
  * - `cluster`: every key of a queue carries the queue's hash tag (`queue:{mail}`,
- *   `inprogress:{mail}:<node>`, `retry:{mail}`...), so queues spread over a Redis Cluster's shards
+ *   `inprogress:{mail}:<node>`, `retry:{mail}`, `verk:nodes:{mail}`...), so queues spread over a Redis Cluster's shards
  *   and each script touches one slot; the registries every node shares (queues, nodes, processes,
  *   stats, pauses) carry the tag `{verk}`. The sorted sets are per queue: a member lives in the sets
  *   of its home queue (`home`), and the store reads a set as the union of its homes'. Sidekiq cannot
@@ -30,9 +30,15 @@ export interface Keys {
   readonly enqueueToken: (queue: string, token: string) => string
   /** A stats call's token, in the slot of the counters. */
   readonly statsToken: (token: string) => string
-  /** Cluster scheme: the homes whose sorted sets may hold members (written before any member). */
+  /**
+   * Cluster scheme: the queues whose keys may hold more than their list (set members, in-progress
+   * jobs), written before any such key; it only grows.
+   */
   readonly homes: string
+  /** Nodes that may hold in-progress jobs, registered by heartbeats (and fetches, in Sidekiq's scheme). */
   readonly nodes: string
+  /** Nodes that may hold in-progress jobs of `queue`, registered by fetches: `nodes` in Sidekiq's scheme. */
+  readonly nodesOf: (queue: string) => string
   readonly node: (node: string) => string
   readonly nodeQueues: (node: string) => string
   /** Sidekiq's process registry. */
@@ -73,6 +79,7 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     statsToken: (token) => `${g}verk:call:${token}`,
     homes: `${g}verk:homes`,
     nodes: `${g}verk_nodes`,
+    nodesOf: scheme === "cluster" ? (queue) => `${prefix}verk:nodes:{${queue}}` : () => `${prefix}verk_nodes`,
     node: (node) => `${g}verk:node:${node}`,
     nodeQueues: (node) => `${g}verk:node:${node}:queues`,
     processes: `${g}processes`,

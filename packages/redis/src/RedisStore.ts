@@ -192,6 +192,23 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   /** Cluster scheme: registry writes (another slot) that must land before the keys they describe. */
   const register = (operation: string, key: string, ...members: ReadonlyArray<string>) =>
     cluster && members.length > 0 ? Effect.asVoid(send(operation, "SADD", key, ...members)) : Effect.void
+  /** `homes` only grows, so each is written once per store (then never again by this process). */
+  const knownHomes = new Set<string>()
+  const registerHomes = (operation: string, ...names: ReadonlyArray<string>) => {
+    const fresh = names.filter((name) => !knownHomes.has(name))
+    return fresh.length === 0
+      ? Effect.void
+      : Effect.tap(register(operation, keys.homes, ...fresh), () =>
+          Effect.sync(() => {
+            for (const name of fresh) knownHomes.add(name)
+          }),
+        )
+  }
+  /** Cluster scheme: the queues where `node` is registered as maybe holding in-progress jobs. */
+  const queuesOf = (node: string) =>
+    eachHome("nodeQueues", (home) =>
+      Effect.map(count("nodeQueues", "SISMEMBER", keys.nodesOf(home), node), (member) => (member === 1 ? [home] : [])),
+    ).pipe(Effect.map((found) => found.flat().sort()))
 
   /** The homes whose part of a sorted set may hold members: one in Sidekiq's scheme. */
   const homes: Effect.Effect<ReadonlyArray<string>, Store.StoreError> = cluster
@@ -306,7 +323,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     addScheduled: (set, entries) => {
       if (entries.length === 0) return Effect.void
       const groups = byHome(entries, (entry) => entry.payload)
-      return register("addScheduled", keys.homes, ...groups.keys()).pipe(
+      return registerHomes("addScheduled", ...groups.keys()).pipe(
         Effect.andThen(
           Effect.forEach(
             groups,
@@ -328,16 +345,15 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       wanted < 1
         ? Effect.succeed({ jobs: [], isolated: false, blocked: false })
         : Effect.andThen(
-            // The cluster scheme registers the node before it may hold anything in-progress.
-            Effect.all([register("fetch", keys.nodeQueues(node), queue), register("fetch", keys.nodes, node)], {
-              concurrency: "unbounded",
-            }),
+            // The cluster scheme finds in-progress jobs through `homes`: the queue is there first.
+            registerHomes("fetch", queue),
             Wire.evalScript(wire, Scripts.fetch)(
               {
                 queue: keys.queue(queue),
                 inProgress: keys.inProgress(queue, node),
                 recovered: keys.recovered(queue),
-                registry: cluster ? undefined : { nodeQueues: keys.nodeQueues(node), nodes: keys.nodes },
+                nodes: keys.nodesOf(queue),
+                nodeQueues: cluster ? undefined : keys.nodeQueues(node),
               },
               wanted,
               queue,
@@ -380,7 +396,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
                 durable("retry", keys.set("retry", home)),
               ),
             ).pipe(Effect.andThen(send("retry", "PUBLISH", keys.notify, "scheduled")))
-      return register("retry", keys.homes, home).pipe(
+      return registerHomes("retry", home).pipe(
         Effect.andThen(write),
         durable("retry", keys.inProgress(queue, node)),
         Effect.asVoid,
@@ -412,7 +428,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
                 durable("kill", dead),
               ),
             )
-      return register("kill", keys.homes, home).pipe(
+      return registerHomes("kill", home).pipe(
         Effect.andThen(write),
         durable("kill", keys.inProgress(queue, node)),
         Effect.asVoid,
@@ -454,7 +470,16 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
           beat.work.flat(),
         )
         .pipe(run("heartbeat", Integer), Effect.asVoid),
-    nodes: strings("nodes", "SMEMBERS", keys.nodes).pipe(Effect.map((names) => [...names].sort())),
+    nodes: (cluster
+      ? Effect.map(
+          Effect.all([
+            strings("nodes", "SMEMBERS", keys.nodes),
+            eachHome("nodes", (home) => strings("nodes", "SMEMBERS", keys.nodesOf(home))),
+          ]),
+          ([beating, fetched]) => [...new Set([...beating, ...fetched.flat()])],
+        )
+      : strings("nodes", "SMEMBERS", keys.nodes)
+    ).pipe(Effect.map((names) => [...names].sort())),
     processes: Effect.gen(function* () {
       const identities = [...(yield* strings("processes", "SMEMBERS", keys.processes))].sort()
       const entries: Array<Store.ProcessEntry> = []
@@ -478,7 +503,9 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     }).pipe(Effect.withSpan("RedisStore.processes")),
     isAlive: (node) => count("isAlive", "EXISTS", keys.node(node)).pipe(Effect.map((found) => found > 0)),
     nodeQueues: (node) =>
-      strings("nodeQueues", "SMEMBERS", keys.nodeQueues(node)).pipe(Effect.map((q) => [...q].sort())),
+      cluster
+        ? queuesOf(node)
+        : strings("nodeQueues", "SMEMBERS", keys.nodeQueues(node)).pipe(Effect.map((q) => [...q].sort())),
     recoverBatch: (queue, node, maxRecoveries) =>
       Wire.evalScript(wire, Scripts.recoverInProgress)(
         [keys.inProgress(queue, node), keys.queue(queue), keys.recovered(queue)],
@@ -504,14 +531,26 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             raws.map(toWire),
           ).pipe(run("requeueOrphans", Integer)),
     deregister: Effect.fn("RedisStore.deregister")(function* (node: string) {
-      const queues = yield* strings("deregister", "SMEMBERS", keys.nodeQueues(node))
-      // Sidekiq's scheme looks at the in-progress lists inside the script (atomically); the
-      // cluster's live in other slots, so they are looked at first and only the empty ones named.
-      const emptied = cluster
-        ? yield* Effect.filter(queues, (queue) =>
-            Effect.map(count("deregister", "LLEN", keys.inProgress(queue, node)), (length) => length === 0),
+      // Sidekiq's scheme looks at the in-progress lists inside the one script (atomically). The
+      // cluster's registers nodes per queue, in each queue's slot: the node leaves each queue where
+      // it holds nothing first, and the shared registries only if it left them all.
+      const inProgress = cluster
+        ? []
+        : (yield* strings("deregister", "SMEMBERS", keys.nodeQueues(node))).map(
+            (queue) => [queue, keys.inProgress(queue, node)] as const,
           )
-        : []
+      let keptElsewhere = false
+      if (cluster) {
+        for (const queue of yield* queuesOf(node)) {
+          const left = yield* redis
+            .eval(Scripts.deregisterQueue)(
+              { inProgress: keys.inProgress(queue, node), nodes: keys.nodesOf(queue) },
+              node,
+            )
+            .pipe(run("deregister", Integer))
+          if (left === 0) keptElsewhere = true
+        }
+      }
       const removed = yield* redis
         .eval(Scripts.deregisterNode)(
           [
@@ -524,8 +563,8 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             keys.processWorkers(node),
           ],
           node,
-          cluster ? [] : queues.map((queue) => [queue, keys.inProgress(queue, node)] as const),
-          emptied,
+          inProgress,
+          keptElsewhere,
         )
         .pipe(run("deregister", Integer))
       return removed > 0

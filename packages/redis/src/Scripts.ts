@@ -28,8 +28,10 @@ export const fetch = Redis.script(
       queue: string
       inProgress: string
       recovered: string
-      /** Left out by the cluster key scheme, which registers the node first. */
-      registry: { nodeQueues: string; nodes: string } | undefined
+      /** Nodes that may hold in-progress jobs (of this queue, in the cluster key scheme). */
+      nodes: string
+      /** Queues where the node holds in-progress jobs; the cluster key scheme has none. */
+      nodeQueues: string | undefined
     },
     count: number,
     queue: string,
@@ -39,13 +41,13 @@ export const fetch = Redis.script(
     keys.queue,
     keys.inProgress,
     keys.recovered,
-    ...(keys.registry === undefined ? [] : [keys.registry.nodeQueues, keys.registry.nodes]),
+    ...optional([keys.nodes], keys.nodeQueues),
     count,
     queue,
     node,
     isolate ? 1 : 0,
   ],
-  { lua: Lua.fetch, numberOfKeys: (keys) => (keys.registry === undefined ? 3 : 5) },
+  { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 4 : 5) },
 ).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number]>()
 
 export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<Payload>) => [inProgress, ...raws], {
@@ -166,17 +168,22 @@ export const deregisterNode = Redis.script(
     node: string,
     /** In-progress lists the script looks at itself: queue name and key. */
     inProgress: ReadonlyArray<readonly [string, string]>,
-    /** Queues whose in-progress list the caller found empty. */
-    emptied: ReadonlyArray<string>,
+    /** The node holds in-progress jobs the script cannot see (another slot). */
+    keptElsewhere: boolean,
   ) => [
     ...keys,
     ...inProgress.map(([, key]) => key),
     node,
     inProgress.length,
     ...inProgress.map(([queue]) => queue),
-    ...emptied,
+    keptElsewhere ? 1 : 0,
   ],
   { lua: Lua.deregisterNode, numberOfKeys: (keys, _node, inProgress) => keys.length + inProgress.length },
+).withReturnType<number>()
+
+export const deregisterQueue = Redis.script(
+  (keys: { inProgress: string; nodes: string }, node: string) => [keys.inProgress, keys.nodes, node],
+  { lua: Lua.deregisterQueue, numberOfKeys: 2 },
 ).withReturnType<number>()
 
 /** `keys` followed by `last` when there is one (a script's optional last key). */

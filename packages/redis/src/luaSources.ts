@@ -18,7 +18,9 @@ export const deregisterNode = `-- deregister_node.lua: forget a node that is gon
 -- shutdown), in Verk's registry and in Sidekiq's process registry. A queue where the node still
 -- holds in-progress jobs (it fetched again after being taken for dead) keeps it registered, so
 -- that those jobs are recovered later rather than forgotten; so does a queue nobody looked at
--- (registered after the caller read the node's queues).
+-- (registered after the caller read the node's queues), and so does the caller's word that the
+-- node holds jobs elsewhere (the cluster key scheme registers nodes per queue, in other slots;
+-- deregister_queue.lua looks there first).
 -- KEYS[1]        \`verk_nodes\`
 -- KEYS[2]        \`verk:node:<node>\`
 -- KEYS[3]        \`verk:node:<node>:queues\`
@@ -31,7 +33,7 @@ export const deregisterNode = `-- deregister_node.lua: forget a node that is gon
 -- ARGV[1]        the node id
 -- ARGV[2]        N
 -- ARGV[3..2+N]   the queue names of KEYS[8..7+N]
--- ARGV[3+N..]    queues whose in-progress list the caller found empty
+-- ARGV[3+N]      '1' if the node holds in-progress jobs the script cannot see, else '0'
 -- Returns: 1 if the node was forgotten, 0 if it keeps in-progress jobs and stays registered.
 local checked = {}
 local count = tonumber(ARGV[2])
@@ -41,10 +43,7 @@ for i = 1, count do
     checked[queue] = true
   end
 end
-for i = 3 + count, #ARGV do
-  checked[ARGV[i]] = true
-end
-local keep = false
+local keep = ARGV[3 + count] == '1'
 for _, queue in ipairs(redis.call('SMEMBERS', KEYS[3])) do
   if checked[queue] then
     redis.call('SREM', KEYS[3], queue)
@@ -59,6 +58,21 @@ if keep then
 end
 redis.call('SREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2], KEYS[3])
+return 1
+`
+
+/** `lua/deregister_queue.lua` */
+export const deregisterQueue = `-- deregister_queue.lua: the cluster key scheme's part of forgetting a node, one queue at a time
+-- (in that queue's slot): the node leaves the queue's registry only if it holds no in-progress job
+-- there, so that such jobs are recovered later rather than forgotten.
+-- KEYS[1]  \`inprogress:{<name>}:<node>\`
+-- KEYS[2]  \`verk:nodes:{<name>}\`  nodes that may hold in-progress jobs of the queue
+-- ARGV[1]  the node id
+-- Returns: 1 if the node left the queue's registry, 0 if it holds jobs there and stays.
+if redis.call('LLEN', KEYS[1]) > 0 then
+  return 0
+end
+redis.call('SREM', KEYS[2], ARGV[1])
 return 1
 `
 
@@ -99,10 +113,10 @@ export const fetch = `-- fetch.lua: move up to N of the oldest jobs of a queue i
 -- KEYS[1]  \`queue:<name>\`                 the queue (jobs are taken from the right: oldest first)
 -- KEYS[2]  \`inprogress:<name>:<node>\`     the node's in-progress list for that queue
 -- KEYS[3]  \`verk:recovered\`               hash: raw payload → times it came back from a dead node
--- KEYS[4]  \`verk:node:<node>:queues\`      (optional) queues where the node holds in-progress jobs
--- KEYS[5]  \`verk_nodes\`                   (optional) nodes that may hold in-progress jobs
---          The cluster key scheme leaves KEYS[4] and KEYS[5] out (another slot): it registers the
---          node in both before it fetches.
+-- KEYS[4]  \`verk_nodes\`                   nodes that may hold in-progress jobs; in the cluster key
+--                                         scheme \`verk:nodes:{<name>}\`, those of this queue
+-- KEYS[5]  \`verk:node:<node>:queues\`      (optional) queues where the node holds in-progress jobs;
+--                                         the cluster key scheme has no such key
 -- ARGV[1]  N, how many jobs to take; N < 1 takes nothing
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the node id
@@ -145,9 +159,9 @@ local chunk = 1000
 for first = 1, #jobs, chunk do
   redis.call('LPUSH', KEYS[2], unpack(jobs, first, math.min(first + chunk - 1, #jobs)))
 end
+redis.call('SADD', KEYS[4], ARGV[3])
 if KEYS[5] then
-  redis.call('SADD', KEYS[4], ARGV[2])
-  redis.call('SADD', KEYS[5], ARGV[3])
+  redis.call('SADD', KEYS[5], ARGV[2])
 end
 return { jobs, isolated, blocked }
 `
