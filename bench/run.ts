@@ -17,6 +17,7 @@ import type { Redis } from "ioredis"
 import { startRedisServer } from "../test/support/redisServer.ts"
 import { buildWorkers } from "./build.ts"
 import * as Peer from "./bullmq.ts"
+import * as ClusterScaleOut from "./clusterScaleOut.ts"
 import { killAll } from "./processes.ts"
 import { type Row, renderTable, type Section, type System, type SystemId, toJson } from "./report.ts"
 import * as Sidekiq from "./sidekiq.ts"
@@ -222,6 +223,8 @@ const main = async () => {
       const bullmq = await Peer.enqueueAndDrain(server.port, drainOptions(processes, plan.scaleOutJobs))
       scaleOut.push({ processes, verk, bullmq })
     }
+    // Section 8: the same drain on a private 3-shard Redis Cluster (clusterScaleOut.ts).
+    const clusterScaleOut = await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
     const leftOpen = await awaitConnectionsClosed(admin)
 
     const drainSection: Section = {
@@ -406,6 +409,7 @@ const main = async () => {
       loadSection,
       memorySection,
       scaleOutSection,
+      ClusterScaleOut.section(clusterScaleOut, cpus.length),
     ]
 
     const breakdown = [

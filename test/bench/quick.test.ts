@@ -27,6 +27,7 @@ const expected: Readonly<Record<string, ReadonlyArray<SystemId>>> = {
   "idle-load": ["verk", "bullmq"],
   memory: ["verk", "bullmq", "sidekiq"],
   "scale-out": ["verk", "bullmq"],
+  "cluster-scale-out": ["verk"],
 }
 
 const runBench = (json: string) =>
