@@ -1,0 +1,221 @@
+/**
+ * A primary killed with SIGKILL while a Verk node drains and a producer enqueues: the scenario the
+ * Sentinel and Cluster failover tests share. The node runs in this process (only Redis dies); its
+ * worker records every run of every jid, and the producer counts a job as acknowledged only once
+ * its enqueue returned. The result says how many acknowledged jobs never ran (lost), how many jobs
+ * ran more than once (duplicated), and how long processing stopped.
+ */
+import { Context, Effect, Fiber, Layer, References, Schema, Stream } from "effect"
+import { Client } from "../../packages/core/src/Client.ts"
+import { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
+import { Store } from "../../packages/core/src/Store.ts"
+import * as Verk from "../../packages/core/src/Verk.ts"
+import * as Worker from "../../packages/core/src/Worker.ts"
+import type { ConnectionOptions } from "../../packages/redis/src/Connection.ts"
+import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
+
+/** Acknowledged enqueues in one run. */
+const Jobs = 3_000
+/** The primary dies once this share of the jobs is acknowledged. */
+const KillAtShare = 0.4
+/** Concurrent enqueue calls per producer batch. */
+const BatchSize = 10
+/** Concurrency of each queue. */
+const Concurrency = 10
+/** After the last enqueue, every acknowledged job must have run within this. */
+const DrainMillis = 30_000
+/** After every job ran, in-progress lists and queues get this long to empty. */
+const LeftoverMillis = 3_000
+/** An enqueue that has not returned by then counts as failed (and is sent again as a new job). */
+const EnqueueTimeout = "3 seconds"
+
+export interface Topology {
+  readonly name: string
+  /** Where the store connects (Sentinel or Cluster); the URL is only read for credentials there. */
+  readonly connection: ConnectionOptions
+  readonly queues: ReadonlyArray<string>
+  /** kill -9 a primary; returns the queues it served. */
+  readonly kill: () => Promise<{ readonly killedPort: number; readonly queues: ReadonlyArray<string> }>
+  /** Resolves once a replica took over (and, should the topology need it, a new replica follows it). */
+  readonly waitForFailover: (killedPort: number) => Promise<{ readonly newPrimaryPort: number }>
+}
+
+export interface FailoverReport {
+  readonly acknowledged: number
+  /** Acknowledged, never ran. */
+  readonly lost: number
+  /** Ran more than once (acknowledged or not). */
+  readonly duplicated: number
+  /** Ran although its enqueue failed (the enqueue was applied but its reply was lost). */
+  readonly ranUnacknowledged: number
+  readonly enqueueFailures: number
+  readonly failoverMillis: number
+  /** From the kill to the first job of an affected queue that started and finished after it. */
+  readonly processingAgainMillis: number | undefined
+  /** Jobs of affected queues that finished after the failover was complete. */
+  readonly finishedAfterFailover: number
+  /** Jobs still in this (live) node's in-progress lists, and still queued, after the drain. */
+  readonly leftInProgress: number
+  readonly leftQueued: number
+  /** Acknowledged jids whose run count is below 1 (the same as `lost`, listed for messages). */
+  readonly missing: ReadonlyArray<string>
+}
+
+const Record = Worker.make({
+  name: "FailoverRecord",
+  args: Schema.Tuple([Schema.Int]),
+  perform: () =>
+    Effect.gen(function* () {
+      const job = yield* CurrentJob
+      const run = runs.get(job.jid)
+      runs.set(job.jid, { count: (run?.count ?? 0) + 1, startedAt: Date.now() })
+      // A little work, so that jobs are in flight when the primary dies.
+      yield* Effect.sleep("2 millis")
+    }),
+})
+
+/** Runs of each jid, with the start of its latest run; one scenario at a time per process. */
+const runs = new Map<string, { readonly count: number; readonly startedAt: number }>()
+
+/** Resolves once `check` holds, polled every `everyMillis`; false when `timeoutMillis` passed first. */
+const until = (check: () => boolean, timeoutMillis: number, everyMillis = 10) =>
+  Effect.gen(function* () {
+    const deadline = Date.now() + timeoutMillis
+    while (!check()) {
+      if (Date.now() > deadline) return false
+      yield* Effect.sleep(everyMillis)
+    }
+    return true
+  })
+
+/** The scenario on `topology`, durability on (`replicas: 1`) or off. */
+export const runFailover = (topology: Topology, durable: boolean): Promise<FailoverReport> => {
+  runs.clear()
+  const program = Effect.gen(function* () {
+    const context = yield* Layer.build(
+      Verk.layer({
+        workers: [Record],
+        queues: Object.fromEntries(topology.queues.map((queue) => [queue, Concurrency])),
+        pollInterval: "100 millis",
+        heartbeatInterval: "1 second",
+        shutdownTimeout: "1 second",
+        logLevels: { start: "None", done: "None", fail: "None" },
+      }).pipe(
+        Layer.provideMerge(
+          RedisStore.layer({
+            // Required by the type; with Sentinel or Cluster only its credentials would be read (none).
+            url: "redis://127.0.0.1",
+            ...topology.connection,
+            ...(durable ? { durability: { replicas: 1 } } : {}),
+          }),
+        ),
+      ),
+    )
+    const node = Context.get(context, Verk.Verk)
+    const client = Context.get(context, Client)
+
+    // Finish times per queue, from the node's events (published once the outcome is in Redis).
+    const finished: Array<{ readonly queue: string; readonly jid: string; readonly at: number }> = []
+    yield* (yield* node.subscribe).pipe(
+      Stream.runForEach((event) =>
+        Effect.sync(() => {
+          if (event._tag === "JobFinished") finished.push({ queue: event.queue, jid: event.jid, at: Date.now() })
+        }),
+      ),
+      Effect.forkScoped,
+    )
+
+    const acknowledged = new Set<string>()
+    const sent = { count: 0, failures: 0 }
+    const killAt = Math.floor(Jobs * KillAtShare)
+    const produce = Effect.gen(function* () {
+      while (acknowledged.size < Jobs) {
+        const batch = Array.from({ length: Math.min(BatchSize, Jobs - acknowledged.size) }, () => sent.count++)
+        yield* Effect.forEach(
+          batch,
+          (n) =>
+            client.enqueue(Record, [n], { queue: topology.queues[n % topology.queues.length]! }).pipe(
+              Effect.timeoutOption(EnqueueTimeout),
+              // A failed or timed-out enqueue may still have been applied: its job is not counted.
+              Effect.match({
+                onFailure: () => {
+                  sent.failures++
+                },
+                onSuccess: (job) => {
+                  if (job._tag === "Some") acknowledged.add(job.value.jid)
+                  else sent.failures++
+                },
+              }),
+            ),
+          { concurrency: "unbounded", discard: true },
+        )
+      }
+    })
+    const producer = yield* Effect.forkScoped(produce)
+
+    yield* until(() => acknowledged.size >= killAt, 30_000)
+    const failuresBefore = sent.failures
+    const { killedPort, queues: affected } = yield* Effect.promise(() => topology.kill())
+    // Once the process is gone (a reply already in our socket buffers may still be read after).
+    const killedAt = Date.now()
+    yield* Effect.promise(() => topology.waitForFailover(killedPort))
+    const failedOverAt = Date.now()
+
+    yield* Fiber.join(producer)
+    const enqueueFailures = sent.failures - failuresBefore
+    const everyRan = () => [...acknowledged].every((jid) => (runs.get(jid)?.count ?? 0) >= 1)
+    yield* until(everyRan, DrainMillis, 50)
+
+    // What the node still holds once every job ran: an outcome that was written on the dead primary
+    // but never reached the replica leaves its job in progress of a live node, where nobody recovers it.
+    const store = Context.get(context, Store)
+    const leftover = Effect.map(
+      Effect.forEach(topology.queues, (queue) =>
+        Effect.map(
+          Effect.all([store.inProgress(queue, node.nodeId), store.queueSize(queue)]),
+          ([inProgress, queued]) => ({ inProgress: inProgress.length, queued }),
+        ),
+      ),
+      (counts) => ({
+        inProgress: counts.reduce((sum, { inProgress }) => sum + inProgress, 0),
+        queued: counts.reduce((sum, { queued }) => sum + queued, 0),
+      }),
+    )
+    let left = yield* leftover
+    for (const deadline = Date.now() + LeftoverMillis; left.inProgress + left.queued > 0 && Date.now() < deadline; ) {
+      yield* Effect.sleep(100)
+      left = yield* leftover
+    }
+
+    const affectedSet = new Set(affected)
+    const firstAfterKill = finished
+      .filter(
+        ({ queue, jid, at }) => affectedSet.has(queue) && at > killedAt && (runs.get(jid)?.startedAt ?? 0) > killedAt,
+      )
+      .map(({ at }) => at)
+    const missing = [...acknowledged].filter((jid) => (runs.get(jid)?.count ?? 0) < 1)
+    return {
+      acknowledged: acknowledged.size,
+      lost: missing.length,
+      duplicated: [...runs.values()].filter(({ count }) => count > 1).length,
+      ranUnacknowledged: [...runs.keys()].filter((jid) => !acknowledged.has(jid)).length,
+      enqueueFailures,
+      failoverMillis: failedOverAt - killedAt,
+      processingAgainMillis: firstAfterKill.length === 0 ? undefined : Math.min(...firstAfterKill) - killedAt,
+      finishedAfterFailover: finished.filter(({ queue, at }) => affectedSet.has(queue) && at > failedOverAt).length,
+      leftInProgress: left.inProgress,
+      leftQueued: left.queued,
+      missing,
+    } satisfies FailoverReport
+  })
+  // Connection warnings during the failover are expected; errors still show.
+  return Effect.runPromise(program.pipe(Effect.scoped, Effect.provideService(References.MinimumLogLevel, "Error")))
+}
+
+/** One line per run, for the issue's table. */
+export const describeReport = (topology: string, durable: boolean, report: FailoverReport): string =>
+  `failover ${topology}, durability ${durable ? "replicas 1" : "off"}: acknowledged ${report.acknowledged}, ` +
+  `lost ${report.lost}, duplicated ${report.duplicated}, kill→processing again ${report.processingAgainMillis ?? "never"} ms ` +
+  `(failover ${report.failoverMillis} ms), enqueue failures ${report.enqueueFailures}, ` +
+  `ran unacknowledged ${report.ranUnacknowledged}, finished after failover ${report.finishedAfterFailover}, ` +
+  `left in progress ${report.leftInProgress}, left queued ${report.leftQueued}`
