@@ -295,12 +295,16 @@ describe("RedisStore.settingsFromEnv: Sentinel, Cluster, key scheme and durabili
   )
 
   for (const [env, message] of [
-    [{ VERK_REDIS_SENTINELS: "a:1" }, "VERK_REDIS_SENTINELS needs VERK_REDIS_SENTINEL_NAME"],
-    [{ VERK_REDIS_CLUSTER: "a:1", VERK_REDIS_SENTINELS: "b:2", VERK_REDIS_SENTINEL_NAME: "m" }, "cannot both be set"],
+    [{ VERK_REDIS_SENTINELS: "a:1" }, "is needed with VERK_REDIS_SENTINELS"],
+    [
+      { VERK_REDIS_CLUSTER: "a:1", VERK_REDIS_SENTINELS: "b:2", VERK_REDIS_SENTINEL_NAME: "m" },
+      "cannot be set with VERK_REDIS_SENTINELS",
+    ],
     [{ VERK_REDIS_CLUSTER: "a:1,b" }, "expected a comma-separated list of host:port"],
     [{ VERK_REDIS_CLUSTER: "a:99999" }, "expected a comma-separated list of host:port"],
     [{ VERK_KEY_SCHEME: "bullmq" }, "VERK_KEY_SCHEME"],
-    [{ VERK_WAIT_REPLICAS: "0" }, "VERK_WAIT_REPLICAS must be 1 or more"],
+    [{ VERK_KEY_SCHEME: "sidekiq", VERK_REDIS_CLUSTER: "a:1" }, "sidekiq cannot run on a Redis Cluster"],
+    [{ VERK_WAIT_REPLICAS: "0" }, "must be 1 or more"],
     [{ VERK_WAIT_REPLICAS: "1", VERK_WAIT_TIMEOUT: "soon" }, "VERK_WAIT_TIMEOUT"],
   ] as const) {
     it.effect(`${JSON.stringify(env)} is a ConfigError saying ${JSON.stringify(message)}`, () =>

@@ -767,16 +767,28 @@ export const settingsFromEnv: Config.Config<EnvSettings> = Config.all({
   waitTimeout: optional(Config.schema(Settings.IntervalFromString, "VERK_WAIT_TIMEOUT")),
 }).pipe(
   Config.mapEffect(({ url, namespace, sentinels, sentinelName, cluster, keyScheme, replicas, waitTimeout }) => {
-    const problem =
+    // [the variable at fault, what is wrong with it]
+    const problem: readonly [string, string] | undefined =
       sentinels !== undefined && sentinelName === undefined
-        ? "VERK_REDIS_SENTINELS needs VERK_REDIS_SENTINEL_NAME, the name Sentinel monitors the primary by"
+        ? ["VERK_REDIS_SENTINEL_NAME", "is needed with VERK_REDIS_SENTINELS: the name Sentinel monitors the primary by"]
         : sentinels !== undefined && cluster !== undefined
-          ? "VERK_REDIS_SENTINELS and VERK_REDIS_CLUSTER cannot both be set"
-          : replicas !== undefined && replicas < 1
-            ? "VERK_WAIT_REPLICAS must be 1 or more"
-            : undefined
+          ? ["VERK_REDIS_CLUSTER", "cannot be set with VERK_REDIS_SENTINELS"]
+          : cluster !== undefined && keyScheme === "sidekiq"
+            ? [
+                "VERK_KEY_SCHEME",
+                "sidekiq cannot run on a Redis Cluster (VERK_REDIS_CLUSTER is set): its scripts span slots",
+              ]
+            : replicas !== undefined && replicas < 1
+              ? ["VERK_WAIT_REPLICAS", "must be 1 or more"]
+              : undefined
     return problem !== undefined
-      ? Effect.fail(new Config.ConfigError(new Schema.SchemaError(new SchemaIssue.InvalidValue({ message: problem }))))
+      ? Effect.fail(
+          new Config.ConfigError(
+            new Schema.SchemaError(
+              new SchemaIssue.Pointer([problem[0]], new SchemaIssue.InvalidValue({ message: problem[1] })),
+            ),
+          ),
+        )
       : Effect.succeed({
           url,
           namespace,
