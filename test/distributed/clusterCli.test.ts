@@ -63,12 +63,12 @@ describe("verk on a Redis Cluster", () => {
     assert.strictEqual(bad.code, 0, bad.stderr)
     for (const index of queues.keys()) await worker.waitFor(`credited ${index + 1} cents to acct-${index}`)
 
-    const client = new Redis.Cluster(cluster.nodes)
+    const client = new Redis.Cluster([...cluster.nodes])
     try {
       let retried: Array<string> = []
       const deadline = Date.now() + 10_000
       while (retried.length === 0 && Date.now() < deadline) {
-        retried = await client.zrange(`${env.VERK_NAMESPACE}:retry:{${queues[0]}}`, 0, -1)
+        retried = await client.zrange(`${env.VERK_NAMESPACE}:retry:{${queues[0]}}`, "0", "-1")
         if (retried.length === 0) await new Promise((resolve) => setTimeout(resolve, 50))
       }
       assert.strictEqual(retried.length, 1)
