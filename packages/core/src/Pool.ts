@@ -1,12 +1,12 @@
 /**
- * One queue's pool of workers on this node: `concurrency` permits, the jobs it holds, and what its
- * fetch loop asks of it. A fetch first reserves every free worker (a scope that returns the permits
- * no job took); each fetched job is then a Lease, owned by a scope of its own that the job's fiber
- * closes, whatever happens: closing it returns the job's permit and its isolation claim, and stops
- * counting its payload as ours (see `reconcile`). Its worker is freed as soon as `perform` ends,
- * so the next fetch overlaps the outcome write; the lease itself lasts until the outcome is written.
+ * One queue's pool of workers on this node: `concurrency` workers, the jobs it holds, and what its
+ * fetch loop asks of it. A fetch first reserves every free worker (a scope that returns the workers
+ * no job took); each fetched job is then a Lease, which the job's fiber releases when it ends,
+ * whatever happens: releasing returns the job's worker and its isolation claim, and stops counting
+ * its payload as ours (see `reconcile`). Its worker is freed as soon as `perform` ends, so the
+ * next fetch overlaps the outcome write; the lease itself lasts until the outcome is written.
  */
-import { Clock, Effect, FiberSet, Metric, Queue, Ref, Scope, Semaphore } from "effect"
+import { Clock, Effect, FiberSet, Metric, Queue, Ref, type Scope } from "effect"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
@@ -63,7 +63,7 @@ export interface WorkerPool {
   readonly fibers: FiberSet.FiberSet<void, never>
 }
 
-/** Permits of a reservation, and how many a lease has taken over. */
+/** Workers of a reservation, and how many a lease has taken over. */
 interface Held extends Reservation {
   leased: number
 }
@@ -77,17 +77,18 @@ export const make = Effect.fnUntraced(function* (
   const events = yield* Events
   const isolation = yield* Isolation
   const node = (yield* Node).id
-  const permits = yield* Semaphore.make(concurrency)
   const fibers = yield* FiberSet.make<void, never>()
   const phase = yield* Ref.make<Phase>("active")
   const freed = yield* Queue.sliding<void>(1)
+  // Free workers, counted in place: every change is one synchronous step, and nothing ever waits
+  // on the count itself (a full pool waits on `freed`), so a semaphore would only add steps.
+  let idle = concurrency
+  /** The jobs the pool holds; `reconcile` never takes a leased job for an orphan. */
   const leases = new Set<Lease>()
-  /** Raw payload → how many leases carry it: reconcile never takes a leased job for an orphan. */
-  const tracked = new Map<string, number>()
   const busyGauge = Metric.withAttributes(Stats.busyWorkers, { queue })
-  // Against the pool's context, not the job fiber's (see Stats): this runs twice for every job.
+  // Against the pool's context, not the job fiber's (see Stats).
   const context = yield* Effect.context<never>()
-  const updateBusy = Effect.sync(() => busyGauge.updateUnsafe(leases.size, context))
+  const updateBusy = () => busyGauge.updateUnsafe(leases.size, context)
   const announce: Record<Phase, QueueRunning | QueuePausing | QueuePaused> = {
     active: new QueueRunning({ queue }),
     pausing: new QueuePausing({ queue }),
@@ -95,70 +96,65 @@ export const make = Effect.fnUntraced(function* (
   }
 
   const reserve = Effect.acquireRelease(
-    Effect.gen(function* () {
-      let count = 0
-      while (count < concurrency && (yield* Semaphore.takeIfAvailable(permits, 1))) count++
-      return { count, leased: 0 } as Held
+    Effect.sync((): Held => {
+      const count = idle
+      idle = 0
+      return { count, leased: 0 }
     }),
-    (held) => (held.count > held.leased ? Semaphore.release(permits, held.count - held.leased) : Effect.void),
+    (held) =>
+      Effect.sync(() => {
+        idle += held.count - held.leased
+        // Once per fetch rather than twice per job: the gauge is read when scraped, and every
+        // fetch (one per freed worker at most) and every idle pool brings it up to date.
+        updateBusy()
+      }),
   )
 
-  /** Frees a lease's worker: its permit, and its isolation claim. */
-  const freeWorker = (isolated: boolean) =>
-    Semaphore.release(permits, 1).pipe(
-      Effect.andThen(Queue.offer(freed, undefined)),
-      Effect.andThen(isolation.jobEnded(isolated)),
-    )
-
   /**
-   * Leases a fetched job into a scope of its own: one of `held`'s permits, an isolation claim, a
-   * claim on its payload. The scope's one finalizer frees what `free` has not, then the rest. (Plain
-   * steps inside one Effect: this runs for every job.)
+   * Leases a fetched job and forks its fiber, which releases the lease when it ends, however it
+   * ends: the worker (if `free` has not), the isolation claim, the claim on the payload. Plain
+   * steps inside one Effect, no Scope or Semaphore: this runs for every job, and nothing here can
+   * fail or wait.
    */
-  const acquireLease = (held: Held, raw: string, isolated: boolean) =>
+  const start = (held: Held, raw: string, isolated: boolean) =>
     Effect.withFiber((fiber) => {
       held.leased++
-      // Counted before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
-      tracked.set(raw, (tracked.get(raw) ?? 0) + 1)
       let working = true
       const free = Effect.suspend(() => {
         if (!working) return Effect.void
         working = false
-        return freeWorker(isolated)
+        idle++
+        Queue.offerUnsafe(freed, undefined)
+        return isolation.jobEnded(isolated)
       })
       const startedMillis = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
       const lease: Lease = { queue, raw, isolated, startedMillis, free }
+      // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
       leases.add(lease)
-      busyGauge.updateUnsafe(leases.size, context)
-      const scope = Scope.makeUnsafe()
       const release = Effect.suspend(() => {
         leases.delete(lease)
-        const left = (tracked.get(raw) ?? 1) - 1
-        if (left === 0) tracked.delete(raw)
-        else tracked.set(raw, left)
-        return Effect.andThen(free, updateBusy)
+        if (leases.size === 0) updateBusy()
+        return free
       })
-      return Effect.as(Effect.andThen(isolation.jobStarted(isolated), Scope.addFinalizer(scope, release)), {
-        lease,
-        scope,
-      })
+      return Effect.andThen(
+        isolation.jobStarted(isolated),
+        FiberSet.run(
+          fibers,
+          Effect.onExit(process(lease), () => release),
+        ),
+      )
     })
 
   const pool: WorkerPool = {
     queue,
     concurrency,
     reserve,
-    start: (reservation, raw, isolated) =>
-      Effect.uninterruptible(
-        Effect.flatMap(acquireLease(reservation as Held, raw, isolated), ({ lease, scope }) =>
-          FiberSet.run(
-            fibers,
-            Effect.onExit(process(lease), (exit) => Scope.close(scope, exit)),
-          ),
-        ),
-      ),
+    // Uninterruptible: a lease taken is a fiber started, which releases it.
+    start: (reservation, raw, isolated) => Effect.uninterruptible(start(reservation as Held, raw, isolated)),
     reconcile: Effect.gen(function* () {
-      const unclaimed = new Map(tracked)
+      // Raw payload → how many leases carry it (counted here: reconcile runs every few polls).
+      const unclaimed = new Map<string, number>()
+      for (const lease of leases) unclaimed.set(lease.raw, (unclaimed.get(lease.raw) ?? 0) + 1)
       const orphans: Array<string> = []
       for (const raw of yield* store.inProgress(queue, node)) {
         const claims = unclaimed.get(raw) ?? 0

@@ -6,7 +6,7 @@
  * in-progress (it runs again) or with its outcome recorded, never lost. A retry changes only the
  * failure's keys in the job's own text (`Job.patch`); a death goes through `DeadLetter`.
  */
-import { Cause, Clock, Context, DateTime, Effect, Layer, LogLevel, References, Result } from "effect"
+import { Cause, Clock, Context, DateTime, Effect, type Exit, Layer, LogLevel, References, Result, Tracer } from "effect"
 import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
@@ -62,6 +62,12 @@ export const describeFailure = (cause: Cause.Cause<unknown>): Job.Failure => {
     return { errorClass: "Error", message: `an error that cannot be described (${textOf(thrown)})` }
   }
 }
+
+/** `first` then `second`, without a step for a `first` that does nothing (most do: this runs per job). */
+const andThenUnlessVoid = <A, E, R, E2, R2>(
+  first: Effect.Effect<void, E2, R2>,
+  second: Effect.Effect<A, E, R>,
+): Effect.Effect<A, E | E2, R | R2> => (first === Effect.void ? second : Effect.andThen(first, second))
 
 /** The wait before an outcome write is tried again the first time (then `OutcomeRetry`'s). */
 const FirstRetryDelay = "50 millis"
@@ -143,6 +149,8 @@ export class Processor extends Context.Service<
       interface Progress {
         job: Job.Job | undefined
         recorded: Outcome | undefined
+        /** The job's span, when it has one (see `process`). */
+        span: Tracer.Span | undefined
       }
 
       const rejectMalformed = Effect.fnUntraced(function* (queue: string, error: Job.MalformedJob) {
@@ -156,7 +164,6 @@ export class Processor extends Context.Service<
         yield* stats.recordFailed(queue, Job.MalformedClass, 0)
       })
 
-      /** Writes what `decide` said; the decision's time is the run's end. */
       /** The common outcome, without a generator: this runs for every job that succeeds. */
       const finished = (lease: Lease, job: Job.Job, durationMillis: number, progress: Progress) =>
         Effect.flatMap(ack(lease.queue, lease.raw), () => {
@@ -177,6 +184,7 @@ export class Processor extends Context.Service<
           )
         })
 
+      /** Writes what `decide` said; the decision's time is the run's end. */
       const write = Effect.fnUntraced(function* (
         lease: Lease,
         job: Job.Job,
@@ -231,16 +239,20 @@ export class Processor extends Context.Service<
         }
       })
 
-      /** The job's code, with the job's services and the worker's timeout. */
+      /**
+       * The job's code, with the job's services and the worker's timeout; `span` is the job's span
+       * when it has one (the worker's code runs inside it).
+       */
       const perform = (
         job: Job.Job,
         resolved: Result.Result<RegisteredWorker, UnknownJobClass>,
+        span: Tracer.Span | undefined,
       ): Effect.Effect<void, unknown> => {
         if (Result.isFailure(resolved)) return Effect.fail(resolved.failure)
         const worker = resolved.success
         const effect =
           worker.perform !== undefined
-            ? worker.perform(job.args, CurrentJob.fromJob(job), client)
+            ? worker.perform(job.args, CurrentJob.fromJob(job), client, span)
             : Effect.suspend(() =>
                 worker
                   .run(job.args)
@@ -252,57 +264,108 @@ export class Processor extends Context.Service<
         return worker.timeout === undefined ? effect : Effect.timeout(effect, worker.timeout)
       }
 
-      const run = Effect.fnUntraced(function* (
-        lease: Lease,
-        progress: Progress,
-      ): Effect.fn.Return<Outcome, StoreError> {
-        const { queue, raw } = lease
-        const common = Job.decodeCommon(raw)
-        const decoded = common === undefined ? yield* Effect.result(Job.decode(raw)) : Result.succeed(common)
-        if (Result.isFailure(decoded)) {
-          yield* lease.free
-          yield* rejectMalformed(queue, decoded.failure)
-          progress.recorded = "dead"
-          return "dead"
-        }
-        const job = decoded.success
+      // The steps below run for every job: hand-written Effect chains rather than generators (a
+      // generator and its iterator per step cost several times the steps themselves).
+
+      /** Decodes the job, then runs it; a payload that is no job goes to the dead set. */
+      const run = (lease: Lease, progress: Progress): Effect.Effect<Outcome, StoreError> =>
+        Effect.suspend(() => {
+          const common = Job.decodeCommon(lease.raw)
+          if (common !== undefined) return started(lease, common, progress)
+          return Effect.flatMap(Effect.result(Job.decode(lease.raw)), (decoded) =>
+            Result.isSuccess(decoded)
+              ? started(lease, decoded.success, progress)
+              : lease.free.pipe(
+                  Effect.andThen(rejectMalformed(lease.queue, decoded.failure)),
+                  Effect.map(() => {
+                    progress.recorded = "dead"
+                    return "dead" as const
+                  }),
+                ),
+          )
+        })
+
+      const started = (lease: Lease, job: Job.Job, progress: Progress): Effect.Effect<Outcome, StoreError> => {
+        const { queue } = lease
         progress.job = job
-        // One span per job (this function's); it names the job rather than opening another one.
-        yield* Effect.annotateCurrentSpan({ queue, class: job.class, jid: job.jid })
-        const resolved = yield* Effect.result(registry.resolve(job.class))
-        const worker = Result.isSuccess(resolved) ? resolved.success : undefined
-        const enqueuedAt = job.enqueued_at
-        stats.recordStartedUnsafe(
-          queue,
-          job.class,
-          enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
-        )
-        yield* events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
-        yield* log(
-          levels.start,
-          () => `start ${job.class} ${job.jid}`,
-          () => ({ queue, class: job.class, jid: job.jid }),
-        )
-        const exit = yield* Effect.exit(perform(job, resolved))
+        // The job's span (when it has one) names the job rather than opening another one.
+        progress.span?.attribute("queue", queue)
+        progress.span?.attribute("class", job.class)
+        progress.span?.attribute("jid", job.jid)
+        return Effect.flatMap(Effect.result(registry.resolve(job.class)), (resolved) => {
+          const worker = Result.isSuccess(resolved) ? resolved.success : undefined
+          const enqueuedAt = job.enqueued_at
+          stats.recordStartedUnsafe(
+            queue,
+            job.class,
+            enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
+          )
+          const performed = Effect.flatMap(Effect.exit(perform(job, resolved, progress.span)), (exit) =>
+            ended(lease, job, worker, exit, progress),
+          )
+          const announce = events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
+          const logged = log(
+            levels.start,
+            () => `start ${job.class} ${job.jid}`,
+            () => ({ queue, class: job.class, jid: job.jid }),
+          )
+          return andThenUnlessVoid(announce, andThenUnlessVoid(logged, performed))
+        })
+      }
+
+      /** The job's code has ended: free its worker, decide, write the outcome. */
+      const ended = (
+        lease: Lease,
+        job: Job.Job,
+        worker: RegisteredWorker | undefined,
+        exit: Exit.Exit<void, unknown>,
+        progress: Progress,
+      ): Effect.Effect<Outcome, StoreError> =>
         // The worker is free: the next fetch overlaps this job's outcome write.
-        yield* lease.free
-        const nowMillis = yield* Clock.currentTimeMillis
-        const { maxRetries } = settings
-        const retryNumber = Decide.policyQuestion(job, worker, exit, maxRetries)
-        const retryAt =
-          retryNumber === undefined
-            ? undefined
-            : yield* RetryPolicy.nextRunAt(
+        Effect.flatMap(lease.free, () =>
+          Effect.withFiber((fiber) => {
+            const nowMillis = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
+            const { maxRetries } = settings
+            const retryNumber = Decide.policyQuestion(job, worker, exit, maxRetries)
+            if (retryNumber === undefined) return decided(lease, job, worker, exit, nowMillis, undefined, progress)
+            return Effect.flatMap(
+              RetryPolicy.nextRunAt(
                 worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff,
                 DateTime.makeUnsafe(nowMillis),
                 retryNumber,
-              )
-        const decision = Decide.decide({ job, worker, exit, nowMillis, maxRetries, retryAt, describe: describeFailure })
-        if (decision._tag === "Interrupted") return "interrupted"
+              ),
+              (retryAt) => decided(lease, job, worker, exit, nowMillis, retryAt, progress),
+            )
+          }),
+        )
+
+      const decided = (
+        lease: Lease,
+        job: Job.Job,
+        worker: RegisteredWorker | undefined,
+        exit: Exit.Exit<void, unknown>,
+        nowMillis: number,
+        retryAt: DateTime.Utc | undefined,
+        progress: Progress,
+      ): Effect.Effect<Outcome, StoreError> => {
+        const decision = Decide.decide({
+          job,
+          worker,
+          exit,
+          nowMillis,
+          maxRetries: settings.maxRetries,
+          retryAt,
+          describe: describeFailure,
+        })
+        if (decision._tag === "Interrupted") return Effect.succeed("interrupted")
         // Redis may be away: keep trying, each attempt whole, until the outcome is written.
         // (The retry's schedule is only built once a write has failed: this runs for every job.)
-        const attempt = Effect.uninterruptible(write(lease, job, decision, nowMillis, progress))
-        return yield* Effect.catch(attempt, (error) =>
+        const attempt = Effect.uninterruptible(
+          decision._tag === "Ack"
+            ? finished(lease, job, nowMillis - lease.startedMillis, progress)
+            : write(lease, job, decision, nowMillis, progress),
+        )
+        return Effect.catch(attempt, (error) =>
           Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`).pipe(
             Effect.andThen(Effect.sleep(FirstRetryDelay)),
             Effect.andThen(
@@ -315,7 +378,7 @@ export class Processor extends Context.Service<
             ),
           ),
         )
-      })
+      }
 
       /**
        * Anything else that went wrong (a defect in Verk, a hostile payload's edge case) still ends
@@ -346,26 +409,41 @@ export class Processor extends Context.Service<
         return "dead"
       })
 
-      const process = Effect.fn("Processor.process")(function* (lease: Lease): Effect.fn.Return<Outcome, StoreError> {
-        const progress: Progress = { job: undefined, recorded: undefined }
-        return yield* run(lease, progress).pipe(
-          Effect.catchCause((cause) =>
-            Cause.hasInterruptsOnly(cause) || Cause.hasFails(cause)
-              ? Effect.failCause(cause)
-              : salvage(lease.queue, lease.raw, progress, cause),
-          ),
+      /** Whatever happens, an outcome: a failure nobody expected is salvaged (see `salvage`). */
+      const processUntraced = (lease: Lease, progress: Progress): Effect.Effect<Outcome, StoreError> =>
+        Effect.catchCause(run(lease, progress), (cause) =>
+          Cause.hasInterruptsOnly(cause) || Cause.hasFails(cause)
+            ? Effect.failCause(cause)
+            : salvage(lease.queue, lease.raw, progress, cause),
         )
-      })
 
-      /** The job's span is a child of the enqueuer's when the job names it (Trace.ts). */
-      const traced = (lease: Lease) => {
-        const parent = Trace.parentOf(lease.raw)
-        return parent === undefined ? process(lease) : Effect.withParentSpan(process(lease), parent)
-      }
+      /**
+       * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see
+       * Trace.ts), made only when someone can see it: a tracer other than Effect's native one (which
+       * exports nothing) is installed, or the job carries a trace to continue. A span costs several
+       * µs, a sizeable share of a job's CPU, so jobs nobody traces run without one.
+       */
+      const process = (lease: Lease): Effect.Effect<Outcome, StoreError> =>
+        Effect.withFiber((fiber) => {
+          const progress: Progress = { job: undefined, recorded: undefined, span: undefined }
+          const parent = Trace.parentOf(lease.raw)
+          if (
+            parent === undefined &&
+            (fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer || !fiber.getRef(References.TracerEnabled))
+          )
+            return processUntraced(lease, progress)
+          const inSpan = (span: Tracer.Span) => {
+            progress.span = span
+            return Effect.withParentSpan(processUntraced(lease, progress), span)
+          }
+          return parent === undefined
+            ? Effect.useSpan("Processor.process", inSpan)
+            : Effect.useSpan("Processor.process", { parent }, inSpan)
+        })
 
       return {
         process: (lease: Lease) =>
-          traced(lease).pipe(
+          process(lease).pipe(
             Effect.catch((error) =>
               Effect.as(
                 Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),

@@ -84,12 +84,14 @@ export type JobServices = CurrentJob | Client
 export interface RegisteredWorker extends AnyWorker<JobServices> {
   /**
    * `run` with the job's services given rather than read from the context: what the processor
-   * calls for every job when the registry offers it (`layerRegistry`'s does).
+   * calls for every job when the registry offers it (`layerRegistry`'s does). `span` is the job's
+   * span, when it has one (the processor makes one only when a tracer can see it).
    */
   readonly perform?: (
     args: WireArgs,
     job: CurrentJob["Service"],
     client: Client["Service"],
+    span: Tracer.AnySpan | undefined,
   ) => Effect.Effect<void, unknown>
 }
 
@@ -146,6 +148,12 @@ export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unkn
     Effect.gen(function* () {
       // Flat, so that the few services added for each job stay cheap overlays on it.
       const captured = Context.makeUnsafe<unknown>(new Map((yield* Effect.context<ServicesOf<Workers>>()).mapUnsafe))
+      // The processor's client is the same for every job: the context with it is made once.
+      let withClient: { readonly client: Client["Service"]; readonly context: Context.Context<unknown> } | undefined
+      const base = (client: Client["Service"]) => {
+        if (withClient?.client !== client) withClient = { client, context: Context.add(captured, Client, client) }
+        return withClient.context
+      }
       const byName = new Map<string, RegisteredWorker>()
       for (const worker of workers) {
         const registered: RegisteredWorker = {
@@ -156,15 +164,14 @@ export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unkn
               worker.run(args),
               (current: Context.Context<JobServices>) => Context.merge(current, captured) as Context.Context<unknown>,
             ) as Effect.Effect<void, unknown, JobServices>,
-          // The services captured here, the job's, and the span the job runs in: no merge per job.
-          perform: (args, job, client) =>
-            Effect.withFiber((fiber) => {
-              let context = Context.add(Context.add(captured, CurrentJob, job), Client, client)
-              const span = Context.getOption(fiber.context, Tracer.ParentSpan)
-              if (span._tag === "Some") context = Context.add(context, Tracer.ParentSpan, span.value)
-              // Replaced, not merged into the fiber's: a merge copies every service, for every job.
-              return Effect.updateContext(worker.run(args) as Effect.Effect<void, unknown, unknown>, () => context)
-            }),
+          // The services captured here, the job's, and the job's span: no merge per job. Replaced,
+          // not merged into the fiber's: a merge copies every service, for every job.
+          perform: (args, job, client, span) => {
+            const context = Context.add(base(client), CurrentJob, job)
+            return Effect.updateContext(worker.run(args) as Effect.Effect<void, unknown, unknown>, () =>
+              span === undefined ? context : Context.add(context, Tracer.ParentSpan, span),
+            )
+          },
         }
         byName.set(worker.name, registered)
       }
