@@ -6,7 +6,8 @@
 -- KEYS[3]   `queues` (optional)      set of every queue name pushed to; the cluster key scheme
 --                                    leaves it out (another slot) and registers the name first
 -- ARGV[1]   the queue's name
--- ARGV[2]   the notification channel (`verk:notify`); 'work:<name>' is published on it
+-- ARGV[2]   the notification channel (`verk:notify`); 'work:<name>' is published on it; ''
+--           publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[3]   how long the token is remembered, seconds
 -- ARGV[4..] job payloads, oldest first; each is LPUSHed, so the first runs first
 -- Returns: the queue's length afterwards, or -1 when the token was used already (nothing pushed).
@@ -22,5 +23,7 @@ local chunk = 1000
 for first = 4, #ARGV, chunk do
   length = redis.call('LPUSH', KEYS[1], unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
-redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
+end
 return length

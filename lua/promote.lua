@@ -8,12 +8,13 @@
 -- KEYS[3..2+N]  the queues pushed to (`queue:<name>`), N = ARGV[3]
 -- KEYS[3+N]     `queues` (optional): the queue names are added to it; the cluster key scheme
 --               leaves it out (another slot) and registers the names first
--- ARGV[1]       the notification channel; 'work:<name>' is published once per queue pushed to
+-- ARGV[1]       the notification channel; 'work:<name>' is published once per queue pushed to;
+--               '' publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[2]       score for members sent to dead, epoch seconds
 -- ARGV[3]       N, how many queue keys follow KEYS[2]
 -- ARGV[4..]     quadruples: raw member, payload to write, queue name, index of its key in
 --               KEYS[3..2+N] (1-based; 0 sends the payload to dead, the name is then ignored)
--- Returns: how many members were moved.
+-- Returns: { how many members were moved, the names of the queues pushed to }.
 local queueCount = tonumber(ARGV[3])
 local registry = KEYS[3 + queueCount]
 local moved = 0
@@ -33,7 +34,11 @@ for i = 4, #ARGV, 4 do
     moved = moved + 1
   end
 end
+local pushed = {}
 for queue in pairs(woken) do
-  redis.call('PUBLISH', ARGV[1], 'work:' .. queue)
+  pushed[#pushed + 1] = queue
+  if ARGV[1] ~= '' then
+    redis.call('PUBLISH', ARGV[1], 'work:' .. queue)
+  end
 end
-return moved
+return { moved, pushed }

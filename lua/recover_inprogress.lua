@@ -8,7 +8,8 @@
 -- KEYS[3]  `verk:recovered`  hash: raw payload → times recovered (fetch.lua runs these alone)
 -- ARGV[1]  batch size (≥ 1)
 -- ARGV[2]  the queue's name
--- ARGV[3]  the notification channel; 'work:<name>' is published when jobs were requeued
+-- ARGV[3]  the notification channel; 'work:<name>' is published when jobs were requeued; ''
+--          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[4]  most recoveries a job may have; one more makes it a poison pill
 -- ARGV[5]  seconds to keep recovery counts (refreshed on each recovery)
 -- Returns: { jobs taken from the list, array of poison pills left at the list's right end }.
@@ -29,7 +30,9 @@ redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 if #requeue > 0 then
   -- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
   redis.call('RPUSH', KEYS[2], unpack(requeue))
-  redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+  if ARGV[3] ~= '' then
+    redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+  end
 end
 if #poisoned > 0 then
   redis.call('RPUSH', KEYS[1], unpack(poisoned))

@@ -5,7 +5,8 @@
 -- KEYS[2]  `queue:<name>`
 -- ARGV[1]  batch size (≥ 1)
 -- ARGV[2]  the queue's name
--- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved
+-- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved; '' publishes
+--          nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- Returns: how many jobs moved; 0 when the in-progress list is empty.
 local jobs = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
 if not jobs then
@@ -13,5 +14,7 @@ if not jobs then
 end
 -- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
 redis.call('RPUSH', KEYS[2], unpack(jobs))
-redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+end
 return #jobs

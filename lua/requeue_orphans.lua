@@ -4,7 +4,8 @@
 -- KEYS[1]   `inprogress:<name>:<node>`
 -- KEYS[2]   `queue:<name>`
 -- ARGV[1]   the queue's name
--- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved
+-- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved; '' publishes
+--           nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[3..] raw payloads, one per occurrence to move
 -- Returns: how many jobs moved.
 local moved = 0
@@ -14,7 +15,7 @@ for i = 3, #ARGV do
     moved = moved + 1
   end
 end
-if moved > 0 then
+if moved > 0 and ARGV[2] ~= '' then
   redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
 end
 return moved

@@ -87,14 +87,17 @@ const memoryKind: StoreKind = {
   }),
 }
 
-/** Polls PUBSUB NUMSUB on the store's notification channel until `count` subscribers listen. */
-const awaitSubscribers = async (url: string, channel: string, count: number): Promise<void> => {
+/**
+ * Polls PUBSUB NUMSUB (SHARDNUMSUB for the cluster key scheme's shard channel) on the store's
+ * notification channel until `count` subscribers listen.
+ */
+const awaitSubscribers = async (url: string, channel: string, count: number, sharded: boolean): Promise<void> => {
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 })
   try {
     await client.connect()
     const deadline = Date.now() + 5_000
     while (true) {
-      const reply = (await client.call("PUBSUB", "NUMSUB", channel)) as [string, number]
+      const reply = (await client.call("PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel)) as [string, number]
       if (Number(reply[1]) >= count) return
       if (Date.now() > deadline) throw new Error(`only ${reply[1]} of ${count} runtimes subscribed to ${channel}`)
       await new Promise((resolve) => setTimeout(resolve, 5))
@@ -119,7 +122,9 @@ const redisKindWith = (name: StoreKind["name"], keyScheme: "sidekiq" | "cluster"
       context,
       awaitListeners: (count: number) =>
         Effect.promise(() =>
-          awaitSubscribers(url, `${namespace}:${keyScheme === "cluster" ? "{verk}:" : ""}verk:notify`, count),
+          keyScheme === "cluster"
+            ? awaitSubscribers(url, `${namespace}:{verk}:verk:notify`, count, true)
+            : awaitSubscribers(url, `${namespace}:verk:notify`, count, false),
         ),
       settle: realSleep("50 millis"),
       started: 0,

@@ -208,7 +208,8 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
         catch: toError,
       }),
     cluster: client instanceof Cluster,
-    subscribe: Effect.fnUntraced(function* (channel) {
+    subscribe: Effect.fnUntraced(function* (channel, options) {
+      const sharded = options?.sharded === true
       const events = yield* Queue.unbounded<Wire.SubscriptionEvent, Redis.RedisError>()
       yield* Effect.addFinalizer(() => Queue.shutdown(events))
       const onMessage = (from: string, message: string) => {
@@ -217,7 +218,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
       if (client instanceof Cluster) {
         yield* Effect.acquireRelease(
           Effect.sync(() =>
-            roamingSubscriber(client, channel, clientOptions, {
+            roamingSubscriber(client, channel, sharded, clientOptions, {
               onMessage,
               onResubscribed: () => Queue.offerUnsafe(events, { _tag: "Resubscribed" }),
             }),
@@ -230,12 +231,13 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
       const subscriber = yield* Effect.acquireRelease(open("subscriber", { autoResubscribe: false }), (conn) =>
         Effect.sync(() => conn.disconnect()),
       )
-      subscriber.on("message", onMessage)
-      yield* Effect.tryPromise({ try: () => subscriber.subscribe(channel), catch: toError })
+      subscriber.on(sharded ? "smessage" : "message", onMessage)
+      const subscribe = () => (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel))
+      yield* Effect.tryPromise({ try: subscribe, catch: toError })
       // "ready" comes after each reconnect (the first one came before `open` returned). A subscribe
       // that fails here is tried again at the next reconnect.
       subscriber.on("ready", () => {
-        subscriber.subscribe(channel).then(
+        subscribe().then(
           () => Queue.offerUnsafe(events, { _tag: "Resubscribed" }),
           (cause: unknown) => runFork(Effect.logWarning(`Could not subscribe again to ${channel}: ${String(cause)}`)),
         )
@@ -266,38 +268,52 @@ const nodeServing = (client: Client, key: string): IORedis => {
 }
 
 /**
- * A subscription to a Cluster's notifications: PUBLISH reaches every node, so one connection to
- * any node hears everything. When that node goes away the subscription moves to another one the
- * Cluster knows, and says so once it is live there (messages in between were missed).
+ * A subscription on a Cluster. A shard channel is served by the nodes of its slot (primary and
+ * replicas); a plain channel by any node, since PUBLISH reaches every node. When the node goes
+ * away the subscription moves to another one the Cluster knows, and says so once it is live
+ * there (messages in between were missed).
  */
 const roamingSubscriber = (
   cluster: Cluster,
   channel: string,
+  sharded: boolean,
   clientOptions: RedisOptions,
   on: { readonly onMessage: (channel: string, message: string) => void; readonly onResubscribed: () => void },
 ) => {
   let closed = false
   let current: IORedis | undefined
   let attempt = 0
+  /** Where to try next: the slot's nodes as the Cluster last saw them, or any node. */
+  const candidates = (): ReadonlyArray<{ readonly host: string; readonly port: number }> => {
+    const owners = sharded ? (cluster.slots[Slots.of(channel)] ?? []) : []
+    const known = owners.flatMap((key) => {
+      const colon = key.lastIndexOf(":")
+      return colon > 0 ? [{ host: key.slice(0, colon), port: Number(key.slice(colon + 1)) }] : []
+    })
+    return known.length > 0
+      ? known
+      : cluster.nodes().map(({ options }) => ({ host: options.host ?? "127.0.0.1", port: options.port ?? 6379 }))
+  }
   const connect = async (): Promise<void> => {
-    const nodes = cluster.nodes()
+    const nodes = candidates()
     const node = nodes[attempt++ % Math.max(1, nodes.length)]
     if (node === undefined) throw new Error("the Cluster knows no node to subscribe on")
-    const { host = "127.0.0.1", port = 6379 } = node.options
     const conn = new IORedis({
       ...(clientOptions.username === undefined ? {} : { username: clientOptions.username }),
       ...(clientOptions.password === undefined ? {} : { password: clientOptions.password }),
-      host,
-      port,
+      host: node.host,
+      port: node.port,
       lazyConnect: true,
       retryStrategy: () => null,
       autoResubscribe: false,
     })
     conn.on("error", () => {})
-    conn.on("message", on.onMessage)
+    conn.on(sharded ? "smessage" : "message", on.onMessage)
+    // The slot moved away from this node: Redis ends the shard subscription; find its new owner.
+    if (sharded) conn.on("sunsubscribe", () => conn.disconnect())
     current = conn
     await conn.connect()
-    await conn.subscribe(channel)
+    await (sharded ? conn.ssubscribe(channel) : conn.subscribe(channel))
     conn.once("end", () => {
       if (!closed) setTimeout(retry, 50)
     })
@@ -307,7 +323,11 @@ const roamingSubscriber = (
     current?.disconnect()
     connect().then(
       () => on.onResubscribed(),
-      () => setTimeout(retry, retryStrategy(attempt)),
+      () => {
+        // The Cluster may not know of the failover yet.
+        cluster.refreshSlotsCache()
+        setTimeout(retry, retryStrategy(attempt))
+      },
     )
   }
   return {

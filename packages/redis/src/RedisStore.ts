@@ -72,6 +72,8 @@ const RecoveryMemorySeconds = 7 * 24 * 3600
 const Payloads = Schema.Array(Schema.Uint8Array)
 const RecoverReply = Schema.Tuple([Schema.Number, Payloads])
 const FetchReply = Schema.Tuple([Payloads, Schema.Number, Schema.Number])
+/** How many members moved, and the names (bytes) of the queues pushed to. */
+const PromoteReply = Schema.Tuple([Schema.Number, Schema.Array(Schema.Uint8Array)])
 const fromBytes = (payloads: ReadonlyArray<Uint8Array>): Array<string> => payloads.map(Payload.fromBytes)
 
 const Strings = Schema.Array(Schema.String)
@@ -192,6 +194,20 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   /** Cluster scheme: registry writes (another slot) that must land before the keys they describe. */
   const register = (operation: string, key: string, ...members: ReadonlyArray<string>) =>
     cluster && members.length > 0 ? Effect.asVoid(send(operation, "SADD", key, ...members)) : Effect.void
+  /**
+   * Notifications. Sidekiq's scheme publishes inside its scripts, atomically with the change. A
+   * plain PUBLISH on a Redis Cluster reaches the other nodes later over the cluster bus, so
+   * notifications from different shards would arrive out of order: the cluster scheme's scripts
+   * publish nothing (`channel` is '') and the store publishes after them on the sharded channel of
+   * `{verk}` (SPUBLISH), on one connection, in the order the changes were made.
+   */
+  const channel = cluster ? "" : keys.notify
+  const publish = (operation: string, message: string) =>
+    Effect.asVoid(send(operation, cluster ? "SPUBLISH" : "PUBLISH", keys.notify, message))
+  /** After a script of the cluster scheme: publish what Sidekiq's scheme's script published itself. */
+  const publishAfter = (operation: string, message: string, when = true) =>
+    cluster && when ? publish(operation, message) : Effect.void
+
   /** `homes` only grows, so each is written once per store (then never again by this process). */
   const knownHomes = new Set<string>()
   const registerHomes = (operation: string, ...names: ReadonlyArray<string>) => {
@@ -273,7 +289,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
           queues: queueNames.map(keys.queue),
           registry: cluster ? undefined : keys.queues,
         },
-        keys.notify,
+        channel,
         deadAt,
         here.map(({ raw, payload, queue }) => ({
           raw: toWire(raw),
@@ -281,7 +297,15 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
           queue: queue ?? "",
           index: queue === undefined ? 0 : queueNames.indexOf(queue) + 1,
         })),
-      ).pipe(run("promote", Integer))
+      ).pipe(
+        run("promote", PromoteReply),
+        Effect.tap(([, pushed]) =>
+          Effect.forEach(pushed, (queue) => publishAfter("promote", `work:${Buffer.from(queue).toString()}`), {
+            discard: true,
+          }),
+        ),
+        Effect.map(([count]) => count),
+      )
     }
     for (const { raw, payload, queue = home } of elsewhere) {
       yield* sendBytes(Integer)("promote", "LPUSH", keys.queue(queue), toWire(payload))
@@ -290,7 +314,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       else {
         moved++
         yield* register("promote", keys.queues, queue)
-        yield* send("promote", "PUBLISH", keys.notify, `work:${queue}`)
+        yield* publish("promote", `work:${queue}`)
       }
     }
     return moved
@@ -311,11 +335,15 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
                     queues: cluster ? undefined : keys.queues,
                   },
                   queue,
-                  keys.notify,
+                  channel,
                   tokenSeconds,
                   payloads.map(toWire),
                 ),
-              ).pipe(run("enqueue", Integer)),
+              ).pipe(
+                run("enqueue", Integer),
+                // -1: the token was spent, nothing was pushed.
+                Effect.tap((length) => publishAfter("enqueue", `work:${queue}`, length >= 0)),
+              ),
             ),
             durable("enqueue", keys.queue(queue)),
             Effect.asVoid,
@@ -337,7 +365,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             { concurrency: "unbounded", discard: true },
           ),
         ),
-        Effect.andThen(send("addScheduled", "PUBLISH", keys.notify, "scheduled")),
+        Effect.andThen(publish("addScheduled", "scheduled")),
         Effect.asVoid,
       )
     },
@@ -385,8 +413,11 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
               toWire(raw),
               toWire(payload),
               at,
-              keys.notify,
-            ).pipe(run("retry", Integer))
+              channel,
+            ).pipe(
+              run("retry", Integer),
+              Effect.tap(() => publishAfter("retry", "scheduled")),
+            )
           : outcomeElsewhere(
               "retry",
               queue,
@@ -395,7 +426,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
               sendBytes(Integer)("retry", "ZADD", keys.set("retry", home), at, toWire(payload)).pipe(
                 durable("retry", keys.set("retry", home)),
               ),
-            ).pipe(Effect.andThen(send("retry", "PUBLISH", keys.notify, "scheduled")))
+            ).pipe(Effect.andThen(publish("retry", "scheduled")))
       return registerHomes("retry", home).pipe(
         Effect.andThen(write),
         durable("retry", keys.inProgress(queue, node)),
@@ -442,9 +473,12 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             { inProgress: keys.inProgress(queue, node), queue: keys.queue(queue) },
             RequeueBatchSize,
             queue,
-            keys.notify,
+            channel,
           )
-          .pipe(run("requeueInProgress", Integer))
+          .pipe(
+            run("requeueInProgress", Integer),
+            Effect.tap((moved) => publishAfter("requeueInProgress", `work:${queue}`, moved > 0)),
+          )
         total += moved
         if (moved < RequeueBatchSize) return total
       }
@@ -511,11 +545,12 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
         [keys.inProgress(queue, node), keys.queue(queue), keys.recovered(queue)],
         RequeueBatchSize,
         queue,
-        keys.notify,
+        channel,
         maxRecoveries,
         RecoveryMemorySeconds,
       ).pipe(
         run("recoverBatch", RecoverReply),
+        Effect.tap(([taken, poisoned]) => publishAfter("recoverBatch", `work:${queue}`, taken > poisoned.length)),
         Effect.map(([taken, poisoned]) => ({ taken, poisoned: fromBytes(poisoned) })),
       ),
     forgetRecovery: (queue, raw) =>
@@ -527,9 +562,12 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             keys.inProgress(queue, node),
             keys.queue(queue),
             queue,
-            keys.notify,
+            channel,
             raws.map(toWire),
-          ).pipe(run("requeueOrphans", Integer)),
+          ).pipe(
+            run("requeueOrphans", Integer),
+            Effect.tap((moved) => publishAfter("requeueOrphans", `work:${queue}`, moved > 0)),
+          ),
     deregister: Effect.fn("RedisStore.deregister")(function* (node: string) {
       // Sidekiq's scheme looks at the in-progress lists inside the one script (atomically). The
       // cluster's registers nodes per queue, in each queue's slot: the node leaves each queue where
@@ -616,14 +654,14 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             Effect.withSpan("RedisStore.promote"),
           ),
     notifications: Stream.unwrap(
-      Effect.map(wire.subscribe(keys.notify), (messages) => Stream.fromQueue(messages)),
+      Effect.map(wire.subscribe(keys.notify, { sharded: cluster }), (messages) => Stream.fromQueue(messages)),
     ).pipe(
       Stream.mapError((cause) => new Store.StoreError({ operation: "notifications", cause })),
       Stream.filterMap(parseNotification),
     ),
     setPaused: (queue, paused) =>
       send("setPaused", paused ? "SADD" : "SREM", keys.paused, queue).pipe(
-        Effect.andThen(send("setPaused", "PUBLISH", keys.notify, `pause:${queue}`)),
+        Effect.andThen(publish("setPaused", `pause:${queue}`)),
         Effect.asVoid,
       ),
     pausedQueues: strings("pausedQueues", "SMEMBERS", keys.paused).pipe(Effect.map((names) => new Set(names))),

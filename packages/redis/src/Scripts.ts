@@ -113,7 +113,7 @@ export const promote = Redis.script(
     ...moves.flatMap(({ raw, payload, queue, index }) => [raw, payload, queue, index]),
   ],
   { lua: Lua.promote, numberOfKeys: (keys) => 2 + keys.queues.length + (keys.registry === undefined ? 0 : 1) },
-).withReturnType<number>()
+).withReturnType<readonly [number, ReadonlyArray<Uint8Array>]>()
 
 export const stats = Redis.script(
   (keys: ReadonlyArray<string>, processed: number, failed: number, tokenSeconds: number) => [

@@ -34,9 +34,13 @@ export interface WireShape {
   ) => Effect.Effect<number, Redis.RedisError>
   /** Whether this is a Redis Cluster: keys of one script must then share a slot. */
   readonly cluster: boolean
-  /** Subscribes to `channel` on a connection of its own, for the lifetime of the scope. */
+  /**
+   * Subscribes to `channel` on a connection of its own, for the lifetime of the scope; `sharded`:
+   * a shard channel (SSUBSCRIBE, Redis 7), served by the shard that owns the channel's slot.
+   */
   readonly subscribe: (
     channel: string,
+    options?: { readonly sharded?: boolean | undefined },
   ) => Effect.Effect<Queue.Dequeue<SubscriptionEvent, Redis.RedisError>, Redis.RedisError, Scope.Scope>
 }
 

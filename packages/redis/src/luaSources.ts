@@ -85,7 +85,8 @@ export const enqueue = `-- enqueue.lua: push jobs onto a queue, register the que
 -- KEYS[3]   \`queues\` (optional)      set of every queue name pushed to; the cluster key scheme
 --                                    leaves it out (another slot) and registers the name first
 -- ARGV[1]   the queue's name
--- ARGV[2]   the notification channel (\`verk:notify\`); 'work:<name>' is published on it
+-- ARGV[2]   the notification channel (\`verk:notify\`); 'work:<name>' is published on it; ''
+--           publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[3]   how long the token is remembered, seconds
 -- ARGV[4..] job payloads, oldest first; each is LPUSHed, so the first runs first
 -- Returns: the queue's length afterwards, or -1 when the token was used already (nothing pushed).
@@ -101,7 +102,9 @@ local chunk = 1000
 for first = 4, #ARGV, chunk do
   length = redis.call('LPUSH', KEYS[1], unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
-redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
+if ARGV[2] ~= '' then
+  redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
+end
 return length
 `
 
@@ -228,12 +231,13 @@ export const promote = `-- promote.lua: move given members of a sorted set (sche
 -- KEYS[3..2+N]  the queues pushed to (\`queue:<name>\`), N = ARGV[3]
 -- KEYS[3+N]     \`queues\` (optional): the queue names are added to it; the cluster key scheme
 --               leaves it out (another slot) and registers the names first
--- ARGV[1]       the notification channel; 'work:<name>' is published once per queue pushed to
+-- ARGV[1]       the notification channel; 'work:<name>' is published once per queue pushed to;
+--               '' publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[2]       score for members sent to dead, epoch seconds
 -- ARGV[3]       N, how many queue keys follow KEYS[2]
 -- ARGV[4..]     quadruples: raw member, payload to write, queue name, index of its key in
 --               KEYS[3..2+N] (1-based; 0 sends the payload to dead, the name is then ignored)
--- Returns: how many members were moved.
+-- Returns: { how many members were moved, the names of the queues pushed to }.
 local queueCount = tonumber(ARGV[3])
 local registry = KEYS[3 + queueCount]
 local moved = 0
@@ -253,10 +257,14 @@ for i = 4, #ARGV, 4 do
     moved = moved + 1
   end
 end
+local pushed = {}
 for queue in pairs(woken) do
-  redis.call('PUBLISH', ARGV[1], 'work:' .. queue)
+  pushed[#pushed + 1] = queue
+  if ARGV[1] ~= '' then
+    redis.call('PUBLISH', ARGV[1], 'work:' .. queue)
+  end
 end
-return moved
+return { moved, pushed }
 `
 
 /** `lua/recover_inprogress.lua` */
@@ -270,7 +278,8 @@ export const recoverInprogress = `-- recover_inprogress.lua: put one batch of a 
 -- KEYS[3]  \`verk:recovered\`  hash: raw payload → times recovered (fetch.lua runs these alone)
 -- ARGV[1]  batch size (≥ 1)
 -- ARGV[2]  the queue's name
--- ARGV[3]  the notification channel; 'work:<name>' is published when jobs were requeued
+-- ARGV[3]  the notification channel; 'work:<name>' is published when jobs were requeued; ''
+--          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[4]  most recoveries a job may have; one more makes it a poison pill
 -- ARGV[5]  seconds to keep recovery counts (refreshed on each recovery)
 -- Returns: { jobs taken from the list, array of poison pills left at the list's right end }.
@@ -291,7 +300,9 @@ redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
 if #requeue > 0 then
   -- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
   redis.call('RPUSH', KEYS[2], unpack(requeue))
-  redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+  if ARGV[3] ~= '' then
+    redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+  end
 end
 if #poisoned > 0 then
   redis.call('RPUSH', KEYS[1], unpack(poisoned))
@@ -307,7 +318,8 @@ export const requeueInprogress = `-- requeue_inprogress.lua: move one batch of a
 -- KEYS[2]  \`queue:<name>\`
 -- ARGV[1]  batch size (≥ 1)
 -- ARGV[2]  the queue's name
--- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved
+-- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved; '' publishes
+--          nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- Returns: how many jobs moved; 0 when the in-progress list is empty.
 local jobs = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
 if not jobs then
@@ -315,7 +327,9 @@ if not jobs then
 end
 -- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
 redis.call('RPUSH', KEYS[2], unpack(jobs))
-redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+if ARGV[3] ~= '' then
+  redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
+end
 return #jobs
 `
 
@@ -326,7 +340,8 @@ export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in
 -- KEYS[1]   \`inprogress:<name>:<node>\`
 -- KEYS[2]   \`queue:<name>\`
 -- ARGV[1]   the queue's name
--- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved
+-- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved; '' publishes
+--           nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[3..] raw payloads, one per occurrence to move
 -- Returns: how many jobs moved.
 local moved = 0
@@ -336,7 +351,7 @@ for i = 3, #ARGV do
     moved = moved + 1
   end
 end
-if moved > 0 then
+if moved > 0 and ARGV[2] ~= '' then
   redis.call('PUBLISH', ARGV[2], 'work:' .. ARGV[1])
 end
 return moved
@@ -350,11 +365,14 @@ export const retry = `-- retry.lua: schedule a failed job's retry and take it ou
 -- ARGV[1]  the raw payload as fetched (removed from in-progress)
 -- ARGV[2]  the payload to retry (with retry_count and error fields)
 -- ARGV[3]  when to retry, epoch seconds (the score)
--- ARGV[4]  the notification channel; 'scheduled' is published so schedulers look again
+-- ARGV[4]  the notification channel; 'scheduled' is published so schedulers look again; ''
+--          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- Returns: 1.
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('LREM', KEYS[1], 1, ARGV[1])
-redis.call('PUBLISH', ARGV[4], 'scheduled')
+if ARGV[4] ~= '' then
+  redis.call('PUBLISH', ARGV[4], 'scheduled')
+end
 return 1
 `
 
