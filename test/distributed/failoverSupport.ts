@@ -5,7 +5,7 @@
  * its enqueue returned. The result says how many acknowledged jobs never ran (lost), how many jobs
  * ran more than once (duplicated), and how long processing stopped.
  */
-import { Context, Effect, Fiber, Layer, References, Schema, Stream } from "effect"
+import { Context, Effect, Fiber, Layer, Option, References, Schema, Stream } from "effect"
 import { Client } from "../../packages/core/src/Client.ts"
 import { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
 import { Store } from "../../packages/core/src/Store.ts"
@@ -20,14 +20,34 @@ const Jobs = 3_000
 const KillAtShare = 0.4
 /** Concurrent enqueue calls per producer batch. */
 const BatchSize = 10
-/** Concurrency of each queue. */
+/** Concurrency of each queue, and how long each job works. */
 const Concurrency = 10
+const WorkMillis = 2
+/**
+ * Lagging variant: the node works slower than the producer enqueues, so a backlog waits in the
+ * queues, as under load. What an asynchronous replica can lose of the enqueues is the jobs still
+ * queued at the kill (a job already fetched runs on the live node); without a backlog almost none.
+ */
+const LaggingConcurrency = 2
+const LaggingWorkMillis = 10
+/** Without durability, the drain ends once no job started for this long (lost jobs never will). */
+const QuietMillis = 2_000
 /** After the last enqueue, every acknowledged job must have run within this. */
 const DrainMillis = 30_000
 /** After every job ran, in-progress lists and queues get this long to empty. */
 const LeftoverMillis = 3_000
 /** An enqueue that has not returned by then counts as failed (and is sent again as a new job). */
 const EnqueueTimeout = "3 seconds"
+/**
+ * Lagging variant: the replicas that may be promoted are frozen (SIGSTOP, and their links closed on
+ * the primary, or they would still get megabytes through their socket buffers) this long before the
+ * kill, while the producer goes on, so the primary acknowledges writes they never get. Well under the
+ * 1 s after which a sentinel (down-after-milliseconds) or the cluster (node timeout) marks a
+ * silent replica down, so the frozen replica is still a candidate once it is resumed.
+ */
+const FreezeMillis = 450
+/** Lagging variant with durability: writes not replicated within this fail with NotReplicated. */
+const LaggingWaitTimeout = "200 millis"
 
 export interface Topology {
   readonly name: string
@@ -38,6 +58,16 @@ export interface Topology {
   readonly kill: () => Promise<{ readonly killedPort: number; readonly queues: ReadonlyArray<string> }>
   /** Resolves once a replica took over (and, should the topology need it, a new replica follows it). */
   readonly waitForFailover: (killedPort: number) => Promise<{ readonly newPrimaryPort: number }>
+  /**
+   * Lagging variant: SIGSTOP the replicas that may replace the primary `kill` will kill (and close
+   * their links on it); the returned `resume` sends SIGCONT.
+   */
+  readonly freezeReplicas?: () => Promise<{ readonly resume: () => void }>
+}
+
+export interface ScenarioOptions {
+  /** Freeze the replicas for `FreezeMillis` before the kill (and resume them right after it). */
+  readonly lagging?: boolean
 }
 
 export interface FailoverReport {
@@ -49,6 +79,14 @@ export interface FailoverReport {
   /** Ran although its enqueue failed (the enqueue was applied but its reply was lost). */
   readonly ranUnacknowledged: number
   readonly enqueueFailures: number
+  /** Enqueue failures whose cause is NotReplicated (durability: the replicas did not acknowledge). */
+  readonly notReplicated: number
+  /** Enqueue failures (over the whole run) by their innermost cause. */
+  readonly failureKinds: { readonly [kind: string]: number }
+  /** Lagging variant: enqueues acknowledged while the replicas were frozen (0 otherwise). */
+  readonly acknowledgedWhileFrozen: number
+  /** Lagging variant: jobs queued (all queues) just before the kill; 0 otherwise, -1 when not read in time. */
+  readonly queuedAtKill: number
   readonly failoverMillis: number
   /** From the kill to the first job of an affected queue that started and finished after it. */
   readonly processingAgainMillis: number | undefined
@@ -70,12 +108,14 @@ const Record = Worker.make({
       const run = runs.get(job.jid)
       runs.set(job.jid, { count: (run?.count ?? 0) + 1, startedAt: Date.now() })
       // A little work, so that jobs are in flight when the primary dies.
-      yield* Effect.sleep("2 millis")
+      yield* Effect.sleep(workMillis)
     }),
 })
 
 /** Runs of each jid, with the start of its latest run; one scenario at a time per process. */
 const runs = new Map<string, { readonly count: number; readonly startedAt: number }>()
+/** How long each job of the current scenario works. */
+let workMillis = WorkMillis
 
 /** Resolves once `check` holds, polled every `everyMillis`; false when `timeoutMillis` passed first. */
 const until = (check: () => boolean, timeoutMillis: number, everyMillis = 10) =>
@@ -88,14 +128,43 @@ const until = (check: () => boolean, timeoutMillis: number, everyMillis = 10) =>
     return true
   })
 
-/** The scenario on `topology`, durability on (`replicas: 1`) or off. */
-export const runFailover = (topology: Topology, durable: boolean): Promise<FailoverReport> => {
+/** A short name for an enqueue failure (its innermost cause's message, cut short). */
+const describeFailure = (error: unknown): string => {
+  let cause = error
+  for (let depth = 0; depth < 8; depth++) {
+    const next = typeof cause === "object" && cause !== null ? (cause as { cause?: unknown }).cause : undefined
+    if (next === undefined || next === null) break
+    cause = next
+  }
+  return (cause instanceof Error ? cause.message : String(cause)).slice(0, 60)
+}
+
+/** Whether `error` or any cause under it is the store's NotReplicated. */
+const isNotReplicated = (error: unknown): boolean => {
+  for (let cause = error, depth = 0; typeof cause === "object" && cause !== null && depth < 8; depth++) {
+    if ((cause as { _tag?: unknown })._tag === "NotReplicated") return true
+    cause = (cause as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/** The scenario on `topology`, durability on (`replicas: 1`) or off, with lagging replicas or not. */
+export const runFailover = (
+  topology: Topology,
+  durable: boolean,
+  options: ScenarioOptions = {},
+): Promise<FailoverReport> => {
   runs.clear()
+  const lagging = options.lagging ?? false
+  workMillis = lagging ? LaggingWorkMillis : WorkMillis
+  const concurrency = lagging ? LaggingConcurrency : Concurrency
+  const freezeReplicas = topology.freezeReplicas
+  if (lagging && freezeReplicas === undefined) throw new Error(`${topology.name} cannot freeze its replicas`)
   const program = Effect.gen(function* () {
     const context = yield* Layer.build(
       Verk.layer({
         workers: [Record],
-        queues: Object.fromEntries(topology.queues.map((queue) => [queue, Concurrency])),
+        queues: Object.fromEntries(topology.queues.map((queue) => [queue, concurrency])),
         pollInterval: "100 millis",
         heartbeatInterval: "1 second",
         shutdownTimeout: "1 second",
@@ -106,7 +175,7 @@ export const runFailover = (topology: Topology, durable: boolean): Promise<Failo
             // Required by the type; with Sentinel or Cluster only its credentials would be read (none).
             url: "redis://127.0.0.1",
             ...topology.connection,
-            ...(durable ? { durability: { replicas: 1 } } : {}),
+            ...(durable ? { durability: { replicas: 1, ...(lagging ? { timeout: LaggingWaitTimeout } : {}) } } : {}),
           }),
         ),
       ),
@@ -126,7 +195,8 @@ export const runFailover = (topology: Topology, durable: boolean): Promise<Failo
     )
 
     const acknowledged = new Set<string>()
-    const sent = { count: 0, failures: 0 }
+    const sent = { count: 0, failures: 0, notReplicated: 0 }
+    const failureKinds = new Map<string, number>()
     const killAt = Math.floor(Jobs * KillAtShare)
     const produce = Effect.gen(function* () {
       while (acknowledged.size < Jobs) {
@@ -138,12 +208,18 @@ export const runFailover = (topology: Topology, durable: boolean): Promise<Failo
               Effect.timeoutOption(EnqueueTimeout),
               // A failed or timed-out enqueue may still have been applied: its job is not counted.
               Effect.match({
-                onFailure: () => {
+                onFailure: (error) => {
                   sent.failures++
+                  if (isNotReplicated(error)) sent.notReplicated++
+                  const kind = isNotReplicated(error) ? "NotReplicated" : describeFailure(error)
+                  failureKinds.set(kind, (failureKinds.get(kind) ?? 0) + 1)
                 },
                 onSuccess: (job) => {
                   if (job._tag === "Some") acknowledged.add(job.value.jid)
-                  else sent.failures++
+                  else {
+                    sent.failures++
+                    failureKinds.set("timeout", (failureKinds.get("timeout") ?? 0) + 1)
+                  }
                 },
               }),
             ),
@@ -155,20 +231,45 @@ export const runFailover = (topology: Topology, durable: boolean): Promise<Failo
 
     yield* until(() => acknowledged.size >= killAt, 30_000)
     const failuresBefore = sent.failures
+    const notReplicatedBefore = sent.notReplicated
+    const store = Context.get(context, Store)
+    let acknowledgedWhileFrozen = 0
+    let queuedAtKill = 0
+    let resume: (() => void) | undefined
+    if (lagging && freezeReplicas !== undefined) {
+      const acknowledgedBefore = acknowledged.size
+      resume = (yield* Effect.promise(() => freezeReplicas())).resume
+      yield* Effect.sleep(FreezeMillis)
+      acknowledgedWhileFrozen = acknowledged.size - acknowledgedBefore
+      // The backlog on the primary: jobs acknowledged while frozen and still queued are what can vanish.
+      // Bounded: with durability the connection may be held by a WAIT, and the freeze must stay short.
+      const sizes = yield* Effect.forEach(topology.queues, (queue) => store.queueSize(queue), {
+        concurrency: "unbounded",
+      }).pipe(Effect.timeoutOption("100 millis"), Effect.orElseSucceed(Option.none))
+      queuedAtKill = Option.match(sizes, { onNone: () => -1, onSome: (each) => each.reduce((sum, n) => sum + n, 0) })
+    }
     const { killedPort, queues: affected } = yield* Effect.promise(() => topology.kill())
     // Once the process is gone (a reply already in our socket buffers may still be read after).
     const killedAt = Date.now()
+    // The frozen replicas resume only once the primary is gone, with what they had received.
+    resume?.()
     yield* Effect.promise(() => topology.waitForFailover(killedPort))
     const failedOverAt = Date.now()
 
     yield* Fiber.join(producer)
     const enqueueFailures = sent.failures - failuresBefore
     const everyRan = () => [...acknowledged].every((jid) => (runs.get(jid)?.count ?? 0) >= 1)
-    yield* until(everyRan, DrainMillis, 50)
+    // With durability every acknowledged job must run (a missing one fails the test, so wait long);
+    // without, a lost job never runs, and the drain ends once nothing started for a while.
+    // Only once processing resumed after the kill, and counted from the start of the drain.
+    const drainFrom = Date.now()
+    const lastStart = () => Math.max(drainFrom, ...[...runs.values()].map(({ startedAt }) => startedAt))
+    const resumed = () => [...runs.values()].some(({ startedAt }) => startedAt > killedAt)
+    const quiet = () => !durable && resumed() && Date.now() - lastStart() > QuietMillis
+    yield* until(() => everyRan() || quiet(), DrainMillis, 50)
 
     // What the node still holds once every job ran: an outcome that was written on the dead primary
     // but never reached the replica leaves its job in progress of a live node, where nobody recovers it.
-    const store = Context.get(context, Store)
     const leftover = Effect.map(
       Effect.forEach(topology.queues, (queue) =>
         Effect.map(
@@ -181,11 +282,17 @@ export const runFailover = (topology: Topology, durable: boolean): Promise<Failo
         queued: counts.reduce((sum, { queued }) => sum + queued, 0),
       }),
     )
-    let left = yield* leftover
-    for (const deadline = Date.now() + LeftoverMillis; left.inProgress + left.queued > 0 && Date.now() < deadline; ) {
+    // Read again while anything is left, or while a read fails (a connection may still be moving).
+    const readLeftover = Effect.orElseSucceed(leftover, () => undefined)
+    let left = yield* readLeftover
+    for (
+      const deadline = Date.now() + LeftoverMillis;
+      (left === undefined || left.inProgress + left.queued > 0) && Date.now() < deadline;
+    ) {
       yield* Effect.sleep(100)
-      left = yield* leftover
+      left = yield* readLeftover
     }
+    if (left === undefined) left = yield* leftover
 
     const affectedSet = new Set(affected)
     const firstAfterKill = finished
@@ -200,6 +307,10 @@ export const runFailover = (topology: Topology, durable: boolean): Promise<Failo
       duplicated: [...runs.values()].filter(({ count }) => count > 1).length,
       ranUnacknowledged: [...runs.keys()].filter((jid) => !acknowledged.has(jid)).length,
       enqueueFailures,
+      notReplicated: sent.notReplicated - notReplicatedBefore,
+      failureKinds: Object.fromEntries(failureKinds),
+      acknowledgedWhileFrozen,
+      queuedAtKill,
       failoverMillis: failedOverAt - killedAt,
       processingAgainMillis: firstAfterKill.length === 0 ? undefined : Math.min(...firstAfterKill) - killedAt,
       finishedAfterFailover: finished.filter(({ queue, at }) => affectedSet.has(queue) && at > failedOverAt).length,
@@ -213,9 +324,19 @@ export const runFailover = (topology: Topology, durable: boolean): Promise<Failo
 }
 
 /** One line per run, for the issue's table. */
-export const describeReport = (topology: string, durable: boolean, report: FailoverReport): string =>
-  `failover ${topology}, durability ${durable ? "replicas 1" : "off"}: acknowledged ${report.acknowledged}, ` +
-  `lost ${report.lost}, duplicated ${report.duplicated}, kill→processing again ${report.processingAgainMillis ?? "never"} ms ` +
-  `(failover ${report.failoverMillis} ms), enqueue failures ${report.enqueueFailures}, ` +
+export const describeReport = (
+  topology: string,
+  durable: boolean,
+  report: FailoverReport,
+  options: ScenarioOptions = {},
+): string =>
+  `failover ${topology}, durability ${durable ? `replicas 1${options.lagging ? ` (timeout ${LaggingWaitTimeout})` : ""}` : "off"}, ` +
+  `${options.lagging ? `lagging replica (frozen ${FreezeMillis} ms before the kill)` : "replica in step"}: ` +
+  `acknowledged ${report.acknowledged}, lost ${report.lost}, duplicated ${report.duplicated}, ` +
+  `enqueue failures ${report.enqueueFailures} (NotReplicated ${report.notReplicated}; ${JSON.stringify(report.failureKinds)}), ` +
+  `kill→processing again ${report.processingAgainMillis ?? "never"} ms (failover ${report.failoverMillis} ms), ` +
+  (options.lagging
+    ? `acknowledged while frozen ${report.acknowledgedWhileFrozen}, queued at kill ${report.queuedAtKill}, `
+    : "") +
   `ran unacknowledged ${report.ranUnacknowledged}, finished after failover ${report.finishedAfterFailover}, ` +
   `left in progress ${report.leftInProgress}, left queued ${report.leftQueued}`

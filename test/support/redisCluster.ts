@@ -36,6 +36,14 @@ export interface RedisCluster {
     killedPort: number,
     timeoutMillis?: number,
   ) => Promise<{ newPrimaryPort: number; millis: number }>
+  /**
+   * Freezes (SIGSTOP) every replica of the primary that owns the slot of `key` and closes their links
+   * on it, so it goes on acknowledging writes they do not get; the returned function resumes them
+   * (SIGCONT).
+   */
+  readonly freezeReplicasOf: (
+    key: string,
+  ) => Promise<{ readonly frozenPorts: Array<number>; readonly resume: () => void }>
   /** Kills every process it started and removes their directories. */
   readonly stop: () => Promise<void>
 }
@@ -65,6 +73,8 @@ export interface RedisProcess {
   readonly output: () => string
   /** SIGKILL and wait for the exit. */
   readonly kill: () => Promise<void>
+  /** Sends `signal` while it runs, e.g. SIGSTOP to freeze it (a lagging replica) and SIGCONT to resume it. */
+  readonly signal: (signal: NodeJS.Signals) => void
 }
 
 // Children still running when the test process exits (a crash, a timeout) are killed, so a failed
@@ -154,7 +164,10 @@ export const spawnRedis = async (port: number, dir: string, args: ReadonlyArray<
     }
     await sleep(20)
   }
-  return { port, dir, alive, output: () => output, kill }
+  const signal = (name: NodeJS.Signals) => {
+    if (alive()) child.kill(name)
+  }
+  return { port, dir, alive, output: () => output, kill, signal }
 }
 
 /** Polls `check` until it returns a value; on timeout throws with `describe()`'s account of the state. */
@@ -425,6 +438,31 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<RedisC
     return { killedPort: owner.port }
   }
 
+  const freezeReplicasOf = async (key: string) => {
+    if (stopped) throw new Error("the cluster is stopped")
+    const port = livePorts()[0]!
+    const slot = Number(await command(port, "CLUSTER", "KEYSLOT", key))
+    const view = (await clusterNodes(port)) ?? []
+    const owner = view.find(
+      (n) => n.flags.includes("master") && n.slots.some(([from, to]) => slot >= from && slot <= to),
+    )
+    if (owner === undefined) throw new Error(`no primary owns slot ${slot} of key ${key}`)
+    const replicaPorts = new Set(view.filter((n) => n.masterId === owner.id && !isFailed(n)).map((n) => n.port))
+    const frozen = processes.filter((each) => replicaPorts.has(each.port) && each.alive())
+    if (frozen.length === 0) throw new Error(`the primary on port ${owner.port} has no live replica to freeze`)
+    for (const each of frozen) each.signal("SIGSTOP")
+    // A frozen replica still gets what fits in its socket buffers (megabytes on loopback) and applies it
+    // once resumed: closing the links on the primary makes everything it acknowledges from now on
+    // miss the replicas (which, frozen, cannot connect again).
+    await command(owner.port, "CLIENT", "KILL", "TYPE", "replica")
+    return {
+      frozenPorts: frozen.map((each) => each.port),
+      resume: () => {
+        for (const each of frozen) each.signal("SIGCONT")
+      },
+    }
+  }
+
   const waitForFailover = async (killedPort: number, timeoutMillis = FailoverTimeoutMillis) => {
     const since = killedAt.get(killedPort) ?? Date.now()
     const survivors = livePorts()
@@ -466,6 +504,7 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<RedisC
     nodes: processes.map((each) => ({ host: "127.0.0.1", port: each.port }) as const),
     primaries,
     killPrimaryOf,
+    freezeReplicasOf,
     waitForFailover,
     stop,
   }

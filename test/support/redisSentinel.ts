@@ -18,6 +18,12 @@ export interface SentinelGroup {
   readonly primaryPort: () => Promise<number>
   /** Ports of the replicas connected to the current primary (its ROLE reply). */
   readonly replicaPorts: () => Promise<Array<number>>
+  /**
+   * Freezes (SIGSTOP) every replica of the current primary and closes their links on it, so it goes
+   * on acknowledging writes they do not get; the returned function resumes them (SIGCONT). Keep the freeze well under
+   * `down-after-milliseconds` (1 s), or the sentinels no longer count a frozen replica as a candidate.
+   */
+  readonly freezeReplicas: () => Promise<{ readonly frozenPorts: Array<number>; readonly resume: () => void }>
   /** kill -9 the current primary. */
   readonly killPrimary: () => Promise<{ killedPort: number }>
   /**
@@ -218,6 +224,23 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
     return replicas.map((entry) => (Array.isArray(entry) ? Number(entry[1]) : Number.NaN))
   }
 
+  const freezeReplicas = async () => {
+    const ports = new Set(await replicaPorts())
+    const frozen = started.filter((each) => ports.has(each.port) && each.alive() && !sentinelProcesses.includes(each))
+    if (frozen.length === 0) throw new Error("the primary has no replica started here to freeze")
+    for (const each of frozen) each.signal("SIGSTOP")
+    // A frozen replica still gets what fits in its socket buffers (megabytes on loopback) and applies it
+    // once resumed: closing the links on the primary makes everything it acknowledges from now on
+    // miss the replicas (which, frozen, cannot connect again).
+    await command(await primaryPort(), "CLIENT", "KILL", "TYPE", "replica")
+    return {
+      frozenPorts: frozen.map((each) => each.port),
+      resume: () => {
+        for (const each of frozen) each.signal("SIGCONT")
+      },
+    }
+  }
+
   const killPrimary = async () => {
     const port = await primaryPort()
     const victim = started.find((each) => each.port === port)
@@ -252,6 +275,7 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
     masterName,
     primaryPort,
     replicaPorts,
+    freezeReplicas,
     killPrimary,
     waitForFailover,
     stop,
