@@ -21,29 +21,47 @@ import {
  * array is the left end, where LPUSH adds.
  */
 class List {
-  items: Array<string> = []
+  // The items before `head` are popped: RPOP moves `head` rather than shifting the array (a drain
+  // of a long queue would otherwise copy the queue for every job); they are dropped once they
+  // outnumber the rest.
+  #all: Array<string> = []
+  #head = 0
+  get length(): number {
+    return this.#all.length - this.#head
+  }
+  #compact(threshold: number) {
+    if (this.#head > threshold) {
+      this.#all.splice(0, this.#head)
+      this.#head = 0
+    }
+  }
   lpush(values: ReadonlyArray<string>) {
-    for (const value of values) this.items.push(value)
+    for (const value of values) this.#all.push(value)
   }
   rpush(values: ReadonlyArray<string>) {
-    this.items.unshift(...[...values].reverse())
+    this.#compact(0)
+    this.#all.unshift(...[...values].reverse())
   }
   rpop(count: number): Array<string> {
-    return this.items.splice(0, count)
+    const popped = this.#all.slice(this.#head, this.#head + count)
+    this.#head += popped.length
+    this.#compact(this.length)
+    return popped
   }
   lpop(count: number): Array<string> {
-    return this.items.splice(Math.max(0, this.items.length - count), count).reverse()
+    const taken = Math.min(count, this.length)
+    return this.#all.splice(this.#all.length - taken, taken).reverse()
   }
   /** LREM with a count of 1: the first occurrence from the left. */
   remove(value: string): boolean {
-    const index = this.items.lastIndexOf(value)
-    if (index < 0) return false
-    this.items.splice(index, 1)
+    const index = this.#all.lastIndexOf(value)
+    if (index < this.#head) return false
+    this.#all.splice(index, 1)
     return true
   }
   /** LRANGE: index 0 is the left end. */
   range(start: number, stop: number): Array<string> {
-    const leftFirst = [...this.items].reverse()
+    const leftFirst = this.#all.slice(this.#head).reverse()
     return sliceRedis(leftFirst, start, stop)
   }
 }
@@ -137,7 +155,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     enqueue: (name, payloads, token) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          if (payloads.length === 0 || (token !== undefined && !claimToken(`${name}\n${token}`, now))) return
+          if (payloads.length === 0 || (token !== undefined && !claimToken(token, now))) return
           push(name, payloads)
           notify({ _tag: "Work", queue: name })
         }),
@@ -239,7 +257,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         if (requeue.length > 0) notify({ _tag: "Work", queue: name })
         return { taken: jobs.length, poisoned }
       }),
-    forgetRecovery: (_queue, raw) => Effect.sync(() => void recoveries.delete(raw)),
+    forgetRecovery: (raw) => Effect.sync(() => void recoveries.delete(raw)),
     requeueOrphans: (name, node, raws) =>
       Effect.sync(() => {
         const list = inProgressOf(name, node)
@@ -250,7 +268,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
       }),
     deregister: (node) =>
       Effect.sync(() => {
-        const holding = [...(nodeQueues.get(node) ?? [])].filter((name) => inProgressOf(name, node).items.length > 0)
+        const holding = [...(nodeQueues.get(node) ?? [])].filter((name) => inProgressOf(name, node).length > 0)
         if (holding.length > 0) {
           nodeQueues.set(node, new Set(holding))
           return false
@@ -310,7 +328,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         }
       }),
     queues: Effect.sync(() => [...queueNames].sort()),
-    queueSize: (name) => Effect.sync(() => queues.get(name)?.items.length ?? 0),
+    queueSize: (name) => Effect.sync(() => queues.get(name)?.length ?? 0),
     queueRange: (name, start, stop) => Effect.sync(() => queue(name).range(start, stop)),
     deleteFromQueue: (name, raw) => Effect.sync(() => queue(name).remove(raw)),
     clearQueue: (name) =>

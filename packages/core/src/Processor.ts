@@ -6,7 +6,20 @@
  * in-progress (it runs again) or with its outcome recorded, never lost. A retry changes only the
  * failure's keys in the job's own text (`Job.patch`); a death goes through `DeadLetter`.
  */
-import { Cause, Clock, Context, DateTime, Effect, type Exit, Layer, LogLevel, References, Result, Tracer } from "effect"
+import {
+  Cause,
+  Clock,
+  Context,
+  DateTime,
+  Effect,
+  type Exit,
+  type Fiber,
+  Layer,
+  LogLevel,
+  References,
+  Result,
+  Tracer,
+} from "effect"
 import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
@@ -68,6 +81,8 @@ const andThenUnlessVoid = <A, E, R, E2, R2>(
   first: Effect.Effect<void, E2, R2>,
   second: Effect.Effect<A, E, R>,
 ): Effect.Effect<A, E | E2, R | R2> => (first === Effect.void ? second : Effect.andThen(first, second))
+
+const Finished: Effect.Effect<"finished"> = Effect.succeed("finished")
 
 /** The wait before an outcome write is tried again the first time (then `OutcomeRetry`'s). */
 const FirstRetryDelay = "50 millis"
@@ -136,14 +151,19 @@ export class Processor extends Context.Service<
       const levels = settings.logLevels
 
       // Skips building the line and its annotations when the level is off: this runs for every job.
+      const logUnsafe = (
+        fiber: Fiber.Fiber<unknown, unknown>,
+        level: LogLevel.LogLevel,
+        message: () => string,
+        annotations: () => Record<string, unknown>,
+      ) =>
+        level === "None" || level === "All" || LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), level)
+          ? Effect.void
+          : Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations()))
       const log = (level: LogLevel.LogLevel, message: () => string, annotations: () => Record<string, unknown>) =>
         level === "None" || level === "All"
           ? Effect.void
-          : Effect.withFiber((fiber) =>
-              LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), level)
-                ? Effect.void
-                : Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations())),
-            )
+          : Effect.withFiber((fiber) => logUnsafe(fiber, level, message, annotations))
 
       /** What one run has done so far: what it decoded, and the outcome once it is in the store. */
       interface Progress {
@@ -165,24 +185,25 @@ export class Processor extends Context.Service<
       })
 
       /** The common outcome, without a generator: this runs for every job that succeeds. */
-      const finished = (lease: Lease, job: Job.Job, durationMillis: number, progress: Progress) =>
-        Effect.flatMap(ack(lease.queue, lease.raw), () => {
-          progress.recorded = "finished"
-          const { queue } = lease
-          return stats.recordProcessed(queue, job.class, durationMillis).pipe(
-            Effect.andThen(
-              events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis })),
-            ),
-            Effect.andThen(
-              log(
-                levels.done,
-                () => `done ${job.class} ${job.jid} in ${durationMillis} ms`,
-                () => ({ queue, class: job.class, jid: job.jid, duration_ms: durationMillis }),
-              ),
-            ),
-            Effect.as("finished" as const),
-          )
-        })
+      const finished = (lease: Lease, job: Job.Job, nowMillis: number, progress: Progress) =>
+        Effect.flatMap(ack(lease.queue, lease.raw), () =>
+          Effect.withFiber((fiber) => {
+            progress.recorded = "finished"
+            const { queue } = lease
+            const durationMillis = nowMillis - lease.startedMillis
+            stats.recordProcessedUnsafe(queue, job.class, durationMillis, nowMillis)
+            const announce = events.publish(
+              new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }),
+            )
+            const logged = logUnsafe(
+              fiber,
+              levels.done,
+              () => `done ${job.class} ${job.jid} in ${durationMillis} ms`,
+              () => ({ queue, class: job.class, jid: job.jid, duration_ms: durationMillis }),
+            )
+            return andThenUnlessVoid(announce, andThenUnlessVoid(logged, Finished))
+          }),
+        )
 
       /** Writes what `decide` said; the decision's time is the run's end. */
       const write = Effect.fnUntraced(function* (
@@ -199,7 +220,7 @@ export class Processor extends Context.Service<
           case "Interrupted":
             return "interrupted"
           case "Ack":
-            return yield* finished(lease, job, durationMillis, progress)
+            return yield* finished(lease, job, nowMillis, progress)
           case "Dead": {
             const { failure, failures, reason } = decision
             yield* stats.recordFailed(queue, job.class, durationMillis)
@@ -362,7 +383,7 @@ export class Processor extends Context.Service<
         // (The retry's schedule is only built once a write has failed: this runs for every job.)
         const attempt = Effect.uninterruptible(
           decision._tag === "Ack"
-            ? finished(lease, job, nowMillis - lease.startedMillis, progress)
+            ? finished(lease, job, nowMillis, progress)
             : write(lease, job, decision, nowMillis, progress),
         )
         return Effect.catch(attempt, (error) =>
@@ -409,13 +430,32 @@ export class Processor extends Context.Service<
         return "dead"
       })
 
-      /** Whatever happens, an outcome: a failure nobody expected is salvaged (see `salvage`). */
-      const processUntraced = (lease: Lease, progress: Progress): Effect.Effect<Outcome, StoreError> =>
-        Effect.catchCause(run(lease, progress), (cause) =>
-          Cause.hasInterruptsOnly(cause) || Cause.hasFails(cause)
-            ? Effect.failCause(cause)
-            : salvage(lease.queue, lease.raw, progress, cause),
-        )
+      /**
+       * Whatever happens, an outcome: a failure nobody expected is salvaged (see `salvage`); an
+       * outcome that cannot be written, even by salvaging, leaves the job in progress, and says so.
+       * Interruption (shutdown) writes nothing. (One handler rather than three nested ones: this
+       * wraps every job.)
+       */
+      const processUntraced = (lease: Lease, progress: Progress): Effect.Effect<Outcome> =>
+        Effect.catchCause(run(lease, progress), (cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+          if (Cause.hasFails(cause)) {
+            const error = Cause.hasDies(cause) ? undefined : Cause.findErrorOption(cause)
+            return Effect.as(
+              error?._tag === "Some"
+                ? Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.value.message}`)
+                : Effect.logError("Could not record a job's outcome; it stays in progress", cause),
+              "unrecorded" as const,
+            )
+          }
+          return Effect.catchCause(salvage(lease.queue, lease.raw, progress, cause), unsalvaged)
+        })
+
+      /** Salvaging failed too: the job stays in progress, and this says so. */
+      const unsalvaged = (cause: Cause.Cause<never>): Effect.Effect<Outcome> =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(Effect.logError("Could not record a job's outcome; it stays in progress", cause), "unrecorded")
 
       /**
        * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see
@@ -423,7 +463,7 @@ export class Processor extends Context.Service<
        * exports nothing) is installed, or the job carries a trace to continue. A span costs several
        * µs, a sizeable share of a job's CPU, so jobs nobody traces run without one.
        */
-      const process = (lease: Lease): Effect.Effect<Outcome, StoreError> =>
+      const process = (lease: Lease): Effect.Effect<Outcome> =>
         Effect.withFiber((fiber) => {
           const progress: Progress = { job: undefined, recorded: undefined, span: undefined }
           const parent = Trace.parentOf(lease.raw)
@@ -441,26 +481,7 @@ export class Processor extends Context.Service<
             : Effect.useSpan("Processor.process", { parent }, inSpan)
         })
 
-      return {
-        process: (lease: Lease) =>
-          process(lease).pipe(
-            Effect.catch((error) =>
-              Effect.as(
-                Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.message}`),
-                "unrecorded" as const,
-              ),
-            ),
-            // Only if salvaging failed too: the job stays in progress, and this says so.
-            Effect.catchCause((cause) =>
-              Cause.hasInterruptsOnly(cause)
-                ? Effect.failCause(cause as Cause.Cause<never>)
-                : Effect.as(
-                    Effect.logError("Could not record a job's outcome; it stays in progress", cause),
-                    "unrecorded" as const,
-                  ),
-            ),
-          ),
-      }
+      return { process }
     }),
   )
 }

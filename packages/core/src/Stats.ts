@@ -58,6 +58,13 @@ export class Stats extends Context.Service<
      * Effect: it runs for every job, inside the processor's own step.
      */
     readonly recordStartedUnsafe: (queue: string, className: string, latencyMillis: number | undefined) => void
+    /** A run that succeeded, at `nowMillis`: counts as processed. Synchronous, for the same reason. */
+    readonly recordProcessedUnsafe: (
+      queue: string,
+      className: string,
+      durationMillis: number,
+      nowMillis: number,
+    ) => void
     /** A run that succeeded: counts as processed. */
     readonly recordProcessed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
     /** A run that failed: counts as processed and as failed. */
@@ -107,13 +114,22 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
     // adds them to the context it is given, a copy of the whole context when that one is deep.
     const context = yield* Effect.context<never>()
     // One step, no generator: this runs for every job.
+    const countUnsafe = (
+      kind: "processed" | "failed",
+      queue: string,
+      className: string,
+      durationMillis: number,
+      nowMillis: number,
+    ) => {
+      addUnsafe(utcDay(nowMillis), 1, kind === "failed" ? 1 : 0)
+      const metrics = metricsFor(queue, className)
+      metrics.processed.updateUnsafe(1, context)
+      if (kind === "failed") metrics.failed.updateUnsafe(1, context)
+      metrics.duration.updateUnsafe(durationMillis, context)
+    }
     const count = (kind: "processed" | "failed") => (queue: string, className: string, durationMillis: number) =>
       Effect.withFiber((fiber) => {
-        addUnsafe(utcDay(fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()), 1, kind === "failed" ? 1 : 0)
-        const metrics = metricsFor(queue, className)
-        metrics.processed.updateUnsafe(1, context)
-        if (kind === "failed") metrics.failed.updateUnsafe(1, context)
-        metrics.duration.updateUnsafe(durationMillis, context)
+        countUnsafe(kind, queue, className, durationMillis, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe())
         return Effect.void
       })
 
@@ -147,6 +163,13 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
       metrics.started.updateUnsafe(1, context)
       if (latencyMillis !== undefined) metrics.latency.updateUnsafe(latencyMillis, context)
     }
-    return { recordStartedUnsafe, recordProcessed: count("processed"), recordFailed: count("failed"), flush }
+    return {
+      recordStartedUnsafe,
+      recordProcessedUnsafe: (queue, className, durationMillis, nowMillis) =>
+        countUnsafe("processed", queue, className, durationMillis, nowMillis),
+      recordProcessed: count("processed"),
+      recordFailed: count("failed"),
+      flush,
+    }
   }),
 )

@@ -2,7 +2,7 @@
  * Worker definitions: what a job class is, and the registry that maps wire `class` names to them.
  * Nothing is ever evaluated from a job's text: an unregistered class is an `UnknownJobClass`.
  */
-import { Context, Data, Duration, Effect, Layer, Schema, Tracer } from "effect"
+import { Context, Data, Duration, Effect, Exit, Layer, Schema, Tracer } from "effect"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
@@ -123,7 +123,15 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
       ),
     decodeArgs: (wire) => Effect.mapError(decode(wire), invalid),
     // Untraced: the processor's span for the job carries its class, and this runs for every job.
-    run: (wire: WireArgs) => Effect.flatMap(Effect.mapError(decode(wire), invalid), options.perform),
+    // A schema without async steps decodes to an Exit at once: a success goes straight to perform.
+    run: (wire: WireArgs) => {
+      const decoded = decode(wire)
+      if (Exit.isExit(decoded)) {
+        const exit = decoded as Exit.Exit<A, Schema.SchemaError>
+        if (Exit.isSuccess(exit)) return options.perform(exit.value)
+      }
+      return Effect.flatMap(Effect.mapError(decoded, invalid), options.perform)
+    },
   }
 }
 
