@@ -110,12 +110,24 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
       : {
           sentinels: options.sentinel.nodes.map(({ host, port }) => ({ host, port })),
           name: options.sentinel.name,
-          // Sentinel's switch-master message moves the connection at once, without waiting for errors.
-          failoverDetector: true,
+          // No `failoverDetector`: in ioredis 6.0.0 its switch-master handler can race a reconnect
+          // and leave the client closed for good. A dead primary's connection drops anyway, and
+          // the reconnect asks Sentinel again until it names the new primary.
         }),
     ...options.ioredis,
   }
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  /** Clients being closed by us: their end is not a reason to connect again. */
+  const closing = new WeakSet<Client>()
+  const close = (client: Client, politely = false): Promise<void> => {
+    closing.add(client)
+    return politely
+      ? client.quit().then(
+          () => undefined,
+          () => client.disconnect(),
+        )
+      : Promise.resolve(client.disconnect())
+  }
 
   const create = (extra?: RedisOptions): Client => {
     const merged: RedisOptions = { ...clientOptions, ...extra }
@@ -154,11 +166,22 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
         try {
           await client.connect()
           opened = true
-          return client
         } catch (cause) {
-          client.disconnect()
+          void close(client)
           throw new ConnectionFailed({ url: target, cause: lastError ?? cause })
         }
+        // A client that reconnects by itself should never end before we close it; should ioredis
+        // give up anyway (it has, around a Sentinel failover), start it again.
+        if (client instanceof IORedis && extra?.retryStrategy === undefined) {
+          client.on("end", () => {
+            if (closing.has(client)) return
+            runFork(Effect.logWarning(`Redis ${role} connection ended; connecting again`))
+            setTimeout(() => {
+              if (!closing.has(client)) client.connect().catch(() => {})
+            }, 500)
+          })
+        }
+        return client
       },
       catch: (cause) =>
         toError(cause instanceof ConnectionFailed ? cause : new ConnectionFailed({ url: target, cause })),
@@ -167,16 +190,12 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
   const sendWith =
     (client: Client) =>
     <A = unknown>(command: string, ...args: ReadonlyArray<string>): Effect.Effect<A, Redis.RedisError> =>
-      Effect.tryPromise({ try: () => call(client, command, args) as Promise<A>, catch: toError })
+      Effect.tryPromise({
+        try: () => untilRun(client, () => call(client, command, args)) as Promise<A>,
+        catch: toError,
+      })
 
-  const client = yield* Effect.acquireRelease(open("command"), (client) =>
-    Effect.promise(() =>
-      client.quit().then(
-        () => undefined,
-        () => client.disconnect(),
-      ),
-    ),
-  )
+  const client = yield* Effect.acquireRelease(open("command"), (client) => Effect.promise(() => close(client, true)))
 
   const redis = yield* Redis.make({
     send: sendWith(client),
@@ -184,27 +203,29 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     // dropped one fails its command and leaves the pool.
     connect: Effect.map(open("blocking", { retryStrategy: () => null, enableAutoPipelining: false }), (conn) => ({
       send: sendWith(conn),
-      close: Effect.sync(() => conn.disconnect()),
+      close: Effect.promise(() => close(conn)),
     })),
     pool: options.pool,
     subscribe: Effect.fnUntraced(function* (channel, onMessage) {
       // ioredis re-subscribes by itself after a reconnect.
-      const subscriber = yield* Effect.acquireRelease(open("subscriber"), (conn) =>
-        Effect.sync(() => conn.disconnect()),
-      )
+      const subscriber = yield* Effect.acquireRelease(open("subscriber"), (conn) => Effect.promise(() => close(conn)))
       subscriber.on("message", (from: string, message: string) => onMessage({ channel: from, message }))
       yield* Effect.tryPromise({ try: () => subscriber.subscribe(channel), catch: toError })
       return Effect.never
     }),
   })
 
+  const waits = sharedWaits()
   const wire: Wire.WireShape = {
     // Bulk replies stay bytes; Buffer arguments are sent as they are.
     send: (command, args) =>
-      Effect.tryPromise({ try: () => sendBuffer(client, command, args.map(toWireArg)), catch: toError }),
+      Effect.tryPromise({
+        try: () => untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
+        catch: toError,
+      }),
     waitForReplicas: (key, replicas, timeoutMillis) =>
       Effect.tryPromise({
-        try: () => nodeServing(client, key).call("WAIT", replicas, timeoutMillis) as Promise<number>,
+        try: async () => waits.wait(await nodeServing(client, key), replicas, timeoutMillis),
         catch: toError,
       }),
     cluster: client instanceof Cluster,
@@ -229,7 +250,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
       }
       // Re-subscribed here rather than by ioredis, so that `Resubscribed` follows Redis's reply.
       const subscriber = yield* Effect.acquireRelease(open("subscriber", { autoResubscribe: false }), (conn) =>
-        Effect.sync(() => conn.disconnect()),
+        Effect.promise(() => close(conn)),
       )
       subscriber.on(sharded ? "smessage" : "message", onMessage)
       const subscribe = () => (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel))
@@ -250,6 +271,56 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
 })
 
 /**
+ * `WAIT` shared by the writes of one turn of the event loop on one connection: a WAIT covers every
+ * write sent before it on its connection, and each one blocks the connection until replicas
+ * answer, so one per turn rather than one per write.
+ */
+const sharedWaits = () => {
+  const pending = new Map<IORedis, Map<string, Promise<number>>>()
+  return {
+    wait: (node: IORedis, replicas: number, timeoutMillis: number): Promise<number> => {
+      const key = `${replicas}/${timeoutMillis}`
+      let byArgs = pending.get(node)
+      if (byArgs === undefined) pending.set(node, (byArgs = new Map()))
+      const joined = byArgs.get(key)
+      if (joined !== undefined) return joined
+      const started = new Promise<number>((resolve, reject) =>
+        setImmediate(() => {
+          byArgs.delete(key)
+          if (byArgs.size === 0) pending.delete(node)
+          ;(node.call("WAIT", replicas, timeoutMillis) as Promise<number>).then(resolve, reject)
+        }),
+      )
+      byArgs.set(key, started)
+      return started
+    },
+  }
+}
+
+/** A Cluster's reply for a command it did not run (a slot moved or has no primary yet). */
+const NotRun = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/
+
+/**
+ * Sends on a Cluster again while it answers that the command did not run, for about 5 s (a
+ * failover takes 1–3 s). ioredis 6.0.0 redirects MOVED, but not for auto-pipelined commands
+ * (redis/ioredis#2075), and gives up on CLUSTERDOWN after a short while.
+ */
+const untilRun = <A>(client: Client, send: () => Promise<A>): Promise<A> =>
+  client instanceof Cluster ? retryNotRun(client, send) : send()
+
+const retryNotRun = async <A>(client: Cluster, send: () => Promise<A>): Promise<A> => {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send()
+    } catch (error) {
+      if (attempt >= 50 || !(error instanceof Error) || !NotRun.test(error.message)) throw error
+      if (error.message.startsWith("MOVED")) client.refreshSlotsCache()
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+}
+
+/**
  * A command on `client`. On a Cluster, `SCRIPT` goes to every primary (a script is called by SHA
  * on whichever shard holds its keys, and a primary promoted later loads it after NOSCRIPT).
  */
@@ -258,13 +329,20 @@ const call = (client: Client, command: string, args: ReadonlyArray<string | numb
     ? Promise.all(client.nodes("master").map((node) => node.call(command, ...args))).then((replies) => replies[0])
     : client.call(command, ...args)
 
-/** The connection that carries commands on `key`: the client itself, or the Cluster's shard for it. */
-const nodeServing = (client: Client, key: string): IORedis => {
+/**
+ * The connection that carries commands on `key`: the client itself, or the Cluster's primary for
+ * it (waiting a few seconds for one while a failover is under way).
+ */
+const nodeServing = async (client: Client, key: string): Promise<IORedis> => {
   if (!(client instanceof Cluster)) return client
-  const owner = client.slots[Slots.of(key)]?.[0]
-  const node = client.nodes("master").find(({ options }) => `${options.host}:${options.port}` === owner)
-  if (node === undefined) throw new Error(`no known primary serves the slot of ${key}`)
-  return node
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const owner = client.slots[Slots.of(key)]?.[0]
+    const node = client.nodes("master").find(({ options }) => `${options.host}:${options.port}` === owner)
+    if (node !== undefined) return node
+    client.refreshSlotsCache()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`no known primary serves the slot of ${key}`)
 }
 
 /**
