@@ -10,6 +10,7 @@ import { NodeRuntime } from "@effect/platform-node"
 import { Settings, type Store, Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Cause, Config, Duration, Effect, Exit, Layer, Runtime } from "effect"
+import { applyNodeFlags } from "./NodeFlags.ts"
 
 /** What a worker process reads from the environment: the runtime's settings and the store's. */
 export interface Environment {
@@ -66,6 +67,8 @@ export const serve: Effect.Effect<never, never, Verk.Verk> = Effect.gen(function
   return yield* Effect.never
 })
 
-/** Runs a worker process for `workers` (which need no services beyond the job's own). */
-export const run = (workers: ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>): void =>
+/** Runs a worker process for `workers` (which need no services beyond the job's own), with `NodeFlags`. */
+export const run = (workers: ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>): void => {
+  applyNodeFlags()
   serve.pipe(Effect.provide(layer(workers)), (main) => NodeRuntime.runMain(main, { teardown }))
+}

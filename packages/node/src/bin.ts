@@ -4,12 +4,26 @@
  * success or after a graceful shutdown on SIGTERM/SIGINT, 1 on failure. An expected failure is one
  * line on stderr (`verk: cannot connect to Redis at ...`); a defect is logged with its stack.
  */
-import { NodeRuntime, NodeServices } from "@effect/platform-node"
-import { Effect } from "effect"
-import { CliOutput, Command } from "effect/cli"
-import { presenter, report } from "./cli/errors.ts"
-import { verk } from "./main.ts"
-import { teardown } from "./WorkerProcess.ts"
+import { applyNodeFlags } from "./NodeFlags.ts"
+
+// `verk run` is a worker process: it restarts with its V8 flags before loading anything else.
+if (process.argv.slice(2).find((arg) => !arg.startsWith("-")) === "run") applyNodeFlags()
+
+const [
+  { NodeRuntime, NodeServices },
+  { Effect },
+  { CliOutput, Command },
+  { presenter, report },
+  { verk },
+  { teardown },
+] = await Promise.all([
+  import("@effect/platform-node"),
+  import("effect"),
+  import("effect/cli"),
+  import("./cli/errors.ts"),
+  import("./main.ts"),
+  import("./WorkerProcess.ts"),
+])
 
 verk.pipe(
   Command.run({ version: "0.1.0" }),
