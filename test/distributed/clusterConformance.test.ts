@@ -4,14 +4,13 @@
  * file; each test gets its own namespace and its own connections, and its keys are deleted from
  * every primary afterwards.
  */
-import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Cluster } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
-import * as Payload from "../../packages/core/src/Payload.ts"
-import { Store } from "../../packages/core/src/Store.ts"
+import type { Store } from "../../packages/core/src/Store.ts"
 import * as Keys from "../../packages/redis/src/Keys.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
+import { payloadBytesSuite } from "../conformance/payloadBytes.ts"
 import { storeConformance } from "../conformance/storeConformance.ts"
 import { uniqueNamespace } from "../support/redis.ts"
 import { type RedisCluster, startCluster } from "../support/redisCluster.ts"
@@ -67,42 +66,14 @@ const makeLayer = (namespace = uniqueNamespace()): Layer.Layer<Store, unknown> =
 
 storeConformance("RedisStore on a Redis Cluster", () => makeLayer(), { shardedByQueue: true })
 
-// What the binary form stands for is the bytes Redis holds, both ways (the cluster scheme's keys).
-describe("RedisStore on a Redis Cluster: payloads are their bytes in Redis", () => {
-  const notText = Buffer.from([0x7b, 0xff, 0xfe, 0x7d])
-  const likeMarker = Buffer.from(`${Payload.Marker}text`)
-
-  it.live("a binary-form payload is written as its bytes, and bytes pushed by others read as that form", () => {
-    const namespace = uniqueNamespace()
-    const keys = Keys.make(namespace, "cluster")
-    return Effect.gen(function* () {
-      const { admin } = started()
-      const store = yield* Store
-      yield* store.enqueue("q", [Payload.fromBytes(notText), Payload.fromBytes(likeMarker), "text"])
-      const stored = yield* Effect.promise(() => admin.lrangeBuffer(keys.queue("q"), 0, -1))
-      assert.deepStrictEqual(stored, [Buffer.from("text"), likeMarker, notText])
-
-      yield* Effect.promise(() => admin.lpush(keys.queue("q"), notText))
-      const fetched = yield* store.fetch("q", "n", 10)
-      assert.deepStrictEqual(fetched.jobs, [
-        Payload.fromBytes(notText),
-        Payload.fromBytes(likeMarker),
-        "text",
-        Payload.fromBytes(notText),
-      ])
-      yield* store.kill("q", "n", fetched.jobs[0] ?? "", fetched.jobs[1] ?? "", 5, {
-        maxJobs: 10,
-        maxAgeSeconds: 1_000,
-      })
-      // Neither payload is a job naming a queue, so its dead entry lives with the default home.
-      const dead = keys.set("dead", Keys.DefaultHome)
-      assert.deepStrictEqual(yield* Effect.promise(() => admin.zrangeBuffer(dead, "0", "-1")), [likeMarker])
-      // LREM took the first occurrence from the left: the same bytes, whichever copy.
-      assert.deepStrictEqual(yield* Effect.promise(() => admin.lrangeBuffer(keys.inProgress("q", "n"), 0, -1)), [
-        Buffer.from("text"),
-        likeMarker,
-        notText,
-      ])
-    }).pipe(Effect.provide(makeLayer(namespace)))
-  })
+// The cluster scheme's keys; neither payload is a job naming a queue, so its dead entry lives with
+// the default home.
+payloadBytesSuite("RedisStore on a Redis Cluster: payloads are their bytes in Redis", () => {
+  const namespace = uniqueNamespace()
+  const keys = Keys.make(namespace, "cluster")
+  return {
+    layer: makeLayer(namespace),
+    admin: Effect.sync(() => started().admin),
+    keys: { queue: keys.queue("q"), inProgress: keys.inProgress("q", "n"), dead: keys.set("dead", Keys.DefaultHome) },
+  }
 })

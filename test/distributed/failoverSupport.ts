@@ -6,6 +6,7 @@
  * ran more than once (duplicated), and how long processing stopped.
  */
 import { Context, Effect, Fiber, Layer, Option, References, Schema, Stream } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
 import { Client } from "../../packages/core/src/Client.ts"
 import { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
 import { Store } from "../../packages/core/src/Store.ts"
@@ -340,3 +341,55 @@ export const describeReport = (
     : "") +
   `ran unacknowledged ${report.ranUnacknowledged}, finished after failover ${report.finishedAfterFailover}, ` +
   `left in progress ${report.leftInProgress}, left queued ${report.leftQueued}`
+
+/** Start (~3 s), drain, failover (~3 s) and the drain after it, on a loaded 2-core machine. */
+const TestTimeout = 50_000
+
+/**
+ * The four runs of the scenario on one topology (replicas in step or lagging, durability off or on)
+ * and what each must show. `setUp` starts the topology and registers what stops it.
+ */
+export const describeFailover = (
+  title: string,
+  setUp: (onCleanup: (cleanup: () => Promise<void>) => void) => Promise<Topology>,
+): void => {
+  describe(title, () => {
+    const cleanups: Array<() => Promise<void>> = []
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+    })
+
+    for (const lagging of [false, true]) {
+      for (const durable of [false, true]) {
+        const replica = lagging ? "lagging replica" : "replica in step"
+        it(
+          `${replica}, durability ${durable ? "replicas 1: no acknowledged job is lost" : "off: processing resumes (losses printed)"}`,
+          async () => {
+            const topology = await setUp((cleanup) => cleanups.push(cleanup))
+            const report = await runFailover(topology, durable, { lagging })
+            console.log(describeReport(topology.name, durable, report, { lagging }))
+
+            expect(report.processingAgainMillis, "a job ran and finished after the kill").toBeDefined()
+            expect(report.finishedAfterFailover, "jobs finished after the failover").toBeGreaterThan(0)
+            if (durable) {
+              expect(report.missing, "acknowledged jobs that never ran").toEqual([])
+              expect(report.lost).toBe(0)
+              // Outcomes are replicated too, so none is left behind on the promoted replica.
+              expect(report.leftInProgress, "jobs left in progress").toBe(0)
+            }
+            if (lagging && durable) {
+              // The enqueues issued while the replicas were frozen were not acknowledged: the first fail
+              // with NotReplicated, those queued behind their WAITs on the connection fail at the kill.
+              expect(report.enqueueFailures, "enqueues refused while the replicas were frozen").toBeGreaterThan(0)
+            }
+            if (lagging && !durable) {
+              // The primary acknowledged enqueues the frozen replica never got, and jobs still queued vanish.
+              expect(report.lost, "acknowledged jobs lost with a lagging replica").toBeGreaterThan(0)
+            }
+          },
+          TestTimeout,
+        )
+      }
+    }
+  })
+}

@@ -4,13 +4,17 @@
  * quieter than `redis-cli --cluster create`, which sleeps between its steps). Node timeouts are short
  * so that a killed primary fails over within a few seconds. It never touches a Redis it did not start.
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { mkdtemp, rm } from "node:fs/promises"
 import { createServer } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { Redis } from "ioredis"
-import { freePort } from "./redisServer.ts"
+import {
+  command,
+  freePort,
+  freezeReplicas,
+  type LaunchedRedis,
+  launchRedis,
+  replicationArgs,
+  tryCommand,
+  waitFor,
+} from "./redisServer.ts"
 
 export interface Address {
   readonly host: "127.0.0.1"
@@ -57,136 +61,6 @@ const Slots = 16_384
 const NodeTimeoutMillis = 1_000
 const StartTimeoutMillis = 15_000
 const FailoverTimeoutMillis = 20_000
-
-export const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
-
-// ---------------------------------------------------------------------------------------------
-// Processes (shared with redisSentinel.ts)
-// ---------------------------------------------------------------------------------------------
-
-/** A redis-server (or sentinel) process started by these harnesses. */
-export interface RedisProcess {
-  readonly port: number
-  readonly dir: string
-  readonly alive: () => boolean
-  /** Everything it printed (for error messages). */
-  readonly output: () => string
-  /** SIGKILL and wait for the exit. */
-  readonly kill: () => Promise<void>
-  /** Sends `signal` while it runs, e.g. SIGSTOP to freeze it (a lagging replica) and SIGCONT to resume it. */
-  readonly signal: (signal: NodeJS.Signals) => void
-}
-
-// Children still running when the test process exits (a crash, a timeout) are killed, so a failed
-// run leaves no orphan redis-server behind.
-const running = new Set<ChildProcess>()
-let exitHookInstalled = false
-const track = (child: ChildProcess) => {
-  running.add(child)
-  child.once("exit", () => running.delete(child))
-  if (!exitHookInstalled) {
-    exitHookInstalled = true
-    process.on("exit", () => {
-      for (const each of running) each.kill("SIGKILL")
-    })
-  }
-}
-
-const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once("exit", () => resolve()))
-
-/** Sends one command on a fresh connection that never retries; throws on any failure. */
-export const command = async (port: number, name: string, ...args: Array<string | number>): Promise<unknown> => {
-  const client = new Redis({
-    host: "127.0.0.1",
-    port,
-    lazyConnect: true,
-    connectTimeout: 1_000,
-    commandTimeout: 2_000,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  })
-  // A refused connection is expected while a node starts or after it is killed.
-  client.on("error", () => {})
-  try {
-    await client.connect()
-    return await client.call(name, ...args)
-  } finally {
-    client.disconnect()
-  }
-}
-
-/** The command's reply, or undefined when the node does not answer. */
-export const tryCommand = async (port: number, name: string, ...args: Array<string | number>) => {
-  try {
-    return await command(port, name, ...args)
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * Spawns `redis-server <args>` in `dir` and resolves once it answers PING on `port`; rejects (and
- * kills it) if it exits first or does not answer in time.
- */
-export const spawnRedis = async (port: number, dir: string, args: ReadonlyArray<string>): Promise<RedisProcess> => {
-  const child = spawn("redis-server", [...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] })
-  track(child)
-  let output = ""
-  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()))
-  let spawnError: NodeJS.ErrnoException | undefined
-  child.once("error", (error: NodeJS.ErrnoException) => (spawnError = error))
-  const alive = () => spawnError === undefined && child.exitCode === null && child.signalCode === null
-  const kill = async () => {
-    if (!alive()) return
-    const done = exited(child)
-    child.kill("SIGKILL")
-    await done
-  }
-  const deadline = Date.now() + 10_000
-  while (true) {
-    if (spawnError !== undefined) {
-      throw spawnError.code === "ENOENT"
-        ? new Error("redis-server is not on PATH: install Redis (e.g. `apt-get install redis-server`)")
-        : spawnError
-    }
-    if (!alive()) {
-      throw new Error(`redis-server on port ${port} exited (${child.exitCode ?? child.signalCode}):\n${output}`)
-    }
-    if ((await tryCommand(port, "PING")) === "PONG") break
-    if (Date.now() > deadline) {
-      await kill()
-      throw new Error(`redis-server did not answer PING on port ${port} within 10 s:\n${output}`)
-    }
-    await sleep(20)
-  }
-  const signal = (name: NodeJS.Signals) => {
-    if (alive()) child.kill(name)
-  }
-  return { port, dir, alive, output: () => output, kill, signal }
-}
-
-/** Polls `check` until it returns a value; on timeout throws with `describe()`'s account of the state. */
-export const waitFor = async <A>(
-  what: string,
-  check: () => Promise<A | undefined>,
-  timeoutMillis: number,
-  describe: () => Promise<string>,
-): Promise<A> => {
-  const deadline = Date.now() + timeoutMillis
-  while (true) {
-    const value = await check()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out after ${timeoutMillis} ms waiting for ${what}:\n${await describe()}`)
-    }
-    await sleep(50)
-  }
-}
 
 const canListen = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -272,63 +146,31 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<RedisC
   if (primaryCount < 1) throw new Error("a cluster needs at least one primary")
 
   /** In start order: primaries first, then replicas. */
-  let processes: Array<RedisProcess> = []
+  let processes: Array<LaunchedRedis> = []
   /** Every process started, for `stop` even when the start fails half way. */
-  const started: Array<RedisProcess> = []
-  const dirs: Array<string> = []
+  const started: Array<LaunchedRedis> = []
   const killedAt = new Map<number, number>()
   let stopped = false
 
   const stop = async () => {
     stopped = true
-    await Promise.all(started.map((each) => each.kill()))
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+    await Promise.all(started.map((each) => each.remove()))
   }
 
-  const startNode = async (taken: Set<number>): Promise<RedisProcess> => {
-    let lastError: unknown
-    // The free port may be taken between choosing and binding it: retry on new ports.
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freeClusterPort(taken)
-      const dir = await mkdtemp(join(tmpdir(), "verk-cluster-"))
-      dirs.push(dir)
-      try {
-        const node = await spawnRedis(port, dir, [
-          "--port",
-          String(port),
-          "--bind",
-          "127.0.0.1",
-          "--dir",
-          dir,
-          "--cluster-enabled",
-          "yes",
-          "--cluster-config-file",
-          "nodes.conf",
-          "--cluster-node-timeout",
-          String(NodeTimeoutMillis),
-          // A replica may always take over, however long ago it last heard from its primary.
-          "--cluster-replica-validity-factor",
-          "0",
-          "--appendonly",
-          "no",
-          "--save",
-          "",
-          // The default waits 5 s for more replicas before a full sync starts.
-          "--repl-diskless-sync-delay",
-          "0",
-          "--daemonize",
-          "no",
-          "--loglevel",
-          "warning",
-        ])
-        started.push(node)
-        return node
-      } catch (error) {
-        lastError = error
-        if (error instanceof Error && error.message.startsWith("redis-server is not on PATH")) throw error
-      }
-    }
-    throw lastError
+  const startNode = async (taken: Set<number>) => {
+    const node = await launchRedis({
+      name: "cluster",
+      port: () => freeClusterPort(taken),
+      args: (port, dir) => [
+        ...replicationArgs(port, dir),
+        ...["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+        ...["--cluster-node-timeout", String(NodeTimeoutMillis)],
+        // A replica may always take over, however long ago it last heard from its primary.
+        ...["--cluster-replica-validity-factor", "0"],
+      ],
+    })
+    started.push(node)
+    return node
   }
 
   const livePorts = () => processes.filter((each) => each.alive()).map((each) => each.port)
@@ -450,17 +292,7 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<RedisC
     const replicaPorts = new Set(view.filter((n) => n.masterId === owner.id && !isFailed(n)).map((n) => n.port))
     const frozen = processes.filter((each) => replicaPorts.has(each.port) && each.alive())
     if (frozen.length === 0) throw new Error(`the primary on port ${owner.port} has no live replica to freeze`)
-    for (const each of frozen) each.signal("SIGSTOP")
-    // A frozen replica still gets what fits in its socket buffers (megabytes on loopback) and applies it
-    // once resumed: closing the links on the primary makes everything it acknowledges from now on
-    // miss the replicas (which, frozen, cannot connect again).
-    await command(owner.port, "CLIENT", "KILL", "TYPE", "replica")
-    return {
-      frozenPorts: frozen.map((each) => each.port),
-      resume: () => {
-        for (const each of frozen) each.signal("SIGCONT")
-      },
-    }
+    return freezeReplicas(frozen, owner.port)
   }
 
   const waitForFailover = async (killedPort: number, timeoutMillis = FailoverTimeoutMillis) => {

@@ -4,11 +4,20 @@
  * directory. Timeouts are short so that a killed primary fails over within a few seconds. It never
  * touches a Redis it did not start.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
-import { type Address, command, type RedisProcess, spawnRedis, tryCommand, waitFor } from "./redisCluster.ts"
-import { freePort } from "./redisServer.ts"
+import type { Address } from "./redisCluster.ts"
+import {
+  command,
+  freezeReplicas as freezeProcesses,
+  type LaunchedRedis,
+  type LaunchOptions,
+  launchRedis,
+  type RedisProcess,
+  replicationArgs,
+  tryCommand,
+  waitFor,
+} from "./redisServer.ts"
 
 export interface SentinelGroup {
   /** For ioredis: `new Redis({ sentinels, name: masterName })`. */
@@ -60,55 +69,30 @@ const toRecord = (reply: unknown): Record<string, string> => {
 
 const toRecords = (reply: unknown): Array<Record<string, string>> => (Array.isArray(reply) ? reply.map(toRecord) : [])
 
-const serverArgs = (port: number, dir: string) => [
-  "--port",
-  String(port),
-  "--bind",
-  "127.0.0.1",
-  "--dir",
-  dir,
-  "--appendonly",
-  "no",
-  "--save",
-  "",
-  // The default waits 5 s for more replicas before a full sync starts.
-  "--repl-diskless-sync-delay",
-  "0",
-  "--daemonize",
-  "no",
-  "--loglevel",
-  "warning",
-]
+/** What one sentinel knows of the master, its replicas and its peers. */
+const sentinelView = async (port: number, masterName: string) => {
+  const [master, replicas, peers] = await Promise.all([
+    tryCommand(port, "SENTINEL", "MASTER", masterName),
+    tryCommand(port, "SENTINEL", "REPLICAS", masterName),
+    tryCommand(port, "SENTINEL", "SENTINELS", masterName),
+  ])
+  return { master: toRecord(master), replicas: toRecords(replicas), peers: toRecords(peers) }
+}
 
 /** Starts the group and resolves once the replica is in sync and every sentinel knows all the others. */
 export const startSentinelGroup = async (options: SentinelOptions = {}): Promise<SentinelGroup> => {
   const masterName = options.masterName ?? "verk-primary"
-  const started: Array<RedisProcess> = []
-  const dirs: Array<string> = []
+  const started: Array<LaunchedRedis> = []
   const killedAt = new Map<number, number>()
 
   const stop = async () => {
-    await Promise.all(started.map((each) => each.kill()))
-    await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })))
+    await Promise.all(started.map((each) => each.remove()))
   }
 
-  /** Spawns on a free port, retried on a new one should another process take it first. */
-  const start = async (kind: string, args: (port: number, dir: string) => Promise<Array<string>>) => {
-    let lastError: unknown
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const port = await freePort()
-      const dir = await mkdtemp(join(tmpdir(), `verk-sentinel-${kind}-`))
-      dirs.push(dir)
-      try {
-        const node = await spawnRedis(port, dir, await args(port, dir))
-        started.push(node)
-        return node
-      } catch (error) {
-        lastError = error
-        if (error instanceof Error && error.message.startsWith("redis-server is not on PATH")) throw error
-      }
-    }
-    throw lastError
+  const start = async (kind: string, args: LaunchOptions["args"]) => {
+    const node = await launchRedis({ name: `sentinel-${kind}`, args })
+    started.push(node)
+    return node
   }
 
   const sentinelProcesses: Array<RedisProcess> = []
@@ -127,24 +111,19 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
     )
     const sentinels = await Promise.all(
       sentinelProcesses.map(async (each) => {
-        const [master, replicas, peers] = await Promise.all([
-          tryCommand(each.port, "SENTINEL", "MASTER", masterName),
-          tryCommand(each.port, "SENTINEL", "REPLICAS", masterName),
-          tryCommand(each.port, "SENTINEL", "SENTINELS", masterName),
-        ])
-        const m = toRecord(master)
-        const r = toRecords(replicas).map((x) => `${x.port}(${x.flags})`)
-        return `  sentinel ${each.port}: master=${m.port ?? "?"}(${m.flags ?? "?"}) failover=${m["failover-state"] ?? "-"} replicas=[${r.join(" ")}] sentinels=${toRecords(peers).length}`
+        const { master: m, replicas, peers } = await sentinelView(each.port, masterName)
+        const r = replicas.map((x) => `${x.port}(${x.flags})`)
+        return `  sentinel ${each.port}: master=${m.port ?? "?"}(${m.flags ?? "?"}) failover=${m["failover-state"] ?? "-"} replicas=[${r.join(" ")}] sentinels=${peers.length}`
       }),
     )
     return [...servers, ...sentinels].join("\n")
   }
 
   try {
-    const primary = await start("primary", async (port, dir) => serverArgs(port, dir))
+    const primary = await start("primary", replicationArgs)
     const primaryPort = primary.port
-    const replica = await start("replica", async (port, dir) => [
-      ...serverArgs(port, dir),
+    const replica = await start("replica", (port, dir) => [
+      ...replicationArgs(port, dir),
       "--replicaof",
       "127.0.0.1",
       String(primaryPort),
@@ -188,16 +167,11 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
       async () => {
         const ready = await Promise.all(
           sentinelProcesses.map(async (each) => {
-            const [master, replicas, peers] = await Promise.all([
-              tryCommand(each.port, "SENTINEL", "MASTER", masterName),
-              tryCommand(each.port, "SENTINEL", "REPLICAS", masterName),
-              tryCommand(each.port, "SENTINEL", "SENTINELS", masterName),
-            ])
-            const m = toRecord(master)
-            const replicaSeen = toRecords(replicas).some(
+            const { master, replicas, peers } = await sentinelView(each.port, masterName)
+            const replicaSeen = replicas.some(
               (r) => Number(r.port) === replica.port && r.flags === "slave" && r["master-link-status"] === "ok",
             )
-            return m.flags === "master" && replicaSeen && toRecords(peers).length === Sentinels - 1
+            return master.flags === "master" && replicaSeen && peers.length === Sentinels - 1
           }),
         )
         return ready.every(Boolean) ? true : undefined
@@ -228,17 +202,7 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
     const ports = new Set(await replicaPorts())
     const frozen = started.filter((each) => ports.has(each.port) && each.alive() && !sentinelProcesses.includes(each))
     if (frozen.length === 0) throw new Error("the primary has no replica started here to freeze")
-    for (const each of frozen) each.signal("SIGSTOP")
-    // A frozen replica still gets what fits in its socket buffers (megabytes on loopback) and applies it
-    // once resumed: closing the links on the primary makes everything it acknowledges from now on
-    // miss the replicas (which, frozen, cannot connect again).
-    await command(await primaryPort(), "CLIENT", "KILL", "TYPE", "replica")
-    return {
-      frozenPorts: frozen.map((each) => each.port),
-      resume: () => {
-        for (const each of frozen) each.signal("SIGCONT")
-      },
-    }
+    return freezeProcesses(frozen, await primaryPort())
   }
 
   const killPrimary = async () => {
