@@ -155,7 +155,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     enqueue: (name, payloads, token) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          if (payloads.length === 0 || (token !== undefined && !claimToken(token, now))) return
+          if (payloads.length === 0 || (token !== undefined && !claimToken(`${name}\n${token}`, now))) return
           push(name, payloads)
           notify({ _tag: "Work", queue: name })
         }),
@@ -257,7 +257,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         if (requeue.length > 0) notify({ _tag: "Work", queue: name })
         return { taken: jobs.length, poisoned }
       }),
-    forgetRecovery: (raw) => Effect.sync(() => void recoveries.delete(raw)),
+    forgetRecovery: (_queue, raw) => Effect.sync(() => void recoveries.delete(raw)),
     requeueOrphans: (name, node, raws) =>
       Effect.sync(() => {
         const list = inProgressOf(name, node)
