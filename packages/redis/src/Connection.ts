@@ -216,6 +216,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
   })
 
   const waits = sharedWaits()
+  const sessions = connectionSessions()
   const wire: Wire.WireShape = {
     // Bulk replies stay bytes; Buffer arguments are sent as they are.
     send: (command, args) =>
@@ -223,9 +224,24 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
         try: () => untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
         catch: toError,
       }),
-    waitForReplicas: (key, replicas, timeoutMillis) =>
+    writer: (key) =>
       Effect.tryPromise({
-        try: async () => waits.wait(await nodeServing(client, key), replicas, timeoutMillis),
+        try: async () => {
+          const connection = await nodeServing(client, key)
+          return { key, connection, session: sessions.of(connection) }
+        },
+        catch: toError,
+      }),
+    waitForReplicas: (writer, replicas, timeoutMillis) =>
+      Effect.tryPromise({
+        try: async () => {
+          const connection = await nodeServing(client, writer.key)
+          const current = () => connection === writer.connection && sessions.of(connection) === writer.session
+          if (!current()) return 0
+          const acknowledged = await waits.wait(connection, replicas, timeoutMillis)
+          // ioredis resends a command cut off by a reconnect: a reply from a new session counts nothing.
+          return current() ? acknowledged : 0
+        },
         catch: toError,
       }),
     cluster: client instanceof Cluster,
@@ -293,6 +309,20 @@ const sharedWaits = () => {
       )
       byArgs.set(key, started)
       return started
+    },
+  }
+}
+
+/** Each connection's session: how many times it has closed (a reconnect starts the next). */
+const connectionSessions = () => {
+  const counts = new WeakMap<IORedis, number>()
+  return {
+    of: (connection: IORedis): number => {
+      const count = counts.get(connection)
+      if (count !== undefined) return count
+      counts.set(connection, 0)
+      connection.on("close", () => counts.set(connection, (counts.get(connection) ?? 0) + 1))
+      return 0
     },
   }
 }

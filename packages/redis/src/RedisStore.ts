@@ -175,8 +175,8 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
    */
   const { durability } = options
   const waitMillis = Duration.toMillis(Duration.fromInputUnsafe(durability?.timeout ?? "1 second"))
-  const replicated = (operation: string, key: string, replicas: number) =>
-    wire.waitForReplicas(key, replicas, waitMillis).pipe(
+  const replicated = (operation: string, writer: Wire.Writer, replicas: number) =>
+    wire.waitForReplicas(writer, replicas, waitMillis).pipe(
       Effect.mapError((cause) => new Store.StoreError({ operation, cause })),
       Effect.flatMap((acknowledged) =>
         acknowledged >= replicas
@@ -186,14 +186,21 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             ),
       ),
     )
+  /** The connection is taken before the write: a WAIT on a reconnected one would cover nothing. */
   const durable =
     (operation: string, key: string) =>
     <A>(write: Effect.Effect<A, Store.StoreError>): Effect.Effect<A, Store.StoreError> =>
-      durability === undefined ? write : Effect.tap(write, () => replicated(operation, key, durability.replicas))
+      durability === undefined
+        ? write
+        : Effect.flatMap(
+            Effect.mapError(wire.writer(key), (cause) => new Store.StoreError({ operation, cause })),
+            (writer) => Effect.tap(write, () => replicated(operation, writer, durability.replicas)),
+          )
 
   /** Cluster scheme: registry writes (another slot) that must land before the keys they describe. */
   const register = (operation: string, key: string, ...members: ReadonlyArray<string>) =>
     cluster && members.length > 0 ? Effect.asVoid(send(operation, "SADD", key, ...members)) : Effect.void
+
   /**
    * Notifications. Sidekiq's scheme publishes inside its scripts, atomically with the change. A
    * plain PUBLISH on a Redis Cluster reaches the other nodes later over the cluster bus, so

@@ -23,12 +23,18 @@ export interface WireShape {
   /** Sends a command; every bulk or simple string reply comes back as bytes (a Buffer). */
   readonly send: (command: string, args: ReadonlyArray<Arg>) => Effect.Effect<unknown, Redis.RedisError>
   /**
-   * `WAIT`: blocks until `replicas` replicas hold every write sent before it on the connection
-   * that serves `key` (there is one in a Redis Cluster per shard), or `timeoutMillis` passes;
-   * returns how many do.
+   * The connection a write on `key` goes out on now, in its current session (a reconnect starts a
+   * new one). Taken before the write, for `waitForReplicas` after it.
+   */
+  readonly writer: (key: string) => Effect.Effect<Writer, Redis.RedisError>
+  /**
+   * `WAIT`: blocks until `replicas` replicas hold every write sent before it on `writer`'s
+   * connection, or `timeoutMillis` passes; returns how many do. A WAIT covers only its own
+   * connection's writes, so it answers 0 when that connection reconnected since `writer` was taken
+   * (or, on a Cluster, no longer serves the key): the write may have died with the old primary.
    */
   readonly waitForReplicas: (
-    key: string,
+    writer: Writer,
     replicas: number,
     timeoutMillis: number,
   ) => Effect.Effect<number, Redis.RedisError>
@@ -42,6 +48,13 @@ export interface WireShape {
     channel: string,
     options?: { readonly sharded?: boolean | undefined },
   ) => Effect.Effect<Queue.Dequeue<SubscriptionEvent, Redis.RedisError>, Redis.RedisError, Scope.Scope>
+}
+
+/** A connection and one of its sessions (see `WireShape.writer`). */
+export interface Writer {
+  readonly key: string
+  readonly connection: object
+  readonly session: number
 }
 
 export class Wire extends Context.Service<Wire, WireShape>()("@verk/redis/Wire") {}
