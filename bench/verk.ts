@@ -10,6 +10,7 @@ import { Client, Store, Verk } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { DateTime, Effect, Layer, ManagedRuntime, References } from "effect"
 import type { Redis } from "ioredis"
+import { NodeFlags } from "../packages/node/src/NodeFlags.ts"
 import type { WorkerBundles } from "./build.ts"
 import { baseEnv, drainWithProcesses, type ProcessDrainResult, spawnWorker } from "./processes.ts"
 import { commandsDuring, deferred, foreignConnections, sidekiqJob, sleep } from "./support.ts"
@@ -106,7 +107,8 @@ export const enqueueAndDrain = async (options: DrainOptions): Promise<DrainResul
         spawnWorker({
           label: `verk-worker-${i + 1}`,
           command: process.execPath,
-          args: [options.bundles.verk],
+          // As `verk run` starts a worker process.
+          args: [...NodeFlags, options.bundles.verk],
           cwd: root,
           env: {
             ...baseEnv(),

@@ -2,8 +2,10 @@
  * `verk run <module>` as a real process on the test Redis: the module's workers run with the
  * services of its `layer` export, and SIGTERM shuts down gracefully (exit 0, the layer closed).
  */
+import { readFileSync } from "node:fs"
 import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
+import { NodeFlags } from "../../packages/node/src/NodeFlags.ts"
 import { deleteNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
 import { start, startVerk, verk } from "./support.ts"
 
@@ -31,6 +33,11 @@ describe("verk run test/examples/workers.ts", () => {
     const worker = startVerk(["run", "test/examples/workers.ts"], env)
     await worker.waitFor("worker process ready")
     expect(worker.stdout()).toContain("accounts: connected")
+    // It restarted itself with the worker's V8 flags (NodeFlags.ts): the same process, new flags.
+    if (process.platform === "linux") {
+      const commandLine = readFileSync(`/proc/${worker.child.pid}/cmdline`, "utf8").split("\0")
+      expect(commandLine).toEqual(expect.arrayContaining([...NodeFlags]))
+    }
 
     const enqueued = await verk(["enqueue", "CreditAccount", '["acct-1", 250]'], env)
     expect(enqueued.code).toBe(0)

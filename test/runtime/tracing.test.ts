@@ -69,6 +69,34 @@ const tracing = (kind: StoreKind) => {
       assert.notStrictEqual(alone?.traceId, request.traceId)
     }).pipe(Effect.withTracer(tracer), Effect.scoped)
   })
+
+  it.live("with Effect's native tracer (no backend), only a job that carries a traceparent gets a span", () => {
+    const performedIn: Array<Option.Option<string>> = []
+    const Probe = Worker.make({
+      name: "Probe",
+      args: Schema.Tuple([Schema.String]),
+      perform: () =>
+        Effect.flatMap(Effect.option(Effect.currentSpan), (span) =>
+          Effect.sync(() => performedIn.push(Option.map(span, (span) => span.traceId))),
+        ),
+    })
+    return Effect.gen(function* () {
+      const store = yield* kind.open
+      const node = yield* startNode(store, config, [Probe])
+      // Nobody can see a span: the job runs without one (a span is a sizeable share of a job's CPU).
+      const untraced = yield* node.client.enqueue(Probe, ["outside"])
+      yield* node.events.await(forJid("JobFinished", untraced.jid))
+      assert.deepStrictEqual(performedIn, [Option.none()])
+      // A job enqueued inside a span continues its trace, even here.
+      const { request, job } = yield* Effect.gen(function* () {
+        const request = yield* Effect.currentSpan
+        const job = yield* node.client.enqueue(Probe, ["inside"])
+        return { request, job }
+      }).pipe(Effect.withSpan("http.request"))
+      yield* node.events.await(forJid("JobFinished", job.jid))
+      assert.deepStrictEqual(performedIn[1], Option.some(request.traceId))
+    }).pipe(Effect.scoped)
+  })
 }
 
 forEachStore(tracing)

@@ -84,6 +84,8 @@ export class Events extends Context.Service<
   Events,
   {
     readonly publish: (event: VerkEvent) => Effect.Effect<void>
+    /** `publish`, the event made only when someone is subscribed (for events of every job). */
+    readonly publishWith: (event: () => VerkEvent) => Effect.Effect<void>
     /** Subscribes now (nothing published after this call is missed) and streams from there. */
     readonly subscribe: Effect.Effect<Stream.Stream<VerkEvent>, never, Scope.Scope>
     /** Subscribes when the stream starts running. */
@@ -111,6 +113,8 @@ export const layer: Layer.Layer<Events> = Layer.effect(
     ).pipe(Effect.andThen(PubSub.subscribe(pubsub)), Effect.map(Stream.fromSubscription))
     return {
       publish: (event: VerkEvent) => (subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))),
+      publishWith: (event: () => VerkEvent) =>
+        subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event())),
       subscribe,
       stream: Stream.unwrap(subscribe),
     }

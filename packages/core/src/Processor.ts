@@ -12,7 +12,7 @@ import {
   Context,
   DateTime,
   Effect,
-  type Exit,
+  Exit,
   type Fiber,
   Layer,
   LogLevel,
@@ -192,8 +192,8 @@ export class Processor extends Context.Service<
             const { queue } = lease
             const durationMillis = nowMillis - lease.startedMillis
             stats.recordProcessedUnsafe(queue, job.class, durationMillis, nowMillis)
-            const announce = events.publish(
-              new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }),
+            const announce = events.publishWith(
+              () => new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }),
             )
             const logged = logUnsafe(
               fiber,
@@ -313,25 +313,37 @@ export class Processor extends Context.Service<
         progress.span?.attribute("queue", queue)
         progress.span?.attribute("class", job.class)
         progress.span?.attribute("jid", job.jid)
-        return Effect.flatMap(Effect.result(registry.resolve(job.class)), (resolved) => {
-          const worker = Result.isSuccess(resolved) ? resolved.success : undefined
-          const enqueuedAt = job.enqueued_at
-          stats.recordStartedUnsafe(
-            queue,
-            job.class,
-            enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
-          )
-          const performed = Effect.flatMap(Effect.exit(perform(job, resolved, progress.span)), (exit) =>
-            ended(lease, job, worker, exit, progress),
-          )
-          const announce = events.publish(new JobStarted({ queue, jid: job.jid, className: job.class }))
-          const logged = log(
-            levels.start,
-            () => `start ${job.class} ${job.jid}`,
-            () => ({ queue, class: job.class, jid: job.jid }),
-          )
-          return andThenUnlessVoid(announce, andThenUnlessVoid(logged, performed))
-        })
+        const resolving = registry.resolve(job.class)
+        // The registry's answer is usually a success already: no step to read it.
+        return Exit.isExit(resolving) && Exit.isSuccess(resolving)
+          ? resolvedTo(lease, job, Result.succeed(resolving.value as RegisteredWorker), progress)
+          : Effect.flatMap(Effect.result(resolving), (resolved) => resolvedTo(lease, job, resolved, progress))
+      }
+
+      const resolvedTo = (
+        lease: Lease,
+        job: Job.Job,
+        resolved: Result.Result<RegisteredWorker, UnknownJobClass>,
+        progress: Progress,
+      ): Effect.Effect<Outcome, StoreError> => {
+        const { queue } = lease
+        const worker = Result.isSuccess(resolved) ? resolved.success : undefined
+        const enqueuedAt = job.enqueued_at
+        stats.recordStartedUnsafe(
+          queue,
+          job.class,
+          enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
+        )
+        const performed = Effect.flatMap(Effect.exit(perform(job, resolved, progress.span)), (exit) =>
+          ended(lease, job, worker, exit, progress),
+        )
+        const announce = events.publishWith(() => new JobStarted({ queue, jid: job.jid, className: job.class }))
+        const logged = log(
+          levels.start,
+          () => `start ${job.class} ${job.jid}`,
+          () => ({ queue, class: job.class, jid: job.jid }),
+        )
+        return andThenUnlessVoid(announce, andThenUnlessVoid(logged, performed))
       }
 
       /** The job's code has ended: free its worker, decide, write the outcome. */

@@ -1,7 +1,7 @@
 /**
- * The V8 flags of a worker process (`verk run`, `WorkerProcess.run`), set by restarting the
- * process with them: V8 sizes its heap at start only. Node built-ins alone, so that the first
- * image loads next to nothing before it is replaced.
+ * The V8 flags of a worker process: `verk run` restarts itself with them (V8 sizes its heap at
+ * start only); a program calling `WorkerProcess.run` is started with them. Node built-ins alone,
+ * so that the bin's first image loads next to nothing before it is replaced.
  */
 
 /**

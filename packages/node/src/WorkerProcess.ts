@@ -6,11 +6,11 @@
  * Everything is checked before the process starts working: a bad setting or a Redis that cannot be
  * reached fails at once (exit 1), for a process supervisor to report and restart.
  */
-import { NodeRuntime } from "@effect/platform-node"
+// The module alone: the package's index loads its HTTP server and clients too (~35 MiB of RSS).
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Settings, type Store, Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Cause, Config, Duration, Effect, Exit, Layer, Runtime } from "effect"
-import { applyNodeFlags } from "./NodeFlags.ts"
 
 /** What a worker process reads from the environment: the runtime's settings and the store's. */
 export interface Environment {
@@ -67,8 +67,10 @@ export const serve: Effect.Effect<never, never, Verk.Verk> = Effect.gen(function
   return yield* Effect.never
 })
 
-/** Runs a worker process for `workers` (which need no services beyond the job's own), with `NodeFlags`. */
-export const run = (workers: ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>): void => {
-  applyNodeFlags()
+/**
+ * Runs a worker process for `workers` (which need no services beyond the job's own). Start the
+ * process with `NodeFlags` (NodeFlags.ts; `verk run` restarts itself with them): this does not
+ * restart it, as whatever ran before this call would run twice.
+ */
+export const run = (workers: ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>): void =>
   serve.pipe(Effect.provide(layer(workers)), (main) => NodeRuntime.runMain(main, { teardown }))
-}
