@@ -40,9 +40,9 @@ export const DefaultUrl = "redis://127.0.0.1:6379"
 
 /** Where a connection goes, for messages: the URL (password masked), or the nodes. */
 export const describeTarget = (options: ConnectionOptions): string => {
-  if (options.cluster !== undefined) return `Redis Cluster ${hostPorts(options.cluster.nodes)}`
+  if (options.cluster !== undefined) return `cluster nodes ${hostPorts(options.cluster.nodes)}`
   if (options.sentinel !== undefined)
-    return `primary "${options.sentinel.name}" of Sentinel ${hostPorts(options.sentinel.nodes)}`
+    return `primary "${options.sentinel.name}" via Sentinel ${hostPorts(options.sentinel.nodes)}`
   return redactUrl(urlOf(options))
 }
 
@@ -113,6 +113,9 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
           // No `failoverDetector`: in ioredis 6.0.0 its switch-master handler can race a reconnect
           // and leave the client closed for good. A dead primary's connection drops anyway, and
           // the reconnect asks Sentinel again until it names the new primary.
+          // The first connect asks each sentinel once and fails at once when none answers; once
+          // connected, the client waits for them (see `open`), holding commands meanwhile.
+          sentinelRetryStrategy: () => null,
         }),
     ...options.ioredis,
   }
@@ -166,6 +169,9 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
         try {
           await client.connect()
           opened = true
+          // ioredis reads its connector's options from this object at every reconnect.
+          if (client instanceof IORedis && client.options.sentinels !== undefined)
+            client.options.sentinelRetryStrategy = retryStrategy
         } catch (cause) {
           void close(client)
           throw new ConnectionFailed({ url: target, cause: lastError ?? cause })
