@@ -5,7 +5,8 @@
  * told otherwise: `verk run --health-port 9090 [--health-host 0.0.0.0]`.
  */
 import { createServer } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+// The module, not the package index: the index loads all of platform-node into every worker.
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Verk } from "@verk/core"
 import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"

@@ -302,8 +302,8 @@ const sharedWaits = () => {
   return {
     wait: (node: IORedis, replicas: number, timeoutMillis: number): Promise<number> => {
       const key = `${replicas}/${timeoutMillis}`
-      let byArgs = pending.get(node)
-      if (byArgs === undefined) pending.set(node, (byArgs = new Map()))
+      const byArgs = pending.get(node) ?? new Map<string, Promise<number>>()
+      pending.set(node, byArgs)
       const joined = byArgs.get(key)
       if (joined !== undefined) return joined
       const started = new Promise<number>((resolve, reject) =>

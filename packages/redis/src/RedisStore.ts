@@ -148,7 +148,8 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       effect.pipe(
         Effect.flatMap(Schema.decodeUnknownEffect(reply)),
         Effect.mapError((cause) => new Store.StoreError({ operation, cause })),
-        Effect.withSpan(`RedisStore.${operation}`),
+        // Named by the operation: a stack trace per command would cost more than the command.
+        Effect.withSpan(`RedisStore.${operation}`, undefined, { captureStackTrace: false }),
       )
   const send = (operation: string, command: string, ...args: ReadonlyArray<string | number>) =>
     redis.send(command, ...args.map(String)).pipe(run(operation, Schema.Unknown))

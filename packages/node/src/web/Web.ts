@@ -9,7 +9,8 @@
  */
 import { randomBytes } from "node:crypto"
 import { createServer } from "node:http"
-import { NodeHttpServer } from "@effect/platform-node"
+// The module, not the package index: the index loads all of platform-node into every worker.
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Store } from "@verk/core"
 
 import { Clock, Effect, Layer, type Redacted, Schema } from "effect"
