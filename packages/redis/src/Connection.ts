@@ -333,12 +333,21 @@ const connectionSessions = () => {
   }
 }
 
+/**
+ * How long Cluster operations wait out a failover (which takes 1–3 s): another try every 100 ms,
+ * for about 5 s, after asking the Cluster for its slots again.
+ */
+const FailoverTries = 50
+const betweenFailoverTries = (cluster: Cluster): Promise<void> => {
+  cluster.refreshSlotsCache()
+  return new Promise((resolve) => setTimeout(resolve, 100))
+}
+
 /** A Cluster's reply for a command it did not run (a slot moved or has no primary yet). */
 const NotRun = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/
 
 /**
- * Sends on a Cluster again while it answers that the command did not run, for about 5 s (a
- * failover takes 1–3 s). ioredis 6.0.0 redirects MOVED, but not for auto-pipelined commands
+ * Sends on a Cluster again while it answers that the command did not run. ioredis 6.0.0 redirects MOVED, but not for auto-pipelined commands
  * (redis/ioredis#2075), and gives up on CLUSTERDOWN after a short while.
  */
 const untilRun = <A>(client: Client, send: () => Promise<A>): Promise<A> =>
@@ -349,9 +358,8 @@ const retryNotRun = async <A>(client: Cluster, send: () => Promise<A>): Promise<
     try {
       return await send()
     } catch (error) {
-      if (attempt >= 50 || !(error instanceof Error) || !NotRun.test(error.message)) throw error
-      if (error.message.startsWith("MOVED")) client.refreshSlotsCache()
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      if (attempt >= FailoverTries || !(error instanceof Error) || !NotRun.test(error.message)) throw error
+      await betweenFailoverTries(client)
     }
   }
 }
@@ -371,12 +379,11 @@ const call = (client: Client, command: string, args: ReadonlyArray<string | numb
  */
 const nodeServing = async (client: Client, key: string): Promise<IORedis> => {
   if (!(client instanceof Cluster)) return client
-  for (let attempt = 0; attempt < 50; attempt++) {
+  for (let attempt = 0; attempt < FailoverTries; attempt++) {
     const owner = client.slots[Slots.of(key)]?.[0]
     const node = client.nodes("master").find(({ options }) => `${options.host}:${options.port}` === owner)
     if (node !== undefined) return node
-    client.refreshSlotsCache()
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await betweenFailoverTries(client)
   }
   throw new Error(`no known primary serves the slot of ${key}`)
 }

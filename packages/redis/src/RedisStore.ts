@@ -219,6 +219,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   /** `homes` only grows, so each is written once per store (then never again by this process). */
   const knownHomes = new Set<string>()
   const registerHomes = (operation: string, ...names: ReadonlyArray<string>) => {
+    if (!cluster) return Effect.void
     const fresh = names.filter((name) => !knownHomes.has(name))
     return fresh.length === 0
       ? Effect.void
@@ -242,11 +243,13 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     Effect.flatMap(homes, (names) => Effect.forEach(names, f, { concurrency: "unbounded" })).pipe(
       Effect.withSpan(`RedisStore.${operation}`),
     )
+  /** Where a set member lives: its home in the cluster scheme, the one set in Sidekiq's. */
+  const homeOf = (raw: string): string => (cluster ? Keys.homeOf(raw) : Keys.DefaultHome)
   /** Members grouped by their home (Sidekiq's scheme: all in one). */
   const byHome = <A>(items: ReadonlyArray<A>, rawOf: (item: A) => string): Map<string, Array<A>> => {
     const groups = new Map<string, Array<A>>()
     for (const item of items) {
-      const home = cluster ? Keys.homeOf(rawOf(item)) : Keys.DefaultHome
+      const home = homeOf(rawOf(item))
       const group = groups.get(home)
       if (group === undefined) groups.set(home, [item])
       else group.push(item)
@@ -255,21 +258,41 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   }
 
   /**
-   * The cluster scheme's outcome for a job whose payload names another queue than the one it was
-   * fetched from: its home is in another slot, so the entry is written first and the job leaves
-   * in-progress after, in two steps (a crash between runs it again; it is never lost).
+   * A failed job's outcome: its entry in `set` (retry or dead) and its removal from in-progress.
+   * One script (`atomic`) when the entry's home is the queue the job was fetched from, which is
+   * always so in Sidekiq's scheme. In the cluster scheme a payload naming another queue has its
+   * home in another slot: the entry is written first (`entry`) and the job leaves in-progress
+   * after, in two steps (a crash between runs it again; it is never lost).
    */
-  const outcomeElsewhere = (
+  const writeOutcome = (
     operation: string,
+    set: "retry" | "dead",
     queue: string,
     node: string,
     raw: string,
-    write: Effect.Effect<unknown, Store.StoreError>,
-  ) =>
-    Effect.andThen(
-      write,
-      Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), [toWire(raw)]).pipe(run(operation, Integer)),
+    payload: string,
+    atomic: (setKey: string) => Effect.Effect<unknown, Store.StoreError>,
+    entry: (setKey: string) => Effect.Effect<unknown, Store.StoreError>,
+  ) => {
+    const home = homeOf(payload)
+    const setKey = keys.set(set, home)
+    const write =
+      !cluster || home === queue
+        ? atomic(setKey)
+        : entry(setKey).pipe(
+            durable(operation, setKey),
+            Effect.andThen(
+              Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), [toWire(raw)]).pipe(
+                run(operation, Integer),
+              ),
+            ),
+          )
+    return registerHomes(operation, home).pipe(
+      Effect.andThen(write),
+      durable(operation, keys.inProgress(queue, node)),
+      Effect.asVoid,
     )
+  }
 
   /**
    * Promotions of members of `home`'s part of `set`, one script call: to queues (Sidekiq's
@@ -411,66 +434,49 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             durable("ack", keys.inProgress(queue, node)),
             Effect.asVoid,
           ),
-    retry: (queue, node, raw, payload, at) => {
-      const home = cluster ? Keys.homeOf(payload) : queue
-      const write =
-        home === queue || !cluster
-          ? Wire.evalScript(wire, Scripts.retry)(
-              keys.inProgress(queue, node),
-              keys.set("retry", home),
-              toWire(raw),
-              toWire(payload),
-              at,
-              channel,
-            ).pipe(
-              run("retry", Integer),
-              Effect.tap(() => publishAfter("retry", "scheduled")),
-            )
-          : outcomeElsewhere(
-              "retry",
-              queue,
-              node,
-              raw,
-              sendBytes(Integer)("retry", "ZADD", keys.set("retry", home), at, toWire(payload)).pipe(
-                durable("retry", keys.set("retry", home)),
-              ),
-            ).pipe(Effect.andThen(publish("retry", "scheduled")))
-      return registerHomes("retry", home).pipe(
-        Effect.andThen(write),
-        durable("retry", keys.inProgress(queue, node)),
-        Effect.asVoid,
-      )
-    },
+    retry: (queue, node, raw, payload, at) =>
+      writeOutcome(
+        "retry",
+        "retry",
+        queue,
+        node,
+        raw,
+        payload,
+        (retrySet) =>
+          Wire.evalScript(wire, Scripts.retry)(
+            keys.inProgress(queue, node),
+            retrySet,
+            toWire(raw),
+            toWire(payload),
+            at,
+            channel,
+          ).pipe(run("retry", Integer)),
+        (retrySet) => sendBytes(Integer)("retry", "ZADD", retrySet, at, toWire(payload)),
+      ).pipe(Effect.tap(() => publishAfter("retry", "scheduled"))),
     kill: (queue, node, raw, payload, at, limits: Store.DeadSetLimits) => {
-      const home = cluster ? Keys.homeOf(payload) : queue
-      const dead = keys.set("dead", home)
       const cutoff = at - limits.maxAgeSeconds
-      const write =
-        home === queue || !cluster
-          ? Wire.evalScript(wire, Scripts.kill)(
-              keys.inProgress(queue, node),
-              dead,
-              toWire(raw),
-              toWire(payload),
-              at,
-              limits.maxJobs,
-              cutoff,
-            ).pipe(run("kill", Integer))
-          : outcomeElsewhere(
-              "kill",
-              queue,
-              node,
-              raw,
-              sendBytes(Integer)("kill", "ZADD", dead, at, toWire(payload)).pipe(
-                Effect.andThen(send("kill", "ZREMRANGEBYSCORE", dead, "-inf", cutoff)),
-                Effect.andThen(send("kill", "ZREMRANGEBYRANK", dead, 0, -(limits.maxJobs + 1))),
-                durable("kill", dead),
-              ),
-            )
-      return registerHomes("kill", home).pipe(
-        Effect.andThen(write),
-        durable("kill", keys.inProgress(queue, node)),
-        Effect.asVoid,
+      return writeOutcome(
+        "kill",
+        "dead",
+        queue,
+        node,
+        raw,
+        payload,
+        (dead) =>
+          Wire.evalScript(wire, Scripts.kill)(
+            keys.inProgress(queue, node),
+            dead,
+            toWire(raw),
+            toWire(payload),
+            at,
+            limits.maxJobs,
+            cutoff,
+          ).pipe(run("kill", Integer)),
+        (dead) =>
+          sendBytes(Integer)("kill", "ZADD", dead, at, toWire(payload)).pipe(
+            Effect.andThen(send("kill", "ZREMRANGEBYSCORE", dead, "-inf", cutoff)),
+            Effect.andThen(send("kill", "ZREMRANGEBYRANK", dead, 0, -(limits.maxJobs + 1))),
+          ),
       )
     },
     requeueInProgress: Effect.fn("RedisStore.requeueInProgress")(function* (queue: string, node: string) {
@@ -722,7 +728,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
       )
     },
     deleteFromSet: (set, raw) =>
-      sendBytes(Integer)("deleteFromSet", "ZREM", keys.set(set, Keys.homeOf(raw)), toWire(raw)).pipe(
+      sendBytes(Integer)("deleteFromSet", "ZREM", keys.set(set, homeOf(raw)), toWire(raw)).pipe(
         Effect.map((removed) => removed > 0),
       ),
     clearSet: (set) =>
