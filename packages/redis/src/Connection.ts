@@ -39,7 +39,7 @@ export interface ConnectionOptions {
 export const DefaultUrl = "redis://127.0.0.1:6379"
 
 /** Where a connection goes, for messages: the URL (password masked), or the nodes. */
-export const describeTarget = (options: ConnectionOptions): string => {
+const describeTarget = (options: ConnectionOptions): string => {
   if (options.cluster !== undefined) return `cluster nodes ${hostPorts(options.cluster.nodes)}`
   if (options.sentinel !== undefined)
     return `primary "${options.sentinel.name}" via Sentinel ${hostPorts(options.sentinel.nodes)}`
