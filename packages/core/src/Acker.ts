@@ -5,7 +5,8 @@
  * every job waits for that write, so nothing counts as done before Redis says so. (Effect's
  * request batching does the same at several times the cost per job.)
  */
-import { Deferred, Effect } from "effect"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
 import type { StoreError, StoreShape } from "./Store.ts"
 
 interface Batch {

@@ -3,7 +3,12 @@
  * client, `enqueueMany` in batches (one store round trip per batch) and `schedule`. Timestamps come
  * from `Clock`, so `TestClock` controls them.
  */
-import { Clock, Context, DateTime, Duration, Effect, Layer } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Job from "./Job.ts"
 import { Store, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"

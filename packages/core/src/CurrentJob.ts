@@ -1,7 +1,8 @@
 /**
  * The job being performed, readable from inside `perform` (Verk's `current_job`).
  */
-import { Context, DateTime } from "effect"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
 import type * as Job from "./Job.ts"
 
 export class CurrentJob extends Context.Service<

@@ -8,7 +8,13 @@
  * The entry is the job's own text with the failure's fields patched in (everything else kept byte
  * for byte); a payload that is not a job is wrapped instead, its text kept whole in `payload`.
  */
-import { Clock, Context, Effect, Layer, LogLevel, Result, Schedule } from "effect"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
+import * as Result from "effect/Result"
+import * as Schedule from "effect/Schedule"
 import { Events, JobDead } from "./Events.ts"
 import * as Job from "./Job.ts"
 import * as Payload from "./Payload.ts"

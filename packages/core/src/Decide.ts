@@ -4,7 +4,9 @@
  * atomic step with the job's removal from in-progress. No store, no clock, no randomness here: the
  * caller passes the time and, for a failure, when the worker's retry policy would run it again.
  */
-import { Cause, type DateTime, Exit } from "effect"
+import * as Cause from "effect/Cause"
+import type * as DateTime from "effect/DateTime"
+import * as Exit from "effect/Exit"
 import * as Job from "./Job.ts"
 import type { RegisteredWorker } from "./Worker.ts"
 

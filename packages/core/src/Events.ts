@@ -2,7 +2,13 @@
  * What happens in a node, as typed events on one PubSub: jobs starting, finishing, failing and
  * dying, queues running, pausing and paused, dead nodes recovered. Consume them as a Stream.
  */
-import { Context, Data, Effect, Layer, PubSub, type Scope, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import type * as Job from "./Job.ts"
 
 export class JobStarted extends Data.TaggedClass("JobStarted")<{

@@ -5,7 +5,10 @@
  * foreign pushes. Each round is a scope: the workers it reserved and did not lease, and its
  * isolation claim, go back when it ends, however it ends; waits happen after, holding nothing.
  */
-import { Clock, Duration, Effect, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
 import type { WorkerPool } from "./Pool.ts"

@@ -9,7 +9,12 @@
  * lifetime after we saw our own lapse.
  */
 import { hostname } from "node:os"
-import { Clock, Duration, Effect, Ref, Schedule, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 import type { RunningJob } from "./Pool.ts"

@@ -3,7 +3,11 @@
  * Entries keep their raw payload (their identity) beside the decoded job, and a payload that
  * does not decode is shown as a `MalformedJob` rather than hidden.
  */
-import { Clock, Effect, Option, Result, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
 import * as Job from "./Job.ts"
 import { type ScoredPayload, type SortedSetName, Store, type StoreError } from "./Store.ts"
 

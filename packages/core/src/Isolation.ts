@@ -8,7 +8,13 @@
  * This is node-wide, in-process state: JavaScript runs one fiber step at a time, so each
  * transition below is atomic.
  */
-import { Context, Deferred, type Duration, Effect, Exit, Layer, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 
 /** What a fetcher may do now. */
 export type Permission =

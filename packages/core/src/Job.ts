@@ -5,7 +5,11 @@
  * Sidekiq 8 milliseconds, decimal jids) and keeps every key it does not know, so that a job written
  * by another client survives a retry round trip with its extra keys intact.
  */
-import { Data, Effect, Result, Schema, SchemaGetter } from "effect"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaGetter from "effect/SchemaGetter"
 import * as JsonMembers from "./JsonMembers.ts"
 import * as Payload from "./Payload.ts"
 

@@ -5,7 +5,11 @@
  * after a pause, so that one bad payload or one bug never silently stops a node's work.
  * Interruption is how a loop's scope stops it: that alone ends it.
  */
-import { Cause, Duration, Effect, type Fiber, type Scope } from "effect"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
 
 /** A loop that died starts again after this long: long enough not to spin on one that dies at once. */
 export const RestartDelay = Duration.seconds(1)

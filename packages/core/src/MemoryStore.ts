@@ -3,7 +3,11 @@
  * is synchronous, so each is atomic the way a Lua script is in Redis. It keeps Redis's semantics
  * (list ends, set scores, trimming) so that it passes the same conformance suite.
  */
-import { Clock, Effect, Layer, PubSub, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
+import * as Stream from "effect/Stream"
 import {
   type DeadSetLimits,
   EnqueueTokenSeconds,

@@ -4,7 +4,9 @@
  * is how Verk ran jobs twice or left them stuck. A fixed id stays possible (`nodeId` setting).
  */
 import { hostname } from "node:os"
-import { Context, Effect, Layer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import { Settings } from "./Settings.ts"
 
 const randomSuffix = (): string => {

@@ -6,7 +6,13 @@
  * its payload as ours (see `reconcile`). Its worker is freed as soon as `perform` ends, so the
  * next fetch overlaps the outcome write; the lease itself lasts until the outcome is written.
  */
-import { Clock, Effect, FiberSet, Metric, Queue, Ref, type Scope } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Metric from "effect/Metric"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import type * as Scope from "effect/Scope"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"

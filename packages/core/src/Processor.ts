@@ -6,20 +6,18 @@
  * in-progress (it runs again) or with its outcome recorded, never lost. A retry changes only the
  * failure's keys in the job's own text (`Job.patch`); a death goes through `DeadLetter`.
  */
-import {
-  Cause,
-  Clock,
-  Context,
-  DateTime,
-  Effect,
-  Exit,
-  type Fiber,
-  Layer,
-  LogLevel,
-  References,
-  Result,
-  Tracer,
-} from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as LogLevel from "effect/LogLevel"
+import * as References from "effect/References"
+import * as Result from "effect/Result"
+import * as Tracer from "effect/Tracer"
 import * as Acker from "./Acker.ts"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"

@@ -4,7 +4,9 @@
  * jobs `shutdownTimeout` to finish, interrupts the rest, and puts every job left in this node's
  * in-progress list back at the front of the queue.
  */
-import { Effect, Fiber, FiberSet } from "effect"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
 import { Events, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
 import { Isolation } from "./Isolation.ts"

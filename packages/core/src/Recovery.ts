@@ -5,7 +5,8 @@
  * back from dead nodes is a poison pill: past the limit it goes to dead with a message saying so,
  * instead of killing node after node.
  */
-import { Clock, Effect } from "effect"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
 import { DeadLetter } from "./DeadLetter.ts"
 import { Events, NodeRecovered } from "./Events.ts"
 import { Node } from "./Node.ts"

@@ -5,7 +5,12 @@
  * ends means "no more retries") or Verk's `retryAt(failedAt, count)`, which gets Verk's 1-based count
  * (first retry: 1) and returns when to run.
  */
-import { DateTime, Duration, Effect, Pull, Random, Schedule } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Pull from "effect/Pull"
+import * as Random from "effect/Random"
+import * as Schedule from "effect/Schedule"
 
 export interface RetryAt {
   readonly retryAt: (failedAt: DateTime.Utc, count: number) => DateTime.Utc

@@ -7,7 +7,10 @@
  * anything else that fails on it) goes to the dead set through DeadLetter with its reason, so it
  * never blocks the set, and the rest are promoted.
  */
-import { Clock, Duration, Effect, Result } from "effect"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import { DeadLetter } from "./DeadLetter.ts"
 import * as Job from "./Job.ts"
 import { Settings } from "./Settings.ts"

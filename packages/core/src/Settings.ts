@@ -8,18 +8,16 @@
  * The rules for values written as text live here too: queue names (`QueueName`) and durations
  * (`DurationFromString`: `500ms`, `1s`, `5 seconds`, `1 minute`).
  */
-import {
-  Config,
-  Context,
-  Data,
-  Duration,
-  Effect,
-  Layer,
-  type LogLevel,
-  Schema,
-  SchemaIssue,
-  SchemaTransformation,
-} from "effect"
+import * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as LogLevel from "effect/LogLevel"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaTransformation from "effect/SchemaTransformation"
 import { DefaultMaxRetries } from "./RetryPolicy.ts"
 import type { DeadSetLimits } from "./Store.ts"
 

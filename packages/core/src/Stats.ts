@@ -7,7 +7,13 @@
  * "Processed" means what it means to Sidekiq (6.4 and later): every run, failures included;
  * "failed" counts the failed runs among them. So 10 runs with 3 failures are 10 and 3.
  */
-import { Cause, Clock, Context, Effect, Layer, Metric, Schedule } from "effect"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Schedule from "effect/Schedule"
 import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"

@@ -9,7 +9,10 @@
  * writes or looks for that payload (see Payload.ts). Times are passed in as epoch milliseconds by
  * callers that read them from `Clock`.
  */
-import { Context, Data, type Effect, type Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import type * as Stream from "effect/Stream"
 
 export class StoreError extends Data.TaggedError("StoreError")<{
   readonly operation: string

@@ -4,7 +4,10 @@
  * the processor's span for the job takes it as its parent, so that a job's span is a child of the
  * request that enqueued it, whatever process runs it.
  */
-import { Context, Effect, Option, Tracer } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Tracer from "effect/Tracer"
 import * as JsonMembers from "./JsonMembers.ts"
 
 /** The job's key for the enqueuer's trace context. */

@@ -7,18 +7,16 @@
  * Each queue is a scoped fiber in a FiberMap; closing the layer's scope shuts every queue down
  * gracefully (see QueueSupervisor).
  */
-import {
-  Clock,
-  type Config,
-  Context,
-  Duration,
-  Effect,
-  FiberMap,
-  Layer,
-  Schedule,
-  type Scope,
-  type Stream,
-} from "effect"
+import * as Clock from "effect/Clock"
+import type * as Config from "effect/Config"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as FiberMap from "effect/FiberMap"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 import * as Client from "./Client.ts"
 import { DeadLetter } from "./DeadLetter.ts"
 import * as Events from "./Events.ts"

@@ -6,7 +6,16 @@
  * back (`Resubscribed`), every queue and the scheduler are woken and pause state is re-read. Pause
  * state is also re-read every five poll intervals, should anything else be missed.
  */
-import { Context, Duration, Effect, Layer, Metric, Queue, Ref, Schedule, type Scope, Stream } from "effect"
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Queue from "effect/Queue"
+import * as Ref from "effect/Ref"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { queueDepth } from "./Stats.ts"

@@ -2,7 +2,14 @@
  * Worker definitions: what a job class is, and the registry that maps wire `class` names to them.
  * Nothing is ever evaluated from a job's text: an unregistered class is an `UnknownJobClass`.
  */
-import { Context, Data, Duration, Effect, Exit, Layer, Schema, Tracer } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Tracer from "effect/Tracer"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"

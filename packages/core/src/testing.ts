@@ -11,7 +11,14 @@
  *
  * Every mode validates args with the worker's schema, exactly as production does.
  */
-import { Cause, Context, Data, Effect, Layer, Ref, Result, Stream } from "effect"
+import * as Cause from "effect/Cause"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
 import * as Client from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import { Events, type VerkEvent } from "./Events.ts"

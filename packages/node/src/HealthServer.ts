@@ -8,8 +8,9 @@ import { createServer } from "node:http"
 // The module, not the package index: the index loads all of platform-node into every worker.
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Verk } from "@verk/core"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import * as Layer from "effect/Layer"
 
 export interface Options {
   readonly port: number

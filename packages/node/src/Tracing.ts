@@ -11,8 +11,11 @@
  * (`Processor.process`, a child of the enqueuer's span when the job carries `traceparent`) and
  * whatever the workers trace inside it are exported. Spans still queued are sent at shutdown.
  */
-import { Config, Effect, Layer, Option } from "effect"
+import * as Config from "effect/Config"
+import * as Effect from "effect/Effect"
 import { FetchHttpClient } from "effect/http"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import { type OtlpExporter, OtlpSerialization, OtlpTracer } from "effect/observability"
 
 export interface TracingSettings {

@@ -10,7 +10,13 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Settings, type Store, Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Cause, Config, Duration, Effect, Exit, Layer, Runtime } from "effect"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Runtime from "effect/Runtime"
 
 /** What a worker process reads from the environment: the runtime's settings and the store's. */
 export interface Environment {

@@ -10,7 +10,12 @@
 import { NodeRuntime } from "@effect/platform-node"
 import { Client, CurrentJob, Events, Inspection, MemoryStore, Verk, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { DateTime, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import * as Web from "./web/Web.ts"
 
 const SendWelcome = Worker.make({

@@ -7,8 +7,14 @@
  * Redis Cluster. This is the only place in the library where Promises appear.
  */
 import { Buffer } from "node:buffer"
-import { Context, Data, Effect, Layer, Queue, Redacted, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
+import * as Queue from "effect/Queue"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
 import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"

@@ -9,20 +9,18 @@
  * without payloads go through Effect's `Redis` service.
  */
 import { Job, Payload, Settings, Store } from "@verk/core"
-import {
-  Config,
-  Data,
-  Duration,
-  Effect,
-  Layer,
-  Redacted,
-  Result,
-  Schema,
-  SchemaIssue,
-  SchemaTransformation,
-  Stream,
-} from "effect"
+import * as Config from "effect/Config"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
+import * as Redacted from "effect/Redacted"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as SchemaTransformation from "effect/SchemaTransformation"
+import * as Stream from "effect/Stream"
 import * as Connection from "./Connection.ts"
 import * as Keys from "./Keys.ts"
 import * as Scripts from "./Scripts.ts"

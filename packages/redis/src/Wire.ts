@@ -8,8 +8,11 @@
  *   was published while it was down never arrives, so its reader must look for itself.
  */
 import { createHash } from "node:crypto"
-import { Context, Effect, type Queue, type Scope } from "effect"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
 import type * as Redis from "effect/persistence/Redis"
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 
 /** A command argument: text, a number, or bytes (sent as they are). */
 export type Arg = string | number | Uint8Array

@@ -16,8 +16,16 @@ import { open } from "node:fs/promises"
 import { createInterface } from "node:readline"
 import { Client, Job, Settings, Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Clock, Console, Data, Effect, Option, Result, Schema, SchemaIssue, Stream } from "effect"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
+import * as Stream from "effect/Stream"
 
 const ArgsJson = Schema.fromJsonString(Schema.Array(Schema.Unknown))
 

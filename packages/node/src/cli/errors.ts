@@ -4,8 +4,14 @@
  */
 import { fileURLToPath } from "node:url"
 import { Store } from "@verk/core"
-import { Cause, Config, Console, Data, Effect, Schema, SchemaIssue } from "effect"
+import * as Cause from "effect/Cause"
+import * as Config from "effect/Config"
+import * as Console from "effect/Console"
 import { CliError, CliOutput } from "effect/cli"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 
 /** `verk run <module>`: no file at the module's path. */
 export class ModuleNotFound extends Data.TaggedError("ModuleNotFound")<{

@@ -12,8 +12,12 @@
  */
 import { Inspection, Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Console, Data, Effect, Option, Result } from "effect"
+import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Result from "effect/Result"
 import * as WebData from "../web/Data.ts"
 
 /** The sets as the CLI names them (`--set`), and as Inspection and the dashboard do. */

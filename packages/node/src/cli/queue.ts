@@ -7,8 +7,10 @@
  */
 import { Inspection, Settings } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Console, Data, Effect } from "effect"
+import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
+import * as Data from "effect/Data"
+import * as Effect from "effect/Effect"
 import * as WebData from "../web/Data.ts"
 
 /** `verk queue clear` without `--yes`. */

@@ -5,8 +5,11 @@
  */
 import { Inspection, Job, Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import { Clock, Console, Effect, Schema } from "effect"
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
 import { Command, Flag } from "effect/cli"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
 import * as Data from "../web/Data.ts"
 
 /** `verk stats --json`: one JSON document, these fields (the README lists them). */

@@ -3,8 +3,11 @@
  * 127.0.0.1 unless told otherwise; with VERK_WEB_TOKEN set, every request must carry the token.
  */
 import { RedisStore } from "@verk/redis"
-import { Config, Effect, Layer, Option } from "effect"
+import * as Config from "effect/Config"
 import { Command, Flag } from "effect/cli"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Web from "../web/Web.ts"
 import { WebPortUnavailable } from "./errors.ts"
 

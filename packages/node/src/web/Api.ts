@@ -4,8 +4,9 @@
  * Schema (a bad jid, page or size is a 400 problem naming the field), and every failure a handler
  * can meet is a typed error with a status and a message.
  */
-import { Schema } from "effect"
+
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "effect/http-api"
+import * as Schema from "effect/Schema"
 
 export class BadRequest extends Schema.TaggedError<BadRequest>()(
   "BadRequest",

@@ -5,7 +5,8 @@
  * API's typed errors.
  */
 import { Inspection, Job, Payload, Store } from "@verk/core"
-import { Effect, Result } from "effect"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
 import { BadRequest, type Done, type JobPage, type JobView, NotFound, type Overview, type SetName } from "./Api.ts"
 
 export const DefaultPageSize = 25

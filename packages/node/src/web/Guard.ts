@@ -9,8 +9,10 @@
  *   none, as a browser never attaches that header by itself.
  */
 import { timingSafeEqual } from "node:crypto"
-import { Effect, Option, Redacted } from "effect"
+import * as Effect from "effect/Effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
 
 export const CookieName = "verk_web_token"
 export const CsrfHeader = "x-csrf-token"

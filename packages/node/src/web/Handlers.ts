@@ -4,8 +4,9 @@
  * is its typed 4xx.
  */
 import { Store } from "@verk/core"
-import { Effect, Layer } from "effect"
+import * as Effect from "effect/Effect"
 import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
+import * as Layer from "effect/Layer"
 import { Api } from "./Api.ts"
 import * as Data from "./Data.ts"
 

@@ -11,8 +11,10 @@
  * `layer()` adds the route to an `effect/http` router on its own; Verk Web mounts it beside its pages.
  */
 import { Inspection, Stats, Store } from "@verk/core"
-import { Effect, type Layer, Metric } from "effect"
+import * as Effect from "effect/Effect"
 import { HttpRouter, HttpServerResponse } from "effect/http"
+import type * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
 import { PrometheusMetrics } from "effect/observability"
 
 export const queueLatency = Metric.gauge("verk_queue_latency_seconds", {
