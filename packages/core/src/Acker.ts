@@ -1,43 +1,49 @@
 /**
  * Acks, batched: the jobs of one queue that finish in the same moment are removed from in-progress
- * in one store call (one round trip, one script). The first ack of a moment opens a batch and
- * yields once, so that the other fibers finishing now add theirs; then it writes the batch, and
- * every job waits for that write, so nothing counts as done before Redis says so. (Effect's
- * request batching does the same at several times the cost per job.)
+ * in one store call (one round trip, one script). The first ack of a moment opens a batch and forks
+ * its write, which yields once so that the other fibers finishing now add theirs; every job waits
+ * for that write, so nothing counts as done before the store says so. A failed write fails every
+ * job of its batch (each retries its own ack). The writes are fibers of the caller's scope.
  */
-import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
 import type { StoreError, StoreShape } from "./Store.ts"
 
 interface Batch {
   readonly raws: Array<string>
-  readonly done: Deferred.Deferred<void, StoreError>
+  readonly waiters: Array<(result: Effect.Effect<void, StoreError>) => void>
+}
+
+const resumeAll = (batch: Batch, result: Effect.Effect<void, StoreError>): void => {
+  for (const resume of batch.waiters) resume(result)
 }
 
 /** `ack(queue, raw)` for one node; concurrent acks of a queue share one `store.ack`. */
-export const make = (store: StoreShape, node: string) => {
+export const make = Effect.fnUntraced(function* (store: StoreShape, node: string) {
+  const writes = yield* FiberSet.make<void>()
+  const runFork = yield* FiberSet.runtime(writes)()
   const open = new Map<string, Batch>()
   const write = (queue: string, batch: Batch) =>
-    Effect.suspend(() => {
-      // Closed: an ack from now on opens the next batch.
-      open.delete(queue)
-      return store.ack(queue, node, batch.raws)
-    }).pipe(
-      Effect.exit,
-      Effect.flatMap((exit) => {
-        Deferred.doneUnsafe(batch.done, exit)
-        return exit
+    Effect.andThen(
+      Effect.yieldNow,
+      Effect.suspend(() => {
+        // Closed: an ack from now on opens the next batch.
+        open.delete(queue)
+        return Effect.exit(store.ack(queue, node, batch.raws))
       }),
+    ).pipe(
+      Effect.map((exit) => resumeAll(batch, Exit.isSuccess(exit) ? Exit.void : exit)),
     )
   return (queue: string, raw: string): Effect.Effect<void, StoreError> =>
-    Effect.suspend(() => {
-      const joined = open.get(queue)
-      if (joined !== undefined) {
-        joined.raws.push(raw)
-        return Deferred.await(joined.done)
+    Effect.callback((resume) => {
+      let batch = open.get(queue)
+      if (batch === undefined) {
+        batch = { raws: [], waiters: [] }
+        open.set(queue, batch)
+        runFork(write(queue, batch))
       }
-      const batch: Batch = { raws: [raw], done: Deferred.makeUnsafe() }
-      open.set(queue, batch)
-      return Effect.andThen(Effect.yieldNow, write(queue, batch))
+      batch.raws.push(raw)
+      batch.waiters.push(resume)
     })
-}
+})

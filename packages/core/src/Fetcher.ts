@@ -80,7 +80,7 @@ export const run = Effect.fn("Fetcher.run")(function* (
       return backoff
     }
     const { jobs, isolated, blocked } = fetched.success
-    for (const raw of jobs) yield* pool.start(reservation, raw, isolated)
+    yield* pool.start(reservation, jobs, isolated)
     yield* claim.end({ isolated, blocked })
     if (jobs.length > 0) return Effect.void
     return blocked ? isolation.changed(pollInterval) : signal.wait(idleWait)

@@ -50,10 +50,13 @@ export class Isolation extends Context.Service<
     readonly claimFetch: (queue: string) => Effect.Effect<FetchClaim, never, Scope.Scope>
     /** `queue` stops fetching (paused or removed): a suspect at its head no longer holds the node. */
     readonly withdraw: (queue: string) => Effect.Effect<void>
-    /** A job of this node starts performing (`isolated`: a suspect, alone)... */
-    readonly jobStarted: (isolated: boolean) => Effect.Effect<void>
+    /**
+     * A job of this node starts performing (`isolated`: a suspect, alone)... (Plain calls: they run
+     * inside the pool's own steps, for every job.)
+     */
+    readonly jobStartedUnsafe: (isolated: boolean) => void
     /** ...and ended; `isolated` if it was a suspect running alone. */
-    readonly jobEnded: (isolated: boolean) => Effect.Effect<void>
+    readonly jobEndedUnsafe: (isolated: boolean) => void
     /** Returns on the next change of state, or after `timeout`. */
     readonly changed: (timeout: Duration.Input) => Effect.Effect<void>
   }
@@ -115,17 +118,15 @@ export class Isolation extends Context.Service<
         Effect.sync(() => {
           if (waiting.delete(queue)) announce()
         }),
-      jobStarted: (isolated) =>
-        Effect.sync(() => {
-          performing++
-          if (isolated) suspectRunning = true
-        }),
-      jobEnded: (isolated) =>
-        Effect.sync(() => {
-          performing--
-          if (isolated) suspectRunning = false
-          if (isolated || performing === 0) announce()
-        }),
+      jobStartedUnsafe: (isolated) => {
+        performing++
+        if (isolated) suspectRunning = true
+      },
+      jobEndedUnsafe: (isolated) => {
+        performing--
+        if (isolated) suspectRunning = false
+        if (isolated || performing === 0) announce()
+      },
       changed: (timeout) => Effect.suspend(() => Effect.raceFirst(Deferred.await(change), Effect.sleep(timeout))),
     }
   })

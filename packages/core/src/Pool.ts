@@ -16,6 +16,7 @@ import type * as Scope from "effect/Scope"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
+import type { Outcome } from "./Processor.ts"
 import * as Stats from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
 
@@ -32,8 +33,11 @@ export interface RunningJob {
 export interface Lease extends RunningJob {
   /** A job back from a dead node, running alone (see Isolation). */
   readonly isolated: boolean
-  /** Frees the job's worker (its permit, its isolation claim) once `perform` has ended; idempotent. */
-  readonly free: Effect.Effect<void>
+  /**
+   * Frees the job's worker (and its isolation claim) once `perform` has ended, so that the next
+   * fetch overlaps the outcome write; idempotent. A plain call: it runs inside the job's own step.
+   */
+  readonly freeUnsafe: () => void
 }
 
 /** The workers reserved for one fetch. */
@@ -47,10 +51,10 @@ export interface WorkerPool {
   /** Reserves every free worker (maybe none) for one fetch; the scope returns those no job took. */
   readonly reserve: Effect.Effect<Reservation, never, Scope.Scope>
   /**
-   * Runs a fetched job under a lease that takes one of `reservation`'s workers; `process` gets the
-   * lease and the job's fiber closes it at the end.
+   * Runs each fetched job under a lease that takes one of `reservation`'s workers; `process` gets
+   * the lease, and the end of the job's fiber releases it, however it ends.
    */
-  readonly start: (reservation: Reservation, raw: string, isolated: boolean) => Effect.Effect<void>
+  readonly start: (reservation: Reservation, raws: ReadonlyArray<string>, isolated: boolean) => Effect.Effect<void>
   /**
    * Puts back jobs in this node's in-progress list that the pool holds no lease for (a fetch whose
    * reply was lost took them); returns how many.
@@ -66,7 +70,9 @@ export interface WorkerPool {
   /** The leases held now. */
   readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
   /** Jobs whose fibers run (for stats); the fibers, interrupted and awaited at shutdown. */
-  readonly fibers: FiberSet.FiberSet<void, never>
+  readonly fibers: FiberSet.FiberSet<Outcome, never>
+  /** How the pool's jobs have ended so far: `finished`, and `failed` (retried or dead). */
+  readonly outcomes: { readonly finished: number; readonly failed: number }
 }
 
 /** Workers of a reservation, and how many a lease has taken over. */
@@ -77,13 +83,17 @@ interface Held extends Reservation {
 export const make = Effect.fnUntraced(function* (
   queue: string,
   concurrency: number,
-  process: (lease: Lease) => Effect.Effect<void>,
+  process: (lease: Lease) => Effect.Effect<Outcome>,
 ) {
   const store = yield* Store
   const events = yield* Events
   const isolation = yield* Isolation
   const node = (yield* Node).id
-  const fibers = yield* FiberSet.make<void, never>()
+  const fibers = yield* FiberSet.make<Outcome, never>()
+  // Forks a job's fiber into the set from a plain step (see `startUnsafe`).
+  const runFork = yield* FiberSet.runtime(fibers)()
+  const clock = yield* Clock.Clock
+  const outcomes = { finished: 0, failed: 0 }
   const phase = yield* Ref.make<Phase>("active")
   const freed = yield* Queue.sliding<void>(1)
   // Free workers, counted in place: every change is one synchronous step, and nothing ever waits
@@ -117,46 +127,45 @@ export const make = Effect.fnUntraced(function* (
   )
 
   /**
-   * Leases a fetched job and forks its fiber, which releases the lease when it ends, however it
-   * ends: the worker (if `free` has not), the isolation claim, the claim on the payload. Plain
-   * steps inside one Effect, no Scope or Semaphore: this runs for every job, and nothing here can
+   * Leases a fetched job and forks its fiber; the fiber's end releases the lease, however it ends:
+   * the worker (if `freeUnsafe` has not), the isolation claim, the claim on the payload, and counts
+   * the outcome. Plain steps, no Scope or Semaphore: this runs for every job, and nothing here can
    * fail or wait.
    */
-  const start = (held: Held, raw: string, isolated: boolean) =>
-    Effect.withFiber((fiber) => {
-      held.leased++
-      let working = true
-      const free = Effect.suspend(() => {
-        if (!working) return Effect.void
-        working = false
-        idle++
-        Queue.offerUnsafe(freed, undefined)
-        return isolation.jobEnded(isolated)
-      })
-      const startedMillis = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-      const lease: Lease = { queue, raw, isolated, startedMillis, free }
-      // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
-      leases.add(lease)
-      const release = Effect.suspend(() => {
-        leases.delete(lease)
-        if (leases.size === 0) updateBusy()
-        return free
-      })
-      return Effect.andThen(
-        isolation.jobStarted(isolated),
-        FiberSet.run(
-          fibers,
-          Effect.onExit(process(lease), () => release),
-        ),
-      )
+  const startUnsafe = (held: Held, raw: string, isolated: boolean) => {
+    held.leased++
+    let working = true
+    const freeUnsafe = () => {
+      if (!working) return
+      working = false
+      idle++
+      Queue.offerUnsafe(freed, undefined)
+      isolation.jobEndedUnsafe(isolated)
+    }
+    const lease: Lease = { queue, raw, isolated, startedMillis: clock.currentTimeMillisUnsafe(), freeUnsafe }
+    // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
+    leases.add(lease)
+    isolation.jobStartedUnsafe(isolated)
+    runFork(process(lease)).addObserver((exit) => {
+      leases.delete(lease)
+      if (leases.size === 0) updateBusy()
+      freeUnsafe()
+      if (exit._tag === "Success") {
+        if (exit.value === "finished") outcomes.finished++
+        else if (exit.value === "retried" || exit.value === "dead") outcomes.failed++
+      }
     })
+  }
 
   const pool: WorkerPool = {
     queue,
     concurrency,
     reserve,
-    // Uninterruptible: a lease taken is a fiber started, which releases it.
-    start: (reservation, raw, isolated) => Effect.uninterruptible(start(reservation as Held, raw, isolated)),
+    // One step for the whole fetch: a lease taken is a fiber started, which releases it.
+    start: (reservation, raws, isolated) =>
+      Effect.sync(() => {
+        for (const raw of raws) startUnsafe(reservation as Held, raw, isolated)
+      }),
     reconcile: Effect.gen(function* () {
       // Raw payload → how many leases carry it (counted here: reconcile runs every few polls).
       const unclaimed = new Map<string, number>()
@@ -178,6 +187,7 @@ export const make = Effect.fnUntraced(function* (
       ),
     running: Effect.sync(() => [...leases].map(({ queue, raw, startedMillis }) => ({ queue, raw, startedMillis }))),
     fibers,
+    outcomes,
   }
   return pool
 })

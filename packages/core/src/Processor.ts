@@ -81,6 +81,7 @@ const andThenUnlessVoid = <A, E, R, E2, R2>(
 ): Effect.Effect<A, E | E2, R | R2> => (first === Effect.void ? second : Effect.andThen(first, second))
 
 const Finished: Effect.Effect<"finished"> = Effect.succeed("finished")
+const Interrupted: Effect.Effect<"interrupted"> = Effect.succeed("interrupted")
 
 /** The wait before an outcome write is tried again the first time (then `OutcomeRetry`'s). */
 const FirstRetryDelay = "50 millis"
@@ -145,7 +146,7 @@ export class Processor extends Context.Service<
       const settings = yield* Settings
       const deadLetter = yield* DeadLetter
       const node = (yield* Node).id
-      const ack = Acker.make(store, node)
+      const ack = yield* Acker.make(store, node)
       const levels = settings.logLevels
 
       // Skips building the line and its annotations when the level is off: this runs for every job.
@@ -163,9 +164,11 @@ export class Processor extends Context.Service<
           ? Effect.void
           : Effect.withFiber((fiber) => logUnsafe(fiber, level, message, annotations))
 
-      /** What one run has done so far: what it decoded, and the outcome once it is in the store. */
+      /** What one run has done so far: what it decoded, its outcome write, and that outcome once written. */
       interface Progress {
         job: Job.Job | undefined
+        /** The outcome write under way (see `decided`): retried should it fail. */
+        writing: Effect.Effect<Outcome, StoreError> | undefined
         recorded: Outcome | undefined
         /** The job's span, when it has one (see `process`). */
         span: Tracer.Span | undefined
@@ -182,7 +185,7 @@ export class Processor extends Context.Service<
         yield* stats.recordFailed(queue, Job.MalformedClass, 0)
       })
 
-      /** The common outcome, without a generator: this runs for every job that succeeds. */
+      /** The common outcome: one step to wait for the ack, one after it (this runs for every job that succeeds). */
       const finished = (lease: Lease, job: Job.Job, nowMillis: number, progress: Progress) =>
         Effect.flatMap(ack(lease.queue, lease.raw), () =>
           Effect.withFiber((fiber) => {
@@ -203,11 +206,11 @@ export class Processor extends Context.Service<
           }),
         )
 
-      /** Writes what `decide` said; the decision's time is the run's end. */
-      const write = Effect.fnUntraced(function* (
+      /** Writes a failure's outcome (retry or dead); the decision's time is the run's end. */
+      const writeFailure = Effect.fnUntraced(function* (
         lease: Lease,
         job: Job.Job,
-        decision: Decide.Decision,
+        decision: Decide.Retry | Decide.Dead,
         nowMillis: number,
         progress: Progress,
       ): Effect.fn.Return<Outcome, StoreError> {
@@ -215,10 +218,6 @@ export class Processor extends Context.Service<
         const durationMillis = nowMillis - lease.startedMillis
         const annotations = () => ({ queue, class: job.class, jid: job.jid, duration_ms: durationMillis })
         switch (decision._tag) {
-          case "Interrupted":
-            return "interrupted"
-          case "Ack":
-            return yield* finished(lease, job, nowMillis, progress)
           case "Dead": {
             const { failure, failures, reason } = decision
             yield* stats.recordFailed(queue, job.class, durationMillis)
@@ -284,41 +283,44 @@ export class Processor extends Context.Service<
       }
 
       // The steps below run for every job: hand-written Effect chains rather than generators (a
-      // generator and its iterator per step cost several times the steps themselves).
+      // generator and its iterator per step cost several times the steps themselves), and as few
+      // steps as the job needs: decode and start in one, perform, free and decide in one, the ack.
 
       /** Decodes the job, then runs it; a payload that is no job goes to the dead set. */
       const run = (lease: Lease, progress: Progress): Effect.Effect<Outcome, StoreError> =>
-        Effect.suspend(() => {
+        Effect.withFiber((fiber) => {
           const common = Job.decodeCommon(lease.raw)
-          if (common !== undefined) return started(lease, common, progress)
-          return Effect.flatMap(Effect.result(Job.decode(lease.raw)), (decoded) =>
-            Result.isSuccess(decoded)
-              ? started(lease, decoded.success, progress)
-              : lease.free.pipe(
-                  Effect.andThen(rejectMalformed(lease.queue, decoded.failure)),
-                  Effect.map(() => {
-                    progress.recorded = "dead"
-                    return "dead" as const
-                  }),
-                ),
-          )
+          if (common !== undefined) return started(fiber, lease, common, progress)
+          return Effect.flatMap(Effect.result(Job.decode(lease.raw)), (decoded) => {
+            if (Result.isSuccess(decoded)) return started(fiber, lease, decoded.success, progress)
+            lease.freeUnsafe()
+            return Effect.map(rejectMalformed(lease.queue, decoded.failure), () => {
+              progress.recorded = "dead"
+              return "dead" as const
+            })
+          })
         })
 
-      const started = (lease: Lease, job: Job.Job, progress: Progress): Effect.Effect<Outcome, StoreError> => {
-        const { queue } = lease
+      const started = (
+        fiber: Fiber.Fiber<unknown, unknown>,
+        lease: Lease,
+        job: Job.Job,
+        progress: Progress,
+      ): Effect.Effect<Outcome, StoreError> => {
         progress.job = job
         // The job's span (when it has one) names the job rather than opening another one.
-        progress.span?.attribute("queue", queue)
+        progress.span?.attribute("queue", lease.queue)
         progress.span?.attribute("class", job.class)
         progress.span?.attribute("jid", job.jid)
         const resolving = registry.resolve(job.class)
         // The registry's answer is usually a success already: no step to read it.
         return Exit.isExit(resolving) && Exit.isSuccess(resolving)
-          ? resolvedTo(lease, job, Result.succeed(resolving.value as RegisteredWorker), progress)
-          : Effect.flatMap(Effect.result(resolving), (resolved) => resolvedTo(lease, job, resolved, progress))
+          ? resolvedTo(fiber, lease, job, Result.succeed(resolving.value as RegisteredWorker), progress)
+          : Effect.flatMap(Effect.result(resolving), (resolved) => resolvedTo(fiber, lease, job, resolved, progress))
       }
 
       const resolvedTo = (
+        fiber: Fiber.Fiber<unknown, unknown>,
         lease: Lease,
         job: Job.Job,
         resolved: Result.Result<RegisteredWorker, UnknownJobClass>,
@@ -332,11 +334,16 @@ export class Processor extends Context.Service<
           job.class,
           enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
         )
-        const performed = Effect.flatMap(Effect.exit(perform(job, resolved, progress.span)), (exit) =>
-          ended(lease, job, worker, exit, progress),
-        )
+        // The run's end is read from the job's clock once `perform` ends, without another step.
+        const clock = fiber.getRef(Clock.Clock)
+        const performed = Effect.matchCauseEffect(perform(job, resolved, progress.span), {
+          onSuccess: () => ended(lease, job, worker, Exit.void, clock.currentTimeMillisUnsafe(), progress),
+          onFailure: (cause) =>
+            ended(lease, job, worker, Exit.failCause(cause), clock.currentTimeMillisUnsafe(), progress),
+        })
         const announce = events.publishWith(() => new JobStarted({ queue, jid: job.jid, className: job.class }))
-        const logged = log(
+        const logged = logUnsafe(
+          fiber,
           levels.start,
           () => `start ${job.class} ${job.jid}`,
           () => ({ queue, class: job.class, jid: job.jid }),
@@ -344,32 +351,29 @@ export class Processor extends Context.Service<
         return andThenUnlessVoid(announce, andThenUnlessVoid(logged, performed))
       }
 
-      /** The job's code has ended: free its worker, decide, write the outcome. */
+      /** The job's code has ended: free its worker (the next fetch overlaps the outcome write), decide. */
       const ended = (
         lease: Lease,
         job: Job.Job,
         worker: RegisteredWorker | undefined,
         exit: Exit.Exit<void, unknown>,
+        nowMillis: number,
         progress: Progress,
-      ): Effect.Effect<Outcome, StoreError> =>
-        // The worker is free: the next fetch overlaps this job's outcome write.
-        Effect.flatMap(lease.free, () =>
-          Effect.withFiber((fiber) => {
-            const nowMillis = fiber.getRef(Clock.Clock).currentTimeMillisUnsafe()
-            const { maxRetries } = settings
-            const retryNumber = Decide.policyQuestion(job, worker, exit, maxRetries)
-            if (retryNumber === undefined) return decided(lease, job, worker, exit, nowMillis, undefined, progress)
-            return Effect.flatMap(
-              RetryPolicy.nextRunAt(
-                worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff,
-                DateTime.makeUnsafe(nowMillis),
-                retryNumber,
-              ),
-              (retryAt) => decided(lease, job, worker, exit, nowMillis, retryAt, progress),
-            )
-          }),
+      ): Effect.Effect<Outcome, StoreError> => {
+        lease.freeUnsafe()
+        const retryNumber = Decide.policyQuestion(job, worker, exit, settings.maxRetries)
+        if (retryNumber === undefined) return decided(lease, job, worker, exit, nowMillis, undefined, progress)
+        return Effect.flatMap(
+          RetryPolicy.nextRunAt(
+            worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff,
+            DateTime.makeUnsafe(nowMillis),
+            retryNumber,
+          ),
+          (retryAt) => decided(lease, job, worker, exit, nowMillis, retryAt, progress),
         )
+      }
 
+      /** Writes what `decide` says; should the write fail, `process`'s handler retries it until it lands. */
       const decided = (
         lease: Lease,
         job: Job.Job,
@@ -388,26 +392,27 @@ export class Processor extends Context.Service<
           retryAt,
           describe: describeFailure,
         })
-        if (decision._tag === "Interrupted") return Effect.succeed("interrupted")
-        // Redis may be away: keep trying, each attempt whole, until the outcome is written.
-        // (The retry's schedule is only built once a write has failed: this runs for every job.)
-        const attempt = Effect.uninterruptible(
-          decision._tag === "Ack"
-            ? finished(lease, job, nowMillis, progress)
-            : write(lease, job, decision, nowMillis, progress),
-        )
-        return Effect.catch(attempt, (error) =>
-          Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`).pipe(
-            Effect.andThen(Effect.sleep(FirstRetryDelay)),
-            Effect.andThen(
-              attempt.pipe(
-                Effect.tapError((error) =>
-                  Effect.logWarning(`Could not record the outcome of ${job.jid} yet, retrying: ${error.message}`),
-                ),
-                Effect.retry(OutcomeRetry),
-              ),
-            ),
-          ),
+        switch (decision._tag) {
+          case "Interrupted":
+            return Interrupted
+          case "Ack":
+            // An ack is a batch's write (Acker.ts): a job interrupted while it waits leaves it running.
+            progress.writing = finished(lease, job, nowMillis, progress)
+            return progress.writing
+          default:
+            // A failure's write is several commands: each attempt runs whole.
+            progress.writing = Effect.uninterruptible(writeFailure(lease, job, decision, nowMillis, progress))
+            return progress.writing
+        }
+      }
+
+      /** The outcome write failed (Redis may be away): try again, each attempt whole, until it lands. */
+      const rewrite = (writing: Effect.Effect<Outcome, StoreError>, jid: string, error: StoreError) => {
+        const warn = (error: StoreError) =>
+          Effect.logWarning(`Could not record the outcome of ${jid} yet, retrying: ${error.message}`)
+        return warn(error).pipe(
+          Effect.andThen(Effect.sleep(FirstRetryDelay)),
+          Effect.andThen(writing.pipe(Effect.tapError(warn), Effect.retry(OutcomeRetry))),
         )
       }
 
@@ -441,16 +446,19 @@ export class Processor extends Context.Service<
       })
 
       /**
-       * Whatever happens, an outcome: a failure nobody expected is salvaged (see `salvage`); an
-       * outcome that cannot be written, even by salvaging, leaves the job in progress, and says so.
-       * Interruption (shutdown) writes nothing. (One handler rather than three nested ones: this
-       * wraps every job.)
+       * Whatever happens, an outcome: an outcome write that failed is tried again until it lands; a
+       * failure nobody expected is salvaged (see `salvage`); an outcome that cannot be written, even
+       * by salvaging, leaves the job in progress, and says so. Interruption (shutdown) writes
+       * nothing. (One handler rather than several nested ones: this wraps every job.)
        */
       const processUntraced = (lease: Lease, progress: Progress): Effect.Effect<Outcome> =>
         Effect.catchCause(run(lease, progress), (cause) => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+          const error = Cause.hasDies(cause) ? undefined : Cause.findErrorOption(cause)
+          if (error?._tag === "Some" && progress.writing !== undefined && progress.recorded === undefined) {
+            return Effect.catchCause(rewrite(progress.writing, progress.job?.jid ?? "a job", error.value), unsalvaged)
+          }
           if (Cause.hasFails(cause)) {
-            const error = Cause.hasDies(cause) ? undefined : Cause.findErrorOption(cause)
             return Effect.as(
               error?._tag === "Some"
                 ? Effect.logError(`Could not record a job's outcome; it stays in progress: ${error.value.message}`)
@@ -461,10 +469,10 @@ export class Processor extends Context.Service<
           return Effect.catchCause(salvage(lease.queue, lease.raw, progress, cause), unsalvaged)
         })
 
-      /** Salvaging failed too: the job stays in progress, and this says so. */
-      const unsalvaged = (cause: Cause.Cause<never>): Effect.Effect<Outcome> =>
+      /** Salvaging (or writing the outcome) failed for good: the job stays in progress, and this says so. */
+      const unsalvaged = (cause: Cause.Cause<unknown>): Effect.Effect<Outcome> =>
         Cause.hasInterruptsOnly(cause)
-          ? Effect.failCause(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
           : Effect.as(Effect.logError("Could not record a job's outcome; it stays in progress", cause), "unrecorded")
 
       /**
@@ -475,7 +483,7 @@ export class Processor extends Context.Service<
        */
       const process = (lease: Lease): Effect.Effect<Outcome> =>
         Effect.withFiber((fiber) => {
-          const progress: Progress = { job: undefined, recorded: undefined, span: undefined }
+          const progress: Progress = { job: undefined, writing: undefined, recorded: undefined, span: undefined }
           const parent = Trace.parentOf(lease.raw)
           if (
             parent === undefined &&

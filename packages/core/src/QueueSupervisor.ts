@@ -45,22 +45,18 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const isolation = yield* Isolation
   const node = yield* Node
   const { shutdownTimeout } = yield* Settings
-  // Counted in place: each change is one synchronous step, and this runs for every job.
-  let finished = 0
-  let failed = 0
 
-  /** One job, under its lease: process it, then count its outcome. */
+  /** One job, under its lease (a suspect that ran alone and got its outcome is a suspect no more). */
   const runJob = (lease: Lease) =>
-    Effect.flatMap(processor.process(lease), (outcome) => {
-      if (outcome === "finished") finished++
-      else if (outcome === "retried" || outcome === "dead") failed++
-      // A suspect that ran alone and got its outcome is a suspect no more.
-      return lease.isolated && outcome !== "interrupted" && outcome !== "unrecorded"
-        ? Effect.catch(store.forgetRecovery(queue, lease.raw), (error) =>
-            Effect.logWarning(`Could not clear the recovery count of a job: ${error.message}`),
-          )
-        : Effect.void
-    })
+    lease.isolated
+      ? Effect.tap(processor.process(lease), (outcome) =>
+          outcome === "interrupted" || outcome === "unrecorded"
+            ? Effect.void
+            : Effect.catch(store.forgetRecovery(queue, lease.raw), (error) =>
+                Effect.logWarning(`Could not clear the recovery count of a job: ${error.message}`),
+              ),
+        )
+      : processor.process(lease)
   const pool = yield* Pool.make(queue, concurrency, runJob)
 
   // A fixed node id may have left jobs in progress in an earlier life: they go back first.
@@ -91,8 +87,8 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
         status: current === "active" ? (running > 0 ? "running" : "idle") : current,
         concurrency,
         running,
-        finished,
-        failed,
+        finished: pool.outcomes.finished,
+        failed: pool.outcomes.failed,
       } satisfies QueueStats
     }),
     running: pool.running,

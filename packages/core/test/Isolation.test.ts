@@ -7,7 +7,7 @@ describe("Isolation", () => {
     Effect.gen(function* () {
       const isolation = yield* Isolation
       assert.strictEqual(yield* isolation.beginFetch("a"), "isolate")
-      yield* isolation.jobStarted(false)
+      isolation.jobStartedUnsafe(false)
       yield* isolation.endFetch("a", { isolated: false, blocked: false })
       assert.strictEqual(yield* isolation.beginFetch("b"), "fetch")
       yield* isolation.endFetch("b", { isolated: false, blocked: false })
@@ -18,17 +18,17 @@ describe("Isolation", () => {
     Effect.gen(function* () {
       const isolation = yield* Isolation
       yield* isolation.beginFetch("a")
-      yield* isolation.jobStarted(false)
+      isolation.jobStartedUnsafe(false)
       yield* isolation.endFetch("a", { isolated: false, blocked: true })
       assert.strictEqual(yield* isolation.beginFetch("b"), "wait")
       assert.strictEqual(yield* isolation.beginFetch("a"), "wait", "not while a job still performs")
-      yield* isolation.jobEnded(false)
+      isolation.jobEndedUnsafe(false)
       assert.strictEqual(yield* isolation.beginFetch("b"), "wait", "only the queue with the suspect")
       assert.strictEqual(yield* isolation.beginFetch("a"), "isolate")
-      yield* isolation.jobStarted(true)
+      isolation.jobStartedUnsafe(true)
       yield* isolation.endFetch("a", { isolated: true, blocked: false })
       assert.strictEqual(yield* isolation.beginFetch("b"), "wait", "nothing beside a running suspect")
-      yield* isolation.jobEnded(true)
+      isolation.jobEndedUnsafe(true)
       assert.strictEqual(yield* isolation.beginFetch("b"), "isolate")
     }).pipe(Effect.provide(Isolation.layer)),
   )
@@ -38,7 +38,7 @@ describe("Isolation", () => {
       const isolation = yield* Isolation
       yield* isolation.beginFetch("a")
       yield* isolation.endFetch("a", { isolated: false, blocked: true })
-      yield* isolation.jobStarted(false)
+      isolation.jobStartedUnsafe(false)
       assert.strictEqual(yield* isolation.beginFetch("b"), "wait")
       yield* isolation.withdraw("a")
       assert.strictEqual(yield* isolation.beginFetch("b"), "fetch")
