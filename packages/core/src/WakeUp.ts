@@ -11,7 +11,6 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
-import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -28,11 +27,41 @@ export interface Signal {
   readonly wait: (timeout: Duration.Input) => Effect.Effect<void>
 }
 
-const makeSignal = Effect.map(Queue.sliding<void>(1), (queue): Signal & { readonly notify: Effect.Effect<void> } => ({
-  notify: Effect.asVoid(Queue.offer(queue, undefined)),
-  clear: Effect.asVoid(Queue.clear(queue)),
-  wait: (timeout) => Effect.raceFirst(Queue.take(queue), Effect.sleep(timeout)),
-}))
+/**
+ * `notify` resumes the waiting loop at once, inside the notifier's own step (as `Deferred` does),
+ * rather than a turn of the event loop later through the scheduler: an idle queue's fetch goes out
+ * in the same turn as the notification that woke it. A notify with no one waiting is kept for the
+ * next `wait` (one at most), unless a `clear` comes first.
+ */
+const makeSignal = Effect.sync((): Signal & { readonly notify: Effect.Effect<void> } => {
+  let pending = false
+  const waiters = new Set<(effect: Effect.Effect<void>) => void>()
+  const signalled = Effect.callback<void>((resume) => {
+    if (pending) {
+      pending = false
+      return resume(Effect.void)
+    }
+    waiters.add(resume)
+    return Effect.sync(() => {
+      waiters.delete(resume)
+    })
+  })
+  return {
+    notify: Effect.sync(() => {
+      if (waiters.size === 0) {
+        pending = true
+        return
+      }
+      const woken = [...waiters]
+      waiters.clear()
+      for (const resume of woken) resume(Effect.void)
+    }),
+    clear: Effect.sync(() => {
+      pending = false
+    }),
+    wait: (timeout) => Effect.raceFirst(signalled, Effect.sleep(timeout)),
+  }
+})
 
 export class WakeUp extends Context.Service<
   WakeUp,

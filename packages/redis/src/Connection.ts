@@ -7,14 +7,17 @@
  * Redis Cluster. This is the only place in the library where Promises appear.
  */
 import { Buffer } from "node:buffer"
+import * as Arr from "effect/Array"
+import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Pull from "effect/Pull"
 import * as Redis from "effect/persistence/Redis"
-import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
 import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"
@@ -203,7 +206,10 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     (client: Client) =>
     <A = unknown>(command: string, ...args: ReadonlyArray<string>): Effect.Effect<A, Redis.RedisError> =>
       Effect.tryPromise({
-        try: () => untilRun(client, () => call(client, command, args)) as Promise<A>,
+        try: () =>
+          (idle(client) && command.toUpperCase() !== "SCRIPT"
+            ? sendNow(client, command, args, "utf8")
+            : untilRun(client, () => call(client, command, args))) as Promise<A>,
         catch: toError,
       })
 
@@ -233,7 +239,10 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     // Bulk replies stay bytes; Buffer arguments are sent as they are.
     send: (command, args) =>
       Effect.tryPromise({
-        try: () => untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
+        try: () =>
+          idle(client) && command !== "SCRIPT"
+            ? sendNow(client, command, args.map(toWireArg), null)
+            : untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
         catch: toError,
       }),
     writer: (key) =>
@@ -259,22 +268,22 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     cluster: client instanceof Cluster,
     subscribe: Effect.fnUntraced(function* (channel, options) {
       const sharded = options?.sharded === true
-      const events = yield* Queue.unbounded<Wire.SubscriptionEvent, Redis.RedisError>()
-      yield* Effect.addFinalizer(() => Queue.shutdown(events))
+      const events = mailbox<Wire.SubscriptionEvent>()
+      yield* Effect.addFinalizer(() => Effect.sync(events.end))
       const onMessage = (from: string, message: string) => {
-        Queue.offerUnsafe(events, { _tag: "Message", channel: from, message })
+        events.offer({ _tag: "Message", channel: from, message })
       }
       if (client instanceof Cluster) {
         yield* Effect.acquireRelease(
           Effect.sync(() =>
             roamingSubscriber(client, channel, sharded, clientOptions, {
               onMessage,
-              onResubscribed: () => Queue.offerUnsafe(events, { _tag: "Resubscribed" }),
+              onResubscribed: () => events.offer({ _tag: "Resubscribed" }),
             }),
           ),
           (subscriber) => Effect.sync(() => subscriber.close()),
         ).pipe(Effect.tap((subscriber) => Effect.tryPromise({ try: () => subscriber.started, catch: toError })))
-        return events
+        return events.stream
       }
       // Re-subscribed here rather than by ioredis, so that `Resubscribed` follows Redis's reply.
       const subscriber = yield* Effect.acquireRelease(open("subscriber", { autoResubscribe: false }), (conn) =>
@@ -287,16 +296,61 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
       // that fails here is tried again at the next reconnect.
       subscriber.on("ready", () => {
         subscribe().then(
-          () => Queue.offerUnsafe(events, { _tag: "Resubscribed" }),
+          () => events.offer({ _tag: "Resubscribed" }),
           (cause: unknown) => runFork(Effect.logWarning(`Could not subscribe again to ${channel}: ${String(cause)}`)),
         )
       })
-      return events
+      return events.stream
     }),
   }
 
   return Context.make(Redis.Redis, redis).pipe(Context.add(Wire.Wire, wire))
 })
+
+/**
+ * The events of a subscription, for one reader. They arrive in ioredis's callbacks; a reader
+ * waiting for them resumes right there, in the same turn of the event loop (an Effect `Queue`
+ * would hand them over a turn later, through the scheduler): an idle queue's wake-up, and so its
+ * fetch, is not delayed by a hop per message. Unbounded, like the queue it replaces: notifications
+ * are small, and their reader takes them all at once.
+ */
+const mailbox = <A>() => {
+  let buffered: Array<A> = []
+  let ended = false
+  let reader: ((pull: Pull.Pull<Arr.NonEmptyReadonlyArray<A>>) => void) | undefined
+  const takeAll = (): Arr.NonEmptyReadonlyArray<A> | undefined => {
+    if (!Arr.isArrayNonEmpty(buffered)) return undefined
+    const taken = buffered
+    buffered = []
+    return taken
+  }
+  const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<A>> = Effect.callback((resume) => {
+    const taken = takeAll()
+    if (taken !== undefined) return resume(Effect.succeed(taken))
+    if (ended) return resume(Cause.done())
+    reader = resume
+    return Effect.sync(() => {
+      if (reader === resume) reader = undefined
+    })
+  })
+  const wake = (pull: Pull.Pull<Arr.NonEmptyReadonlyArray<A>>) => {
+    const resume = reader
+    reader = undefined
+    resume?.(pull)
+  }
+  return {
+    offer: (event: A): void => {
+      if (ended) return
+      buffered.push(event)
+      if (reader !== undefined) wake(Effect.succeed(takeAll()!))
+    },
+    end: (): void => {
+      ended = true
+      if (buffered.length === 0) wake(Cause.done())
+    },
+    stream: Stream.fromPull(Effect.succeed(pull)),
+  }
+}
 
 /**
  * `WAIT` shared by the writes of one turn of the event loop on one connection: a WAIT covers every
@@ -465,6 +519,34 @@ const roamingSubscriber = (
     },
   }
 }
+
+/**
+ * Whether a command may skip auto-pipelining and go out at once: on one Redis (not a Cluster) whose
+ * connection is idle, that is ready, with no reply awaited and nothing queued for the next
+ * pipeline. ioredis defers every auto-pipelined command to `setImmediate`, a turn of the event
+ * loop that an idle queue's pickup would pay twice (the enqueue, then the fetch); a busy connection
+ * still batches its commands. With nothing queued, nothing is overtaken: commands go out in the
+ * order they were issued.
+ */
+const idle = (client: Client): client is IORedis =>
+  client instanceof IORedis &&
+  client.status === "ready" &&
+  client.commandQueue.length === 0 &&
+  client.autoPipelineQueueSize === 0
+
+/** A command written to the connection now, as ioredis's own methods build it. */
+const sendNow = (
+  client: IORedis,
+  command: string,
+  args: ReadonlyArray<string | number | Buffer>,
+  replyEncoding: "utf8" | null,
+): Promise<unknown> =>
+  client.sendCommand(
+    new Command(command, [...args], {
+      replyEncoding,
+      ...(client.options.keyPrefix === undefined ? {} : { keyPrefix: client.options.keyPrefix }),
+    }),
+  ) as Promise<unknown>
 
 /**
  * A command with bulk replies as Buffers. ioredis 6.0.0's `callBuffer` loses the command's name

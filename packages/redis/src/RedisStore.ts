@@ -665,9 +665,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
             Effect.map((moved) => moved.reduce((sum, n) => sum + n, 0)),
             Effect.withSpan("RedisStore.promote"),
           ),
-    notifications: Stream.unwrap(
-      Effect.map(wire.subscribe(keys.notify, { sharded: cluster }), (messages) => Stream.fromQueue(messages)),
-    ).pipe(
+    notifications: Stream.unwrap(wire.subscribe(keys.notify, { sharded: cluster })).pipe(
       Stream.mapError((cause) => new Store.StoreError({ operation: "notifications", cause })),
       Stream.filterMap(parseNotification),
     ),

@@ -11,8 +11,8 @@ import { createHash } from "node:crypto"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import type * as Redis from "effect/persistence/Redis"
-import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
 
 /** A command argument: text, a number, or bytes (sent as they are). */
 export type Arg = string | number | Uint8Array
@@ -45,12 +45,13 @@ export interface WireShape {
   readonly cluster: boolean
   /**
    * Subscribes to `channel` on a connection of its own, for the lifetime of the scope; `sharded`:
-   * a shard channel (SSUBSCRIBE, Redis 7), served by the shard that owns the channel's slot.
+   * a shard channel (SSUBSCRIBE, Redis 7), served by the shard that owns the channel's slot. The
+   * stream's reader, when it waits for events, resumes in the very callback that received them.
    */
   readonly subscribe: (
     channel: string,
     options?: { readonly sharded?: boolean | undefined },
-  ) => Effect.Effect<Queue.Dequeue<SubscriptionEvent, Redis.RedisError>, Redis.RedisError, Scope.Scope>
+  ) => Effect.Effect<Stream.Stream<SubscriptionEvent>, Redis.RedisError, Scope.Scope>
 }
 
 /** A connection and one of its sessions (see `WireShape.writer`). */
