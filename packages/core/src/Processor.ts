@@ -286,10 +286,12 @@ export class Processor extends Context.Service<
       // generator and its iterator per step cost several times the steps themselves), and as few
       // steps as the job needs: decode and start in one, perform, free and decide in one, the ack.
 
-      /** Decodes the job, then runs it; a payload that is no job goes to the dead set. */
-      const run = (lease: Lease, progress: Progress): Effect.Effect<Outcome, StoreError> =>
+      /**
+       * Runs the job, `common` when `process` decoded it already (see `Job.decodeCommon`), else
+       * decoded here; a payload that is no job goes to the dead set.
+       */
+      const run = (lease: Lease, common: Job.Job | undefined, progress: Progress): Effect.Effect<Outcome, StoreError> =>
         Effect.withFiber((fiber) => {
-          const common = Job.decodeCommon(lease.raw)
           if (common !== undefined) return started(fiber, lease, common, progress)
           return Effect.flatMap(Effect.result(Job.decode(lease.raw)), (decoded) => {
             if (Result.isSuccess(decoded)) return started(fiber, lease, decoded.success, progress)
@@ -451,8 +453,8 @@ export class Processor extends Context.Service<
        * by salvaging, leaves the job in progress, and says so. Interruption (shutdown) writes
        * nothing. (One handler rather than several nested ones: this wraps every job.)
        */
-      const processUntraced = (lease: Lease, progress: Progress): Effect.Effect<Outcome> =>
-        Effect.catchCause(run(lease, progress), (cause) => {
+      const processUntraced = (lease: Lease, common: Job.Job | undefined, progress: Progress): Effect.Effect<Outcome> =>
+        Effect.catchCause(run(lease, common, progress), (cause) => {
           if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
           const error = Cause.hasDies(cause) ? undefined : Cause.findErrorOption(cause)
           if (error?._tag === "Some" && progress.writing !== undefined && progress.recorded === undefined) {
@@ -484,15 +486,23 @@ export class Processor extends Context.Service<
       const process = (lease: Lease): Effect.Effect<Outcome> =>
         Effect.withFiber((fiber) => {
           const progress: Progress = { job: undefined, writing: undefined, recorded: undefined, span: undefined }
-          const parent = Trace.parentOf(lease.raw)
+          // Decoded first (total: anything unusual is left to `run`), so that the parent is read
+          // from the job rather than searched for in the text.
+          const common = Job.decodeCommon(lease.raw)
+          const parent =
+            common === undefined
+              ? Trace.parentOf(lease.raw)
+              : typeof common.traceparent === "string"
+                ? Trace.parse(common.traceparent)
+                : undefined
           if (
             parent === undefined &&
             (fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer || !fiber.getRef(References.TracerEnabled))
           )
-            return processUntraced(lease, progress)
+            return processUntraced(lease, common, progress)
           const inSpan = (span: Tracer.Span) => {
             progress.span = span
-            return Effect.withParentSpan(processUntraced(lease, progress), span)
+            return Effect.withParentSpan(processUntraced(lease, common, progress), span)
           }
           return parent === undefined
             ? Effect.useSpan("Processor.process", inSpan)

@@ -97,8 +97,9 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
     }
     const add = (day: string, processed: number, failed: number) => Effect.sync(() => addUnsafe(day, processed, failed))
 
-    // Tagged metrics per queue and class, made once: this runs for every job.
-    const tagged = new Map<string, ReturnType<typeof makeTagged>>()
+    // Tagged metrics per queue and class, made once and found without building a key: this runs
+    // twice for every job.
+    const tagged = new Map<string, Map<string, ReturnType<typeof makeTagged>>>()
     const makeTagged = (attributes: { readonly queue: string; readonly class: string }) => ({
       started: Metric.withAttributes(startedTotal, attributes),
       latency: Metric.withAttributes(queueLatency, attributes),
@@ -107,11 +108,15 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
       duration: Metric.withAttributes(jobDuration, attributes),
     })
     const metricsFor = (queue: string, className: string) => {
-      const key = `${queue}\u0000${className}`
-      let metrics = tagged.get(key)
+      let byClass = tagged.get(queue)
+      if (byClass === undefined) {
+        byClass = new Map()
+        tagged.set(queue, byClass)
+      }
+      let metrics = byClass.get(className)
       if (metrics === undefined) {
         metrics = makeTagged({ queue, class: className })
-        tagged.set(key, metrics)
+        byClass.set(className, metrics)
       }
       return metrics
     }
