@@ -32,9 +32,7 @@ export const make = Effect.fnUntraced(function* (store: StoreShape, node: string
         open.delete(queue)
         return Effect.exit(store.ack(queue, node, batch.raws))
       }),
-    ).pipe(
-      Effect.map((exit) => resumeAll(batch, Exit.isSuccess(exit) ? Exit.void : exit)),
-    )
+    ).pipe(Effect.map((exit) => resumeAll(batch, Exit.isSuccess(exit) ? Exit.void : exit)))
   return (queue: string, raw: string): Effect.Effect<void, StoreError> =>
     Effect.callback((resume) => {
       let batch = open.get(queue)
