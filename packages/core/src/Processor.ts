@@ -220,7 +220,6 @@ export class Processor extends Context.Service<
         switch (decision._tag) {
           case "Dead": {
             const { failure, failures, reason } = decision
-            yield* stats.recordFailed(queue, job.class, durationMillis)
             yield* deadLetter.bury({
               from: { _tag: "InProgress", queue, node },
               raw,
@@ -232,12 +231,13 @@ export class Processor extends Context.Service<
               nowMillis,
             })
             progress.recorded = "dead"
+            // Counted once written: a write that failed is tried again whole.
+            yield* stats.recordFailed(queue, job.class, durationMillis)
             yield* events.publish(failedEvent(queue, job, failure, failures, undefined))
             return "dead"
           }
           case "Retry": {
             const { failure, failures, at } = decision
-            yield* stats.recordFailed(queue, job.class, durationMillis)
             const retryAt = Job.toEpochSeconds(DateTime.toEpochMillis(at))
             const payload = Job.patch(raw, decision.changes)
             // Cannot happen for a payload that decoded; if it does, the job still gets an outcome.
@@ -245,6 +245,7 @@ export class Processor extends Context.Service<
               return yield* Effect.die(new Error(`cannot patch the job: ${payload.failure}`))
             yield* store.retry(queue, node, raw, payload.success, retryAt)
             progress.recorded = "retried"
+            yield* stats.recordFailed(queue, job.class, durationMillis)
             yield* events.publish(failedEvent(queue, job, failure, failures, retryAt))
             yield* log(
               levels.fail,
