@@ -7,10 +7,11 @@
  * next fetch overlaps the outcome write; the lease itself lasts until the outcome is written.
  */
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import * as Metric from "effect/Metric"
-import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
@@ -95,9 +96,11 @@ export const make = Effect.fnUntraced(function* (
   const clock = yield* Clock.Clock
   const outcomes = { finished: 0, failed: 0 }
   const phase = yield* Ref.make<Phase>("active")
-  const freed = yield* Queue.sliding<void>(1)
-  // Free workers, counted in place: every change is one synchronous step, and nothing ever waits
-  // on the count itself (a full pool waits on `freed`), so a semaphore would only add steps.
+  // The fetch loop's wait for a free worker (a full pool), opened when it waits, done by the
+  // next job to free its worker: nothing per job while nobody waits.
+  let freed: Deferred.Deferred<void> | undefined
+  // Free workers, counted in place: every change is one synchronous step, and only the fetch loop
+  // ever waits for one (`workerFreed`), so a semaphore would only add steps.
   let idle = concurrency
   /** The jobs the pool holds; `reconcile` never takes a leased job for an orphan. */
   const leases = new Set<Lease>()
@@ -139,7 +142,10 @@ export const make = Effect.fnUntraced(function* (
       if (!working) return
       working = false
       idle++
-      Queue.offerUnsafe(freed, undefined)
+      if (freed !== undefined) {
+        Deferred.doneUnsafe(freed, Exit.void)
+        freed = undefined
+      }
       isolation.jobEndedUnsafe(isolated)
     }
     const lease: Lease = { queue, raw, isolated, startedMillis: clock.currentTimeMillisUnsafe(), freeUnsafe }
@@ -178,7 +184,11 @@ export const make = Effect.fnUntraced(function* (
       }
       return yield* store.requeueOrphans(queue, node, orphans)
     }),
-    workerFreed: Queue.take(freed),
+    workerFreed: Effect.suspend(() => {
+      if (idle > 0) return Effect.void
+      freed ??= Deferred.makeUnsafe<void>()
+      return Deferred.await(freed)
+    }),
     awaitIdle: FiberSet.awaitEmpty(fibers),
     phase: Ref.get(phase),
     setPhase: (next) =>

@@ -149,20 +149,11 @@ export class Processor extends Context.Service<
       const ack = yield* Acker.make(store, node)
       const levels = settings.logLevels
 
-      // Skips building the line and its annotations when the level is off: this runs for every job.
-      const logUnsafe = (
-        fiber: Fiber.Fiber<unknown, unknown>,
-        level: LogLevel.LogLevel,
-        message: () => string,
-        annotations: () => Record<string, unknown>,
-      ) =>
-        level === "None" || level === "All" || LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), level)
-          ? Effect.void
-          : Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations()))
-      const log = (level: LogLevel.LogLevel, message: () => string, annotations: () => Record<string, unknown>) =>
-        level === "None" || level === "All"
-          ? Effect.void
-          : Effect.withFiber((fiber) => logUnsafe(fiber, level, message, annotations))
+      // A job's log line is built only when its level is on: this runs for every job.
+      const logsAt = (fiber: Fiber.Fiber<unknown, unknown>, level: LogLevel.LogLevel): level is LogLevel.Severity =>
+        level !== "None" && level !== "All" && !LogLevel.isGreaterThan(fiber.getRef(References.MinimumLogLevel), level)
+      const logLine = (level: LogLevel.Severity, message: string, annotations: Record<string, unknown>) =>
+        Effect.logWithLevel(level)(message).pipe(Effect.annotateLogs(annotations))
 
       /** What one run has done so far: what it decoded, its outcome write, and that outcome once written. */
       interface Progress {
@@ -196,12 +187,14 @@ export class Processor extends Context.Service<
             const announce = events.publishWith(
               () => new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }),
             )
-            const logged = logUnsafe(
-              fiber,
-              levels.done,
-              () => `done ${job.class} ${job.jid} in ${durationMillis} ms`,
-              () => ({ queue, class: job.class, jid: job.jid, duration_ms: durationMillis }),
-            )
+            const logged = logsAt(fiber, levels.done)
+              ? logLine(levels.done, `done ${job.class} ${job.jid} in ${durationMillis} ms`, {
+                  queue,
+                  class: job.class,
+                  jid: job.jid,
+                  duration_ms: durationMillis,
+                })
+              : Effect.void
             return andThenUnlessVoid(announce, andThenUnlessVoid(logged, Finished))
           }),
         )
@@ -216,7 +209,6 @@ export class Processor extends Context.Service<
       ): Effect.fn.Return<Outcome, StoreError> {
         const { queue, raw } = lease
         const durationMillis = nowMillis - lease.startedMillis
-        const annotations = () => ({ queue, class: job.class, jid: job.jid, duration_ms: durationMillis })
         switch (decision._tag) {
           case "Dead": {
             const { failure, failures, reason } = decision
@@ -247,12 +239,13 @@ export class Processor extends Context.Service<
             progress.recorded = "retried"
             yield* stats.recordFailed(queue, job.class, durationMillis)
             yield* events.publish(failedEvent(queue, job, failure, failures, retryAt))
-            yield* log(
-              levels.fail,
-              () =>
+            if (logsAt(yield* Effect.fiber, levels.fail)) {
+              yield* logLine(
+                levels.fail,
                 `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${at}): ${failure.errorClass}: ${failure.message}`,
-              annotations,
-            )
+                { queue, class: job.class, jid: job.jid, duration_ms: durationMillis },
+              )
+            }
             return "retried"
           }
         }
@@ -345,12 +338,9 @@ export class Processor extends Context.Service<
             ended(lease, job, worker, Exit.failCause(cause), clock.currentTimeMillisUnsafe(), progress),
         })
         const announce = events.publishWith(() => new JobStarted({ queue, jid: job.jid, className: job.class }))
-        const logged = logUnsafe(
-          fiber,
-          levels.start,
-          () => `start ${job.class} ${job.jid}`,
-          () => ({ queue, class: job.class, jid: job.jid }),
-        )
+        const logged = logsAt(fiber, levels.start)
+          ? logLine(levels.start, `start ${job.class} ${job.jid}`, { queue, class: job.class, jid: job.jid })
+          : Effect.void
         return andThenUnlessVoid(announce, andThenUnlessVoid(logged, performed))
       }
 

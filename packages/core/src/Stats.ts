@@ -18,26 +18,27 @@ import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
-export const processedTotal = Metric.counter("verk_jobs_processed_total", {
+/** Options of the per-job metrics: the exported metrics below, and one per queue and class (see `makeTagged`). */
+const processedOptions = {
   description: "Job runs, failed ones included (Sidekiq's processed)",
   incremental: true,
-})
-export const startedTotal = Metric.counter("verk_jobs_started_total", {
-  description: "Job runs started",
-  incremental: true,
-})
-export const failedTotal = Metric.counter("verk_jobs_failed_total", {
-  description: "Job runs that failed (each retry counts)",
-  incremental: true,
-})
-export const jobDuration = Metric.histogram("verk_job_duration_ms", {
+} as const
+const startedOptions = { description: "Job runs started", incremental: true } as const
+const failedOptions = { description: "Job runs that failed (each retry counts)", incremental: true } as const
+const durationOptions = {
   description: "How long perform took, in milliseconds",
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 18 }),
-})
-export const queueLatency = Metric.histogram("verk_job_queue_latency_ms", {
+} as const
+const latencyOptions = {
   description: "How long a job waited in its queue, from enqueued_at to its start, in milliseconds",
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 24 }),
-})
+} as const
+
+export const processedTotal = Metric.counter("verk_jobs_processed_total", processedOptions)
+export const startedTotal = Metric.counter("verk_jobs_started_total", startedOptions)
+export const failedTotal = Metric.counter("verk_jobs_failed_total", failedOptions)
+export const jobDuration = Metric.histogram("verk_job_duration_ms", durationOptions)
+export const queueLatency = Metric.histogram("verk_job_queue_latency_ms", latencyOptions)
 export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
 export const busyWorkers = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
 
@@ -100,12 +101,14 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
     // Tagged metrics per queue and class, made once and found without building a key: this runs
     // twice for every job.
     const tagged = new Map<string, Map<string, ReturnType<typeof makeTagged>>>()
+    // The series of the metrics above with these attributes, made as metrics of their own: a
+    // metric `withAttributes` adds them to the context on every update.
     const makeTagged = (attributes: { readonly queue: string; readonly class: string }) => ({
-      started: Metric.withAttributes(startedTotal, attributes),
-      latency: Metric.withAttributes(queueLatency, attributes),
-      processed: Metric.withAttributes(processedTotal, attributes),
-      failed: Metric.withAttributes(failedTotal, attributes),
-      duration: Metric.withAttributes(jobDuration, attributes),
+      started: Metric.counter("verk_jobs_started_total", { ...startedOptions, attributes }),
+      latency: Metric.histogram("verk_job_queue_latency_ms", { ...latencyOptions, attributes }),
+      processed: Metric.counter("verk_jobs_processed_total", { ...processedOptions, attributes }),
+      failed: Metric.counter("verk_jobs_failed_total", { ...failedOptions, attributes }),
+      duration: Metric.histogram("verk_job_duration_ms", { ...durationOptions, attributes }),
     })
     const metricsFor = (queue: string, className: string) => {
       let byClass = tagged.get(queue)

@@ -88,7 +88,9 @@ export const evalScript =
   ) =>
   (...params: Config["params"]): Effect.Effect<unknown, Redis.RedisError> => {
     const sha = shaOf(script.lua, script)
-    const args = [String(script.numberOfKeys(...params)), ...(script.params(...params) as ReadonlyArray<Arg>)]
-    const call = wire.send("EVALSHA", [sha, ...args])
+    const args = ([sha, String(script.numberOfKeys(...params))] as Array<Arg>).concat(
+      script.params(...params) as Array<Arg>,
+    )
+    const call = wire.send("EVALSHA", args)
     return call.pipe(Effect.catchIf(isNoScript, () => Effect.andThen(wire.send("SCRIPT", ["LOAD", script.lua]), call)))
   }
