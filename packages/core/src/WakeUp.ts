@@ -6,6 +6,7 @@
  * back (`Resubscribed`), every queue and the scheduler are woken and pause state is re-read. Pause
  * state is also re-read every five poll intervals, should anything else be missed.
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -27,25 +28,52 @@ export interface Signal {
   readonly wait: (timeout: Duration.Input) => Effect.Effect<void>
 }
 
+/** The clock Effect runs on when none is provided (timers of its own); `TestClock` is another. */
+const liveClock = Context.get(Context.empty(), Clock.Clock)
+
+/** The longest delay `setTimeout` keeps (a longer one fires at once); a wait that long ends early. */
+const MaxTimerMillis = 2 ** 31 - 1
+
+type Resume = (effect: Effect.Effect<void>) => void
+
 /**
  * `notify` resumes the waiting loop at once, inside the notifier's own step (as `Deferred` does),
  * rather than a turn of the event loop later through the scheduler: an idle queue's fetch goes out
  * in the same turn as the notification that woke it. A notify with no one waiting is kept for the
- * next `wait` (one at most), unless a `clear` comes first.
+ * next `wait` (one at most), unless a `clear` comes first. On the live clock a wait is one callback
+ * with its own timer, with no race of two fibers to set up and interrupt on every wake-up; on
+ * another clock (`TestClock`) it races that clock's `sleep`.
  */
-const makeSignal = Effect.sync((): Signal & { readonly notify: Effect.Effect<void> } => {
+const makeSignal = (): Signal & { readonly notify: Effect.Effect<void> } => {
   let pending = false
-  const waiters = new Set<(effect: Effect.Effect<void>) => void>()
-  const signalled = Effect.callback<void>((resume) => {
-    if (pending) {
-      pending = false
-      return resume(Effect.void)
-    }
-    waiters.add(resume)
-    return Effect.sync(() => {
-      waiters.delete(resume)
+  const waiters = new Set<Resume>()
+  const signalled = (millis: number | undefined) =>
+    Effect.callback<void>((resume) => {
+      if (pending) {
+        pending = false
+        return resume(Effect.void)
+      }
+      const timer =
+        millis === undefined
+          ? undefined
+          : setTimeout(
+              () => {
+                waiters.delete(wake)
+                resume(Effect.void)
+              },
+              Math.min(Math.max(millis, 0), MaxTimerMillis),
+            )
+      const wake: Resume = (effect) => {
+        clearTimeout(timer)
+        resume(effect)
+      }
+      waiters.add(wake)
+      return Effect.sync(() => {
+        clearTimeout(timer)
+        waiters.delete(wake)
+      })
     })
-  })
+  const untilSignalled = signalled(undefined)
   return {
     notify: Effect.sync(() => {
       if (waiters.size === 0) {
@@ -54,14 +82,20 @@ const makeSignal = Effect.sync((): Signal & { readonly notify: Effect.Effect<voi
       }
       const woken = [...waiters]
       waiters.clear()
-      for (const resume of woken) resume(Effect.void)
+      for (const wake of woken) wake(Effect.void)
     }),
     clear: Effect.sync(() => {
       pending = false
     }),
-    wait: (timeout) => Effect.raceFirst(signalled, Effect.sleep(timeout)),
+    wait: (timeout) =>
+      Clock.clockWith((clock) => {
+        const duration = Duration.fromInputUnsafe(timeout)
+        return clock === liveClock
+          ? signalled(Duration.toMillis(duration))
+          : Effect.raceFirst(untilSignalled, clock.sleep(duration))
+      }),
   }
-})
+}
 
 export class WakeUp extends Context.Service<
   WakeUp,
@@ -83,14 +117,15 @@ export class WakeUp extends Context.Service<
       const store = yield* Store
       const { pollInterval } = yield* Settings
       const signals = new Map<string, Signal & { readonly notify: Effect.Effect<void> }>()
-      const forQueue = Effect.fnUntraced(function* (queue: string) {
+      const signalOf = (queue: string) => {
         const existing = signals.get(queue)
         if (existing !== undefined) return existing
-        const signal = yield* makeSignal
+        const signal = makeSignal()
         signals.set(queue, signal)
         return signal
-      })
-      const scheduled = yield* makeSignal
+      }
+      const forQueue = (queue: string) => Effect.sync(() => signalOf(queue))
+      const scheduled = makeSignal()
       const paused = yield* Ref.make<ReadonlySet<string>>(new Set())
 
       // Re-read pause state; wake the queues whose state changed so they act on it now.
@@ -117,7 +152,7 @@ export class WakeUp extends Context.Service<
       const dispatch = (notification: Notification) => {
         switch (notification._tag) {
           case "Work":
-            return Effect.flatMap(forQueue(notification.queue), (signal) => signal.notify)
+            return signalOf(notification.queue).notify
           case "Pause":
             return refreshPaused
           case "Scheduled":
