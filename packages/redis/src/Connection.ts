@@ -531,8 +531,26 @@ const roamingSubscriber = (
 const idle = (client: Client): client is IORedis =>
   client instanceof IORedis &&
   client.status === "ready" &&
-  client.commandQueue.length === 0 &&
-  client.autoPipelineQueueSize === 0
+  client.autoPipelineQueueSize === 0 &&
+  (client.commandQueue.length === 0 || corked.has(client))
+
+/**
+ * Connections whose commands of this turn go out in one write: the first command sent at once
+ * corks the socket until the turn ends, and the commands issued in the same turn (an ack batch and
+ * the next fetch, say) join it. A write is a system call that wakes Redis: one per turn, not one
+ * per command.
+ */
+const corked = new WeakSet<IORedis>()
+const corkForTurn = (client: IORedis): void => {
+  if (corked.has(client)) return
+  const stream = client.stream
+  corked.add(client)
+  stream.cork()
+  process.nextTick(() => {
+    corked.delete(client)
+    stream.uncork()
+  })
+}
 
 /** A command written to the connection now, as ioredis's own methods build it. */
 const sendNow = (
@@ -540,13 +558,15 @@ const sendNow = (
   command: string,
   args: ReadonlyArray<string | number | Buffer>,
   replyEncoding: "utf8" | null,
-): Promise<unknown> =>
-  client.sendCommand(
+): Promise<unknown> => {
+  corkForTurn(client)
+  return client.sendCommand(
     new Command(command, [...args], {
       replyEncoding,
       ...(client.options.keyPrefix === undefined ? {} : { keyPrefix: client.options.keyPrefix }),
     }),
   ) as Promise<unknown>
+}
 
 /**
  * A command with bulk replies as Buffers. ioredis 6.0.0's `callBuffer` loses the command's name
