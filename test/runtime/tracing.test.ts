@@ -67,6 +67,8 @@ const tracing = (kind: StoreKind) => {
         (span) => span.name === "Processor.process" && span.attributes.get("jid") === untraced.jid,
       )
       assert.notStrictEqual(alone?.traceId, request.traceId)
+      // A trace of its own: not a child of the node's long-lived spans (its queue's, its fetch loop's).
+      assert.isTrue(Option.isNone(alone!.parent), "a job that names no parent starts a trace")
     }).pipe(Effect.withTracer(tracer), Effect.scoped)
   })
 

@@ -470,7 +470,7 @@ export class Processor extends Context.Service<
 
       /**
        * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see
-       * Trace.ts), made only when someone can see it: a tracer other than Effect's native one (which
+       * Trace.ts, else the root of a trace of its own, like a request), made only when someone can see it: a tracer other than Effect's native one (which
        * exports nothing) is installed, or the job carries a trace to continue. A span costs several
        * µs, a sizeable share of a job's CPU, so jobs nobody traces run without one.
        */
@@ -495,9 +495,7 @@ export class Processor extends Context.Service<
             progress.span = span
             return Effect.withParentSpan(processUntraced(lease, common, progress), span)
           }
-          return parent === undefined
-            ? Effect.useSpan("Processor.process", inSpan)
-            : Effect.useSpan("Processor.process", { parent }, inSpan)
+          return Effect.useSpan("Processor.process", parent === undefined ? { root: true } : { parent }, inSpan)
         })
 
       return { process }
