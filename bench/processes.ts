@@ -255,3 +255,76 @@ export const drainWithProcesses = async (plan: ProcessDrainPlan): Promise<Proces
     for (const child of children) child.kill()
   }
 }
+
+export interface StagedDrainPlan {
+  readonly label: string
+  readonly admin: Redis
+  readonly spawn: () => WorkerChild
+  /** Cumulative job counts: the process drains up to each in turn, held back while the next batch is added. */
+  readonly stages: ReadonlyArray<number>
+  /** Adds `jobs` more jobs, held back (the queue paused) until `release`. */
+  readonly enqueue: (jobs: number) => Promise<void>
+  readonly release: () => Promise<void>
+  /** Holds back jobs added from now on (pauses the queue). */
+  readonly hold: () => Promise<void>
+  readonly settleMillis: number
+  readonly readyTimeoutMillis: number
+  readonly shutdownGraceMillis: number
+}
+
+export interface DrainStage {
+  /** Jobs drained by the process so far. */
+  readonly jobs: number
+  /** Resident memory right after the stage's last perform. */
+  readonly rssMiB: number
+  /** CPU seconds of the worker process and jobs drained in this stage alone (release → last perform). */
+  readonly stageJobs: number
+  readonly workerCpuSeconds: number
+}
+
+export interface StagedDrainResult {
+  readonly idleRssMiB: number
+  readonly stages: ReadonlyArray<DrainStage>
+}
+
+/**
+ * One worker process drains a growing number of jobs, stage by stage: the first batch is added
+ * before it starts, each next one while it idles with the queue held back. After each stage its
+ * resident memory is read, to see whether a long-running worker keeps growing.
+ */
+export const drainInStages = async (plan: StagedDrainPlan): Promise<StagedDrainResult> => {
+  let added = 0
+  const addUpTo = async (total: number) => {
+    await plan.hold()
+    await plan.enqueue(total - added)
+    added = total
+  }
+  await addUpTo(plan.stages[0]!)
+  const child = plan.spawn()
+  try {
+    await child.ready(plan.readyTimeoutMillis)
+    await sleep(plan.settleMillis)
+    const idleRssMiB = processRssMiB(child.pid)
+    const stages: Array<DrainStage> = []
+    for (const [i, total] of plan.stages.entries()) {
+      if (i > 0) await addUpTo(total)
+      const before = child.performed()
+      const cpu0 = processCpuSeconds(child.pid)
+      await plan.release()
+      const deadline = Date.now() + Math.max(60_000, (total - before) * 2)
+      while (child.performed() < total) {
+        if (!child.running()) throw new Error(`${child.label} exited during the drain; ${child.output().slice(-4_000)}`)
+        if (Date.now() > deadline) {
+          throw new Error(`${plan.label}: ${child.performed()} of ${total} jobs performed by the deadline`)
+        }
+        await sleep(5)
+      }
+      const workerCpuSeconds = processCpuSeconds(child.pid) - cpu0
+      stages.push({ jobs: total, rssMiB: processRssMiB(child.pid), stageJobs: total - before, workerCpuSeconds })
+    }
+    await child.stop(plan.shutdownGraceMillis)
+    return { idleRssMiB, stages }
+  } finally {
+    child.kill()
+  }
+}

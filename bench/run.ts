@@ -8,6 +8,7 @@
  *   npm run bench -- --quick              every scenario with small counts (proves the bench works;
  *                                         its figures mean little)
  *   npm run bench -- --json <file>        also writes every figure, with the run's metadata, as JSON
+ *   BENCH_VERK_NODE_FLAGS="--flag ..."    adds V8/Node flags to Verk's worker processes (after NodeFlags)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -40,6 +41,7 @@ const plan = quick
       idleSettleMillis: 500,
       scaleOutJobs: 5_000,
       scaleOutProcesses: [1, 2],
+      longDrainStages: [5_000, 20_000],
       processSettleMillis: 300,
     }
   : {
@@ -50,6 +52,7 @@ const plan = quick
       idleSettleMillis: 1_500,
       scaleOutJobs: 200_000,
       scaleOutProcesses: [1, 2, 4],
+      longDrainStages: [100_000, 1_000_000],
       processSettleMillis: 1_000,
     }
 const DrainConcurrency = 25
@@ -223,6 +226,10 @@ const main = async () => {
       const bullmq = await Peer.enqueueAndDrain(server.port, drainOptions(processes, plan.scaleOutJobs))
       scaleOut.push({ processes, verk, bullmq })
     }
+    // Section 6's long drain: one Verk worker process, its RSS after each stage.
+    const [firstStage, lastStage] = [plan.longDrainStages[0]!, plan.longDrainStages.at(-1)!]
+    await fresh(admin, `Verk: one worker process drains ${firstStage}, then up to ${lastStage} jobs`)
+    const longDrain = await Verk.drainInStages({ ...drainOptions(1, 0), stages: plan.longDrainStages })
     // Section 8: the same drain on a private 3-shard Redis Cluster (clusterScaleOut.ts).
     const clusterScaleOut = await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
     const leftOpen = await awaitConnectionsClosed(admin)
@@ -340,7 +347,7 @@ const main = async () => {
     }
     const memorySection: Section = {
       scenario: "memory",
-      title: `6. Worker process memory (the processes of section 1, concurrency ${DrainConcurrency})`,
+      title: `6. Worker process memory at concurrency ${DrainConcurrency}: the processes of section 1, one long-running Verk process, section 7's`,
       systems: ["verk", "bullmq", "sidekiq"],
       rows: [
         {
@@ -354,6 +361,23 @@ const main = async () => {
           unit: "MiB",
           values: each(drains, (result) => result.drainedRssMiB),
           note: "VmRSS right after the last perform",
+        },
+        ...longDrain.stages.map(
+          (stage, i): Row => ({
+            metric: `RSS after draining ${fmtInt(stage.jobs)}${i === 0 ? "" : " (same process)"}`,
+            unit: "MiB",
+            values: { verk: stage.rssMiB, bullmq: "not run" },
+            note:
+              i === 0
+                ? "one long-running Verk process, batches added while it idles (queue paused); BullMQ would take minutes"
+                : "",
+          }),
+        ),
+        {
+          metric: `Node CPU per job, jobs ${fmtInt(firstStage + 1)}–${fmtInt(lastStage)}`,
+          unit: "us/job",
+          values: { verk: perJob(longDrain.stages.at(-1)!.workerCpuSeconds, longDrain.stages.at(-1)!.stageJobs) },
+          note: "the same process, its last batch",
         },
         ...scaleOut
           .filter((run) => run.processes === 1)
@@ -472,6 +496,7 @@ const main = async () => {
             idleWindowMillis: plan.idleWindowMillis,
             scaleOutJobs: plan.scaleOutJobs,
             scaleOutProcesses: plan.scaleOutProcesses,
+            longDrainStages: plan.longDrainStages,
           },
           benchSeconds,
         },

@@ -12,7 +12,14 @@ import { DateTime, Effect, Layer, ManagedRuntime, References } from "effect"
 import type { Redis } from "ioredis"
 import { NodeFlags } from "../packages/node/src/NodeFlags.ts"
 import type { WorkerBundles } from "./build.ts"
-import { baseEnv, drainWithProcesses, type ProcessDrainResult, spawnWorker } from "./processes.ts"
+import {
+  baseEnv,
+  drainInStages as drainStaged,
+  drainWithProcesses,
+  type ProcessDrainResult,
+  type StagedDrainResult,
+  spawnWorker,
+} from "./processes.ts"
 import { commandsDuring, deferred, foreignConnections, sidekiqJob, sleep } from "./support.ts"
 import { hooks, NoOp, Probe } from "./verkWorkers.ts"
 
@@ -57,6 +64,18 @@ const setPaused = (queue: string, paused: boolean) =>
     yield* store.setPaused(queue, paused)
   })
 
+const enqueueNoOps = async (client: ReturnType<typeof clientRuntime>, jobs: number) => {
+  for (let first = 0; first < jobs; first += EnqueueChunk) {
+    const size = Math.min(EnqueueChunk, jobs - first)
+    await client.runPromise(
+      Client.enqueueMany(
+        NoOp,
+        Array.from({ length: size }, () => [] as const),
+      ),
+    )
+  }
+}
+
 export interface DrainOptions {
   readonly url: string
   readonly admin: Redis
@@ -74,6 +93,27 @@ export interface DrainResult extends ProcessDrainResult {
   readonly processedStat: number | undefined
 }
 
+const extraNodeFlags = (process.env.BENCH_VERK_NODE_FLAGS ?? "").split(" ").filter((flag) => flag !== "")
+
+/** A worker process as `verk run` starts one (with `NodeFlags`), on the "default" queue. */
+const spawnVerkWorker = (options: Pick<DrainOptions, "url" | "concurrency" | "bundles">, label: string) =>
+  spawnWorker({
+    label,
+    command: process.execPath,
+    // BENCH_VERK_NODE_FLAGS (space-separated) adds flags after them, to weigh a V8 flag.
+    args: [...NodeFlags, ...extraNodeFlags, options.bundles.verk],
+    cwd: root,
+    env: {
+      ...baseEnv(),
+      REDIS_URL: options.url,
+      VERK_QUEUES: `default:${options.concurrency}`,
+      // No per-job log lines (the default logs a start and a done line per job at Info).
+      VERK_START_JOB_LOG_LEVEL: "None",
+      VERK_DONE_JOB_LOG_LEVEL: "None",
+    },
+    readyLine: /worker process ready: node /,
+  })
+
 /**
  * Enqueues `jobs` no-op jobs with `enqueueMany` from the bench process, pauses the queue (Verk's
  * own pause: the workers see it when they start), starts the worker processes, and resumes it
@@ -84,15 +124,7 @@ export const enqueueAndDrain = async (options: DrainOptions): Promise<DrainResul
   try {
     await start(client)
     const enqueueBegan = performance.now()
-    for (let first = 0; first < options.jobs; first += EnqueueChunk) {
-      const size = Math.min(EnqueueChunk, options.jobs - first)
-      await client.runPromise(
-        Client.enqueueMany(
-          NoOp,
-          Array.from({ length: size }, () => [] as const),
-        ),
-      )
-    }
+    await enqueueNoOps(client, options.jobs)
     const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
     await client.runPromise(setPaused("default", true))
     const drained = await drainWithProcesses({
@@ -103,23 +135,7 @@ export const enqueueAndDrain = async (options: DrainOptions): Promise<DrainResul
       settleMillis: options.settleMillis,
       readyTimeoutMillis: 60_000,
       shutdownGraceMillis: 30_000,
-      spawn: (i) =>
-        spawnWorker({
-          label: `verk-worker-${i + 1}`,
-          command: process.execPath,
-          // As `verk run` starts a worker process.
-          args: [...NodeFlags, options.bundles.verk],
-          cwd: root,
-          env: {
-            ...baseEnv(),
-            REDIS_URL: options.url,
-            VERK_QUEUES: `default:${options.concurrency}`,
-            // No per-job log lines (the default logs a start and a done line per job at Info).
-            VERK_START_JOB_LOG_LEVEL: "None",
-            VERK_DONE_JOB_LOG_LEVEL: "None",
-          },
-          readyLine: /worker process ready: node /,
-        }),
+      spawn: (i) => spawnVerkWorker(options, `verk-worker-${i + 1}`),
       release: () => client.runPromise(setPaused("default", false)),
     })
     const processed = await options.admin.get("stat:processed")
@@ -128,6 +144,33 @@ export const enqueueAndDrain = async (options: DrainOptions): Promise<DrainResul
       enqueuePerSecond: options.jobs / enqueueSeconds,
       processedStat: processed === null ? undefined : Number(processed),
     }
+  } finally {
+    await client.dispose()
+  }
+}
+
+/**
+ * One worker process drains `stages[0]` jobs, then up to each next count in turn (the batches
+ * enqueued while it idles with the queue paused), its RSS read after each stage.
+ */
+export const drainInStages = async (
+  options: Omit<DrainOptions, "jobs" | "processes"> & { readonly stages: ReadonlyArray<number> },
+): Promise<StagedDrainResult> => {
+  const client = clientRuntime(options.url)
+  try {
+    await start(client)
+    return await drainStaged({
+      label: "Verk staged drain",
+      admin: options.admin,
+      stages: options.stages,
+      spawn: () => spawnVerkWorker(options, "verk-worker-staged"),
+      enqueue: (jobs) => enqueueNoOps(client, jobs),
+      hold: () => client.runPromise(setPaused("default", true)),
+      release: () => client.runPromise(setPaused("default", false)),
+      settleMillis: options.settleMillis,
+      readyTimeoutMillis: 60_000,
+      shutdownGraceMillis: 30_000,
+    })
   } finally {
     await client.dispose()
   }
