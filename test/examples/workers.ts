@@ -1,6 +1,11 @@
 // workers.ts: `verk run ./workers.ts` runs its workers (Redis and queues from REDIS_URL, VERK_QUEUES).
 import { Worker } from "@verk/core"
-import { Context, Effect, Layer, Ref, Schema } from "effect"
+// Effect's modules by path, not the "effect" index, which would load all of Effect into the worker.
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 
 // A service the workers use, standing in for a database client.
 export class Accounts extends Context.Service<

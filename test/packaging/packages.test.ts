@@ -207,7 +207,12 @@ describe("a scratch app installing the packed tarballs", () => {
       const jid = (await check(verk, ["enqueue", "CreditAccount", '["acct-7", 250]'], { cwd: app, env })).stdout.trim()
       assert.match(jid, /^[0-9a-f]{24}$/)
       await waitFor(() => worker.output().includes("acct-7"), worker.output)
-      const stats = await check(verk, ["stats"], { cwd: app, env })
+      // The job is counted when the worker flushes its stats (once a second), not when it logs.
+      let stats = await check(verk, ["stats"], { cwd: app, env })
+      for (let attempt = 0; attempt < 20 && !/processed [1-9]/.test(stats.stdout); attempt++) {
+        await new Promise((done) => setTimeout(done, 250))
+        stats = await check(verk, ["stats"], { cwd: app, env })
+      }
       assert.match(stats.stdout, /processed [1-9]/, stats.stdout)
     } finally {
       worker.child.kill("SIGTERM")

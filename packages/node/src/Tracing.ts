@@ -13,10 +13,9 @@
  */
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
-import { FetchHttpClient } from "effect/http"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { type OtlpExporter, OtlpSerialization, OtlpTracer } from "effect/observability"
+import type { OtlpExporter } from "effect/observability"
 
 export interface TracingSettings {
   /** The traces URL, `.../v1/traces`. */
@@ -75,16 +74,12 @@ export const settingsFromEnv: Config.Config<TracingSettings | undefined> = Confi
   }),
 )
 
-/** Exports spans to `settings.url` until the scope closes (it sets the `Tracer`, a reference). */
+/**
+ * Exports spans to `settings.url` until the scope closes (it sets the `Tracer`, a reference). The
+ * exporter's modules (TracingExport.ts) are loaded when the layer is built.
+ */
 export const layer = (settings: TracingSettings): Layer.Layer<OtlpExporter.Flusher> =>
-  OtlpTracer.layer({
-    url: settings.url,
-    headers: settings.headers,
-    resource: { serviceName: settings.serviceName },
-  }).pipe(
-    Layer.provide(settings.protocol === "http/json" ? OtlpSerialization.layerJson : OtlpSerialization.layerProtobuf),
-    Layer.provide(FetchHttpClient.layer),
-  )
+  Layer.unwrap(Effect.promise(() => import("./TracingExport.ts")).pipe(Effect.map((module) => module.layer(settings))))
 
 /** `layer` with the settings of the environment; nothing when no endpoint is set. */
 export const layerFromEnv: Layer.Layer<never, Config.ConfigError> = Layer.unwrap(

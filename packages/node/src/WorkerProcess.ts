@@ -17,6 +17,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
+import { releaseWhenIdle } from "./StartupMemory.ts"
 
 /** What a worker process reads from the environment: the runtime's settings and the store's. */
 export interface Environment {
@@ -65,11 +66,15 @@ const followParent: Effect.Effect<void> = Effect.gen(function* () {
   process.kill(process.pid, "SIGTERM")
 })
 
-/** Says the process is ready, then runs until interrupted (by a signal, through `runMain`). */
+/**
+ * Says the process is ready, then runs until interrupted (by a signal, through `runMain`); gives
+ * back the memory starting took once it idles (StartupMemory.ts).
+ */
 export const serve: Effect.Effect<never, never, Verk.Verk> = Effect.gen(function* () {
   const verk = yield* Verk.Verk
   yield* Effect.logInfo(`worker process ready: node ${verk.nodeId}, pid ${process.pid}`)
   yield* Effect.forkChild(followParent)
+  yield* Effect.forkChild(releaseWhenIdle)
   return yield* Effect.never
 })
 

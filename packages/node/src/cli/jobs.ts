@@ -18,7 +18,10 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
-import * as WebData from "../web/Data.ts"
+
+// Loaded when a command needs it: the dashboard's data module brings its HTTP API definitions
+// (effect/http-api), which `verk run`, a worker process, should not hold in memory.
+const webData = Effect.promise(() => import("../web/Data.ts"))
 
 /** The sets as the CLI names them (`--set`), and as Inspection and the dashboard do. */
 const sets = {
@@ -121,7 +124,7 @@ const retryJobs = Effect.fn("cli.jobs.retry")(function* (
     return yield* eachJid("retried", jids, where, (name, jid) => sets[name].api.requeueNow(jid))
   }
   if (Option.isNone(className)) {
-    const done = yield* WebData.retryAll(sets[bulk].web)
+    const done = yield* (yield* webData).retryAll(sets[bulk].web)
     return yield* Console.log(`retried ${plural(done.count)} from ${bulk}`)
   }
   // As the dashboard's retry all, for one class: each job only if still in the set, byte for byte.
@@ -140,7 +143,7 @@ const deleteJobs = Effect.fn("cli.jobs.delete")(function* (
     return yield* eachJid("deleted", jids, where, (name, jid) => sets[name].api.delete(jid))
   }
   if (Option.isNone(className)) {
-    const done = yield* WebData.deleteAll(sets[bulk].web)
+    const done = yield* (yield* webData).deleteAll(sets[bulk].web)
     return yield* Console.log(`deleted ${plural(done.count)} from ${bulk}`)
   }
   let count = 0

@@ -11,7 +11,10 @@ import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
-import * as WebData from "../web/Data.ts"
+
+// Loaded when a command needs it: the dashboard's data module brings its HTTP API definitions
+// (effect/http-api), which `verk run`, a worker process, should not hold in memory.
+const webData = Effect.promise(() => import("../web/Data.ts"))
 
 /** `verk queue clear` without `--yes`. */
 export class ClearNeedsYes extends Data.TaggedError("ClearNeedsYes")<{ readonly queue: string }> {
@@ -30,7 +33,7 @@ const setPaused = (name: string, paused: boolean, done: string) =>
     name,
     { queue: queueArgument },
     Effect.fn(function* ({ queue }) {
-      yield* WebData.setPaused(queue, paused)
+      yield* (yield* webData).setPaused(queue, paused)
       yield* Console.log(`${done} queue ${queue}`)
     }, Effect.provide(RedisStore.layerFromEnv)),
   )
@@ -42,7 +45,7 @@ const resume = setPaused("resume", false, "resumed").pipe(Command.withDescriptio
 
 const clearQueue = Effect.fn("cli.queue.clear")(function* (queue: string) {
   const size = yield* Inspection.Queue.size(queue)
-  yield* WebData.clearQueue(queue)
+  yield* (yield* webData).clearQueue(queue)
   yield* Console.log(`cleared queue ${queue} (${size} job${size === 1 ? "" : "s"} deleted)`)
 })
 

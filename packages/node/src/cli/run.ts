@@ -25,7 +25,6 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as HealthServer from "../HealthServer.ts"
 import * as Tracing from "../Tracing.ts"
 import * as WorkerProcess from "../WorkerProcess.ts"
 import {
@@ -119,7 +118,9 @@ export const run = Command.make(
     const health = Option.match(healthPort, {
       onNone: () => Effect.void,
       onSome: (port) =>
-        Layer.build(HealthServer.layer({ port, host: healthHost })).pipe(
+        // Loaded only when asked for: an HTTP server a worker without `--health-port` does not hold.
+        Effect.promise(() => import("../HealthServer.ts")).pipe(
+          Effect.flatMap((HealthServer) => Layer.build(HealthServer.layer({ port, host: healthHost }))),
           Effect.mapError((error) => new HealthPortUnavailable({ host: healthHost, port, error })),
           Effect.andThen(Effect.logInfo(`serving /healthz on http://${healthHost}:${port}`)),
         ),

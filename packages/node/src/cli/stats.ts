@@ -10,7 +10,10 @@ import * as Console from "effect/Console"
 import { Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Data from "../web/Data.ts"
+
+// Loaded when a command needs it: the dashboard's data module brings its HTTP API definitions
+// (effect/http-api), which `verk run`, a worker process, should not hold in memory.
+const webData = Effect.promise(() => import("../web/Data.ts"))
 
 /** `verk stats --json`: one JSON document, these fields (the README lists them). */
 export const StatsDocument = Schema.Struct({
@@ -50,7 +53,7 @@ export const read = Effect.fn("cli.stats.read")(function* () {
   const store = yield* Store.Store
   const totals = yield* store.stats()
   // The dashboard's own list: paused queues stay visible while empty.
-  const queues = yield* Data.queues()
+  const queues = yield* (yield* webData).queues()
   const processes = yield* Inspection.processes
   const now = Job.toEpochSeconds(yield* Clock.currentTimeMillis)
   return {

@@ -8,7 +8,6 @@ import { Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Web from "../web/Web.ts"
 import { WebPortUnavailable } from "./errors.ts"
 
 export const portFlag = (name: string, env: string) => Flag.Int(name).pipe(Flag.withFallbackConfig(Config.Int(env)))
@@ -26,6 +25,8 @@ export const webToken = Config.Redacted("VERK_WEB_TOKEN").pipe(Config.option, Co
 /** Builds the dashboard's server in the current scope and says where it is. */
 export const startWeb = Effect.fn("cli.startWeb")(function* (port: number, host: string) {
   const token = yield* webToken
+  // Loaded here, not with the command line: `verk run` without `--web-port` never needs the dashboard.
+  const Web = yield* Effect.promise(() => import("../web/Web.ts"))
   yield* Layer.build(Web.serve({ port, host, token })).pipe(
     Effect.mapError((error) => new WebPortUnavailable({ host, port, error })),
   )
