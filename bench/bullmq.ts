@@ -4,13 +4,31 @@
  */
 import { type Job, Queue, Worker } from "bullmq"
 import type { Redis } from "ioredis"
-import { baseEnv, drainWithProcesses, spawnWorker } from "./processes.ts"
+import { baseEnv, drainWithProcesses, idleRssAfter, spawnWorker } from "./processes.ts"
 import { commandsDuring, deferred, foreignConnections, sleep } from "./support.ts"
 import type { DrainOptions, DrainResult, IdleLoad, IdleOptions } from "./verk.ts"
 
 const connection = (port: number) => ({ host: "127.0.0.1", port, maxRetriesPerRequest: null })
 const jobOptions = { removeOnComplete: true, removeOnFail: true }
 const AddBulkBatch = 1_000
+
+const spawnBullWorker = (port: number, options: Pick<DrainOptions, "concurrency" | "bundles">, label: string) =>
+  spawnWorker({
+    label,
+    command: process.execPath,
+    args: [options.bundles.bullmq],
+    env: {
+      ...baseEnv(),
+      BENCH_REDIS_PORT: String(port),
+      BENCH_QUEUE: "drain",
+      BENCH_CONCURRENCY: String(options.concurrency),
+    },
+    readyLine: /^BENCH ready pid=/,
+  })
+
+/** A worker process left idle `idleMillis` after it is ready: its RSS. */
+export const idleRss = (port: number, options: Pick<DrainOptions, "concurrency" | "bundles">, idleMillis: number) =>
+  idleRssAfter(() => spawnBullWorker(port, options, "bullmq-worker-idle"), idleMillis, 60_000, 30_000)
 
 /**
  * Adds `jobs` no-op jobs with `addBulk` (1,000 per call), pauses the queue (BullMQ's own pause),
@@ -35,19 +53,7 @@ export const enqueueAndDrain = async (port: number, options: DrainOptions): Prom
       settleMillis: options.settleMillis,
       readyTimeoutMillis: 60_000,
       shutdownGraceMillis: 30_000,
-      spawn: (i) =>
-        spawnWorker({
-          label: `bullmq-worker-${i + 1}`,
-          command: process.execPath,
-          args: [options.bundles.bullmq],
-          env: {
-            ...baseEnv(),
-            BENCH_REDIS_PORT: String(port),
-            BENCH_QUEUE: "drain",
-            BENCH_CONCURRENCY: String(options.concurrency),
-          },
-          readyLine: /^BENCH ready pid=/,
-        }),
+      spawn: (i) => spawnBullWorker(port, options, `bullmq-worker-${i + 1}`),
       release: () => queue.resume(),
     })
     return { ...drained, enqueuePerSecond: options.jobs / enqueueSeconds, processedStat: undefined }

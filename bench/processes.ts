@@ -328,3 +328,25 @@ export const drainInStages = async (plan: StagedDrainPlan): Promise<StagedDrainR
     child.kill()
   }
 }
+
+/**
+ * The resident memory of a worker process left idle: started (nothing to do), read `idleMillis`
+ * after it said it was ready, then stopped.
+ */
+export const idleRssAfter = async (
+  spawn: () => WorkerChild,
+  idleMillis: number,
+  readyTimeoutMillis: number,
+  shutdownGraceMillis: number,
+): Promise<number> => {
+  const child = spawn()
+  try {
+    await child.ready(readyTimeoutMillis)
+    await sleep(idleMillis)
+    const rss = processRssMiB(child.pid)
+    await child.stop(shutdownGraceMillis)
+    return rss
+  } finally {
+    child.kill()
+  }
+}

@@ -42,6 +42,7 @@ const plan = quick
       scaleOutJobs: 5_000,
       scaleOutProcesses: [1, 2],
       longDrainStages: [5_000, 20_000],
+      longIdleMillis: 2_000,
       processSettleMillis: 300,
     }
   : {
@@ -53,6 +54,8 @@ const plan = quick
       scaleOutJobs: 200_000,
       scaleOutProcesses: [1, 2, 4],
       longDrainStages: [100_000, 1_000_000],
+      // Past Verk's start-up release (StartupMemory.ts: after 5 s idle).
+      longIdleMillis: 6_500,
       processSettleMillis: 1_000,
     }
 const DrainConcurrency = 25
@@ -230,6 +233,11 @@ const main = async () => {
     const [firstStage, lastStage] = [plan.longDrainStages[0]!, plan.longDrainStages.at(-1)!]
     await fresh(admin, `Verk: one worker process drains ${firstStage}, then up to ${lastStage} jobs`)
     const longDrain = await Verk.drainInStages({ ...drainOptions(1, 0), stages: plan.longDrainStages })
+    await fresh(admin, `Verk, BullMQ: a worker process idle ${plan.longIdleMillis} ms after it is ready`)
+    const longIdle = {
+      verk: await Verk.idleRss(drainOptions(1, 0), plan.longIdleMillis),
+      bullmq: await Peer.idleRss(server.port, drainOptions(1, 0), plan.longIdleMillis),
+    }
     // Section 8: the same drain on a private 3-shard Redis Cluster (clusterScaleOut.ts).
     const clusterScaleOut = await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
     const leftOpen = await awaitConnectionsClosed(admin)
@@ -355,6 +363,12 @@ const main = async () => {
           unit: "MiB",
           values: each(drains, (result) => result.idleRssMiB),
           note: `VmRSS, ready and idle for ${plan.processSettleMillis} ms`,
+        },
+        {
+          metric: `Idle worker RSS, ${(plan.longIdleMillis / 1000).toFixed(1)} s after ready`,
+          unit: "MiB",
+          values: longIdle,
+          note: "a worker left idle; Verk gives back its start-up memory after 5 s idle",
         },
         {
           metric: `RSS after draining ${fmtInt(plan.drainJobs)}`,
@@ -497,6 +511,7 @@ const main = async () => {
             scaleOutJobs: plan.scaleOutJobs,
             scaleOutProcesses: plan.scaleOutProcesses,
             longDrainStages: plan.longDrainStages,
+            longIdleMillis: plan.longIdleMillis,
           },
           benchSeconds,
         },

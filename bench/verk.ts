@@ -16,6 +16,7 @@ import {
   baseEnv,
   drainInStages as drainStaged,
   drainWithProcesses,
+  idleRssAfter,
   type ProcessDrainResult,
   type StagedDrainResult,
   spawnWorker,
@@ -175,6 +176,10 @@ export const drainInStages = async (
     await client.dispose()
   }
 }
+
+/** A worker process left idle `idleMillis` after it is ready: its RSS. */
+export const idleRss = (options: Pick<DrainOptions, "url" | "concurrency" | "bundles">, idleMillis: number) =>
+  idleRssAfter(() => spawnVerkWorker(options, "verk-worker-idle"), idleMillis, 60_000, 30_000)
 
 export interface IdleResult {
   /** Enqueue call start → perform start, one job at a time on an idle queue (ms). */
