@@ -82,7 +82,10 @@ export const run = Effect.fn("Fetcher.run")(function* (
     const { jobs, isolated, blocked } = fetched.success
     yield* pool.start(reservation, jobs, isolated)
     yield* claim.end({ isolated, blocked })
-    if (jobs.length > 0) return Effect.void
+    // A full fetch may have left more; a short one emptied the queue (or stopped at a suspect):
+    // asking again at once would only find nothing, so wait for a signal (a push since the fetch
+    // was sent sets it) or for the isolation to change.
+    if (jobs.length >= reservation.count || isolated) return Effect.void
     return blocked ? isolation.changed(pollInterval) : signal.wait(idleWait)
   })
 
