@@ -33,22 +33,30 @@ const resumeAll = (batch: Batch, result: Effect.Effect<void, StoreError>): void 
 export const make = Effect.fnUntraced(function* (store: StoreShape, node: string) {
   const writes = yield* FiberSet.make<void>()
   const runFork = yield* FiberSet.runtime(writes)()
-  const open = new Map<string, Batch>()
+  // Each queue's open batch, in a slot made once per queue: a Map entry set and deleted per batch
+  // would rehash the Map every few batches, and V8's old tables keep their successors (and the
+  // batches in them) alive through scavenges (see `leases` in Pool.ts).
+  const open = new Map<string, { batch: Batch | undefined }>()
   const write = (queue: string, batch: Batch) =>
     Effect.andThen(
       endOfStep,
       Effect.suspend(() => {
         // Closed: an ack from now on opens the next batch.
-        open.delete(queue)
+        open.get(queue)!.batch = undefined
         return Effect.exit(store.ack(queue, node, batch.raws))
       }),
     ).pipe(Effect.map((exit) => resumeAll(batch, Exit.isSuccess(exit) ? Exit.void : exit)))
   return (queue: string, raw: string): Effect.Effect<void, StoreError> =>
     Effect.callback((resume) => {
-      let batch = open.get(queue)
+      let slot = open.get(queue)
+      if (slot === undefined) {
+        slot = { batch: undefined }
+        open.set(queue, slot)
+      }
+      let batch = slot.batch
       if (batch === undefined) {
         batch = { raws: [], waiters: [] }
-        open.set(queue, batch)
+        slot.batch = batch
         runFork(write(queue, batch))
       }
       batch.raws.push(raw)

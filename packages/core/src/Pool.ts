@@ -76,6 +76,11 @@ export interface WorkerPool {
   readonly outcomes: { readonly finished: number; readonly failed: number }
 }
 
+/** A lease and its place in the pool's array of leases (see `leases`). */
+interface HeldLease extends Lease {
+  slot: number
+}
+
 /** Workers of a reservation, and how many a lease has taken over. */
 interface Held extends Reservation {
   leased: number
@@ -102,12 +107,26 @@ export const make = Effect.fnUntraced(function* (
   // Free workers, counted in place: every change is one synchronous step, and only the fetch loop
   // ever waits for one (`workerFreed`), so a semaphore would only add steps.
   let idle = concurrency
-  /** The jobs the pool holds; `reconcile` never takes a leased job for an orphan. */
-  const leases = new Set<Lease>()
+  /**
+   * The jobs the pool holds; `reconcile` never takes a leased job for an orphan. An array (each
+   * lease knows its slot; removal moves the last one into it), not a Set: a Set that takes and
+   * drops an entry per job rehashes every few jobs, and V8 links each old hash table to its
+   * successor (for live iterators). Once one of those tables is in the old generation, every later
+   * table, the leases in it and all they reach (payloads, job fibers) are kept by it through each
+   * scavenge, so promoted, until the next full GC.
+   */
+  const leases: Array<HeldLease> = []
+  const release = (lease: HeldLease) => {
+    const last = leases.pop()!
+    if (last !== lease) {
+      leases[lease.slot] = last
+      last.slot = lease.slot
+    }
+  }
   const busyGauge = Metric.withAttributes(Stats.busyWorkers, { queue })
   // Against the pool's context, not the job fiber's (see Stats).
   const context = yield* Effect.context<never>()
-  const updateBusy = () => busyGauge.updateUnsafe(leases.size, context)
+  const updateBusy = () => busyGauge.updateUnsafe(leases.length, context)
   const announce: Record<Phase, QueueRunning | QueuePausing | QueuePaused> = {
     active: new QueueRunning({ queue }),
     pausing: new QueuePausing({ queue }),
@@ -148,13 +167,20 @@ export const make = Effect.fnUntraced(function* (
       }
       isolation.jobEndedUnsafe(isolated)
     }
-    const lease: Lease = { queue, raw, isolated, startedMillis: clock.currentTimeMillisUnsafe(), freeUnsafe }
+    const lease: HeldLease = {
+      queue,
+      raw,
+      isolated,
+      startedMillis: clock.currentTimeMillisUnsafe(),
+      freeUnsafe,
+      slot: leases.length,
+    }
     // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
-    leases.add(lease)
+    leases.push(lease)
     isolation.jobStartedUnsafe(isolated)
     runFork(process(lease)).addObserver((exit) => {
-      leases.delete(lease)
-      if (leases.size === 0) updateBusy()
+      release(lease)
+      if (leases.length === 0) updateBusy()
       freeUnsafe()
       if (exit._tag === "Success") {
         if (exit.value === "finished") outcomes.finished++
@@ -195,7 +221,7 @@ export const make = Effect.fnUntraced(function* (
       Ref.getAndSet(phase, next).pipe(
         Effect.flatMap((previous) => (previous === next ? Effect.void : events.publish(announce[next]))),
       ),
-    running: Effect.sync(() => [...leases].map(({ queue, raw, startedMillis }) => ({ queue, raw, startedMillis }))),
+    running: Effect.sync(() => leases.map(({ queue, raw, startedMillis }) => ({ queue, raw, startedMillis }))),
     fibers,
     outcomes,
   }
