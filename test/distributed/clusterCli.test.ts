@@ -79,9 +79,17 @@ describe("verk on a Redis Cluster", () => {
       client.disconnect()
     }
 
-    const stats = await verk(["stats", "--json"], env)
-    assert.strictEqual(stats.code, 0, stats.stderr)
-    const document = JSON.parse(stats.stdout) as { processed: number; failed: number; retry: number }
+    // The worker writes its counters once a second: read until this run's are in.
+    type StatsDocument = { processed: number; failed: number; retry: number }
+    let document: StatsDocument = { processed: 0, failed: 0, retry: 0 }
+    const statsDeadline = Date.now() + 10_000
+    while (Date.now() < statsDeadline) {
+      const stats = await verk(["stats", "--json"], env)
+      assert.strictEqual(stats.code, 0, stats.stderr)
+      document = JSON.parse(stats.stdout) as StatsDocument
+      if (document.processed >= 4 && document.failed >= 1) break
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
     assert.isAtLeast(document.processed, 4)
     assert.isAtLeast(document.failed, 1)
     assert.strictEqual(document.retry, 1)
