@@ -27,16 +27,22 @@ export interface WorkerBundles {
   readonly remove: () => void
 }
 
-/** Builds both worker entry points into a fresh directory under `.tmp/` (inside the repository, so node_modules resolves). */
-export const buildWorkers = async (): Promise<WorkerBundles> => {
+/**
+ * Bundles `entries` (output name → entry module URL) into a fresh directory under `.tmp/` whose
+ * name starts with `prefix` (inside the repository, so node_modules resolves); returns each
+ * bundle's path and a way to remove them.
+ */
+export const bundleEntries = async <Name extends string>(
+  prefix: string,
+  entries: Readonly<Record<Name, URL>>,
+): Promise<{ readonly paths: Readonly<Record<Name, string>>; readonly remove: () => void }> => {
   mkdirSync(join(root, ".tmp"), { recursive: true })
-  const dir = mkdtempSync(join(root, ".tmp", "bench-workers-"))
+  const dir = mkdtempSync(join(root, ".tmp", prefix))
+  const remove = () => rmSync(dir, { recursive: true, force: true })
+  const names = Object.keys(entries) as Array<Name>
   try {
     await build({
-      entryPoints: {
-        verkWorker: fileURLToPath(new URL("./verkWorkerMain.ts", import.meta.url)),
-        bullmqWorker: fileURLToPath(new URL("./bullmqWorkerMain.ts", import.meta.url)),
-      },
+      entryPoints: Object.fromEntries(names.map((name) => [name, fileURLToPath(entries[name])])),
       outdir: dir,
       outExtension: { ".js": ".mjs" },
       bundle: true,
@@ -48,12 +54,18 @@ export const buildWorkers = async (): Promise<WorkerBundles> => {
       logLevel: "warning",
     })
   } catch (error) {
-    rmSync(dir, { recursive: true, force: true })
+    remove()
     throw error
   }
-  return {
-    verk: join(dir, "verkWorker.mjs"),
-    bullmq: join(dir, "bullmqWorker.mjs"),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
-  }
+  const paths = Object.fromEntries(names.map((name) => [name, join(dir, `${name}.mjs`)])) as Record<Name, string>
+  return { paths, remove }
+}
+
+/** Builds both worker entry points. */
+export const buildWorkers = async (): Promise<WorkerBundles> => {
+  const { paths, remove } = await bundleEntries("bench-workers-", {
+    verkWorker: new URL("./verkWorkerMain.ts", import.meta.url),
+    bullmqWorker: new URL("./bullmqWorkerMain.ts", import.meta.url),
+  })
+  return { verk: paths.verkWorker, bullmq: paths.bullmqWorker, remove }
 }

@@ -11,17 +11,15 @@
  * drain runs from the resume to the last perform. A shard's drain ends when its queues are empty
  * (polled with LLEN); its CPU is INFO cpu on its primary, release → last perform.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs"
-import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { Client, Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import { Effect, Layer, ManagedRuntime, References } from "effect"
-import { build, type Plugin } from "esbuild"
 import type { Redis } from "ioredis"
 import * as Slots from "../packages/redis/src/Slots.ts"
 import { type ClusterPrimary, startCluster } from "../test/support/redisCluster.ts"
+import { bundleEntries } from "./build.ts"
 import { baseEnv, epochMillis, processCpuSeconds, spawnWorker, type WorkerChild } from "./processes.ts"
 import type { Row, Section } from "./report.ts"
 import { awaitConnectionsClosed, connectAdmin, fmtInt, redisCpuSeconds, sleep } from "./support.ts"
@@ -77,41 +75,12 @@ export interface ClusterResult {
   readonly runs: ReadonlyArray<ClusterRun>
 }
 
-// --------------------------------------------------------------------------------------------
-// The worker bundle (as build.ts does for the other workers: JavaScript, packages from node_modules)
-// --------------------------------------------------------------------------------------------
-
-const externalPackages: Plugin = {
-  name: "external-packages",
-  setup(builder) {
-    builder.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith("@verk/") ? undefined : { path: args.path, external: true },
-    )
-  },
-}
-
+/** The cluster worker, bundled as build.ts bundles the other workers (JavaScript, packages from node_modules). */
 const buildWorker = async (): Promise<{ readonly path: string; readonly remove: () => void }> => {
-  mkdirSync(join(root, ".tmp"), { recursive: true })
-  const dir = mkdtempSync(join(root, ".tmp", "bench-cluster-worker-"))
-  const remove = () => rmSync(dir, { recursive: true, force: true })
-  try {
-    await build({
-      entryPoints: { verkClusterWorker: fileURLToPath(new URL("./verkClusterWorkerMain.ts", import.meta.url)) },
-      outdir: dir,
-      outExtension: { ".js": ".mjs" },
-      bundle: true,
-      platform: "node",
-      format: "esm",
-      target: "node22",
-      conditions: ["@verk/source"],
-      plugins: [externalPackages],
-      logLevel: "warning",
-    })
-  } catch (error) {
-    remove()
-    throw error
-  }
-  return { path: join(dir, "verkClusterWorker.mjs"), remove }
+  const { paths, remove } = await bundleEntries("bench-cluster-worker-", {
+    verkClusterWorker: new URL("./verkClusterWorkerMain.ts", import.meta.url),
+  })
+  return { path: paths.verkClusterWorker, remove }
 }
 
 // --------------------------------------------------------------------------------------------
