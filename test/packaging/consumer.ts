@@ -71,7 +71,7 @@ export const pack = async (dir: string): Promise<ReadonlyArray<string>> => {
   return packed.map(({ filename }) => join(dir, filename))
 }
 
-/** The versions the repository itself uses, so the app gets what the tests ran with. */
+/** The version of a dev tool the repository itself uses. */
 const rootVersion = (name: string): string => {
   const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
     dependencies: Record<string, string>
@@ -80,6 +80,16 @@ const rootVersion = (name: string): string => {
   const version = manifest.dependencies[name] ?? manifest.devDependencies[name]
   if (version === undefined) throw new Error(`the root package.json has no ${name}`)
   return version
+}
+
+/** The range a workspace declares for one of its peers. */
+const peerRange = (workspace: string, name: string): string => {
+  const manifest = JSON.parse(readFileSync(join(root, "packages", workspace, "package.json"), "utf8")) as {
+    peerDependencies?: Record<string, string>
+  }
+  const range = manifest.peerDependencies?.[name]
+  if (range === undefined) throw new Error(`@verk/${workspace} has no peer ${name}`)
+  return range
 }
 
 /** The app's tsconfig: a user's strict settings, no `allowImportingTsExtensions`, no skipLibCheck. */
@@ -102,9 +112,11 @@ const tsconfig = {
 /** Makes the app in a fresh temporary folder and installs the tarballs and the peers into it. */
 export const makeApp = async (tarballs: ReadonlyArray<string>): Promise<string> => {
   const app = mkdtempSync(join(tmpdir(), "verk-consumer-"))
+  // The peers by the ranges the packages declare, as npm resolves them for a user: the newest
+  // release in range, so a new release of a peer (and of what it pulls) is what the test gets too.
   const dependencies: Record<string, string> = {
-    effect: rootVersion("effect"),
-    "@effect/platform-node": rootVersion("@effect/platform-node"),
+    effect: peerRange("core", "effect"),
+    "@effect/platform-node": peerRange("node", "@effect/platform-node"),
   }
   for (const tarball of tarballs) {
     const name = /verk-(core|redis|node)-/.exec(tarball)?.[1]
@@ -120,7 +132,7 @@ export const makeApp = async (tarballs: ReadonlyArray<string>): Promise<string> 
   for (const example of ["hello.ts", "workers.ts"]) {
     cpSync(join(root, "test/examples", example), join(app, example))
   }
-  await check("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], { cwd: app })
+  await check("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app })
   return app
 }
 
