@@ -14,7 +14,7 @@ export const SendEmail = Worker.make({
 
 // The workers, the queues this process runs, and the store (REDIS_URL, default 127.0.0.1:6379).
 const Live = Verk.layer({ workers: [SendEmail], queues: { default: 25, mail: 5 } }).pipe(
-  Layer.provideMerge(RedisStore.layerFromEnv),
+  Layer.provideMerge(RedisStore.layerConfig),
 )
 
 const program = Effect.gen(function* () {

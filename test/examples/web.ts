@@ -14,7 +14,7 @@ const Dashboard = Web.layer({ prefix: "/verk", token: process.env.VERK_WEB_TOKEN
 
 const App = HttpRouter.serve(Layer.mergeAll(Home, Dashboard)).pipe(
   Layer.provide(NodeHttpServer.layer(createServer, { port: Number(process.env.PORT ?? 3000), host: "127.0.0.1" })),
-  Layer.provide(RedisStore.layerFromEnv), // the store the dashboard reads (REDIS_URL)
+  Layer.provide(RedisStore.layerConfig), // the store the dashboard reads (REDIS_URL)
 )
 
 Layer.launch(App).pipe(NodeRuntime.runMain)

@@ -233,7 +233,7 @@ describe("Config.redisFromEnv", () => {
   it.effect("REDIS_URL is redacted, and its value is still there for the connection", () =>
     Effect.gen(function* () {
       const url = "redis://:s3cret@redis.internal:6380/2"
-      const settings = yield* RedisStore.settingsFromEnv.pipe(withEnv({ REDIS_URL: url, VERK_NAMESPACE: "app" }))
+      const settings = yield* RedisStore.config.pipe(withEnv({ REDIS_URL: url, VERK_NAMESPACE: "app" }))
       assert.strictEqual(String(settings.url), "<redacted>")
       assert.notInclude(JSON.stringify(settings), "s3cret")
       assert.notInclude(`${settings.url}`, "s3cret")
@@ -245,7 +245,7 @@ describe("Config.redisFromEnv", () => {
 
   it.effect("without REDIS_URL it is the local default, still redacted, and no namespace", () =>
     Effect.gen(function* () {
-      const settings = yield* RedisStore.settingsFromEnv.pipe(withEnv({}))
+      const settings = yield* RedisStore.config.pipe(withEnv({}))
       assert.strictEqual(String(settings.url), "<redacted>")
       assert.strictEqual(Redacted.value(settings.url), "redis://127.0.0.1:6379")
       assert.isUndefined(settings.namespace)
@@ -253,10 +253,10 @@ describe("Config.redisFromEnv", () => {
   )
 })
 
-describe("RedisStore.settingsFromEnv: Sentinel, Cluster, key scheme and durability", () => {
+describe("RedisStore.config: Sentinel, Cluster, key scheme and durability", () => {
   it.effect("Sentinel nodes and name, a wait for one replica", () =>
     Effect.gen(function* () {
-      const settings = yield* RedisStore.settingsFromEnv.pipe(
+      const settings = yield* RedisStore.config.pipe(
         withEnv({
           REDIS_URL: "redis://:pw@ignored:1/3",
           VERK_REDIS_SENTINELS: "10.0.0.1:26379, 10.0.0.2:26380",
@@ -280,7 +280,7 @@ describe("RedisStore.settingsFromEnv: Sentinel, Cluster, key scheme and durabili
 
   it.effect("Cluster nodes and the key scheme", () =>
     Effect.gen(function* () {
-      const settings = yield* RedisStore.settingsFromEnv.pipe(
+      const settings = yield* RedisStore.config.pipe(
         withEnv({ VERK_REDIS_CLUSTER: "127.0.0.1:7000,127.0.0.1:7001", VERK_KEY_SCHEME: "cluster" }),
       )
       assert.deepStrictEqual(settings.cluster, {
@@ -309,7 +309,7 @@ describe("RedisStore.settingsFromEnv: Sentinel, Cluster, key scheme and durabili
   ] as const) {
     it.effect(`${JSON.stringify(env)} is a ConfigError saying ${JSON.stringify(message)}`, () =>
       Effect.gen(function* () {
-        const exit = yield* Effect.exit(RedisStore.settingsFromEnv.pipe(withEnv(env)))
+        const exit = yield* Effect.exit(RedisStore.config.pipe(withEnv(env)))
         assert.isTrue(Exit.isFailure(exit))
         assert.include(String(exit), message)
       }),

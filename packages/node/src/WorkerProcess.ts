@@ -27,7 +27,7 @@ export interface Environment {
 
 export const fromEnv: Config.Config<Environment> = Config.all({
   settings: Settings.fromEnv,
-  store: RedisStore.settingsFromEnv,
+  store: RedisStore.config,
 })
 
 /** The runtime for `workers` on settings already read, until the scope closes. */

@@ -224,14 +224,14 @@ export const enqueue = Command.make(
       if (Option.isSome(className)) {
         return yield* new EnqueueUsage({ message: "give a class and args, or --file, not both" })
       }
-      return yield* Effect.provide(load(file.value, queue), RedisStore.layerFromEnv)
+      return yield* Effect.provide(load(file.value, queue), RedisStore.layerConfig)
     }
     if (Option.isNone(className) || Option.isNone(args)) {
       return yield* new EnqueueUsage({ message: "give a class and its args as a JSON array, or --file" })
     }
     const job = yield* Client.enqueueRaw({ class: className.value, args: args.value, queue }).pipe(
       Effect.provide(Client.layer),
-      Effect.provide(RedisStore.layerFromEnv),
+      Effect.provide(RedisStore.layerConfig),
     )
     yield* Console.log(job.jid)
   }),

@@ -168,7 +168,7 @@ const setCommand = (name: "retry" | "delete", act: typeof retryJobs) =>
     setOptions,
     Effect.fn(function* ({ jids, all, set, className }) {
       const bulk = yield* bulkOrJids(name, jids, all, set, className)
-      return yield* Effect.provide(act(jids, set, bulk, className), RedisStore.layerFromEnv)
+      return yield* Effect.provide(act(jids, set, bulk, className), RedisStore.layerConfig)
     }),
   )
 
@@ -188,7 +188,7 @@ const kill = Command.make(
   Effect.fn(function* ({ jids, set }) {
     const where = Option.match(set, { onNone: () => ["retry", "scheduled"] as const, onSome: (one) => [one] })
     yield* eachJid("killed", jids, where, (name, jid) => Inspection.kill(name === "retry" ? "retry" : "schedule", jid))
-  }, Effect.provide(RedisStore.layerFromEnv)),
+  }, Effect.provide(RedisStore.layerConfig)),
 ).pipe(Command.withDescription("Move jobs from the retry or schedule set to dead"))
 
 export const jobs = Command.make("jobs").pipe(

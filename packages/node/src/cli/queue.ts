@@ -35,7 +35,7 @@ const setPaused = (name: string, paused: boolean, done: string) =>
     Effect.fn(function* ({ queue }) {
       yield* (yield* webData).setPaused(queue, paused)
       yield* Console.log(`${done} queue ${queue}`)
-    }, Effect.provide(RedisStore.layerFromEnv)),
+    }, Effect.provide(RedisStore.layerConfig)),
   )
 
 const pause = setPaused("pause", true, "paused").pipe(
@@ -61,7 +61,7 @@ const clear = Command.make(
   Effect.fn(function* ({ queue, yes }) {
     // Refused before Redis is reached: nothing to connect for.
     if (!yes) return yield* new ClearNeedsYes({ queue })
-    return yield* Effect.provide(clearQueue(queue), RedisStore.layerFromEnv)
+    return yield* Effect.provide(clearQueue(queue), RedisStore.layerConfig)
   }),
 ).pipe(Command.withDescription("Delete every job of a queue (needs --yes)"))
 

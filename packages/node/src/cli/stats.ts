@@ -137,5 +137,5 @@ export const stats = Command.make(
     const document = yield* read()
     if (json) return yield* Console.log(JSON.stringify(document))
     for (const line of render(document)) yield* Console.log(line)
-  }, Effect.provide(RedisStore.layerFromEnv)),
+  }, Effect.provide(RedisStore.layerConfig)),
 ).pipe(Command.withDescription("Print counters, queues (size, latency, paused), sets and nodes (Redis from REDIS_URL)"))

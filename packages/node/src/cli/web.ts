@@ -48,6 +48,6 @@ export const web = Command.make(
       return yield* Effect.never
     },
     Effect.scoped,
-    Effect.provide(RedisStore.layerFromEnv),
+    Effect.provide(RedisStore.layerConfig),
   ),
 ).pipe(Command.withDescription("Serve Verk Web, the dashboard (Redis from REDIS_URL, token from VERK_WEB_TOKEN)"))
