@@ -16,9 +16,9 @@ import * as Layer from "effect/Layer"
 import type * as Pull from "effect/Pull"
 import * as Redis from "effect/persistence/Redis"
 import * as Redacted from "effect/Redacted"
-import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
+import * as IoredisInternals from "./IoredisInternals.ts"
 import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"
 
@@ -531,8 +531,8 @@ const roamingSubscriber = (
 const idle = (client: Client): client is IORedis =>
   client instanceof IORedis &&
   client.status === "ready" &&
-  client.autoPipelineQueueSize === 0 &&
-  (client.commandQueue.length === 0 || corked.has(client))
+  IoredisInternals.autoPipelined(client) === 0 &&
+  (IoredisInternals.awaitingReplies(client) === 0 || corked.has(client))
 
 /**
  * Connections whose commands of this turn go out in one write: the first command sent at once
@@ -543,12 +543,11 @@ const idle = (client: Client): client is IORedis =>
 const corked = new WeakSet<IORedis>()
 const corkForTurn = (client: IORedis): void => {
   if (corked.has(client)) return
-  const stream = client.stream
   corked.add(client)
-  stream.cork()
+  const uncork = IoredisInternals.corkSocket(client)
   process.nextTick(() => {
     corked.delete(client)
-    stream.uncork()
+    uncork()
   })
 }
 
@@ -585,12 +584,6 @@ const toWireArg = (arg: Wire.Arg): string | number | Buffer =>
   typeof arg === "string" || typeof arg === "number" || Buffer.isBuffer(arg)
     ? arg
     : Buffer.from(arg.buffer, arg.byteOffset, arg.byteLength)
-
-/** Effect's `Redis` service over ioredis, closed with the scope. */
-export const make = (
-  options: ConnectionOptions,
-): Effect.Effect<Redis.Redis["Service"], Redis.RedisError, Scope.Scope> =>
-  Effect.map(makeServices(options), Context.get(Redis.Redis))
 
 /** Effect's `Redis` service and our `Wire` over ioredis, closed with the layer's scope. */
 export const layer = (options: ConnectionOptions): Layer.Layer<Redis.Redis | Wire.Wire, Redis.RedisError> =>

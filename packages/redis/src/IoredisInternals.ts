@@ -1,0 +1,26 @@
+/**
+ * The ioredis state Connection.ts reads beyond ioredis's documented API, all of it here: fields
+ * its typings mark `@ignore` or that wrap private ones. Checked against ioredis 6.0.0
+ * (`CheckedVersion`); packages/redis/test/IoredisInternals.test.ts fails when the installed
+ * version differs or these fields change shape, so an upgrade is looked at before it is trusted.
+ */
+import type { Redis } from "ioredis"
+
+/** The ioredis version these reads were checked against. */
+export const CheckedVersion = "6.0.0"
+
+/** Commands written to the socket whose replies have not come yet (`commandQueue`, a Denque). */
+export const awaitingReplies = (client: Redis): number => client.commandQueue.length
+
+/** Commands held for the next auto-pipeline (`autoPipelineQueueSize`, a sum over `_autoPipelines`). */
+export const autoPipelined = (client: Redis): number => client.autoPipelineQueueSize
+
+/**
+ * Corks the connection's socket (`stream`, a net.Socket or tls.TLSSocket): writes are held until
+ * the returned function uncorks it.
+ */
+export const corkSocket = (client: Redis): (() => void) => {
+  const stream = client.stream
+  stream.cork()
+  return () => stream.uncork()
+}

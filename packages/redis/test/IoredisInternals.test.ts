@@ -1,0 +1,70 @@
+/**
+ * Pins what IoredisInternals.ts reads of ioredis's undocumented state: the installed version is the
+ * one it was checked against, and on a real connection the fields are there and move as expected.
+ * An ioredis upgrade fails here first; check the reads against the new version, then bump
+ * `CheckedVersion`.
+ */
+import { readFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { Redis } from "ioredis"
+import { afterEach, describe, expect, it } from "vitest"
+import { redisUrl } from "../../../test/support/redis.ts"
+import * as IoredisInternals from "../src/IoredisInternals.ts"
+
+const installedVersion = (): string => {
+  const manifest = createRequire(import.meta.url).resolve("ioredis/package.json")
+  return (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version
+}
+
+describe("IoredisInternals", () => {
+  const clients: Array<Redis> = []
+  const connect = async (enableAutoPipelining: boolean): Promise<Redis> => {
+    const client = new Redis(redisUrl(), { lazyConnect: true, enableAutoPipelining })
+    clients.push(client)
+    await client.connect()
+    return client
+  }
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.disconnect()
+  })
+
+  it("was checked against the installed ioredis", () => {
+    expect(installedVersion()).toBe(IoredisInternals.CheckedVersion)
+  })
+
+  it("finds the private fields, with their types, on a connected client", async () => {
+    const client = await connect(true)
+    expect(typeof client.commandQueue.length).toBe("number")
+    expect(typeof client.autoPipelineQueueSize).toBe("number")
+    expect(typeof client.stream.cork).toBe("function")
+    expect(typeof client.stream.uncork).toBe("function")
+  })
+
+  it("counts an auto-pipelined command until its turn ends", async () => {
+    const client = await connect(true)
+    expect(IoredisInternals.autoPipelined(client)).toBe(0)
+    const reply = client.ping()
+    expect(IoredisInternals.autoPipelined(client)).toBe(1)
+    expect(await reply).toBe("PONG")
+    expect(IoredisInternals.autoPipelined(client)).toBe(0)
+  })
+
+  it("counts a written command until its reply comes", async () => {
+    const client = await connect(false)
+    expect(IoredisInternals.awaitingReplies(client)).toBe(0)
+    const reply = client.ping()
+    expect(IoredisInternals.awaitingReplies(client)).toBe(1)
+    expect(await reply).toBe("PONG")
+    expect(IoredisInternals.awaitingReplies(client)).toBe(0)
+  })
+
+  it("holds writes while the socket is corked", async () => {
+    const client = await connect(false)
+    const uncork = IoredisInternals.corkSocket(client)
+    expect(client.stream.writableCorked).toBe(1)
+    const reply = client.ping()
+    uncork()
+    expect(client.stream.writableCorked).toBe(0)
+    expect(await reply).toBe("PONG")
+  })
+})
