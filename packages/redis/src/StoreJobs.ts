@@ -1,0 +1,245 @@
+/**
+ * The store's operations on jobs: enqueue, fetch, ack, retry, kill, and the moves back to their
+ * queue of in-progress jobs (a node's own at shutdown, a dead node's at recovery). Every multi-key
+ * change is one Lua script of `lua/`.
+ *
+ * A payload whose bytes are not UTF-8 is carried in Payload's binary form, turned back into the
+ * same bytes whenever it is sent (`toWire`).
+ */
+import { Job, Payload, Store } from "@verk/core"
+import * as Effect from "effect/Effect"
+import * as Replies from "./Replies.ts"
+import * as Scripts from "./Scripts.ts"
+import type { Operations, StoreContext, StoreEffect } from "./StoreContext.ts"
+import * as Wire from "./Wire.ts"
+
+/** In-progress jobs moved back per atomic batch. */
+const RequeueBatchSize = 100
+
+/** Recovery counts are forgotten a week after a job's last recovery. */
+const RecoveryMemorySeconds = 7 * 24 * 3600
+
+const { toWire } = Payload
+const { Integer } = Replies
+
+/**
+ * A failed job's outcome: its entry in `set` (retry or dead) and its removal from in-progress.
+ * One script (`atomic`) when the entry's home is the queue the job was fetched from, which is
+ * always so in Sidekiq's scheme. In the cluster scheme a payload naming another queue has its
+ * home in another slot: the entry is written first (`entry`) and the job leaves in-progress
+ * after, in two steps (a crash between runs it again; it is never lost).
+ */
+const writeOutcome = (
+  { keys, scheme, durable, wire, run }: StoreContext,
+  operation: string,
+  set: "retry" | "dead",
+  job: { readonly queue: string; readonly node: string; readonly raw: string; readonly payload: string },
+  atomic: (setKey: string) => StoreEffect<unknown>,
+  entry: (setKey: string) => StoreEffect<unknown>,
+) => {
+  const { queue, node, raw, payload } = job
+  const home = scheme.homeOf(payload)
+  const setKey = keys.set(set, home)
+  const write = scheme.oneSlot(home, queue)
+    ? atomic(setKey)
+    : entry(setKey).pipe(
+        durable(operation, setKey),
+        Effect.andThen(
+          Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), [toWire(raw)]).pipe(run(operation, Integer)),
+        ),
+      )
+  return scheme
+    .registerHomes(operation, home)
+    .pipe(Effect.andThen(write), durable(operation, keys.inProgress(queue, node)), Effect.asVoid)
+}
+
+/** Enqueue, fetch, ack: the path every job takes. */
+const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
+  keys,
+  scheme,
+  durable,
+  wire,
+  run,
+  payloads,
+}) => ({
+  enqueue: (queue, payloads, token) =>
+    payloads.length === 0
+      ? Effect.void
+      : scheme.register("enqueue", keys.queues, queue).pipe(
+          Effect.andThen(
+            Effect.suspend(() =>
+              // A fresh token per call when none is given: ioredis may send this very command twice.
+              Wire.evalScript(wire, Scripts.enqueue)(
+                {
+                  queue: keys.queue(queue),
+                  token: keys.enqueueToken(queue, token ?? Job.makeJid()),
+                  queues: scheme.scriptQueues,
+                },
+                queue,
+                scheme.channel,
+                Store.EnqueueTokenSeconds,
+                payloads.map(toWire),
+              ),
+            ).pipe(
+              run("enqueue", Integer),
+              // -1: the token was spent, nothing was pushed.
+              Effect.tap((length) => scheme.publishAfter("enqueue", `work:${queue}`, length >= 0)),
+            ),
+          ),
+          durable("enqueue", keys.queue(queue)),
+          Effect.asVoid,
+        ),
+  fetch: (queue, node, wanted, isolate = false) =>
+    wanted < 1
+      ? Effect.succeed({ jobs: [], isolated: false, blocked: false })
+      : Effect.andThen(
+          // The cluster scheme finds in-progress jobs through `homes`: the queue is there first.
+          scheme.registerHomes("fetch", queue),
+          Wire.evalScript(wire, Scripts.fetch)(
+            {
+              queue: keys.queue(queue),
+              inProgress: keys.inProgress(queue, node),
+              recovered: keys.recovered(queue),
+              nodes: keys.nodesOf(queue),
+              nodeQueues: scheme.scriptNodeQueues(node),
+            },
+            wanted,
+            queue,
+            node,
+            isolate,
+          ).pipe(run("fetch", Replies.FetchReply)),
+        ).pipe(
+          Effect.map(([jobs, isolated, blocked]) => ({
+            jobs: Replies.fromBytes(jobs),
+            isolated: isolated === 1,
+            blocked: blocked === 1,
+          })),
+        ),
+  ack: (queue, node, raws) =>
+    raws.length === 0
+      ? Effect.void
+      : Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), raws.map(toWire)).pipe(
+          run("ack", Integer),
+          durable("ack", keys.inProgress(queue, node)),
+          Effect.asVoid,
+        ),
+  inProgress: (queue, node) => payloads("inProgress", "LRANGE", keys.inProgress(queue, node), 0, -1),
+})
+
+/** A failed job's way out of in-progress: to retry, or to dead. */
+const failures: Operations<"retry" | "kill"> = (context) => {
+  const { keys, scheme, wire, run, send, sendBytes } = context
+  return {
+    retry: (queue, node, raw, payload, at) =>
+      writeOutcome(
+        context,
+        "retry",
+        "retry",
+        { queue, node, raw, payload },
+        (retrySet) =>
+          Wire.evalScript(wire, Scripts.retry)(
+            keys.inProgress(queue, node),
+            retrySet,
+            toWire(raw),
+            toWire(payload),
+            at,
+            scheme.channel,
+          ).pipe(run("retry", Integer)),
+        (retrySet) => sendBytes(Integer)("retry", "ZADD", retrySet, at, toWire(payload)),
+      ).pipe(Effect.tap(() => scheme.publishAfter("retry", "scheduled"))),
+    kill: (queue, node, raw, payload, at, limits: Store.DeadSetLimits) => {
+      const cutoff = at - limits.maxAgeSeconds
+      return writeOutcome(
+        context,
+        "kill",
+        "dead",
+        { queue, node, raw, payload },
+        (dead) =>
+          Wire.evalScript(wire, Scripts.kill)(
+            keys.inProgress(queue, node),
+            dead,
+            toWire(raw),
+            toWire(payload),
+            at,
+            limits.maxJobs,
+            cutoff,
+          ).pipe(run("kill", Integer)),
+        (dead) =>
+          sendBytes(Integer)("kill", "ZADD", dead, at, toWire(payload)).pipe(
+            Effect.andThen(send("kill", "ZREMRANGEBYSCORE", dead, "-inf", cutoff)),
+            Effect.andThen(send("kill", "ZREMRANGEBYRANK", dead, 0, -(limits.maxJobs + 1))),
+          ),
+      )
+    },
+  }
+}
+
+/** In-progress jobs back to their queue: this node's at shutdown, a dead node's at recovery. */
+const requeues: Operations<"requeueInProgress" | "recoverBatch" | "forgetRecovery" | "requeueOrphans"> = ({
+  keys,
+  scheme,
+  redis,
+  wire,
+  run,
+  sendBytes,
+}) => ({
+  requeueInProgress: Effect.fn("RedisStore.requeueInProgress")(function* (queue: string, node: string) {
+    let total = 0
+    while (true) {
+      const moved = yield* redis
+        .eval(Scripts.requeueInProgress)(
+          { inProgress: keys.inProgress(queue, node), queue: keys.queue(queue) },
+          RequeueBatchSize,
+          queue,
+          scheme.channel,
+        )
+        .pipe(
+          run("requeueInProgress", Integer),
+          Effect.tap((moved) => scheme.publishAfter("requeueInProgress", `work:${queue}`, moved > 0)),
+        )
+      total += moved
+      if (moved < RequeueBatchSize) return total
+    }
+  }),
+  recoverBatch: (queue, node, maxRecoveries) =>
+    Wire.evalScript(wire, Scripts.recoverInProgress)(
+      [keys.inProgress(queue, node), keys.queue(queue), keys.recovered(queue)],
+      RequeueBatchSize,
+      queue,
+      scheme.channel,
+      maxRecoveries,
+      RecoveryMemorySeconds,
+    ).pipe(
+      run("recoverBatch", Replies.RecoverReply),
+      Effect.tap(([taken, poisoned]) => scheme.publishAfter("recoverBatch", `work:${queue}`, taken > poisoned.length)),
+      Effect.map(([taken, poisoned]) => ({ taken, poisoned: Replies.fromBytes(poisoned) })),
+    ),
+  forgetRecovery: (queue, raw) =>
+    sendBytes(Integer)("forgetRecovery", "HDEL", keys.recovered(queue), toWire(raw)).pipe(Effect.asVoid),
+  requeueOrphans: (queue, node, raws) =>
+    raws.length === 0
+      ? Effect.succeed(0)
+      : Wire.evalScript(wire, Scripts.requeueOrphans)(
+          keys.inProgress(queue, node),
+          keys.queue(queue),
+          queue,
+          scheme.channel,
+          raws.map(toWire),
+        ).pipe(
+          run("requeueOrphans", Integer),
+          Effect.tap((moved) => scheme.publishAfter("requeueOrphans", `work:${queue}`, moved > 0)),
+        ),
+})
+
+export const make: Operations<
+  | "enqueue"
+  | "fetch"
+  | "ack"
+  | "inProgress"
+  | "retry"
+  | "kill"
+  | "requeueInProgress"
+  | "recoverBatch"
+  | "forgetRecovery"
+  | "requeueOrphans"
+> = (context) => ({ ...flow(context), ...failures(context), ...requeues(context) })

@@ -1,0 +1,38 @@
+/**
+ * The store's notifications (`work:<queue>`, `pause:<queue>`, `scheduled`) and paused queues. Who
+ * publishes, and on which channel, is the key scheme's decision (see KeyScheme.ts).
+ */
+import { Store } from "@verk/core"
+import * as Effect from "effect/Effect"
+import * as Result from "effect/Result"
+import * as Stream from "effect/Stream"
+import type { Operations } from "./StoreContext.ts"
+import type * as Wire from "./Wire.ts"
+
+/** Notification messages: `work:<queue>`, `pause:<queue>`, `scheduled`; and the subscription's return. */
+const parseNotification = (event: Wire.SubscriptionEvent): Result.Result<Store.Notification, string> => {
+  if (event._tag === "Resubscribed") return Result.succeed({ _tag: "Resubscribed" })
+  const message = event.message
+  if (message === "scheduled") return Result.succeed({ _tag: "Scheduled" })
+  const colon = message.indexOf(":")
+  const kind = message.slice(0, colon)
+  const queue = message.slice(colon + 1)
+  if (colon > 0 && queue !== "") {
+    if (kind === "work") return Result.succeed({ _tag: "Work", queue })
+    if (kind === "pause") return Result.succeed({ _tag: "Pause", queue })
+  }
+  return Result.fail(message)
+}
+
+export const make: Operations<"notifications" | "setPaused" | "pausedQueues"> = ({ keys, scheme, send, strings }) => ({
+  notifications: Stream.unwrap(scheme.subscribe()).pipe(
+    Stream.mapError((cause) => new Store.StoreError({ operation: "notifications", cause })),
+    Stream.filterMap(parseNotification),
+  ),
+  setPaused: (queue, paused) =>
+    send("setPaused", paused ? "SADD" : "SREM", keys.paused, queue).pipe(
+      Effect.andThen(scheme.publish("setPaused", `pause:${queue}`)),
+      Effect.asVoid,
+    ),
+  pausedQueues: strings("pausedQueues", "SMEMBERS", keys.paused).pipe(Effect.map((names) => new Set(names))),
+})
