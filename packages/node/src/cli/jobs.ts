@@ -19,15 +19,14 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 
-// Loaded when a command needs it: the dashboard's data module brings its HTTP API definitions
-// (effect/http-api), which `verk run`, a worker process, should not hold in memory.
-const webData = Effect.promise(() => import("../web/Data.ts"))
+// Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
+const admin = Effect.promise(() => import("../Admin.ts"))
 
-/** The sets as the CLI names them (`--set`), and as Inspection and the dashboard do. */
+/** The sets as the CLI names them (`--set`), and as Inspection and Admin (the dashboard) do. */
 const sets = {
-  retry: { api: Inspection.RetrySet, web: "retries", store: "retry" },
-  scheduled: { api: Inspection.ScheduledSet, web: "scheduled", store: "schedule" },
-  dead: { api: Inspection.DeadSet, web: "dead", store: "dead" },
+  retry: { api: Inspection.RetrySet, admin: "retries", store: "retry" },
+  scheduled: { api: Inspection.ScheduledSet, admin: "scheduled", store: "schedule" },
+  dead: { api: Inspection.DeadSet, admin: "dead", store: "dead" },
 } as const
 type SetFlag = keyof typeof sets
 const setNames = ["retry", "scheduled", "dead"] as const
@@ -124,7 +123,7 @@ const retryJobs = Effect.fn("cli.jobs.retry")(function* (
     return yield* eachJid("retried", jids, where, (name, jid) => sets[name].api.requeueNow(jid))
   }
   if (Option.isNone(className)) {
-    const done = yield* (yield* webData).retryAll(sets[bulk].web)
+    const done = yield* (yield* admin).retryAll(sets[bulk].admin)
     return yield* Console.log(`retried ${plural(done.count)} from ${bulk}`)
   }
   // As the dashboard's retry all, for one class: each job only if still in the set, byte for byte.
@@ -143,7 +142,7 @@ const deleteJobs = Effect.fn("cli.jobs.delete")(function* (
     return yield* eachJid("deleted", jids, where, (name, jid) => sets[name].api.delete(jid))
   }
   if (Option.isNone(className)) {
-    const done = yield* (yield* webData).deleteAll(sets[bulk].web)
+    const done = yield* (yield* admin).deleteAll(sets[bulk].admin)
     return yield* Console.log(`deleted ${plural(done.count)} from ${bulk}`)
   }
   let count = 0

@@ -12,9 +12,8 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 
-// Loaded when a command needs it: the dashboard's data module brings its HTTP API definitions
-// (effect/http-api), which `verk run`, a worker process, should not hold in memory.
-const webData = Effect.promise(() => import("../web/Data.ts"))
+// Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
+const admin = Effect.promise(() => import("../Admin.ts"))
 
 /** `verk queue clear` without `--yes`. */
 export class ClearNeedsYes extends Data.TaggedError("ClearNeedsYes")<{ readonly queue: string }> {
@@ -33,7 +32,7 @@ const setPaused = (name: string, paused: boolean, done: string) =>
     name,
     { queue: queueArgument },
     Effect.fn(function* ({ queue }) {
-      yield* (yield* webData).setPaused(queue, paused)
+      yield* (yield* admin).setPaused(queue, paused)
       yield* Console.log(`${done} queue ${queue}`)
     }, Effect.provide(RedisStore.layerConfig)),
   )
@@ -45,7 +44,7 @@ const resume = setPaused("resume", false, "resumed").pipe(Command.withDescriptio
 
 const clearQueue = Effect.fn("cli.queue.clear")(function* (queue: string) {
   const size = yield* Inspection.Queue.size(queue)
-  yield* (yield* webData).clearQueue(queue)
+  yield* (yield* admin).clearQueue(queue)
   yield* Console.log(`cleared queue ${queue} (${size} job${size === 1 ? "" : "s"} deleted)`)
 })
 

@@ -11,9 +11,8 @@ import { Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
-// Loaded when a command needs it: the dashboard's data module brings its HTTP API definitions
-// (effect/http-api), which `verk run`, a worker process, should not hold in memory.
-const webData = Effect.promise(() => import("../web/Data.ts"))
+// Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
+const admin = Effect.promise(() => import("../Admin.ts"))
 
 /** `verk stats --json`: one JSON document, these fields (the README lists them). */
 export const StatsDocument = Schema.Struct({
@@ -52,8 +51,8 @@ export type StatsDocument = typeof StatsDocument.Type
 export const read = Effect.fn("cli.stats.read")(function* () {
   const store = yield* Store.Store
   const totals = yield* store.stats()
-  // The dashboard's own list: paused queues stay visible while empty.
-  const queues = yield* (yield* webData).queues()
+  // Admin's list, the dashboard's too: paused queues stay visible while empty.
+  const queues = yield* (yield* admin).queues()
   const processes = yield* Inspection.processes
   const now = Job.toEpochSeconds(yield* Clock.currentTimeMillis)
   return {

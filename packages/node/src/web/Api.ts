@@ -2,23 +2,12 @@
  * Verk Web's JSON API, schema first: what the pages poll and post to, and what a script may call.
  * Its OpenAPI document is served at `<prefix>/api/openapi.json`. Every request part is decoded by
  * Schema (a bad jid, page or size is a 400 problem naming the field), and every failure a handler
- * can meet is a typed error with a status and a message.
+ * can meet is a typed error with a status and a message. What it serves and its errors are
+ * Admin.ts's, shared with the `verk` commands; this module adds the HTTP side only.
  */
-
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import * as Schema from "effect/Schema"
-
-export class BadRequest extends Schema.TaggedError<BadRequest>()(
-  "BadRequest",
-  { message: Schema.String },
-  { httpApiStatus: 400 },
-) {}
-
-export class NotFound extends Schema.TaggedError<NotFound>()(
-  "NotFound",
-  { message: Schema.String },
-  { httpApiStatus: 404 },
-) {}
+import { BadRequest, Done, JobPage, JobView, NodeInfo, NotFound, Overview, QueueInfo, SetName } from "../Admin.ts"
 
 /** A jid as Sidekiq (24 hex) and Verk (digits) write it, or any other client's plain token. */
 export const Jid = Schema.String.check(
@@ -27,100 +16,17 @@ export const Jid = Schema.String.check(
 
 const QueueParam = Schema.String.check(Schema.isBetweenLength(1, 200))
 
-/** The job sets of the dashboard, by their page names. */
-export const SetName = Schema.Literals(["retries", "scheduled", "dead"])
-export type SetName = typeof SetName.Type
-
 const Paging = {
   page: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
   size: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 500 }))),
 }
 
-export const DayStats = Schema.Struct({ day: Schema.String, processed: Schema.Number, failed: Schema.Number })
-export type DayStats = typeof DayStats.Type
-
-export const Overview = Schema.Struct({
-  processed: Schema.Number,
-  failed: Schema.Number,
-  enqueued: Schema.Number,
-  retries: Schema.Number,
-  scheduled: Schema.Number,
-  dead: Schema.Number,
-  busy: Schema.Number,
-  nodes: Schema.Number,
-  /** The last 30 days, oldest first (UTC days). */
-  history: Schema.Array(DayStats),
-})
-export type Overview = typeof Overview.Type
-
-export const QueueInfo = Schema.Struct({
-  name: Schema.String,
-  size: Schema.Number,
-  /** Seconds since the next job to run was enqueued. */
-  latency: Schema.Number,
-  paused: Schema.Boolean,
-})
-export type QueueInfo = typeof QueueInfo.Type
-
-/** A job as the dashboard shows it. A payload that is not a job has `malformed` and its text in `payload`. */
-export const JobView = Schema.Struct({
-  jid: Schema.String,
-  class: Schema.String,
-  queue: Schema.String,
-  args: Schema.Array(Schema.Unknown),
-  /** Epoch seconds: when it runs (scheduled, retries) or died (dead); absent in a queue. */
-  at: Schema.optional(Schema.Number),
-  createdAt: Schema.optional(Schema.Number),
-  enqueuedAt: Schema.optional(Schema.Number),
-  failedAt: Schema.optional(Schema.Number),
-  retriedAt: Schema.optional(Schema.Number),
-  retryCount: Schema.optional(Schema.Number),
-  errorClass: Schema.optional(Schema.String),
-  errorMessage: Schema.optional(Schema.String),
-  backtrace: Schema.optional(Schema.Array(Schema.String)),
-  malformed: Schema.optional(Schema.String),
-  payload: Schema.String,
-})
-export type JobView = typeof JobView.Type
-
-export const JobPage = Schema.Struct({
-  /** Jobs matching the filter, over every page. */
-  total: Schema.Number,
-  page: Schema.Number,
-  size: Schema.Number,
-  jobs: Schema.Array(JobView),
-})
-export type JobPage = typeof JobPage.Type
-
-export const Work = Schema.Struct({
-  queue: Schema.String,
-  jid: Schema.optional(Schema.String),
-  class: Schema.optional(Schema.String),
-  runAt: Schema.Number,
-})
-
-export const NodeInfo = Schema.Struct({
-  identity: Schema.String,
-  hostname: Schema.optional(Schema.String),
-  pid: Schema.optional(Schema.Number),
-  queues: Schema.Array(Schema.String),
-  concurrency: Schema.optional(Schema.Number),
-  startedAt: Schema.optional(Schema.Number),
-  busy: Schema.Number,
-  beat: Schema.Number,
-  work: Schema.Array(Work),
-})
-export type NodeInfo = typeof NodeInfo.Type
-
 /** Jobs to act on, by jid (several at once). */
 export const Jids = Schema.Struct({ jids: Schema.Array(Jid).check(Schema.isBetweenLength(1, 1000)) })
 
-/** What an action did: how many jobs it changed, and the jids no longer there. */
-export const Done = Schema.Struct({ count: Schema.Number, missing: Schema.Array(Schema.String) })
-export type Done = typeof Done.Type
-
 const Ok = Schema.Struct({ ok: Schema.Boolean })
 
+/** `GET /api/overview` (the front page's counters) and `GET /api/csrf`. */
 export class OverviewGroup extends HttpApiGroup.make("overview")
   .add(
     HttpApiEndpoint.get("overview", "/overview", { success: Overview }),
@@ -129,6 +35,7 @@ export class OverviewGroup extends HttpApiGroup.make("overview")
   )
   .prefix("/api") {}
 
+/** `/api/queues`: the queues, a queue's jobs, and pausing, resuming, clearing and deleting from one. */
 export class QueuesGroup extends HttpApiGroup.make("queues")
   .add(
     HttpApiEndpoint.get("list", "/", { success: Schema.Array(QueueInfo) }),
@@ -150,10 +57,12 @@ export class QueuesGroup extends HttpApiGroup.make("queues")
   )
   .prefix("/api/queues") {}
 
+/** `GET /api/nodes`: the live nodes. */
 export class NodesGroup extends HttpApiGroup.make("nodes")
   .add(HttpApiEndpoint.get("list", "/", { success: Schema.Array(NodeInfo) }))
   .prefix("/api/nodes") {}
 
+/** `/api/sets/:set` (retries, scheduled, dead): a set's jobs, one job, and the actions on them. */
 export class SetsGroup extends HttpApiGroup.make("sets")
   .add(
     HttpApiEndpoint.get("list", "/:set", {
@@ -189,6 +98,7 @@ export class SetsGroup extends HttpApiGroup.make("sets")
   )
   .prefix("/api/sets") {}
 
+/** The whole API, with problem-details errors and its OpenAPI title. */
 export class Api extends HttpApi.make("verk-web")
   .add(OverviewGroup)
   .add(QueuesGroup)

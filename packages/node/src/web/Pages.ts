@@ -1,9 +1,9 @@
 /**
- * The dashboard's pages, rendered on the server from the same `Data` as the JSON API: Dashboard,
+ * The dashboard's pages, rendered on the server from the same `Admin` calls as the JSON API: Dashboard,
  * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail).
  * Every value goes through `html`, which escapes it; the only unescaped markup is our own.
  */
-import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "./Api.ts"
+import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "../Admin.ts"
 import * as Assets from "./Assets.ts"
 import { type Html, html, trusted } from "./Html.ts"
 

@@ -20,8 +20,8 @@ import { HttpApiBuilder } from "effect/http-api"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { Api, SetName } from "./Api.ts"
-import * as Data from "./Data.ts"
+import * as Admin from "../Admin.ts"
+import { Api } from "./Api.ts"
 import { guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
@@ -92,7 +92,7 @@ export const layer = (options: Options = {}) => {
   const respond = (render: (context: Pages.PageContext) => Html, status = 200) =>
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) / 1000
-      const overview = yield* Data.overview()
+      const overview = yield* Admin.overview()
       const nonce = randomBytes(16).toString("base64")
       const context: Pages.PageContext = {
         base: prefix,
@@ -141,8 +141,8 @@ export const layer = (options: Options = {}) => {
           "/",
           page(
             Effect.gen(function* () {
-              const overview = yield* Data.overview()
-              const queues = yield* Data.queues()
+              const overview = yield* Admin.overview()
+              const queues = yield* Admin.queues()
               return yield* respond((context) => Pages.dashboard(context, overview, queues))
             }),
           ),
@@ -150,7 +150,7 @@ export const layer = (options: Options = {}) => {
         router.add(
           "GET",
           "/queues",
-          page(Effect.flatMap(Data.queues(), (queues) => respond((context) => Pages.queuesPage(context, queues)))),
+          page(Effect.flatMap(Admin.queues(), (queues) => respond((context) => Pages.queuesPage(context, queues)))),
         ),
         router.add(
           "GET",
@@ -159,9 +159,9 @@ export const layer = (options: Options = {}) => {
             Effect.gen(function* () {
               const { queue } = yield* HttpRouter.schemaPathParams(Schema.Struct({ queue: Schema.String }))
               const { page: number } = yield* query
-              return yield* Data.queueJobs(queue, number).pipe(
+              return yield* Admin.queueJobs(queue, number).pipe(
                 Effect.flatMap((jobs) =>
-                  Effect.flatMap(Data.queues(), (queues) =>
+                  Effect.flatMap(Admin.queues(), (queues) =>
                     respond((context) =>
                       Pages.queuePage(
                         context,
@@ -180,16 +180,16 @@ export const layer = (options: Options = {}) => {
         router.add(
           "GET",
           "/busy",
-          page(Effect.flatMap(Data.nodes, (nodes) => respond((context) => Pages.busyPage(context, nodes)))),
+          page(Effect.flatMap(Admin.nodes, (nodes) => respond((context) => Pages.busyPage(context, nodes)))),
         ),
         router.add(
           "GET",
           "/:set",
           page(
             Effect.gen(function* () {
-              const { set } = yield* HttpRouter.schemaPathParams(Schema.Struct({ set: SetName }))
+              const { set } = yield* HttpRouter.schemaPathParams(Schema.Struct({ set: Admin.SetName }))
               const filter = yield* query
-              const jobs = yield* Data.setJobs(set, filter)
+              const jobs = yield* Admin.setJobs(set, filter)
               return yield* respond((context) => Pages.setPage(context, set, jobs, filter))
             }),
           ),
@@ -200,9 +200,9 @@ export const layer = (options: Options = {}) => {
           page(
             Effect.gen(function* () {
               const { set, jid } = yield* HttpRouter.schemaPathParams(
-                Schema.Struct({ set: SetName, jid: Schema.String }),
+                Schema.Struct({ set: Admin.SetName, jid: Schema.String }),
               )
-              return yield* Data.setJob(set, jid).pipe(
+              return yield* Admin.setJob(set, jid).pipe(
                 Effect.flatMap((job) => respond((context) => Pages.jobPage(context, set, job))),
                 Effect.catchTag("NotFound", (error) => notFoundPage(error.message)),
               )
