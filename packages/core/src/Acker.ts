@@ -29,6 +29,9 @@ const resumeAll = (batch: Batch, result: Effect.Effect<void, StoreError>): void 
   for (const resume of batch.waiters) resume(result)
 }
 
+/** Removes a finished job (by its raw payload) from the node's in-progress list for `queue`. */
+export type Ack = (queue: string, raw: string) => Effect.Effect<void, StoreError>
+
 /** `ack(queue, raw)` for one node; concurrent acks of a queue share one `store.ack`. */
 export const make = Effect.fnUntraced(function* (store: StoreShape, node: string) {
   const writes = yield* FiberSet.make<void>()
@@ -46,7 +49,7 @@ export const make = Effect.fnUntraced(function* (store: StoreShape, node: string
         return Effect.exit(store.ack(queue, node, batch.raws))
       }),
     ).pipe(Effect.map((exit) => resumeAll(batch, Exit.isSuccess(exit) ? Exit.void : exit)))
-  return (queue: string, raw: string): Effect.Effect<void, StoreError> =>
+  const ack: Ack = (queue, raw) =>
     Effect.callback((resume) => {
       let slot = open.get(queue)
       if (slot === undefined) {
@@ -62,4 +65,5 @@ export const make = Effect.fnUntraced(function* (store: StoreShape, node: string
       batch.raws.push(raw)
       batch.waiters.push(resume)
     })
+  return ack
 })

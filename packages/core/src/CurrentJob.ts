@@ -19,12 +19,12 @@ export class CurrentJob extends Context.Service<
   }
 >()("@verk/core/CurrentJob") {
   static fromJob(job: Job.Job): CurrentJob["Service"] {
-    return new RunningJob(job)
+    return new CurrentJobValue(job)
   }
 }
 
 /** The service's value for one job; `enqueuedAt` is made when read (most jobs never ask). */
-class RunningJob {
+class CurrentJobValue {
   readonly jid: string
   readonly queue: string
   readonly className: string

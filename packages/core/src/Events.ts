@@ -92,6 +92,8 @@ export class Events extends Context.Service<
     readonly publish: (event: VerkEvent) => Effect.Effect<void>
     /** `publish`, the event made only when someone is subscribed (for events of every job). */
     readonly publishWith: (event: () => VerkEvent) => Effect.Effect<void>
+    /** Whether anyone is subscribed now: the job's path makes its events only then. */
+    readonly hasSubscribers: () => boolean
     /** Subscribes now (nothing published after this call is missed) and streams from there. */
     readonly subscribe: Effect.Effect<Stream.Stream<VerkEvent>, never, Scope.Scope>
     /** Subscribes when the stream starts running. */
@@ -121,6 +123,7 @@ export const layer: Layer.Layer<Events> = Layer.effect(
       publish: (event: VerkEvent) => (subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))),
       publishWith: (event: () => VerkEvent) =>
         subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event())),
+      hasSubscribers: () => subscribers > 0,
       subscribe,
       stream: Stream.unwrap(subscribe),
     }

@@ -1,8 +1,8 @@
 /**
- * One queue's fetch loop: reserve every free worker of the pool, take that many jobs in one round
+ * One queue's fetch loop: reserve every free slot of the pool, take that many jobs in one round
  * trip, and start each under its lease (Pool.ts). An empty queue waits for a wake-up: our own
  * pushes notify at once, and WakeUp's poll (one round trip per interval for all queues) signals
- * foreign pushes. Each round is a scope: the workers it reserved and did not lease, and its
+ * foreign pushes. Each round is a scope: the slots it reserved and did not lease, and its
  * isolation claim, go back when it ends, however it ends; waits happen after, holding nothing.
  */
 import * as Clock from "effect/Clock"
@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
-import type { WorkerPool } from "./Pool.ts"
+import type { Pool } from "./Pool.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
@@ -27,7 +27,7 @@ const ErrorBackoff = Duration.seconds(1)
 
 /** The fetch loop of `pool`'s queue (supervised, and restarted should it ever end). */
 export const run = Effect.fn("Fetcher.run")(function* (
-  pool: WorkerPool,
+  pool: Pool,
 ): Effect.fn.Return<never, never, Store | WakeUp | Node | Settings | Isolation | Scope.Scope> {
   const store = yield* Store
   const wakeUp = yield* WakeUp
@@ -46,10 +46,10 @@ export const run = Effect.fn("Fetcher.run")(function* (
 
   /** One round: returns what to wait for before the next, once its scope has given back what it held. */
   const round = Effect.gen(function* () {
-    // Take every free worker: one fetch fills them all. With every worker busy, wait for one to
-    // free up, or for a signal (so that a pause is seen even then).
+    // Take every free slot: one fetch fills them all. With every slot busy, wait for one to free
+    // up, or for a signal (so that a pause is seen even then).
     const reservation = yield* pool.reserve
-    if (reservation.count === 0) return Effect.raceFirst(pool.workerFreed, signal.wait(pollInterval))
+    if (reservation.count === 0) return Effect.raceFirst(pool.slotFreed, signal.wait(pollInterval))
 
     // A fetch can move jobs whose reply never arrives (a failed fetch that ran, or one ioredis
     // resent after a reconnect, so that it ran twice). Such jobs sit in progress, unseen, on a node

@@ -15,9 +15,9 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import type { Running } from "./Lease.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
-import type { RunningJob } from "./Pool.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
 
@@ -36,7 +36,7 @@ const isJsonObject = (text: string): boolean => {
  * The job's own text goes into the entry as it is (not parsed and re-serialised: that would round
  * big numbers and cost stack on deep nesting); a payload that is not a JSON object is left out.
  */
-const sidekiqWork = (jobs: ReadonlyArray<RunningJob>): ReadonlyArray<readonly [string, string]> =>
+const sidekiqWork = (jobs: ReadonlyArray<Running>): ReadonlyArray<readonly [string, string]> =>
   jobs.flatMap((job, index) => {
     if (!isJsonObject(job.raw)) return []
     const entry = `{"queue":${JSON.stringify(job.queue)},"payload":${job.raw},"run_at":${Math.floor(job.startedMillis / 1000)}}`
@@ -44,7 +44,7 @@ const sidekiqWork = (jobs: ReadonlyArray<RunningJob>): ReadonlyArray<readonly [s
   })
 
 /** Beats once; the caller repeats it. */
-export const beat = Effect.fn("Heartbeat.beat")(function* (running: ReadonlyArray<RunningJob>, startedMillis: number) {
+export const beat = Effect.fn("Heartbeat.beat")(function* (running: ReadonlyArray<Running>, startedMillis: number) {
   const store = yield* Store
   const node = yield* Node
   const settings = yield* Settings
@@ -84,7 +84,7 @@ export interface Liveness {
 
 /** Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs. */
 export const run = Effect.fn("Heartbeat.run")(function* (
-  running: Effect.Effect<ReadonlyArray<RunningJob>>,
+  running: Effect.Effect<ReadonlyArray<Running>>,
 ): Effect.fn.Return<Liveness, never, Store | Node | Settings | Scope.Scope> {
   const settings = yield* Settings
   const startedMillis = yield* Clock.currentTimeMillis

@@ -1,10 +1,10 @@
 /**
- * One queue's pool of workers on this node: `concurrency` workers, the jobs it holds, and what its
- * fetch loop asks of it. A fetch first reserves every free worker (a scope that returns the workers
- * no job took); each fetched job is then a Lease, which the job's fiber releases when it ends,
- * whatever happens: releasing returns the job's worker and its isolation claim, and stops counting
- * its payload as ours (see `reconcile`). Its worker is freed as soon as `perform` ends, so the
- * next fetch overlaps the outcome write; the lease itself lasts until the outcome is written.
+ * One queue's pool on this node: `concurrency` slots, the jobs it holds, and what its fetch loop
+ * asks of it. A fetch first reserves every free slot (a scope that returns the slots no job took);
+ * each fetched job is then a Lease (Lease.ts), which the job's fiber releases when it ends,
+ * whatever happens: releasing frees the job's slot and its isolation claim, and stops counting its
+ * payload as ours (see `reconcile`). Its slot is freed as soon as `perform` ends, so the next fetch
+ * overlaps the outcome write; the lease itself lasts until the outcome is written.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -14,45 +14,29 @@ import * as FiberSet from "effect/FiberSet"
 import * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
+import type { Buried } from "./DeadLetter.ts"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "./Events.ts"
 import { Isolation } from "./Isolation.ts"
+import type { Outcome } from "./JobRun.ts"
+import type * as Lease from "./Lease.ts"
 import { Node } from "./Node.ts"
-import type { Outcome } from "./Processor.ts"
 import * as Stats from "./Stats.ts"
 import { Store, type StoreError } from "./Store.ts"
 
 export type Phase = "active" | "pausing" | "paused"
 
-/** A job running on this node, as Sidekiq's `<identity>:work` shows it. */
-export interface RunningJob {
-  readonly queue: string
-  readonly raw: string
-  readonly startedMillis: number
-}
-
-/** A fetched job, held from fetch until its outcome is written. */
-export interface Lease extends RunningJob {
-  /** A job back from a dead node, running alone (see Isolation). */
-  readonly isolated: boolean
-  /**
-   * Frees the job's worker (and its isolation claim) once `perform` has ended, so that the next
-   * fetch overlaps the outcome write; idempotent. A plain call: it runs inside the job's own step.
-   */
-  readonly freeUnsafe: () => void
-}
-
-/** The workers reserved for one fetch. */
+/** The slots reserved for one fetch. */
 export interface Reservation {
   readonly count: number
 }
 
-export interface WorkerPool {
+export interface Pool {
   readonly queue: string
   readonly concurrency: number
-  /** Reserves every free worker (maybe none) for one fetch; the scope returns those no job took. */
+  /** Reserves every free slot (maybe none) for one fetch; the scope returns those no job took. */
   readonly reserve: Effect.Effect<Reservation, never, Scope.Scope>
   /**
-   * Runs each fetched job under a lease that takes one of `reservation`'s workers; `process` gets
+   * Runs each fetched job under a lease that takes one of `reservation`'s slots; `process` gets
    * the lease, and the end of the job's fiber releases it, however it ends.
    */
   readonly start: (reservation: Reservation, raws: ReadonlyArray<string>, isolated: boolean) => Effect.Effect<void>
@@ -61,36 +45,73 @@ export interface WorkerPool {
    * reply was lost took them); returns how many.
    */
   readonly reconcile: Effect.Effect<number, StoreError>
-  /** Returns when a job has freed its worker. */
-  readonly workerFreed: Effect.Effect<void>
+  /** Returns when a job has freed its slot. */
+  readonly slotFreed: Effect.Effect<void>
   /** Returns once no job of the pool is running. */
   readonly awaitIdle: Effect.Effect<void>
   readonly phase: Effect.Effect<Phase>
   /** Moves to `phase`, announcing the change; staying in the same phase announces nothing. */
   readonly setPhase: (phase: Phase) => Effect.Effect<void>
-  /** The leases held now. */
-  readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
+  /** The jobs held now. */
+  readonly running: Effect.Effect<ReadonlyArray<Lease.Running>>
   /** Jobs whose fibers run (for stats); the fibers, interrupted and awaited at shutdown. */
   readonly fibers: FiberSet.FiberSet<Outcome, never>
   /** How the pool's jobs have ended so far: `finished`, and `failed` (retried or dead). */
   readonly outcomes: { readonly finished: number; readonly failed: number }
 }
 
-/** A lease and its place in the pool's array of leases (see `leases`). */
-interface HeldLease extends Lease {
-  slot: number
-}
-
-/** Workers of a reservation, and how many a lease has taken over. */
+/** Slots of a reservation, and how many a lease has taken over. */
 interface Held extends Reservation {
   leased: number
 }
 
-export const make = Effect.fnUntraced(function* (
-  queue: string,
-  concurrency: number,
-  process: (lease: Lease) => Effect.Effect<Outcome>,
-) {
+/** What a pool's leases share: their writes, and the pool's slot accounting. */
+interface Owner {
+  readonly writer: Lease.Writer
+  readonly freeSlot: (lease: PoolLease) => void
+}
+
+/**
+ * A lease of this pool: a class, so that the per-job object carries data only (its methods are
+ * shared), and it knows its place in the pool's array of leases (see `leases`).
+ */
+class PoolLease implements Lease.Lease {
+  readonly owner: Owner
+  readonly queue: string
+  readonly raw: string
+  readonly isolated: boolean
+  readonly startedMillis: number
+  slot: number
+  working = true
+  constructor(owner: Owner, queue: string, raw: string, isolated: boolean, startedMillis: number, slot: number) {
+    this.owner = owner
+    this.queue = queue
+    this.raw = raw
+    this.isolated = isolated
+    this.startedMillis = startedMillis
+    this.slot = slot
+  }
+  free(): void {
+    this.owner.freeSlot(this)
+  }
+  get ack(): Effect.Effect<void, StoreError> {
+    return this.owner.writer.ack(this)
+  }
+  retry(payload: string, atSeconds: number): Effect.Effect<void, StoreError> {
+    return this.owner.writer.retry(this, payload, atSeconds)
+  }
+  bury(burial: Lease.Burial): Effect.Effect<Buried> {
+    return this.owner.writer.bury(this, burial)
+  }
+}
+
+export const make = Effect.fnUntraced(function* (options: {
+  readonly queue: string
+  readonly concurrency: number
+  readonly writer: Lease.Writer
+  readonly process: (lease: Lease.Lease) => Effect.Effect<Outcome>
+}) {
+  const { queue, concurrency, process } = options
   const store = yield* Store
   const events = yield* Events
   const isolation = yield* Isolation
@@ -101,11 +122,11 @@ export const make = Effect.fnUntraced(function* (
   const clock = yield* Clock.Clock
   const outcomes = { finished: 0, failed: 0 }
   const phase = yield* Ref.make<Phase>("active")
-  // The fetch loop's wait for a free worker (a full pool), opened when it waits, done by the
-  // next job to free its worker: nothing per job while nobody waits.
+  // The fetch loop's wait for a free slot (a full pool), opened when it waits, done by the next
+  // job to free its slot: nothing per job while nobody waits.
   let freed: Deferred.Deferred<void> | undefined
-  // Free workers, counted in place: every change is one synchronous step, and only the fetch loop
-  // ever waits for one (`workerFreed`), so a semaphore would only add steps.
+  // Free slots, counted in place: every change is one synchronous step, and only the fetch loop
+  // ever waits for one (`slotFreed`), so a semaphore would only add steps.
   let idle = concurrency
   /**
    * The jobs the pool holds; `reconcile` never takes a leased job for an orphan. An array (each
@@ -115,15 +136,28 @@ export const make = Effect.fnUntraced(function* (
    * table, the leases in it and all they reach (payloads, job fibers) are kept by it through each
    * scavenge, so promoted, until the next full GC.
    */
-  const leases: Array<HeldLease> = []
-  const release = (lease: HeldLease) => {
+  const leases: Array<PoolLease> = []
+  const release = (lease: PoolLease) => {
     const last = leases.pop()!
     if (last !== lease) {
       leases[lease.slot] = last
       last.slot = lease.slot
     }
   }
-  const busyGauge = Metric.withAttributes(Stats.busyWorkers, { queue })
+  const owner: Owner = {
+    writer: options.writer,
+    freeSlot: (lease) => {
+      if (!lease.working) return
+      lease.working = false
+      idle++
+      if (freed !== undefined) {
+        Deferred.doneUnsafe(freed, Exit.void)
+        freed = undefined
+      }
+      isolation.jobEndedUnsafe(lease.isolated)
+    },
+  }
+  const busyGauge = Metric.withAttributes(Stats.busySlots, { queue })
   // Against the pool's context, not the job fiber's (see Stats).
   const context = yield* Effect.context<never>()
   const updateBusy = () => busyGauge.updateUnsafe(leases.length, context)
@@ -143,45 +177,27 @@ export const make = Effect.fnUntraced(function* (
       Effect.sync(() => {
         idle += held.count - held.leased
         // Once per fetch rather than twice per job: the gauge is read when scraped, and every
-        // fetch (one per freed worker at most) and every idle pool brings it up to date.
+        // fetch (one per freed slot at most) and every idle pool brings it up to date.
         updateBusy()
       }),
   )
 
   /**
    * Leases a fetched job and forks its fiber; the fiber's end releases the lease, however it ends:
-   * the worker (if `freeUnsafe` has not), the isolation claim, the claim on the payload, and counts
-   * the outcome. Plain steps, no Scope or Semaphore: this runs for every job, and nothing here can
+   * the slot (if `free` has not), the isolation claim, the claim on the payload, and counts the
+   * outcome. Plain steps, no Scope or Semaphore: this runs for every job, and nothing here can
    * fail or wait.
    */
   const startUnsafe = (held: Held, raw: string, isolated: boolean) => {
     held.leased++
-    let working = true
-    const freeUnsafe = () => {
-      if (!working) return
-      working = false
-      idle++
-      if (freed !== undefined) {
-        Deferred.doneUnsafe(freed, Exit.void)
-        freed = undefined
-      }
-      isolation.jobEndedUnsafe(isolated)
-    }
-    const lease: HeldLease = {
-      queue,
-      raw,
-      isolated,
-      startedMillis: clock.currentTimeMillisUnsafe(),
-      freeUnsafe,
-      slot: leases.length,
-    }
+    const lease = new PoolLease(owner, queue, raw, isolated, clock.currentTimeMillisUnsafe(), leases.length)
     // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
     leases.push(lease)
     isolation.jobStartedUnsafe(isolated)
     runFork(process(lease)).addObserver((exit) => {
       release(lease)
       if (leases.length === 0) updateBusy()
-      freeUnsafe()
+      lease.free()
       if (exit._tag === "Success") {
         if (exit.value === "finished") outcomes.finished++
         else if (exit.value === "retried" || exit.value === "dead") outcomes.failed++
@@ -189,7 +205,7 @@ export const make = Effect.fnUntraced(function* (
     })
   }
 
-  const pool: WorkerPool = {
+  const pool: Pool = {
     queue,
     concurrency,
     reserve,
@@ -210,7 +226,7 @@ export const make = Effect.fnUntraced(function* (
       }
       return yield* store.requeueOrphans(queue, node, orphans)
     }),
-    workerFreed: Effect.suspend(() => {
+    slotFreed: Effect.suspend(() => {
       if (idle > 0) return Effect.void
       freed ??= Deferred.makeUnsafe<void>()
       return Deferred.await(freed)

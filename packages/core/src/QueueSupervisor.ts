@@ -1,18 +1,21 @@
 /**
- * One queue on this node: its pool of workers (Pool.ts) fed by its fetcher (Fetcher.ts), each job
- * run by the Processor under its lease; the queue's live status and counts, and its graceful end. Closing its scope stops fetching, gives running
- * jobs `shutdownTimeout` to finish, interrupts the rest, and puts every job left in this node's
- * in-progress list back at the front of the queue.
+ * One queue on this node: its pool (Pool.ts) fed by its fetcher (Fetcher.ts), each job run by the
+ * Processor under a lease that writes its outcome (Lease.ts); the queue's live status and counts,
+ * and its graceful end. Closing its scope stops fetching, gives running jobs `shutdownTimeout` to
+ * finish, interrupts the rest, and puts every job left in this node's in-progress list back at the
+ * front of the queue.
  */
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
+import * as Acker from "./Acker.ts"
+import { DeadLetter } from "./DeadLetter.ts"
 import { Events, QueueRunning } from "./Events.ts"
 import * as Fetcher from "./Fetcher.ts"
 import { Isolation } from "./Isolation.ts"
+import * as Lease from "./Lease.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
-import type { Lease, RunningJob } from "./Pool.ts"
 import * as Pool from "./Pool.ts"
 import { Processor } from "./Processor.ts"
 import { Settings } from "./Settings.ts"
@@ -33,7 +36,7 @@ export interface QueueStats {
 export interface QueueHandle {
   readonly stats: Effect.Effect<QueueStats>
   /** The jobs running now, for the heartbeat's Sidekiq `work` entries. */
-  readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
+  readonly running: Effect.Effect<ReadonlyArray<Lease.Running>>
   /** Whether the fetch loop is still going (for health checks). */
   readonly fetching: Effect.Effect<boolean>
 }
@@ -44,20 +47,11 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const processor = yield* Processor
   const isolation = yield* Isolation
   const node = yield* Node
+  const deadLetter = yield* DeadLetter
   const { shutdownTimeout } = yield* Settings
 
-  /** One job, under its lease (a suspect that ran alone and got its outcome is a suspect no more). */
-  const runJob = (lease: Lease) =>
-    lease.isolated
-      ? Effect.tap(processor.process(lease), (outcome) =>
-          outcome === "interrupted" || outcome === "unrecorded"
-            ? Effect.void
-            : Effect.catch(store.forgetRecovery(queue, lease.raw), (error) =>
-                Effect.logWarning(`Could not clear the recovery count of a job: ${error.message}`),
-              ),
-        )
-      : processor.process(lease)
-  const pool = yield* Pool.make(queue, concurrency, runJob)
+  const writer = Lease.writer({ queue, node: node.id, store, deadLetter, ack: yield* Acker.make(store, node.id) })
+  const pool = yield* Pool.make({ queue, concurrency, writer, process: processor.process })
 
   // A fixed node id may have left jobs in progress in an earlier life: they go back first.
   if (node.fixed) {

@@ -8,7 +8,6 @@
  * "failed" counts the failed runs among them. So 10 runs with 3 failures are 10 and 3.
  */
 import * as Cause from "effect/Cause"
-import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -34,13 +33,20 @@ const latencyOptions = {
   boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 24 }),
 } as const
 
+/** Job runs, failed ones included (Sidekiq's processed); the layer also counts them per queue and class. */
 export const processedTotal = Metric.counter("verk_jobs_processed_total", processedOptions)
+/** Job runs started; per queue and class too. */
 export const startedTotal = Metric.counter("verk_jobs_started_total", startedOptions)
+/** Job runs that failed (each retry counts); per queue and class too. */
 export const failedTotal = Metric.counter("verk_jobs_failed_total", failedOptions)
+/** How long `perform` took, in milliseconds; per queue and class too. */
 export const jobDuration = Metric.histogram("verk_job_duration_ms", durationOptions)
+/** How long a job waited in its queue, from `enqueued_at` to its start, in milliseconds. */
 export const queueLatency = Metric.histogram("verk_job_queue_latency_ms", latencyOptions)
+/** Jobs waiting in a queue, by `queue` (set by the queue poll and when `/metrics` is read). */
 export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
-export const busyWorkers = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
+/** Jobs of a queue running on this node, by `queue`. */
+export const busySlots = Metric.gauge("verk_queue_busy", { description: "Jobs running on this node" })
 
 const DayMillis = 86_400_000
 
@@ -57,6 +63,7 @@ const utcDay = (millis: number) => {
 /** Counts not yet flushed, by day. Changed in place: each change is one synchronous step. */
 type Pending = Map<string, { processed: number; failed: number }>
 
+/** Counts job runs: Sidekiq's Redis counters and the Effect Metrics above. */
 export class Stats extends Context.Service<
   Stats,
   {
@@ -72,10 +79,8 @@ export class Stats extends Context.Service<
       durationMillis: number,
       nowMillis: number,
     ) => void
-    /** A run that succeeded: counts as processed. */
-    readonly recordProcessed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
-    /** A run that failed: counts as processed and as failed. */
-    readonly recordFailed: (queue: string, className: string, durationMillis: number) => Effect.Effect<void>
+    /** A run that failed, at `nowMillis`: counts as processed and as failed. Synchronous, like `recordProcessedUnsafe`. */
+    readonly recordFailedUnsafe: (queue: string, className: string, durationMillis: number, nowMillis: number) => void
     /** Write what is pending now (also done every second and when the layer closes). */
     readonly flush: Effect.Effect<void>
   }
@@ -141,11 +146,6 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
       if (kind === "failed") metrics.failed.updateUnsafe(1, context)
       metrics.duration.updateUnsafe(durationMillis, context)
     }
-    const count = (kind: "processed" | "failed") => (queue: string, className: string, durationMillis: number) =>
-      Effect.withFiber((fiber) => {
-        countUnsafe(kind, queue, className, durationMillis, fiber.getRef(Clock.Clock).currentTimeMillisUnsafe())
-        return Effect.void
-      })
 
     // A failed write (or one that died) puts its counts back, so the next flush carries them.
     const flush = Effect.gen(function* () {
@@ -181,8 +181,8 @@ export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
       recordStartedUnsafe,
       recordProcessedUnsafe: (queue, className, durationMillis, nowMillis) =>
         countUnsafe("processed", queue, className, durationMillis, nowMillis),
-      recordProcessed: count("processed"),
-      recordFailed: count("failed"),
+      recordFailedUnsafe: (queue, className, durationMillis, nowMillis) =>
+        countUnsafe("failed", queue, className, durationMillis, nowMillis),
       flush,
     }
   }),

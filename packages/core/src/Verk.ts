@@ -24,7 +24,7 @@ import * as Heartbeat from "./Heartbeat.ts"
 import { Isolation } from "./Isolation.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
-import { Processor } from "./Processor.ts"
+import * as Processor from "./Processor.ts"
 import * as QueueSupervisor from "./QueueSupervisor.ts"
 import * as Recovery from "./Recovery.ts"
 import * as Scheduler from "./Scheduler.ts"
@@ -100,7 +100,7 @@ const make = Effect.gen(function* () {
   const settings = yield* Settings.Settings
   const node = yield* Node
   const context = yield* Effect.context<
-    Store | Events.Events | Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
+    Store | Events.Events | Processor.Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
   >()
   const handles = new Map<string, QueueSupervisor.QueueHandle>()
 

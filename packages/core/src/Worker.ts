@@ -150,6 +150,8 @@ export class WorkerRegistry extends Context.Service<
   WorkerRegistry,
   {
     readonly resolve: (className: string) => Effect.Effect<RegisteredWorker, UnknownJobClass>
+    /** The worker of `className`, or `undefined` when none is registered (the job's path asks this). */
+    readonly lookup: (className: string) => RegisteredWorker | undefined
     readonly names: ReadonlyArray<string>
   }
 >()("@verk/core/WorkerRegistry") {}
@@ -192,6 +194,7 @@ export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unkn
       }
       return {
         names: [...byName.keys()],
+        lookup: (className: string) => byName.get(className),
         resolve: (className: string) => {
           const worker = byName.get(className)
           return worker === undefined ? Effect.fail(new UnknownJobClass({ className })) : Effect.succeed(worker)

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Result } from "effect"
 import * as DeadLetter from "../src/DeadLetter.ts"
 import * as Job from "../src/Job.ts"
-import { describeFailure } from "../src/Processor.ts"
+import { describeFailure } from "../src/Failure.ts"
 import { toPromotion } from "../src/Scheduler.ts"
 
 const inProgress: DeadLetter.Source = { _tag: "InProgress", queue: "default", node: "n1" }
@@ -135,7 +135,7 @@ describe("Scheduler.toPromotion", () => {
   })
 })
 
-describe("Processor.describeFailure", () => {
+describe("Failure.describeFailure", () => {
   it("describes errors whose fields cannot be read or shown, without throwing", () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic

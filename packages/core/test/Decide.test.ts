@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, DateTime, Effect, Exit, Fiber, Schema } from "effect"
 import * as Decide from "../src/Decide.ts"
 import type * as Job from "../src/Job.ts"
-import { describeFailure } from "../src/Processor.ts"
+import { describeFailure } from "../src/Failure.ts"
 import * as Worker from "../src/Worker.ts"
 
 const job = (extra: Partial<Job.Job> = {}): Job.Job =>

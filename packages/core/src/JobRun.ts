@@ -1,0 +1,371 @@
+/**
+ * One run of one leased job: a record (`JobRun`) that its steps fill in, top to bottom:
+ *
+ *   decode → start → perform → decide → write → report
+ *
+ * `decode` reads the payload (a payload that is no job is buried at once); `start` finds the
+ * worker and announces the run; `perform` runs the job's code into an Exit and frees the job's
+ * slot; `decide` (Decide.ts, pure) says what that exit means; `write` asks the lease to write it
+ * (ack, retry or bury, each out of in-progress in one atomic step); `report` counts, publishes and
+ * logs once it has landed. Should anything throw, `recover` reads from the record how far the run
+ * got: a write that failed is written again until it lands; anything else before a write buries
+ * the job with what went wrong; after one, it is only logged.
+ *
+ * The steps are plain Effect chains, not generators: they run for every job, and a generator and
+ * its iterator per step cost several times the steps themselves.
+ */
+import * as Cause from "effect/Cause"
+import type * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Fiber from "effect/Fiber"
+import * as LogLevel from "effect/LogLevel"
+import * as References from "effect/References"
+import * as Result from "effect/Result"
+import type * as Tracer from "effect/Tracer"
+import { Client } from "./Client.ts"
+import { CurrentJob } from "./CurrentJob.ts"
+import { OutcomeRetry } from "./DeadLetter.ts"
+import * as Decide from "./Decide.ts"
+import { type Events, JobFailed, JobFinished, JobStarted } from "./Events.ts"
+import { describeFailure, ProcessingFailedClass } from "./Failure.ts"
+import * as Job from "./Job.ts"
+import type { Lease } from "./Lease.ts"
+import * as RetryPolicy from "./RetryPolicy.ts"
+import type { LogLevels } from "./Settings.ts"
+import type { Stats } from "./Stats.ts"
+import type { StoreError } from "./Store.ts"
+import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "./Worker.ts"
+
+/**
+ * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
+ * progress, to run again; `unrecorded` (even burying it failed, logged at error level) leaves it
+ * there too.
+ */
+export type Outcome = "finished" | "retried" | "dead" | "interrupted" | "unrecorded"
+
+/** What every run of a node shares, made once (see Processor.ts). */
+export interface Services {
+  readonly registry: WorkerRegistry["Service"]
+  readonly client: Client["Service"]
+  readonly events: Events["Service"]
+  readonly stats: Stats["Service"]
+  readonly maxRetries: number
+  readonly logLevels: LogLevels
+}
+
+/** The record of one run: what it has learned so far, filled in by its steps in order. */
+export class JobRun {
+  readonly lease: Lease
+  /** The run's fiber: its clock and log level. */
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+  readonly clock: Clock.Clock
+  /** The job's span, when someone can see it (see Processor.ts). */
+  readonly span: Tracer.Span | undefined
+  job: Job.Job | undefined = undefined
+  worker: RegisteredWorker | undefined = undefined
+  exit: Exit.Exit<void, unknown> = Exit.void
+  /** When `perform` ended (epoch milliseconds, from the run's `Clock`). */
+  endedMillis = 0
+  decision: Decide.Decision | undefined = undefined
+  /** Set once the decision is written: from then on nothing is written again. */
+  outcome: Outcome | undefined = undefined
+  constructor(lease: Lease, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock, span: Tracer.Span | undefined) {
+    this.lease = lease
+    this.fiber = fiber
+    this.clock = clock
+    this.span = span
+  }
+}
+
+/**
+ * The run, start to end. Never fails: whatever happens ends in an outcome (see `recover`), except
+ * interruption (shutdown), which writes nothing.
+ */
+export const execute = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome> =>
+  Effect.catchCause(steps(services, run, decoded), (cause) => recover(services, run, cause))
+
+/** `decoded` when the caller has decoded the payload already (see `Job.decodeCommon`). */
+const steps = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome, StoreError> => {
+  if (decoded !== undefined) run.job = decoded
+  else {
+    const result = Job.decodeResult(run.lease.raw)
+    if (Result.isFailure(result)) return malformed(services, run, result.failure)
+    run.job = result.success
+  }
+  return andThen(
+    start(services, run),
+    Effect.matchCauseEffect(perform(services, run), {
+      onSuccess: () => ended(services, run, Exit.void),
+      onFailure: (cause) => ended(services, run, Exit.failCause(cause)),
+    }),
+  )
+}
+
+/** A payload that is no job: straight to the dead set, saying why. */
+const malformed = (services: Services, run: JobRun, error: Job.MalformedJob): Effect.Effect<Outcome> => {
+  const { lease } = run
+  lease.free()
+  return Effect.map(
+    lease.bury({ failure: { errorClass: "MalformedJob", message: error.reason }, reason: error.message }),
+    () => {
+      run.outcome = "dead"
+      services.stats.recordFailedUnsafe(lease.queue, Job.MalformedClass, 0, run.clock.currentTimeMillisUnsafe())
+      return run.outcome
+    },
+  )
+}
+
+/** Finds the worker, counts the start; returns what announces it (nothing when nobody listens). */
+const start = (services: Services, run: JobRun): Effect.Effect<void> | undefined => {
+  const { lease, span } = run
+  const job = run.job!
+  run.worker = services.registry.lookup(job.class)
+  span?.attribute("queue", lease.queue)
+  span?.attribute("class", job.class)
+  span?.attribute("jid", job.jid)
+  const enqueuedAt = job.enqueued_at
+  services.stats.recordStartedUnsafe(
+    lease.queue,
+    job.class,
+    enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
+  )
+  return andThen(
+    services.events.hasSubscribers()
+      ? services.events.publish(new JobStarted({ queue: lease.queue, jid: job.jid, className: job.class }))
+      : undefined,
+    logged(run, services.logLevels.start, () => `start ${job.class} ${job.jid}`),
+  )
+}
+
+/** The job's code, with the job's services and the worker's timeout. */
+const perform = (services: Services, run: JobRun): Effect.Effect<void, unknown> => {
+  const job = run.job!
+  const worker = run.worker
+  if (worker === undefined) return Effect.fail(new UnknownJobClass({ className: job.class }))
+  const current = CurrentJob.fromJob(job)
+  const effect =
+    worker.perform !== undefined
+      ? worker.perform(job.args, current, services.client, run.span)
+      : Effect.suspend(() =>
+          worker
+            .run(job.args)
+            .pipe(Effect.provideService(CurrentJob, current), Effect.provideService(Client, services.client)),
+        )
+  return worker.timeout === undefined ? effect : Effect.timeout(effect, worker.timeout)
+}
+
+/** `perform` has ended: free the slot (the next fetch overlaps the write), decide, write, report. */
+const ended = (services: Services, run: JobRun, exit: Exit.Exit<void, unknown>): Effect.Effect<Outcome, StoreError> => {
+  run.exit = exit
+  run.endedMillis = run.clock.currentTimeMillisUnsafe()
+  run.lease.free()
+  const retryNumber = Decide.policyQuestion(run.job!, run.worker, exit, services.maxRetries)
+  if (retryNumber === undefined) return decided(services, run, undefined)
+  return Effect.flatMap(
+    RetryPolicy.nextRunAt(
+      run.worker?.retryPolicy ?? RetryPolicy.sidekiqBackoff,
+      DateTime.makeUnsafe(run.endedMillis),
+      retryNumber,
+    ),
+    (retryAt) => decided(services, run, retryAt),
+  )
+}
+
+const decided = (
+  services: Services,
+  run: JobRun,
+  retryAt: DateTime.Utc | undefined,
+): Effect.Effect<Outcome, StoreError> => {
+  run.decision = Decide.decide({
+    job: run.job!,
+    worker: run.worker,
+    exit: run.exit,
+    nowMillis: run.endedMillis,
+    maxRetries: services.maxRetries,
+    retryAt,
+    describe: describeFailure,
+  })
+  return writeAndReport(services, run)
+}
+
+/** Writes the decision, then reports it. A failed write is tried again whole (see `recover`). */
+const writeAndReport = (services: Services, run: JobRun): Effect.Effect<Outcome, StoreError> => {
+  const { lease } = run
+  const decision = run.decision!
+  switch (decision._tag) {
+    case "Interrupted":
+      return Effect.succeed("interrupted")
+    case "Ack":
+      // A batch's write (Acker.ts): a job interrupted while it waits leaves it to run.
+      return Effect.flatMap(lease.ack, () => reported(services, run, "finished"))
+    case "Retry": {
+      const payload = Job.patch(lease.raw, decision.changes)
+      // Cannot happen for a payload that decoded; if it does, `recover` still buries the job.
+      if (Result.isFailure(payload)) return Effect.die(new Error(`cannot patch the job: ${payload.failure}`))
+      const atSeconds = Job.toEpochSeconds(DateTime.toEpochMillis(decision.at))
+      return Effect.flatMap(Effect.uninterruptible(lease.retry(payload.success, atSeconds)), () =>
+        reported(services, run, "retried"),
+      )
+    }
+    case "Dead":
+      return Effect.flatMap(
+        Effect.uninterruptible(
+          lease.bury({
+            failure: decision.failure,
+            reason: decision.reason,
+            job: run.job,
+            logLevel: services.logLevels.fail,
+            nowMillis: run.endedMillis,
+          }),
+        ),
+        () => reported(services, run, "dead"),
+      )
+  }
+}
+
+/** The outcome is written: count it, publish it and log it. */
+const reported = (services: Services, run: JobRun, outcome: Outcome): Effect.Effect<Outcome> => {
+  run.outcome = outcome
+  const { lease, decision } = run
+  const job = run.job!
+  const { queue } = lease
+  const durationMillis = run.endedMillis - lease.startedMillis
+  const { events, stats, logLevels } = services
+  if (outcome === "finished") {
+    stats.recordProcessedUnsafe(queue, job.class, durationMillis, run.endedMillis)
+    return andThen(
+      events.hasSubscribers()
+        ? events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
+        : undefined,
+      logged(run, logLevels.done, () => `done ${job.class} ${job.jid} in ${durationMillis} ms`),
+      Effect.succeed(outcome),
+    )
+  }
+  stats.recordFailedUnsafe(queue, job.class, durationMillis, run.endedMillis)
+  if (decision?._tag !== "Retry" && decision?._tag !== "Dead") return Effect.succeed(outcome)
+  const retryAt = decision._tag === "Retry" ? Job.toEpochSeconds(DateTime.toEpochMillis(decision.at)) : undefined
+  const { failure, failures } = decision
+  return andThen(
+    events.hasSubscribers() ? events.publish(failedEvent(queue, job, failure, failures, retryAt)) : undefined,
+    // A death logs its own line (DeadLetter.ts).
+    decision._tag === "Retry"
+      ? logged(
+          run,
+          logLevels.fail,
+          () =>
+            `fail ${job.class} ${job.jid} (failure ${failures}, retry at ${decision.at}): ${failure.errorClass}: ${failure.message}`,
+        )
+      : undefined,
+    Effect.succeed(outcome),
+  )
+}
+
+/** The event of a failed run, with what an error tracker needs; `retryAt` absent when it died. */
+const failedEvent = (
+  queue: string,
+  job: Job.Job,
+  failure: Job.Failure,
+  failures: number,
+  retryAt: number | undefined,
+): JobFailed =>
+  new JobFailed({
+    queue,
+    jid: job.jid,
+    className: job.class,
+    error: `${failure.errorClass}: ${failure.message}`,
+    failures,
+    retryAt,
+    job,
+    errorClass: failure.errorClass,
+    errorMessage: failure.message,
+    backtrace: failure.backtrace,
+  })
+
+/** A log line of the job at `level`, built only when that level is on (this runs for every job). */
+const logged = (run: JobRun, level: LogLevel.LogLevel, message: () => string): Effect.Effect<void> | undefined => {
+  if (level === "None" || level === "All") return undefined
+  if (LogLevel.isGreaterThan(run.fiber.getRef(References.MinimumLogLevel), level)) return undefined
+  const job = run.job!
+  const annotations: Record<string, unknown> = { queue: run.lease.queue, class: job.class, jid: job.jid }
+  if (run.outcome !== undefined) annotations.duration_ms = run.endedMillis - run.lease.startedMillis
+  return Effect.logWithLevel(level)(message()).pipe(Effect.annotateLogs(annotations))
+}
+
+/** The wait before an outcome write is tried again the first time (then `OutcomeRetry`'s). */
+const FirstRetryDelay = "50 millis"
+
+/**
+ * Something failed: read from the record how far the run got. Interruption (shutdown) writes
+ * nothing; a write that failed (the only typed failure) is written again until it lands; anything
+ * else before the outcome was written buries the job with what went wrong; after, it is logged.
+ */
+const recover = (services: Services, run: JobRun, cause: Cause.Cause<StoreError>): Effect.Effect<Outcome> => {
+  if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
+  if (run.outcome !== undefined) {
+    return Effect.as(
+      Effect.logError(`A job's outcome (${run.outcome}) is recorded, but then this failed`, cause),
+      run.outcome,
+    )
+  }
+  const error = Cause.hasDies(cause) ? undefined : Cause.findErrorOption(cause)
+  const rewrite = error?._tag === "Some" && run.decision !== undefined
+  return Effect.catchCause(rewrite ? writeAgain(services, run, error.value) : salvage(services, run, cause), (cause) =>
+    Cause.hasInterruptsOnly(cause)
+      ? Effect.failCause(cause as Cause.Cause<never>)
+      : Effect.as(Effect.logError("Could not record a job's outcome; it stays in progress", cause), "unrecorded"),
+  )
+}
+
+/** The write failed (Redis may be away): try again, each attempt whole, until it lands. */
+const writeAgain = (services: Services, run: JobRun, error: StoreError): Effect.Effect<Outcome, StoreError> => {
+  const warn = (error: StoreError) =>
+    Effect.logWarning(`Could not record the outcome of ${run.job?.jid ?? "a job"} yet, retrying: ${error.message}`)
+  return warn(error).pipe(
+    Effect.andThen(Effect.sleep(FirstRetryDelay)),
+    Effect.andThen(
+      Effect.suspend(() => writeAndReport(services, run)).pipe(Effect.tapError(warn), Effect.retry(OutcomeRetry)),
+    ),
+  )
+}
+
+/** A failure nobody expected (a defect in Verk, a hostile payload's edge case): dead, saying what. */
+const salvage = (services: Services, run: JobRun, cause: Cause.Cause<unknown>): Effect.Effect<Outcome> => {
+  const { lease } = run
+  lease.free()
+  const failure = describeFailure(cause)
+  const message = `Verk could not handle this job: ${failure.errorClass}: ${failure.message}`
+  return Effect.map(
+    lease.bury({
+      failure: { ...failure, errorClass: ProcessingFailedClass, message },
+      reason: message,
+      job: run.job,
+      logLevel: "Error",
+    }),
+    () => {
+      run.outcome = "dead"
+      services.stats.recordFailedUnsafe(
+        lease.queue,
+        run.job?.class ?? Job.MalformedClass,
+        0,
+        run.clock.currentTimeMillisUnsafe(),
+      )
+      return run.outcome
+    },
+  )
+}
+
+/** The effects in order, skipping those that are not there (most are not: this runs per job). */
+function andThen<A, E>(
+  ...effects: [...Array<Effect.Effect<unknown, E> | undefined>, Effect.Effect<A, E>]
+): Effect.Effect<A, E>
+function andThen<E>(...effects: Array<Effect.Effect<unknown, E> | undefined>): Effect.Effect<void, E> | undefined
+function andThen<E>(...effects: Array<Effect.Effect<unknown, E> | undefined>): Effect.Effect<unknown, E> | undefined {
+  let chain: Effect.Effect<unknown, E> | undefined
+  for (const effect of effects) {
+    if (effect === undefined) continue
+    chain = chain === undefined ? effect : Effect.andThen(chain, effect)
+  }
+  return chain
+}
