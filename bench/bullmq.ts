@@ -6,7 +6,8 @@ import { type Job, Queue, Worker } from "bullmq"
 import type { Redis } from "ioredis"
 import { baseEnv, drainWithProcesses, idleRssAfter, spawnWorker } from "./processes.ts"
 import { commandsDuring, deferred, foreignConnections, sleep } from "./support.ts"
-import type { DrainOptions, DrainResult, IdleLoad, IdleOptions } from "./verk.ts"
+import { type DrainOptions, type DrainResult, type IdleLoad, type IdleOptions, payloadOf } from "./verk.ts"
+import { AsyncWaitMillis } from "./verkWorkers.ts"
 
 const connection = (port: number) => ({ host: "127.0.0.1", port, maxRetriesPerRequest: null })
 const jobOptions = { removeOnComplete: true, removeOnFail: true }
@@ -22,6 +23,7 @@ const spawnBullWorker = (port: number, options: Pick<DrainOptions, "concurrency"
       BENCH_REDIS_PORT: String(port),
       BENCH_QUEUE: "drain",
       BENCH_CONCURRENCY: String(options.concurrency),
+      BENCH_ASYNC_WAIT_MILLIS: String(AsyncWaitMillis),
     },
     readyLine: /^BENCH ready pid=/,
   })
@@ -31,17 +33,21 @@ export const idleRss = (port: number, options: Pick<DrainOptions, "concurrency" 
   idleRssAfter(() => spawnBullWorker(port, options, "bullmq-worker-idle"), idleMillis, 60_000, 30_000)
 
 /**
- * Adds `jobs` no-op jobs with `addBulk` (1,000 per call), pauses the queue (BullMQ's own pause),
+ * Adds `jobs` jobs with `addBulk` (1,000 per call): no-op ones with no data, or the workload's
+ * (named "noop" or "async", data `{ payload: <string of argBytes bytes> }`), pauses the queue (BullMQ's own pause),
  * starts the worker processes, and resumes it once they are ready.
  */
 export const enqueueAndDrain = async (port: number, options: DrainOptions): Promise<DrainResult> => {
   const queue = new Queue("drain", { connection: connection(port) })
   try {
     await queue.waitUntilReady()
+    const workload = options.workload
+    const name = workload?.kind === "async" ? "async" : "noop"
+    const data = workload === undefined ? {} : { payload: payloadOf(workload.argBytes) }
     const enqueueBegan = performance.now()
     for (let first = 0; first < options.jobs; first += AddBulkBatch) {
       const size = Math.min(AddBulkBatch, options.jobs - first)
-      await queue.addBulk(Array.from({ length: size }, () => ({ name: "noop", data: {}, opts: jobOptions })))
+      await queue.addBulk(Array.from({ length: size }, () => ({ name, data, opts: jobOptions })))
     }
     const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
     await queue.pause()

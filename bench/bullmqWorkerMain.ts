@@ -1,25 +1,35 @@
 /**
  * A BullMQ worker process for the drain phases: one `Worker` on BENCH_QUEUE at BENCH_CONCURRENCY,
- * on the redis-server at BENCH_REDIS_PORT, with a no-op processor whose performs are reported to
- * the bench (childReport.ts). SIGTERM closes the worker (`worker.close()`, BullMQ's graceful
+ * on the redis-server at BENCH_REDIS_PORT, whose performs are reported to the bench (childReport.ts).
+ * The processor returns at once, or for a job named "async" (the workload matrix's) first waits
+ * BENCH_ASYNC_WAIT_MILLIS on a setTimeout promise. SIGTERM closes the worker (`worker.close()`, BullMQ's graceful
  * shutdown) and exits.
  */
-import { Worker } from "bullmq"
+import { setTimeout as wait } from "node:timers/promises"
+import { type Job, Worker } from "bullmq"
 import { startReporter } from "./childReport.ts"
 
 const port = Number(process.env.BENCH_REDIS_PORT)
 const queue = process.env.BENCH_QUEUE ?? "drain"
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? "25")
+const asyncWaitMillis = Number(process.env.BENCH_ASYNC_WAIT_MILLIS ?? "10")
 if (!Number.isInteger(port) || port <= 0) {
   console.error("bullmqWorkerMain: BENCH_REDIS_PORT is required (the bench's private redis-server)")
   process.exit(2)
 }
 
 const performed = startReporter()
-const worker = new Worker(queue, async () => performed(), {
-  connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null },
-  concurrency,
-})
+const worker = new Worker(
+  queue,
+  async (job: Job) => {
+    if (job.name === "async") await wait(asyncWaitMillis)
+    performed()
+  },
+  {
+    connection: { host: "127.0.0.1", port, maxRetriesPerRequest: null },
+    concurrency,
+  },
+)
 worker.on("error", (error) => console.error(`BullMQ worker error: ${error.message}`))
 await worker.waitUntilReady()
 process.stdout.write(`BENCH ready pid=${process.pid}\n`)

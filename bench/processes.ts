@@ -5,7 +5,8 @@
  *
  * A worker process speaks a line protocol on stdout, among its own log lines:
  *   BENCH ready pid=<pid>                     (Sidekiq and BullMQ; Verk's own "worker process ready" line)
- *   BENCH performed=<n> last=<epoch ms>       (at most every 25 ms, when n changed)
+ *   BENCH performed=<n> last=<epoch ms>       (at most every 25 ms, when n changed; Node's workers add
+ *     first=<epoch ms> cpuFirst=<µs> cpu=<µs>  the first perform and their own CPU time at it and now)
  * The jobs are enqueued and held back (paused or parked) before the processes start, and released
  * once all of them are ready and idle, so start-up is not part of the drain, and with several
  * processes none gets a head start.
@@ -30,12 +31,17 @@ export const processCpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / clockTicks
 }
 
-/** Resident set size of a process, in MiB. */
-export const processRssMiB = (pid: number): number => {
+const statusMiB = (pid: number, field: "VmRSS" | "VmHWM"): number => {
   const status = readFileSync(`/proc/${pid}/status`, "utf8")
-  const kib = Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN)
+  const kib = Number(new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, "m").exec(status)?.[1] ?? Number.NaN)
   return kib / 1024
 }
+
+/** Resident set size of a process, in MiB. */
+export const processRssMiB = (pid: number): number => statusMiB(pid, "VmRSS")
+
+/** The largest resident set size a process has had so far (VmHWM), in MiB. */
+export const processPeakRssMiB = (pid: number): number => statusMiB(pid, "VmHWM")
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 export const epochMillis = () => performance.timeOrigin + performance.now()
@@ -47,6 +53,10 @@ export interface WorkerChild {
   readonly performed: () => number
   /** Epoch milliseconds of the last perform the process reported. */
   readonly lastPerformAt: () => number
+  /** Epoch milliseconds of its first perform (NaN until reported, or from a process that does not say). */
+  readonly firstPerformAt: () => number
+  /** Its own CPU seconds from its first perform to its latest report (NaN where it does not say). */
+  readonly drainCpuSeconds: () => number
   readonly output: () => string
   readonly running: () => boolean
   /** Resolves with the epoch milliseconds at which the process said it was ready. */
@@ -95,12 +105,18 @@ export const spawnWorker = (options: SpawnOptions): WorkerChild => {
   let pending = ""
   let performed = 0
   let lastPerformAt = 0
+  let firstPerformAt = Number.NaN
+  let drainCpuSeconds = Number.NaN
   let readyAt: number | undefined
   const onLine = (line: string) => {
-    const report = /^BENCH performed=(\d+) last=([\d.]+)/.exec(line)
+    const report = /^BENCH performed=(\d+) last=([\d.]+)(?: first=([\d.]+) cpuFirst=(\d+) cpu=(\d+))?/.exec(line)
     if (report !== null) {
       performed = Number(report[1])
       lastPerformAt = Number(report[2])
+      if (report[3] !== undefined) {
+        firstPerformAt = Number(report[3])
+        drainCpuSeconds = (Number(report[5]) - Number(report[4])) / 1e6
+      }
       return
     }
     if (readyAt === undefined && options.readyLine.test(line)) readyAt = epochMillis()
@@ -134,6 +150,8 @@ export const spawnWorker = (options: SpawnOptions): WorkerChild => {
     spawnedAt,
     performed: () => performed,
     lastPerformAt: () => lastPerformAt,
+    firstPerformAt: () => firstPerformAt,
+    drainCpuSeconds: () => drainCpuSeconds,
     output: () => output,
     running: isRunning,
     ready: async (timeoutMillis) => {
@@ -183,6 +201,15 @@ export interface ProcessDrainResult {
   readonly drainedRssMiB: number
   /** SIGTERM → exit, the slowest process. */
   readonly shutdownMillis: number
+  /**
+   * The steady state: the first perform (of any process) → the last, and the processes' own CPU
+   * over their first perform → last perform (summed; NaN for a process that does not report it).
+   */
+  readonly steadySeconds: number
+  readonly steadyPerSecond: number
+  readonly steadyCpuSeconds: number
+  /** The largest peak resident memory (VmHWM) of the processes, read after the drain. */
+  readonly peakRssMiB: number
 }
 
 export interface ProcessDrainPlan {
@@ -234,10 +261,12 @@ export const drainWithProcesses = async (plan: ProcessDrainPlan): Promise<Proces
     const redis1 = await redisCpuSeconds(plan.admin)
     const finishedAt = Math.max(...children.map((child) => child.lastPerformAt()))
     const drainedRssMiB = mean(children.map((child) => processRssMiB(child.pid)))
+    const peakRssMiB = Math.max(...children.map((child) => processPeakRssMiB(child.pid)))
     await sleep(300) // a perform twice would be reported by now (reports go out every 25 ms)
     const performed = total()
     const stopped = await Promise.all(children.map((child) => child.stop(plan.shutdownGraceMillis)))
     const drainSeconds = (finishedAt - releasedAt) / 1000
+    const steadySeconds = (finishedAt - Math.min(...children.map((child) => child.firstPerformAt()))) / 1000
     return {
       processes: plan.processes,
       jobs: plan.jobs,
@@ -250,6 +279,10 @@ export const drainWithProcesses = async (plan: ProcessDrainPlan): Promise<Proces
       idleRssMiB,
       drainedRssMiB,
       shutdownMillis: Math.max(...stopped),
+      steadySeconds,
+      steadyPerSecond: plan.jobs / steadySeconds,
+      steadyCpuSeconds: children.reduce((sum, child) => sum + child.drainCpuSeconds(), 0),
+      peakRssMiB,
     }
   } finally {
     for (const child of children) child.kill()

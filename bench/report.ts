@@ -15,7 +15,8 @@ export interface System {
   readonly skipped?: string | undefined
 }
 
-export type Unit = "jobs/s" | "s" | "ms" | "us/job" | "jobs" | "commands/s" | "connections" | "MiB"
+/** "×": a ratio of two systems' figures (given as the first one's). */
+export type Unit = "jobs/s" | "s" | "ms" | "us/job" | "jobs" | "commands/s" | "connections" | "MiB" | "×"
 
 /**
  * A row: one metric, measured for some of the systems. A number is a figure; a string is printed
@@ -96,6 +97,8 @@ export const format = (value: number, unit: Unit): string => {
       return fmtInt(value)
     case "MiB":
       return Number.isFinite(value) ? `${value.toFixed(1)} MiB` : "n/a"
+    case "×":
+      return Number.isFinite(value) ? `${value.toFixed(2)}×` : "n/a"
   }
 }
 
@@ -104,27 +107,41 @@ const cell = (row: Row, system: SystemId): string => {
   return value === undefined ? "-" : typeof value === "string" ? value : format(value, row.unit)
 }
 
-/** A plain-text table: one block per section, one column per system that ran, padded to fit. */
-export const renderTable = (systems: ReadonlyArray<System>, sections: ReadonlyArray<Section>): string => {
-  const columns = systems.filter((system) => system.skipped === undefined)
-  const header = ["Metric", ...columns.map((system) => `${system.name} ${system.version}`), "Notes"]
-  const lines = sections.flatMap((section) =>
-    section.rows.map((row) => [row.metric, ...columns.map((system) => cell(row, system.id)), row.note ?? ""]),
-  )
-  const widths = header.map((_, i) => Math.max(...[header, ...lines].map((line) => line[i]!.length)))
+/**
+ * A plain-text table of `blocks` (each a title line over its lines) under `header`, padded to fit:
+ * the first column, and the last when `lastLeft`, left-aligned, the others (figures) right-aligned.
+ */
+export const renderGrid = (
+  header: ReadonlyArray<string>,
+  blocks: ReadonlyArray<{ readonly title: string; readonly lines: ReadonlyArray<ReadonlyArray<string>> }>,
+  lastLeft: boolean,
+): string => {
+  const all = [header, ...blocks.flatMap((block) => block.lines)]
+  const widths = header.map((_, i) => Math.max(...all.map((line) => line[i]!.length)))
+  const left = (i: number) => i === 0 || (lastLeft && i === header.length - 1)
   const render = (line: ReadonlyArray<string>) =>
-    `| ${line
-      .map((text, i) => (i === 0 || i === line.length - 1 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!)))
-      .join(" | ")} |`
+    `| ${line.map((text, i) => (left(i) ? text.padEnd(widths[i]!) : text.padStart(widths[i]!))).join(" | ")} |`
   const rule = `+${widths.map((n) => "-".repeat(n + 2)).join("+")}+`
   const out = [rule, render(header), rule]
-  let next = 0
-  for (const section of sections) {
-    out.push(`| ${section.title.padEnd(rule.length - 4)} |`)
-    for (let i = 0; i < section.rows.length; i++) out.push(render(lines[next++]!))
+  for (const block of blocks) {
+    out.push(`| ${block.title.padEnd(rule.length - 4)} |`)
+    out.push(...block.lines.map(render))
     out.push(rule)
   }
   return out.join("\n")
+}
+
+/** A plain-text table: one block per section, one column per system that ran, padded to fit. */
+export const renderTable = (systems: ReadonlyArray<System>, sections: ReadonlyArray<Section>): string => {
+  const columns = systems.filter((system) => system.skipped === undefined)
+  return renderGrid(
+    ["Metric", ...columns.map((system) => `${system.name} ${system.version}`), "Notes"],
+    sections.map((section) => ({
+      title: section.title,
+      lines: section.rows.map((row) => [row.metric, ...columns.map((system) => cell(row, system.id)), row.note ?? ""]),
+    })),
+    true,
+  )
 }
 
 /** Every numeric figure of the sections, and the scenarios each skipped system would have run. */

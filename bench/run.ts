@@ -2,13 +2,19 @@
  * `npm run bench`: Verk against its peers (BullMQ, and Ruby Sidekiq when it is installed) on a
  * private redis-server, in one run: enqueue and drain throughput with the CPU each job costs the
  * worker process and redis-server, worker memory, idle pickup latency, foreign-push pickup,
- * scheduled-job lateness, the Redis load of an idle node, and scale-out of worker processes on
- * one Redis. Progress goes to stderr; the table to stdout.
+ * scheduled-job lateness, the Redis load of an idle node, scale-out of worker processes on one
+ * Redis and on a Redis Cluster, and a workload matrix (real jobs: args of 10 B–20 KB, no-op and
+ * 10 ms async, concurrency 25 and 200; workloadMatrix.ts). Progress goes to stderr; the tables to
+ * stdout.
  *
  *   npm run bench -- --quick              every scenario with small counts (proves the bench works;
  *                                         its figures mean little)
  *   npm run bench -- --json <file>        also writes every figure, with the run's metadata, as JSON
  *   BENCH_VERK_NODE_FLAGS="--flag ..."    adds V8/Node flags to Verk's worker processes (after NodeFlags)
+ *   BENCH_ONLY=matrix,drain               runs only these phases (comma-separated) and prints their
+ *                                         sections: drain (1), latency (2–4), idle-load (5),
+ *                                         memory (6's long-running process), scale-out (7),
+ *                                         cluster (8), matrix (the workload matrix)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -24,12 +30,32 @@ import { type Row, renderTable, type Section, type System, type SystemId, toJson
 import * as Sidekiq from "./sidekiq.ts"
 import { awaitConnectionsClosed, connectAdmin, fmtInt, percentile } from "./support.ts"
 import * as Verk from "./verk.ts"
+import * as WorkloadMatrix from "./workloadMatrix.ts"
 
 const { values: flags } = parseArgs({
   options: { quick: { type: "boolean", default: false }, json: { type: "string" } },
   strict: true,
 })
 const quick = flags.quick === true
+
+const Phases = ["drain", "latency", "idle-load", "memory", "scale-out", "cluster", "matrix"] as const
+type Phase = (typeof Phases)[number]
+/** BENCH_ONLY's phases; every phase when it is unset or empty. */
+const only = (() => {
+  const named = (process.env.BENCH_ONLY ?? "")
+    .split(",")
+    .map((name) => name.trim())
+    .filter((name) => name !== "")
+  const unknown = named.filter((name) => !(Phases as ReadonlyArray<string>).includes(name))
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `bench: BENCH_ONLY: unknown phase(s) ${unknown.join(", ")}; the phases: ${Phases.join(", ")}\n`,
+    )
+    process.exit(2)
+  }
+  return named.length === 0 ? new Set<Phase>(Phases) : new Set(named as Array<Phase>)
+})()
+const runs = (phase: Phase) => only.has(phase)
 
 /** The full run's counts, and `--quick`'s: every scenario, small enough to finish in well under a minute. */
 const plan = quick
@@ -165,9 +191,10 @@ const main = async () => {
       sidekiqRuns
         ? `Sidekiq ${sidekiqFound.version} (Ruby ${sidekiqFound.ruby}): sidekiq -c ${DrainConcurrency}, logger at WARN (no per-job lines), jobs pushed by Sidekiq::Client.push_bulk, 1,000 per call`
         : `Sidekiq column skipped: Ruby Sidekiq not found (${sidekiqFound.missing})`,
-      "Drains (sections 1, 6, 7) run worker processes (Node: JavaScript bundled by esbuild, packages from node_modules; Ruby for Sidekiq),",
+      "Drains (sections 1, 6, 7, the workload matrix) run worker processes (Node: JavaScript bundled by esbuild, packages from node_modules; Ruby for Sidekiq),",
       "started with the jobs held back (Verk, BullMQ: queue paused; Sidekiq: list renamed away) and released once all are ready.",
       "Worker CPU: /proc/<pid>/stat utime+stime; redis-server CPU: INFO cpu; both from the release to the last perform.",
+      ...(only.size === Phases.length ? [] : [`BENCH_ONLY: only the phase(s) ${[...only].join(", ")}`]),
     ]
 
     const drainOptions = (processes: number, jobs: number): Verk.DrainOptions => ({
@@ -180,49 +207,60 @@ const main = async () => {
       bundles,
     })
     const drains: Partial<Record<SystemId, DrainFigures>> = {}
-    await fresh(admin, `Verk: enqueue ${plan.drainJobs} jobs, then drain in a worker process at c=${DrainConcurrency}`)
-    drains.verk = await Verk.enqueueAndDrain(drainOptions(1, plan.drainJobs))
-    await fresh(
-      admin,
-      `BullMQ: addBulk ${plan.drainJobs} jobs, then drain in a worker process at c=${DrainConcurrency}`,
-    )
-    drains.bullmq = await Peer.enqueueAndDrain(server.port, drainOptions(1, plan.drainJobs))
-    if (sidekiqRuns) {
+    if (runs("drain")) {
       await fresh(
         admin,
-        `Sidekiq: push_bulk ${plan.drainJobs} jobs, then drain in a sidekiq process at c=${DrainConcurrency}`,
+        `Verk: enqueue ${plan.drainJobs} jobs, then drain in a worker process at c=${DrainConcurrency}`,
       )
-      const enqueueSeconds = await Sidekiq.enqueue(server.url, plan.drainJobs)
-      const drained = await Sidekiq.drain({ ...drainOptions(1, plan.drainJobs) })
-      const processed = await admin.get("stat:processed")
-      drains.sidekiq = {
-        ...drained,
-        enqueuePerSecond: plan.drainJobs / enqueueSeconds,
-        processedStat: processed === null ? undefined : Number(processed),
+      drains.verk = await Verk.enqueueAndDrain(drainOptions(1, plan.drainJobs))
+      await fresh(
+        admin,
+        `BullMQ: addBulk ${plan.drainJobs} jobs, then drain in a worker process at c=${DrainConcurrency}`,
+      )
+      drains.bullmq = await Peer.enqueueAndDrain(server.port, drainOptions(1, plan.drainJobs))
+      if (sidekiqRuns) {
+        await fresh(
+          admin,
+          `Sidekiq: push_bulk ${plan.drainJobs} jobs, then drain in a sidekiq process at c=${DrainConcurrency}`,
+        )
+        const enqueueSeconds = await Sidekiq.enqueue(server.url, plan.drainJobs)
+        const drained = await Sidekiq.drain({ ...drainOptions(1, plan.drainJobs) })
+        const processed = await admin.get("stat:processed")
+        drains.sidekiq = {
+          ...drained,
+          enqueuePerSecond: plan.drainJobs / enqueueSeconds,
+          processedStat: processed === null ? undefined : Number(processed),
+        }
+      } else {
+        progress(`Sidekiq: skipped (${sidekiqFound.missing})`)
       }
-    } else {
-      progress(`Sidekiq: skipped (${sidekiqFound.missing})`)
     }
 
-    await fresh(admin, "Verk: idle pickup, foreign LPUSH pickup, scheduled lateness")
-    const [verkIdle, verkStall] = await withStallMonitor(() => Verk.idleLatencies(server.url, admin, plan.idle))
-    await fresh(admin, "BullMQ: idle pickup, scheduled lateness")
-    const [peerIdle, peerStall] = await withStallMonitor(() => Peer.idleLatencies(server.port, plan.idle))
+    const latencies = runs("latency")
+      ? await (async () => {
+          await fresh(admin, "Verk: idle pickup, foreign LPUSH pickup, scheduled lateness")
+          const [verkIdle, verkStall] = await withStallMonitor(() => Verk.idleLatencies(server.url, admin, plan.idle))
+          await fresh(admin, "BullMQ: idle pickup, scheduled lateness")
+          const [peerIdle, peerStall] = await withStallMonitor(() => Peer.idleLatencies(server.port, plan.idle))
+          return { verkIdle, verkStall, peerIdle, peerStall }
+        })()
+      : undefined
 
     const verkLoad: Array<Verk.IdleLoad> = []
     const peerLoad: Array<Verk.IdleLoad> = []
-    for (const queues of plan.idleQueueCounts) {
+    const idleQueueCounts = runs("idle-load") ? plan.idleQueueCounts : []
+    for (const queues of idleQueueCounts) {
       await fresh(admin, `Verk: idle node on ${queues} queue(s)`)
       verkLoad.push(await Verk.idleLoad(server.url, admin, queues, plan.idleWindowMillis, plan.idleSettleMillis))
     }
-    for (const queues of plan.idleQueueCounts) {
+    for (const queues of idleQueueCounts) {
       await fresh(admin, `BullMQ: idle workers on ${queues} queue(s)`)
       peerLoad.push(await Peer.idleLoad(server.port, admin, queues, plan.idleWindowMillis, plan.idleSettleMillis))
     }
 
     const scaleOut: Array<{ readonly processes: number; readonly verk: DrainFigures; readonly bullmq: DrainFigures }> =
       []
-    for (const processes of plan.scaleOutProcesses) {
+    for (const processes of runs("scale-out") ? plan.scaleOutProcesses : []) {
       await fresh(admin, `Verk: ${plan.scaleOutJobs} jobs drained by ${processes} worker process(es)`)
       const verk = await Verk.enqueueAndDrain(drainOptions(processes, plan.scaleOutJobs))
       await fresh(admin, `BullMQ: ${plan.scaleOutJobs} jobs drained by ${processes} worker process(es)`)
@@ -231,15 +269,33 @@ const main = async () => {
     }
     // Section 6's long drain: one Verk worker process, its RSS after each stage.
     const [firstStage, lastStage] = [plan.longDrainStages[0]!, plan.longDrainStages.at(-1)!]
-    await fresh(admin, `Verk: one worker process drains ${firstStage}, then up to ${lastStage} jobs`)
-    const longDrain = await Verk.drainInStages({ ...drainOptions(1, 0), stages: plan.longDrainStages })
-    await fresh(admin, `Verk, BullMQ: a worker process idle ${plan.longIdleMillis} ms after it is ready`)
-    const longIdle = {
-      verk: await Verk.idleRss(drainOptions(1, 0), plan.longIdleMillis),
-      bullmq: await Peer.idleRss(server.port, drainOptions(1, 0), plan.longIdleMillis),
-    }
+    const long = runs("memory")
+      ? await (async () => {
+          await fresh(admin, `Verk: one worker process drains ${firstStage}, then up to ${lastStage} jobs`)
+          const longDrain = await Verk.drainInStages({ ...drainOptions(1, 0), stages: plan.longDrainStages })
+          await fresh(admin, `Verk, BullMQ: a worker process idle ${plan.longIdleMillis} ms after it is ready`)
+          const longIdle = {
+            verk: await Verk.idleRss(drainOptions(1, 0), plan.longIdleMillis),
+            bullmq: await Peer.idleRss(server.port, drainOptions(1, 0), plan.longIdleMillis),
+          }
+          return { longDrain, longIdle }
+        })()
+      : undefined
     // Section 8: the same drain on a private 3-shard Redis Cluster (clusterScaleOut.ts).
-    const clusterScaleOut = await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
+    const clusterScaleOut = runs("cluster")
+      ? await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
+      : undefined
+    const matrixPlan = WorkloadMatrix.plan(quick)
+    const matrix = runs("matrix")
+      ? await WorkloadMatrix.run(matrixPlan, {
+          url: server.url,
+          port: server.port,
+          admin,
+          settleMillis: plan.processSettleMillis,
+          bundles,
+          fresh: (label) => fresh(admin, label),
+        })
+      : undefined
     const leftOpen = await awaitConnectionsClosed(admin)
 
     const drainSection: Section = {
@@ -299,45 +355,53 @@ const main = async () => {
         },
       ],
     }
-    const pickupSection: Section = {
-      scenario: "pickup",
-      title: `2. Idle pickup latency: ${plan.idle.pickupJobs} jobs, one at a time (enqueue start → perform start)`,
-      systems: ["verk", "bullmq"],
-      rows: [
-        ...latencyRows("Enqueue call", verkIdle.enqueueCall, peerIdle.enqueueCall, "Client.enqueue / queue.add"),
-        ...latencyRows("Pickup", verkIdle.pickup, peerIdle.pickup, "pub/sub wake-up / blocking pop"),
-      ],
-    }
-    const foreignSection: Section = {
-      scenario: "foreign-pickup",
-      title: `3. Foreign push pickup: ${plan.idle.foreignJobs} raw LPUSHes of Sidekiq JSON (pollInterval ${PollIntervalMillis} ms)`,
-      systems: ["verk"],
-      rows: latencyRows("Pickup", verkIdle.foreign, undefined, "bounded by pollInterval; BullMQ has no such path"),
-    }
-    const scheduledSection: Section = {
-      scenario: "scheduled",
-      title: `4. Scheduled lateness: ${plan.idle.scheduledJobs} jobs due ${plan.idle.scheduleWindow[0] / 1000}–${plan.idle.scheduleWindow[1] / 1000} s ahead (perform start − due time)`,
-      systems: ["verk", "bullmq"],
-      rows: [
-        ...latencyRows("Lateness", verkIdle.lateness, peerIdle.lateness, "Client.schedule(DateTime) / add({ delay })"),
-        {
-          metric: "Event-loop delay max, phases 2–4",
-          unit: "ms",
-          values: { verk: verkStall, bullmq: peerStall },
-          note: "a whole-process stall (GC, CPU taken by others) shows in every tail",
-        },
-        {
-          metric: "Shutdown when idle",
-          unit: "ms",
-          values: { verk: verkIdle.shutdownMillis, bullmq: peerIdle.shutdownMillis },
-        },
-      ],
+    const latencySections = ({ verkIdle, verkStall, peerIdle, peerStall }: NonNullable<typeof latencies>) => {
+      const pickupSection: Section = {
+        scenario: "pickup",
+        title: `2. Idle pickup latency: ${plan.idle.pickupJobs} jobs, one at a time (enqueue start → perform start)`,
+        systems: ["verk", "bullmq"],
+        rows: [
+          ...latencyRows("Enqueue call", verkIdle.enqueueCall, peerIdle.enqueueCall, "Client.enqueue / queue.add"),
+          ...latencyRows("Pickup", verkIdle.pickup, peerIdle.pickup, "pub/sub wake-up / blocking pop"),
+        ],
+      }
+      const foreignSection: Section = {
+        scenario: "foreign-pickup",
+        title: `3. Foreign push pickup: ${plan.idle.foreignJobs} raw LPUSHes of Sidekiq JSON (pollInterval ${PollIntervalMillis} ms)`,
+        systems: ["verk"],
+        rows: latencyRows("Pickup", verkIdle.foreign, undefined, "bounded by pollInterval; BullMQ has no such path"),
+      }
+      const scheduledSection: Section = {
+        scenario: "scheduled",
+        title: `4. Scheduled lateness: ${plan.idle.scheduledJobs} jobs due ${plan.idle.scheduleWindow[0] / 1000}–${plan.idle.scheduleWindow[1] / 1000} s ahead (perform start − due time)`,
+        systems: ["verk", "bullmq"],
+        rows: [
+          ...latencyRows(
+            "Lateness",
+            verkIdle.lateness,
+            peerIdle.lateness,
+            "Client.schedule(DateTime) / add({ delay })",
+          ),
+          {
+            metric: "Event-loop delay max, phases 2–4",
+            unit: "ms",
+            values: { verk: verkStall, bullmq: peerStall },
+            note: "a whole-process stall (GC, CPU taken by others) shows in every tail",
+          },
+          {
+            metric: "Shutdown when idle",
+            unit: "ms",
+            values: { verk: verkIdle.shutdownMillis, bullmq: peerIdle.shutdownMillis },
+          },
+        ],
+      }
+      return [pickupSection, foreignSection, scheduledSection]
     }
     const loadSection: Section = {
       scenario: "idle-load",
       title: `5. Idle node Redis load (${plan.idleWindowMillis / 1000} s window, INFO commandstats incl. commands inside Lua)`,
       systems: ["verk", "bullmq"],
-      rows: plan.idleQueueCounts.flatMap(
+      rows: idleQueueCounts.flatMap(
         (queues, i): Array<Row> => [
           {
             metric: `${queues} queue(s): commands/s`,
@@ -358,25 +422,37 @@ const main = async () => {
       title: `6. Worker process memory at concurrency ${DrainConcurrency}: the processes of section 1, one long-running Verk process, section 7's`,
       systems: ["verk", "bullmq", "sidekiq"],
       rows: [
-        {
-          metric: "Idle worker RSS",
-          unit: "MiB",
-          values: each(drains, (result) => result.idleRssMiB),
-          note: `VmRSS, ready and idle for ${plan.processSettleMillis} ms`,
-        },
-        {
-          metric: `Idle worker RSS, ${(plan.longIdleMillis / 1000).toFixed(1)} s after ready`,
-          unit: "MiB",
-          values: longIdle,
-          note: "a worker left idle; Verk gives back its start-up memory after 5 s idle",
-        },
-        {
-          metric: `RSS after draining ${fmtInt(plan.drainJobs)}`,
-          unit: "MiB",
-          values: each(drains, (result) => result.drainedRssMiB),
-          note: "VmRSS right after the last perform",
-        },
-        ...longDrain.stages.map(
+        ...(runs("drain")
+          ? [
+              {
+                metric: "Idle worker RSS",
+                unit: "MiB",
+                values: each(drains, (result) => result.idleRssMiB),
+                note: `VmRSS, ready and idle for ${plan.processSettleMillis} ms`,
+              } satisfies Row,
+            ]
+          : []),
+        ...(long === undefined
+          ? []
+          : [
+              {
+                metric: `Idle worker RSS, ${(plan.longIdleMillis / 1000).toFixed(1)} s after ready`,
+                unit: "MiB",
+                values: long.longIdle,
+                note: "a worker left idle; Verk gives back its start-up memory after 5 s idle",
+              } satisfies Row,
+            ]),
+        ...(runs("drain")
+          ? [
+              {
+                metric: `RSS after draining ${fmtInt(plan.drainJobs)}`,
+                unit: "MiB",
+                values: each(drains, (result) => result.drainedRssMiB),
+                note: "VmRSS right after the last perform",
+              } satisfies Row,
+            ]
+          : []),
+        ...(long?.longDrain.stages ?? []).map(
           (stage, i): Row => ({
             metric: `RSS after draining ${fmtInt(stage.jobs)}${i === 0 ? "" : " (same process)"}`,
             unit: "MiB",
@@ -387,12 +463,18 @@ const main = async () => {
                 : "",
           }),
         ),
-        {
-          metric: `Node CPU per job, jobs ${fmtInt(firstStage + 1)}–${fmtInt(lastStage)}`,
-          unit: "us/job",
-          values: { verk: perJob(longDrain.stages.at(-1)!.workerCpuSeconds, longDrain.stages.at(-1)!.stageJobs) },
-          note: "the same process, its last batch",
-        },
+        ...(long === undefined
+          ? []
+          : [
+              {
+                metric: `Node CPU per job, jobs ${fmtInt(firstStage + 1)}–${fmtInt(lastStage)}`,
+                unit: "us/job",
+                values: {
+                  verk: perJob(long.longDrain.stages.at(-1)!.workerCpuSeconds, long.longDrain.stages.at(-1)!.stageJobs),
+                },
+                note: "the same process, its last batch",
+              } satisfies Row,
+            ]),
         ...scaleOut
           .filter((run) => run.processes === 1)
           .map(
@@ -439,27 +521,32 @@ const main = async () => {
         ]
       }),
     }
+    // The sections of the phases that ran (BENCH_ONLY), in the table; the workload matrix in one of its own.
     const sections = [
-      drainSection,
-      pickupSection,
-      foreignSection,
-      scheduledSection,
-      loadSection,
-      memorySection,
-      scaleOutSection,
-      ClusterScaleOut.section(clusterScaleOut, cpus.length),
+      ...(runs("drain") ? [drainSection] : []),
+      ...(latencies === undefined ? [] : latencySections(latencies)),
+      ...(runs("idle-load") ? [loadSection] : []),
+      ...(memorySection.rows.length > 0 ? [memorySection] : []),
+      ...(runs("scale-out") ? [scaleOutSection] : []),
+      ...(clusterScaleOut === undefined ? [] : [ClusterScaleOut.section(clusterScaleOut, cpus.length)]),
     ]
+    const matrixSection = matrix === undefined ? undefined : WorkloadMatrix.section(matrix)
 
-    const breakdown = [
-      "Idle commands per second, by command:",
-      ...plan.idleQueueCounts.flatMap((queues, i) => [
-        `  Verk,   ${String(queues).padStart(2)} queue(s): ${verkLoad[i]!.breakdown}`,
-        `  BullMQ, ${String(queues).padStart(2)} queue(s): ${peerLoad[i]!.breakdown}`,
-      ]),
-    ]
-    const duplicates = [...Object.values(drains), ...scaleOut.flatMap((run) => [run.verk, run.bullmq])].filter(
-      (result) => result.performed !== result.jobs,
-    )
+    const breakdown = runs("idle-load")
+      ? [
+          "Idle commands per second, by command:",
+          ...idleQueueCounts.flatMap((queues, i) => [
+            `  Verk,   ${String(queues).padStart(2)} queue(s): ${verkLoad[i]!.breakdown}`,
+            `  BullMQ, ${String(queues).padStart(2)} queue(s): ${peerLoad[i]!.breakdown}`,
+          ]),
+          "",
+        ]
+      : []
+    const duplicates = [
+      ...Object.values(drains),
+      ...scaleOut.flatMap((run) => [run.verk, run.bullmq]),
+      ...(matrix === undefined ? [] : WorkloadMatrix.drains(matrix)),
+    ].filter((result) => result.performed !== result.jobs)
     const benchSeconds = (performance.now() - began) / 1000
     const loadAtEnd = loadAverage()
 
@@ -468,10 +555,9 @@ const main = async () => {
         "",
         ...header,
         "",
-        renderTable(systems, sections),
-        "",
+        ...(sections.length === 0 ? [] : [renderTable(systems, sections), ""]),
+        ...(matrix === undefined ? [] : [WorkloadMatrix.render(matrix), ""]),
         ...breakdown,
-        "",
         ...(duplicates.length === 0
           ? []
           : [`WARNING: ${duplicates.length} drain(s) performed a number of jobs other than the number enqueued`, ""]),
@@ -512,11 +598,16 @@ const main = async () => {
             scaleOutProcesses: plan.scaleOutProcesses,
             longDrainStages: plan.longDrainStages,
             longIdleMillis: plan.longIdleMillis,
+            matrixArgBytes: WorkloadMatrix.ArgSizes,
+            matrixConcurrencies: WorkloadMatrix.Concurrencies,
+            matrixNoOpJobs: matrixPlan.embedded.jobs,
+            matrixAsyncJobs: matrixPlan.rows.find((row) => row.kind === "async")?.jobs ?? 0,
+            matrixRows: matrixPlan.rows.length,
           },
           benchSeconds,
         },
         systems,
-        sections,
+        matrixSection === undefined ? sections : [...sections, matrixSection],
       )
       writeFileSync(flags.json, `${JSON.stringify(report, null, 2)}\n`)
       progress(`figures written to ${flags.json}`)

@@ -22,7 +22,7 @@ import {
   spawnWorker,
 } from "./processes.ts"
 import { commandsDuring, deferred, foreignConnections, sidekiqJob, sleep } from "./support.ts"
-import { hooks, NoOp, Probe } from "./verkWorkers.ts"
+import { AsyncPayload, hooks, NoOp, Payload, Probe } from "./verkWorkers.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -65,14 +65,34 @@ const setPaused = (queue: string, paused: boolean) =>
     yield* store.setPaused(queue, paused)
   })
 
-const enqueueNoOps = async (client: ReturnType<typeof clientRuntime>, jobs: number) => {
-  for (let first = 0; first < jobs; first += EnqueueChunk) {
-    const size = Math.min(EnqueueChunk, jobs - first)
+/**
+ * The jobs of a drain: the no-op job with no args (sections 1, 6, 7), or the workload matrix's job
+ * of `kind` whose one arg is a string of `argBytes` bytes.
+ */
+export interface Workload {
+  readonly kind: "no-op" | "async"
+  readonly argBytes: number
+}
+
+/** A string of `bytes` ASCII bytes (one JSON byte each). */
+export const payloadOf = (bytes: number) => "x".repeat(bytes)
+
+const enqueueJobs = async (client: ReturnType<typeof clientRuntime>, jobs: number, workload?: Workload) => {
+  // Large args: fewer jobs per call, so that the bench's heap holds one round trip's worth or so.
+  const chunk = workload === undefined || workload.argBytes < 1_000 ? EnqueueChunk : 1_000
+  const payload = workload === undefined ? "" : payloadOf(workload.argBytes)
+  for (let first = 0; first < jobs; first += chunk) {
+    const size = Math.min(chunk, jobs - first)
     await client.runPromise(
-      Client.enqueueMany(
-        NoOp,
-        Array.from({ length: size }, () => [] as const),
-      ),
+      workload === undefined
+        ? Client.enqueueMany(
+            NoOp,
+            Array.from({ length: size }, () => [] as const),
+          )
+        : Client.enqueueMany(
+            workload.kind === "async" ? AsyncPayload : Payload,
+            Array.from({ length: size }, () => [payload] as const),
+          ),
     )
   }
 }
@@ -86,6 +106,8 @@ export interface DrainOptions {
   readonly settleMillis: number
   /** The worker processes' entry points, built to JavaScript (build.ts). */
   readonly bundles: WorkerBundles
+  /** The jobs; the no-op job with no args when absent. */
+  readonly workload?: Workload | undefined
 }
 
 export interface DrainResult extends ProcessDrainResult {
@@ -116,7 +138,7 @@ const spawnVerkWorker = (options: Pick<DrainOptions, "url" | "concurrency" | "bu
   })
 
 /**
- * Enqueues `jobs` no-op jobs with `enqueueMany` from the bench process, pauses the queue (Verk's
+ * Enqueues `jobs` jobs (no-op ones, or the workload's) with `enqueueMany` from the bench process, pauses the queue (Verk's
  * own pause: the workers see it when they start), starts the worker processes, and resumes it
  * once they are ready: the drain runs from the resume to the last perform.
  */
@@ -125,7 +147,7 @@ export const enqueueAndDrain = async (options: DrainOptions): Promise<DrainResul
   try {
     await start(client)
     const enqueueBegan = performance.now()
-    await enqueueNoOps(client, options.jobs)
+    await enqueueJobs(client, options.jobs, options.workload)
     const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
     await client.runPromise(setPaused("default", true))
     const drained = await drainWithProcesses({
@@ -151,6 +173,49 @@ export const enqueueAndDrain = async (options: DrainOptions): Promise<DrainResul
 }
 
 /**
+ * The workload matrix's embedded drain: one process (verkEmbeddedMain.ts, run from source) enqueues
+ * `jobs` no-op jobs with args of `argBytes` bytes on the paused queue, starts `Verk.layer` in
+ * itself, and drains them once the bench resumes the queue.
+ */
+export const embeddedDrain = async (
+  options: Pick<DrainOptions, "url" | "admin" | "jobs" | "concurrency" | "settleMillis"> & {
+    readonly argBytes: number
+  },
+): Promise<ProcessDrainResult> => {
+  const client = clientRuntime(options.url)
+  try {
+    await start(client)
+    return await drainWithProcesses({
+      label: "Verk embedded drain",
+      admin: options.admin,
+      jobs: options.jobs,
+      processes: 1,
+      settleMillis: options.settleMillis,
+      readyTimeoutMillis: 120_000,
+      shutdownGraceMillis: 30_000,
+      spawn: () =>
+        spawnWorker({
+          label: "verk-embedded",
+          command: process.execPath,
+          args: ["--conditions=@verk/source", fileURLToPath(new URL("./verkEmbeddedMain.ts", import.meta.url))],
+          cwd: root,
+          env: {
+            ...baseEnv(),
+            REDIS_URL: options.url,
+            BENCH_JOBS: String(options.jobs),
+            BENCH_ARG_BYTES: String(options.argBytes),
+            BENCH_CONCURRENCY: String(options.concurrency),
+          },
+          readyLine: /^BENCH ready pid=/,
+        }),
+      release: () => client.runPromise(setPaused("default", false)),
+    })
+  } finally {
+    await client.dispose()
+  }
+}
+
+/**
  * One worker process drains `stages[0]` jobs, then up to each next count in turn (the batches
  * enqueued while it idles with the queue paused), its RSS read after each stage.
  */
@@ -165,7 +230,7 @@ export const drainInStages = async (
       admin: options.admin,
       stages: options.stages,
       spawn: () => spawnVerkWorker(options, "verk-worker-staged"),
-      enqueue: (jobs) => enqueueNoOps(client, jobs),
+      enqueue: (jobs) => enqueueJobs(client, jobs),
       hold: () => client.runPromise(setPaused("default", true)),
       release: () => client.runPromise(setPaused("default", false)),
       settleMillis: options.settleMillis,

@@ -1,6 +1,7 @@
 /**
  * The bench's Verk workers, shared by the bench process (which enqueues them and runs the latency
- * phases in-process) and the worker processes of the drain phases (verkWorkerMain.ts).
+ * phases in-process), the worker processes of the drain phases (verkWorkerMain.ts) and the
+ * embedded drain of the workload matrix (verkEmbeddedMain.ts).
  */
 import { Worker } from "@verk/core"
 // Effect's modules by path, as the README advises for a worker process's modules: the "effect"
@@ -25,4 +26,21 @@ export const Probe = Worker.make({
   name: "Probe",
   args: Schema.Tuple([Schema.Number]),
   perform: ([value]) => Effect.sync(() => hooks.probe(value)),
+})
+
+/** The workload matrix's no-op job: its one arg, a string of the row's size, is decoded and dropped. */
+export const Payload = Worker.make({
+  name: "Payload",
+  args: Schema.Tuple([Schema.String]),
+  perform: () => Effect.sync(() => hooks.noOp()),
+})
+
+/** How long the workload matrix's "async" job waits: a stand-in for a call to another service. */
+export const AsyncWaitMillis = 10
+
+/** The workload matrix's "async" job: waits `AsyncWaitMillis` (Effect.sleep), then is done. */
+export const AsyncPayload = Worker.make({
+  name: "AsyncPayload",
+  args: Schema.Tuple([Schema.String]),
+  perform: () => Effect.sleep(`${AsyncWaitMillis} millis`).pipe(Effect.andThen(Effect.sync(() => hooks.noOp()))),
 })

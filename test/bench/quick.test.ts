@@ -28,6 +28,7 @@ const expected: Readonly<Record<string, ReadonlyArray<SystemId>>> = {
   memory: ["verk", "bullmq", "sidekiq"],
   "scale-out": ["verk", "bullmq"],
   "cluster-scale-out": ["verk"],
+  "workload-matrix": ["verk", "bullmq"],
 }
 
 const runBench = (json: string) =>
@@ -35,13 +36,13 @@ const runBench = (json: string) =>
     execFile(
       nodeBinary,
       ["--conditions=@verk/source", "bench/run.ts", "--quick", "--json", json],
-      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 110_000 },
+      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 150_000 },
       (error, stdout, stderr) =>
         done({ code: error === null ? 0 : (error.code as number | null), output: stdout + stderr }),
     )
   })
 
-it("bench --quick runs every scenario and writes its figures as JSON", { timeout: 120_000 }, async () => {
+it("bench --quick runs every scenario and writes its figures as JSON", { timeout: 160_000 }, async () => {
   const json = join(dir, "bench.json")
   const { code, output } = await runBench(json)
   expect(code, output).toBe(0)
@@ -82,4 +83,18 @@ it("bench --quick runs every scenario and writes its figures as JSON", { timeout
   const performed = report.figures.filter((figure) => figure.metric === "Jobs performed")
   expect(performed.length).toBe(sidekiqSkipped ? 2 : 3)
   for (const figure of performed) expect(figure.value, figure.system).toBe(report.metadata.counts.drainJobs)
+
+  // The workload matrix: each row's figures for both systems, and the embedded row's for Verk.
+  const matrix = report.figures.filter((figure) => figure.scenario === "workload-matrix")
+  const rows = matrix.filter(
+    (figure) => figure.metric.endsWith(": drain rate") && !figure.metric.startsWith("embedded"),
+  )
+  expect(rows.length, context).toBe(2 * (report.metadata.counts.matrixRows as number))
+  for (const metric of ["drain rate", "Node CPU per job", "redis-server CPU per job"]) {
+    expect(
+      matrix.some((figure) => figure.metric === `embedded no-op 10 B c=25: ${metric}`),
+      `embedded ${metric}\n${context}`,
+    ).toBe(true)
+  }
+  expect(output).toContain("Workload matrix: real jobs")
 })
