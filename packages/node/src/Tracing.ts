@@ -16,14 +16,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type { OtlpExporter } from "effect/observability"
+import type { TracingSettings } from "./TracingSettings.ts"
 
-export interface TracingSettings {
-  /** The traces URL, `.../v1/traces`. */
-  readonly url: string
-  readonly protocol: "http/protobuf" | "http/json"
-  readonly headers: Readonly<Record<string, string>>
-  readonly serviceName: string
-}
+/** Where and how spans are exported (TracingSettings.ts, which `TracingExport` reads too). */
+export type { TracingSettings } from "./TracingSettings.ts"
 
 const optionalString = (name: string) => Config.option(Config.String(name))
 

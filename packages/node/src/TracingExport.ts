@@ -6,8 +6,9 @@
 import { FetchHttpClient } from "effect/http"
 import * as Layer from "effect/Layer"
 import { type OtlpExporter, OtlpSerialization, OtlpTracer } from "effect/observability"
-import type { TracingSettings } from "./Tracing.ts"
+import type { TracingSettings } from "./TracingSettings.ts"
 
+/** The OTLP/HTTP trace exporter for `settings`, over `fetch`; sets the `Tracer` until the scope closes. */
 export const layer = (settings: TracingSettings): Layer.Layer<OtlpExporter.Flusher> =>
   OtlpTracer.layer({
     url: settings.url,
