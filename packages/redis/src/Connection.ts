@@ -7,18 +7,15 @@
  * Redis Cluster. This is the only place in the library where Promises appear.
  */
 import { Buffer } from "node:buffer"
-import * as Arr from "effect/Array"
-import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import type * as Pull from "effect/Pull"
 import * as Redis from "effect/persistence/Redis"
 import * as Redacted from "effect/Redacted"
-import * as Stream from "effect/Stream"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
 import * as IoredisInternals from "./IoredisInternals.ts"
+import * as Mailbox from "./Mailbox.ts"
 import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"
 
@@ -233,9 +230,25 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     }),
   })
 
+  const wire = makeWire(client, clientOptions, open, close, (message) => runFork(Effect.logWarning(message)))
+
+  return Context.make(Redis.Redis, redis).pipe(Context.add(Wire.Wire, wire))
+})
+
+/**
+ * Our `Wire` on the command connection `client`; its subscriptions open connections of their own
+ * (`open`), or roam a Cluster's nodes.
+ */
+const makeWire = (
+  client: Client,
+  clientOptions: RedisOptions,
+  open: (role: string, extra?: RedisOptions) => Effect.Effect<Client, Redis.RedisError>,
+  close: (client: Client) => Promise<void>,
+  logWarning: (message: string) => void,
+): Wire.WireShape => {
   const waits = sharedWaits()
   const sessions = connectionSessions()
-  const wire: Wire.WireShape = {
+  return {
     // Bulk replies stay bytes; Buffer arguments are sent as they are.
     send: (command, args) =>
       Effect.tryPromise({
@@ -268,7 +281,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     cluster: client instanceof Cluster,
     subscribe: Effect.fnUntraced(function* (channel, options) {
       const sharded = options?.sharded === true
-      const events = mailbox<Wire.SubscriptionEvent>()
+      const events = Mailbox.make<Wire.SubscriptionEvent>()
       yield* Effect.addFinalizer(() => Effect.sync(events.end))
       const onMessage = (from: string, message: string) => {
         events.offer({ _tag: "Message", channel: from, message })
@@ -297,58 +310,11 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
       subscriber.on("ready", () => {
         subscribe().then(
           () => events.offer({ _tag: "Resubscribed" }),
-          (cause: unknown) => runFork(Effect.logWarning(`Could not subscribe again to ${channel}: ${String(cause)}`)),
+          (cause: unknown) => logWarning(`Could not subscribe again to ${channel}: ${String(cause)}`),
         )
       })
       return events.stream
     }),
-  }
-
-  return Context.make(Redis.Redis, redis).pipe(Context.add(Wire.Wire, wire))
-})
-
-/**
- * The events of a subscription, for one reader. They arrive in ioredis's callbacks; a reader
- * waiting for them resumes right there, in the same turn of the event loop (an Effect `Queue`
- * would hand them over a turn later, through the scheduler): an idle queue's wake-up, and so its
- * fetch, is not delayed by a hop per message. Unbounded, like the queue it replaces: notifications
- * are small, and their reader takes them all at once.
- */
-const mailbox = <A>() => {
-  let buffered: Array<A> = []
-  let ended = false
-  let reader: ((pull: Pull.Pull<Arr.NonEmptyReadonlyArray<A>>) => void) | undefined
-  const takeAll = (): Arr.NonEmptyReadonlyArray<A> | undefined => {
-    if (!Arr.isArrayNonEmpty(buffered)) return undefined
-    const taken = buffered
-    buffered = []
-    return taken
-  }
-  const pull: Pull.Pull<Arr.NonEmptyReadonlyArray<A>> = Effect.callback((resume) => {
-    const taken = takeAll()
-    if (taken !== undefined) return resume(Effect.succeed(taken))
-    if (ended) return resume(Cause.done())
-    reader = resume
-    return Effect.sync(() => {
-      if (reader === resume) reader = undefined
-    })
-  })
-  const wake = (pull: Pull.Pull<Arr.NonEmptyReadonlyArray<A>>) => {
-    const resume = reader
-    reader = undefined
-    resume?.(pull)
-  }
-  return {
-    offer: (event: A): void => {
-      if (ended) return
-      buffered.push(event)
-      if (reader !== undefined) wake(Effect.succeed(takeAll()!))
-    },
-    end: (): void => {
-      ended = true
-      if (buffered.length === 0) wake(Cause.done())
-    },
-    stream: Stream.fromPull(Effect.succeed(pull)),
   }
 }
 
