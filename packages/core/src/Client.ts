@@ -9,11 +9,13 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import * as Job from "./Job.ts"
 import { Store, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
 import type { InvalidJobArgs, WireArgs, Worker } from "./Worker.ts"
 
+/** Options of `enqueue`, `enqueueMany` and `schedule`: what to change from the worker's defaults. */
 export interface EnqueueOptions {
   /** Overrides the worker's queue. */
   readonly queue?: string | undefined
@@ -23,10 +25,18 @@ export interface EnqueueOptions {
   readonly jid?: string | undefined
 }
 
-/** A job described by hand, as Sidekiq's `Client.push` takes it. Extra keys are written as given. */
-export interface RawJobInput {
+/**
+ * What `buildJob` takes: a class and its args, and any other key of Sidekiq's format (`queue`,
+ * `jid`, `retry`, ...), checked only when the built job is decoded.
+ */
+export interface JobInput {
   readonly class: string
   readonly args: WireArgs
+  readonly [key: string]: unknown
+}
+
+/** A job described by hand, as Sidekiq's `Client.push` takes it. Extra keys are written as given. */
+export interface RawJobInput extends JobInput {
   readonly queue?: string | undefined
   readonly jid?: string | undefined
   readonly retry?: boolean | number | undefined
@@ -39,6 +49,7 @@ export type When = DateTime.DateTime | Duration.Input
 /** Jobs per store round trip in `enqueueMany`. */
 export const EnqueueBatchSize = 1_000
 
+/** The client's operations (see `Client`). */
 export interface ClientShape {
   readonly enqueue: <A, E, R>(
     worker: Worker<A, E, R>,
@@ -60,18 +71,28 @@ export interface ClientShape {
   readonly scheduleRaw: (job: RawJobInput, when: When) => Effect.Effect<Job.Job, Job.MalformedJob | StoreError>
 }
 
+/** Options of `buildJob`. */
+export interface BuildOptions {
+  /** The time the job is built at: its `created_at` (and `enqueued_at`). */
+  readonly nowMillis: number
+  /** Stamp `enqueued_at`: true for a job put on a queue now, false for one that waits in `schedule`. */
+  readonly enqueued: boolean
+  /** The enqueuer's span (Trace.ts), written unless the input names a `traceparent` itself. */
+  readonly traceparent?: string | undefined
+}
+
 /**
- * Builds the wire job; `enqueued_at` is left out for a job that waits in `schedule`, as Sidekiq
- * does. `traceparent` is the caller's span (Trace.ts), unless the input names one itself.
+ * The wire job a client writes for `input`, as Sidekiq's client builds it: a fresh jid, queue
+ * `default` and `retry: true` unless the input gives them, `created_at`, and `enqueued_at` unless
+ * the job waits in `schedule` (Sidekiq leaves it out there too); every other key as given. The
+ * result is validated by `Job.decode`, which keeps foreign readers (Sidekiq) and our own fetcher in
+ * agreement: input that is not a job, or args that cannot be written as JSON (too deep, cyclic, a
+ * BigInt), are a `MalformedJob`, not a crash. Used by this client and by `verk enqueue`.
  */
-const build = (
-  input: RawJobInput,
-  nowMillis: number,
-  enqueued: boolean,
-  traceparent: string | undefined,
-): Effect.Effect<Job.Job, Job.MalformedJob> => {
-  const now = Job.toEpochSeconds(nowMillis)
+export const buildJob = (input: JobInput, options: BuildOptions): Result.Result<Job.Job, Job.MalformedJob> => {
+  const now = Job.toEpochSeconds(options.nowMillis)
   const { class: className, args, queue, jid, retry, ...extra } = input
+  const { traceparent } = options
   const job = {
     ...extra,
     class: className,
@@ -80,19 +101,17 @@ const build = (
     queue: queue ?? "default",
     retry: retry ?? true,
     created_at: now,
-    ...(enqueued ? { enqueued_at: now } : {}),
+    ...(options.enqueued ? { enqueued_at: now } : {}),
     ...(traceparent === undefined || extra[Trace.Key] !== undefined ? {} : { [Trace.Key]: traceparent }),
   }
-  // Validating what we write keeps foreign readers (Sidekiq) and our own fetcher in agreement.
-  // Args a caller built by hand may not serialise (too deep, cyclic, a BigInt): bad input, not a crash.
   let text: string
   try {
     text = JSON.stringify(job)
   } catch (error) {
     const reason = `args cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`
-    return Effect.fail(new Job.MalformedJob({ raw: `${className}(...)`, reason }))
+    return Result.fail(new Job.MalformedJob({ raw: `${className}(...)`, reason }))
   }
-  return Job.decode(text)
+  return Job.decodeResult(text)
 }
 
 const runAtMillis = (when: When, nowMillis: number): number =>
@@ -118,13 +137,15 @@ const dieOnMalformed = <A, E>(
     Effect.die,
   ) as Effect.Effect<A, Exclude<E, Job.MalformedJob>>
 
+/** The client over the `Store` in context. */
 export const make = Effect.gen(function* () {
   const store = yield* Store
 
   // The public operations open a span each (Effect.fn) and read the caller's trace context there;
   // these do the work, with no span of their own, so the caller stays the span a job names.
   const push = Effect.fnUntraced(function* (input: RawJobInput, traceparent: string | undefined) {
-    const job = yield* build(input, yield* Clock.currentTimeMillis, true, traceparent)
+    const nowMillis = yield* Clock.currentTimeMillis
+    const job = yield* Effect.fromResult(buildJob(input, { nowMillis, enqueued: true, traceparent }))
     yield* store.enqueue(job.queue, [Job.encode(job)])
     return job
   })
@@ -133,7 +154,7 @@ export const make = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const at = runAtMillis(when, now)
     if (at <= now) return yield* push(input, traceparent)
-    const job = yield* build(input, now, false, traceparent)
+    const job = yield* Effect.fromResult(buildJob(input, { nowMillis: now, enqueued: false, traceparent }))
     yield* store.addScheduled("schedule", [{ payload: Job.encode(job), score: Job.toEpochSeconds(at) }])
     return job
   })
@@ -165,7 +186,8 @@ export const make = Effect.gen(function* () {
     const jobs: Array<Job.Job> = []
     for (const args of argsList) {
       const wire = yield* worker.encodeArgs(args)
-      jobs.push(yield* dieOnMalformed(build(workerInput(worker, wire, options), now, true, traceparent)))
+      const built = buildJob(workerInput(worker, wire, options), { nowMillis: now, enqueued: true, traceparent })
+      jobs.push(yield* dieOnMalformed(Effect.fromResult(built)))
     }
     const queue = options?.queue ?? worker.queue
     for (let start = 0; start < jobs.length; start += EnqueueBatchSize) {
@@ -187,6 +209,7 @@ export const make = Effect.gen(function* () {
   return { enqueue, enqueueMany, enqueueRaw, schedule, scheduleRaw } satisfies ClientShape
 })
 
+/** Puts jobs on queues (and in `schedule`): `layer` provides it over a `Store`. */
 export class Client extends Context.Service<Client, ClientShape>()("@verk/core/Client") {}
 
 /** A client writing to the store. */

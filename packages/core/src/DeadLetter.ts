@@ -67,7 +67,7 @@ export interface Buried {
 }
 
 const decoded = (raw: string): Job.Job | undefined => {
-  const result = Effect.runSync(Effect.result(Job.decode(raw)))
+  const result = Job.decodeResult(raw)
   return Result.isSuccess(result) ? result.success : undefined
 }
 

@@ -11,11 +11,13 @@ import * as Schema from "effect/Schema"
 import * as Job from "./Job.ts"
 import { type ScoredPayload, type SortedSetName, Store, type StoreError } from "./Store.ts"
 
+/** A payload as read from the store, beside its decoded job (or why it is not one). */
 export interface Entry {
   readonly raw: string
   readonly job: Result.Result<Job.Job, Job.MalformedJob>
 }
 
+/** An entry of a sorted set (`retry`, `schedule`, `dead`), with its score. */
 export interface ScoredEntry extends Entry {
   /** Epoch seconds: when it runs (schedule, retry) or died (dead). */
   readonly score: number
@@ -23,7 +25,7 @@ export interface ScoredEntry extends Entry {
 
 const PageSize = 500
 
-const entry = (raw: string): Entry => ({ raw, job: Effect.runSync(Effect.result(Job.decode(raw))) })
+const entry = (raw: string): Entry => ({ raw, job: Job.decodeResult(raw) })
 const scoredEntry = ({ payload, score }: ScoredPayload): ScoredEntry => ({ ...entry(payload), score })
 
 /** Scans `page(start, stop)` until a raw payload whose job has the given jid turns up. */
@@ -50,8 +52,11 @@ const findInQueue = Effect.fn("Queue.find")(function* (queue: string, jid: strin
   return yield* findIn(jid, (start, stop) => queueRange(queue, start, stop))
 })
 
+/** The queues: their names, sizes and jobs, and finding, deleting or clearing them. */
 export const Queue = {
+  /** The names of the known queues. */
   names: Store.use((store) => store.queues),
+  /** How many jobs wait in `queue`. */
   size: (queue: string) => Store.use((store) => store.queueSize(queue)),
   /** Jobs from newest (index 0) to next-to-run, Redis LRANGE style. */
   range: queueRange,
@@ -120,8 +125,11 @@ const sortedSet = (set: SortedSetName) => {
   }
 }
 
+/** Jobs waiting to be retried (`retry`), scored by when they run next. */
 export const RetrySet = sortedSet("retry")
+/** Jobs scheduled to run later (`schedule`), scored by when they run. */
 export const ScheduledSet = sortedSet("schedule")
+/** Jobs that will not run again (`dead`), scored by when they died. */
 export const DeadSet = sortedSet("dead")
 
 /**
@@ -187,6 +195,7 @@ const WorkJson = Schema.fromJsonString(
   }),
 )
 
+/** A job a node is running now, from Sidekiq's `<identity>:work` hash. */
 export interface RunningWork {
   readonly queue: string
   readonly jid: string | undefined

@@ -43,6 +43,7 @@ const KnownFields = Schema.Struct({
 
 /** The wire schema: the known fields, plus any other key kept as it was. */
 export const Job = Schema.StructWithRest(KnownFields, [Schema.Record(Schema.String, Schema.Unknown)])
+/** A decoded job: the known fields typed, every other key as it was read. */
 export type Job = typeof Job.Type
 
 const JobFromJson = Schema.fromJsonString(Job)
@@ -71,6 +72,13 @@ export const decode = (raw: string): Effect.Effect<Job, MalformedJob> => {
     ? Effect.fail(new MalformedJob({ raw, reason: `not valid UTF-8, ${Payload.byteLength(raw)} bytes` }))
     : decodeText(raw, text)
 }
+
+/**
+ * `decode` run synchronously, its outcome as a `Result`: for code that is not in an Effect (or
+ * handles many payloads in one step) and wants the job or the `MalformedJob` as a value.
+ */
+export const decodeResult = (raw: string): Result.Result<Job, MalformedJob> =>
+  Effect.runSync(Effect.result(decode(raw)))
 
 /**
  * `decode` without an Effect, for the common case: a text payload in the form our client writes;
@@ -178,13 +186,12 @@ export const toEpochSeconds = (millis: number): number => millis / 1000
 /** The stamp a job gets each time it is put on a queue. */
 export const enqueuedChanges = (nowMillis: number): Changes => ({ enqueued_at: toEpochSeconds(nowMillis) })
 
-/** The job as `enqueuedChanges` leaves it. */
-export const stampEnqueued = (job: Job, nowMillis: number): Job => ({ ...job, ...enqueuedChanges(nowMillis) })
-
 /** Sidekiq's dead set keeps error messages short; so do we. */
 export const MaxErrorMessageLength = 1_000
+/** How many lines of a backtrace a failed job keeps. */
 export const MaxBacktraceLines = 20
 
+/** A failure as a job records it: Sidekiq's `error_class`, `error_message` and `error_backtrace`. */
 export interface Failure {
   readonly errorClass: string
   readonly message: string

@@ -30,7 +30,7 @@ export const PromoteBatchSize = 100
 /** The promotion of one due member, or why it cannot run. Total: nothing a member holds throws. */
 export const toPromotion = (raw: string, nowMillis: number): Result.Result<Promotion, Job.MalformedJob> => {
   try {
-    const decoded = Effect.runSync(Effect.result(Job.decode(raw)))
+    const decoded = Job.decodeResult(raw)
     if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
     const payload = Job.patch(raw, Job.enqueuedChanges(nowMillis))
     return Result.isSuccess(payload)

@@ -77,25 +77,11 @@ const problem = (cause: unknown): string => {
 
 /** The wire job for a line, as `Client.enqueueRaw` builds it (and validated the same way). */
 const build = (line: typeof JobLine.Type, queue: string, nowMillis: number, enqueued: boolean) => {
-  const { class: className, args, queue: own, at: _at, jid, retry, ...extra } = line
-  const now = Job.toEpochSeconds(nowMillis)
-  const job = {
-    ...extra,
-    class: className,
-    args,
-    jid: jid ?? Job.makeJid(),
-    queue: own ?? queue,
-    retry: retry ?? true,
-    created_at: now,
-    ...(enqueued ? { enqueued_at: now } : {}),
-  }
-  let text: string
-  try {
-    text = JSON.stringify(job)
-  } catch (error) {
-    return Result.fail(`cannot be written as JSON: ${error instanceof Error ? error.message : String(error)}`)
-  }
-  return Result.mapError(Effect.runSync(Effect.result(Job.decode(text))), (error) => error.reason)
+  const { queue: own, at: _at, ...input } = line
+  return Result.mapError(
+    Client.buildJob({ ...input, queue: own ?? queue }, { nowMillis, enqueued }),
+    (error) => error.reason,
+  )
 }
 
 /** Progress as the output can show it: one updating line on a terminal, a line per 10,000 jobs in a pipe. */
