@@ -26,7 +26,7 @@ if (nodes.length === 0 || nodes.some(({ host, port }) => host === "" || !Number.
 
 hooks.noOp = startReporter()
 // `url` only lends credentials with `cluster`; the bench's cluster has none.
-const layer = Verk.layerFromEnv({ workers: [NoOp] }).pipe(
+const layer = Verk.layerConfig({ workers: [NoOp] }).pipe(
   Layer.provideMerge(RedisStore.layer({ url: "redis://127.0.0.1", cluster: { nodes } })),
 )
 WorkerProcess.serve.pipe(Effect.provide(layer), (main) =>

@@ -21,10 +21,10 @@ const withEnv =
 
 const Noop = Worker.make({ name: "Noop", args: Schema.Tuple([]), perform: () => Effect.void })
 
-describe("Settings.fromEnv", () => {
+describe("Settings.config", () => {
   it.effect("VERK_QUEUES=default:25,mail:5 parses, with the other settings", () =>
     Effect.gen(function* () {
-      const config = yield* Settings.fromEnv.pipe(
+      const config = yield* Settings.config.pipe(
         withEnv({
           VERK_QUEUES: "default:25,mail:5",
           VERK_NODE_ID: "node-7",
@@ -47,14 +47,14 @@ describe("Settings.fromEnv", () => {
 
   it.effect("a bare queue name gets 25 workers; spaces around entries are allowed", () =>
     Effect.gen(function* () {
-      const config = yield* Settings.fromEnv.pipe(withEnv({ VERK_QUEUES: "default, mail : 5" }))
+      const config = yield* Settings.config.pipe(withEnv({ VERK_QUEUES: "default, mail : 5" }))
       assert.deepStrictEqual(config.queues, { default: 25, mail: 5 })
     }),
   )
 
   it.effect("an empty environment gives the defaults", () =>
     Effect.gen(function* () {
-      const config = yield* Settings.fromEnv.pipe(withEnv({}))
+      const config = yield* Settings.config.pipe(withEnv({}))
       assert.deepStrictEqual(config, Settings.defaults)
     }),
   )
@@ -63,13 +63,13 @@ describe("Settings.fromEnv", () => {
     it.effect(`VERK_QUEUES=${JSON.stringify(invalid)} fails with a ConfigError`, () =>
       Effect.gen(function* () {
         // An empty string counts as unset (the default applies), as env providers do by default.
-        const exit = yield* Effect.exit(Settings.fromEnv.pipe(withEnv({ VERK_QUEUES: invalid })))
+        const exit = yield* Effect.exit(Settings.config.pipe(withEnv({ VERK_QUEUES: invalid })))
         if (invalid === "") {
           assert.isTrue(Exit.isSuccess(exit))
           return
         }
         assert.isTrue(Exit.isFailure(exit), `${invalid} was accepted`)
-        const error = yield* Effect.flip(Settings.fromEnv.pipe(withEnv({ VERK_QUEUES: invalid })))
+        const error = yield* Effect.flip(Settings.config.pipe(withEnv({ VERK_QUEUES: invalid })))
         assert.instanceOf(error, Config.ConfigError)
         assert.strictEqual(error._tag, "ConfigError")
       }),
@@ -78,14 +78,14 @@ describe("Settings.fromEnv", () => {
 
   it.effect("an invalid duration fails with a ConfigError", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(Settings.fromEnv.pipe(withEnv({ VERK_POLL_INTERVAL: "soon" })))
+      const error = yield* Effect.flip(Settings.config.pipe(withEnv({ VERK_POLL_INTERVAL: "soon" })))
       assert.instanceOf(error, Config.ConfigError)
     }),
   )
 
-  it.effect("Verk.layerFromEnv fails to build with the ConfigError", () =>
+  it.effect("Verk.layerConfig fails to build with the ConfigError", () =>
     Effect.gen(function* () {
-      const layer = Verk.layerFromEnv({ workers: [Noop] }).pipe(
+      const layer = Verk.layerConfig({ workers: [Noop] }).pipe(
         Layer.provide(MemoryStore.layer),
         Layer.provide(envLayer({ VERK_QUEUES: ":x" })),
       )
@@ -95,8 +95,8 @@ describe("Settings.fromEnv", () => {
   )
 })
 
-describe("Settings.DurationFromString", () => {
-  const decode = Schema.decodeUnknownExit(Settings.DurationFromString)
+describe("Settings.DurationSetting", () => {
+  const decode = Schema.decodeUnknownExit(Settings.DurationSetting)
   const accepted: ReadonlyArray<readonly [string, number]> = [
     ["500ms", 500],
     ["250 millis", 250],
@@ -134,16 +134,16 @@ describe("Settings.DurationFromString", () => {
   }
 
   it("encodes to milliseconds, which decode back", () => {
-    const text = Schema.encodeSync(Settings.DurationFromString)(Duration.seconds(1.5))
+    const text = Schema.encodeSync(Settings.DurationSetting)(Duration.seconds(1.5))
     assert.strictEqual(text, "1500ms")
-    assert.strictEqual(Duration.toMillis(Schema.decodeSync(Settings.DurationFromString)(text)), 1_500)
+    assert.strictEqual(Duration.toMillis(Schema.decodeSync(Settings.DurationSetting)(text)), 1_500)
   })
 })
 
-describe("Settings.fromEnv durations", () => {
+describe("Settings.config durations", () => {
   it.effect("every duration variable takes the short forms", () =>
     Effect.gen(function* () {
-      const config = yield* Settings.fromEnv.pipe(
+      const config = yield* Settings.config.pipe(
         withEnv({
           VERK_POLL_INTERVAL: "500ms",
           VERK_SHUTDOWN_TIMEOUT: "1s",
@@ -162,7 +162,7 @@ describe("Settings.fromEnv durations", () => {
 
   it.effect("and the long forms Effect writes", () =>
     Effect.gen(function* () {
-      const config = yield* Settings.fromEnv.pipe(
+      const config = yield* Settings.config.pipe(
         withEnv({ VERK_SHUTDOWN_TIMEOUT: "5 seconds", VERK_POLL_INTERVAL: "1 minute" }),
       )
       assert.strictEqual(Duration.toMillis(config.shutdownTimeout), 5_000)
@@ -173,7 +173,7 @@ describe("Settings.fromEnv durations", () => {
   for (const name of ["VERK_POLL_INTERVAL", "VERK_HEARTBEAT_INTERVAL", "VERK_STATS_FLUSH_INTERVAL"]) {
     it.effect(`${name}=0s is refused: an interval of zero would spin`, () =>
       Effect.gen(function* () {
-        const error = yield* Effect.flip(Settings.fromEnv.pipe(withEnv({ [name]: "0s" })))
+        const error = yield* Effect.flip(Settings.config.pipe(withEnv({ [name]: "0s" })))
         assert.include(error.message, "expected a duration above zero")
       }),
     )
@@ -181,7 +181,7 @@ describe("Settings.fromEnv durations", () => {
 
   it.effect("VERK_SHUTDOWN_TIMEOUT=0s is allowed: running jobs are interrupted at once", () =>
     Effect.gen(function* () {
-      const config = yield* Settings.fromEnv.pipe(withEnv({ VERK_SHUTDOWN_TIMEOUT: "0s" }))
+      const config = yield* Settings.config.pipe(withEnv({ VERK_SHUTDOWN_TIMEOUT: "0s" }))
       assert.strictEqual(Duration.toMillis(config.shutdownTimeout), 0)
     }),
   )
@@ -207,7 +207,7 @@ describe("Settings.QueueName", () => {
 
   it.effect("VERK_QUEUES uses the same rule", () =>
     Effect.gen(function* () {
-      const error = yield* Effect.flip(Settings.fromEnv.pipe(withEnv({ VERK_QUEUES: "default,a b:5" })))
+      const error = yield* Effect.flip(Settings.config.pipe(withEnv({ VERK_QUEUES: "default,a b:5" })))
       assert.include(error.message, `"a b" is not a queue name: ${Settings.QueueNameRule}`)
     }),
   )
@@ -229,7 +229,7 @@ describe("Settings.QueueName", () => {
   )
 })
 
-describe("Config.redisFromEnv", () => {
+describe("RedisStore.config: REDIS_URL", () => {
   it.effect("REDIS_URL is redacted, and its value is still there for the connection", () =>
     Effect.gen(function* () {
       const url = "redis://:s3cret@redis.internal:6380/2"

@@ -13,9 +13,9 @@ declare module "vitest" {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const fromEnv = process.env.REDIS_URL
-  if (fromEnv !== undefined && fromEnv !== "") {
-    project.provide("redisUrl", fromEnv)
+  const urlFromEnv = process.env.REDIS_URL
+  if (urlFromEnv !== undefined && urlFromEnv !== "") {
+    project.provide("redisUrl", urlFromEnv)
     return async () => {}
   }
   let server: Awaited<ReturnType<typeof startRedisServer>>

@@ -3,10 +3,10 @@
  * environment through Effect `Config` (Verk's `{:system, "ENV", default}` convention).
  *
  *   Settings.make({ queues: { default: 25 }, shutdownTimeout: "10 seconds" })
- *   Settings.fromEnv  // VERK_QUEUES=default:25,mail:5  VERK_SHUTDOWN_TIMEOUT=10s ...
+ *   Settings.config  // VERK_QUEUES=default:25,mail:5  VERK_SHUTDOWN_TIMEOUT=10s ...
  *
  * The rules for values written as text live here too: queue names (`QueueName`) and durations
- * (`DurationFromString`: `500ms`, `1s`, `5 seconds`, `1 minute`).
+ * (`DurationSetting`: `500ms`, `1s`, `5 seconds`, `1 minute`).
  */
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -21,6 +21,7 @@ import * as SchemaTransformation from "effect/SchemaTransformation"
 import { DefaultMaxRetries } from "./RetryPolicy.ts"
 import type { DeadSetLimits } from "./Store.ts"
 
+/** The log level of each job's "start", "done" and "fail" lines. */
 export interface LogLevels {
   /** Level of the "start" line of each job; "None" turns it off. */
   readonly start: LogLevel.LogLevel
@@ -56,6 +57,7 @@ export interface Resolved {
   readonly logLevels: LogLevels
 }
 
+/** Every setting's default: Verk's, and Sidekiq's where Verk has none. */
 export const defaults: Resolved = {
   queues: { default: 25 },
   nodeId: undefined,
@@ -121,7 +123,7 @@ export const parseDuration = (text: string): Duration.Duration | undefined => {
 }
 
 /** A `Duration` from text such as `500ms`, `1s` or `5 seconds` (see `parseDuration`); encodes to `<n>ms`. */
-export const DurationFromString = Schema.String.pipe(
+export const DurationSetting = Schema.String.pipe(
   Schema.decodeTo(
     Schema.Duration,
     SchemaTransformation.transformEffect({
@@ -136,8 +138,8 @@ export const DurationFromString = Schema.String.pipe(
   ),
 )
 
-/** A `DurationFromString` above zero: how often something repeats (zero would spin). */
-export const IntervalFromString = DurationFromString.check(
+/** A `DurationSetting` above zero: how often something repeats (zero would spin). */
+export const IntervalFromString = DurationSetting.check(
   Schema.makeFilter(
     (duration: Duration.Duration) =>
       Duration.isGreaterThan(duration, Duration.zero) || "expected a duration above zero, such as 500ms or 1s",
@@ -254,11 +256,11 @@ export const QueuesFromString = Schema.String.pipe(
 
 const Queues = Config.schema(QueuesFromString, "VERK_QUEUES")
 
-const EnvDuration = (name: string) => Config.schema(DurationFromString, name)
+const EnvDuration = (name: string) => Config.schema(DurationSetting, name)
 const EnvInterval = (name: string) => Config.schema(IntervalFromString, name)
 
 /** The runtime settings from the environment; unset variables keep the defaults. */
-export const fromEnv: Config.Config<Resolved> = Config.all({
+export const config: Config.Config<Resolved> = Config.all({
   queues: Queues.pipe(Config.withDefault(defaults.queues)),
   nodeId: Config.String("VERK_NODE_ID").pipe(Config.option),
   maxRetries: Config.Int("VERK_MAX_RETRY_COUNT").pipe(Config.withDefault(defaults.maxRetries)),
@@ -288,4 +290,5 @@ export class Settings extends Context.Service<Settings, Resolved>()("@verk/core/
 /** The settings of `input`; a bad one is a defect (`InvalidSetting`) when the layer is built. */
 export const layer = (input: Input = {}): Layer.Layer<Settings> => Layer.sync(Settings, () => make(input))
 
-export const layerFromEnv: Layer.Layer<Settings, Config.ConfigError> = Layer.effect(Settings, fromEnv)
+/** The settings of the environment (`config`), as a service; an invalid variable fails the layer. */
+export const layerConfig: Layer.Layer<Settings, Config.ConfigError> = Layer.effect(Settings, config)

@@ -34,6 +34,7 @@ import { Store, type StoreError } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 import { type AnyWorker, layerRegistry, type ServicesOf, type WorkerRegistry } from "./Worker.ts"
 
+/** A node's health, as `Verk.health` reports it (and `verk run --health-port` serves it). */
 export interface Health {
   readonly nodeId: string
   /** Heartbeat fresh, store answering, and every loop alive. */
@@ -49,6 +50,7 @@ export interface Health {
   }
 }
 
+/** What a running node offers: its queues, their stats, its health and its events. */
 export interface VerkShape {
   readonly nodeId: string
   /** Starts a queue on this node; a queue already running keeps its pool. */
@@ -67,6 +69,7 @@ export interface VerkShape {
   readonly subscribe: Effect.Effect<Stream.Stream<Events.VerkEvent>, never, Scope.Scope>
 }
 
+/** The running node, as a service (`yield* Verk.Verk`). */
 export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") {}
 
 /** What `layer` takes: the workers this node runs, and any settings (the rest keep their defaults). */
@@ -88,11 +91,11 @@ export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   return layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layer(settings), layerRegistry(workers))))
 }
 
-/** As `layer`, with the settings read from the environment (see `Settings.fromEnv`). */
-export const layerFromEnv = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(options: {
+/** As `layer`, with the settings read from the environment (see `Settings.config`). */
+export const layerConfig = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(options: {
   readonly workers: Workers
 }): Layer.Layer<Services, Config.ConfigError, Store | ServicesOf<Workers>> =>
-  layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layerFromEnv, layerRegistry(options.workers))))
+  layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layerConfig, layerRegistry(options.workers))))
 
 const make = Effect.gen(function* () {
   const store = yield* Store

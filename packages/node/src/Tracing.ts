@@ -7,7 +7,7 @@
  * - `OTEL_EXPORTER_OTLP_HEADERS` / `..._TRACES_HEADERS`: `key=value,key2=value2` (values URL-encoded)
  * - `OTEL_SERVICE_NAME` (`verk` by default); `OTEL_TRACES_EXPORTER=none` or `OTEL_SDK_DISABLED=true` turn it off
  *
- * `verk run` provides `layerFromEnv` to the whole worker process, so every job's span
+ * `verk run` provides `layerConfig` to the whole worker process, so every job's span
  * (`Processor.process`, a child of the enqueuer's span when the job carries `traceparent`) and
  * whatever the workers trace inside it are exported. Spans still queued are sent at shutdown.
  */
@@ -35,7 +35,7 @@ const parseHeaders = (text: string): Record<string, string> => {
 }
 
 /** The settings from the environment; `undefined` when export is off (no endpoint, or turned off). */
-export const settingsFromEnv: Config.Config<TracingSettings | undefined> = Config.all({
+export const config: Config.Config<TracingSettings | undefined> = Config.all({
   disabled: Config.Boolean("OTEL_SDK_DISABLED").pipe(Config.withDefault(false)),
   exporter: optionalString("OTEL_TRACES_EXPORTER"),
   tracesEndpoint: optionalString("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
@@ -78,9 +78,9 @@ export const layer = (settings: TracingSettings): Layer.Layer<OtlpExporter.Flush
   Layer.unwrap(Effect.promise(() => import("./TracingExport.ts")).pipe(Effect.map((module) => module.layer(settings))))
 
 /** `layer` with the settings of the environment; nothing when no endpoint is set. */
-export const layerFromEnv: Layer.Layer<never, Config.ConfigError> = Layer.unwrap(
+export const layerConfig: Layer.Layer<never, Config.ConfigError> = Layer.unwrap(
   Effect.gen(function* () {
-    const settings = yield* settingsFromEnv
+    const settings = yield* config
     if (settings === undefined) return Layer.empty
     yield* Effect.logInfo(`exporting traces to ${settings.url} (${settings.protocol})`)
     const tracing: Layer.Layer<never> = layer(settings)

@@ -25,8 +25,9 @@ export interface Environment {
   readonly store: RedisStore.EnvSettings
 }
 
-export const fromEnv: Config.Config<Environment> = Config.all({
-  settings: Settings.fromEnv,
+/** `Environment` from the environment: `Settings.config` and `RedisStore.config`. */
+export const config: Config.Config<Environment> = Config.all({
+  settings: Settings.config,
   store: RedisStore.config,
 })
 
@@ -43,7 +44,7 @@ export const layer = <const Workers extends ReadonlyArray<Worker.AnyWorker<unkno
 ): Layer.Layer<Verk.Services | Store.Store, Store.StoreError | Config.ConfigError, Worker.ServicesOf<Workers>> =>
   Layer.unwrap(
     Effect.gen(function* () {
-      return layerWith(workers, yield* fromEnv)
+      return layerWith(workers, yield* config)
     }),
   )
 

@@ -78,8 +78,9 @@ export const load = Effect.fn("cli.load")(function* (module: string) {
 
 /** The command's scope, with spans exported over OTLP when the environment asks (Tracing.ts). */
 const scopedAndTraced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  effect.pipe(Effect.scoped, Effect.provide(Tracing.layerFromEnv))
+  effect.pipe(Effect.scoped, Effect.provide(Tracing.layerConfig))
 
+/** `verk run <module>`: a worker process for the module's workers (see the module comment). */
 export const run = Command.make(
   "run",
   {
@@ -104,7 +105,7 @@ export const run = Command.make(
     const { workers, layer } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
-    const environment = yield* WorkerProcess.fromEnv
+    const environment = yield* WorkerProcess.config
     const store = yield* Layer.build(RedisStore.layer(environment.store))
     yield* Effect.logInfo(`running ${workers.map((worker) => worker.name).join(", ")} from ${module}`)
     const services = yield* Layer.build(layer ?? Layer.empty).pipe(
