@@ -190,6 +190,7 @@ const kill = Command.make(
   }, Effect.provide(RedisStore.layerConfig)),
 ).pipe(Command.withDescription("Move jobs from the retry or schedule set to dead"))
 
+/** `verk jobs retry|delete|kill`. */
 export const jobs = Command.make("jobs").pipe(
   Command.withDescription("Retry, delete or kill jobs of the retry, schedule and dead sets (Redis from REDIS_URL)"),
   Command.withSubcommands([retry, remove, kill]),

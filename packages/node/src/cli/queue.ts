@@ -64,6 +64,7 @@ const clear = Command.make(
   }),
 ).pipe(Command.withDescription("Delete every job of a queue (needs --yes)"))
 
+/** `verk queue pause|resume|clear <name>`. */
 export const queue = Command.make("queue").pipe(
   Command.withDescription("Pause, resume or clear a queue (Redis from REDIS_URL)"),
   Command.withSubcommands([pause, resume, clear]),

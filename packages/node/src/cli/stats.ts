@@ -48,6 +48,7 @@ export const StatsDocument = Schema.Struct({
 })
 export type StatsDocument = typeof StatsDocument.Type
 
+/** The `StatsDocument` of the store in context. */
 export const read = Effect.fn("cli.stats.read")(function* () {
   const store = yield* Store.Store
   const totals = yield* store.stats()
@@ -98,6 +99,7 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
   )
 }
 
+/** `verk stats` without `--json`: the counters, then a table of queues and one of nodes. */
 export const render = (stats: StatsDocument): ReadonlyArray<string> => [
   `processed ${stats.processed}  failed ${stats.failed}`,
   `enqueued ${stats.enqueued}  retry ${stats.retry}  scheduled ${stats.scheduled}  dead ${stats.dead}`,
@@ -124,6 +126,7 @@ export const render = (stats: StatsDocument): ReadonlyArray<string> => [
       )),
 ]
 
+/** `verk stats [--json]`. */
 export const stats = Command.make(
   "stats",
   {

@@ -7,6 +7,7 @@ import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName
 import * as Assets from "./Assets.ts"
 import { type Html, html, trusted } from "./Html.ts"
 
+/** What every page needs besides its own data: links, tokens, the clock and the nav's counts. */
 export interface PageContext {
   /** The mount prefix ("" at the root): every link starts with it. */
   readonly base: string
@@ -34,6 +35,7 @@ const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] |
   ["/dead", "Dead", "dead"],
 ]
 
+/** A whole page: head, nav (with counts), `body`; `live` says what the page's script polls. */
 export const layout = (context: PageContext, active: string, title: string, body: Html, live: "overview" | "page") =>
   html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -112,6 +114,7 @@ export const chart = (history: ReadonlyArray<DayStats>): Html => {
  */
 export const liveSamples = 60
 
+/** The front page's live chart: jobs per second over the last `liveSamples` polls. */
 export const liveChart = (context: PageContext): Html => {
   const span = (context.pollMillis * liveSamples) / 1000
   const spanText = span >= 120 ? `${Math.round(span / 60)} min` : `${Math.round(span)} s`
@@ -130,6 +133,7 @@ const card = (context: PageContext, key: string, label: string, value: number | 
     ? html`<div class="card ${key}"><div class="label">${label}</div><div class="value" data-stat="${key}">${value}</div></div>`
     : html`<a class="card ${key}" href="${context.base}${path}"><div class="label">${label}</div><div class="value" data-stat="${key}">${value}</div></a>`
 
+/** The front page: the counters, the live and 30-day charts, and the queues. */
 export const dashboard = (context: PageContext, overview: Overview, queues: ReadonlyArray<QueueInfo>) =>
   layout(
     context,
@@ -169,6 +173,7 @@ const queueTable = (context: PageContext, queues: ReadonlyArray<QueueInfo>) =>
         } <button class="danger" data-post="api/queues/${encodeURIComponent(queue.name)}/clear" data-confirm="Delete every job of ${queue.name}?">Clear</button></td></tr>`,
       )}</tbody></table>`
 
+/** Every queue, with its size, latency and pause state. */
 export const queuesPage = (context: PageContext, queues: ReadonlyArray<QueueInfo>) =>
   layout(context, "Queues", "Queues", html`<h1>Queues</h1>${queueTable(context, queues)}`, "page")
 
@@ -185,6 +190,7 @@ ${page.page > 1 ? html`<a class="button" href="${link(page.page - 1)}">← Newer
 ${page.page < pages ? html`<a class="button" href="${link(page.page + 1)}">Older →</a>` : ""}</div>`
 }
 
+/** One page of a queue's jobs. */
 export const queuePage = (context: PageContext, queue: string, page: JobPage, info: QueueInfo | undefined) =>
   layout(
     context,
@@ -214,6 +220,7 @@ ${
     "page",
   )
 
+/** The live nodes and what each is running. */
 export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =>
   layout(
     context,
@@ -250,6 +257,7 @@ export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =
 
 const setTitles: Record<SetName, string> = { retries: "Retries", scheduled: "Scheduled", dead: "Dead" }
 
+/** One page of a set's jobs (retries, scheduled or dead), filtered by class or jid. */
 export const setPage = (
   context: PageContext,
   set: SetName,
@@ -285,6 +293,7 @@ ${set === "scheduled" ? "" : html`<td class="err"><div class="args">${job.errorC
   )
 }
 
+/** One job of a set, in full (its error, backtrace and payload). */
 export const jobPage = (context: PageContext, set: SetName, job: JobView) => {
   const title = setTitles[set]
   const row = (label: string, value: Html | string | number | undefined) =>
@@ -317,5 +326,6 @@ ${row("Payload", html`<pre>${job.payload}</pre>`)}
   )
 }
 
+/** The page for an unknown queue, or a job that is gone. */
 export const notFound = (context: PageContext, message: string) =>
   layout(context, "", "Not found", html`<h1>Not found</h1><div class="empty">${message}</div>`, "page")

@@ -30,6 +30,7 @@ import * as Pages from "./Pages.ts"
 
 const StoreService = Store.Store
 
+/** How Verk Web is mounted: its prefix, its token, how often pages refresh. */
 export interface Options {
   /** Where the dashboard is mounted, as `/verk`; the root by default. */
   readonly prefix?: `/${string}` | undefined
@@ -39,6 +40,7 @@ export interface Options {
   readonly pollMillis?: number | undefined
 }
 
+/** `Options`, and where `serve` listens. */
 export interface ServeOptions extends Options {
   readonly port: number
   /** 127.0.0.1 by default: the dashboard changes jobs, so it stays on this host unless told. */
