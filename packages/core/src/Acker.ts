@@ -1,8 +1,9 @@
 /**
- * Acks, batched: the jobs of one queue that finish in the same moment are removed from in-progress
- * in one store call (one round trip, one script). The first ack of a moment opens a batch and forks
- * its write, which waits for the end of the step so that the other fibers finishing now add
- * theirs; every job waits for that write, so nothing counts as done before the store says so. A
+ * Acks, batched: the jobs of one queue that finish in the same turn of the event loop are removed
+ * from in-progress in one store call (one round trip, one script). The first ack of a turn opens a
+ * batch and forks its write, which waits for the end of the turn (Turn.ts) so that the other
+ * fibers finishing in it add theirs; every job waits for that write, so nothing counts as done
+ * before the store says so. A
  * failed write fails every job of its batch (each retries its own ack). The writes are fibers of
  * the caller's scope.
  */
@@ -10,20 +11,12 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
 import type { StoreError, StoreShape } from "./Store.ts"
+import * as Turn from "./Turn.ts"
 
 interface Batch {
   readonly raws: Array<string>
   readonly waiters: Array<(result: Effect.Effect<void, StoreError>) => void>
 }
-
-/**
- * Waits for the end of the current step (a microtask): every job that finishes in it joins the
- * batch, and the write goes out with the commands issued in the same step (the next fetch),
- * without waiting for another turn of the event loop.
- */
-const endOfStep: Effect.Effect<void> = Effect.callback((resume) => {
-  queueMicrotask(() => resume(Effect.void))
-})
 
 const resumeAll = (batch: Batch, result: Effect.Effect<void, StoreError>): void => {
   for (const resume of batch.waiters) resume(result)
@@ -42,7 +35,7 @@ export const make = Effect.fnUntraced(function* (store: StoreShape, node: string
   const open = new Map<string, { batch: Batch | undefined }>()
   const write = (queue: string, batch: Batch) =>
     Effect.andThen(
-      endOfStep,
+      Turn.end,
       Effect.suspend(() => {
         // Closed: an ack from now on opens the next batch.
         open.get(queue)!.batch = undefined

@@ -14,6 +14,7 @@ import { Node } from "./Node.ts"
 import type { Pool } from "./Pool.ts"
 import { Settings } from "./Settings.ts"
 import { Store } from "./Store.ts"
+import * as Turn from "./Turn.ts"
 import { WakeUp } from "./WakeUp.ts"
 
 /** An idle queue fetches again after this many poll intervals even without a signal. */
@@ -47,9 +48,12 @@ export const run = Effect.fn("Fetcher.run")(function* (
   /** One round: returns what to wait for before the next, once its scope has given back what it held. */
   const round = Effect.gen(function* () {
     // Take every free slot: one fetch fills them all. With every slot busy, wait for one to free
-    // up, or for a signal (so that a pause is seen even then).
+    // up, then for the end of the turn, so that every slot freed in it is taken by one fetch (jobs
+    // that wait on I/O end one callback at a time); or for a signal (a pause is seen even then).
     const reservation = yield* pool.reserve
-    if (reservation.count === 0) return Effect.raceFirst(pool.slotFreed, signal.wait(pollInterval))
+    if (reservation.count === 0) {
+      return Effect.raceFirst(Effect.andThen(pool.slotFreed, Turn.end), signal.wait(pollInterval))
+    }
 
     // A fetch can move jobs whose reply never arrives (a failed fetch that ran, or one ioredis
     // resent after a reconnect, so that it ran twice). Such jobs sit in progress, unseen, on a node
