@@ -13,7 +13,7 @@ import * as Result from "effect/Result"
 import * as Job from "./Job.ts"
 import { Store, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
-import type { InvalidJobArgs, WireArgs, Worker } from "./Worker.ts"
+import type { InvalidJobArgs, WireArgs, Worker } from "./WorkerDefinition.ts"
 
 /** Options of `enqueue`, `enqueueMany` and `schedule`: what to change from the worker's defaults. */
 export interface EnqueueOptions {

@@ -5,6 +5,7 @@ import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import type * as Job from "./Job.ts"
 
+/** The job being performed: every job's `perform` can read it (`yield* CurrentJob`). */
 export class CurrentJob extends Context.Service<
   CurrentJob,
   {
@@ -18,6 +19,7 @@ export class CurrentJob extends Context.Service<
     readonly job: Job.Job
   }
 >()("@verk/core/CurrentJob") {
+  /** The service's value for `job`. */
   static fromJob(job: Job.Job): CurrentJob["Service"] {
     return new CurrentJobValue(job)
   }

@@ -11,12 +11,14 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Job from "./Job.ts"
 
+/** A job started running on this node. */
 export class JobStarted extends Data.TaggedClass("JobStarted")<{
   readonly queue: string
   readonly jid: string
   readonly className: string
 }> {}
 
+/** A job succeeded and its outcome is written; `durationMillis` from its start. */
 export class JobFinished extends Data.TaggedClass("JobFinished")<{
   readonly queue: string
   readonly jid: string
@@ -24,6 +26,7 @@ export class JobFinished extends Data.TaggedClass("JobFinished")<{
   readonly durationMillis: number
 }> {}
 
+/** A job failed: it is scheduled to run again at `retryAt`, or (no `retryAt`) it went to dead. */
 export class JobFailed extends Data.TaggedClass("JobFailed")<{
   readonly queue: string
   readonly jid: string
@@ -61,8 +64,11 @@ export class JobDead extends Data.TaggedClass("JobDead")<{
   readonly backtrace: ReadonlyArray<string> | undefined
 }> {}
 
+/** A queue takes jobs: when its processing starts, and when it is resumed after a pause. */
 export class QueueRunning extends Data.TaggedClass("QueueRunning")<{ readonly queue: string }> {}
+/** A queue was paused: it takes no more jobs, and the ones it is running finish. */
 export class QueuePausing extends Data.TaggedClass("QueuePausing")<{ readonly queue: string }> {}
+/** A paused queue finished its running jobs: nothing of it runs on this node. */
 export class QueuePaused extends Data.TaggedClass("QueuePaused")<{ readonly queue: string }> {}
 
 /** Another node's heartbeat expired and this node put its in-progress jobs back. */
@@ -71,6 +77,7 @@ export class NodeRecovered extends Data.TaggedClass("NodeRecovered")<{
   readonly jobs: number
 }> {}
 
+/** Every event a node publishes. */
 export type VerkEvent =
   | JobStarted
   | JobFinished
@@ -81,11 +88,16 @@ export type VerkEvent =
   | QueuePaused
   | NodeRecovered
 
+/** The tag of an event, as `ofType` takes it. */
 export type EventTag = VerkEvent["_tag"]
 
 /** Events buffered per subscriber; a subscriber that falls further behind loses the oldest. */
 export const SubscriberCapacity = 65_536
 
+/**
+ * The node's events (see the module's comment): `subscribe` or `stream` them; `layer` provides it,
+ * and `Verk.layer` includes it.
+ */
 export class Events extends Context.Service<
   Events,
   {

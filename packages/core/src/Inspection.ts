@@ -156,6 +156,7 @@ export const latency = Effect.fn("Inspection.latency")(function* (queue: string)
   return Math.max(0, Job.toEpochSeconds(now) - enqueuedAt)
 })
 
+/** One day of `history`: the jobs processed and failed that day (Sidekiq's daily counters). */
 export interface DayStats {
   /** YYYY-MM-DD, UTC, as Sidekiq's daily keys name it. */
   readonly day: string

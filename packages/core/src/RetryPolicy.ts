@@ -12,10 +12,12 @@ import * as Pull from "effect/Pull"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
 
+/** Verk's form of a policy: when retry `count` (1-based) of a job that failed at `failedAt` runs. */
 export interface RetryAt {
   readonly retryAt: (failedAt: DateTime.Utc, count: number) => DateTime.Utc
 }
 
+/** When a failed job runs again: an Effect `Schedule` of delays, or a `RetryAt` (see the module's comment). */
 export type RetryPolicy = Schedule.Schedule<unknown, number> | RetryAt
 
 /** Sidekiq's and Verk's default number of retries. */

@@ -13,16 +13,13 @@ import * as Tracer from "effect/Tracer"
 import { Client } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
+import { InvalidJobArgs, TypeId, type WireArgs, type Worker } from "./WorkerDefinition.ts"
 
-/** The job's args did not match the worker's schema (on enqueue or on perform). */
-export class InvalidJobArgs extends Data.TaggedError("InvalidJobArgs")<{
-  readonly worker: string
-  readonly reason: string
-}> {
-  override get message() {
-    return `Invalid args for ${this.worker}: ${this.reason}`
-  }
-}
+/**
+ * What a worker is (defined in WorkerDefinition.ts, so that `Client` need not import this module):
+ * `Worker`, its args' wire form `WireArgs`, the `InvalidJobArgs` error and the `TypeId` marking one.
+ */
+export { InvalidJobArgs, TypeId, type WireArgs, type Worker } from "./WorkerDefinition.ts"
 
 /** A job names a class that no registered worker handles. */
 export class UnknownJobClass extends Data.TaggedError("UnknownJobClass")<{
@@ -33,14 +30,17 @@ export class UnknownJobClass extends Data.TaggedError("UnknownJobClass")<{
   }
 }
 
-/** The wire form of args: Sidekiq's positional JSON array. */
-export type WireArgs = ReadonlyArray<unknown>
-
+/** What `make` takes: the job's wire name, its args' schema, what it does, and its defaults. */
 export interface WorkerOptions<A, E, R> {
   /** The wire `class`: how Sidekiq and other clients name this job. */
   readonly name: string
-  /** Schema of the args array, e.g. `Schema.Tuple([Schema.String, Schema.Int])`. */
+  /**
+   * Schema of the args array, e.g. `Schema.Tuple([Schema.String, Schema.Int])`. It decodes
+   * synchronously (args are a JSON array: checks and conversions, no I/O), in the same step that
+   * starts `perform`: a schema with an asynchronous step fails `enqueue` and every run with a defect.
+   */
   readonly args: Schema.Codec<A, WireArgs>
+  /** The job: what runs, with the decoded args, when a worker process takes it from its queue. */
   readonly perform: (args: A) => Effect.Effect<void, E, R>
   /** Default queue for `enqueue`; "default" when absent. */
   readonly queue?: string | undefined
@@ -50,32 +50,6 @@ export interface WorkerOptions<A, E, R> {
   readonly retryPolicy?: RetryPolicy | undefined
   /** Interrupt `perform` after this long; the job then fails and is retried. */
   readonly timeout?: Duration.Input | undefined
-}
-
-/** Marks a value made by `make`, so that a loader recognises workers without guessing from shape. */
-export const TypeId: unique symbol = Symbol.for("@verk/core/Worker") as never
-export type TypeId = typeof TypeId
-
-/**
- * A worker definition. `A` is the decoded args type (what `perform` receives and `enqueue`
- * takes), `E` its typed failure and `R` the services `perform` needs.
- */
-export interface Worker<A, E = never, R = never> {
-  readonly [TypeId]: TypeId
-  readonly name: string
-  readonly queue: string
-  readonly retry: boolean | number | undefined
-  readonly retryPolicy: RetryPolicy | undefined
-  readonly timeout: Duration.Duration | undefined
-  /**
-   * Validates and encodes args for the wire. (A method, so that any worker is an `AnyWorker`:
-   * method parameters are compared bivariantly.)
-   */
-  encodeArgs(args: A): Effect.Effect<WireArgs, InvalidJobArgs>
-  /** Decodes wire args, as `perform` will receive them. */
-  readonly decodeArgs: (args: WireArgs) => Effect.Effect<A, InvalidJobArgs>
-  /** Decodes wire args and performs the job. */
-  readonly run: (args: WireArgs) => Effect.Effect<void, E | InvalidJobArgs, R>
 }
 
 /** Any worker, whatever its args and errors. */
@@ -111,10 +85,13 @@ export type ServicesOf<Workers extends ReadonlyArray<AnyWorker<unknown>>> = [Wor
 export const isWorker = (value: unknown): value is AnyWorker<unknown> =>
   typeof value === "object" && value !== null && (value as { readonly [TypeId]?: unknown })[TypeId] === TypeId
 
+/** A worker: the definition `Client.enqueue` takes and `Verk.layer` registers. */
 export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
   const encode = Schema.encodeEffect(options.args)
-  const decode = Schema.decodeUnknownEffect(options.args)
+  // Synchronous (see `WorkerOptions.args`): an Exit, which is also the Effect the job runs.
+  const decode = Schema.decodeUnknownExit(options.args)
+  const decodeArgs = (wire: WireArgs): Exit.Exit<A, InvalidJobArgs> => Exit.mapError(decode(wire), invalid)
   return {
     [TypeId]: TypeId,
     name: options.name,
@@ -125,19 +102,15 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
     // Encoding then decoding validates checks that a plain encode would skip.
     encodeArgs: (args) =>
       encode(args).pipe(
-        Effect.tap((wire) => decode(wire)),
         Effect.mapError(invalid),
+        Effect.tap((wire) => decodeArgs(wire)),
       ),
-    decodeArgs: (wire) => Effect.mapError(decode(wire), invalid),
+    decodeArgs,
     // Untraced: the processor's span for the job carries its class, and this runs for every job.
-    // A schema without async steps decodes to an Exit at once: a success goes straight to perform.
+    // Decoded args go straight to perform: one step, no Effect around the decoding.
     run: (wire: WireArgs) => {
       const decoded = decode(wire)
-      if (Exit.isExit(decoded)) {
-        const exit = decoded as Exit.Exit<A, Schema.SchemaError>
-        if (Exit.isSuccess(exit)) return options.perform(exit.value)
-      }
-      return Effect.flatMap(Effect.mapError(decoded, invalid), options.perform)
+      return Exit.isSuccess(decoded) ? options.perform(decoded.value) : Exit.asVoid(Exit.mapError(decoded, invalid))
     },
   }
 }

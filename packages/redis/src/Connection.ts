@@ -22,11 +22,13 @@ import * as Wire from "./Wire.ts"
 /** ioredis options; reply mapping stays ioredis's default, which the replies below expect. */
 type RedisOptions = Omit<AllRedisOptions, "replyMapping">
 
+/** A Redis node's address, for Sentinel and Cluster. */
 export interface HostPort {
   readonly host: string
   readonly port: number
 }
 
+/** Where Redis is (one server, Sentinel or Cluster), and how to talk to it. */
 export interface ConnectionOptions {
   /**
    * The Redis to use (default `redis://127.0.0.1:6379`). With `sentinel` or `cluster`, only its
@@ -39,9 +41,11 @@ export interface ConnectionOptions {
   readonly cluster?: { readonly nodes: ReadonlyArray<HostPort> } | undefined
   /** Extra ioredis options; the defaults below suit a job runner. */
   readonly ioredis?: RedisOptions | undefined
+  /** The pool of dedicated connections for blocking commands (Effect's `Redis.reserve`). */
   readonly pool?: Redis.PoolOptions | undefined
 }
 
+/** The Redis used when `url` is absent. */
 export const DefaultUrl = "redis://127.0.0.1:6379"
 
 /** Where a connection goes, for messages: the URL (password masked), or the nodes. */

@@ -28,6 +28,7 @@ export { NotReplicated } from "./Durability.ts"
 export type { EnvSettings } from "./EnvConfig.ts"
 export { config } from "./EnvConfig.ts"
 
+/** How the store uses Redis: its keys, and how many replicas a write waits for. */
 export interface RedisStoreOptions {
   /** Prefix for every key (`<namespace>:queue:default`); none by default, as Sidekiq. */
   readonly namespace?: string | undefined
@@ -45,6 +46,10 @@ export interface RedisStoreOptions {
   readonly durability?: Durability.Durability | undefined
 }
 
+/**
+ * The store on the `Redis` and `Wire` services in context. Dies when Sidekiq's key scheme is asked
+ * for on a Redis Cluster.
+ */
 export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}) {
   const redis = yield* Redis.Redis
   const wire = yield* Wire.Wire
@@ -79,6 +84,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
 export const layerRedis = (options?: RedisStoreOptions): Layer.Layer<Store.Store, never, Redis.Redis | Wire.Wire> =>
   Layer.effect(Store.Store, make(options))
 
+/** Options of `layer`: the store's, and its connection's. */
 export interface LayerOptions extends RedisStoreOptions, Connection.ConnectionOptions {}
 
 /** The store with its own connection; failing to connect is a `Store.StoreError`. */

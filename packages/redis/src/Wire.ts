@@ -17,11 +17,16 @@ import type * as Stream from "effect/Stream"
 /** A command argument: text, a number, or bytes (sent as they are). */
 export type Arg = string | number | Uint8Array
 
+/** What a `subscribe` stream carries: a message, or news that messages may have been lost. */
 export type SubscriptionEvent =
   | { readonly _tag: "Message"; readonly channel: string; readonly message: string }
   /** The subscription is live again after a reconnect; messages published meanwhile are lost. */
   | { readonly _tag: "Resubscribed" }
 
+/**
+ * What Verk needs from Redis beyond Effect's `Redis` service: replies as bytes, `WAIT` on the
+ * connection that wrote, Cluster awareness, and subscriptions that report reconnects.
+ */
 export interface WireShape {
   /** Sends a command; every bulk or simple string reply comes back as bytes (a Buffer). */
   readonly send: (command: string, args: ReadonlyArray<Arg>) => Effect.Effect<unknown, Redis.RedisError>
@@ -61,6 +66,7 @@ export interface Writer {
   readonly session: number
 }
 
+/** The `WireShape` service: `Connection.layer` provides it beside Effect's `Redis`. */
 export class Wire extends Context.Service<Wire, WireShape>()("@verk/redis/Wire") {}
 
 /** Redis names a script by the SHA-1 of its text: computed here, once per script. */

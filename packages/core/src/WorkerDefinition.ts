@@ -1,0 +1,54 @@
+/**
+ * What a worker is, as both sides of a job see it: `Client` enqueues for one, `Worker` makes and
+ * registers them. A module of its own so that neither imports the other. `Worker` re-exports
+ * every name here: import them from there.
+ */
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type { RetryPolicy } from "./RetryPolicy.ts"
+
+/** The job's args did not match the worker's schema (on enqueue or on perform). */
+export class InvalidJobArgs extends Data.TaggedError("InvalidJobArgs")<{
+  readonly worker: string
+  readonly reason: string
+}> {
+  override get message() {
+    return `Invalid args for ${this.worker}: ${this.reason}`
+  }
+}
+
+/** The wire form of args: Sidekiq's positional JSON array. */
+export type WireArgs = ReadonlyArray<unknown>
+
+/** Marks a value made by `make`, so that a loader recognises workers without guessing from shape. */
+export const TypeId: unique symbol = Symbol.for("@verk/core/Worker") as never
+/** The type of `TypeId`. */
+export type TypeId = typeof TypeId
+
+/**
+ * A worker definition. `A` is the decoded args type (what `perform` receives and `enqueue`
+ * takes), `E` its typed failure and `R` the services `perform` needs.
+ */
+export interface Worker<A, E = never, R = never> {
+  readonly [TypeId]: TypeId
+  /** The wire `class`: how Sidekiq and other clients name this job. */
+  readonly name: string
+  /** The queue `enqueue` uses unless told otherwise. */
+  readonly queue: string
+  /** Sidekiq's retry option as given: `true`, `false`, a count, or absent (the default count). */
+  readonly retry: boolean | number | undefined
+  /** When a failed job runs again; Sidekiq's backoff when absent. */
+  readonly retryPolicy: RetryPolicy | undefined
+  /** `perform` is interrupted after this long. */
+  readonly timeout: Duration.Duration | undefined
+  /**
+   * Validates and encodes args for the wire. (A method, so that any worker is an `AnyWorker`:
+   * method parameters are compared bivariantly.)
+   */
+  encodeArgs(args: A): Effect.Effect<WireArgs, InvalidJobArgs>
+  /** Decodes wire args, as `perform` will receive them. */
+  readonly decodeArgs: (args: WireArgs) => Effect.Effect<A, InvalidJobArgs>
+  /** Decodes wire args and performs the job. */
+  readonly run: (args: WireArgs) => Effect.Effect<void, E | InvalidJobArgs, R>
+}
