@@ -12,8 +12,8 @@
 -- KEYS[5]        `<node>`        Sidekiq's process hash
 -- KEYS[6]        `<node>:work`
 -- KEYS[7]        `<node>:workers`  (Sidekiq 6's name for it)
--- KEYS[8..7+N]   the node's in-progress lists to look at here, N = ARGV[2] (Sidekiq's key scheme;
---                the cluster scheme's lists live in other slots and pass none)
+-- KEYS[8..7+N]   the node's in-progress entries to look at here, N = ARGV[2] (Sidekiq's key scheme;
+--                the cluster scheme's entries live in other slots and pass none)
 -- ARGV[1]        the node id
 -- ARGV[2]        N
 -- ARGV[3..2+N]   the queue names of KEYS[8..7+N]
@@ -23,7 +23,7 @@ local checked = {}
 local count = tonumber(ARGV[2])
 for i = 1, count do
   local queue = ARGV[2 + i]
-  if redis.call('LLEN', KEYS[7 + i]) == 0 then
+  if redis.call('EXISTS', KEYS[7 + i]) == 0 then
     checked[queue] = true
   end
 end

@@ -5,7 +5,7 @@
 -- KEYS[2]  `verk:nodes:{<name>}`  nodes that may hold in-progress jobs of the queue
 -- ARGV[1]  the node id
 -- Returns: 1 if the node left the queue's registry, 0 if it holds jobs there and stays.
-if redis.call('LLEN', KEYS[1]) > 0 then
+if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 redis.call('SREM', KEYS[2], ARGV[1])

@@ -1,9 +1,12 @@
--- fetch.lua: move up to N of the oldest jobs of a queue into a node's in-progress list.
+-- fetch.lua: move up to N of the oldest jobs of a queue into a node's in-progress entries, each
+-- under a token (the caller's first token, then the next numbers), so that the job's outcome is
+-- written by its token, whatever the payload's size. A fetch that finds its first token taken ran
+-- already (a command resent after a lost reply): it takes nothing.
 -- A job that came back from a dead node (listed in `verk:recovered`) may be the poison pill that
 -- killed it, so it runs alone on a node: it is taken only as a batch of one by a node that asks
 -- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
 -- KEYS[1]  `queue:<name>`                 the queue (jobs are taken from the right: oldest first)
--- KEYS[2]  `inprogress:<name>:<node>`     the node's in-progress list for that queue
+-- KEYS[2]  `inprogress:<name>:<node>`     hash: token → payload, the node's in-progress entries
 -- KEYS[3]  `verk:recovered`               hash: raw payload → times it came back from a dead node
 -- KEYS[4]  `verk_nodes`                   nodes that may hold in-progress jobs; in the cluster key
 --                                         scheme `verk:nodes:{<name>}`, those of this queue
@@ -13,10 +16,13 @@
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the node id
 -- ARGV[4]  '1' if the node is idle and may take a recovered job alone, else '0'
--- Returns: { jobs taken oldest first, 1 if the one job taken is a recovered one, 1 if a recovered
---            job waits at the head of the queue for an idle node }.
+-- ARGV[5]  the first token: an integer; the k-th job taken gets ARGV[5] + k - 1 (the caller keeps
+--          N numbers from ARGV[5] for this fetch, and never gives them out again)
+-- Returns: { jobs taken oldest first (the k-th under token ARGV[5] + k - 1), 1 if the one job
+--            taken is a recovered one, 1 if a recovered job waits at the head of the queue for an
+--            idle node }.
 local count = tonumber(ARGV[1])
-if count == nil or count < 1 then
+if count == nil or count < 1 or redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then
   return { {}, 0, 0 }
 end
 local jobs = redis.call('RPOP', KEYS[1], count)
@@ -46,10 +52,9 @@ end
 if #jobs == 0 then
   return { {}, 0, blocked }
 end
--- LPUSH in chunks: unpack() of thousands of values overflows Lua's stack.
-local chunk = 1000
-for first = 1, #jobs, chunk do
-  redis.call('LPUSH', KEYS[2], unpack(jobs, first, math.min(first + chunk - 1, #jobs)))
+local first = tonumber(ARGV[5])
+for k = 1, #jobs do
+  redis.call('HSET', KEYS[2], string.format('%.0f', first + k - 1), jobs[k])
 end
 redis.call('SADD', KEYS[4], ARGV[3])
 if KEYS[5] then

@@ -1,8 +1,8 @@
 -- kill.lua: move a job to the dead set, trim the dead set, and take the job out of
 -- in-progress, atomically, so that the outcome is written before (and with) the ack.
--- KEYS[1]  `inprogress:<name>:<node>`
+-- KEYS[1]  `inprogress:<name>:<node>`  hash: token → payload
 -- KEYS[2]  `dead`  sorted set
--- ARGV[1]  the raw payload as fetched (removed from in-progress)
+-- ARGV[1]  the job's token (its entry is removed from in-progress)
 -- ARGV[2]  the payload to keep in dead
 -- ARGV[3]  when it died, epoch seconds (the score)
 -- ARGV[4]  the most dead jobs to keep (the newest stay)
@@ -11,5 +11,5 @@
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
-redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
 return 1

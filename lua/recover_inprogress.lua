@@ -1,9 +1,9 @@
 -- recover_inprogress.lua: put one batch of a dead node's in-progress jobs back at the front of
 -- their queue, counting how often each came back from a dead node. A job over the limit is a
--- poison pill: it stays in the dead node's list (moved to its right end) and is returned, for the
--- caller to move to dead with its reason in one atomic step (kill.lua). Each batch is atomic, so
--- nodes recovering the same dead node at once duplicate nothing.
--- KEYS[1]  `inprogress:<name>:<node>`  of the dead node (newest taken at the left)
+-- poison pill: it stays in the dead node's entries and is returned with its token, for the caller
+-- to move to dead with its reason in one atomic step (kill.lua). Each batch is atomic, so nodes
+-- recovering the same dead node at once duplicate nothing.
+-- KEYS[1]  `inprogress:<name>:<node>`  of the dead node: hash, token → payload
 -- KEYS[2]  `queue:<name>`
 -- KEYS[3]  `verk:recovered`  hash: raw payload → times recovered (fetch.lua runs these alone)
 -- ARGV[1]  batch size (≥ 1)
@@ -12,29 +12,43 @@
 --          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[4]  most recoveries a job may have; one more makes it a poison pill
 -- ARGV[5]  seconds to keep recovery counts (refreshed on each recovery)
--- Returns: { jobs taken from the list, array of poison pills left at the list's right end }.
-local jobs = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
-if not jobs then
+-- Returns: { jobs taken from the entries, the poison pills as token, payload, token, payload... }.
+-- A list here was left by a node of an earlier version (in-progress lists of payloads): it
+-- becomes entries first, the oldest (rightmost) under the lowest token.
+if redis.call('TYPE', KEYS[1]).ok == 'list' then
+  local old = redis.call('LRANGE', KEYS[1], 0, -1)
+  redis.call('DEL', KEYS[1])
+  for i = 1, #old do
+    redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
+  end
+end
+-- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
+-- the batch runs first, and an older batch (the next call) runs before it.
+local flat = redis.call('HGETALL', KEYS[1])
+local entries = {}
+for i = 1, #flat, 2 do
+  entries[#entries + 1] = { tonumber(flat[i]), flat[i], flat[i + 1] }
+end
+table.sort(entries, function(a, b) return a[1] > b[1] end)
+local batch = math.min(tonumber(ARGV[1]), #entries)
+if batch == 0 then
   return { 0, {} }
 end
 local limit = tonumber(ARGV[4])
-local requeue, poisoned = {}, {}
-for _, raw in ipairs(jobs) do
+local requeued, poisoned = 0, {}
+for i = 1, batch do
+  local token, raw = entries[i][2], entries[i][3]
   if redis.call('HINCRBY', KEYS[3], raw, 1) > limit then
+    poisoned[#poisoned + 1] = token
     poisoned[#poisoned + 1] = raw
   else
-    requeue[#requeue + 1] = raw
+    redis.call('HDEL', KEYS[1], token)
+    redis.call('RPUSH', KEYS[2], raw)
+    requeued = requeued + 1
   end
 end
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-if #requeue > 0 then
-  -- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
-  redis.call('RPUSH', KEYS[2], unpack(requeue))
-  if ARGV[3] ~= '' then
-    redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
-  end
+if requeued > 0 and ARGV[3] ~= '' then
+  redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
 end
-if #poisoned > 0 then
-  redis.call('RPUSH', KEYS[1], unpack(poisoned))
-end
-return { #jobs, poisoned }
+return { batch, poisoned }

@@ -1,17 +1,19 @@
--- requeue_orphans.lua: put back jobs that sit in this node's in-progress list but that the node
+-- requeue_orphans.lua: put back jobs that sit in this node's in-progress entries but that the node
 -- is not running (a fetch whose reply was lost): each moves to the front of its queue only if it
--- is still in the list, so a job acked meanwhile is not run again.
--- KEYS[1]   `inprogress:<name>:<node>`
+-- is still there, so a job acked meanwhile is not run again.
+-- KEYS[1]   `inprogress:<name>:<node>`  hash: token → payload
 -- KEYS[2]   `queue:<name>`
 -- ARGV[1]   the queue's name
 -- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved; '' publishes
 --           nothing (the cluster key scheme's caller publishes on its sharded channel)
--- ARGV[3..] raw payloads, one per occurrence to move
+-- ARGV[3..] the tokens of the jobs to move
 -- Returns: how many jobs moved.
 local moved = 0
 for i = 3, #ARGV do
-  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
-    redis.call('RPUSH', KEYS[2], ARGV[i])
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('RPUSH', KEYS[2], raw)
     moved = moved + 1
   end
 end

@@ -58,12 +58,12 @@ describe("Client on Redis", () => {
     return Effect.gen(function* () {
       yield* Effect.promise(() => redisCli(url, "LPUSH", `${namespace}:queue:mail`, handWritten))
       const store = yield* Store.Store
-      const [raw] = (yield* store.fetch("mail", "node-a", 1)).jobs
-      assert.strictEqual(raw, handWritten)
-      const job = yield* Job.decode(raw ?? "")
+      const [taken] = (yield* store.fetch("mail", "node-a", 1)).jobs
+      assert.strictEqual(taken?.raw, handWritten)
+      const job = yield* Job.decode(taken?.raw ?? "")
       assert.deepStrictEqual(job.args, [["nested", []], { deep: { list: [1, {}] } }])
       const failed = Job.recordFailure(job, { errorClass: "Boom", message: "nope" }, 1_700_000_100_000)
-      yield* store.retry("mail", "node-a", handWritten, Job.encode(failed), 1_700_000_200)
+      yield* store.retry("mail", "node-a", taken?.token ?? "", Job.encode(failed), 1_700_000_200)
       assert.deepStrictEqual(yield* store.inProgress("mail", "node-a"), [])
       const inRetry = yield* Effect.promise(() => redisCli(url, "ZRANGE", `${namespace}:retry`, "0", "-1"))
       const wire = JSON.parse(inRetry.trim())

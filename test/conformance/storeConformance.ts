@@ -14,7 +14,13 @@ import * as Job from "../../packages/core/src/Job.ts"
 import * as Payload from "../../packages/core/src/Payload.ts"
 import * as Scheduler from "../../packages/core/src/Scheduler.ts"
 import * as Settings from "../../packages/core/src/Settings.ts"
-import { type DeadSetLimits, type Heartbeat, type Notification, Store } from "../../packages/core/src/Store.ts"
+import {
+  type DeadSetLimits,
+  type Heartbeat,
+  type Notification,
+  Store,
+  type StoreShape,
+} from "../../packages/core/src/Store.ts"
 
 /** A valid wire job; `extra` overrides or adds keys. */
 const job = (jid: string, extra: Record<string, unknown> = {}): string =>
@@ -27,6 +33,36 @@ const parse = (raw: string): Record<string, unknown> => {
 }
 
 const NoLimits: DeadSetLimits = { maxJobs: 1_000_000, maxAgeSeconds: 1_000_000_000 }
+
+/** What a fetch took, as payloads (tokens are looked at where they matter). */
+const fetched = (store: StoreShape, ...args: Parameters<StoreShape["fetch"]>) =>
+  Effect.map(store.fetch(...args), (taken) => ({ ...taken, jobs: taken.jobs.map(({ raw }) => raw) }))
+
+/** A node's in-progress payloads, newest first. */
+const held = (store: StoreShape, queue: string, node: string) =>
+  Effect.map(store.inProgress(queue, node), (jobs) => jobs.map(({ raw }) => raw).reverse())
+
+/** The tokens of in-progress entries holding `raws`, each entry used once, oldest first. */
+const tokensOf = (store: StoreShape, queue: string, node: string, raws: ReadonlyArray<string>) =>
+  Effect.map(store.inProgress(queue, node), (jobs) => {
+    const left = [...jobs]
+    return raws.map((raw) => {
+      const index = left.findIndex((job) => job.raw === raw)
+      assert.isAtLeast(index, 0, `${raw} is not in progress on ${node}`)
+      return left.splice(index, 1)[0]!.token
+    })
+  })
+
+/** A recovery batch, its poison pills as payloads. */
+const recoverRaws = (store: StoreShape, ...args: Parameters<StoreShape["recoverBatch"]>) =>
+  Effect.map(store.recoverBatch(...args), ({ taken, poisoned }) => ({
+    taken,
+    poisoned: poisoned.map(({ raw }) => raw),
+  }))
+
+/** The token of the in-progress entry holding `raw`. */
+const tokenOf = (store: StoreShape, queue: string, node: string, raw: string) =>
+  Effect.map(tokensOf(store, queue, node, [raw]), ([token]) => token!)
 
 /** A heartbeat of `node` with nothing running. */
 const beat = (node: string, ttlMillis: number, now: number): Heartbeat => ({
@@ -46,9 +82,9 @@ const recovered = (queue: string, raws: ReadonlyArray<string>) =>
   Effect.gen(function* () {
     const store = yield* Store
     yield* store.enqueue(queue, raws)
-    assert.deepStrictEqual((yield* store.fetch(queue, "dead", raws.length)).jobs, raws)
-    assert.deepStrictEqual(yield* store.recoverBatch(queue, "dead", 5), { taken: raws.length, poisoned: [] })
-    assert.deepStrictEqual(yield* store.inProgress(queue, "dead"), [])
+    assert.deepStrictEqual((yield* fetched(store, queue, "dead", raws.length)).jobs, raws)
+    assert.deepStrictEqual(yield* recoverRaws(store, queue, "dead", 5), { taken: raws.length, poisoned: [] })
+    assert.deepStrictEqual(yield* held(store, queue, "dead"), [])
   })
 
 /** Queue names whose Pause notifications the listener uses for itself; tests never use them. */
@@ -279,10 +315,10 @@ export const storeConformance = (
           assert.isFalse(Payload.isBinary(nulText))
           yield* store.enqueue("q", hostile)
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), [...hostile].reverse())
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, hostile)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [...hostile].reverse())
-          yield* store.ack("q", "n", hostile)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 10)).jobs, hostile)
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [...hostile].reverse())
+          yield* store.ack("q", "n", yield* tokensOf(store, "q", "n", hostile))
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
         }),
       )
 
@@ -291,10 +327,10 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", [notText, badByte])
-          yield* store.fetch("q", "n", 2)
-          yield* store.kill("q", "n", notText, badByte, 5, NoLimits)
-          yield* store.retry("q", "n", badByte, notText, 7)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          yield* fetched(store, "q", "n", 2)
+          yield* store.kill("q", "n", yield* tokenOf(store, "q", "n", notText), badByte, 5, NoLimits)
+          yield* store.retry("q", "n", yield* tokenOf(store, "q", "n", badByte), notText, 7)
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
           assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: badByte, score: 5 }])
           assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: notText, score: 7 }])
         }),
@@ -335,26 +371,34 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", [notText, badByte])
-          yield* store.fetch("q", "dead", 2)
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 0), {
+          yield* fetched(store, "q", "dead", 2)
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "dead", 0), {
             taken: 2,
             poisoned: [badByte, notText],
           })
-          yield* store.kill("q", "dead", notText, "entry", 5, NoLimits)
+          yield* store.kill("q", "dead", yield* tokenOf(store, "q", "dead", notText), "entry", 5, NoLimits)
           yield* store.forgetRecovery("q", notText)
-          yield* store.kill("q", "dead", badByte, "entry", 5, NoLimits)
-          assert.deepStrictEqual(yield* store.inProgress("q", "dead"), [])
+          yield* store.kill("q", "dead", yield* tokenOf(store, "q", "dead", badByte), "entry", 5, NoLimits)
+          assert.deepStrictEqual(yield* held(store, "q", "dead"), [])
 
           // Forgotten: it is no longer a suspect; the other one still is.
           yield* store.enqueue("q", [notText])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), { jobs: [notText], isolated: false, blocked: false })
-          assert.strictEqual(yield* store.requeueOrphans("q", "n", [notText]), 1)
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), { jobs: [notText], isolated: false, blocked: false })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), {
+            jobs: [notText],
+            isolated: false,
+            blocked: false,
+          })
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", yield* tokensOf(store, "q", "n", [notText])), 1)
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), {
+            jobs: [notText],
+            isolated: false,
+            blocked: false,
+          })
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 1)
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), [notText])
           yield* store.enqueue("q2", [badByte])
           assert.deepStrictEqual(
-            yield* store.fetch("q2", "n", 10),
+            yield* fetched(store, "q2", "n", 10),
             options.shardedByQueue
               ? { jobs: [badByte], isolated: false, blocked: false }
               : { jobs: [], isolated: false, blocked: true },
@@ -399,7 +443,7 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 2)).jobs, ["a", "b"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 2)).jobs, ["a", "b"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c"])
         }),
       )
@@ -409,9 +453,9 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, ["a", "b", "c"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 10)).jobs, ["a", "b", "c"])
           assert.strictEqual(yield* store.queueSize("q"), 0)
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, [])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 10)).jobs, [])
         }),
       )
 
@@ -420,9 +464,9 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 0)).jobs, [])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 0)).jobs, [])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
         }),
       )
 
@@ -431,10 +475,10 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", -1)).jobs, [])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", -5)).jobs, [])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", -1)).jobs, [])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", -5)).jobs, [])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
         }),
       )
 
@@ -442,8 +486,8 @@ export const storeConformance = (
         "from an empty or unknown queue returns nothing",
         Effect.gen(function* () {
           const store = yield* Store
-          assert.deepStrictEqual((yield* store.fetch("nowhere", "n", 5)).jobs, [])
-          assert.deepStrictEqual(yield* store.inProgress("nowhere", "n"), [])
+          assert.deepStrictEqual((yield* fetched(store, "nowhere", "n", 5)).jobs, [])
+          assert.deepStrictEqual(yield* held(store, "nowhere", "n"), [])
         }),
       )
 
@@ -452,11 +496,11 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          yield* store.fetch("q", "n1", 2)
-          yield* store.fetch("q", "n2", 1)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n1"), ["b", "a"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["c"])
-          assert.deepStrictEqual(yield* store.inProgress("other", "n1"), [])
+          yield* fetched(store, "q", "n1", 2)
+          yield* fetched(store, "q", "n2", 1)
+          assert.deepStrictEqual(yield* held(store, "q", "n1"), ["b", "a"])
+          assert.deepStrictEqual(yield* held(store, "q", "n2"), ["c"])
+          assert.deepStrictEqual(yield* held(store, "other", "n1"), [])
         }),
       )
     })
@@ -467,11 +511,11 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["x", "x", "y"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 3)).jobs, ["x", "x", "y"])
-          yield* store.ack("q", "n", ["x"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["y", "x"])
-          yield* store.ack("q", "n", ["x", "y"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 3)).jobs, ["x", "x", "y"])
+          yield* store.ack("q", "n", yield* tokensOf(store, "q", "n", ["x"]))
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["y", "x"])
+          yield* store.ack("q", "n", yield* tokensOf(store, "q", "n", ["x", "y"]))
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
         }),
       )
 
@@ -480,9 +524,9 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["x", "x", "x"])
-          yield* store.fetch("q", "n", 3)
-          yield* store.ack("q", "n", ["x", "x"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["x"])
+          yield* fetched(store, "q", "n", 3)
+          yield* store.ack("q", "n", yield* tokensOf(store, "q", "n", ["x", "x"]))
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["x"])
         }),
       )
 
@@ -491,12 +535,12 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "n1", 1)
-          yield* store.fetch("q", "n2", 1)
-          yield* store.ack("q", "n1", ["zzz", "b"])
+          yield* fetched(store, "q", "n1", 1)
+          yield* fetched(store, "q", "n2", 1)
+          yield* store.ack("q", "n1", ["zzz", ...(yield* tokensOf(store, "q", "n2", ["b"]))])
           yield* store.ack("q", "n1", [])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n1"), ["a"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
+          assert.deepStrictEqual(yield* held(store, "q", "n1"), ["a"])
+          assert.deepStrictEqual(yield* held(store, "q", "n2"), ["b"])
         }),
       )
     })
@@ -507,10 +551,10 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "n", 2)
-          yield* store.retry("q", "n", "a", "a-failed", 1234.5)
+          yield* fetched(store, "q", "n", 2)
+          yield* store.retry("q", "n", yield* tokenOf(store, "q", "n", "a"), "a-failed", 1234.5)
           assert.deepStrictEqual(yield* store.setRange("retry", 0, -1), [{ payload: "a-failed", score: 1234.5 }])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["b"])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["b"])
           assert.strictEqual(yield* store.setSize("dead"), 0)
           assert.strictEqual(yield* store.queueSize("q"), 0)
         }),
@@ -523,10 +567,10 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "n", 2)
-          yield* store.kill("q", "n", "b", "b-dead", 500.25, NoLimits)
+          yield* fetched(store, "q", "n", 2)
+          yield* store.kill("q", "n", yield* tokenOf(store, "q", "n", "b"), "b-dead", 500.25, NoLimits)
           assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: "b-dead", score: 500.25 }])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["a"])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["a"])
           assert.strictEqual(yield* store.setSize("retry"), 0)
         }),
       )
@@ -591,12 +635,12 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 2)).jobs, ["a", "b"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 2)).jobs, ["a", "b"])
           yield* store.enqueue("q", ["d"])
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 2)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["d", "c", "b", "a"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 10)).jobs, ["a", "b", "c", "d"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 10)).jobs, ["a", "b", "c", "d"])
         }),
       )
 
@@ -606,10 +650,10 @@ export const storeConformance = (
           const store = yield* Store
           const jobs = Array.from({ length: 250 }, (_, i) => `j${i}`)
           yield* store.enqueue("q", jobs)
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 250)).jobs, jobs)
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 250)).jobs, jobs)
           yield* store.enqueue("q", ["waiting"])
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 250)
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 1000)).jobs, [...jobs, "waiting"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 1000)).jobs, [...jobs, "waiting"])
         }),
       )
 
@@ -629,10 +673,10 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "n1", 1)
-          yield* store.fetch("q", "n2", 1)
+          yield* fetched(store, "q", "n1", 1)
+          yield* fetched(store, "q", "n2", 1)
           assert.strictEqual(yield* store.requeueInProgress("q", "n1"), 1)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
+          assert.deepStrictEqual(yield* held(store, "q", "n2"), ["b"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
         }),
       )
@@ -643,15 +687,19 @@ export const storeConformance = (
         "with no suspects is never isolated nor blocked, even when asked to isolate",
         Effect.gen(function* () {
           const store = yield* Store
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), { jobs: [], isolated: false, blocked: false })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
+            jobs: [],
+            isolated: false,
+            blocked: false,
+          })
           yield* store.enqueue("q", ["a", "b"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), {
             jobs: ["a", "b"],
             isolated: false,
             blocked: false,
           })
           yield* store.enqueue("q", ["c", "d"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["c", "d"],
             isolated: false,
             blocked: false,
@@ -665,10 +713,14 @@ export const storeConformance = (
           const store = yield* Store
           yield* recovered("q", ["s"])
           yield* store.enqueue("q", ["a"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), { jobs: [], isolated: false, blocked: true })
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 1), { jobs: [], isolated: false, blocked: true })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+          })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 1), { jobs: [], isolated: false, blocked: true })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a", "s"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
           // nothing was taken, so the node is not registered for the queue
           assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
         }),
@@ -680,15 +732,15 @@ export const storeConformance = (
           const store = yield* Store
           yield* recovered("q", ["s"])
           yield* store.enqueue("q", ["a", "b"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["s"],
             isolated: true,
             blocked: false,
           })
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["s"])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["s"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
           assert.deepStrictEqual(yield* store.nodeQueues("n"), ["q"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["a", "b"],
             isolated: false,
             blocked: false,
@@ -701,31 +753,35 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "n1", 2)
+          yield* fetched(store, "q", "n1", 2)
           yield* recovered("q", ["s"])
           // a and b go back ahead of the suspect, c waits behind it
           assert.strictEqual(yield* store.requeueInProgress("q", "n1"), 2)
           yield* store.enqueue("q", ["c"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c", "s", "b", "a"])
           // a node asking for isolation does not get the suspect once it took other jobs
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["a", "b"],
             isolated: false,
             blocked: true,
           })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c", "s"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), { jobs: [], isolated: false, blocked: true })
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+          })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["s"],
             isolated: true,
             blocked: false,
           })
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
             jobs: ["c"],
             isolated: false,
             blocked: false,
           })
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["c", "s", "b", "a"])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["c", "s", "b", "a"])
         }),
       )
 
@@ -734,13 +790,17 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* recovered("q", ["s1", "s2"])
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["s1"],
             isolated: true,
             blocked: false,
           })
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), { jobs: [], isolated: false, blocked: true })
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+          })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["s2"],
             isolated: true,
             blocked: false,
@@ -758,7 +818,7 @@ export const storeConformance = (
           yield* store.forgetRecovery("q", "s")
           yield* store.forgetRecovery("q", "t")
           yield* store.forgetRecovery("q", "never-recovered")
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, false), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
             jobs: ["s", "t", "a"],
             isolated: false,
             blocked: false,
@@ -772,7 +832,7 @@ export const storeConformance = (
           const store = yield* Store
           yield* recovered("q", ["s", "t"])
           yield* store.forgetRecovery("q", "s")
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10, true), {
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["s"],
             isolated: false,
             blocked: true,
@@ -788,10 +848,10 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          assert.deepStrictEqual((yield* store.fetch("q", "dead", 2)).jobs, ["a", "b"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "dead", 2)).jobs, ["a", "b"])
           yield* store.enqueue("q", ["d"])
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 2, poisoned: [] })
-          assert.deepStrictEqual(yield* store.inProgress("q", "dead"), [])
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "dead", 3), { taken: 2, poisoned: [] })
+          assert.deepStrictEqual(yield* held(store, "q", "dead"), [])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["d", "c", "b", "a"])
         }),
       )
@@ -800,16 +860,16 @@ export const storeConformance = (
         "of an empty in-progress list takes nothing and changes nothing",
         Effect.gen(function* () {
           const store = yield* Store
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "dead", 3), { taken: 0, poisoned: [] })
           yield* store.enqueue("q", ["a"])
-          yield* store.fetch("q", "alive", 1)
+          yield* fetched(store, "q", "alive", 1)
           yield* store.enqueue("q", ["b"])
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 0, poisoned: [] })
-          assert.deepStrictEqual(yield* store.recoverBatch("other", "alive", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "dead", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* recoverRaws(store, "other", "alive", 3), { taken: 0, poisoned: [] })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "alive"), ["a"])
+          assert.deepStrictEqual(yield* held(store, "q", "alive"), ["a"])
           // b was never recovered: it is not a suspect
-          assert.deepStrictEqual(yield* store.fetch("q", "n", 10), { jobs: ["b"], isolated: false, blocked: false })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), { jobs: ["b"], isolated: false, blocked: false })
         }),
       )
 
@@ -818,21 +878,21 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["p"])
-          yield* store.fetch("q", "d1", 1)
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "d1", 2), { taken: 1, poisoned: [] })
-          assert.deepStrictEqual((yield* store.fetch("q", "d2", 10, true)).jobs, ["p"])
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "d2", 2), { taken: 1, poisoned: [] })
+          yield* fetched(store, "q", "d1", 1)
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "d1", 2), { taken: 1, poisoned: [] })
+          assert.deepStrictEqual((yield* fetched(store, "q", "d2", 10, true)).jobs, ["p"])
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "d2", 2), { taken: 1, poisoned: [] })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["p"])
           // the third recovery is one too many; z, recovered with it for the first time, is requeued
-          assert.deepStrictEqual((yield* store.fetch("q", "d3", 10, true)).jobs, ["p"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "d3", 10, true)).jobs, ["p"])
           yield* store.enqueue("q", ["z"])
-          assert.deepStrictEqual((yield* store.fetch("q", "d3", 10)).jobs, ["z"])
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "d3", 2), { taken: 2, poisoned: ["p"] })
-          assert.deepStrictEqual(yield* store.inProgress("q", "d3"), ["p"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "d3", 10)).jobs, ["z"])
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "d3", 2), { taken: 2, poisoned: ["p"] })
+          assert.deepStrictEqual(yield* held(store, "q", "d3"), ["p"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["z"])
           // the caller kills the pill from the dead node's list
-          yield* store.kill("q", "d3", "p", "p-dead", 10, NoLimits)
-          assert.deepStrictEqual(yield* store.inProgress("q", "d3"), [])
+          yield* store.kill("q", "d3", yield* tokenOf(store, "q", "d3", "p"), "p-dead", 10, NoLimits)
+          assert.deepStrictEqual(yield* held(store, "q", "d3"), [])
           assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: "p-dead", score: 10 }])
         }),
       )
@@ -842,12 +902,12 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "dead", 2)
+          yield* fetched(store, "q", "dead", 2)
           yield* store.enqueue("q", ["c"])
-          const batch = yield* store.recoverBatch("q", "dead", 0)
+          const batch = yield* recoverRaws(store, "q", "dead", 0)
           assert.strictEqual(batch.taken, 2)
           assert.deepStrictEqual([...batch.poisoned].sort(), ["a", "b"])
-          assert.deepStrictEqual([...(yield* store.inProgress("q", "dead"))].sort(), ["a", "b"])
+          assert.deepStrictEqual([...(yield* held(store, "q", "dead"))].sort(), ["a", "b"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c"])
         }),
       )
@@ -858,13 +918,13 @@ export const storeConformance = (
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
           yield* store.enqueue("r", ["c"])
-          yield* store.fetch("q", "dead", 1)
-          yield* store.fetch("q", "alive", 1)
-          yield* store.fetch("r", "dead", 1)
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 1, poisoned: [] })
+          yield* fetched(store, "q", "dead", 1)
+          yield* fetched(store, "q", "alive", 1)
+          yield* fetched(store, "r", "dead", 1)
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "dead", 3), { taken: 1, poisoned: [] })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "alive"), ["b"])
-          assert.deepStrictEqual(yield* store.inProgress("r", "dead"), ["c"])
+          assert.deepStrictEqual(yield* held(store, "q", "alive"), ["b"])
+          assert.deepStrictEqual(yield* held(store, "r", "dead"), ["c"])
           assert.strictEqual(yield* store.queueSize("r"), 0)
         }),
       )
@@ -876,48 +936,53 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "x", "x", "c"])
-          assert.deepStrictEqual((yield* store.fetch("q", "n", 4)).jobs, ["a", "b", "x", "x"])
+          assert.deepStrictEqual((yield* fetched(store, "q", "n", 4)).jobs, ["a", "b", "x", "x"])
           yield* store.enqueue("q", ["d"])
-          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["b", "x", "missing"]), 2)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["x", "a"])
+          assert.strictEqual(
+            yield* store.requeueOrphans("q", "n", [...(yield* tokensOf(store, "q", "n", ["b", "x"])), "missing"]),
+            2,
+          )
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["x", "a"])
           const queued = yield* store.queueRange("q", 0, -1)
           assert.deepStrictEqual(queued.slice(0, 2), ["d", "c"])
           assert.sameMembers([...queued.slice(2)], ["b", "x"])
           // orphans are not suspects
-          const fetched = yield* store.fetch("q", "n2", 10)
-          assert.sameMembers([...fetched.jobs.slice(0, 2)], ["b", "x"])
-          assert.deepStrictEqual(fetched.jobs.slice(2), ["c", "d"])
-          assert.isFalse(fetched.blocked)
+          const taken = yield* fetched(store, "q", "n2", 10)
+          assert.sameMembers([...taken.jobs.slice(0, 2)], ["b", "x"])
+          assert.deepStrictEqual(taken.jobs.slice(2), ["c", "d"])
+          assert.isFalse(taken.blocked)
         }),
       )
 
       test(
-        "of raws not in the node's list does nothing and returns 0",
+        "of tokens not in the node's entries does nothing and returns 0",
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b", "c"])
-          yield* store.fetch("q", "n1", 1)
-          yield* store.fetch("q", "n2", 1)
-          assert.strictEqual(yield* store.requeueOrphans("q", "n1", ["b", "c", "zzz"]), 0)
+          yield* fetched(store, "q", "n1", 1)
+          yield* fetched(store, "q", "n2", 1)
+          const [b] = yield* tokensOf(store, "q", "n2", ["b"])
+          assert.strictEqual(yield* store.requeueOrphans("q", "n1", [b!, "zzz"]), 0)
           assert.strictEqual(yield* store.requeueOrphans("q", "n1", []), 0)
-          assert.strictEqual(yield* store.requeueOrphans("other", "n1", ["a"]), 0)
-          assert.deepStrictEqual(yield* store.inProgress("q", "n1"), ["a"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n2"), ["b"])
+          assert.strictEqual(yield* store.requeueOrphans("other", "n1", yield* tokensOf(store, "q", "n1", ["a"])), 0)
+          assert.deepStrictEqual(yield* held(store, "q", "n1"), ["a"])
+          assert.deepStrictEqual(yield* held(store, "q", "n2"), ["b"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c"])
           assert.strictEqual(yield* store.queueSize("other"), 0)
         }),
       )
 
       test(
-        "moves a raw listed twice but in progress once only once",
+        "moves a token listed twice only once",
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a"])
-          yield* store.fetch("q", "n", 1)
-          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["a", "a"]), 1)
+          yield* fetched(store, "q", "n", 1)
+          const a = yield* tokenOf(store, "q", "n", "a")
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", [a, a]), 1)
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a"])
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), [])
-          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["a"]), 0)
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", [a]), 0)
           assert.strictEqual(yield* store.queueSize("q"), 1)
         }),
       )
@@ -989,19 +1054,19 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a"])
-          yield* store.fetch("q", "n", 0)
+          yield* fetched(store, "q", "n", 0)
           assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
           assert.deepStrictEqual(yield* store.nodes, [])
-          yield* store.fetch("empty", "n", 5)
+          yield* fetched(store, "empty", "n", 5)
           assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
           assert.deepStrictEqual(yield* store.nodes, [])
-          yield* store.fetch("q", "n", 5)
+          yield* fetched(store, "q", "n", 5)
           assert.deepStrictEqual(yield* store.nodeQueues("n"), ["q"])
           assert.deepStrictEqual(yield* store.nodes, ["n"])
           yield* store.enqueue("r", ["b"])
-          yield* store.fetch("r", "n", 1)
+          yield* fetched(store, "r", "n", 1)
           yield* store.enqueue("s", ["c"])
-          yield* store.fetch("s", "m", 1)
+          yield* fetched(store, "s", "m", 1)
           assert.deepStrictEqual(yield* store.nodeQueues("n"), ["q", "r"])
           assert.deepStrictEqual(yield* store.nodeQueues("m"), ["s"])
           assert.deepStrictEqual(yield* store.nodeQueues("other"), [])
@@ -1018,8 +1083,8 @@ export const storeConformance = (
           yield* store.heartbeat(beat("n", 60_000, Date.now()))
           yield* store.heartbeat(beat("m", 60_000, Date.now()))
           yield* store.enqueue("q", ["a"])
-          yield* store.fetch("q", "n", 1)
-          yield* store.ack("q", "n", ["a"])
+          yield* fetched(store, "q", "n", 1)
+          yield* store.ack("q", "n", yield* tokensOf(store, "q", "n", ["a"]))
           assert.isTrue(yield* store.deregister("n"))
           assert.deepStrictEqual(yield* store.nodes, ["m"])
           assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
@@ -1036,15 +1101,15 @@ export const storeConformance = (
           const store = yield* Store
           yield* store.enqueue("q", ["a"])
           yield* store.enqueue("r", ["b"])
-          yield* store.fetch("q", "n", 1)
-          yield* store.fetch("r", "n", 1)
-          yield* store.ack("r", "n", ["b"])
+          yield* fetched(store, "q", "n", 1)
+          yield* fetched(store, "r", "n", 1)
+          yield* store.ack("r", "n", yield* tokensOf(store, "r", "n", ["b"]))
           assert.isFalse(yield* store.deregister("n"))
           assert.deepStrictEqual(yield* store.nodes, ["n"])
           assert.include(yield* store.nodeQueues("n"), "q")
-          assert.deepStrictEqual(yield* store.inProgress("q", "n"), ["a"])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), ["a"])
           // its jobs can still be recovered, and then it goes
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "n", 3), { taken: 1, poisoned: [] })
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "n", 3), { taken: 1, poisoned: [] })
           assert.isTrue(yield* store.deregister("n"))
           assert.deepStrictEqual(yield* store.nodes, [])
           assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
@@ -1522,9 +1587,9 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a"])
-          yield* store.fetch("q", "n", 1)
+          yield* fetched(store, "q", "n", 1)
           const { next, quiet } = yield* listen
-          yield* store.retry("q", "n", "a", "a-failed", 1234)
+          yield* store.retry("q", "n", yield* tokenOf(store, "q", "n", "a"), "a-failed", 1234)
           assert.deepStrictEqual(yield* next(1), [scheduled])
           yield* quiet
         }),
@@ -1594,7 +1659,7 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "n", 2)
+          yield* fetched(store, "q", "n", 2)
           const { next, quiet } = yield* listen
           assert.strictEqual(yield* store.requeueInProgress("q", "other-node"), 0)
           assert.strictEqual(yield* store.requeueInProgress("empty", "n"), 0)
@@ -1611,17 +1676,17 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a"])
-          yield* store.fetch("q", "dead", 1)
+          yield* fetched(store, "q", "dead", 1)
           const { next, quiet } = yield* listen
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "other-node", 3), { taken: 0, poisoned: [] })
-          assert.deepStrictEqual(yield* store.recoverBatch("empty", "dead", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "other-node", 3), { taken: 0, poisoned: [] })
+          assert.deepStrictEqual(yield* recoverRaws(store, "empty", "dead", 3), { taken: 0, poisoned: [] })
           yield* quiet
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead", 3), { taken: 1, poisoned: [] })
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "dead", 3), { taken: 1, poisoned: [] })
           assert.deepStrictEqual(yield* next(1), [work("q")])
           yield* quiet
           // a is a suspect now: fetched alone, recovered again past the limit, it stays a pill
-          assert.deepStrictEqual((yield* store.fetch("q", "dead2", 10, true)).jobs, ["a"])
-          assert.deepStrictEqual(yield* store.recoverBatch("q", "dead2", 1), { taken: 1, poisoned: ["a"] })
+          assert.deepStrictEqual((yield* fetched(store, "q", "dead2", 10, true)).jobs, ["a"])
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "dead2", 1), { taken: 1, poisoned: ["a"] })
           yield* quiet
         }),
       )
@@ -1631,13 +1696,14 @@ export const storeConformance = (
         Effect.gen(function* () {
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
-          yield* store.fetch("q", "n", 2)
+          yield* fetched(store, "q", "n", 2)
           const { next, quiet } = yield* listen
+          const tokens = yield* tokensOf(store, "q", "n", ["a", "b"])
           assert.strictEqual(yield* store.requeueOrphans("q", "n", ["zzz"]), 0)
           assert.strictEqual(yield* store.requeueOrphans("q", "n", []), 0)
-          assert.strictEqual(yield* store.requeueOrphans("q", "other-node", ["a"]), 0)
+          assert.strictEqual(yield* store.requeueOrphans("q", "other-node", tokens), 0)
           yield* quiet
-          assert.strictEqual(yield* store.requeueOrphans("q", "n", ["a", "b"]), 2)
+          assert.strictEqual(yield* store.requeueOrphans("q", "n", tokens), 2)
           assert.deepStrictEqual(yield* next(1), [work("q")])
           yield* quiet
         }),
@@ -1650,10 +1716,10 @@ export const storeConformance = (
           yield* recovered("q", ["s"])
           const { quiet } = yield* listen
           yield* store.heartbeat(beat("n", 60_000, Date.now()))
-          assert.isTrue((yield* store.fetch("q", "n", 10)).blocked)
-          assert.isTrue((yield* store.fetch("q", "n", 10, true)).isolated)
+          assert.isTrue((yield* fetched(store, "q", "n", 10)).blocked)
+          assert.isTrue((yield* fetched(store, "q", "n", 10, true)).isolated)
           yield* store.forgetRecovery("q", "s")
-          yield* store.ack("q", "n", ["s"])
+          yield* store.ack("q", "n", yield* tokensOf(store, "q", "n", ["s"]))
           assert.isTrue(yield* store.deregister("n"))
           yield* quiet
         }),
@@ -1680,9 +1746,9 @@ export const storeConformance = (
           const store = yield* Store
           yield* store.enqueue("q", ["a", "b"])
           const { quiet } = yield* listen
-          yield* store.fetch("q", "n", 2)
-          yield* store.ack("q", "n", ["a"])
-          yield* store.kill("q", "n", "b", "b-dead", 10, NoLimits)
+          yield* fetched(store, "q", "n", 2)
+          yield* store.ack("q", "n", yield* tokensOf(store, "q", "n", ["a"]))
+          yield* store.kill("q", "n", yield* tokenOf(store, "q", "n", "b"), "b-dead", 10, NoLimits)
           yield* store.incrementStats(1, 1, "2024-01-01")
           yield* quiet
         }),
@@ -1695,8 +1761,8 @@ export const storeConformance = (
           const { next, quiet } = yield* listen
           yield* store.enqueue("q", ["a"])
           yield* store.setPaused("q", true)
-          yield* store.fetch("q", "n", 1)
-          yield* store.retry("q", "n", "a", "a-failed", 10)
+          yield* fetched(store, "q", "n", 1)
+          yield* store.retry("q", "n", yield* tokenOf(store, "q", "n", "a"), "a-failed", 10)
           yield* store.setPaused("q", false)
           yield* store.enqueue("r", ["b"])
           assert.deepStrictEqual(yield* next(5), [work("q"), pause("q"), scheduled, pause("q"), work("r")])

@@ -36,6 +36,8 @@ describe("three nodes recovering one dead node at once", () => {
     const workers = withWorkers()
     const payloads = Array.from({ length: Jobs }, (_, n) => sidekiqJob(n))
     const jids = payloads.map((raw) => (JSON.parse(raw) as { jid: string }).jid)
+    // The dead node's jobs as a list of payloads, the form a node of an earlier version left:
+    // recovery turns it into token entries first, in the same atomic batch.
     await local.redis
       .multi()
       .lpush(`inprogress:default:${DeadNode}`, ...payloads)

@@ -48,7 +48,7 @@ describe("a fetch whose reply is lost", () => {
         10_000,
         20,
         async () => {
-          const stranded = await local.redis.lrange(`inprogress:default:${nodeId}`, 0, -1)
+          const stranded = await local.redis.hvals(`inprogress:default:${nodeId}`)
           return (
             `${await describeState(local.redis)}\n${stranded.length} jobs stranded in ${nodeId}'s in-progress list ` +
             `while it is alive (the cut dropped ${dropped} bytes of reply)`
@@ -59,7 +59,7 @@ describe("a fetch whose reply is lost", () => {
       // A job is recorded done when perform ends; its ack follows: wait for the last acks to land.
       await waitUntil(
         "the in-progress list to empty",
-        async () => (await local.redis.llen(`inprogress:default:${nodeId}`)) === 0,
+        async () => (await local.redis.hlen(`inprogress:default:${nodeId}`)) === 0,
         5_000,
       )
       expect(worker.running()).toBe(true)

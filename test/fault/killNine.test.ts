@@ -51,7 +51,7 @@ describe("kill -9 of a worker process mid-drain", () => {
         `${round.killAt} jobs done and some in flight`,
         async () =>
           (await local.redis.scard("done")) >= round.killAt &&
-          (await local.redis.llen(`inprogress:default:${firstId}`)) > 0,
+          (await local.redis.hlen(`inprogress:default:${firstId}`)) > 0,
         30_000,
         2,
       )
@@ -61,7 +61,7 @@ describe("kill -9 of a worker process mid-drain", () => {
       expect((await first.exited).signal).toBe("SIGKILL")
       const doneAtKill = await local.redis.scard("done")
       // The dead node's in-progress list is frozen until someone recovers it.
-      const inFlight = (await local.redis.lrange(`inprogress:default:${firstId}`, 0, -1)).map((raw) => parse(raw).jid)
+      const inFlight = (await local.redis.hvals(`inprogress:default:${firstId}`)).map((raw) => parse(raw).jid)
       expect(doneAtKill, "killed mid-drain").toBeLessThan(round.jobs)
       if (inFlight.length === 0 && retries < 3) {
         // The last job in flight was acknowledged just before the kill: nothing to recover. Again.

@@ -37,7 +37,7 @@ describe("a poison pill", () => {
       const dead = (await local.redis.zrange("dead", "0", "-1")).map(parse)
       if (!dead.some((job) => job.jid === pill) || dead.some((job) => job.error_class === undefined)) return false
       if ((await local.redis.llen("queue:default")) > 0) return false
-      for (const key of await local.redis.keys("inprogress:*")) if ((await local.redis.llen(key)) > 0) return false
+      for (const key of await local.redis.keys("inprogress:*")) if ((await local.redis.hlen(key)) > 0) return false
       return true
     }
 

@@ -93,7 +93,7 @@ describe("Redis restart mid-drain", () => {
     expect(twice, "duplicates").toEqual([])
     await waitUntil(
       "the in-progress list to empty",
-      async () => (await admin.llen(`inprogress:default:${nodeId}`)) === 0,
+      async () => (await admin.hlen(`inprogress:default:${nodeId}`)) === 0,
       5_000,
     )
     expect(await admin.llen("queue:default")).toBe(0)
@@ -143,7 +143,7 @@ describe("Redis restart mid-drain", () => {
     for (const id of ids) {
       await waitUntil(
         `the in-progress list of ${id} to empty`,
-        async () => (await admin.llen(`inprogress:default:${id}`)) === 0,
+        async () => (await admin.hlen(`inprogress:default:${id}`)) === 0,
         5_000,
       )
     }

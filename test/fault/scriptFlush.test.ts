@@ -31,7 +31,7 @@ describe("SCRIPT FLUSH mid-run", () => {
     await waitUntil("every job done", async () => (await local.redis.scard("done")) === Jobs, 30_000, 20)
     await waitUntil(
       "the in-progress list to empty",
-      async () => (await local.redis.llen(`inprogress:default:${nodeId}`)) === 0,
+      async () => (await local.redis.hlen(`inprogress:default:${nodeId}`)) === 0,
       5_000,
     )
     const done = new Set(await local.redis.smembers("done"))

@@ -23,7 +23,7 @@ describe("SIGTERM to a busy worker process", () => {
     const worker = workers.spawn({ url: local.server.url, queues: "default:5", shutdownTimeout: "500 millis" })
     const nodeId = await worker.ready()
     await waitUntil("every Slow job running", async () => (await local.redis.scard("slow:started")) === Jobs, 10_000)
-    expect(await local.redis.llen(`inprogress:default:${nodeId}`)).toBe(Jobs)
+    expect(await local.redis.hlen(`inprogress:default:${nodeId}`)).toBe(Jobs)
     expect(await local.redis.sismember("verk_nodes", nodeId)).toBe(1)
 
     const signalledAt = Date.now()

@@ -244,7 +244,7 @@ export const withWorkers = () => {
 /** The Redis keys a fault test looks at, for a failure message. */
 export const describeState = async (redis: Redis): Promise<string> => {
   const inProgress: Record<string, number> = {}
-  for (const key of await redis.keys("inprogress:*")) inProgress[key] = await redis.llen(key)
+  for (const key of await redis.keys("inprogress:*")) inProgress[key] = await redis.hlen(key)
   return JSON.stringify({
     done: await redis.scard("done"),
     queue: await redis.llen("queue:default"),

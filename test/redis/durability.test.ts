@@ -36,11 +36,11 @@ describe("RedisStore durability (WAIT)", () => {
       assert.isTrue(Exit.isFailure(setup))
       const { jobs } = yield* store.fetch("q", "n", 3)
       assert.strictEqual(jobs.length, 3)
-      const [a = "", b = "", c = ""] = jobs
+      const [a, b, c] = jobs.map(({ token }) => token)
       for (const [name, outcome] of [
-        ["ack", store.ack("q", "n", [a])],
-        ["retry", store.retry("q", "n", b, b, 10)],
-        ["kill", store.kill("q", "n", c, c, 10, { maxJobs: 10, maxAgeSeconds: 100 })],
+        ["ack", store.ack("q", "n", [a!])],
+        ["retry", store.retry("q", "n", b!, "b", 10)],
+        ["kill", store.kill("q", "n", c!, "c", 10, { maxJobs: 10, maxAgeSeconds: 100 })],
       ] as const) {
         const exit = yield* Effect.exit(outcome)
         assert.include(String(exit), `Store operation ${name} failed: only 0 of 1 replicas`, name)

@@ -301,7 +301,7 @@ const hostile = (kind: StoreKind) => {
         fetch: (...args) =>
           Effect.tap(inner.fetch(...args), ({ jobs }) =>
             Effect.sync(() => {
-              taken += jobs.filter((raw) => raw === "{not json").length
+              taken += jobs.filter(({ raw }) => raw === "{not json").length
             }),
           ),
         kill: (...args) =>

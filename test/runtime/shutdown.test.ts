@@ -95,8 +95,12 @@ const shutdown = (kind: StoreKind) => {
         enqueued_at: 1_700_000_000.5,
       })
       yield* store.store.enqueue("default", [leftover])
-      assert.deepStrictEqual((yield* store.store.fetch("default", "fixed-1", 1)).jobs, [leftover])
-      assert.deepStrictEqual(yield* store.store.inProgress("default", "fixed-1"), [leftover])
+      const { jobs } = yield* store.store.fetch("default", "fixed-1", 1)
+      assert.deepStrictEqual(
+        jobs.map(({ raw }) => raw),
+        [leftover],
+      )
+      assert.deepStrictEqual(yield* store.store.inProgress("default", "fixed-1"), jobs)
       assert.strictEqual(yield* store.store.queueSize("default"), 0)
 
       const performed = yield* Deferred.make<{ readonly jid: string; readonly n: number }>()

@@ -14,7 +14,7 @@ import type { StoreError, StoreShape } from "./Store.ts"
 import * as Turn from "./Turn.ts"
 
 interface Batch {
-  readonly raws: Array<string>
+  readonly tokens: Array<string>
   readonly waiters: Array<(result: Effect.Effect<void, StoreError>) => void>
 }
 
@@ -22,10 +22,10 @@ const resumeAll = (batch: Batch, result: Effect.Effect<void, StoreError>): void 
   for (const resume of batch.waiters) resume(result)
 }
 
-/** Removes a finished job (by its raw payload) from the node's in-progress list for `queue`. */
-export type Ack = (queue: string, raw: string) => Effect.Effect<void, StoreError>
+/** Removes a finished job (by its token) from the node's in-progress entries for `queue`. */
+export type Ack = (queue: string, token: string) => Effect.Effect<void, StoreError>
 
-/** `ack(queue, raw)` for one node; concurrent acks of a queue share one `store.ack`. */
+/** `ack(queue, token)` for one node; concurrent acks of a queue share one `store.ack`. */
 export const make = Effect.fnUntraced(function* (store: StoreShape, node: string) {
   const writes = yield* FiberSet.make<void>()
   const runFork = yield* FiberSet.runtime(writes)()
@@ -39,10 +39,10 @@ export const make = Effect.fnUntraced(function* (store: StoreShape, node: string
       Effect.suspend(() => {
         // Closed: an ack from now on opens the next batch.
         open.get(queue)!.batch = undefined
-        return Effect.exit(store.ack(queue, node, batch.raws))
+        return Effect.exit(store.ack(queue, node, batch.tokens))
       }),
     ).pipe(Effect.map((exit) => resumeAll(batch, Exit.isSuccess(exit) ? Exit.void : exit)))
-  const ack: Ack = (queue, raw) =>
+  const ack: Ack = (queue, token) =>
     Effect.callback((resume) => {
       let slot = open.get(queue)
       if (slot === undefined) {
@@ -51,11 +51,11 @@ export const make = Effect.fnUntraced(function* (store: StoreShape, node: string
       }
       let batch = slot.batch
       if (batch === undefined) {
-        batch = { raws: [], waiters: [] }
+        batch = { tokens: [], waiters: [] }
         slot.batch = batch
         runFork(write(queue, batch))
       }
-      batch.raws.push(raw)
+      batch.tokens.push(token)
       batch.waiters.push(resume)
     })
   return ack

@@ -26,8 +26,8 @@ export const OutcomeRetry = Schedule.min([Schedule.exponential("50 millis"), Sch
 
 /** Where the payload is now. */
 export type Source =
-  /** A node's in-progress list for `queue` (this node's, or a dead node's being recovered). */
-  | { readonly _tag: "InProgress"; readonly queue: string; readonly node: string }
+  /** A node's in-progress entries for `queue` (this node's, or a dead node's being recovered), under `token`. */
+  | { readonly _tag: "InProgress"; readonly queue: string; readonly node: string; readonly token: string }
   /** A due member of `schedule` or `retry`. */
   | { readonly _tag: "Set"; readonly set: "schedule" | "retry" }
 
@@ -139,7 +139,7 @@ export class DeadLetter extends Context.Service<
       const write = (death: Death, payload: string, score: number) => {
         const { from, raw } = death
         return from._tag === "InProgress"
-          ? Effect.as(store.kill(from.queue, from.node, raw, payload, score, limits), true)
+          ? Effect.as(store.kill(from.queue, from.node, from.token, payload, score, limits), true)
           : Effect.map(store.promote(from.set, [{ raw, payload, queue: undefined }], score), (moved) => moved > 0)
       }
 

@@ -29,6 +29,8 @@ export interface Burial {
 }
 
 export interface Lease extends Running {
+  /** The job's token in this node's in-progress entries: its outcome's writes find it by that. */
+  readonly token: string
   /** A job back from a dead node, running alone (see Isolation). */
   readonly isolated: boolean
   /**
@@ -72,9 +74,17 @@ export const writer = (options: {
         )
       : write
   return {
-    ack: (lease) => settled(lease, ack(queue, lease.raw)),
-    retry: (lease, payload, atSeconds) => settled(lease, store.retry(queue, node, lease.raw, payload, atSeconds)),
+    ack: (lease) => settled(lease, ack(queue, lease.token)),
+    retry: (lease, payload, atSeconds) => settled(lease, store.retry(queue, node, lease.token, payload, atSeconds)),
     bury: (lease, burial) =>
-      settled(lease, deadLetter.bury({ ...burial, from: { _tag: "InProgress", queue, node }, raw: lease.raw, queue })),
+      settled(
+        lease,
+        deadLetter.bury({
+          ...burial,
+          from: { _tag: "InProgress", queue, node, token: lease.token },
+          raw: lease.raw,
+          queue,
+        }),
+      ),
   }
 }

@@ -12,6 +12,7 @@ import {
   type DeadSetLimits,
   EnqueueTokenSeconds,
   type Heartbeat,
+  type InProgressJob,
   type Notification,
   type Promotion,
   type ScoredPayload,
@@ -51,10 +52,6 @@ class List {
     this.#head += popped.length
     this.#compact(this.length)
     return popped
-  }
-  lpop(count: number): Array<string> {
-    const taken = Math.min(count, this.length)
-    return this.#all.splice(this.#all.length - taken, taken).reverse()
   }
   /** LREM with a count of 1: the first occurrence from the left. */
   remove(value: string): boolean {
@@ -106,7 +103,9 @@ const RecoveryBatchSize = 100
 export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
   const queueNames = new Set<string>()
   const queues = new Map<string, List>()
-  const inProgress = new Map<string, List>()
+  /** `<queue>\0<node>` → token → payload, oldest first (tokens are given in increasing order). */
+  const inProgress = new Map<string, Map<string, string>>()
+  let nextToken = 0
   const sets: Record<SortedSetName, SortedSet> = {
     schedule: new SortedSet(),
     retry: new SortedSet(),
@@ -134,7 +133,21 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     return list
   }
   const queue = (name: string) => listOf(queues, name)
-  const inProgressOf = (name: string, node: string) => listOf(inProgress, `${name}\u0000${node}`)
+  const inProgressOf = (name: string, node: string): Map<string, string> => {
+    const key = `${name}\u0000${node}`
+    let entries = inProgress.get(key)
+    if (entries === undefined) {
+      entries = new Map()
+      inProgress.set(key, entries)
+    }
+    return entries
+  }
+  /** The newest `count` entries, newest first: pushed to a queue's right end in this order, the oldest runs first. */
+  const newest = (entries: Map<string, string>, count: number): Array<InProgressJob> =>
+    [...entries]
+      .slice(-count)
+      .reverse()
+      .map(([token, raw]) => ({ token, raw }))
   const push = (name: string, payloads: ReadonlyArray<string>) => {
     if (payloads.length === 0) return
     queueNames.add(name)
@@ -171,7 +184,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
       }),
     fetch: (name, node, count, isolate = false) =>
       Effect.sync(() => {
-        const jobs: Array<string> = []
+        const jobs: Array<InProgressJob> = []
         let isolated = false
         let blocked = false
         const list = queue(name)
@@ -180,7 +193,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
           if (job === undefined) break
           if (recoveries.has(job)) {
             if (jobs.length === 0 && isolate) {
-              jobs.push(job)
+              jobs.push({ token: String(nextToken++), raw: job })
               isolated = true
             } else {
               list.rpush([job])
@@ -188,40 +201,44 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
             }
             break
           }
-          jobs.push(job)
+          jobs.push({ token: String(nextToken++), raw: job })
         }
         if (jobs.length > 0) {
-          inProgressOf(name, node).lpush(jobs)
+          const entries = inProgressOf(name, node)
+          for (const { token, raw } of jobs) entries.set(token, raw)
           nodes.add(node)
           nodeQueues.set(node, (nodeQueues.get(node) ?? new Set()).add(name))
         }
         return { jobs, isolated, blocked }
       }),
-    ack: (name, node, raws) =>
+    ack: (name, node, tokens) =>
       Effect.sync(() => {
-        const list = inProgressOf(name, node)
-        for (const raw of raws) list.remove(raw)
+        const entries = inProgressOf(name, node)
+        for (const token of tokens) entries.delete(token)
       }),
-    retry: (name, node, raw, payload, at) =>
+    retry: (name, node, token, payload, at) =>
       Effect.sync(() => {
         sets.retry.add(payload, at)
-        inProgressOf(name, node).remove(raw)
+        inProgressOf(name, node).delete(token)
         notify({ _tag: "Scheduled" })
       }),
-    kill: (name, node, raw, payload, at, limits) =>
+    kill: (name, node, token, payload, at, limits) =>
       Effect.sync(() => {
         sets.dead.add(payload, at)
         sets.dead.trim(limits, at)
-        inProgressOf(name, node).remove(raw)
+        inProgressOf(name, node).delete(token)
       }),
     requeueInProgress: (name, node) =>
       Effect.sync(() => {
-        const jobs = inProgressOf(name, node).lpop(Number.MAX_SAFE_INTEGER)
+        const entries = inProgressOf(name, node)
+        const jobs = newest(entries, entries.size).map(({ raw }) => raw)
+        entries.clear()
         queue(name).rpush(jobs)
         if (jobs.length > 0) notify({ _tag: "Work", queue: name })
         return jobs.length
       }),
-    inProgress: (name, node) => Effect.sync(() => inProgressOf(name, node).range(0, -1)),
+    inProgress: (name, node) =>
+      Effect.sync(() => [...inProgressOf(name, node)].map(([token, raw]) => ({ token, raw }))),
     heartbeat: (beat) =>
       Effect.sync(() => {
         heartbeats.set(beat.node, beat.now + beat.ttlMillis)
@@ -246,33 +263,40 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     nodeQueues: (node) => Effect.sync(() => [...(nodeQueues.get(node) ?? [])].sort()),
     recoverBatch: (name, node, maxRecoveries) =>
       Effect.sync(() => {
-        const list = inProgressOf(name, node)
-        const jobs = list.lpop(RecoveryBatchSize)
+        const entries = inProgressOf(name, node)
+        const jobs = newest(entries, RecoveryBatchSize)
         const requeue: Array<string> = []
-        const poisoned: Array<string> = []
-        for (const raw of jobs) {
-          const count = (recoveries.get(raw) ?? 0) + 1
-          recoveries.set(raw, count)
-          if (count > maxRecoveries) poisoned.push(raw)
-          else requeue.push(raw)
+        const poisoned: Array<InProgressJob> = []
+        for (const job of jobs) {
+          const count = (recoveries.get(job.raw) ?? 0) + 1
+          recoveries.set(job.raw, count)
+          // A poison pill stays in the entries, for the caller to kill with its reason.
+          if (count > maxRecoveries) poisoned.push(job)
+          else {
+            requeue.push(job.raw)
+            entries.delete(job.token)
+          }
         }
         queue(name).rpush(requeue)
-        list.rpush(poisoned)
         if (requeue.length > 0) notify({ _tag: "Work", queue: name })
         return { taken: jobs.length, poisoned }
       }),
     forgetRecovery: (_queue, raw) => Effect.sync(() => void recoveries.delete(raw)),
-    requeueOrphans: (name, node, raws) =>
+    requeueOrphans: (name, node, tokens) =>
       Effect.sync(() => {
-        const list = inProgressOf(name, node)
-        const moved = raws.filter((raw) => list.remove(raw))
+        const entries = inProgressOf(name, node)
+        const moved: Array<string> = []
+        for (const token of tokens) {
+          const raw = entries.get(token)
+          if (raw !== undefined && entries.delete(token)) moved.push(raw)
+        }
         queue(name).rpush(moved)
         if (moved.length > 0) notify({ _tag: "Work", queue: name })
         return moved.length
       }),
     deregister: (node) =>
       Effect.sync(() => {
-        const holding = [...(nodeQueues.get(node) ?? [])].filter((name) => inProgressOf(name, node).length > 0)
+        const holding = [...(nodeQueues.get(node) ?? [])].filter((name) => inProgressOf(name, node).size > 0)
         if (holding.length > 0) {
           nodeQueues.set(node, new Set(holding))
           return false

@@ -21,7 +21,7 @@ import type { Outcome } from "./JobRun.ts"
 import type * as Lease from "./Lease.ts"
 import { Node } from "./Node.ts"
 import * as Stats from "./Stats.ts"
-import { Store, type StoreError } from "./Store.ts"
+import { type InProgressJob, Store, type StoreError } from "./Store.ts"
 
 export type Phase = "active" | "pausing" | "paused"
 
@@ -39,7 +39,11 @@ export interface Pool {
    * Runs each fetched job under a lease that takes one of `reservation`'s slots; `process` gets
    * the lease, and the end of the job's fiber releases it, however it ends.
    */
-  readonly start: (reservation: Reservation, raws: ReadonlyArray<string>, isolated: boolean) => Effect.Effect<void>
+  readonly start: (
+    reservation: Reservation,
+    jobs: ReadonlyArray<InProgressJob>,
+    isolated: boolean,
+  ) => Effect.Effect<void>
   /**
    * Puts back jobs in this node's in-progress list that the pool holds no lease for (a fetch whose
    * reply was lost took them); returns how many.
@@ -78,15 +82,17 @@ interface Owner {
 class PoolLease implements Lease.Lease {
   readonly owner: Owner
   readonly queue: string
+  readonly token: string
   readonly raw: string
   readonly isolated: boolean
   readonly startedMillis: number
   slot: number
   working = true
-  constructor(owner: Owner, queue: string, raw: string, isolated: boolean, startedMillis: number, slot: number) {
+  constructor(owner: Owner, queue: string, job: InProgressJob, isolated: boolean, startedMillis: number, slot: number) {
     this.owner = owner
     this.queue = queue
-    this.raw = raw
+    this.token = job.token
+    this.raw = job.raw
     this.isolated = isolated
     this.startedMillis = startedMillis
     this.slot = slot
@@ -188,9 +194,9 @@ export const make = Effect.fnUntraced(function* (options: {
    * outcome. Plain steps, no Scope or Semaphore: this runs for every job, and nothing here can
    * fail or wait.
    */
-  const startUnsafe = (held: Held, raw: string, isolated: boolean) => {
+  const startUnsafe = (held: Held, job: InProgressJob, isolated: boolean) => {
     held.leased++
-    const lease = new PoolLease(owner, queue, raw, isolated, clock.currentTimeMillisUnsafe(), leases.length)
+    const lease = new PoolLease(owner, queue, job, isolated, clock.currentTimeMillisUnsafe(), leases.length)
     // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
     leases.push(lease)
     isolation.jobStartedUnsafe(isolated)
@@ -210,20 +216,16 @@ export const make = Effect.fnUntraced(function* (options: {
     concurrency,
     reserve,
     // One step for the whole fetch: a lease taken is a fiber started, which releases it.
-    start: (reservation, raws, isolated) =>
+    start: (reservation, jobs, isolated) =>
       Effect.sync(() => {
-        for (const raw of raws) startUnsafe(reservation as Held, raw, isolated)
+        for (const job of jobs) startUnsafe(reservation as Held, job, isolated)
       }),
     reconcile: Effect.gen(function* () {
-      // Raw payload → how many leases carry it (counted here: reconcile runs every few polls).
-      const unclaimed = new Map<string, number>()
-      for (const lease of leases) unclaimed.set(lease.raw, (unclaimed.get(lease.raw) ?? 0) + 1)
+      // Made here, not kept: reconcile runs every few polls.
+      const leased = new Set<string>()
+      for (const lease of leases) leased.add(lease.token)
       const orphans: Array<string> = []
-      for (const raw of yield* store.inProgress(queue, node)) {
-        const claims = unclaimed.get(raw) ?? 0
-        if (claims > 0) unclaimed.set(raw, claims - 1)
-        else orphans.push(raw)
-      }
+      for (const { token } of yield* store.inProgress(queue, node)) if (!leased.has(token)) orphans.push(token)
       return yield* store.requeueOrphans(queue, node, orphans)
     }),
     slotFreed: Effect.suspend(() => {

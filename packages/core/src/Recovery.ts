@@ -25,11 +25,11 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
     while (true) {
       const batch = yield* store.recoverBatch(queue, dead, maxRecoveries)
       requeued += batch.taken - batch.poisoned.length
-      // Poison pills wait in the dead node's list: each moves to dead, with its reason, atomically.
-      for (const raw of batch.poisoned) {
+      // Poison pills wait in the dead node's entries: each moves to dead, with its reason, atomically.
+      for (const { token, raw } of batch.poisoned) {
         const reason = `Poison pill: the job came back from dead nodes more than ${maxRecoveries} times`
         yield* deadLetter.bury({
-          from: { _tag: "InProgress", queue, node: dead },
+          from: { _tag: "InProgress", queue, node: dead, token },
           raw,
           queue,
           failure: { errorClass: "PoisonPill", message: reason },

@@ -4,7 +4,9 @@
  * implement it and pass the same conformance suite.
  *
  * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
- * removal, so a job is never re-serialised to find it again. A payload whose bytes are not UTF-8
+ * removal from a queue or a set, so a job is never re-serialised to find it again. A job in a
+ * node's in-progress entries is found by the token its fetch gave it, so that writing its outcome
+ * costs the same whatever the payload's size. A payload whose bytes are not UTF-8
  * travels in Payload's binary form, which a store turns back into the exact bytes whenever it
  * writes or looks for that payload (see Payload.ts). Times are passed in as epoch milliseconds by
  * callers that read them from `Clock`.
@@ -115,21 +117,28 @@ export interface ProcessEntry {
   readonly work: ReadonlyArray<readonly [string, string]>
 }
 
-/** One recovery batch of a dead node's in-progress list. */
+/** A job in a node's in-progress entries: its payload, under the token its fetch gave it. */
+export interface InProgressJob {
+  /** Unique among the node's in-progress entries of the queue; later fetches give larger ones. */
+  readonly token: string
+  readonly raw: string
+}
+
+/** One recovery batch of a dead node's in-progress entries. */
 export interface RecoveredBatch {
-  /** Jobs taken from the list: requeued, or poison pills. */
+  /** Jobs taken from the entries: requeued, or poison pills. */
   readonly taken: number
   /**
-   * Jobs that came back from dead nodes more than the limit. They stay in the dead node's list
-   * (at its end) for the caller to `kill` with their reason.
+   * Jobs that came back from dead nodes more than the limit. They stay in the dead node's
+   * entries for the caller to `kill` with their reason.
    */
-  readonly poisoned: ReadonlyArray<string>
+  readonly poisoned: ReadonlyArray<InProgressJob>
 }
 
 /** What a fetch took. */
 export interface Fetched {
-  /** Oldest first. */
-  readonly jobs: ReadonlyArray<string>
+  /** Oldest first, each under its token. */
+  readonly jobs: ReadonlyArray<InProgressJob>
   /** The one job taken came back from a dead node: it must run alone on this node. */
   readonly isolated: boolean
   /** A job that came back from a dead node waits first in the queue for an idle node. */
@@ -156,38 +165,40 @@ export interface StoreShape {
   ) => Effect.Effect<void, StoreError>
 
   /**
-   * Atomically move up to `count` of the oldest jobs of `queue` into `node`'s in-progress list for
-   * it, and return them oldest first. `count` ≤ 0 takes nothing. A job that came back from a dead
-   * node (it may be the poison pill that killed it) is taken only alone, and only when `isolate`
-   * says this node is idle; otherwise it ends the batch and stays first in the queue.
+   * Atomically move up to `count` of the oldest jobs of `queue` into `node`'s in-progress entries
+   * for it, each under a fresh token, and return them oldest first. `count` ≤ 0 takes nothing. A
+   * job that came back from a dead node (it may be the poison pill that killed it) is taken only
+   * alone, and only when `isolate` says this node is idle; otherwise it ends the batch and stays
+   * first in the queue. A fetch that ran twice (a command resent after a lost reply) takes nothing
+   * the second time.
    */
   readonly fetch: (queue: string, node: string, count: number, isolate?: boolean) => Effect.Effect<Fetched, StoreError>
-  /** Remove finished jobs (by raw payload) from `node`'s in-progress list. */
-  readonly ack: (queue: string, node: string, raws: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
-  /** Atomically: ZADD `payload` to `retry` at `at` and remove `raw` from in-progress. */
+  /** Remove finished jobs (by token) from `node`'s in-progress entries. */
+  readonly ack: (queue: string, node: string, tokens: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
+  /** Atomically: ZADD `payload` to `retry` at `at` and remove the job of `token` from in-progress. */
   readonly retry: (
     queue: string,
     node: string,
-    raw: string,
+    token: string,
     payload: string,
     at: number,
   ) => Effect.Effect<void, StoreError>
   /**
-   * Atomically: ZADD `payload` to `dead` at `at`, trim the dead set, and remove `raw` from
-   * in-progress.
+   * Atomically: ZADD `payload` to `dead` at `at`, trim the dead set, and remove the job of `token`
+   * from in-progress.
    */
   readonly kill: (
     queue: string,
     node: string,
-    raw: string,
+    token: string,
     payload: string,
     at: number,
     limits: DeadSetLimits,
   ) => Effect.Effect<void, StoreError>
   /** Move every in-progress job of `node` for `queue` back to where it runs next; returns the count. */
   readonly requeueInProgress: (queue: string, node: string) => Effect.Effect<number, StoreError>
-  /** The in-progress list of `node` for `queue`, newest first. */
-  readonly inProgress: (queue: string, node: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /** The in-progress entries of `node` for `queue`, oldest first. */
+  readonly inProgress: (queue: string, node: string) => Effect.Effect<ReadonlyArray<InProgressJob>, StoreError>
 
   /** The lowest score in `set` (epoch seconds), or `undefined` when it is empty. */
   readonly earliest: (set: "schedule" | "retry") => Effect.Effect<number | undefined, StoreError>
@@ -234,13 +245,13 @@ export interface StoreShape {
   /** Forget a job's recoveries (it came back to `queue`) once it has run alone and its outcome is written. */
   readonly forgetRecovery: (queue: string, raw: string) => Effect.Effect<void, StoreError>
   /**
-   * Move these jobs (one occurrence each) from `node`'s in-progress list back to the front of the
+   * Move the jobs of these tokens from `node`'s in-progress entries back to the front of the
    * queue, each only if still there: jobs the node took but is not running (a lost fetch reply).
    */
   readonly requeueOrphans: (
     queue: string,
     node: string,
-    raws: ReadonlyArray<string>,
+    tokens: ReadonlyArray<string>,
   ) => Effect.Effect<number, StoreError>
   /**
    * Forget `node` in Verk's and Sidekiq's registries, unless it still holds in-progress jobs

@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, DateTime, Effect, Exit, Fiber, Schema } from "effect"
 import * as Decide from "../src/Decide.ts"
-import type * as Job from "../src/Job.ts"
 import { describeFailure } from "../src/Failure.ts"
+import type * as Job from "../src/Job.ts"
 import * as Worker from "../src/Worker.ts"
 
 const job = (extra: Partial<Job.Job> = {}): Job.Job =>

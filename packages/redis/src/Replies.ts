@@ -8,11 +8,35 @@ import * as Schema from "effect/Schema"
 
 /** Payloads as Redis holds them: bytes, turned into the store's strings by `fromBytes`. */
 export const Payloads = Schema.Array(Schema.Uint8Array)
+/** Jobs taken, and the poison pills left: token, payload, token, payload... (tokens as bytes too). */
 export const RecoverReply = Schema.Tuple([Schema.Number, Payloads])
 export const FetchReply = Schema.Tuple([Payloads, Schema.Number, Schema.Number])
 /** How many members moved, and the names (bytes) of the queues pushed to. */
 export const PromoteReply = Schema.Tuple([Schema.Number, Schema.Array(Schema.Uint8Array)])
 export const fromBytes = (payloads: ReadonlyArray<Uint8Array>): Array<string> => payloads.map(Payload.fromBytes)
+/**
+ * HGETALL's reply: ioredis turns a hash with fields into an object (field names as text), and
+ * leaves an empty one as an empty array.
+ */
+export const HashOfPayloads = Schema.Union([Schema.Record(Schema.String, Schema.Uint8Array), Payloads])
+/** In-progress entries from an HGETALL reply. */
+export const fromHash = (
+  hash: Readonly<Record<string, Uint8Array>> | ReadonlyArray<Uint8Array>,
+): Array<Store.InProgressJob> =>
+  Array.isArray(hash)
+    ? toInProgress(hash)
+    : Object.entries(hash).map(([token, bytes]) => ({ token, raw: Payload.fromBytes(bytes) }))
+/** In-progress entries from a flat reply (a script's): token, payload, token, payload... */
+export const toInProgress = (flat: ReadonlyArray<Uint8Array>): Array<Store.InProgressJob> => {
+  const jobs: Array<Store.InProgressJob> = []
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    jobs.push({ token: Buffer.from(flat[i]!).toString(), raw: Payload.fromBytes(flat[i + 1]!) })
+  }
+  return jobs
+}
+/** Entries in fetch order: a larger token was given later. */
+export const byToken = (jobs: ReadonlyArray<Store.InProgressJob>): Array<Store.InProgressJob> =>
+  [...jobs].sort((a, b) => Number(a.token) - Number(b.token))
 
 export const Strings = Schema.Array(Schema.String)
 export const Integer = Schema.Number

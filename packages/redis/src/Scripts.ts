@@ -37,6 +37,8 @@ export const fetch = Redis.script(
     queue: string,
     node: string,
     isolate: boolean,
+    /** The token of the first job taken; the next ones follow it (see fetch.lua). */
+    firstToken: number,
   ) => [
     keys.queue,
     keys.inProgress,
@@ -46,20 +48,21 @@ export const fetch = Redis.script(
     queue,
     node,
     isolate ? 1 : 0,
+    firstToken,
   ],
   { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 4 : 5) },
 ).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number]>()
 
-export const ack = Redis.script((inProgress: string, raws: ReadonlyArray<Payload>) => [inProgress, ...raws], {
+export const ack = Redis.script((inProgress: string, tokens: ReadonlyArray<string>) => [inProgress, ...tokens], {
   lua: Lua.ack,
   numberOfKeys: 1,
 }).withReturnType<number>()
 
 export const retry = Redis.script(
-  (inProgress: string, retrySet: string, raw: Payload, payload: Payload, at: number, channel: string) => [
+  (inProgress: string, retrySet: string, token: string, payload: Payload, at: number, channel: string) => [
     inProgress,
     retrySet,
-    raw,
+    token,
     payload,
     at,
     channel,
@@ -68,10 +71,10 @@ export const retry = Redis.script(
 ).withReturnType<number>()
 
 export const kill = Redis.script(
-  (inProgress: string, dead: string, raw: Payload, payload: Payload, at: number, maxJobs: number, cutoff: number) => [
+  (inProgress: string, dead: string, token: string, payload: Payload, at: number, maxJobs: number, cutoff: number) => [
     inProgress,
     dead,
-    raw,
+    token,
     payload,
     at,
     maxJobs,
@@ -152,12 +155,12 @@ export const recoverInProgress = Redis.script(
 ).withReturnType<readonly [number, ReadonlyArray<Uint8Array>]>()
 
 export const requeueOrphans = Redis.script(
-  (inProgress: string, queueKey: string, queue: string, channel: string, raws: ReadonlyArray<Payload>) => [
+  (inProgress: string, queueKey: string, queue: string, channel: string, tokens: ReadonlyArray<string>) => [
     inProgress,
     queueKey,
     queue,
     channel,
-    ...raws,
+    ...tokens,
   ],
   { lua: Lua.requeueOrphans, numberOfKeys: 2 },
 ).withReturnType<number>()
@@ -166,7 +169,7 @@ export const deregisterNode = Redis.script(
   (
     keys: ReadonlyArray<string>,
     node: string,
-    /** In-progress lists the script looks at itself: queue name and key. */
+    /** In-progress entries the script looks at itself: queue name and key. */
     inProgress: ReadonlyArray<readonly [string, string]>,
     /** The node holds in-progress jobs the script cannot see (another slot). */
     keptElsewhere: boolean,

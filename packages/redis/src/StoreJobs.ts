@@ -23,6 +23,21 @@ const { toWire } = Payload
 const { Integer } = Replies
 
 /**
+ * Tokens for fetched jobs, unique among a node's in-progress entries of a queue: this store's
+ * numbers increase from a random start (below 2^40, so they stay exact far beyond any process's
+ * life), and a node that restarts under a fixed id puts its leftovers back before it fetches.
+ */
+const makeTokens = () => {
+  let next = Math.floor(Math.random() * 2 ** 40)
+  /** Keeps `count` consecutive numbers for one fetch; returns the first. */
+  return (count: number): number => {
+    const first = next
+    next += count
+    return first
+  }
+}
+
+/**
  * A failed job's outcome: its entry in `set` (retry or dead) and its removal from in-progress.
  * One script (`atomic`) when the entry's home is the queue the job was fetched from, which is
  * always so in Sidekiq's scheme. In the cluster scheme a payload naming another queue has its
@@ -33,11 +48,11 @@ const writeOutcome = (
   { keys, scheme, durable, wire, run }: StoreContext,
   operation: string,
   set: "retry" | "dead",
-  job: { readonly queue: string; readonly node: string; readonly raw: string; readonly payload: string },
+  job: { readonly queue: string; readonly node: string; readonly token: string; readonly payload: string },
   atomic: (setKey: string) => StoreEffect<unknown>,
   entry: (setKey: string) => StoreEffect<unknown>,
 ) => {
-  const { queue, node, raw, payload } = job
+  const { queue, node, token, payload } = job
   const home = scheme.homeOf(payload)
   const setKey = keys.set(set, home)
   const write = scheme.oneSlot(home, queue)
@@ -45,7 +60,7 @@ const writeOutcome = (
     : entry(setKey).pipe(
         durable(operation, setKey),
         Effect.andThen(
-          Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), [toWire(raw)]).pipe(run(operation, Integer)),
+          Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), [token]).pipe(run(operation, Integer)),
         ),
       )
   return scheme
@@ -60,105 +75,114 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
   durable,
   wire,
   run,
-  payloads,
-}) => ({
-  enqueue: (queue, payloads, token) =>
-    payloads.length === 0
-      ? Effect.void
-      : scheme.register("enqueue", keys.queues, queue).pipe(
-          Effect.andThen(
-            Effect.suspend(() =>
-              // A fresh token per call when none is given: ioredis may send this very command twice.
-              Wire.evalScript(wire, Scripts.enqueue)(
-                {
-                  queue: keys.queue(queue),
-                  token: keys.enqueueToken(queue, token ?? Job.makeJid()),
-                  queues: scheme.scriptQueues,
-                },
-                queue,
-                scheme.channel,
-                Store.EnqueueTokenSeconds,
-                payloads.map(toWire),
+  sendBytes,
+}) => {
+  const tokens = makeTokens()
+  return {
+    enqueue: (queue, payloads, token) =>
+      payloads.length === 0
+        ? Effect.void
+        : scheme.register("enqueue", keys.queues, queue).pipe(
+            Effect.andThen(
+              Effect.suspend(() =>
+                // A fresh token per call when none is given: ioredis may send this very command twice.
+                Wire.evalScript(wire, Scripts.enqueue)(
+                  {
+                    queue: keys.queue(queue),
+                    token: keys.enqueueToken(queue, token ?? Job.makeJid()),
+                    queues: scheme.scriptQueues,
+                  },
+                  queue,
+                  scheme.channel,
+                  Store.EnqueueTokenSeconds,
+                  payloads.map(toWire),
+                ),
+              ).pipe(
+                run("enqueue", Integer),
+                // -1: the token was spent, nothing was pushed.
+                Effect.tap((length) => scheme.publishAfter("enqueue", `work:${queue}`, length >= 0)),
               ),
-            ).pipe(
-              run("enqueue", Integer),
-              // -1: the token was spent, nothing was pushed.
-              Effect.tap((length) => scheme.publishAfter("enqueue", `work:${queue}`, length >= 0)),
             ),
+            durable("enqueue", keys.queue(queue)),
+            Effect.asVoid,
           ),
-          durable("enqueue", keys.queue(queue)),
-          Effect.asVoid,
-        ),
-  fetch: (queue, node, wanted, isolate = false) =>
-    wanted < 1
-      ? Effect.succeed({ jobs: [], isolated: false, blocked: false })
-      : Effect.andThen(
-          // The cluster scheme finds in-progress jobs through `homes`: the queue is there first.
-          scheme.registerHomes("fetch", queue),
-          Wire.evalScript(wire, Scripts.fetch)(
-            {
-              queue: keys.queue(queue),
-              inProgress: keys.inProgress(queue, node),
-              recovered: keys.recovered(queue),
-              nodes: keys.nodesOf(queue),
-              nodeQueues: scheme.scriptNodeQueues(node),
-            },
-            wanted,
-            queue,
-            node,
-            isolate,
-          ).pipe(run("fetch", Replies.FetchReply)),
-        ).pipe(
-          Effect.map(([jobs, isolated, blocked]) => ({
-            jobs: Replies.fromBytes(jobs),
-            isolated: isolated === 1,
-            blocked: blocked === 1,
-          })),
-        ),
-  ack: (queue, node, raws) =>
-    raws.length === 0
-      ? Effect.void
-      : Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), raws.map(toWire)).pipe(
-          run("ack", Integer),
-          durable("ack", keys.inProgress(queue, node)),
-          Effect.asVoid,
-        ),
-  inProgress: (queue, node) => payloads("inProgress", "LRANGE", keys.inProgress(queue, node), 0, -1),
-})
+    fetch: (queue, node, wanted, isolate = false) => {
+      if (wanted < 1) return Effect.succeed({ jobs: [], isolated: false, blocked: false })
+      // Kept for this call: a resend of the same command (same tokens) takes nothing (fetch.lua).
+      const first = tokens(wanted)
+      return Effect.andThen(
+        // The cluster scheme finds in-progress jobs through `homes`: the queue is there first.
+        scheme.registerHomes("fetch", queue),
+        Wire.evalScript(wire, Scripts.fetch)(
+          {
+            queue: keys.queue(queue),
+            inProgress: keys.inProgress(queue, node),
+            recovered: keys.recovered(queue),
+            nodes: keys.nodesOf(queue),
+            nodeQueues: scheme.scriptNodeQueues(node),
+          },
+          wanted,
+          queue,
+          node,
+          isolate,
+          first,
+        ).pipe(run("fetch", Replies.FetchReply)),
+      ).pipe(
+        Effect.map(([jobs, isolated, blocked]) => ({
+          jobs: jobs.map((bytes, k) => ({ token: String(first + k), raw: Payload.fromBytes(bytes) })),
+          isolated: isolated === 1,
+          blocked: blocked === 1,
+        })),
+      )
+    },
+    ack: (queue, node, tokens) =>
+      tokens.length === 0
+        ? Effect.void
+        : Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), tokens).pipe(
+            run("ack", Integer),
+            durable("ack", keys.inProgress(queue, node)),
+            Effect.asVoid,
+          ),
+    inProgress: (queue, node) =>
+      sendBytes(Replies.HashOfPayloads)("inProgress", "HGETALL", keys.inProgress(queue, node)).pipe(
+        Effect.map((hash) => Replies.byToken(Replies.fromHash(hash))),
+      ),
+  }
+}
 
 /** A failed job's way out of in-progress: to retry, or to dead. */
 const failures: Operations<"retry" | "kill"> = (context) => {
   const { keys, scheme, wire, run, send, sendBytes } = context
   return {
-    retry: (queue, node, raw, payload, at) =>
+    retry: (queue, node, token, payload, at) =>
       writeOutcome(
         context,
         "retry",
         "retry",
-        { queue, node, raw, payload },
+        { queue, node, token, payload },
         (retrySet) =>
           Wire.evalScript(wire, Scripts.retry)(
             keys.inProgress(queue, node),
             retrySet,
-            toWire(raw),
+            token,
             toWire(payload),
             at,
             scheme.channel,
           ).pipe(run("retry", Integer)),
         (retrySet) => sendBytes(Integer)("retry", "ZADD", retrySet, at, toWire(payload)),
       ).pipe(Effect.tap(() => scheme.publishAfter("retry", "scheduled"))),
-    kill: (queue, node, raw, payload, at, limits: Store.DeadSetLimits) => {
+    kill: (queue, node, token, payload, at, limits: Store.DeadSetLimits) => {
       const cutoff = at - limits.maxAgeSeconds
       return writeOutcome(
         context,
         "kill",
         "dead",
-        { queue, node, raw, payload },
+        { queue, node, token, payload },
         (dead) =>
           Wire.evalScript(wire, Scripts.kill)(
             keys.inProgress(queue, node),
             dead,
-            toWire(raw),
+            token,
             toWire(payload),
             at,
             limits.maxJobs,
@@ -211,20 +235,22 @@ const requeues: Operations<"requeueInProgress" | "recoverBatch" | "forgetRecover
       RecoveryMemorySeconds,
     ).pipe(
       run("recoverBatch", Replies.RecoverReply),
-      Effect.tap(([taken, poisoned]) => scheme.publishAfter("recoverBatch", `work:${queue}`, taken > poisoned.length)),
-      Effect.map(([taken, poisoned]) => ({ taken, poisoned: Replies.fromBytes(poisoned) })),
+      Effect.tap(([taken, poisoned]) =>
+        scheme.publishAfter("recoverBatch", `work:${queue}`, taken > poisoned.length / 2),
+      ),
+      Effect.map(([taken, poisoned]) => ({ taken, poisoned: Replies.toInProgress(poisoned) })),
     ),
   forgetRecovery: (queue, raw) =>
     sendBytes(Integer)("forgetRecovery", "HDEL", keys.recovered(queue), toWire(raw)).pipe(Effect.asVoid),
-  requeueOrphans: (queue, node, raws) =>
-    raws.length === 0
+  requeueOrphans: (queue, node, tokens) =>
+    tokens.length === 0
       ? Effect.succeed(0)
       : Wire.evalScript(wire, Scripts.requeueOrphans)(
           keys.inProgress(queue, node),
           keys.queue(queue),
           queue,
           scheme.channel,
-          raws.map(toWire),
+          tokens,
         ).pipe(
           run("requeueOrphans", Integer),
           Effect.tap((moved) => scheme.publishAfter("requeueOrphans", `work:${queue}`, moved > 0)),

@@ -2,13 +2,15 @@
 // change the .lua file and run `npm run build:lua` again.
 
 /** `lua/ack.lua` */
-export const ack = `-- ack.lua: remove finished jobs from a node's in-progress list, one occurrence each.
--- KEYS[1]   \`inprogress:<name>:<node>\`
--- ARGV[1..] the raw payloads, exactly as fetched
+export const ack = `-- ack.lua: remove finished jobs from a node's in-progress entries, by their tokens.
+-- KEYS[1]   \`inprogress:<name>:<node>\`  hash: token → payload
+-- ARGV[1..] the tokens the jobs were fetched under
 -- Returns: how many were removed.
 local removed = 0
-for i = 1, #ARGV do
-  removed = removed + redis.call('LREM', KEYS[1], 1, ARGV[i])
+-- HDEL in chunks: unpack() of thousands of values overflows Lua's stack.
+local chunk = 1000
+for first = 1, #ARGV, chunk do
+  removed = removed + redis.call('HDEL', KEYS[1], unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
 end
 return removed
 `
@@ -28,8 +30,8 @@ export const deregisterNode = `-- deregister_node.lua: forget a node that is gon
 -- KEYS[5]        \`<node>\`        Sidekiq's process hash
 -- KEYS[6]        \`<node>:work\`
 -- KEYS[7]        \`<node>:workers\`  (Sidekiq 6's name for it)
--- KEYS[8..7+N]   the node's in-progress lists to look at here, N = ARGV[2] (Sidekiq's key scheme;
---                the cluster scheme's lists live in other slots and pass none)
+-- KEYS[8..7+N]   the node's in-progress entries to look at here, N = ARGV[2] (Sidekiq's key scheme;
+--                the cluster scheme's entries live in other slots and pass none)
 -- ARGV[1]        the node id
 -- ARGV[2]        N
 -- ARGV[3..2+N]   the queue names of KEYS[8..7+N]
@@ -39,7 +41,7 @@ local checked = {}
 local count = tonumber(ARGV[2])
 for i = 1, count do
   local queue = ARGV[2 + i]
-  if redis.call('LLEN', KEYS[7 + i]) == 0 then
+  if redis.call('EXISTS', KEYS[7 + i]) == 0 then
     checked[queue] = true
   end
 end
@@ -69,7 +71,7 @@ export const deregisterQueue = `-- deregister_queue.lua: the cluster key scheme'
 -- KEYS[2]  \`verk:nodes:{<name>}\`  nodes that may hold in-progress jobs of the queue
 -- ARGV[1]  the node id
 -- Returns: 1 if the node left the queue's registry, 0 if it holds jobs there and stays.
-if redis.call('LLEN', KEYS[1]) > 0 then
+if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
 end
 redis.call('SREM', KEYS[2], ARGV[1])
@@ -109,12 +111,15 @@ return length
 `
 
 /** `lua/fetch.lua` */
-export const fetch = `-- fetch.lua: move up to N of the oldest jobs of a queue into a node's in-progress list.
+export const fetch = `-- fetch.lua: move up to N of the oldest jobs of a queue into a node's in-progress entries, each
+-- under a token (the caller's first token, then the next numbers), so that the job's outcome is
+-- written by its token, whatever the payload's size. A fetch that finds its first token taken ran
+-- already (a command resent after a lost reply): it takes nothing.
 -- A job that came back from a dead node (listed in \`verk:recovered\`) may be the poison pill that
 -- killed it, so it runs alone on a node: it is taken only as a batch of one by a node that asks
 -- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
 -- KEYS[1]  \`queue:<name>\`                 the queue (jobs are taken from the right: oldest first)
--- KEYS[2]  \`inprogress:<name>:<node>\`     the node's in-progress list for that queue
+-- KEYS[2]  \`inprogress:<name>:<node>\`     hash: token → payload, the node's in-progress entries
 -- KEYS[3]  \`verk:recovered\`               hash: raw payload → times it came back from a dead node
 -- KEYS[4]  \`verk_nodes\`                   nodes that may hold in-progress jobs; in the cluster key
 --                                         scheme \`verk:nodes:{<name>}\`, those of this queue
@@ -124,10 +129,13 @@ export const fetch = `-- fetch.lua: move up to N of the oldest jobs of a queue i
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the node id
 -- ARGV[4]  '1' if the node is idle and may take a recovered job alone, else '0'
--- Returns: { jobs taken oldest first, 1 if the one job taken is a recovered one, 1 if a recovered
---            job waits at the head of the queue for an idle node }.
+-- ARGV[5]  the first token: an integer; the k-th job taken gets ARGV[5] + k - 1 (the caller keeps
+--          N numbers from ARGV[5] for this fetch, and never gives them out again)
+-- Returns: { jobs taken oldest first (the k-th under token ARGV[5] + k - 1), 1 if the one job
+--            taken is a recovered one, 1 if a recovered job waits at the head of the queue for an
+--            idle node }.
 local count = tonumber(ARGV[1])
-if count == nil or count < 1 then
+if count == nil or count < 1 or redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then
   return { {}, 0, 0 }
 end
 local jobs = redis.call('RPOP', KEYS[1], count)
@@ -157,10 +165,9 @@ end
 if #jobs == 0 then
   return { {}, 0, blocked }
 end
--- LPUSH in chunks: unpack() of thousands of values overflows Lua's stack.
-local chunk = 1000
-for first = 1, #jobs, chunk do
-  redis.call('LPUSH', KEYS[2], unpack(jobs, first, math.min(first + chunk - 1, #jobs)))
+local first = tonumber(ARGV[5])
+for k = 1, #jobs do
+  redis.call('HSET', KEYS[2], string.format('%.0f', first + k - 1), jobs[k])
 end
 redis.call('SADD', KEYS[4], ARGV[3])
 if KEYS[5] then
@@ -205,9 +212,9 @@ return 1
 /** `lua/kill.lua` */
 export const kill = `-- kill.lua: move a job to the dead set, trim the dead set, and take the job out of
 -- in-progress, atomically, so that the outcome is written before (and with) the ack.
--- KEYS[1]  \`inprogress:<name>:<node>\`
+-- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload
 -- KEYS[2]  \`dead\`  sorted set
--- ARGV[1]  the raw payload as fetched (removed from in-progress)
+-- ARGV[1]  the job's token (its entry is removed from in-progress)
 -- ARGV[2]  the payload to keep in dead
 -- ARGV[3]  when it died, epoch seconds (the score)
 -- ARGV[4]  the most dead jobs to keep (the newest stay)
@@ -216,7 +223,7 @@ export const kill = `-- kill.lua: move a job to the dead set, trim the dead set,
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
-redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 `
 
@@ -270,10 +277,10 @@ return { moved, pushed }
 /** `lua/recover_inprogress.lua` */
 export const recoverInprogress = `-- recover_inprogress.lua: put one batch of a dead node's in-progress jobs back at the front of
 -- their queue, counting how often each came back from a dead node. A job over the limit is a
--- poison pill: it stays in the dead node's list (moved to its right end) and is returned, for the
--- caller to move to dead with its reason in one atomic step (kill.lua). Each batch is atomic, so
--- nodes recovering the same dead node at once duplicate nothing.
--- KEYS[1]  \`inprogress:<name>:<node>\`  of the dead node (newest taken at the left)
+-- poison pill: it stays in the dead node's entries and is returned with its token, for the caller
+-- to move to dead with its reason in one atomic step (kill.lua). Each batch is atomic, so nodes
+-- recovering the same dead node at once duplicate nothing.
+-- KEYS[1]  \`inprogress:<name>:<node>\`  of the dead node: hash, token → payload
 -- KEYS[2]  \`queue:<name>\`
 -- KEYS[3]  \`verk:recovered\`  hash: raw payload → times recovered (fetch.lua runs these alone)
 -- ARGV[1]  batch size (≥ 1)
@@ -282,72 +289,107 @@ export const recoverInprogress = `-- recover_inprogress.lua: put one batch of a 
 --          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[4]  most recoveries a job may have; one more makes it a poison pill
 -- ARGV[5]  seconds to keep recovery counts (refreshed on each recovery)
--- Returns: { jobs taken from the list, array of poison pills left at the list's right end }.
-local jobs = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
-if not jobs then
+-- Returns: { jobs taken from the entries, the poison pills as token, payload, token, payload... }.
+-- A list here was left by a node of an earlier version (in-progress lists of payloads): it
+-- becomes entries first, the oldest (rightmost) under the lowest token.
+if redis.call('TYPE', KEYS[1]).ok == 'list' then
+  local old = redis.call('LRANGE', KEYS[1], 0, -1)
+  redis.call('DEL', KEYS[1])
+  for i = 1, #old do
+    redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
+  end
+end
+-- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
+-- the batch runs first, and an older batch (the next call) runs before it.
+local flat = redis.call('HGETALL', KEYS[1])
+local entries = {}
+for i = 1, #flat, 2 do
+  entries[#entries + 1] = { tonumber(flat[i]), flat[i], flat[i + 1] }
+end
+table.sort(entries, function(a, b) return a[1] > b[1] end)
+local batch = math.min(tonumber(ARGV[1]), #entries)
+if batch == 0 then
   return { 0, {} }
 end
 local limit = tonumber(ARGV[4])
-local requeue, poisoned = {}, {}
-for _, raw in ipairs(jobs) do
+local requeued, poisoned = 0, {}
+for i = 1, batch do
+  local token, raw = entries[i][2], entries[i][3]
   if redis.call('HINCRBY', KEYS[3], raw, 1) > limit then
+    poisoned[#poisoned + 1] = token
     poisoned[#poisoned + 1] = raw
   else
-    requeue[#requeue + 1] = raw
+    redis.call('HDEL', KEYS[1], token)
+    redis.call('RPUSH', KEYS[2], raw)
+    requeued = requeued + 1
   end
 end
 redis.call('EXPIRE', KEYS[3], tonumber(ARGV[5]))
-if #requeue > 0 then
-  -- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
-  redis.call('RPUSH', KEYS[2], unpack(requeue))
-  if ARGV[3] ~= '' then
-    redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
-  end
+if requeued > 0 and ARGV[3] ~= '' then
+  redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
 end
-if #poisoned > 0 then
-  redis.call('RPUSH', KEYS[1], unpack(poisoned))
-end
-return { #jobs, poisoned }
+return { batch, poisoned }
 `
 
 /** `lua/requeue_inprogress.lua` */
 export const requeueInprogress = `-- requeue_inprogress.lua: move one batch of a node's in-progress jobs back to their queue,
--- to the right end so that they run next, in the order they were first taken.
+-- to the right end so that they run next, in the order they were first taken (by token).
 -- Each batch is atomic, so nodes recovering the same dead node at once duplicate nothing.
--- KEYS[1]  \`inprogress:<name>:<node>\`  (newest taken at the left)
+-- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload (a larger token was fetched later)
 -- KEYS[2]  \`queue:<name>\`
 -- ARGV[1]  batch size (≥ 1)
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved; '' publishes
 --          nothing (the cluster key scheme's caller publishes on its sharded channel)
--- Returns: how many jobs moved; 0 when the in-progress list is empty.
-local jobs = redis.call('LPOP', KEYS[1], tonumber(ARGV[1]))
-if not jobs then
+-- Returns: how many jobs moved; 0 when there are no in-progress entries.
+-- A list here was left by a node of an earlier version (in-progress lists of payloads): it
+-- becomes entries first, the oldest (rightmost) under the lowest token.
+if redis.call('TYPE', KEYS[1]).ok == 'list' then
+  local old = redis.call('LRANGE', KEYS[1], 0, -1)
+  redis.call('DEL', KEYS[1])
+  for i = 1, #old do
+    redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
+  end
+end
+-- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
+-- the batch runs first, and an older batch (the next call) runs before it.
+local flat = redis.call('HGETALL', KEYS[1])
+local entries = {}
+for i = 1, #flat, 2 do
+  entries[#entries + 1] = { tonumber(flat[i]), flat[i], flat[i + 1] }
+end
+table.sort(entries, function(a, b) return a[1] > b[1] end)
+local batch = math.min(tonumber(ARGV[1]), #entries)
+if batch == 0 then
   return 0
 end
--- Newest first onto the right end leaves the oldest rightmost: it is fetched first.
-redis.call('RPUSH', KEYS[2], unpack(jobs))
+for i = 1, batch do
+  redis.call('HDEL', KEYS[1], entries[i][2])
+  redis.call('RPUSH', KEYS[2], entries[i][3])
+end
 if ARGV[3] ~= '' then
   redis.call('PUBLISH', ARGV[3], 'work:' .. ARGV[2])
 end
-return #jobs
+return batch
 `
 
 /** `lua/requeue_orphans.lua` */
-export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in this node's in-progress list but that the node
+export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in this node's in-progress entries but that the node
 -- is not running (a fetch whose reply was lost): each moves to the front of its queue only if it
--- is still in the list, so a job acked meanwhile is not run again.
--- KEYS[1]   \`inprogress:<name>:<node>\`
+-- is still there, so a job acked meanwhile is not run again.
+-- KEYS[1]   \`inprogress:<name>:<node>\`  hash: token → payload
 -- KEYS[2]   \`queue:<name>\`
 -- ARGV[1]   the queue's name
 -- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved; '' publishes
 --           nothing (the cluster key scheme's caller publishes on its sharded channel)
--- ARGV[3..] raw payloads, one per occurrence to move
+-- ARGV[3..] the tokens of the jobs to move
 -- Returns: how many jobs moved.
 local moved = 0
 for i = 3, #ARGV do
-  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
-    redis.call('RPUSH', KEYS[2], ARGV[i])
+  local raw = redis.call('HGET', KEYS[1], ARGV[i])
+  if raw then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    redis.call('RPUSH', KEYS[2], raw)
     moved = moved + 1
   end
 end
@@ -360,16 +402,16 @@ return moved
 /** `lua/retry.lua` */
 export const retry = `-- retry.lua: schedule a failed job's retry and take it out of in-progress, atomically,
 -- so that the outcome is written before (and with) the ack.
--- KEYS[1]  \`inprogress:<name>:<node>\`
+-- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload
 -- KEYS[2]  \`retry\`  sorted set
--- ARGV[1]  the raw payload as fetched (removed from in-progress)
+-- ARGV[1]  the job's token (its entry is removed from in-progress)
 -- ARGV[2]  the payload to retry (with retry_count and error fields)
 -- ARGV[3]  when to retry, epoch seconds (the score)
 -- ARGV[4]  the notification channel; 'scheduled' is published so schedulers look again; ''
 --          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- Returns: 1.
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('HDEL', KEYS[1], ARGV[1])
 if ARGV[4] ~= '' then
   redis.call('PUBLISH', ARGV[4], 'scheduled')
 end
