@@ -1,0 +1,197 @@
+/**
+ * A queue's fetch loop (Fetcher.ts) on the in-memory store under TestClock. That the loop did not
+ * fetch is proven by the store's count of fetches, read after something that would have made it
+ * fetch (the clock moved through several polls, a push, a freed slot) and before something that
+ * does; never by waiting.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, type Duration, Effect, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import * as Acker from "../src/Acker.ts"
+import { DeadLetter } from "../src/DeadLetter.ts"
+import * as Fetcher from "../src/Fetcher.ts"
+import * as Lease from "../src/Lease.ts"
+import * as Pool from "../src/Pool.ts"
+import { Processor } from "../src/Processor.ts"
+import * as Worker from "../src/Worker.ts"
+import {
+  inProgressCount,
+  layer,
+  node,
+  Probe,
+  provideAtT0,
+  queue,
+  queuedJids,
+  Recorder,
+  rawJob,
+  recordLogs,
+  settle,
+} from "./jobPath.ts"
+
+const gates = new Map<string, Deferred.Deferred<void>>()
+const gate = (key: string) => {
+  let found = gates.get(key)
+  if (found === undefined) {
+    found = Deferred.makeUnsafe<void>()
+    gates.set(key, found)
+  }
+  return found
+}
+const open = (key: string) => Deferred.succeed(gate(key), undefined)
+
+/** Performs until its gate (by jid) opens. */
+const Waits = Worker.make({
+  name: "Waits",
+  args: Schema.Tuple([Schema.String]),
+  perform: ([key]) => Deferred.await(gate(key)),
+})
+const Ok = Worker.make({ name: "Ok", args: Schema.Tuple([]), perform: () => Effect.void })
+const waits = (key: string) => rawJob("Waits", key, { args: [key] })
+
+/** Poll interval 1 s (the default): an idle queue fetches again after 10 s without a signal. */
+const Env = layer({ workers: [Waits, Ok], settings: { pollInterval: "1 second" } })
+
+/** The queue's pool (with the node's Processor and the queue's writes) and its fetch loop, running. */
+const startQueue = Effect.fnUntraced(function* (concurrency: number) {
+  const probe = yield* Probe
+  const writer = Lease.writer({
+    queue,
+    node,
+    store: probe.store,
+    deadLetter: yield* DeadLetter,
+    ack: yield* Acker.make(probe.store, node),
+  })
+  const pool = yield* Pool.make({ queue, concurrency, writer, process: (yield* Processor).process })
+  yield* Effect.forkScoped(Fetcher.run(pool))
+  yield* settle
+  return pool
+})
+
+/** Moves the clock `steps` times by `step`, letting the loops run each time. */
+const advance = (step: Duration.Input, steps: number) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < steps; i++) {
+      yield* TestClock.adjust(step)
+      yield* settle
+    }
+  })
+
+/** The jids of the jobs that finished, in order. */
+const finishedJids = Effect.gen(function* () {
+  return (yield* Recorder).events.flatMap((event) => (event._tag === "JobFinished" ? [event.jid] : []))
+})
+
+describe("Fetcher", () => {
+  it.effect("an empty queue waits for a signal: no fetch for nine polls, one after ten (the idle bound)", () =>
+    Effect.gen(function* () {
+      const probe = yield* Probe
+      yield* startQueue(2)
+      assert.strictEqual(probe.calls("fetch"), 1, "the first look finds nothing")
+      const polls = probe.calls("queueSize")
+      yield* advance("1 second", 9)
+      assert.isAtLeast(probe.calls("queueSize") - polls, 9, "the queue poll ran every second meanwhile")
+      assert.strictEqual(probe.calls("fetch"), 1, "and the loop did not fetch")
+      yield* advance("1 second", 1)
+      assert.strictEqual(probe.calls("fetch"), 2, "ten polls bound an idle wait")
+    }).pipe(provideAtT0(Env)),
+  )
+
+  it.effect("a push wakes an idle queue at once: the job runs with no time passing", () =>
+    Effect.gen(function* () {
+      const probe = yield* Probe
+      yield* startQueue(2)
+      assert.strictEqual(probe.calls("fetch"), 1)
+      yield* probe.memory.enqueue(queue, [rawJob("Ok", "pushed")])
+      yield* settle
+      assert.strictEqual(probe.calls("fetch"), 2)
+      assert.deepStrictEqual(yield* finishedJids, ["pushed"])
+      assert.strictEqual(yield* inProgressCount, 0)
+    }).pipe(provideAtT0(Env)),
+  )
+
+  it.effect("a full pool fetches nothing, whatever the polls say, until a slot is freed; then at once", () =>
+    Effect.gen(function* () {
+      const probe = yield* Probe
+      yield* probe.memory.enqueue(queue, [waits("first"), rawJob("Ok", "second")])
+      yield* startQueue(1)
+      assert.strictEqual(probe.calls("fetch"), 1)
+      assert.deepStrictEqual(yield* queuedJids, ["second"])
+      // The queue poll sees "second" waiting and signals the loop every second.
+      const polls = probe.calls("queueSize")
+      yield* advance("1 second", 12)
+      assert.isAtLeast(probe.calls("queueSize") - polls, 12)
+      assert.strictEqual(probe.calls("fetch"), 1, "a full pool has nothing to fetch for")
+      assert.deepStrictEqual(yield* queuedJids, ["second"])
+      yield* open("first")
+      yield* settle
+      // One fetch for "second", which filled the pool (so more may wait), and one that finds none.
+      assert.strictEqual(probe.calls("fetch"), 3)
+      assert.deepStrictEqual(yield* finishedJids, ["first", "second"])
+      assert.deepStrictEqual(yield* queuedJids, [])
+    }).pipe(provideAtT0(Env)),
+  )
+
+  it.effect("a failed fetch backs off for a second, then puts back what the pool does not run, and fetches", () => {
+    const logs: Array<{ readonly level: string; readonly message: string }> = []
+    return Effect.gen(function* () {
+      const probe = yield* Probe
+      // A job taken by an earlier fetch of this node whose reply never arrived.
+      yield* probe.memory.enqueue(queue, [rawJob("Ok", "orphan")])
+      assert.strictEqual((yield* probe.memory.fetch(queue, node, 1)).jobs.length, 1)
+      probe.refuse("fetch", 1)
+      yield* startQueue(2)
+      assert.strictEqual(probe.calls("fetch"), 1, "refused")
+      assert.strictEqual(probe.calls("requeueOrphans"), 0)
+      yield* advance("999 millis", 1)
+      assert.strictEqual(probe.calls("fetch"), 1, "no fetch during the back-off")
+      assert.strictEqual(probe.calls("requeueOrphans"), 0)
+      yield* advance("1 millis", 1)
+      assert.strictEqual(probe.calls("requeueOrphans"), 1, "reconciled first")
+      assert.strictEqual(probe.calls("fetch"), 2)
+      assert.deepStrictEqual(yield* finishedJids, ["orphan"], "the orphan was put back, fetched and run")
+      assert.strictEqual(yield* inProgressCount, 0)
+      const warnings = logs.filter(({ level }) => level === "Warn").map(({ message }) => message)
+      assert.deepStrictEqual(warnings, [
+        "Fetch from default failed, retrying: Store operation fetch failed: fetch refused (test)",
+        "Put back 1 jobs of default taken by a fetch whose reply was lost",
+      ])
+    }).pipe(provideAtT0(Env), recordLogs(logs))
+  })
+
+  it.effect("pause stops fetching once the running jobs have finished; resume starts again", () =>
+    Effect.gen(function* () {
+      const probe = yield* Probe
+      const recorder = yield* Recorder
+      yield* probe.memory.enqueue(queue, [waits("running")])
+      yield* startQueue(2)
+      yield* probe.memory.setPaused(queue, true)
+      yield* settle
+      yield* probe.memory.enqueue(queue, [rawJob("Ok", "held back")])
+      yield* settle
+      yield* open("running")
+      yield* settle
+      // Paused, and the job pushed meanwhile still waits: nothing was fetched after the pause.
+      assert.strictEqual(probe.calls("fetch"), 1)
+      assert.deepStrictEqual(yield* queuedJids, ["held back"])
+      yield* advance("1 second", 12)
+      assert.strictEqual(probe.calls("fetch"), 1, "nor while it stays paused")
+      yield* probe.memory.setPaused(queue, false)
+      yield* settle
+      assert.deepStrictEqual(
+        recorder.events.map(
+          (event) => `${event._tag} ${"jid" in event ? event.jid : "queue" in event ? event.queue : ""}`,
+        ),
+        [
+          "JobStarted running",
+          "QueuePausing default",
+          "JobFinished running",
+          "QueuePaused default",
+          "QueueRunning default",
+          "JobStarted held back",
+          "JobFinished held back",
+        ],
+      )
+      assert.deepStrictEqual(yield* queuedJids, [])
+    }).pipe(provideAtT0(Env)),
+  )
+})
