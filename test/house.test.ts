@@ -46,12 +46,6 @@ const pending: ReadonlyArray<{
   readonly why: string
 }> = [
   {
-    rule: "circles",
-    file: "packages/redis/src/EnvConfig.ts",
-    item: "EnvConfig.ts -> RedisStore.ts -> EnvConfig.ts",
-    why: "EnvConfig imports the type LayerOptions from RedisStore, which imports EnvConfig's config: pending a code change in redis (LayerOptions in a module of its own, or EnvConfig owning it)",
-  },
-  {
     rule: "function-lines",
     file: "packages/core/src/MemoryStore.ts",
     item: "export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {",
@@ -62,24 +56,6 @@ const pending: ReadonlyArray<{
     file: "packages/core/src/MemoryStore.ts",
     item,
     why: "MemoryStore.ts is being rewritten now",
-  })),
-  ...["StoreError", "ScoredPayload", "DeadSetLimits", "StatsTotals", "StoreShape", "Store"].map((item) => ({
-    rule: "docs" as const,
-    file: "packages/core/src/Store.ts",
-    item,
-    why: "Store.ts is being rewritten now",
-  })),
-  ...["FakeJob", "Fake"].map((item) => ({
-    rule: "docs" as const,
-    file: "packages/core/src/testing.ts",
-    item,
-    why: "testing.ts is being rewritten now",
-  })),
-  ...["queueLatency", "retrySize", "scheduledSize", "deadSize", "busyWorkers", "processes", "Options"].map((item) => ({
-    rule: "docs" as const,
-    file: "packages/node/src/web/Metrics.ts",
-    item,
-    why: "packages/node is being edited by someone else now",
   })),
 ]
 

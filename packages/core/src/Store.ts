@@ -12,31 +12,16 @@
  * callers that read them from `Clock`.
  */
 import * as Context from "effect/Context"
-import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import type * as Stream from "effect/Stream"
+import type { StoreError } from "./StoreError.ts"
 
-export class StoreError extends Data.TaggedError("StoreError")<{
-  readonly operation: string
-  readonly cause: unknown
-}> {
-  override get message() {
-    return `Store operation ${this.operation} failed: ${describe(this.cause)}`
-  }
-}
-
-const describe = (cause: unknown): string => {
-  if (cause instanceof Error) return cause.message
-  try {
-    return typeof cause === "object" && cause !== null ? JSON.stringify(cause) : String(cause)
-  } catch {
-    return "unknown cause"
-  }
-}
+export { StoreError, type StoreErrorReason } from "./StoreError.ts"
 
 /** The sorted sets of Sidekiq's data model. */
 export type SortedSetName = "schedule" | "retry" | "dead"
 
+/** A member of a sorted set, with its score. */
 export interface ScoredPayload {
   readonly payload: string
   /** Epoch seconds, as Sidekiq scores them. */
@@ -53,6 +38,7 @@ export interface Promotion {
   readonly queue: string | undefined
 }
 
+/** How the dead set is trimmed (Sidekiq: 10,000 jobs, 180 days). */
 export interface DeadSetLimits {
   /** Keep at most this many dead jobs (oldest go first). */
   readonly maxJobs: number
@@ -60,6 +46,7 @@ export interface DeadSetLimits {
   readonly maxAgeSeconds: number
 }
 
+/** Sidekiq's counters: jobs processed (failures included) and failed. */
 export interface StatsTotals {
   readonly processed: number
   readonly failed: number
@@ -145,6 +132,7 @@ export interface Fetched {
   readonly blocked: boolean
 }
 
+/** The operations of a store (see the module's comment). */
 export interface StoreShape {
   /**
    * LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. Idempotent
@@ -290,4 +278,5 @@ export interface StoreShape {
   readonly clearSet: (set: SortedSetName) => Effect.Effect<void, StoreError>
 }
 
+/** The store the runtime and the inspection API run on: `MemoryStore.layer`, `RedisStore.layer`. */
 export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}

@@ -69,6 +69,7 @@ export class NotEnqueued extends Data.TaggedError("NotEnqueued")<{
 /** Jobs a drain runs at most, unless told otherwise. */
 export const DefaultDrainLimit = 1_000
 
+/** A job waiting in the fake store: its wire form, its decoded args, and when it runs if scheduled. */
 export interface FakeJob<A> {
   readonly job: Job.Job
   readonly args: A
@@ -83,6 +84,7 @@ interface Pending {
   readonly at: number | undefined
 }
 
+/** The fake mode's view of what was enqueued (Sidekiq::Testing's fake mode). */
 export class Fake extends Context.Service<
   Fake,
   {

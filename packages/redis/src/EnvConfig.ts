@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as SchemaTransformation from "effect/SchemaTransformation"
 import * as Connection from "./Connection.ts"
-import type { LayerOptions } from "./RedisStore.ts"
+import type { LayerOptions } from "./Options.ts"
 
 export interface EnvSettings extends LayerOptions {
   /** Redacted, so that it never shows in logs. */

@@ -17,6 +17,7 @@ import * as Durability from "./Durability.ts"
 import * as EnvConfig from "./EnvConfig.ts"
 import * as KeyScheme from "./KeyScheme.ts"
 import * as Keys from "./Keys.ts"
+import type { LayerOptions, RedisStoreOptions } from "./Options.ts"
 import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
@@ -27,24 +28,7 @@ export type { Durability } from "./Durability.ts"
 export { NotReplicated } from "./Durability.ts"
 export type { EnvSettings } from "./EnvConfig.ts"
 export { config } from "./EnvConfig.ts"
-
-/** How the store uses Redis: its keys, and how many replicas a write waits for. */
-export interface RedisStoreOptions {
-  /** Prefix for every key (`<namespace>:queue:default`); none by default, as Sidekiq. */
-  readonly namespace?: string | undefined
-  /**
-   * `sidekiq` (the default on one Redis): Sidekiq's key layout. `cluster` (the default on a Redis
-   * Cluster, and the only scheme that works there): every key of a queue shares its hash tag. See
-   * Keys.ts and the README's "Redis keys" section.
-   */
-  readonly keyScheme?: Keys.Scheme | undefined
-  /**
-   * Replicas that must hold an enqueue or a job's outcome before it counts as done (Redis `WAIT`).
-   * Replication is asynchronous: without this, a write acknowledged just before the primary dies
-   * can be missing on the replica promoted in its place.
-   */
-  readonly durability?: Durability.Durability | undefined
-}
+export type { LayerOptions, RedisStoreOptions } from "./Options.ts"
 
 /**
  * The store on the `Redis` and `Wire` services in context. Dies when Sidekiq's key scheme is asked
@@ -83,9 +67,6 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
  */
 export const layerRedis = (options?: RedisStoreOptions): Layer.Layer<Store.Store, never, Redis.Redis | Wire.Wire> =>
   Layer.effect(Store.Store, make(options))
-
-/** Options of `layer`: the store's, and its connection's. */
-export interface LayerOptions extends RedisStoreOptions, Connection.ConnectionOptions {}
 
 /** The store with its own connection; failing to connect is a `Store.StoreError`. */
 export const layer = (options: LayerOptions = {}): Layer.Layer<Store.Store, Store.StoreError> =>

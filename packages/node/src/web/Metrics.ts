@@ -17,17 +17,24 @@ import type * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import { PrometheusMetrics } from "effect/observability"
 
+/** Seconds the next job of each queue has waited, by `queue`. */
 export const queueLatency = Metric.gauge("verk_queue_latency_seconds", {
   description: "Seconds the next job of the queue has waited (Sidekiq's latency)",
 })
+/** Jobs in the retry set. */
 export const retrySize = Metric.gauge("verk_retry_size", { description: "Jobs in the retry set" })
+/** Jobs in the schedule set. */
 export const scheduledSize = Metric.gauge("verk_scheduled_size", { description: "Jobs in the schedule set" })
+/** Jobs in the dead set. */
 export const deadSize = Metric.gauge("verk_dead_size", { description: "Jobs in the dead set" })
-export const busyWorkers = Metric.gauge("verk_busy_workers", {
+/** Jobs running on every live node (Sidekiq's process registry); `Stats.busySlots` is one node's. */
+export const runningJobs = Metric.gauge("verk_busy_workers", {
   description: "Jobs running on every live node, as Sidekiq's process registry says",
 })
+/** Live nodes in Sidekiq's process registry. */
 export const processes = Metric.gauge("verk_processes", { description: "Live nodes in Sidekiq's process registry" })
 
+/** Options of `layer`. */
 export interface Options {
   /** Where the route is, `/metrics` by default. */
   readonly path?: `/${string}` | undefined
@@ -59,7 +66,7 @@ export const makeRefresh = Effect.gen(function* () {
     yield* Metric.update(deadSize, yield* store.setSize("dead"))
     const live = yield* Inspection.processes
     yield* Metric.update(
-      busyWorkers,
+      runningJobs,
       live.reduce((sum, process) => sum + process.busy, 0),
     )
     yield* Metric.update(processes, live.length)
