@@ -84,7 +84,23 @@ export class JobRun {
  * interruption (shutdown), which writes nothing.
  */
 export const execute = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome> =>
-  Effect.catchCause(steps(services, run, decoded), (cause) => recover(services, run, cause))
+  Effect.catchCause(
+    thrownAsDefect(() => steps(services, run, decoded)),
+    (cause) => recover(services, run, cause),
+  )
+
+/**
+ * The effect `make` builds, or a defect with what it threw: building a step's effect runs code
+ * (a registry, a worker's `perform` function) that may throw before any effect exists. A try,
+ * not `Effect.suspend`: this runs for every job, and a step more per job costs more.
+ */
+const thrownAsDefect = <A, E>(make: () => Effect.Effect<A, E>): Effect.Effect<A, E> => {
+  try {
+    return make()
+  } catch (thrown) {
+    return Effect.die(thrown)
+  }
+}
 
 /** `decoded` when the caller has decoded the payload already (see `Job.decodeCommon`). */
 const steps = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome, StoreError> => {
@@ -139,20 +155,22 @@ const start = (services: Services, run: JobRun): Effect.Effect<void> | undefined
   )
 }
 
-/** The job's code, with the job's services and the worker's timeout. */
+/**
+ * The job's code, with the job's services and the worker's timeout. A worker's function that
+ * throws instead of returning an effect fails the job like any other failure (it is retried).
+ */
 const perform = (services: Services, run: JobRun): Effect.Effect<void, unknown> => {
   const job = run.job!
   const worker = run.worker
   if (worker === undefined) return Effect.fail(new UnknownJobClass({ className: job.class }))
   const current = CurrentJob.fromJob(job)
-  const effect =
+  const effect = thrownAsDefect(() =>
     worker.perform !== undefined
       ? worker.perform(job.args, current, services.client, run.span)
-      : Effect.suspend(() =>
-          worker
-            .run(job.args)
-            .pipe(Effect.provideService(CurrentJob, current), Effect.provideService(Client, services.client)),
-        )
+      : worker
+          .run(job.args)
+          .pipe(Effect.provideService(CurrentJob, current), Effect.provideService(Client, services.client)),
+  )
   return worker.timeout === undefined ? effect : Effect.timeout(effect, worker.timeout)
 }
 
