@@ -1,6 +1,6 @@
 /**
  * The Verk side of the bench. The drains run worker processes (verkWorkerMain.ts, the product's
- * `WorkerProcess.run`), fed by the bench's own client. The latency and idle-load phases run a node
+ * `NodeProcess.run`), fed by the bench's own client. The latency and idle-load phases run a node
  * in the bench process, built with `ManagedRuntime` (so the bench can drive it from plain async
  * code) and disposed after, which closes every scope the runtime opened (queues, scheduler, stats
  * flusher, Redis connections).

@@ -2,11 +2,11 @@
  * A Verk worker process on a Redis Cluster, for the cluster scale-out phase (clusterScaleOut.ts):
  * verkWorkerMain.ts's worker, with the store on the cluster nodes in BENCH_CLUSTER_NODES
  * (`host:port,host:port,...`; the product reads no cluster setting from the environment) and the
- * runtime's settings from the environment (VERK_QUEUES, ...) as `WorkerProcess.run` reads them.
+ * runtime's settings from the environment (VERK_QUEUES, ...) as `NodeProcess.run` reads them.
  */
 import { NodeRuntime } from "@effect/platform-node"
 import { Verk } from "@verk/core"
-import { WorkerProcess } from "@verk/node"
+import { NodeProcess } from "@verk/node"
 import { RedisStore } from "@verk/redis"
 import { Effect, Layer } from "effect"
 import { startReporter } from "./childReport.ts"
@@ -29,6 +29,6 @@ hooks.noOp = startReporter()
 const layer = Verk.layerConfig({ workers: [NoOp] }).pipe(
   Layer.provideMerge(RedisStore.layer({ url: "redis://127.0.0.1", cluster: { nodes } })),
 )
-WorkerProcess.serve.pipe(Effect.provide(layer), (main) =>
-  NodeRuntime.runMain(main, { teardown: WorkerProcess.teardown }),
+NodeProcess.serve.pipe(Effect.provide(layer), (main) =>
+  NodeRuntime.runMain(main, { teardown: NodeProcess.teardown }),
 )

@@ -1,10 +1,10 @@
 /**
  * A Verk worker process for the drain phases, run as a user would run one: the product's entry
- * point `WorkerProcess.run` with settings from the environment (REDIS_URL, VERK_QUEUES, ...), here
+ * point `NodeProcess.run` with settings from the environment (REDIS_URL, VERK_QUEUES, ...), here
  * with the bench's workers (the no-op one of the drains, the workload matrix's two), whose performs
  * are reported to the bench (childReport.ts). Which one runs is the class of the jobs enqueued.
  */
-import { WorkerProcess } from "@verk/node"
+import { NodeProcess } from "@verk/node"
 import { startReporter } from "./childReport.ts"
 import { AsyncPayload, hooks, NoOp, Payload } from "./verkWorkers.ts"
 
@@ -14,4 +14,4 @@ if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === "") {
 }
 
 hooks.noOp = startReporter()
-WorkerProcess.run([NoOp, Payload, AsyncPayload])
+NodeProcess.run([NoOp, Payload, AsyncPayload])

@@ -1,6 +1,6 @@
 /**
  * The V8 flags of a worker process: `verk run` restarts itself with them (V8 sizes its heap at
- * start only); a program calling `WorkerProcess.run` is started with them. Node built-ins alone,
+ * start only); a program calling `NodeProcess.run` is started with them. Node built-ins alone,
  * so that the bin's first image loads next to nothing before it is replaced.
  */
 

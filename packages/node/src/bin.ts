@@ -19,7 +19,7 @@ const [NodeRuntime, NodeServices, Effect, { CliOutput, Command }, { presenter, r
     import("effect/cli"),
     import("./cli/errors.ts"),
     import("./main.ts"),
-    import("./WorkerProcess.ts"),
+    import("./NodeProcess.ts"),
   ])
 
 verk.pipe(

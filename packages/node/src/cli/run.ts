@@ -26,7 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Tracing from "../Tracing.ts"
-import * as WorkerProcess from "../WorkerProcess.ts"
+import * as NodeProcess from "../NodeProcess.ts"
 import {
   HealthPortUnavailable,
   InvalidLayerExport,
@@ -105,7 +105,7 @@ export const run = Command.make(
     const { workers, layer } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
-    const environment = yield* WorkerProcess.config
+    const environment = yield* NodeProcess.config
     const store = yield* Layer.build(RedisStore.layer(environment.store))
     yield* Effect.logInfo(`running ${workers.map((worker) => worker.name).join(", ")} from ${module}`)
     const services = yield* Layer.build(layer ?? Layer.empty).pipe(
@@ -127,7 +127,7 @@ export const run = Command.make(
         ),
     })
     const web = Option.match(webPort, { onNone: () => Effect.void, onSome: (port) => startWeb(port, webHost) })
-    return yield* Effect.andThen(Effect.andThen(health, web), WorkerProcess.serve).pipe(
+    return yield* Effect.andThen(Effect.andThen(health, web), NodeProcess.serve).pipe(
       Effect.provide(runtime),
       Effect.provideContext(Context.merge(store, services)),
     )

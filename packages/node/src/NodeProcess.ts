@@ -1,5 +1,6 @@
 /**
- * A worker process: the runtime on Redis with settings from the environment (REDIS_URL,
+ * The process of one Verk node (what `verk run` starts, and what a program of its own can be
+ * with `run`): the runtime on Redis with settings from the environment (REDIS_URL,
  * VERK_QUEUES, ...), running until SIGTERM or SIGINT, then shutting down gracefully (running jobs
  * get `shutdownTimeout`, the rest go back to their queues) and exiting 0.
  *
@@ -19,7 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Runtime from "effect/Runtime"
 import { releaseWhenIdle } from "./StartupMemory.ts"
 
-/** What a worker process reads from the environment: the runtime's settings and the store's. */
+/** What a node's process reads from the environment: the runtime's settings and the store's. */
 export interface Environment {
   readonly settings: Settings.Resolved
   readonly store: RedisStore.EnvSettings
