@@ -6,6 +6,7 @@
 import { Worker } from "@verk/core"
 // Effect's modules by path, as the README advises for a worker process's modules: the "effect"
 // index would load every module of Effect into each worker process (4–5 MiB more of its idle RSS).
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
@@ -38,9 +39,13 @@ export const Payload = Worker.make({
 /** How long the workload matrix's "async" job waits: a stand-in for a call to another service. */
 export const AsyncWaitMillis = 10
 
+// Made once, as an application would hold its effects: BullMQ's job is handed a number too.
+const asyncWait = Effect.sleep(Duration.millis(AsyncWaitMillis))
+const done = Effect.sync(() => hooks.noOp())
+
 /** The workload matrix's "async" job: waits `AsyncWaitMillis` (Effect.sleep), then is done. */
 export const AsyncPayload = Worker.make({
   name: "AsyncPayload",
   args: Schema.Tuple([Schema.String]),
-  perform: () => Effect.sleep(`${AsyncWaitMillis} millis`).pipe(Effect.andThen(Effect.sync(() => hooks.noOp()))),
+  perform: () => Effect.andThen(asyncWait, done),
 })
