@@ -25,8 +25,8 @@ import { Argument, Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as Tracing from "../Tracing.ts"
 import * as NodeProcess from "../NodeProcess.ts"
+import * as Tracing from "../Tracing.ts"
 import {
   HealthPortUnavailable,
   InvalidLayerExport,
