@@ -29,6 +29,4 @@ hooks.noOp = startReporter()
 const layer = Verk.layerConfig({ workers: [NoOp] }).pipe(
   Layer.provideMerge(RedisStore.layer({ url: "redis://127.0.0.1", cluster: { nodes } })),
 )
-NodeProcess.serve.pipe(Effect.provide(layer), (main) =>
-  NodeRuntime.runMain(main, { teardown: NodeProcess.teardown }),
-)
+NodeProcess.serve.pipe(Effect.provide(layer), (main) => NodeRuntime.runMain(main, { teardown: NodeProcess.teardown }))
