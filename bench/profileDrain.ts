@@ -18,7 +18,7 @@ const inMemory = process.env.STORE === "memory"
 const server = inMemory ? undefined : await startRedisServer()
 const storeLayer =
   server === undefined
-    ? Layer.succeed(Store.Store, await Effect.runPromise(MemoryStore.make))
+    ? Layer.succeedContext(Store.context(await Effect.runPromise(MemoryStore.make)))
     : RedisStore.layer({ url: server.url })
 const quiet = Layer.succeed(References.MinimumLogLevel, "Warn")
 const client = ManagedRuntime.make(Client.layer.pipe(Layer.provide(storeLayer), Layer.provide(quiet)))

@@ -7,7 +7,7 @@
 import { Effect, Layer } from "effect"
 import { Cluster } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
-import type { Store } from "../../packages/core/src/Store.ts"
+import type { Services as StoreServices } from "../../packages/core/src/Store.ts"
 import * as Keys from "../../packages/redis/src/Keys.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
 import { payloadBytesSuite } from "../conformance/payloadBytes.ts"
@@ -52,7 +52,7 @@ const deleteNamespace = async (client: Cluster, namespace: string): Promise<void
 }
 
 /** The store on the cluster under a fresh namespace, whose keys are deleted when the layer is released. */
-const makeLayer = (namespace = uniqueNamespace()): Layer.Layer<Store, unknown> => {
+const makeLayer = (namespace = uniqueNamespace()): Layer.Layer<StoreServices, unknown> => {
   const { cluster, admin } = started()
   const cleanup = Layer.effectDiscard(
     Effect.addFinalizer(() => Effect.ignore(Effect.tryPromise(() => deleteNamespace(admin, namespace)))),

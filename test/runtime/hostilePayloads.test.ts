@@ -7,11 +7,11 @@
  * handling a job still ends in an outcome.
  */
 import { assert, it } from "@effect/vitest"
-import { Clock, Context, DateTime, Effect, Exit, Logger, References, Schema, Scope } from "effect"
+import { Clock, DateTime, Effect, Exit, Logger, References, Schema, Scope } from "effect"
 import { Redis } from "ioredis"
 import type { JobDead, JobFailed } from "../../packages/core/src/Events.ts"
 import * as Inspection from "../../packages/core/src/Inspection.ts"
-import { Store, StoreError, type StoreShape } from "../../packages/core/src/Store.ts"
+import { StoreError, type StoreShape, context as storeContext } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import {
   eventually,
@@ -88,7 +88,7 @@ const rawMembers = (testStore: TestStore, set: "schedule" | "retry" | "dead") =>
 /** The same store with some operations replaced. */
 const withStore = (testStore: TestStore, change: (store: StoreShape) => Partial<StoreShape>): TestStore => {
   const store: StoreShape = { ...testStore.store, ...change(testStore.store) }
-  return { ...testStore, store, context: Context.make(Store, store) }
+  return { ...testStore, store, context: storeContext(store) }
 }
 
 const nowSeconds = Effect.map(Clock.currentTimeMillis, (millis) => millis / 1000)

@@ -4,8 +4,8 @@
  * restarted, and does its work afterwards, and `Verk.health` reports every loop alive again.
  */
 import { assert, it } from "@effect/vitest"
-import { Context, Effect, Logger, References, Schema, Stream } from "effect"
-import { Store, type StoreShape } from "../../packages/core/src/Store.ts"
+import { Effect, Logger, References, Schema, Stream } from "effect"
+import { type StoreShape, context as storeContext } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { eventually, forEachStore, forJid, type StoreKind, startNode, type TestStore } from "./support.ts"
 
@@ -42,7 +42,7 @@ const breakingOnce = (testStore: TestStore) => {
       Stream.tap(() => (once("notifications") ? Effect.die(new Error("notifications broke")) : Effect.void)),
     ),
   }
-  return { state, testStore: { ...testStore, store, context: Context.make(Store, store) } satisfies TestStore }
+  return { state, testStore: { ...testStore, store, context: storeContext(store) } satisfies TestStore }
 }
 
 const loops = (kind: StoreKind) => {

@@ -4,8 +4,8 @@
  * outcome lands: a success is acked (and counted), a failure lands in the retry set.
  */
 import { assert, it } from "@effect/vitest"
-import { Context, Effect, Logger, References, Schema } from "effect"
-import { Store, StoreError, type StoreShape } from "../../packages/core/src/Store.ts"
+import { Effect, Logger, References, Schema } from "effect"
+import { StoreError, type StoreShape, context as storeContext } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { eventually, forEachStore, forJid, type StoreKind, setEntries, startNode, type TestStore } from "./support.ts"
 
@@ -22,7 +22,7 @@ const failingWrites = (testStore: TestStore) => {
     ack: (...args) => Effect.suspend(() => (++calls.ack <= 2 ? fail("ack") : inner.ack(...args))),
     retry: (...args) => Effect.suspend(() => (++calls.retry <= 2 ? fail("retry") : inner.retry(...args))),
   }
-  return { calls, testStore: { ...testStore, store, context: Context.make(Store, store) } satisfies TestStore }
+  return { calls, testStore: { ...testStore, store, context: storeContext(store) } satisfies TestStore }
 }
 
 const outcomeWrites = (kind: StoreKind) => {

@@ -6,9 +6,9 @@
  * explain the pickups. The Redis store's own Resubscribed is tested in test/fault/resubscribe.test.ts.
  */
 import { it } from "@effect/vitest"
-import { Context, Effect, Queue, Ref, Schema, Stream } from "effect"
+import { Effect, Queue, Ref, Schema, Stream } from "effect"
 import { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
-import { type Notification, Store } from "../../packages/core/src/Store.ts"
+import { type Notification, context as storeContext } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { forJid, quietLogs, startNode, storeKinds, type TestStore } from "./support.ts"
 
@@ -31,7 +31,7 @@ it.live("Resubscribed wakes every queue and the scheduler: jobs whose notificati
         Stream.fromQueue(said),
       ),
     }
-    const testStore: TestStore = { ...opened, store, context: Context.make(Store, store) }
+    const testStore: TestStore = { ...opened, store, context: storeContext(store) }
     const Ok = Worker.make({
       name: "Ok",
       args: Schema.Tuple([]),

@@ -18,7 +18,7 @@ import type { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
 import type { VerkEvent } from "../../packages/core/src/Events.ts"
 import * as MemoryStore from "../../packages/core/src/MemoryStore.ts"
 import type * as Settings from "../../packages/core/src/Settings.ts"
-import { Store, type StoreShape } from "../../packages/core/src/Store.ts"
+import { Store, type Services as StoreServices, type StoreShape } from "../../packages/core/src/Store.ts"
 import * as Verk from "../../packages/core/src/Verk.ts"
 import type { AnyWorker } from "../../packages/core/src/Worker.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
@@ -48,7 +48,8 @@ export const T0 = Date.UTC(2025, 0, 1)
 export interface TestStore {
   readonly isRedis: boolean
   readonly store: StoreShape
-  readonly context: Context.Context<Store>
+  /** The store's services: the aggregate and its four roles. */
+  readonly context: Context.Context<StoreServices>
   /** Waits until `count` runtimes listen to the store's notifications (Redis: PUBSUB NUMSUB). */
   readonly awaitListeners: (count: number) => Effect.Effect<void>
   /**

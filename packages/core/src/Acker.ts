@@ -10,7 +10,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
-import type { StoreError, StoreShape } from "./Store.ts"
+import type { JobStoreShape, StoreError } from "./Store.ts"
 import * as Turn from "./Turn.ts"
 
 interface Batch {
@@ -26,7 +26,7 @@ const resumeAll = (batch: Batch, result: Effect.Effect<void, StoreError>): void 
 export type Ack = (queue: string, token: string) => Effect.Effect<void, StoreError>
 
 /** `ack(queue, token)` for one node; concurrent acks of a queue share one `store.ack`. */
-export const make = Effect.fnUntraced(function* (store: StoreShape, node: string) {
+export const make = Effect.fnUntraced(function* (store: JobStoreShape, node: string) {
   const writes = yield* FiberSet.make<void>()
   const runFork = yield* FiberSet.runtime(writes)()
   // Each queue's open batch, in a slot made once per queue: a Map entry set and deleted per batch

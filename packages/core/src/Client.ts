@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Job from "./Job.ts"
-import { Store, type StoreError } from "./Store.ts"
+import { JobStore, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
 import type { InvalidJobArgs, WireArgs, Worker } from "./WorkerDefinition.ts"
 
@@ -137,9 +137,9 @@ const dieOnMalformed = <A, E>(
     Effect.die,
   ) as Effect.Effect<A, Exclude<E, Job.MalformedJob>>
 
-/** The client over the `Store` in context. */
+/** The client over the store's job path (`Store.JobStore`) in context. */
 export const make = Effect.gen(function* () {
-  const store = yield* Store
+  const store = yield* JobStore
 
   // The public operations open a span each (Effect.fn) and read the caller's trace context there;
   // these do the work, with no span of their own, so the caller stays the span a job names.
@@ -209,11 +209,11 @@ export const make = Effect.gen(function* () {
   return { enqueue, enqueueMany, enqueueRaw, schedule, scheduleRaw } satisfies ClientShape
 })
 
-/** Puts jobs on queues (and in `schedule`): `layer` provides it over a `Store`. */
+/** Puts jobs on queues (and in `schedule`): `layer` provides it over a store (its `Store.JobStore` role). */
 export class Client extends Context.Service<Client, ClientShape>()("@verk/core/Client") {}
 
 /** A client writing to the store. */
-export const layer: Layer.Layer<Client, never, Store> = Layer.effect(Client, make)
+export const layer: Layer.Layer<Client, never, JobStore> = Layer.effect(Client, make)
 
 /** `Client.enqueue` as a plain function. */
 export const enqueue = <A, E, R>(worker: Worker<A, E, R>, args: A, options?: EnqueueOptions) =>

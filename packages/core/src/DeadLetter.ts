@@ -19,7 +19,7 @@ import { Events, JobDead } from "./Events.ts"
 import * as Job from "./Job.ts"
 import * as Payload from "./Payload.ts"
 import { deadSetLimits, Settings } from "./Settings.ts"
-import { Store } from "./Store.ts"
+import { JobStore, SetStore } from "./Store.ts"
 
 /** Outcome writes back off up to 2 s between attempts, for as long as it takes. */
 export const OutcomeRetry = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")])
@@ -129,18 +129,19 @@ export class DeadLetter extends Context.Service<
     readonly bury: (death: Death) => Effect.Effect<Buried>
   }
 >()("@verk/core/DeadLetter") {
-  static readonly layer: Layer.Layer<DeadLetter, never, Store | Events | Settings> = Layer.effect(
+  static readonly layer: Layer.Layer<DeadLetter, never, JobStore | SetStore | Events | Settings> = Layer.effect(
     DeadLetter,
     Effect.gen(function* () {
-      const store = yield* Store
+      const jobs = yield* JobStore
+      const sets = yield* SetStore
       const events = yield* Events
       const limits = deadSetLimits(yield* Settings)
 
       const write = (death: Death, payload: string, score: number) => {
         const { from, raw } = death
         return from._tag === "InProgress"
-          ? Effect.as(store.kill(from.queue, from.node, from.token, payload, score, limits), true)
-          : Effect.map(store.promote(from.set, [{ raw, payload, queue: undefined }], score), (moved) => moved > 0)
+          ? Effect.as(jobs.kill(from.queue, from.node, from.token, payload, score, limits), true)
+          : Effect.map(sets.promote(from.set, [{ raw, payload, queue: undefined }], score), (moved) => moved > 0)
       }
 
       const bury = Effect.fn("DeadLetter.bury")(function* (death: Death) {

@@ -13,7 +13,7 @@ import { Isolation } from "./Isolation.ts"
 import { Node } from "./Node.ts"
 import type { Pool } from "./Pool.ts"
 import { Settings } from "./Settings.ts"
-import { Store } from "./Store.ts"
+import { JobStore } from "./Store.ts"
 import * as Turn from "./Turn.ts"
 import { WakeUp } from "./WakeUp.ts"
 
@@ -29,8 +29,8 @@ const ErrorBackoff = Duration.seconds(1)
 /** The fetch loop of `pool`'s queue (supervised, and restarted should it ever end). */
 export const run = Effect.fn("Fetcher.run")(function* (
   pool: Pool,
-): Effect.fn.Return<never, never, Store | WakeUp | Node | Settings | Isolation | Scope.Scope> {
-  const store = yield* Store
+): Effect.fn.Return<never, never, JobStore | WakeUp | Node | Settings | Isolation | Scope.Scope> {
+  const store = yield* JobStore
   const wakeUp = yield* WakeUp
   const node = (yield* Node).id
   const { pollInterval } = yield* Settings

@@ -19,7 +19,7 @@ import type { Running } from "./Lease.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 import { Settings } from "./Settings.ts"
-import { Store } from "./Store.ts"
+import { NodeStore } from "./Store.ts"
 
 export const ttlFor = (interval: Duration.Duration): Duration.Duration => Duration.times(interval, 3)
 
@@ -45,7 +45,7 @@ const sidekiqWork = (jobs: ReadonlyArray<Running>): ReadonlyArray<readonly [stri
 
 /** Beats once; the caller repeats it. */
 export const beat = Effect.fn("Heartbeat.beat")(function* (running: ReadonlyArray<Running>, startedMillis: number) {
-  const store = yield* Store
+  const store = yield* NodeStore
   const node = yield* Node
   const settings = yield* Settings
   const now = yield* Clock.currentTimeMillis
@@ -85,7 +85,7 @@ export interface Liveness {
 /** Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs. */
 export const run = Effect.fn("Heartbeat.run")(function* (
   running: Effect.Effect<ReadonlyArray<Running>>,
-): Effect.fn.Return<Liveness, never, Store | Node | Settings | Scope.Scope> {
+): Effect.fn.Return<Liveness, never, NodeStore | Node | Settings | Scope.Scope> {
   const settings = yield* Settings
   const startedMillis = yield* Clock.currentTimeMillis
   const ttlMillis = Duration.toMillis(ttlFor(settings.heartbeatInterval))

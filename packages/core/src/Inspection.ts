@@ -9,7 +9,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Job from "./Job.ts"
-import { type ScoredPayload, type SortedSetName, Store, type StoreError } from "./Store.ts"
+import { NodeStore, type ScoredPayload, SetStore, type SortedSetName, type StoreError } from "./Store.ts"
 
 /** A payload as read from the store, beside its decoded job (or why it is not one). */
 export interface Entry {
@@ -46,7 +46,7 @@ const findIn = <A extends Entry, E, R>(
   })
 
 const queueRange = (queue: string, start = 0, stop = -1) =>
-  Store.use((store) => Effect.map(store.queueRange(queue, start, stop), (raws) => raws.map(entry)))
+  SetStore.use((store) => Effect.map(store.queueRange(queue, start, stop), (raws) => raws.map(entry)))
 
 const findInQueue = Effect.fn("Queue.find")(function* (queue: string, jid: string) {
   return yield* findIn(jid, (start, stop) => queueRange(queue, start, stop))
@@ -55,34 +55,34 @@ const findInQueue = Effect.fn("Queue.find")(function* (queue: string, jid: strin
 /** The queues: their names, sizes and jobs, and finding, deleting or clearing them. */
 export const Queue = {
   /** The names of the known queues. */
-  names: Store.use((store) => store.queues),
+  names: SetStore.use((store) => store.queues),
   /** How many jobs wait in `queue`. */
-  size: (queue: string) => Store.use((store) => store.queueSize(queue)),
+  size: (queue: string) => SetStore.use((store) => store.queueSize(queue)),
   /** Jobs from newest (index 0) to next-to-run, Redis LRANGE style. */
   range: queueRange,
   find: findInQueue,
   delete: Effect.fn("Queue.delete")(function* (queue: string, jid: string) {
     const found = yield* findInQueue(queue, jid)
-    return found === undefined ? false : yield* Store.use((store) => store.deleteFromQueue(queue, found.raw))
+    return found === undefined ? false : yield* SetStore.use((store) => store.deleteFromQueue(queue, found.raw))
   }),
-  clear: (queue: string) => Store.use((store) => store.clearQueue(queue)),
+  clear: (queue: string) => SetStore.use((store) => store.clearQueue(queue)),
 }
 
 const sortedSet = (set: SortedSetName) => {
   const range = (start = 0, stop = -1) =>
-    Store.use((store) => Effect.map(store.setRange(set, start, stop), (members) => members.map(scoredEntry)))
+    SetStore.use((store) => Effect.map(store.setRange(set, start, stop), (members) => members.map(scoredEntry)))
   const find = Effect.fn(`${set}.find`)(function* (jid: string) {
     return yield* findIn(jid, range)
   })
   return {
-    size: Store.use((store) => store.setSize(set)),
+    size: SetStore.use((store) => store.setSize(set)),
     range,
     find,
     delete: Effect.fn(`${set}.delete`)(function* (jid: string) {
       const found = yield* find(jid)
-      return found === undefined ? false : yield* Store.use((store) => store.deleteFromSet(set, found.raw))
+      return found === undefined ? false : yield* SetStore.use((store) => store.deleteFromSet(set, found.raw))
     }),
-    clear: Store.use((store) => store.clearSet(set)),
+    clear: SetStore.use((store) => store.clearSet(set)),
     /**
      * Move the job to its queue now, if it is still in the set. A job that cannot run (malformed)
      * stays where it is. Returns whether it moved.
@@ -95,7 +95,7 @@ const sortedSet = (set: SortedSetName) => {
       const payload = Job.patch(found.raw, Job.enqueuedChanges(now))
       if (Result.isFailure(payload)) return false
       const queue = found.job.success.queue
-      const moved = yield* Store.use((store) =>
+      const moved = yield* SetStore.use((store) =>
         store.promote(set, [{ raw: found.raw, payload: payload.success, queue }], Job.toEpochSeconds(now)),
       )
       return moved > 0
@@ -118,7 +118,7 @@ const sortedSet = (set: SortedSetName) => {
       let moved = 0
       for (let start = 0; start < promotions.length; start += PageSize) {
         const batch = promotions.slice(start, start + PageSize)
-        moved += yield* Store.use((store) => store.promote(set, batch, Job.toEpochSeconds(now)))
+        moved += yield* SetStore.use((store) => store.promote(set, batch, Job.toEpochSeconds(now)))
       }
       return moved
     }),
@@ -140,7 +140,7 @@ export const kill = Effect.fn("Inspection.kill")(function* (set: "retry" | "sche
   const found = yield* (set === "retry" ? RetrySet : ScheduledSet).find(jid)
   if (found === undefined) return false
   const now = yield* Clock.currentTimeMillis
-  const moved = yield* Store.use((store) =>
+  const moved = yield* SetStore.use((store) =>
     store.promote(set, [{ raw: found.raw, payload: found.raw, queue: undefined }], Job.toEpochSeconds(now)),
   )
   return moved > 0
@@ -167,7 +167,7 @@ export interface DayStats {
 /** Sidekiq's daily counters (`stat:processed:<day>`) for the last `days` days, oldest first. */
 export const history = Effect.fn("Inspection.history")(function* (days: number) {
   const now = yield* Clock.currentTimeMillis
-  const store = yield* Store
+  const store = yield* SetStore
   const result: Array<DayStats> = []
   for (let back = days - 1; back >= 0; back--) {
     const day = new Date(now - back * 86_400_000).toISOString().slice(0, 10)
@@ -224,7 +224,7 @@ const decodeInfo = Schema.decodeUnknownOption(ProcessInfoJson)
 const decodeWork = Schema.decodeUnknownOption(WorkJson)
 
 /** The nodes in Sidekiq's process registry (ours and Sidekiq's own), with what each runs now. */
-export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, Store> = Store.use((store) =>
+export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeStore> = NodeStore.use((store) =>
   Effect.map(store.processes, (entries) =>
     entries.map((entry): Process => {
       const info = Option.getOrUndefined(decodeInfo(entry.info))

@@ -10,7 +10,7 @@ import type * as LogLevel from "effect/LogLevel"
 import type * as Acker from "./Acker.ts"
 import type { Buried, DeadLetter } from "./DeadLetter.ts"
 import type * as Job from "./Job.ts"
-import type { StoreError, StoreShape } from "./Store.ts"
+import type { JobStoreShape, StoreError } from "./Store.ts"
 
 /** A job running on this node, as Sidekiq's `<identity>:work` shows it. */
 export interface Running {
@@ -60,7 +60,7 @@ export interface Writer {
 export const writer = (options: {
   readonly queue: string
   readonly node: string
-  readonly store: StoreShape
+  readonly store: JobStoreShape
   readonly deadLetter: DeadLetter["Service"]
   readonly ack: Acker.Ack
 }): Writer => {

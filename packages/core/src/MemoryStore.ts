@@ -5,19 +5,23 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
+import * as Store from "./Store.ts"
 import {
   type DeadSetLimits,
   EnqueueTokenSeconds,
   type Heartbeat,
   type InProgressJob,
+  type JobStoreShape,
+  type NodeStoreShape,
   type Notification,
+  type NotificationStoreShape,
   type Promotion,
   type ScoredPayload,
+  type SetStoreShape,
   type SortedSetName,
-  Store,
   type StoreShape,
 } from "./Store.ts"
 
@@ -100,7 +104,10 @@ class SortedSet {
 /** Jobs a recovery moves per batch (any size works; the Redis store's is the same). */
 const RecoveryBatchSize = 100
 
-export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
+/** The data of one in-memory store, and the steps its operations share. */
+type State = ReturnType<typeof makeState>
+
+const makeState = (notices: PubSub.PubSub<Notification>) => {
   const queueNames = new Set<string>()
   const queues = new Map<string, List>()
   /** `<queue>\0<node>` → token → payload, oldest first (tokens are given in increasing order). */
@@ -111,28 +118,14 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     retry: new SortedSet(),
     dead: new SortedSet(),
   }
-  const paused = new Set<string>()
-  const nodes = new Set<string>()
-  const nodeQueues = new Map<string, Set<string>>()
-  /** node → epoch millis when its heartbeat expires */
-  const heartbeats = new Map<string, number>()
-  /** node → its last heartbeat, for `processes`, and when that entry expires (epoch millis) */
-  const registry = new Map<string, { readonly beat: Heartbeat; readonly expiresAt: number }>()
-  /** raw payload → times recovered from a dead node */
-  const recoveries = new Map<string, number>()
-  const counters = new Map<string, number>()
-  const notices = yield* PubSub.unbounded<Notification>()
-  const notify = (notice: Notification) => PubSub.publishUnsafe(notices, notice)
-
-  const listOf = (map: Map<string, List>, key: string): List => {
-    let list = map.get(key)
+  const queue = (name: string): List => {
+    let list = queues.get(name)
     if (list === undefined) {
       list = new List()
-      map.set(key, list)
+      queues.set(name, list)
     }
     return list
   }
-  const queue = (name: string) => listOf(queues, name)
   const inProgressOf = (name: string, node: string): Map<string, string> => {
     const key = `${name}\u0000${node}`
     let entries = inProgress.get(key)
@@ -142,37 +135,64 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     }
     return entries
   }
-  /** The newest `count` entries, newest first: pushed to a queue's right end in this order, the oldest runs first. */
-  const newest = (entries: Map<string, string>, count: number): Array<InProgressJob> =>
-    [...entries]
-      .slice(-count)
-      .reverse()
-      .map(([token, raw]) => ({ token, raw }))
-  const push = (name: string, payloads: ReadonlyArray<string>) => {
-    if (payloads.length === 0) return
-    queueNames.add(name)
-    queue(name).lpush(payloads)
+  return {
+    queueNames,
+    queues,
+    sets,
+    paused: new Set<string>(),
+    nodes: new Set<string>(),
+    nodeQueues: new Map<string, Set<string>>(),
+    /** node → epoch millis when its heartbeat expires */
+    heartbeats: new Map<string, number>(),
+    /** node → its last heartbeat, for `processes`, and when that entry expires (epoch millis) */
+    registry: new Map<string, { readonly beat: Heartbeat; readonly expiresAt: number }>(),
+    /** raw payload → times recovered from a dead node */
+    recoveries: new Map<string, number>(),
+    counters: new Map<string, number>(),
+    /** Enqueue tokens → when they are forgotten (epoch millis), oldest first. */
+    tokens: new Map<string, number>(),
+    notices,
+    notify: (notice: Notification) => PubSub.publishUnsafe(notices, notice),
+    newToken: () => String(nextToken++),
+    queue,
+    inProgressOf,
+    /** Adds `payloads` at the left end of `name`, and remembers the queue's name. */
+    push: (name: string, payloads: ReadonlyArray<string>) => {
+      if (payloads.length === 0) return
+      queueNames.add(name)
+      queue(name).lpush(payloads)
+    },
   }
-  const bump = (key: string, by: number) => counters.set(key, (counters.get(key) ?? 0) + by)
+}
 
-  /** Enqueue tokens → when they are forgotten (epoch millis), oldest first. */
-  const tokens = new Map<string, number>()
-  /** Whether `token` is new at `now`; remembers it. Forgets expired tokens on the way. */
-  const claimToken = (token: string, now: number): boolean => {
-    for (const [old, expires] of tokens) {
-      if (expires > now) break
-      tokens.delete(old)
-    }
-    if (tokens.has(token)) return false
-    tokens.set(token, now + EnqueueTokenSeconds * 1000)
-    return true
+/** The newest `count` entries, newest first: pushed to a queue's right end in this order, the oldest runs first. */
+const newest = (entries: Map<string, string>, count: number): Array<InProgressJob> =>
+  [...entries]
+    .slice(-count)
+    .reverse()
+    .map(([token, raw]) => ({ token, raw }))
+
+/** Whether enqueue `token` is new at `now`; remembers it. Forgets expired tokens on the way. */
+const claimToken = (tokens: Map<string, number>, token: string, now: number): boolean => {
+  for (const [old, expires] of tokens) {
+    if (expires > now) break
+    tokens.delete(old)
   }
+  if (tokens.has(token)) return false
+  tokens.set(token, now + EnqueueTokenSeconds * 1000)
+  return true
+}
 
+/** A job's way in, its fetch and its outcome writes. */
+const jobFlow = (
+  state: State,
+): Pick<JobStoreShape, "enqueue" | "addScheduled" | "fetch" | "ack" | "retry" | "kill" | "inProgress"> => {
+  const { sets, recoveries, nodes, nodeQueues, tokens, notify, newToken, queue, inProgressOf, push } = state
   return {
     enqueue: (name, payloads, token) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
         Effect.sync(() => {
-          if (payloads.length === 0 || (token !== undefined && !claimToken(`${name}\n${token}`, now))) return
+          if (payloads.length === 0 || (token !== undefined && !claimToken(tokens, `${name}\n${token}`, now))) return
           push(name, payloads)
           notify({ _tag: "Work", queue: name })
         }),
@@ -193,7 +213,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
           if (job === undefined) break
           if (recoveries.has(job)) {
             if (jobs.length === 0 && isolate) {
-              jobs.push({ token: String(nextToken++), raw: job })
+              jobs.push({ token: newToken(), raw: job })
               isolated = true
             } else {
               list.rpush([job])
@@ -201,7 +221,7 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
             }
             break
           }
-          jobs.push({ token: String(nextToken++), raw: job })
+          jobs.push({ token: newToken(), raw: job })
         }
         if (jobs.length > 0) {
           const entries = inProgressOf(name, node)
@@ -228,6 +248,17 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         sets.dead.trim(limits, at)
         inProgressOf(name, node).delete(token)
       }),
+    inProgress: (name, node) =>
+      Effect.sync(() => [...inProgressOf(name, node)].map(([token, raw]) => ({ token, raw }))),
+  }
+}
+
+/** Jobs going back to their queue: a node stopping, a dead node's jobs, orphans. */
+const jobRecovery = (
+  state: State,
+): Pick<JobStoreShape, "requeueInProgress" | "recoverBatch" | "forgetRecovery" | "requeueOrphans"> => {
+  const { recoveries, notify, queue, inProgressOf } = state
+  return {
     requeueInProgress: (name, node) =>
       Effect.sync(() => {
         const entries = inProgressOf(name, node)
@@ -237,30 +268,6 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         if (jobs.length > 0) notify({ _tag: "Work", queue: name })
         return jobs.length
       }),
-    inProgress: (name, node) =>
-      Effect.sync(() => [...inProgressOf(name, node)].map(([token, raw]) => ({ token, raw }))),
-    heartbeat: (beat) =>
-      Effect.sync(() => {
-        heartbeats.set(beat.node, beat.now + beat.ttlMillis)
-        nodes.add(beat.node)
-        // Sidekiq's registry entry outlives a missed beat: at least 60 s, as the Redis store keeps it.
-        registry.set(beat.node, { beat, expiresAt: beat.now + Math.max(60_000, beat.ttlMillis) })
-      }),
-    nodes: Effect.sync(() => [...nodes].sort()),
-    processes: Effect.map(Clock.currentTimeMillis, (now) =>
-      [...registry]
-        .filter(([, entry]) => entry.expiresAt > now)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([identity, { beat }]) => ({
-          identity,
-          info: beat.info,
-          busy: beat.busy,
-          beat: beat.now / 1000,
-          work: beat.work,
-        })),
-    ),
-    isAlive: (node, now) => Effect.sync(() => (heartbeats.get(node) ?? Number.NEGATIVE_INFINITY) > now),
-    nodeQueues: (node) => Effect.sync(() => [...(nodeQueues.get(node) ?? [])].sort()),
     recoverBatch: (name, node, maxRecoveries) =>
       Effect.sync(() => {
         const entries = inProgressOf(name, node)
@@ -294,19 +301,13 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         if (moved.length > 0) notify({ _tag: "Work", queue: name })
         return moved.length
       }),
-    deregister: (node) =>
-      Effect.sync(() => {
-        const holding = [...(nodeQueues.get(node) ?? [])].filter((name) => inProgressOf(name, node).size > 0)
-        if (holding.length > 0) {
-          nodeQueues.set(node, new Set(holding))
-          return false
-        }
-        heartbeats.delete(node)
-        registry.delete(node)
-        nodeQueues.delete(node)
-        nodes.delete(node)
-        return true
-      }),
+  }
+}
+
+const setStore = (state: State): SetStoreShape => {
+  const { queueNames, queues, sets, counters, notify, queue, push } = state
+  const bump = (key: string, by: number) => counters.set(key, (counters.get(key) ?? 0) + by)
+  return {
     earliest: (set) => Effect.sync(() => sets[set].sorted()[0]?.score),
     due: (set, now, limit) =>
       Effect.sync(() =>
@@ -332,14 +333,6 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
         for (const name of woken) notify({ _tag: "Work", queue: name })
         return moved
       }),
-    notifications: Stream.fromPubSub(notices),
-    setPaused: (name, isPaused) =>
-      Effect.sync(() => {
-        if (isPaused) paused.add(name)
-        else paused.delete(name)
-        notify({ _tag: "Pause", queue: name })
-      }),
-    pausedQueues: Effect.sync(() => new Set(paused)),
     incrementStats: (processed, failed, day) =>
       Effect.sync(() => {
         bump("processed", processed)
@@ -368,8 +361,78 @@ export const make: Effect.Effect<StoreShape> = Effect.gen(function* () {
     setRange: (set, start, stop) => Effect.sync(() => sliceRedis(sets[set].sorted(), start, stop)),
     deleteFromSet: (set, raw) => Effect.sync(() => sets[set].remove(raw)),
     clearSet: (set) => Effect.sync(() => sets[set].members.clear()),
-  } satisfies StoreShape
+  }
+}
+
+const nodeStore = (state: State): NodeStoreShape => {
+  const { nodes, nodeQueues, heartbeats, registry, inProgressOf } = state
+  return {
+    heartbeat: (beat) =>
+      Effect.sync(() => {
+        heartbeats.set(beat.node, beat.now + beat.ttlMillis)
+        nodes.add(beat.node)
+        // Sidekiq's registry entry outlives a missed beat: at least 60 s, as the Redis store keeps it.
+        registry.set(beat.node, { beat, expiresAt: beat.now + Math.max(60_000, beat.ttlMillis) })
+      }),
+    nodes: Effect.sync(() => [...nodes].sort()),
+    processes: Effect.map(Clock.currentTimeMillis, (now) =>
+      [...registry]
+        .filter(([, entry]) => entry.expiresAt > now)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([identity, { beat }]) => ({
+          identity,
+          info: beat.info,
+          busy: beat.busy,
+          beat: beat.now / 1000,
+          work: beat.work,
+        })),
+    ),
+    isAlive: (node, now) => Effect.sync(() => (heartbeats.get(node) ?? Number.NEGATIVE_INFINITY) > now),
+    nodeQueues: (node) => Effect.sync(() => [...(nodeQueues.get(node) ?? [])].sort()),
+    deregister: (node) =>
+      Effect.sync(() => {
+        const holding = [...(nodeQueues.get(node) ?? [])].filter((name) => inProgressOf(name, node).size > 0)
+        if (holding.length > 0) {
+          nodeQueues.set(node, new Set(holding))
+          return false
+        }
+        heartbeats.delete(node)
+        registry.delete(node)
+        nodeQueues.delete(node)
+        nodes.delete(node)
+        return true
+      }),
+  }
+}
+
+const notificationStore = (state: State): NotificationStoreShape => {
+  const { notices, paused, notify } = state
+  return {
+    notifications: Stream.fromPubSub(notices),
+    setPaused: (name, isPaused) =>
+      Effect.sync(() => {
+        if (isPaused) paused.add(name)
+        else paused.delete(name)
+        notify({ _tag: "Pause", queue: name })
+      }),
+    pausedQueues: Effect.sync(() => new Set(paused)),
+  }
+}
+
+/**
+ * A fresh, empty in-memory store: one state, and the operations of each role over it. Its
+ * notifications reach every stream opened on it, from the moment each opens.
+ */
+export const make: Effect.Effect<StoreShape> = Effect.map(PubSub.unbounded<Notification>(), (notices) => {
+  const state = makeState(notices)
+  return {
+    ...jobFlow(state),
+    ...jobRecovery(state),
+    ...setStore(state),
+    ...nodeStore(state),
+    ...notificationStore(state),
+  }
 })
 
-/** A fresh, empty in-memory store. */
-export const layer: Layer.Layer<Store> = Layer.effect(Store, make)
+/** A fresh, empty in-memory store: the aggregate `Store` and its four roles (see `Store.layer`). */
+export const layer: Layer.Layer<Store.Services> = Store.layer(make)

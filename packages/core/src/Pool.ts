@@ -21,7 +21,7 @@ import type { Outcome } from "./JobRun.ts"
 import type * as Lease from "./Lease.ts"
 import { Node } from "./Node.ts"
 import * as Stats from "./Stats.ts"
-import { type InProgressJob, Store, type StoreError } from "./Store.ts"
+import { type InProgressJob, JobStore, type StoreError } from "./Store.ts"
 
 export type Phase = "active" | "pausing" | "paused"
 
@@ -118,7 +118,7 @@ export const make = Effect.fnUntraced(function* (options: {
   readonly process: (lease: Lease.Lease) => Effect.Effect<Outcome>
 }) {
   const { queue, concurrency, process } = options
-  const store = yield* Store
+  const store = yield* JobStore
   const events = yield* Events
   const isolation = yield* Isolation
   const node = (yield* Node).id

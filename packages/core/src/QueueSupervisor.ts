@@ -19,7 +19,7 @@ import { Node } from "./Node.ts"
 import * as Pool from "./Pool.ts"
 import { Processor } from "./Processor.ts"
 import { Settings } from "./Settings.ts"
-import { Store } from "./Store.ts"
+import { JobStore } from "./Store.ts"
 
 export type QueueStatus = "running" | "idle" | "pausing" | "paused"
 
@@ -42,7 +42,7 @@ export interface QueueHandle {
 }
 
 export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue: string, concurrency: number) {
-  const store = yield* Store
+  const store = yield* JobStore
   const events = yield* Events
   const processor = yield* Processor
   const isolation = yield* Isolation

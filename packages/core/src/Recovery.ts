@@ -11,19 +11,20 @@ import { DeadLetter } from "./DeadLetter.ts"
 import { Events, NodeRecovered } from "./Events.ts"
 import { Node } from "./Node.ts"
 import { Settings } from "./Settings.ts"
-import { Store } from "./Store.ts"
+import { JobStore, NodeStore } from "./Store.ts"
 
 /** Recovers one dead node; returns how many jobs went back to their queues. */
 export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: string) {
-  const store = yield* Store
+  const jobs = yield* JobStore
+  const nodes = yield* NodeStore
   const events = yield* Events
   const deadLetter = yield* DeadLetter
   const { maxRecoveries } = yield* Settings
   let requeued = 0
-  for (const queue of yield* store.nodeQueues(dead)) {
+  for (const queue of yield* nodes.nodeQueues(dead)) {
     // Until a batch comes back empty: another node may be recovering the same list.
     while (true) {
-      const batch = yield* store.recoverBatch(queue, dead, maxRecoveries)
+      const batch = yield* jobs.recoverBatch(queue, dead, maxRecoveries)
       requeued += batch.taken - batch.poisoned.length
       // Poison pills wait in the dead node's entries: each moves to dead, with its reason, atomically.
       for (const { token, raw } of batch.poisoned) {
@@ -35,12 +36,12 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
           failure: { errorClass: "PoisonPill", message: reason },
           reason,
         })
-        yield* store.forgetRecovery(queue, raw)
+        yield* jobs.forgetRecovery(queue, raw)
       }
       if (batch.taken === 0) break
     }
   }
-  const forgotten = yield* store.deregister(dead)
+  const forgotten = yield* nodes.deregister(dead)
   yield* events.publish(new NodeRecovered({ node: dead, jobs: requeued }))
   yield* Effect.logInfo(
     forgotten
@@ -56,7 +57,7 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
  * believe that (see Verk: not right after an outage).
  */
 export const sweep = Effect.fn("Recovery.sweep")(function* (trusted: Effect.Effect<boolean>) {
-  const store = yield* Store
+  const store = yield* NodeStore
   const self = (yield* Node).id
   for (const node of yield* store.nodes) {
     if (node === self) continue

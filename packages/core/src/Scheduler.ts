@@ -14,7 +14,7 @@ import * as Result from "effect/Result"
 import { DeadLetter } from "./DeadLetter.ts"
 import * as Job from "./Job.ts"
 import { Settings } from "./Settings.ts"
-import { type Promotion, Store } from "./Store.ts"
+import { type Promotion, SetStore } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 
 export interface PromoteResult {
@@ -43,7 +43,7 @@ export const toPromotion = (raw: string, nowMillis: number): Result.Result<Promo
 
 /** Promote every job of `set` due at `nowMillis`, a batch at a time. */
 export const promoteDue = Effect.fn("Scheduler.promoteDue")(function* (set: "schedule" | "retry", nowMillis: number) {
-  const store = yield* Store
+  const store = yield* SetStore
   const deadLetter = yield* DeadLetter
   const now = Job.toEpochSeconds(nowMillis)
   let moved = 0
@@ -86,7 +86,7 @@ export const promoteDue = Effect.fn("Scheduler.promoteDue")(function* (set: "sch
  * at once move each job once.
  */
 export const run = Effect.fn("Scheduler.run")(function* () {
-  const store = yield* Store
+  const store = yield* SetStore
   const wakeUp = yield* WakeUp
   const { pollInterval } = yield* Settings
   const poll = Duration.toMillis(pollInterval)

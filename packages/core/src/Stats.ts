@@ -15,7 +15,7 @@ import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
 import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
-import { Store } from "./Store.ts"
+import { SetStore } from "./Store.ts"
 
 /** Options of the per-job metrics: the exported metrics below, and one per queue and class (see `makeTagged`). */
 const processedOptions = {
@@ -87,10 +87,10 @@ export class Stats extends Context.Service<
 >()("@verk/core/Stats") {}
 
 /** Counts jobs into Sidekiq's counters (flushed every `statsFlushInterval`) and Effect Metrics. */
-export const layer: Layer.Layer<Stats, never, Store | Settings> = Layer.effect(
+export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effect(
   Stats,
   Effect.gen(function* () {
-    const store = yield* Store
+    const store = yield* SetStore
     const { statsFlushInterval } = yield* Settings
     let pending: Pending = new Map()
     const addUnsafe = (day: string, processed: number, failed: number) => {

@@ -3,6 +3,14 @@
  * Sidekiq's and Verk's Redis semantics. `RedisStore` (package @verk/redis) and `MemoryStore`
  * implement it and pass the same conformance suite.
  *
+ * The contract comes in four roles, each a service of its own: `JobStore` (a job's path and its
+ * recovery), `SetStore` (sorted sets with scheduling's reads and moves, queue and set admin,
+ * stats), `NodeStore` (heartbeats and the node registry) and `NotificationStore` (notifications
+ * and pauses). `Store` is their aggregate (`StoreShape` is the intersection): a store is built as
+ * one value, and its layer provides the aggregate and the four roles over it (`layer`). The roles
+ * live in this one module, not four, because they share the data types below and the aggregate
+ * is theirs, and so that `Store.JobStore`... sit beside `Store.Store` in the public API.
+ *
  * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
  * removal from a queue or a set, so a job is never re-serialised to find it again. A job in a
  * node's in-progress entries is found by the token its fetch gave it, so that writing its outcome
@@ -12,7 +20,9 @@
  * callers that read them from `Clock`.
  */
 import * as Context from "effect/Context"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { StoreError } from "./StoreError.ts"
 
@@ -132,8 +142,17 @@ export interface Fetched {
   readonly blocked: boolean
 }
 
-/** The operations of a store (see the module's comment). */
-export interface StoreShape {
+// ---------------------------------------------------------------------------------------------
+// Roles. A runtime module yields only the roles it touches, so its dependencies say what it does
+// to the store; a store is built as one value and provides all four and the aggregate (`layer`).
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * A job's path and its recovery: how a job gets in (`enqueue`, and `addScheduled`, which the
+ * client writes beside `enqueue`), is taken, ends (`ack`, `retry`, `kill`) and comes back when a
+ * node stops or dies.
+ */
+export interface JobStoreShape {
   /**
    * LPUSH payloads onto `queue:<queue>` and add the queue to `queues`: one round trip. Idempotent
    * per queue and `token`: a call whose token was used on that queue in the last
@@ -151,7 +170,6 @@ export interface StoreShape {
     set: "schedule" | "retry",
     entries: ReadonlyArray<ScoredPayload>,
   ) => Effect.Effect<void, StoreError>
-
   /**
    * Atomically move up to `count` of the oldest jobs of `queue` into `node`'s in-progress entries
    * for it, each under a fresh token, and return them oldest first. `count` ≤ 0 takes nothing. A
@@ -187,39 +205,6 @@ export interface StoreShape {
   readonly requeueInProgress: (queue: string, node: string) => Effect.Effect<number, StoreError>
   /** The in-progress entries of `node` for `queue`, oldest first. */
   readonly inProgress: (queue: string, node: string) => Effect.Effect<ReadonlyArray<InProgressJob>, StoreError>
-
-  /** The lowest score in `set` (epoch seconds), or `undefined` when it is empty. */
-  readonly earliest: (set: "schedule" | "retry") => Effect.Effect<number | undefined, StoreError>
-  /** Up to `limit` members of `set` whose score is ≤ `now` (epoch seconds), oldest first. */
-  readonly due: (
-    set: "schedule" | "retry",
-    now: number,
-    limit: number,
-  ) => Effect.Effect<ReadonlyArray<string>, StoreError>
-  /**
-   * For each promotion whose `raw` is still in `set`, atomically remove it and push its payload to
-   * its queue (or add it to `dead` at `deadAt`). Returns how many were moved: several nodes
-   * promoting the same job move it once.
-   */
-  readonly promote: (
-    set: SortedSetName,
-    promotions: ReadonlyArray<Promotion>,
-    deadAt: number,
-  ) => Effect.Effect<number, StoreError>
-
-  /** Write a heartbeat of `node` (and register it). */
-  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<void, StoreError>
-  /** Nodes that may hold in-progress jobs (`verk_nodes`). */
-  readonly nodes: Effect.Effect<ReadonlyArray<string>, StoreError>
-  /**
-   * Sidekiq's process registry (`processes`, `<identity>`, `<identity>:work`) for dashboards: the
-   * nodes whose registry entry has not expired, by identity.
-   */
-  readonly processes: Effect.Effect<ReadonlyArray<ProcessEntry>, StoreError>
-  /** Whether `node`'s heartbeat is still fresh at `now` (epoch milliseconds). */
-  readonly isAlive: (node: string, now: number) => Effect.Effect<boolean, StoreError>
-  /** Queues where `node` has taken jobs (`verk:node:<node>:queues`). */
-  readonly nodeQueues: (node: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
   /**
    * Move one atomic batch of a dead `node`'s in-progress jobs for `queue` back to where they run
    * next, counting recoveries per job (such jobs then run alone, see `fetch`). A job recovered more
@@ -241,23 +226,35 @@ export interface StoreShape {
     node: string,
     tokens: ReadonlyArray<string>,
   ) => Effect.Effect<number, StoreError>
+}
+
+/** The store's job path (see `JobStoreShape`): the client, the fetch loop, the pool and the outcome writes. */
+export class JobStore extends Context.Service<JobStore, JobStoreShape>()("@verk/core/Store/JobStore") {}
+
+/**
+ * Sorted sets, queues and counters as an operator sees them: scheduling's reads and moves
+ * (`earliest`, `due`, `promote`: the scheduler and the inspection API both move jobs out of a
+ * set), the listings and deletions of queues and sets, and Sidekiq's stats counters.
+ */
+export interface SetStoreShape {
+  /** The lowest score in `set` (epoch seconds), or `undefined` when it is empty. */
+  readonly earliest: (set: "schedule" | "retry") => Effect.Effect<number | undefined, StoreError>
+  /** Up to `limit` members of `set` whose score is ≤ `now` (epoch seconds), oldest first. */
+  readonly due: (
+    set: "schedule" | "retry",
+    now: number,
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<string>, StoreError>
   /**
-   * Forget `node` in Verk's and Sidekiq's registries, unless it still holds in-progress jobs
-   * (then it stays registered, so they are recovered later). Returns whether it was forgotten.
+   * For each promotion whose `raw` is still in `set`, atomically remove it and push its payload to
+   * its queue (or add it to `dead` at `deadAt`). Returns how many were moved: several nodes
+   * promoting the same job move it once.
    */
-  readonly deregister: (node: string) => Effect.Effect<boolean, StoreError>
-
-  /** Notifications from every node sharing this store, for as long as the stream runs. */
-  readonly notifications: Stream.Stream<Notification, StoreError>
-
-  /** Pause state lives in the store, so that every node obeys it. */
-  readonly setPaused: (queue: string, paused: boolean) => Effect.Effect<void, StoreError>
-  readonly pausedQueues: Effect.Effect<ReadonlySet<string>, StoreError>
-
-  /** Add to `stat:processed`, `stat:failed` and their `<day>` (YYYY-MM-DD, UTC) keys: one round trip. */
-  readonly incrementStats: (processed: number, failed: number, day: string) => Effect.Effect<void, StoreError>
-  readonly stats: (day?: string) => Effect.Effect<StatsTotals, StoreError>
-
+  readonly promote: (
+    set: SortedSetName,
+    promotions: ReadonlyArray<Promotion>,
+    deadAt: number,
+  ) => Effect.Effect<number, StoreError>
   /** Every queue name ever pushed to. */
   readonly queues: Effect.Effect<ReadonlyArray<string>, StoreError>
   readonly queueSize: (queue: string) => Effect.Effect<number, StoreError>
@@ -266,7 +263,6 @@ export interface StoreShape {
   readonly deleteFromQueue: (queue: string, raw: string) => Effect.Effect<boolean, StoreError>
   /** Empty the queue and forget its name. */
   readonly clearQueue: (queue: string) => Effect.Effect<void, StoreError>
-
   readonly setSize: (set: SortedSetName) => Effect.Effect<number, StoreError>
   /** By ascending score, ZRANGE index semantics. */
   readonly setRange: (
@@ -276,7 +272,86 @@ export interface StoreShape {
   ) => Effect.Effect<ReadonlyArray<ScoredPayload>, StoreError>
   readonly deleteFromSet: (set: SortedSetName, raw: string) => Effect.Effect<boolean, StoreError>
   readonly clearSet: (set: SortedSetName) => Effect.Effect<void, StoreError>
+  /** Add to `stat:processed`, `stat:failed` and their `<day>` (YYYY-MM-DD, UTC) keys: one round trip. */
+  readonly incrementStats: (processed: number, failed: number, day: string) => Effect.Effect<void, StoreError>
+  readonly stats: (day?: string) => Effect.Effect<StatsTotals, StoreError>
 }
 
-/** The store the runtime and the inspection API run on: `MemoryStore.layer`, `RedisStore.layer`. */
+/** The store's sets, queues and stats (see `SetStoreShape`): the scheduler, stats and inspection. */
+export class SetStore extends Context.Service<SetStore, SetStoreShape>()("@verk/core/Store/SetStore") {}
+
+/** The registry of nodes: heartbeats, liveness, the queues a node took from, and leaving. */
+export interface NodeStoreShape {
+  /** Write a heartbeat of `node` (and register it). */
+  readonly heartbeat: (beat: Heartbeat) => Effect.Effect<void, StoreError>
+  /** Nodes that may hold in-progress jobs (`verk_nodes`). */
+  readonly nodes: Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * Sidekiq's process registry (`processes`, `<identity>`, `<identity>:work`) for dashboards: the
+   * nodes whose registry entry has not expired, by identity.
+   */
+  readonly processes: Effect.Effect<ReadonlyArray<ProcessEntry>, StoreError>
+  /** Whether `node`'s heartbeat is still fresh at `now` (epoch milliseconds). */
+  readonly isAlive: (node: string, now: number) => Effect.Effect<boolean, StoreError>
+  /** Queues where `node` has taken jobs (`verk:node:<node>:queues`). */
+  readonly nodeQueues: (node: string) => Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * Forget `node` in Verk's and Sidekiq's registries, unless it still holds in-progress jobs
+   * (then it stays registered, so they are recovered later). Returns whether it was forgotten.
+   */
+  readonly deregister: (node: string) => Effect.Effect<boolean, StoreError>
+}
+
+/** The store's node registry (see `NodeStoreShape`): the heartbeat, recovery and the process list. */
+export class NodeStore extends Context.Service<NodeStore, NodeStoreShape>()("@verk/core/Store/NodeStore") {}
+
+/** What nodes tell each other through the store: notifications, and the pause state they obey. */
+export interface NotificationStoreShape {
+  /** Notifications from every node sharing this store, for as long as the stream runs. */
+  readonly notifications: Stream.Stream<Notification, StoreError>
+  /** Pause state lives in the store, so that every node obeys it. */
+  readonly setPaused: (queue: string, paused: boolean) => Effect.Effect<void, StoreError>
+  readonly pausedQueues: Effect.Effect<ReadonlySet<string>, StoreError>
+}
+
+/** The store's notifications and pauses (see `NotificationStoreShape`): wake-ups and pause control. */
+export class NotificationStore extends Context.Service<NotificationStore, NotificationStoreShape>()(
+  "@verk/core/Store/NotificationStore",
+) {}
+
+// ---------------------------------------------------------------------------------------------
+// The aggregate
+// ---------------------------------------------------------------------------------------------
+
+/** Every operation of a store: the four roles (see the module's comment). */
+export interface StoreShape extends JobStoreShape, SetStoreShape, NodeStoreShape, NotificationStoreShape {}
+
+/**
+ * The whole store, for tools that touch every part of it (the admin CLI, the dashboard) and for
+ * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its four roles.
+ */
 export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}
+
+/** The four role services, as the runtime needs them. */
+export type Roles = JobStore | SetStore | NodeStore | NotificationStore
+
+/** What a store layer provides: the aggregate and its four roles. */
+export type Services = Store | Roles
+
+/** The four role services over one store value. */
+export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
+  Context.make(JobStore, store).pipe(
+    Context.add(SetStore, store),
+    Context.add(NodeStore, store),
+    Context.add(NotificationStore, store),
+  )
+
+/** The aggregate and its four roles over one store value (a wrapped store in a test, say). */
+export const context = (store: StoreShape): Context.Context<Services> => Context.add(rolesContext(store), Store, store)
+
+/** The four roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
+export const layerRoles: Layer.Layer<Roles, never, Store> = Layer.effectContext(Effect.map(Store, rolesContext))
+
+/** A store layer: the aggregate and its four roles, over the one store that `make` builds. */
+export const layer = <E, R>(make: Effect.Effect<StoreShape, E, R>): Layer.Layer<Services, E, Exclude<R, Scope.Scope>> =>
+  Layer.effectContext(Effect.map(make, context))

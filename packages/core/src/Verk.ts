@@ -2,7 +2,7 @@
  * The top layer: starts the configured queues, the scheduler and the stats flusher on a store,
  * and offers run-time control (add, remove, pause, resume) and a live view of the queues.
  *
- *   Verk.layer({ workers: [SendEmail], queues: { default: 25 } })  // needs a Store and the workers' services
+ *   Verk.layer({ workers: [SendEmail], queues: { default: 25 } })  // needs a store and the workers' services
  *
  * Each queue is a scoped fiber in a FiberMap; closing the layer's scope shuts every queue down
  * gracefully (see QueueSupervisor).
@@ -30,7 +30,7 @@ import * as Recovery from "./Recovery.ts"
 import * as Scheduler from "./Scheduler.ts"
 import * as Settings from "./Settings.ts"
 import * as Stats from "./Stats.ts"
-import { Store, type StoreError } from "./Store.ts"
+import { NodeStore, NotificationStore, type StoreError, type Roles as StoreRoles } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 import { type AnyWorker, layerRegistry, type ServicesOf, type WorkerRegistry } from "./Worker.ts"
 
@@ -86,7 +86,7 @@ export type Services = Verk | Events.Events | Client.Client
  */
 export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   options: Options<Workers>,
-): Layer.Layer<Services, never, Store | ServicesOf<Workers>> => {
+): Layer.Layer<Services, never, StoreRoles | ServicesOf<Workers>> => {
   const { workers, ...settings } = options
   return layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layer(settings), layerRegistry(workers))))
 }
@@ -94,16 +94,17 @@ export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
 /** As `layer`, with the settings read from the environment (see `Settings.config`). */
 export const layerConfig = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(options: {
   readonly workers: Workers
-}): Layer.Layer<Services, Config.ConfigError, Store | ServicesOf<Workers>> =>
+}): Layer.Layer<Services, Config.ConfigError, StoreRoles | ServicesOf<Workers>> =>
   layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layerConfig, layerRegistry(options.workers))))
 
 const make = Effect.gen(function* () {
-  const store = yield* Store
+  const nodes = yield* NodeStore
+  const notifications = yield* NotificationStore
   const events = yield* Events.Events
   const settings = yield* Settings.Settings
   const node = yield* Node
   const context = yield* Effect.context<
-    Store | Events.Events | Processor.Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
+    StoreRoles | Events.Events | Processor.Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
   >()
   const handles = new Map<string, QueueSupervisor.QueueHandle>()
 
@@ -111,7 +112,7 @@ const make = Effect.gen(function* () {
   // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
   // Deregistering keeps the node registered if it still holds in-progress jobs (a requeue failed):
   // then a live node recovers them once the heartbeat expires.
-  const leave = store.deregister(node.id).pipe(
+  const leave = nodes.deregister(node.id).pipe(
     Effect.flatMap((forgotten) =>
       forgotten
         ? Effect.void
@@ -189,8 +190,8 @@ const make = Effect.gen(function* () {
     nodeId: node.id,
     addQueue,
     removeQueue,
-    pause: (queue: string) => store.setPaused(queue, true),
-    resume: (queue: string) => store.setPaused(queue, false),
+    pause: (queue: string) => notifications.setPaused(queue, true),
+    resume: (queue: string) => notifications.setPaused(queue, false),
     queueStats: Effect.suspend(() => Effect.forEach([...handles.values()], (handle) => handle.stats)).pipe(
       Effect.map((stats) => [...stats].sort((a, b) => a.queue.localeCompare(b.queue))),
     ),
@@ -201,12 +202,10 @@ const make = Effect.gen(function* () {
 })
 
 /** The runtime on settings and a registry given as services (the testing kit builds its own). */
-export const layerWithRegistry: Layer.Layer<Services, never, Store | WorkerRegistry | Settings.Settings> = Layer.effect(
-  Verk,
-  make,
-).pipe(
-  Layer.provide(Processor.layer),
-  Layer.provideMerge(DeadLetter.layer),
-  Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer)),
-  Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
-)
+export const layerWithRegistry: Layer.Layer<Services, never, StoreRoles | WorkerRegistry | Settings.Settings> =
+  Layer.effect(Verk, make).pipe(
+    Layer.provide(Processor.layer),
+    Layer.provideMerge(DeadLetter.layer),
+    Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer)),
+    Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
+  )

@@ -19,7 +19,7 @@ import * as Stream from "effect/Stream"
 import * as Loop from "./Loop.ts"
 import { Settings } from "./Settings.ts"
 import { queueDepth } from "./Stats.ts"
-import { type Notification, Store } from "./Store.ts"
+import { type Notification, NotificationStore, SetStore } from "./Store.ts"
 
 /** A latch-like signal: `clear` before looking for work, then `wait` if there was none. */
 export interface Signal {
@@ -111,10 +111,11 @@ export class WakeUp extends Context.Service<
     readonly isPaused: (queue: string) => Effect.Effect<boolean>
   }
 >()("@verk/core/WakeUp") {
-  static readonly layer: Layer.Layer<WakeUp, never, Store | Settings> = Layer.effect(
+  static readonly layer: Layer.Layer<WakeUp, never, NotificationStore | SetStore | Settings> = Layer.effect(
     WakeUp,
     Effect.gen(function* () {
-      const store = yield* Store
+      const store = yield* NotificationStore
+      const sets = yield* SetStore
       const { pollInterval } = yield* Settings
       const signals = new Map<string, Signal & { readonly notify: Effect.Effect<void> }>()
       const signalOf = (queue: string) => {
@@ -178,7 +179,7 @@ export class WakeUp extends Context.Service<
         Effect.forEach(
           [...watched],
           (queue) =>
-            store.queueSize(queue).pipe(
+            sets.queueSize(queue).pipe(
               Effect.tap((size) => Metric.update(Metric.withAttributes(queueDepth, { queue }), size)),
               Effect.flatMap((size) =>
                 size > 0 ? Effect.flatMap(forQueue(queue), (signal) => signal.notify) : Effect.void,

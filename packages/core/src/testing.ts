@@ -26,7 +26,7 @@ import * as Inspection from "./Inspection.ts"
 import * as Job from "./Job.ts"
 import * as MemoryStore from "./MemoryStore.ts"
 import type * as Settings from "./Settings.ts"
-import { Store } from "./Store.ts"
+import { SetStore, type Services as StoreServices } from "./Store.ts"
 import * as Verk from "./Verk.ts"
 import {
   type AnyWorker,
@@ -104,7 +104,7 @@ export class Fake extends Context.Service<
 /** The jobs kept in the store, and how to run one: with `client` as the job's Client. */
 const makeFake = (limit: number, client: Effect.Effect<Client.ClientShape>) =>
   Effect.gen(function* () {
-    const store = yield* Store
+    const store = yield* SetStore
     const registry = yield* WorkerRegistry
 
     const pending = Effect.gen(function* () {
@@ -179,7 +179,7 @@ const storeAndRegistry = <const Workers extends ReadonlyArray<AnyWorker<unknown>
 export const layerFake = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
   options: { readonly drainLimit?: number | undefined } = {},
-): Layer.Layer<Fake | Client.Client | Store | WorkerRegistry, never, ServicesOf<Workers>> =>
+): Layer.Layer<Fake | Client.Client | StoreServices | WorkerRegistry, never, ServicesOf<Workers>> =>
   Layer.effect(
     Fake,
     Effect.flatMap(Client.Client, (client) =>
@@ -194,7 +194,7 @@ export const layerFake = <const Workers extends ReadonlyArray<AnyWorker<unknown>
 export const layerInline = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
   options: { readonly drainLimit?: number | undefined } = {},
-): Layer.Layer<Client.Client | Store | WorkerRegistry, never, ServicesOf<Workers>> =>
+): Layer.Layer<Client.Client | StoreServices | WorkerRegistry, never, ServicesOf<Workers>> =>
   Layer.effect(
     Client.Client,
     Effect.gen(function* () {
@@ -257,7 +257,7 @@ const recorderLayer: Layer.Layer<Recorder, never, Events> = Layer.effect(
 export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
   settings: Settings.Input = {},
-): Layer.Layer<Verk.Services | Recorder | Store, never, ServicesOf<Workers>> =>
+): Layer.Layer<Verk.Services | Recorder | StoreServices, never, ServicesOf<Workers>> =>
   recorderLayer.pipe(
     Layer.provideMerge(
       Verk.layer({

@@ -14,7 +14,7 @@ import { Node } from "../src/Node.ts"
 import * as Processor from "../src/Processor.ts"
 import * as Settings from "../src/Settings.ts"
 import * as Stats from "../src/Stats.ts"
-import { Store, StoreError, type StoreShape } from "../src/Store.ts"
+import { StoreError, type StoreShape, context as storeContext } from "../src/Store.ts"
 import { WakeUp } from "../src/WakeUp.ts"
 import { type AnyWorker, layerRegistry, type WorkerRegistry } from "../src/Worker.ts"
 
@@ -89,12 +89,9 @@ export class Probe extends Context.Service<
   )
 }
 
-const StoreLayer = Layer.effect(
-  Store,
-  Effect.gen(function* () {
-    return (yield* Probe).store
-  }),
-).pipe(Layer.provideMerge(Probe.layer))
+const StoreLayer = Layer.effectContext(Effect.map(Probe, (probe) => storeContext(probe.store))).pipe(
+  Layer.provideMerge(Probe.layer),
+)
 
 /**
  * Every event published, in order (in place of the node's PubSub, so that nothing is lost to a

@@ -62,14 +62,15 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
 })
 
 /**
- * The store on existing connections: Effect's `Redis` service and our `Wire` on the same Redis, as
+ * The store on existing connections (the aggregate `Store.Store` and its four role services, see
+ * `Store.layer`): Effect's `Redis` service and our `Wire` on the same Redis, as
  * `Connection.layer` provides them (payloads need `Wire`: Effect's service only carries text).
  */
-export const layerRedis = (options?: RedisStoreOptions): Layer.Layer<Store.Store, never, Redis.Redis | Wire.Wire> =>
-  Layer.effect(Store.Store, make(options))
+export const layerRedis = (options?: RedisStoreOptions): Layer.Layer<Store.Services, never, Redis.Redis | Wire.Wire> =>
+  Store.layer(make(options))
 
 /** The store with its own connection; failing to connect is a `Store.StoreError`. */
-export const layer = (options: LayerOptions = {}): Layer.Layer<Store.Store, Store.StoreError> =>
+export const layer = (options: LayerOptions = {}): Layer.Layer<Store.Services, Store.StoreError> =>
   layerRedis(options).pipe(
     Layer.provide(
       Layer.effectContext(
@@ -81,6 +82,6 @@ export const layer = (options: LayerOptions = {}): Layer.Layer<Store.Store, Stor
   )
 
 /** The store on the Redis of the environment (see `config`). */
-export const layerConfig: Layer.Layer<Store.Store, Store.StoreError | Config.ConfigError> = Layer.unwrap(
+export const layerConfig: Layer.Layer<Store.Services, Store.StoreError | Config.ConfigError> = Layer.unwrap(
   Effect.map(EnvConfig.config, (settings) => layer(settings)),
 )

@@ -65,7 +65,7 @@ const eachJid = Effect.fn("cli.jobs.eachJid")(function* (
   verb: string,
   jids: ReadonlyArray<string>,
   where: ReadonlyArray<SetFlag>,
-  action: (set: SetFlag, jid: string) => Effect.Effect<boolean, Store.StoreError, Store.Store>,
+  action: (set: SetFlag, jid: string) => Effect.Effect<boolean, Store.StoreError, Store.Services>,
 ) {
   const missing: Array<string> = []
   const bySet = new Map<SetFlag, number>()

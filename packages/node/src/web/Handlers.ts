@@ -10,16 +10,18 @@ import * as Layer from "effect/Layer"
 import * as Admin from "../Admin.ts"
 import { Api } from "./Api.ts"
 
-/** Runs an `Admin` call on `store`; a store failure becomes a defect. */
+/** Runs an `Admin` call on `store` (the aggregate and its roles); a store failure becomes a defect. */
 const on =
   (store: Store.StoreShape) =>
-  <A, E>(effect: Effect.Effect<A, E | Store.StoreError, Store.Store>): Effect.Effect<A, Exclude<E, Store.StoreError>> =>
+  <A, E>(
+    effect: Effect.Effect<A, E | Store.StoreError, Store.Services>,
+  ): Effect.Effect<A, Exclude<E, Store.StoreError>> =>
     effect.pipe(
       Effect.catchIf(
         (error): error is Store.StoreError => error instanceof Store.StoreError,
         (error) => Effect.die(error),
       ),
-      Effect.provideService(Store.Store, store),
+      Effect.provideContext(Store.context(store)),
     ) as Effect.Effect<A, Exclude<E, Store.StoreError>>
 
 /** Handlers of every group; `csrf` is the token pages and scripts send back with each POST. */

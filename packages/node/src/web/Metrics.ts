@@ -70,7 +70,7 @@ export const makeRefresh = Effect.gen(function* () {
       live.reduce((sum, process) => sum + process.busy, 0),
     )
     yield* Metric.update(processes, live.length)
-  }).pipe(Effect.provideService(Store.Store, store))
+  }).pipe(Effect.provideContext(Store.context(store)))
 })
 
 /** The scrape's response: the store's gauges refreshed, then every metric of the registry. */

@@ -132,11 +132,12 @@ export const layer = (options: Options = {}) => {
 
   const pages = HttpRouter.use((router) =>
     Effect.gen(function* () {
-      // Route handlers run in the request's context: the store is the one this layer was built with.
+      // Route handlers run in the request's context: the store (the aggregate and its roles, which
+      // the inspection calls read) is the one this layer was built with.
       const store = yield* StoreService
       const page = <R>(
         effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Store.StoreError | Schema.SchemaError, R>,
-      ) => handlePage(effect).pipe(Effect.provideService(StoreService, store))
+      ) => handlePage(effect).pipe(Effect.provideContext(Store.context(store)))
       yield* Effect.all([
         router.add(
           "GET",
