@@ -17,6 +17,7 @@ import * as Worker from "../src/Worker.ts"
 import {
   inProgressCount,
   layer,
+  makeGates,
   node,
   Probe,
   provideAtT0,
@@ -28,16 +29,8 @@ import {
   settle,
 } from "./jobPath.ts"
 
-const gates = new Map<string, Deferred.Deferred<void>>()
-const gate = (key: string) => {
-  let found = gates.get(key)
-  if (found === undefined) {
-    found = Deferred.makeUnsafe<void>()
-    gates.set(key, found)
-  }
-  return found
-}
-const open = (key: string) => Deferred.succeed(gate(key), undefined)
+/** Gates by key: a job that waits on one performs until the test opens it. */
+const { gate, open } = makeGates()
 
 /** Performs until its gate (by jid) opens. */
 const Waits = Worker.make({

@@ -16,6 +16,7 @@ import {
   eventsTagged,
   inProgressCount,
   layer,
+  makeGates,
   node,
   Probe,
   provideAtT0,
@@ -27,17 +28,8 @@ import {
   T0,
 } from "./jobPath.ts"
 
-/** Gates of `Waits` jobs, by key: a job performs until its gate opens. */
-const gates = new Map<string, Deferred.Deferred<void>>()
-const gate = (key: string) => {
-  let found = gates.get(key)
-  if (found === undefined) {
-    found = Deferred.makeUnsafe<void>()
-    gates.set(key, found)
-  }
-  return found
-}
-const open = (key: string) => Deferred.succeed(gate(key), undefined)
+/** Gates by key: a job that waits on one performs until the test opens it. */
+const { gate, open } = makeGates()
 /** What happened, in order, across fibers: the fence of the tests that prove an order. */
 const log: Array<string> = []
 

@@ -231,3 +231,18 @@ export const recordLogs =
       ),
       Effect.provideService(References.MinimumLogLevel, "Debug"),
     )
+
+/** Gates by key, each a Deferred made on first use: a job that waits on its gate runs until `open`. */
+export const makeGates = () => {
+  const gates = new Map<string, Deferred.Deferred<void>>()
+  const gate = (key: string) => {
+    let found = gates.get(key)
+    if (found === undefined) {
+      found = Deferred.makeUnsafe<void>()
+      gates.set(key, found)
+    }
+    return found
+  }
+  const open = (key: string) => Deferred.succeed(gate(key), undefined)
+  return { gate, open }
+}
