@@ -6,11 +6,11 @@
  */
 import { assert, describe } from "@effect/vitest"
 import { Clock, Effect, Layer, Result } from "effect"
-import { DeadLetter } from "../../packages/core/src/DeadLetter.ts"
 import * as Events from "../../packages/core/src/Events.ts"
 import * as Inspection from "../../packages/core/src/Inspection.ts"
+import { DeadLetter } from "../../packages/core/src/internal/DeadLetter.ts"
+import * as Scheduler from "../../packages/core/src/internal/Scheduler.ts"
 import * as Job from "../../packages/core/src/Job.ts"
-import * as Scheduler from "../../packages/core/src/Scheduler.ts"
 import * as Settings from "../../packages/core/src/Settings.ts"
 import { SetStore, Store } from "../../packages/core/src/Store.ts"
 import { job, NoLimits, parse, roleSuite } from "./conformanceSupport.ts"

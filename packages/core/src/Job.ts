@@ -10,7 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaGetter from "effect/SchemaGetter"
-import * as JsonMembers from "./JsonMembers.ts"
+import * as JsonMembers from "./internal/JsonMembers.ts"
 import * as Payload from "./Payload.ts"
 
 /** Epoch seconds; a value above 1e11 can only be milliseconds (Sidekiq 8), so it is scaled. */

@@ -13,7 +13,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
-import * as Loop from "./Loop.ts"
+import * as Loop from "./internal/Loop.ts"
 import { Settings } from "./Settings.ts"
 import { SetStore } from "./Store.ts"
 

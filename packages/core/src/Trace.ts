@@ -8,7 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Tracer from "effect/Tracer"
-import * as JsonMembers from "./JsonMembers.ts"
+import * as JsonMembers from "./internal/JsonMembers.ts"
 
 /** The job's key for the enqueuer's trace context. */
 export const Key = "traceparent"

@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, type Fiber } from "effect"
-import * as Acker from "../src/Acker.ts"
+import * as Acker from "../src/internal/Acker.ts"
 import { inProgressCount, layer, node, Probe, queue, rawJob, settle } from "./jobPath.ts"
 
 const Env = layer({})

@@ -1,9 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Result } from "effect"
-import * as DeadLetter from "../src/DeadLetter.ts"
-import { describeFailure } from "../src/Failure.ts"
+import * as DeadLetter from "../src/internal/DeadLetter.ts"
+import { describeFailure } from "../src/internal/Failure.ts"
+import { toPromotion } from "../src/internal/Scheduler.ts"
 import * as Job from "../src/Job.ts"
-import { toPromotion } from "../src/Scheduler.ts"
 
 const inProgress: DeadLetter.Source = { _tag: "InProgress", queue: "default", node: "n1", token: "1" }
 const deep = (depth: number) => `${"[".repeat(depth)}${"]".repeat(depth)}`

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, DateTime, Effect, Exit, Fiber, Schema } from "effect"
-import * as Decide from "../src/Decide.ts"
-import { describeFailure } from "../src/Failure.ts"
+import * as Decide from "../src/internal/Decide.ts"
+import { describeFailure } from "../src/internal/Failure.ts"
 import type * as Job from "../src/Job.ts"
 import * as Worker from "../src/Worker.ts"
 

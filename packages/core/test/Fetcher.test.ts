@@ -7,12 +7,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, type Duration, Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import * as Acker from "../src/Acker.ts"
-import { DeadLetter } from "../src/DeadLetter.ts"
-import * as Fetcher from "../src/Fetcher.ts"
-import * as Lease from "../src/Lease.ts"
-import * as Pool from "../src/Pool.ts"
-import { Processor } from "../src/Processor.ts"
+import * as Acker from "../src/internal/Acker.ts"
+import { DeadLetter } from "../src/internal/DeadLetter.ts"
+import * as Fetcher from "../src/internal/Fetcher.ts"
+import * as Lease from "../src/internal/Lease.ts"
+import * as Pool from "../src/internal/Pool.ts"
+import { Processor } from "../src/internal/Processor.ts"
 import * as Worker from "../src/Worker.ts"
 import {
   inProgressCount,

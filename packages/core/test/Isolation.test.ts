@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Isolation } from "../src/Isolation.ts"
+import { Isolation } from "../src/internal/Isolation.ts"
 
 describe("Isolation", () => {
   it.effect("an idle node may take a suspect alone; a busy one fetches as usual", () =>

@@ -7,12 +7,12 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Data, type Duration, Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
-import * as Acker from "../src/Acker.ts"
-import { DeadLetter } from "../src/DeadLetter.ts"
-import { ProcessingFailedClass } from "../src/Failure.ts"
+import * as Acker from "../src/internal/Acker.ts"
+import { DeadLetter } from "../src/internal/DeadLetter.ts"
+import { ProcessingFailedClass } from "../src/internal/Failure.ts"
+import * as Lease from "../src/internal/Lease.ts"
+import { Processor } from "../src/internal/Processor.ts"
 import * as Job from "../src/Job.ts"
-import * as Lease from "../src/Lease.ts"
-import { Processor } from "../src/Processor.ts"
 import * as Worker from "../src/Worker.ts"
 import {
   counted,

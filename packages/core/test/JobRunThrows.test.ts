@@ -7,11 +7,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Layer, Schema } from "effect"
-import * as Acker from "../src/Acker.ts"
-import { DeadLetter } from "../src/DeadLetter.ts"
-import { ProcessingFailedClass } from "../src/Failure.ts"
-import * as Lease from "../src/Lease.ts"
-import { Processor } from "../src/Processor.ts"
+import * as Acker from "../src/internal/Acker.ts"
+import { DeadLetter } from "../src/internal/DeadLetter.ts"
+import { ProcessingFailedClass } from "../src/internal/Failure.ts"
+import * as Lease from "../src/internal/Lease.ts"
+import { Processor } from "../src/internal/Processor.ts"
 import * as Worker from "../src/Worker.ts"
 import { inProgressCount, layer, node, Probe, provideAtT0, queue, rawJob, setEntries } from "./jobPath.ts"
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as JsonMembers from "../src/JsonMembers.ts"
+import * as JsonMembers from "../src/internal/JsonMembers.ts"
 
 /** Each member as `key = value text`. */
 const members = (text: string) => {

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Logger, Option, Queue } from "effect"
 import { TestClock } from "effect/testing"
-import * as Loop from "../src/Loop.ts"
+import * as Loop from "../src/internal/Loop.ts"
 
 /** Runs `effect` with the messages of every log line at Error recorded in `errors`. */
 const recordErrors = (errors: Array<string>) =>

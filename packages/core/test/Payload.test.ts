@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit } from "effect"
-import * as DeadLetter from "../src/DeadLetter.ts"
+import * as DeadLetter from "../src/internal/DeadLetter.ts"
 import * as Job from "../src/Job.ts"
 import * as Payload from "../src/Payload.ts"
 

@@ -6,11 +6,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, FiberSet, Schema } from "effect"
-import * as Acker from "../src/Acker.ts"
-import { DeadLetter } from "../src/DeadLetter.ts"
-import * as Lease from "../src/Lease.ts"
-import * as Pool from "../src/Pool.ts"
-import { Processor } from "../src/Processor.ts"
+import * as Acker from "../src/internal/Acker.ts"
+import { DeadLetter } from "../src/internal/DeadLetter.ts"
+import * as Lease from "../src/internal/Lease.ts"
+import * as Pool from "../src/internal/Pool.ts"
+import { Processor } from "../src/internal/Processor.ts"
 import * as Worker from "../src/Worker.ts"
 import {
   eventsTagged,

@@ -1,10 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { TestClock } from "effect/testing"
+import { WakeUp } from "../src/internal/WakeUp.ts"
 import * as MemoryStore from "../src/MemoryStore.ts"
 import * as Settings from "../src/Settings.ts"
 import { Store } from "../src/Store.ts"
-import { WakeUp } from "../src/WakeUp.ts"
 
 const Live = WakeUp.layer.pipe(Layer.provideMerge(MemoryStore.layer), Layer.provide(Settings.layer()))
 

@@ -10,7 +10,7 @@
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as FiberSet from "effect/FiberSet"
-import type { JobStoreShape, StoreError } from "./Store.ts"
+import type { JobStoreShape, StoreError } from "../Store.ts"
 import * as Turn from "./Turn.ts"
 
 interface Batch {

@@ -16,10 +16,10 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { Settings } from "../Settings.ts"
+import { queueDepth } from "../Stats.ts"
+import { type Notification, NotificationStore, SetStore } from "../Store.ts"
 import * as Loop from "./Loop.ts"
-import { Settings } from "./Settings.ts"
-import { queueDepth } from "./Stats.ts"
-import { type Notification, NotificationStore, SetStore } from "./Store.ts"
 
 /** A latch-like signal: `clear` before looking for work, then `wait` if there was none. */
 export interface Signal {

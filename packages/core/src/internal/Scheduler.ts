@@ -11,10 +11,10 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
+import * as Job from "../Job.ts"
+import { Settings } from "../Settings.ts"
+import { type Promotion, SetStore } from "../Store.ts"
 import { DeadLetter } from "./DeadLetter.ts"
-import * as Job from "./Job.ts"
-import { Settings } from "./Settings.ts"
-import { type Promotion, SetStore } from "./Store.ts"
 import { WakeUp } from "./WakeUp.ts"
 
 export interface PromoteResult {

@@ -15,11 +15,11 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { Settings } from "../Settings.ts"
+import { NodeStore } from "../Store.ts"
 import type { Running } from "./Lease.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
-import { Settings } from "./Settings.ts"
-import { NodeStore } from "./Store.ts"
 
 export const ttlFor = (interval: Duration.Duration): Duration.Duration => Duration.times(interval, 3)
 

@@ -7,8 +7,8 @@
 import * as Cause from "effect/Cause"
 import type * as DateTime from "effect/DateTime"
 import * as Exit from "effect/Exit"
-import * as Job from "./Job.ts"
-import type { RegisteredWorker } from "./Worker.ts"
+import * as Job from "../Job.ts"
+import type { RegisteredWorker } from "../Worker.ts"
 
 /** The job succeeded: remove it from in-progress. */
 export interface Ack {

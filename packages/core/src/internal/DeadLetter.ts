@@ -15,11 +15,11 @@ import * as Layer from "effect/Layer"
 import * as LogLevel from "effect/LogLevel"
 import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
-import { Events, JobDead } from "./Events.ts"
-import * as Job from "./Job.ts"
-import * as Payload from "./Payload.ts"
-import { deadSetLimits, Settings } from "./Settings.ts"
-import { JobStore, SetStore } from "./Store.ts"
+import { Events, JobDead } from "../Events.ts"
+import * as Job from "../Job.ts"
+import * as Payload from "../Payload.ts"
+import { deadSetLimits, Settings } from "../Settings.ts"
+import { JobStore, SetStore } from "../Store.ts"
 
 /** Outcome writes back off up to 2 s between attempts, for as long as it takes. */
 export const OutcomeRetry = Schedule.min([Schedule.exponential("50 millis"), Schedule.spaced("2 seconds")])

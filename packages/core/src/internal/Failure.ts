@@ -3,7 +3,7 @@
  * `error_backtrace`), read from the run's `Cause`, whatever was thrown.
  */
 import * as Cause from "effect/Cause"
-import type * as Job from "./Job.ts"
+import type * as Job from "../Job.ts"
 
 /** Text of anything thrown, without ever throwing itself (a getter or `toString` may). */
 const textOf = (value: unknown): string => {

@@ -7,10 +7,10 @@
  */
 import * as Effect from "effect/Effect"
 import type * as LogLevel from "effect/LogLevel"
+import type * as Job from "../Job.ts"
+import type { JobStoreShape, StoreError } from "../Store.ts"
 import type * as Acker from "./Acker.ts"
 import type { Buried, DeadLetter } from "./DeadLetter.ts"
-import type * as Job from "./Job.ts"
-import type { JobStoreShape, StoreError } from "./Store.ts"
 
 /** A job running on this node, as Sidekiq's `<identity>:work` shows it. */
 export interface Running {

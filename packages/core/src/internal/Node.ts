@@ -7,7 +7,7 @@ import { hostname } from "node:os"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Settings } from "./Settings.ts"
+import { Settings } from "../Settings.ts"
 
 const randomSuffix = (): string => {
   const bytes = globalThis.crypto.getRandomValues(new Uint8Array(3))

@@ -7,11 +7,11 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import { Events, NodeRecovered } from "../Events.ts"
+import { Settings } from "../Settings.ts"
+import { JobStore, NodeStore } from "../Store.ts"
 import { DeadLetter } from "./DeadLetter.ts"
-import { Events, NodeRecovered } from "./Events.ts"
 import { Node } from "./Node.ts"
-import { Settings } from "./Settings.ts"
-import { JobStore, NodeStore } from "./Store.ts"
 
 /** Recovers one dead node; returns how many jobs went back to their queues. */
 export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: string) {
