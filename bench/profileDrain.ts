@@ -3,6 +3,8 @@
  * Enqueues no-op jobs on a private redis-server, then runs one node (c=25) until they are done,
  * and prints the Node CPU per job, the rate and the RSS. `STORE=memory` drains the in-memory store
  * instead: the runtime's own CPU per job, without Redis or sockets (steadier on a busy machine).
+ * The workload matrix's jobs: `SIZE=20000` gives each job a string arg of that many bytes,
+ * `KIND=async` makes it wait 10 ms, `CONCURRENCY=200` sets the pool's size.
  */
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -11,9 +13,15 @@ import { RedisStore } from "@verk/redis"
 import { Effect, Layer, ManagedRuntime, References } from "effect"
 import { Redis } from "ioredis"
 import { startRedisServer } from "../test/support/redisServer.ts"
-import { hooks, NoOp } from "./verkWorkers.ts"
+import { AsyncPayload, hooks, NoOp, Payload } from "./verkWorkers.ts"
 
 const jobs = Number(process.argv[2] ?? 50_000)
+const size = process.env.SIZE === undefined ? undefined : Number(process.env.SIZE)
+const concurrency = Number(process.env.CONCURRENCY ?? 25)
+const sized = process.env.KIND === "async" ? AsyncPayload : Payload
+const plain = size === undefined && process.env.KIND !== "async"
+const arg = "x".repeat(size ?? 10)
+const worker = plain ? NoOp : sized
 const inMemory = process.env.STORE === "memory"
 const server = inMemory ? undefined : await startRedisServer()
 const storeLayer =
@@ -26,10 +34,15 @@ for (let sent = 0; sent < jobs; sent += 10_000) {
   const count = Math.min(10_000, jobs - sent)
   await client.runPromise(
     Effect.flatMap(Client.Client, (c) =>
-      c.enqueueMany(
-        NoOp,
-        Array.from({ length: count }, () => []),
-      ),
+      plain
+        ? c.enqueueMany(
+            NoOp,
+            Array.from({ length: count }, () => [] as const),
+          )
+        : c.enqueueMany(
+            sized,
+            Array.from({ length: count }, () => [arg] as const),
+          ),
     ),
   )
 }
@@ -52,7 +65,10 @@ if (session) {
 const cpu0 = process.cpuUsage()
 const t0 = performance.now()
 const node = ManagedRuntime.make(
-  Verk.layer({ queues: { default: 25 }, workers: [NoOp] }).pipe(Layer.provide(storeLayer), Layer.provide(quiet)),
+  Verk.layer({ queues: { default: concurrency }, workers: [worker] }).pipe(
+    Layer.provide(storeLayer),
+    Layer.provide(quiet),
+  ),
 )
 await node.runPromise(Effect.void)
 await finished
