@@ -1,7 +1,8 @@
 /**
  * Acceptance: payloads that cannot be jobs go to dead with their text kept and do not stop the
- * queue; jobs that cannot be performed (unknown class, args failing the worker's schema) are
- * failures that retry; a job over its worker's timeout is interrupted and retried.
+ * queue; a job of an unknown class is a failure that retries (a deploy may bring its worker); args
+ * failing the worker's schema go to dead at once (the same args fail again); a job over its
+ * worker's timeout is interrupted and retried.
  */
 import { assert, it } from "@effect/vitest"
 import { Clock, Effect, Schema } from "effect"
@@ -71,23 +72,31 @@ const failures = (kind: StoreKind) => {
     }).pipe(quietLogs),
   )
 
-  it.live("a job whose args fail the worker's schema fails with InvalidJobArgs into the retry set", () =>
+  it.live("a job whose args fail the worker's schema goes to dead at once with InvalidJobArgs, not retried", () =>
     Effect.gen(function* () {
       const store = yield* kind.open
-      let performed = 0
+      const performed: Array<number> = []
       const Count = Worker.make({
         name: "Count",
         args: Schema.Tuple([Schema.Int]),
-        perform: () => Effect.sync(() => performed++),
+        perform: ([n]) => Effect.sync(() => performed.push(n)),
       })
-      const node = yield* startNode(store, config, [Count])
+      const node = yield* startNode(store, { ...config, queues: { default: 1 } }, [Count])
       const job = yield* node.client.enqueueRaw({ class: "Count", args: ["not a number"] })
-      yield* node.events.await(forJid("JobFailed", job.jid))
-      const entries = yield* setEntries(store, "retry")
+      const [dead] = yield* node.events.await<JobDead>(forJid("JobDead", job.jid))
+      assert.match(dead?.reason ?? "", /^not retryable \(its args do not match the worker's schema\): InvalidJobArgs: /)
+      // Fence: a later job of the same queue (one slot) has run, so the bad one's run is over.
+      const later = yield* node.client.enqueue(Count, [7])
+      yield* node.events.await(forJid("JobFinished", later.jid))
+      assert.deepStrictEqual(yield* setEntries(store, "retry"), [], "no retry entry")
+      const entries = yield* setEntries(store, "dead")
       assert.strictEqual(entries.length, 1)
+      assert.strictEqual(entries[0]!.job.jid, job.jid)
       assert.strictEqual(entries[0]!.job.error_class, "InvalidJobArgs")
       assert.match(entries[0]!.job.error_message ?? "", /Count/)
-      assert.strictEqual(performed, 0, "perform never sees undecodable args")
+      assert.strictEqual(node.events.count(forJid("JobDead", job.jid)), 1)
+      assert.strictEqual(node.events.count(forJid("JobFailed", job.jid)), 1)
+      assert.deepStrictEqual(performed, [7], "perform never sees undecodable args")
     }).pipe(quietLogs),
   )
 

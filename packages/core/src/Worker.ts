@@ -19,7 +19,7 @@ import { InvalidJobArgs, TypeId, type WireArgs, type Worker } from "./WorkerDefi
  * What a worker is (defined in WorkerDefinition.ts, so that `Client` need not import this module):
  * `Worker`, its args' wire form `WireArgs`, the `InvalidJobArgs` error and the `TypeId` marking one.
  */
-export { InvalidJobArgs, TypeId, type WireArgs, type Worker } from "./WorkerDefinition.ts"
+export { InvalidJobArgs, TypeId, Unrecoverable, type WireArgs, type Worker } from "./WorkerDefinition.ts"
 
 /** A job names a class that no registered worker handles. */
 export class UnknownJobClass extends Data.TaggedError("UnknownJobClass")<{
@@ -50,6 +50,12 @@ export interface WorkerOptions<A, E, R> {
   readonly retryPolicy?: RetryPolicy | undefined
   /** Interrupt `perform` after this long; the job then fails and is retried. */
   readonly timeout?: Duration.Input | undefined
+  /**
+   * Whether a typed failure of `perform` is worth retrying: `false` sends the job to the dead set
+   * at once, whatever its retry settings. Every failure is retried when absent. A timeout is
+   * always retried; args that do not match `args` never are, nor is `Unrecoverable`.
+   */
+  readonly retryable?: ((error: E) => boolean) | undefined
 }
 
 /** Any worker, whatever its args and errors. */
@@ -98,6 +104,7 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
     queue: options.queue ?? "default",
     retry: options.retry,
     retryPolicy: options.retryPolicy,
+    retryable: options.retryable ?? (() => true),
     timeout: options.timeout === undefined ? undefined : Duration.fromInputUnsafe(options.timeout),
     // Encoding then decoding validates checks that a plain encode would skip.
     encodeArgs: (args) =>

@@ -18,6 +18,20 @@ export class InvalidJobArgs extends Data.TaggedError("InvalidJobArgs")<{
   }
 }
 
+/**
+ * A failure that retrying cannot help: a job that fails with it (or throws it) goes to the dead set
+ * at once, whatever its retry settings, with `reason` as its error message. To keep an error's
+ * own class in the job instead, give the worker a `retryable` option.
+ */
+export class Unrecoverable extends Data.TaggedError("Unrecoverable")<{
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message() {
+    return this.reason
+  }
+}
+
 /** The wire form of args: Sidekiq's positional JSON array. */
 export type WireArgs = ReadonlyArray<unknown>
 
@@ -42,6 +56,11 @@ export interface Worker<A, E = never, R = never> {
   readonly retryPolicy: RetryPolicy | undefined
   /** `perform` is interrupted after this long. */
   readonly timeout: Duration.Duration | undefined
+  /**
+   * Whether a failure of `perform` is worth retrying (`make`'s `retryable` option; `true` when it
+   * has none). `false` sends the job to the dead set at once. A method, like `encodeArgs`.
+   */
+  retryable(error: E): boolean
   /**
    * Validates and encodes args for the wire. (A method, so that any worker is an `AnyWorker`:
    * method parameters are compared bivariantly.)

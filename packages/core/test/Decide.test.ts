@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, DateTime, Effect, Exit, Fiber, Schema } from "effect"
+import { Cause, Data, DateTime, Effect, Exit, Fiber, Schema } from "effect"
 import * as Decide from "../src/internal/Decide.ts"
 import { describeFailure } from "../src/internal/Failure.ts"
 import type * as Job from "../src/Job.ts"
@@ -23,6 +23,7 @@ const decide = (input: Partial<Decide.Input>): Decide.Decision =>
     maxRetries: 25,
     retryAt: later,
     describe: describeFailure,
+    notRetryable: undefined,
     ...input,
   })
 
@@ -89,13 +90,29 @@ describe("Decide.decide", () => {
     )
   })
 
-  it("treats invalid args as a failure of the job", () => {
-    const decision = decide({ exit: failWith(new Worker.InvalidJobArgs({ worker: "Charge", reason: "bad" })) })
-    assert.strictEqual(decision._tag, "Retry")
-    if (decision._tag === "Retry") {
-      assert.strictEqual(decision.failure.errorClass, "InvalidJobArgs")
-      assert.strictEqual(decision.failure.message, "Invalid args for Charge: bad")
-    }
+  it("kills at once a failure that is not retryable, saying why, with retries left and a retry time", () => {
+    const exit = failWith(new Worker.InvalidJobArgs({ worker: "Charge", reason: "bad" }))
+    const decision = decide({ exit, notRetryable: "its args do not match the worker's schema" })
+    assert.strictEqual(decision._tag, "Dead")
+    if (decision._tag !== "Dead") return
+    assert.strictEqual(decision.failures, 1)
+    assert.strictEqual(decision.failure.errorClass, "InvalidJobArgs")
+    assert.strictEqual(decision.failure.message, "Invalid args for Charge: bad")
+    assert.strictEqual(
+      decision.reason,
+      "not retryable (its args do not match the worker's schema): InvalidJobArgs: Invalid args for Charge: bad",
+    )
+    // Past the limit too, the reason is that it is not retryable.
+    const last = decide({ job: job({ retry_count: 30 }), exit, notRetryable: "why" })
+    assert.strictEqual(
+      last._tag === "Dead" ? last.reason : last._tag,
+      "not retryable (why): InvalidJobArgs: Invalid args for Charge: bad",
+    )
+  })
+
+  it("a success or an interruption stays what it is, whatever notRetryable says", () => {
+    assert.strictEqual(decide({ notRetryable: "why" })._tag, "Ack")
+    assert.strictEqual(decide({ exit: Exit.failCause(Cause.interrupt()), notRetryable: "why" })._tag, "Interrupted")
   })
 
   it("writes nothing for an interrupted run, but a defect is a failure", () => {
@@ -109,11 +126,88 @@ describe("Decide.decide", () => {
 describe("Decide.policyQuestion", () => {
   it("asks the policy about the next retry only for a failure within the limit", () => {
     const boom = failWith(new Error("x"))
-    assert.strictEqual(Decide.policyQuestion(job(), worker(), Exit.void, 25), undefined)
-    assert.strictEqual(Decide.policyQuestion(job(), worker(), Exit.failCause(Cause.interrupt()), 25), undefined)
-    assert.strictEqual(Decide.policyQuestion(job(), worker(), boom, 25), 1)
-    assert.strictEqual(Decide.policyQuestion(job({ retry_count: 0 }), worker({ retry: 2 }), boom, 25), 2)
-    assert.strictEqual(Decide.policyQuestion(job({ retry_count: 0 }), worker({ retry: 1 }), boom, 25), undefined)
-    assert.strictEqual(Decide.policyQuestion(job({ retry: false }), worker(), boom, 25), undefined)
+    const ask = (j: Job.Job, w: Decide.Input["worker"], exit: Exit.Exit<unknown, unknown>) =>
+      Decide.policyQuestion(j, w, exit, 25, undefined)
+    assert.strictEqual(ask(job(), worker(), Exit.void), undefined)
+    assert.strictEqual(ask(job(), worker(), Exit.failCause(Cause.interrupt())), undefined)
+    assert.strictEqual(ask(job(), worker(), boom), 1)
+    assert.strictEqual(ask(job({ retry_count: 0 }), worker({ retry: 2 }), boom), 2)
+    assert.strictEqual(ask(job({ retry_count: 0 }), worker({ retry: 1 }), boom), undefined)
+    assert.strictEqual(ask(job({ retry: false }), worker(), boom), undefined)
+  })
+
+  it("does not ask the policy about a failure that is not retryable", () => {
+    const boom = failWith(new Error("x"))
+    assert.strictEqual(Decide.policyQuestion(job(), worker(), boom, 25, undefined), 1)
+    assert.strictEqual(Decide.policyQuestion(job(), worker(), boom, 25, "why"), undefined)
+  })
+})
+
+class MailError extends Data.TaggedError("MailError")<{ readonly to: string; readonly reason: string }> {}
+
+describe("Decide.notRetryable", () => {
+  const mailWorker = (retryable?: (error: MailError) => boolean) =>
+    Worker.make({
+      name: "Charge",
+      args: Schema.Array(Schema.Unknown),
+      perform: (): Effect.Effect<void, MailError> => Effect.void,
+      ...(retryable === undefined ? {} : { retryable }),
+    })
+  const bounced = new MailError({ to: "ada@example.com", reason: "bounced" })
+  const full = new MailError({ to: "ada@example.com", reason: "mailbox full" })
+  const refuseBounces = mailWorker((error) => error.reason !== "bounced")
+
+  it("says nothing about a success, an interruption, or a failure nobody refuses", () => {
+    assert.isUndefined(Decide.notRetryable(job(), worker(), Exit.void))
+    assert.isUndefined(Decide.notRetryable(job(), refuseBounces, Exit.failCause(Cause.interrupt())))
+    assert.isUndefined(Decide.notRetryable(job(), worker(), failWith(new Error("x"))))
+    assert.isUndefined(Decide.notRetryable(job(), mailWorker(), failWith(bounced)), "no retryable: all are retried")
+    assert.isUndefined(Decide.notRetryable(job(), refuseBounces, failWith(full)))
+  })
+
+  it("says why for a failure the worker's retryable refuses, in any reason of the cause", () => {
+    assert.strictEqual(Decide.notRetryable(job(), refuseBounces, failWith(bounced)), "the worker's retryable said no")
+    const both = Exit.failCause(Cause.combine(Cause.fail(full), Cause.fail(bounced)))
+    assert.strictEqual(Decide.notRetryable(job(), refuseBounces, both), "the worker's retryable said no")
+  })
+
+  it("never asks retryable about a timeout or a defect, and a retryable that throws means retry", () => {
+    const refuseAll = mailWorker(() => false)
+    assert.strictEqual(Decide.notRetryable(job(), refuseAll, failWith(bounced)), "the worker's retryable said no")
+    assert.isUndefined(Decide.notRetryable(job(), refuseAll, failWith(new Cause.TimeoutError("too slow"))))
+    assert.isUndefined(Decide.notRetryable(job(), refuseAll, Exit.die(new Error("bug"))))
+    const throwing = mailWorker(() => {
+      throw new Error("retryable is broken")
+    })
+    assert.isUndefined(Decide.notRetryable(job(), throwing, failWith(bounced)))
+  })
+
+  it("refuses Unrecoverable, failed or thrown, whatever the worker says", () => {
+    const unrecoverable = new Worker.Unrecoverable({ reason: "account closed" })
+    assert.strictEqual(
+      Decide.notRetryable(job(), worker(), failWith(unrecoverable)),
+      "the job failed with Unrecoverable",
+    )
+    assert.strictEqual(
+      Decide.notRetryable(job(), worker(), Exit.die(unrecoverable)),
+      "the job failed with Unrecoverable",
+    )
+    assert.strictEqual(
+      Decide.notRetryable(
+        job(),
+        mailWorker(() => true),
+        failWith(unrecoverable),
+      ),
+      "the job failed with Unrecoverable",
+    )
+  })
+
+  it("refuses the worker's own InvalidJobArgs, not another worker's, and retries an unknown class", () => {
+    const own = new Worker.InvalidJobArgs({ worker: "Charge", reason: "bad" })
+    const other = new Worker.InvalidJobArgs({ worker: "Refund", reason: "bad" })
+    assert.strictEqual(Decide.notRetryable(job(), worker(), failWith(own)), "its args do not match the worker's schema")
+    assert.isUndefined(Decide.notRetryable(job(), worker(), failWith(other)))
+    const unknown = failWith(new Worker.UnknownJobClass({ className: "Charge" }))
+    assert.isUndefined(Decide.notRetryable(job(), undefined, unknown))
   })
 })

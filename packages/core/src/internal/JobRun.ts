@@ -68,6 +68,8 @@ export class JobRun {
   exit: Exit.Exit<void, unknown> = Exit.void
   /** When `perform` ended (epoch milliseconds, from the run's `Clock`). */
   endedMillis = 0
+  /** Why retrying cannot help the run's failure (`Decide.notRetryable`), read once it ended. */
+  notRetryable: string | undefined = undefined
   decision: Decide.Decision | undefined = undefined
   /** Set once the decision is written: from then on nothing is written again. */
   outcome: Outcome | undefined = undefined
@@ -179,7 +181,8 @@ const ended = (services: Services, run: JobRun, exit: Exit.Exit<void, unknown>):
   run.exit = exit
   run.endedMillis = run.clock.currentTimeMillisUnsafe()
   run.lease.free()
-  const retryNumber = Decide.policyQuestion(run.job!, run.worker, exit, services.maxRetries)
+  run.notRetryable = Decide.notRetryable(run.job!, run.worker, exit)
+  const retryNumber = Decide.policyQuestion(run.job!, run.worker, exit, services.maxRetries, run.notRetryable)
   if (retryNumber === undefined) return decided(services, run, undefined)
   return Effect.flatMap(
     RetryPolicy.nextRunAt(
@@ -204,6 +207,7 @@ const decided = (
     maxRetries: services.maxRetries,
     retryAt,
     describe: describeFailure,
+    notRetryable: run.notRetryable,
   })
   return writeAndReport(services, run)
 }
