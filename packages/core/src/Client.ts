@@ -5,19 +5,38 @@
  */
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Job from "./Job.ts"
+import { QueueNameRule, queueNameProblem } from "./Settings.ts"
 import { JobStore, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
 import type { InvalidJobArgs, WireArgs, Worker } from "./WorkerDefinition.ts"
 
+/**
+ * A queue name outside `Settings.QueueNameRule`, where a worker's job is sent to one: `enqueue`,
+ * `enqueueMany` and `schedule` fail with it (nothing is written), and `Worker.make` throws it (a
+ * worker's queue is code, so a bad one is a bug). No node could serve such a queue: the settings
+ * refuse its name. (`enqueueRaw` and `scheduleRaw` refuse one as a `MalformedJob`, as any other
+ * hand-described job Verk cannot write.)
+ */
+export class InvalidQueueName extends Data.TaggedError("InvalidQueueName")<{
+  /** The worker whose job it is. */
+  readonly worker: string
+  readonly queue: string
+}> {
+  override get message() {
+    return `Invalid queue for ${this.worker}: ${JSON.stringify(this.queue)} is not a queue name: ${QueueNameRule}`
+  }
+}
+
 /** Options of `enqueue`, `enqueueMany` and `schedule`: what to change from the worker's defaults. */
 export interface EnqueueOptions {
-  /** Overrides the worker's queue. */
+  /** Overrides the worker's queue (checked: see `InvalidQueueName`). */
   readonly queue?: string | undefined
   /** Overrides the worker's retry option. */
   readonly retry?: boolean | number | undefined
@@ -55,19 +74,19 @@ export interface ClientShape {
     worker: Worker<A, E, R>,
     args: A,
     options?: EnqueueOptions,
-  ) => Effect.Effect<Job.Job, InvalidJobArgs | StoreError>
+  ) => Effect.Effect<Job.Job, InvalidJobArgs | InvalidQueueName | StoreError>
   readonly enqueueMany: <A, E, R>(
     worker: Worker<A, E, R>,
     argsList: Iterable<A>,
     options?: EnqueueOptions,
-  ) => Effect.Effect<ReadonlyArray<Job.Job>, InvalidJobArgs | StoreError>
+  ) => Effect.Effect<ReadonlyArray<Job.Job>, InvalidJobArgs | InvalidQueueName | StoreError>
   readonly enqueueRaw: (job: RawJobInput) => Effect.Effect<Job.Job, Job.MalformedJob | StoreError>
   readonly schedule: <A, E, R>(
     worker: Worker<A, E, R>,
     args: A,
     when: When,
     options?: EnqueueOptions,
-  ) => Effect.Effect<Job.Job, InvalidJobArgs | StoreError>
+  ) => Effect.Effect<Job.Job, InvalidJobArgs | InvalidQueueName | StoreError>
   readonly scheduleRaw: (job: RawJobInput, when: When) => Effect.Effect<Job.Job, Job.MalformedJob | StoreError>
 }
 
@@ -87,12 +106,17 @@ export interface BuildOptions {
  * the job waits in `schedule` (Sidekiq leaves it out there too); every other key as given. The
  * result is validated by `Job.decode`, which keeps foreign readers (Sidekiq) and our own fetcher in
  * agreement: input that is not a job, or args that cannot be written as JSON (too deep, cyclic, a
- * BigInt), are a `MalformedJob`, not a crash. Used by this client and by `verk enqueue`.
+ * BigInt), are a `MalformedJob`, not a crash. So is a queue name outside `Settings.QueueNameRule`
+ * (no node could serve it). Used by this client and by `verk enqueue`.
  */
 export const buildJob = (input: JobInput, options: BuildOptions): Result.Result<Job.Job, Job.MalformedJob> => {
   const now = Job.toEpochSeconds(options.nowMillis)
   const { class: className, args, queue, jid, retry, ...extra } = input
   const { traceparent } = options
+  const queueProblem = typeof queue === "string" ? queueNameProblem(queue) : undefined
+  if (queueProblem !== undefined) {
+    return Result.fail(new Job.MalformedJob({ raw: `${className}(...)`, reason: queueProblem }))
+  }
   const job = {
     ...extra,
     class: className,
@@ -118,6 +142,17 @@ const runAtMillis = (when: When, nowMillis: number): number =>
   DateTime.isDateTime(when)
     ? DateTime.toEpochMillis(when)
     : nowMillis + Duration.toMillis(Duration.fromInputUnsafe(when))
+
+/** The queue a worker's job goes to, checked against `Settings.QueueNameRule`. */
+const queueFor = <A, E, R>(
+  worker: Worker<A, E, R>,
+  options: EnqueueOptions | undefined,
+): Effect.Effect<string, InvalidQueueName> => {
+  const queue = options?.queue ?? worker.queue
+  return queueNameProblem(queue) === undefined
+    ? Effect.succeed(queue)
+    : Effect.fail(new InvalidQueueName({ worker: worker.name, queue }))
+}
 
 const workerInput = <A, E, R>(worker: Worker<A, E, R>, args: WireArgs, options?: EnqueueOptions): RawJobInput => ({
   class: worker.name,
@@ -172,6 +207,7 @@ export const make = Effect.gen(function* () {
     args: A,
     options?: EnqueueOptions,
   ) {
+    yield* queueFor(worker, options)
     const wire = yield* worker.encodeArgs(args)
     return yield* dieOnMalformed(push(workerInput(worker, wire, options), yield* Trace.callerTraceparent))
   })
@@ -181,6 +217,7 @@ export const make = Effect.gen(function* () {
     argsList: Iterable<A>,
     options?: EnqueueOptions,
   ) {
+    const queue = yield* queueFor(worker, options)
     const now = yield* Clock.currentTimeMillis
     const traceparent = yield* Trace.callerTraceparent
     const jobs: Array<Job.Job> = []
@@ -189,7 +226,6 @@ export const make = Effect.gen(function* () {
       const built = buildJob(workerInput(worker, wire, options), { nowMillis: now, enqueued: true, traceparent })
       jobs.push(yield* dieOnMalformed(Effect.fromResult(built)))
     }
-    const queue = options?.queue ?? worker.queue
     for (let start = 0; start < jobs.length; start += EnqueueBatchSize) {
       yield* store.enqueue(queue, jobs.slice(start, start + EnqueueBatchSize).map(Job.encode))
     }
@@ -202,6 +238,7 @@ export const make = Effect.gen(function* () {
     when: When,
     options?: EnqueueOptions,
   ) {
+    yield* queueFor(worker, options)
     const wire = yield* worker.encodeArgs(args)
     return yield* dieOnMalformed(pushAt(workerInput(worker, wire, options), when, yield* Trace.callerTraceparent))
   })

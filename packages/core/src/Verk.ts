@@ -32,7 +32,7 @@ import { WakeUp } from "./internal/WakeUp.ts"
 import * as Settings from "./Settings.ts"
 import * as Stats from "./Stats.ts"
 import { NodeStore, NotificationStore, type StoreError, type Roles as StoreRoles } from "./Store.ts"
-import { type AnyWorker, layerRegistry, type ServicesOf, type WorkerRegistry } from "./Worker.ts"
+import { type AnyWorker, layerRegistry, type ServicesOf, WorkerRegistry } from "./Worker.ts"
 
 /** A node's health, as `Verk.health` reports it (and `verk run --health-port` serves it). */
 export interface Health {
@@ -82,7 +82,9 @@ export type Services = Verk | Events.Events | Client.Client
 
 /**
  * A node running `workers` on the queues of the settings. It needs a store and the services the
- * workers use; settings given in code are checked, and a bad one is a defect naming it.
+ * workers use; settings given in code are checked, and a bad one is a defect naming it, as are two
+ * different workers with one name (`Worker.DuplicateWorkerName`; the same worker twice counts once).
+ * A worker whose queue the settings leave out is logged at start, one warning each (see `warnUnserved`).
  */
 export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   options: Options<Workers>,
@@ -96,6 +98,32 @@ export const layerConfig = <const Workers extends ReadonlyArray<AnyWorker<unknow
   readonly workers: Workers
 }): Layer.Layer<Services, Config.ConfigError, StoreRoles | ServicesOf<Workers>> =>
   layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layerConfig, layerRegistry(options.workers))))
+
+/**
+ * One warning per worker whose queue this node does not serve. Warned, not served: which queues a
+ * node serves is a deployment choice (`queues`, `VERK_QUEUES`), while the workers are code that
+ * every node shares (`verk run` loads every worker its module exports). A node that deliberately
+ * serves a subset (mail nodes, CPU-heavy nodes, a small node that must not take the big jobs) would
+ * take every queue if workers' queues were served by default, and no concurrency would be right for
+ * them all. So the node serves what it is told, and says which workers it leaves to other nodes.
+ */
+const warnUnserved = Effect.fnUntraced(function* (
+  registry: WorkerRegistry["Service"],
+  queues: Readonly<Record<string, number>>,
+) {
+  const served = Object.keys(queues)
+  const servedText = served.length === 0 ? "no queue" : served.join(", ")
+  for (const name of registry.names) {
+    const worker = registry.lookup(name)
+    if (worker === undefined || Object.hasOwn(queues, worker.queue)) continue
+    const example = [...served.map((queue) => `${queue}:${queues[queue]}`), `${worker.queue}:25`].join(",")
+    yield* Effect.logWarning(
+      `Worker ${name} uses queue "${worker.queue}", which this node does not serve (it serves ${servedText}): ` +
+        `its jobs wait until a node serves "${worker.queue}". To serve it here, add it to VERK_QUEUES ` +
+        `(VERK_QUEUES=${example}) or to the \`queues\` setting; if other nodes serve it, this warning is expected.`,
+    ).pipe(Effect.annotateLogs({ worker: name, queue: worker.queue }))
+  }
+})
 
 const make = Effect.gen(function* () {
   const nodes = yield* NodeStore
@@ -160,6 +188,7 @@ const make = Effect.gen(function* () {
   const scheduler = yield* Loop.forkScoped("scheduler", Scheduler.run())
   for (const [queue, concurrency] of Object.entries(settings.queues)) yield* addQueue(queue, concurrency)
   yield* Effect.logInfo(`Verk node ${node.id} running queues ${Object.keys(settings.queues).join(", ")}`)
+  yield* warnUnserved(yield* WorkerRegistry, settings.queues)
 
   const health = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis

@@ -10,11 +10,14 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
-import { Client } from "./Client.ts"
+import { Client, InvalidQueueName } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
+import { queueNameProblem } from "./Settings.ts"
 import { InvalidJobArgs, TypeId, type WireArgs, type Worker } from "./WorkerDefinition.ts"
 
+/** What `make` throws for a queue name outside `Settings.QueueNameRule` (defined beside `Client`). */
+export { InvalidQueueName } from "./Client.ts"
 /**
  * What a worker is (defined in WorkerDefinition.ts, so that `Client` need not import this module):
  * `Worker`, its args' wire form `WireArgs`, the `InvalidJobArgs` error and the `TypeId` marking one.
@@ -30,6 +33,22 @@ export class UnknownJobClass extends Data.TaggedError("UnknownJobClass")<{
   }
 }
 
+/**
+ * Two different workers with one name were given to one registry (`layerRegistry`, `Verk.layer`):
+ * a job names its worker by name only, so one of them would never run and jobs meant for it would
+ * be decoded by the other. A defect when the layer is built (the list of workers is code).
+ */
+export class DuplicateWorkerName extends Data.TaggedError("DuplicateWorkerName")<{
+  readonly name: string
+  /** The queues of the two workers, in the order they were listed. */
+  readonly queues: readonly [string, string]
+}> {
+  override get message() {
+    const [first, second] = this.queues
+    return `Two different workers are named "${this.name}" (queues ${first} and ${second}): a job names its worker by name, so each worker needs a name of its own`
+  }
+}
+
 /** What `make` takes: the job's wire name, its args' schema, what it does, and its defaults. */
 export interface WorkerOptions<A, E, R> {
   /** The wire `class`: how Sidekiq and other clients name this job. */
@@ -42,7 +61,10 @@ export interface WorkerOptions<A, E, R> {
   readonly args: Schema.Codec<A, WireArgs>
   /** The job: what runs, with the decoded args, when a worker process takes it from its queue. */
   readonly perform: (args: A) => Effect.Effect<void, E, R>
-  /** Default queue for `enqueue`; "default" when absent. */
+  /**
+   * Default queue for `enqueue`; "default" when absent. A name outside `Settings.QueueNameRule`
+   * makes `make` throw `InvalidQueueName`.
+   */
   readonly queue?: string | undefined
   /** Sidekiq's retry option: `true` (default count), `false` (none) or a count. */
   readonly retry?: boolean | number | undefined
@@ -91,8 +113,14 @@ export type ServicesOf<Workers extends ReadonlyArray<AnyWorker<unknown>>> = [Wor
 export const isWorker = (value: unknown): value is AnyWorker<unknown> =>
   typeof value === "object" && value !== null && (value as { readonly [TypeId]?: unknown })[TypeId] === TypeId
 
-/** A worker: the definition `Client.enqueue` takes and `Verk.layer` registers. */
+/**
+ * A worker: the definition `Client.enqueue` takes and `Verk.layer` registers. Throws
+ * `InvalidQueueName` when `queue` breaks `Settings.QueueNameRule` (a bug in the definition, caught
+ * where it is written rather than at the first enqueue).
+ */
 export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
+  const queue = options.queue ?? "default"
+  if (queueNameProblem(queue) !== undefined) throw new InvalidQueueName({ worker: options.name, queue })
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
   const encode = Schema.encodeEffect(options.args)
   // Synchronous (see `WorkerOptions.args`): an Exit, which is also the Effect the job runs.
@@ -101,7 +129,7 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
   return {
     [TypeId]: TypeId,
     name: options.name,
-    queue: options.queue ?? "default",
+    queue,
     retry: options.retry,
     retryPolicy: options.retryPolicy,
     retryable: options.retryable ?? (() => true),
@@ -136,7 +164,11 @@ export class WorkerRegistry extends Context.Service<
   }
 >()("@verk/core/WorkerRegistry") {}
 
-/** The registry of `workers`; it captures the services they need, so the runtime can run any job. */
+/**
+ * The registry of `workers`; it captures the services they need, so the runtime can run any job.
+ * The same worker listed twice counts once; two different workers with one name are a defect
+ * (`DuplicateWorkerName`) when the layer is built.
+ */
 export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
 ): Layer.Layer<WorkerRegistry, never, ServicesOf<Workers>> =>
@@ -152,7 +184,16 @@ export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unkn
         return withClient.context
       }
       const byName = new Map<string, RegisteredWorker>()
+      const given = new Map<string, AnyWorker<unknown>>()
       for (const worker of workers) {
+        const earlier = given.get(worker.name)
+        if (earlier === worker) continue
+        if (earlier !== undefined) {
+          return yield* Effect.die(
+            new DuplicateWorkerName({ name: worker.name, queues: [earlier.queue, worker.queue] }),
+          )
+        }
+        given.set(worker.name, worker)
         const registered: RegisteredWorker = {
           ...worker,
           // The job's own services come from whoever runs it; everything else from here.

@@ -5,7 +5,8 @@
  * - `layerFake(workers)`: enqueued jobs are kept; `enqueued(worker)` lists them, `drain(worker)` and
  *   `drainAll` run them (and the jobs they enqueue), with a limit against endless chains.
  * - `layerInline(workers)`: a job runs when it is enqueued; its failure is the enqueuer's.
- * - `layerReal(workers, settings)`: the full runtime on the in-memory store, where
+ * - `layerReal(workers, settings)`: the full runtime on the in-memory store, serving every
+ *   worker's queue, where
  *   `TestClock.adjust` promotes scheduled and retry jobs deterministically; `events` lists what
  *   it published.
  *
@@ -25,7 +26,7 @@ import { Events, type VerkEvent } from "./Events.ts"
 import * as Inspection from "./Inspection.ts"
 import * as Job from "./Job.ts"
 import * as MemoryStore from "./MemoryStore.ts"
-import type * as Settings from "./Settings.ts"
+import * as Settings from "./Settings.ts"
 import { SetStore, type Services as StoreServices } from "./Store.ts"
 import * as Verk from "./Verk.ts"
 import {
@@ -250,9 +251,25 @@ const recorderLayer: Layer.Layer<Recorder, never, Events> = Layer.effect(
 )
 
 /**
- * Real mode: the whole runtime on the in-memory store. Loops wait on `Clock`, so under TestClock
- * `TestClock.adjust` runs due scheduled and retry jobs with no real waiting. Polling is slowed
- * (the in-memory store notifies every change) so that adjusting by days stays cheap.
+ * The queues real mode serves: those of `settings` (`default` when it names none), and every
+ * worker's queue it leaves out, at the default concurrency (a test runs the jobs of the workers it
+ * gives, whatever their queue).
+ */
+const realQueues = (
+  workers: ReadonlyArray<AnyWorker<unknown>>,
+  queues: Readonly<Record<string, number>> | undefined,
+): Readonly<Record<string, number>> => {
+  const served: Record<string, number> = { ...(queues ?? Settings.defaults.queues) }
+  const concurrency = Settings.defaults.queues.default ?? 25
+  for (const worker of workers) if (!Object.hasOwn(served, worker.queue)) served[worker.queue] = concurrency
+  return served
+}
+
+/**
+ * Real mode: the whole runtime on the in-memory store, serving the queues of `settings` and every
+ * worker's queue. Loops wait on `Clock`, so under TestClock `TestClock.adjust` runs due scheduled
+ * and retry jobs with no real waiting. Polling is slowed (the in-memory store notifies every
+ * change) so that adjusting by days stays cheap.
  */
 export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
@@ -265,6 +282,7 @@ export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>
         heartbeatInterval: "1 hour",
         statsFlushInterval: "1 hour",
         ...settings,
+        queues: realQueues(workers, settings.queues),
         workers,
       }),
     ),
