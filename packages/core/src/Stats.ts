@@ -147,26 +147,27 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
       metrics.duration.updateUnsafe(durationMillis, context)
     }
 
-    // A failed write (or one that died) puts its counts back, so the next flush carries them.
+    // A failed write (or one that died) puts its counts back, so the next flush carries them. A
+    // store that is away is reported once, and once when it is back (Loop.outage).
+    const outage = Loop.outage("Stats flush")
     const flush = Effect.gen(function* () {
       const batch = pending
       pending = new Map()
       for (const [day, { processed, failed }] of batch) {
-        yield* store
-          .incrementStats(processed, failed, day)
-          .pipe(
-            Effect.catchCause((cause) =>
-              add(day, processed, failed).pipe(
-                Effect.andThen(
-                  Cause.hasInterruptsOnly(cause)
-                    ? Effect.failCause(cause as Cause.Cause<never>)
-                    : Cause.hasFails(cause)
-                      ? Effect.logWarning("Could not flush job stats", cause)
-                      : Effect.logError("Could not flush job stats", cause),
-                ),
+        yield* store.incrementStats(processed, failed, day).pipe(
+          Effect.andThen(outage.succeeded),
+          Effect.catchCause((cause) =>
+            add(day, processed, failed).pipe(
+              Effect.andThen(
+                Cause.hasInterruptsOnly(cause)
+                  ? Effect.failCause(cause as Cause.Cause<never>)
+                  : Cause.hasFails(cause)
+                    ? outage.failed({ message: Cause.pretty(cause).split("\n")[0] ?? "unknown cause" })
+                    : Effect.logError("Could not flush job stats", cause),
               ),
             ),
-          )
+          ),
+        )
       }
     })
 

@@ -145,7 +145,7 @@ describe("Fetcher", () => {
       assert.strictEqual(yield* inProgressCount, 0)
       const warnings = logs.filter(({ level }) => level === "Warn").map(({ message }) => message)
       assert.deepStrictEqual(warnings, [
-        "Fetch from default failed, retrying: Store operation fetch failed: fetch refused (test)",
+        "Fetch from default failed, the store seems away; retrying quietly until it is back: Store operation fetch failed: fetch refused (test)",
         "Put back 1 jobs of default taken by a fetch whose reply was lost",
       ])
     }).pipe(provideAtT0(Env), recordLogs(logs))

@@ -2,14 +2,16 @@
  * The process of one Verk node (what `verk run` starts, and what a program of its own can be
  * with `run`): the runtime on Redis with settings from the environment (REDIS_URL,
  * VERK_QUEUES, ...), running until SIGTERM or SIGINT, then shutting down gracefully (running jobs
- * get `shutdownTimeout`, the rest go back to their queues) and exiting 0.
+ * get `shutdownTimeout`, the rest go back to their queues) and exiting 0. The first signal prints
+ * what the shutdown waits for; a second one stops at once (running jobs are interrupted and go
+ * back to their queues, Shutdown.ts), a third exits without cleaning up.
  *
  * Everything is checked before the process starts working: a bad setting or a Redis that cannot be
  * reached fails at once (exit 1), for a process supervisor to report and restart.
  */
 // The module alone: the package's index loads its HTTP server and clients too (~35 MiB of RSS).
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import { Settings, type Store, Verk, type Worker } from "@verk/core"
+import { Settings, Shutdown, type Store, Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
@@ -37,7 +39,11 @@ export const layerWith = <const Workers extends ReadonlyArray<Worker.AnyWorker<u
   workers: Workers,
   environment: Environment,
 ): Layer.Layer<Verk.Services | Store.Store, Store.StoreError, Worker.ServicesOf<Workers>> =>
-  Verk.layer({ workers, ...environment.settings }).pipe(Layer.provideMerge(RedisStore.layer(environment.store)))
+  Verk.layer({ workers, ...environment.settings }).pipe(
+    Layer.provideMerge(RedisStore.layer(environment.store)),
+    // The control a second signal cuts the shutdown short with (`serve`).
+    Layer.provideMerge(Shutdown.layer),
+  )
 
 /** The runtime for `workers` on the Redis of the environment, until the scope closes. */
 export const layer = <const Workers extends ReadonlyArray<Worker.AnyWorker<unknown>>>(
@@ -68,17 +74,82 @@ const followParent: Effect.Effect<void> = Effect.gen(function* () {
   process.kill(process.pid, "SIGTERM")
 })
 
+/** The line of the first signal: what the shutdown waits for, and how to stop at once. */
+const waitingLine = (signal: string, running: number, shutdownTimeout: Duration.Duration | undefined): string => {
+  if (running === 0) return `${signal}: shutting down (no job running)`
+  const jobs = running === 1 ? "1 running job" : `${running} running jobs`
+  const upTo = shutdownTimeout === undefined ? "" : ` up to ${Duration.format(shutdownTimeout)}`
+  return (
+    `${signal}: shutting down, waiting${upTo} for ${jobs} to finish (then they go back to their queues);` +
+    ` press Ctrl-C (or send ${signal}) again to stop now`
+  )
+}
+
+/**
+ * What SIGINT and SIGTERM do besides interrupting the main fiber (which `runMain` does on the
+ * first): the first prints what the shutdown waits for; the second cuts it short (the running jobs
+ * are interrupted and put back in their queues, Shutdown.ts), so the process still exits as after
+ * any signal; a third exits at once, without cleaning up (jobs left in progress are recovered by a
+ * live node once the heartbeat expires). The handlers run before `runMain`'s, so the count is
+ * taken before the shutdown starts; they stay for the process's last moments once a signal came.
+ */
+const handleSignals = (shutdownTimeout: Duration.Duration | undefined) =>
+  Effect.gen(function* () {
+    const verk = yield* Verk.Verk
+    const shutdown = yield* Shutdown.Shutdown
+    const context = yield* Effect.context<never>()
+    const runFork = Effect.runForkWith(context)
+    const running = Effect.map(verk.queueStats, (queues) => queues.reduce((sum, queue) => sum + queue.running, 0))
+    let received = 0
+    const onSignal = (signal: NodeJS.Signals) => {
+      received++
+      if (received === 1) {
+        const count = Effect.runSyncExitWith(context)(running)
+        runFork(Effect.logInfo(waitingLine(signal, Exit.isSuccess(count) ? count.value : 0, shutdownTimeout)))
+      } else if (received === 2) {
+        runFork(
+          Effect.logWarning(
+            `${signal} again: stopping now; running jobs are interrupted and put back in their queues`,
+          ).pipe(Effect.andThen(shutdown.stopNow)),
+        )
+      } else {
+        process.stderr.write(`${signal} a third time: exiting without cleaning up\n`)
+        process.exit(130)
+      }
+    }
+    const remove = () => {
+      process.removeListener("SIGINT", onSignal)
+      process.removeListener("SIGTERM", onSignal)
+    }
+    process.prependListener("SIGINT", onSignal)
+    process.prependListener("SIGTERM", onSignal)
+    // Ended by the program rather than a signal: nothing to wait for, let go of the process.
+    return Effect.sync(() => {
+      if (received === 0) remove()
+    })
+  })
+
 /**
  * Says the process is ready, then runs until interrupted (by a signal, through `runMain`); gives
- * back the memory starting took once it idles (StartupMemory.ts).
+ * back the memory starting took once it idles (StartupMemory.ts). `shutdownTimeout` is for the
+ * line printed on the first signal (see `handleSignals`): give the node's own.
  */
-export const serve: Effect.Effect<never, never, Verk.Verk> = Effect.gen(function* () {
-  const verk = yield* Verk.Verk
-  yield* Effect.logInfo(`worker process ready: node ${verk.nodeId}, pid ${process.pid}`)
-  yield* Effect.forkChild(followParent)
-  yield* Effect.forkChild(releaseWhenIdle)
-  return yield* Effect.never
-})
+export const serveWith = (options: {
+  readonly shutdownTimeout?: Duration.Input | undefined
+}): Effect.Effect<never, never, Verk.Verk> =>
+  Effect.gen(function* () {
+    const verk = yield* Verk.Verk
+    const release = yield* handleSignals(
+      options.shutdownTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.shutdownTimeout),
+    )
+    yield* Effect.logInfo(`worker process ready: node ${verk.nodeId}, pid ${process.pid}`)
+    yield* Effect.forkChild(followParent)
+    yield* Effect.forkChild(releaseWhenIdle)
+    return yield* Effect.ensuring(Effect.never, release)
+  })
+
+/** `serveWith` without a shutdown timeout to tell on the first signal. */
+export const serve: Effect.Effect<never, never, Verk.Verk> = serveWith({})
 
 /**
  * Runs a worker process for `workers` (which need no services beyond the job's own). Start the
@@ -86,4 +157,6 @@ export const serve: Effect.Effect<never, never, Verk.Verk> = Effect.gen(function
  * restart it, as whatever ran before this call would run twice.
  */
 export const run = (workers: ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>): void =>
-  serve.pipe(Effect.provide(layer(workers)), (main) => NodeRuntime.runMain(main, { teardown }))
+  Effect.flatMap(config, (environment) =>
+    serveWith(environment.settings).pipe(Effect.provide(layerWith(workers, environment))),
+  ).pipe((main) => NodeRuntime.runMain(main, { teardown }))

@@ -9,6 +9,7 @@
 import { Buffer } from "node:buffer"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
@@ -16,6 +17,7 @@ import * as Redacted from "effect/Redacted"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
 import * as IoredisInternals from "./IoredisInternals.ts"
 import * as Mailbox from "./Mailbox.ts"
+import * as Offline from "./Offline.ts"
 import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"
 
@@ -43,6 +45,12 @@ export interface ConnectionOptions {
   readonly ioredis?: RedisOptions | undefined
   /** The pool of dedicated connections for blocking commands (Effect's `Redis.reserve`). */
   readonly pool?: Redis.PoolOptions | undefined
+  /**
+   * How long a command waits for Redis while the connection is down (default 5 seconds; env
+   * `VERK_REDIS_OFFLINE_TIMEOUT`): then it fails (a `StoreError`, reason `Unavailable`) and is
+   * never sent. An enqueue to an unreachable Redis fails within this; the node's loops try again.
+   */
+  readonly offlineTimeout?: Duration.Input | undefined
 }
 
 /** The Redis used when `url` is absent. */
@@ -130,10 +138,21 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     ...options.ioredis,
   }
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  const offlineTimeoutMillis =
+    options.offlineTimeout === undefined
+      ? Offline.DefaultOfflineTimeoutMillis
+      : Duration.toMillis(Duration.fromInputUnsafe(options.offlineTimeout))
+  const outageLog = {
+    lost: (message: string) => runFork(Effect.logWarning(message)),
+    back: (message: string) => runFork(Effect.logInfo(message)),
+  }
   /** Clients being closed by us: their end is not a reason to connect again. */
   const closing = new WeakSet<Client>()
+  /** What stops a client's offline-queue watch (Offline.failWhenOffline). */
+  const unwatch = new WeakMap<Client, () => void>()
   const close = (client: Client, politely = false): Promise<void> => {
     closing.add(client)
+    unwatch.get(client)?.()
     return politely
       ? client.quit().then(
           () => undefined,
@@ -172,10 +191,13 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
         const client = create(extra)
         let opened = false
         let lastError: unknown
+        // Once open, an outage is one line when it starts and one when it ends (Offline.ts).
+        const reportError = Offline.reportOutages(client, outageLog, role)
         client.on("error", (cause: Error) => {
-          if (opened) runFork(Effect.logWarning(`Redis ${role} connection error: ${cause.message}`))
+          if (opened) reportError(cause)
           else lastError = cause
         })
+        if (role === "command") unwatch.set(client, Offline.failWhenOffline(client, target, offlineTimeoutMillis))
         try {
           await client.connect()
           opened = true

@@ -60,7 +60,9 @@ const optional = <A>(config: Config.Config<A>): Config.Config<A | undefined> =>
  * - `VERK_REDIS_SENTINELS` (`host:port,...`) and `VERK_REDIS_SENTINEL_NAME`: the primary through Sentinel;
  * - `VERK_REDIS_CLUSTER` (`host:port,...`): a Redis Cluster (the cluster key scheme);
  * - `VERK_NAMESPACE`, `VERK_KEY_SCHEME` (`sidekiq` or `cluster`);
- * - `VERK_WAIT_REPLICAS` and `VERK_WAIT_TIMEOUT` (default 1s): the durability setting.
+ * - `VERK_WAIT_REPLICAS` and `VERK_WAIT_TIMEOUT` (default 1s): the durability setting;
+ * - `VERK_REDIS_OFFLINE_TIMEOUT` (default 5s): how long a command waits for an unreachable Redis
+ *   before it fails (`offlineTimeout`).
  */
 export const config: Config.Config<EnvSettings> = Config.all({
   url: Config.Redacted("REDIS_URL").pipe(Config.withDefault(Redacted.make(Connection.DefaultUrl))),
@@ -71,39 +73,46 @@ export const config: Config.Config<EnvSettings> = Config.all({
   keyScheme: optional(Config.Literals(["sidekiq", "cluster"], "VERK_KEY_SCHEME")),
   replicas: optional(Config.Int("VERK_WAIT_REPLICAS")),
   waitTimeout: optional(Config.schema(Settings.IntervalFromString, "VERK_WAIT_TIMEOUT")),
+  offlineTimeout: optional(Config.schema(Settings.IntervalFromString, "VERK_REDIS_OFFLINE_TIMEOUT")),
 }).pipe(
-  Config.mapEffect(({ url, namespace, sentinels, sentinelName, cluster, keyScheme, replicas, waitTimeout }) => {
-    // [the variable at fault, what is wrong with it]
-    const problem: readonly [string, string] | undefined =
-      sentinels !== undefined && sentinelName === undefined
-        ? ["VERK_REDIS_SENTINEL_NAME", "is needed with VERK_REDIS_SENTINELS: the name Sentinel monitors the primary by"]
-        : sentinels !== undefined && cluster !== undefined
-          ? ["VERK_REDIS_CLUSTER", "cannot be set with VERK_REDIS_SENTINELS"]
-          : cluster !== undefined && keyScheme === "sidekiq"
-            ? [
-                "VERK_KEY_SCHEME",
-                "sidekiq cannot run on a Redis Cluster (VERK_REDIS_CLUSTER is set): its scripts span slots",
-              ]
-            : replicas !== undefined && replicas < 1
-              ? ["VERK_WAIT_REPLICAS", "must be 1 or more"]
-              : undefined
-    return problem !== undefined
-      ? Effect.fail(
-          new Config.ConfigError(
-            new Schema.SchemaError(
-              new SchemaIssue.Pointer([problem[0]], new SchemaIssue.InvalidValue({ message: problem[1] })),
+  Config.mapEffect(
+    ({ url, namespace, sentinels, sentinelName, cluster, keyScheme, replicas, waitTimeout, offlineTimeout }) => {
+      // [the variable at fault, what is wrong with it]
+      const problem: readonly [string, string] | undefined =
+        sentinels !== undefined && sentinelName === undefined
+          ? [
+              "VERK_REDIS_SENTINEL_NAME",
+              "is needed with VERK_REDIS_SENTINELS: the name Sentinel monitors the primary by",
+            ]
+          : sentinels !== undefined && cluster !== undefined
+            ? ["VERK_REDIS_CLUSTER", "cannot be set with VERK_REDIS_SENTINELS"]
+            : cluster !== undefined && keyScheme === "sidekiq"
+              ? [
+                  "VERK_KEY_SCHEME",
+                  "sidekiq cannot run on a Redis Cluster (VERK_REDIS_CLUSTER is set): its scripts span slots",
+                ]
+              : replicas !== undefined && replicas < 1
+                ? ["VERK_WAIT_REPLICAS", "must be 1 or more"]
+                : undefined
+      return problem !== undefined
+        ? Effect.fail(
+            new Config.ConfigError(
+              new Schema.SchemaError(
+                new SchemaIssue.Pointer([problem[0]], new SchemaIssue.InvalidValue({ message: problem[1] })),
+              ),
             ),
-          ),
-        )
-      : Effect.succeed({
-          url,
-          namespace,
-          ...(sentinels === undefined || sentinelName === undefined
-            ? {}
-            : { sentinel: { nodes: sentinels, name: sentinelName } }),
-          ...(cluster === undefined ? {} : { cluster: { nodes: cluster } }),
-          ...(keyScheme === undefined ? {} : { keyScheme }),
-          ...(replicas === undefined ? {} : { durability: { replicas, timeout: waitTimeout } }),
-        })
-  }),
+          )
+        : Effect.succeed({
+            url,
+            namespace,
+            ...(sentinels === undefined || sentinelName === undefined
+              ? {}
+              : { sentinel: { nodes: sentinels, name: sentinelName } }),
+            ...(cluster === undefined ? {} : { cluster: { nodes: cluster } }),
+            ...(keyScheme === undefined ? {} : { keyScheme }),
+            ...(replicas === undefined ? {} : { durability: { replicas, timeout: waitTimeout } }),
+            ...(offlineTimeout === undefined ? {} : { offlineTimeout }),
+          })
+    },
+  ),
 )

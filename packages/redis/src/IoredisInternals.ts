@@ -4,7 +4,7 @@
  * (`CheckedVersion`); packages/redis/test/IoredisInternals.test.ts fails when the installed
  * version differs or these fields change shape, so an upgrade is looked at before it is trusted.
  */
-import type { Redis } from "ioredis"
+import type { Cluster, Command, Redis } from "ioredis"
 
 /** The ioredis version these reads were checked against. */
 export const CheckedVersion = "6.0.0"
@@ -24,3 +24,17 @@ export const corkSocket = (client: Redis): (() => void) => {
   stream.cork()
   return () => stream.uncork()
 }
+
+/** What a client's offline queue holds: commands waiting for a connection (Deque items). */
+export interface OfflineQueue {
+  readonly length: number
+  shift(): { readonly command: Command } | undefined
+  push(item: { readonly command: Command }): void
+}
+
+/**
+ * Commands issued while the client has no ready connection, sent once it has one (`offlineQueue`,
+ * a Denque of `{ command, stream, select }`, or `{ command, stream, node }` on a Cluster; private).
+ */
+export const offlineQueue = (client: Redis | Cluster): OfflineQueue =>
+  (client as unknown as { readonly offlineQueue: OfflineQueue }).offlineQueue

@@ -67,4 +67,18 @@ describe("IoredisInternals", () => {
     expect(client.stream.writableCorked).toBe(0)
     expect(await reply).toBe("PONG")
   })
+
+  it("holds a command issued before the connection is ready in the offline queue, until it is sent", async () => {
+    const client = new Redis(redisUrl(), { lazyConnect: true, enableAutoPipelining: false })
+    clients.push(client)
+    expect(IoredisInternals.offlineQueue(client).length).toBe(0)
+    const reply = client.ping()
+    const queue = IoredisInternals.offlineQueue(client)
+    expect(queue.length).toBe(1)
+    const item = queue.shift()
+    expect(typeof item?.command.reject).toBe("function")
+    if (item !== undefined) queue.push(item)
+    expect(await reply).toBe("PONG")
+    expect(IoredisInternals.offlineQueue(client).length).toBe(0)
+  })
 })

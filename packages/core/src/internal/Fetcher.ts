@@ -12,6 +12,7 @@ import type * as Scope from "effect/Scope"
 import { Settings } from "../Settings.ts"
 import { JobStore } from "../Store.ts"
 import { Isolation } from "./Isolation.ts"
+import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 import type { Pool } from "./Pool.ts"
 import * as Turn from "./Turn.ts"
@@ -44,6 +45,8 @@ export const run = Effect.fn("Fetcher.run")(function* (
   let reconcile = false
   let nextReconcile = (yield* Clock.currentTimeMillis) + reconcileEvery
   const backoff = Effect.sleep(ErrorBackoff)
+  // One line when the store goes away, one when it is back: not one per try (Loop.outage).
+  const outage = Loop.outage(`Fetch from ${pool.queue}`)
 
   /** One round: returns what to wait for before the next, once its scope has given back what it held. */
   const round = Effect.gen(function* () {
@@ -60,7 +63,7 @@ export const run = Effect.fn("Fetcher.run")(function* (
     // that stays alive: put back what the pool does not run, after a failure and every few polls.
     if (reconcile || (yield* Clock.currentTimeMillis) >= nextReconcile) {
       const requeued = yield* Effect.result(pool.reconcile)
-      if (requeued._tag === "Failure") return backoff
+      if (requeued._tag === "Failure") return yield* Effect.as(outage.failed(requeued.failure), backoff)
       reconcile = false
       nextReconcile = (yield* Clock.currentTimeMillis) + reconcileEvery
       if (requeued.success > 0) {
@@ -79,10 +82,11 @@ export const run = Effect.fn("Fetcher.run")(function* (
       store.fetch(pool.queue, node, reservation.count, claim.permission === "isolate"),
     )
     if (fetched._tag === "Failure") {
-      yield* Effect.logWarning(`Fetch from ${pool.queue} failed, retrying: ${fetched.failure.message}`)
+      yield* outage.failed(fetched.failure)
       reconcile = true
       return backoff
     }
+    yield* outage.succeeded
     const { jobs, isolated, blocked } = fetched.success
     yield* pool.start(reservation, jobs, isolated)
     yield* claim.end({ isolated, blocked })

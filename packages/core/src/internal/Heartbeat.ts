@@ -93,6 +93,8 @@ export const run = Effect.fn("Heartbeat.run")(function* (
   const lastError = yield* Ref.make<string | undefined>(undefined)
   let failing = false
   let trustFrom = 0
+  // One line when the store goes away, one when it is back (Loop.outage).
+  const outage = Loop.outage("Heartbeat")
 
   const once = running.pipe(
     Effect.flatMap((jobs) => beat(jobs, startedMillis)),
@@ -105,13 +107,11 @@ export const run = Effect.fn("Heartbeat.run")(function* (
       failing = false
       return at
     }),
+    Effect.tap(() => outage.succeeded),
     Effect.catch((error) =>
       Effect.sync(() => {
         failing = true
-      }).pipe(
-        Effect.andThen(Ref.set(lastError, error.message)),
-        Effect.andThen(Effect.logWarning(`Heartbeat failed: ${error.message}`)),
-      ),
+      }).pipe(Effect.andThen(Ref.set(lastError, error.message)), Effect.andThen(outage.failed(error))),
     ),
   )
 

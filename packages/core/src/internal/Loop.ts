@@ -6,6 +6,7 @@
  * Interruption is how a loop's scope stops it: that alone ends it.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
@@ -63,3 +64,47 @@ export const forkScoped = <A, E, R>(
     )
     return { fiber, alive: Effect.sync(() => !restarting && fiber.pollUnsafe() === undefined) }
   })
+
+/**
+ * How a loop reports the store going away and coming back: one line when its first try fails (Warn),
+ * one when a try works again (Info, with how long and how many tries), and the failed tries in
+ * between at Debug only. A loop retrying every second through a minute's outage writes two lines,
+ * not sixty.
+ */
+export interface Outage {
+  /** A try failed: logged at Warn if the loop was fine until now, else at Debug. */
+  readonly failed: (error: { readonly message: string }) => Effect.Effect<void>
+  /** A try worked: logs that the store is back if the loop had reported it away. */
+  readonly succeeded: Effect.Effect<void>
+}
+
+/** The outage reporter of one loop (`what`: "fetch from default", "heartbeat", ...). */
+export const outage = (what: string): Outage => {
+  let downSince: number | undefined
+  let failures = 0
+  return {
+    failed: (error) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        failures++
+        if (downSince !== undefined)
+          return Effect.logDebug(`${what} failed again (${failures} tries): ${error.message}`)
+        downSince = now
+        return Effect.logWarning(
+          `${what} failed, the store seems away; retrying quietly until it is back: ${error.message}`,
+        )
+      }),
+    succeeded: Effect.suspend(() =>
+      downSince === undefined
+        ? Effect.void
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            const seconds = ((now - (downSince ?? now)) / 1000).toFixed(1)
+            const tries = failures
+            downSince = undefined
+            failures = 0
+            return Effect.logInfo(
+              `${what} works again: the store is back after ${seconds} s (${tries} failed ${tries === 1 ? "try" : "tries"})`,
+            )
+          }),
+    ),
+  }
+}

@@ -2,7 +2,7 @@
  * One queue on this node: its pool (Pool.ts) fed by its fetcher (Fetcher.ts), each job run by the
  * Processor under a lease that writes its outcome (Lease.ts); the queue's live status and counts,
  * and its graceful end. Closing its scope stops fetching, gives running jobs `shutdownTimeout` to
- * finish, interrupts the rest, and puts every job left in this node's in-progress list back at the
+ * finish (less once `Shutdown.stopNow` has run), interrupts the rest, and puts every job left in this node's in-progress list back at the
  * front of the queue.
  */
 import * as Effect from "effect/Effect"
@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
 import { Events, QueueRunning } from "../Events.ts"
 import { Settings } from "../Settings.ts"
+import { Shutdown } from "../Shutdown.ts"
 import { JobStore } from "../Store.ts"
 import * as Acker from "./Acker.ts"
 import { DeadLetter } from "./DeadLetter.ts"
@@ -49,6 +50,7 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
   const node = yield* Node
   const deadLetter = yield* DeadLetter
   const { shutdownTimeout } = yield* Settings
+  const { stoppingNow } = yield* Shutdown
 
   const writer = Lease.writer({ queue, node: node.id, store, deadLetter, ack: yield* Acker.make(store, node.id) })
   const pool = yield* Pool.make({ queue, concurrency, writer, process: processor.process })
@@ -64,7 +66,8 @@ export const supervise = Effect.fn("QueueSupervisor.supervise")(function* (queue
     Effect.gen(function* () {
       yield* Fiber.interrupt(fetcher.fiber)
       yield* isolation.withdraw(queue)
-      yield* Effect.raceFirst(FiberSet.awaitEmpty(pool.fibers), Effect.sleep(shutdownTimeout))
+      // Running jobs get `shutdownTimeout`, or less when told to stop now (Shutdown.ts).
+      yield* Effect.raceAll([FiberSet.awaitEmpty(pool.fibers), Effect.sleep(shutdownTimeout), stoppingNow])
       yield* FiberSet.clear(pool.fibers)
       const requeued = yield* Effect.orElseSucceed(store.requeueInProgress(queue, node.id), () => -1)
       if (requeued !== 0) yield* Effect.logInfo(`Queue ${queue} stopped; requeued ${requeued} unfinished jobs`)

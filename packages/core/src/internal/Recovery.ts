@@ -11,6 +11,7 @@ import { Events, NodeRecovered } from "../Events.ts"
 import { Settings } from "../Settings.ts"
 import { JobStore, NodeStore } from "../Store.ts"
 import { DeadLetter } from "./DeadLetter.ts"
+import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 
 /** Recovers one dead node; returns how many jobs went back to their queues. */
@@ -51,12 +52,8 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
   return requeued
 })
 
-/**
- * Looks once for dead nodes and recovers each. `trusted` is asked right before each recovery,
- * after the store said the node is dead: it says whether this node's view is fresh enough to
- * believe that (see Verk: not right after an outage).
- */
-export const sweep = Effect.fn("Recovery.sweep")(function* (trusted: Effect.Effect<boolean>) {
+/** One look for dead nodes (see `sweep`). */
+const sweepOnce = Effect.fn("Recovery.sweep")(function* (trusted: Effect.Effect<boolean>) {
   const store = yield* NodeStore
   const self = (yield* Node).id
   for (const node of yield* store.nodes) {
@@ -65,3 +62,22 @@ export const sweep = Effect.fn("Recovery.sweep")(function* (trusted: Effect.Effe
     if (!(yield* store.isAlive(node, now)) && (yield* trusted)) yield* recoverNode(node)
   }
 })
+
+/**
+ * Looks once for dead nodes and recovers each. `trusted` is asked right before each recovery,
+ * after the store said the node is dead: it says whether this node's view is fresh enough to
+ * believe that (see Verk: not right after an outage). Store failures are the sweep's own to report:
+ * one line when the store goes away, one when it is back, whatever the number of sweeps between
+ * (Loop.outage); the next sweep tries again.
+ */
+export const sweep = (
+  trusted: Effect.Effect<boolean>,
+): Effect.Effect<
+  void,
+  // Typed as a sweep that may fail (it does not): callers may still catch, as they did.
+  Effect.Error<ReturnType<typeof sweepOnce>>,
+  Effect.Services<ReturnType<typeof sweepOnce>>
+> => {
+  const outage = Loop.outage("Recovery sweep")
+  return sweepOnce(trusted).pipe(Effect.andThen(outage.succeeded), Effect.catch(outage.failed))
+}

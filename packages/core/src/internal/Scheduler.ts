@@ -15,6 +15,7 @@ import * as Job from "../Job.ts"
 import { Settings } from "../Settings.ts"
 import { type Promotion, SetStore } from "../Store.ts"
 import { DeadLetter } from "./DeadLetter.ts"
+import * as Loop from "./Loop.ts"
 import { WakeUp } from "./WakeUp.ts"
 
 export interface PromoteResult {
@@ -90,6 +91,8 @@ export const run = Effect.fn("Scheduler.run")(function* () {
   const wakeUp = yield* WakeUp
   const { pollInterval } = yield* Settings
   const poll = Duration.toMillis(pollInterval)
+  // One line when the store goes away, one when it is back (Loop.outage).
+  const outage = Loop.outage("Scheduler")
 
   const tick = Effect.gen(function* () {
     yield* wakeUp.scheduled.clear
@@ -111,10 +114,11 @@ export const run = Effect.fn("Scheduler.run")(function* () {
         if (moved > 0) next = now
       } else next = Math.min(next, dueMillis)
     }
+    yield* outage.succeeded
     return next
   }).pipe(
     Effect.catch((error) =>
-      Effect.logWarning(`Scheduler could not read the store, retrying: ${error.message}`).pipe(
+      outage.failed(error).pipe(
         Effect.andThen(Clock.currentTimeMillis),
         Effect.map((now) => now + poll),
       ),

@@ -129,8 +129,14 @@ export class WakeUp extends Context.Service<
       const scheduled = makeSignal()
       const paused = yield* Ref.make<ReadonlySet<string>>(new Set())
 
+      // One line when the store goes away, one when it is back, per loop (Loop.outage).
+      const pauseOutage = Loop.outage("Reading pause state")
+      const pollOutage = Loop.outage("Looking at the queues")
+      const notificationsOutage = Loop.outage("Subscribing to store notifications")
+
       // Re-read pause state; wake the queues whose state changed so they act on it now.
       const refreshPaused = store.pausedQueues.pipe(
+        Effect.tap(() => pauseOutage.succeeded),
         Effect.flatMap((next) =>
           Effect.gen(function* () {
             const previous = yield* Ref.getAndSet(paused, next)
@@ -139,11 +145,12 @@ export class WakeUp extends Context.Service<
             }
           }),
         ),
-        Effect.catch((error) => Effect.logWarning(`Could not read pause state: ${error.message}`)),
+        Effect.catch(pauseOutage.failed),
       )
 
       // Whatever was published while the subscription was down is lost: look at everything once.
       const wakeEverything = Effect.gen(function* () {
+        yield* notificationsOutage.succeeded
         yield* Effect.logInfo("Store notifications resubscribed after a reconnect: waking every queue")
         for (const signal of signals.values()) yield* signal.notify
         yield* scheduled.notify
@@ -167,8 +174,10 @@ export class WakeUp extends Context.Service<
       yield* Loop.forkScoped(
         "notifications",
         store.notifications.pipe(
+          // A subscription that failed and came up again says so with its first notification.
+          Stream.onFirst(() => notificationsOutage.succeeded),
           Stream.runForEach(dispatch),
-          Effect.tapError((error) => Effect.logWarning(`Lost store notifications, resubscribing: ${error.message}`)),
+          Effect.tapError(notificationsOutage.failed),
           Effect.retry(Schedule.spaced(Duration.seconds(1))),
         ),
       )
@@ -187,7 +196,7 @@ export class WakeUp extends Context.Service<
             ),
           { concurrency: "unbounded", discard: true },
         ),
-      ).pipe(Effect.catch((error) => Effect.logWarning(`Could not look at the queues: ${error.message}`)))
+      ).pipe(Effect.andThen(pollOutage.succeeded), Effect.catch(pollOutage.failed))
       yield* Loop.forkScoped("queue poll", Effect.repeat(pollWatched, Schedule.spaced(pollInterval)))
 
       // Notifications carry pause changes at once; this only covers ones missed during an outage.

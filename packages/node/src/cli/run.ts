@@ -17,7 +17,7 @@
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { Verk, Worker } from "@verk/core"
+import { Shutdown, Verk, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -115,7 +115,7 @@ export const run = Command.make(
     const runtime = Verk.layer({
       workers: workers as ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>,
       ...environment.settings,
-    })
+    }).pipe(Layer.provideMerge(Shutdown.layer)) // a second Ctrl-C stops at once (NodeProcess.serveWith)
     const health = Option.match(healthPort, {
       onNone: () => Effect.void,
       onSome: (port) =>
@@ -127,7 +127,7 @@ export const run = Command.make(
         ),
     })
     const web = Option.match(webPort, { onNone: () => Effect.void, onSome: (port) => startWeb(port, webHost) })
-    return yield* Effect.andThen(Effect.andThen(health, web), NodeProcess.serve).pipe(
+    return yield* Effect.andThen(Effect.andThen(health, web), NodeProcess.serveWith(environment.settings)).pipe(
       Effect.provide(runtime),
       Effect.provideContext(Context.merge(store, services)),
     )
