@@ -1,7 +1,7 @@
 /**
  * The `verk` command on a real Redis Cluster (3 primaries), configured only by the environment
- * (`VERK_REDIS_CLUSTER`): a worker process runs jobs of queues spread over the shards, a failing job
- * waits in its queue's retry set, `verk stats` sums them; and Sidekiq's key scheme is refused there.
+ * (`VERK_REDIS_CLUSTER`): a worker process runs jobs of queues spread over the shards, a job with bad args
+ * waits in its queue's dead set, `verk stats` sums them; and Sidekiq's key scheme is refused there.
  */
 import { Cause, Effect, Exit, Layer } from "effect"
 import { Redis } from "ioredis"
@@ -42,7 +42,7 @@ const spreadQueues = async (): Promise<ReadonlyArray<string>> => {
 }
 
 describe("verk on a Redis Cluster", () => {
-  it("runs jobs of queues on every shard, keeps a retry in its queue's set, and stats sum the shards", async () => {
+  it("runs jobs of queues on every shard, keeps a dead job in its queue's set, and stats sum the shards", async () => {
     const env = environment()
     const queues = await spreadQueues()
     assert.strictEqual(queues.length, 3)
@@ -58,21 +58,22 @@ describe("verk on a Redis Cluster", () => {
       )
       assert.strictEqual(enqueued.code, 0, enqueued.stderr)
     }
-    // Args that do not match the worker's Schema: the job fails and waits in retry.
+    // Args that do not match the worker's Schema: retrying cannot help, so the job goes to dead at once.
     const bad = await verk(["enqueue", "CreditAccount", '["acct-x", "not cents"]', "--queue", queues[0] ?? ""], env)
     assert.strictEqual(bad.code, 0, bad.stderr)
     for (const index of queues.keys()) await worker.waitFor(`credited ${index + 1} cents to acct-${index}`)
 
     const client = new Redis.Cluster([...cluster.nodes])
     try {
-      let retried: Array<string> = []
+      let dead: Array<string> = []
       const deadline = Date.now() + 10_000
-      while (retried.length === 0 && Date.now() < deadline) {
-        retried = await client.zrange(`${env.VERK_NAMESPACE}:retry:{${queues[0]}}`, "0", "-1")
-        if (retried.length === 0) await new Promise((resolve) => setTimeout(resolve, 50))
+      while (dead.length === 0 && Date.now() < deadline) {
+        dead = await client.zrange(`${env.VERK_NAMESPACE}:dead:{${queues[0]}}`, "0", "-1")
+        if (dead.length === 0) await new Promise((resolve) => setTimeout(resolve, 50))
       }
-      assert.strictEqual(retried.length, 1)
-      assert.include(retried[0], '"not cents"')
+      assert.strictEqual(dead.length, 1)
+      assert.include(dead[0], '"not cents"')
+      assert.strictEqual(await client.zcard(`${env.VERK_NAMESPACE}:retry:{${queues[0]}}`), 0)
       // Every queue's list lives on the shard of its tag: nothing is left in any of them.
       for (const queue of queues) assert.strictEqual(await client.llen(`${env.VERK_NAMESPACE}:queue:{${queue}}`), 0)
     } finally {
@@ -80,8 +81,8 @@ describe("verk on a Redis Cluster", () => {
     }
 
     // The worker writes its counters once a second: read until this run's are in.
-    type StatsDocument = { processed: number; failed: number; retry: number }
-    let document: StatsDocument = { processed: 0, failed: 0, retry: 0 }
+    type StatsDocument = { processed: number; failed: number; retry: number; dead: number }
+    let document: StatsDocument = { processed: 0, failed: 0, retry: 0, dead: 0 }
     const statsDeadline = Date.now() + 10_000
     while (Date.now() < statsDeadline) {
       const stats = await verk(["stats", "--json"], env)
@@ -92,7 +93,8 @@ describe("verk on a Redis Cluster", () => {
     }
     assert.isAtLeast(document.processed, 4)
     assert.isAtLeast(document.failed, 1)
-    assert.strictEqual(document.retry, 1)
+    assert.strictEqual(document.retry, 0)
+    assert.strictEqual(document.dead, 1)
 
     worker.child.kill("SIGTERM")
     const exit = await worker.exited
