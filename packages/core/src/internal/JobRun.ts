@@ -36,7 +36,7 @@ import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "../
 import { OutcomeRetry } from "./DeadLetter.ts"
 import * as Decide from "./Decide.ts"
 import { describeFailure, ProcessingFailedClass } from "./Failure.ts"
-import type { Lease } from "./Lease.ts"
+import type { Burial, Lease } from "./Lease.ts"
 
 /**
  * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
@@ -122,17 +122,22 @@ const steps = (services: Services, run: JobRun, decoded: Job.Job | undefined): E
 }
 
 /** A payload that is no job: straight to the dead set, saying why. */
-const malformed = (services: Services, run: JobRun, error: Job.MalformedJob): Effect.Effect<Outcome> => {
+const malformed = (services: Services, run: JobRun, error: Job.MalformedJob): Effect.Effect<Outcome> =>
+  buryNow(services, run, { failure: { errorClass: "MalformedJob", message: error.reason }, reason: error.message })
+
+/**
+ * Straight to the dead set, with no decision (a payload that is no job, or a run nothing could
+ * handle), counted as a failure once it is there.
+ */
+const buryNow = (services: Services, run: JobRun, burial: Burial): Effect.Effect<Outcome> => {
   const { lease } = run
   lease.free()
-  return Effect.map(
-    lease.bury({ failure: { errorClass: "MalformedJob", message: error.reason }, reason: error.message }),
-    () => {
-      run.outcome = "dead"
-      services.stats.recordFailedUnsafe(lease.queue, Job.MalformedClass, 0, run.clock.currentTimeMillisUnsafe())
-      return run.outcome
-    },
-  )
+  return Effect.map(lease.bury(burial), () => {
+    run.outcome = "dead"
+    const className = run.job?.class ?? Job.MalformedClass
+    services.stats.recordFailedUnsafe(lease.queue, className, 0, run.clock.currentTimeMillisUnsafe())
+    return run.outcome
+  })
 }
 
 /** Finds the worker, counts the start; returns what announces it (nothing when nobody listens). */
@@ -354,28 +359,14 @@ const writeAgain = (services: Services, run: JobRun, error: StoreError): Effect.
 
 /** A failure nobody expected (a defect in Verk, a hostile payload's edge case): dead, saying what. */
 const salvage = (services: Services, run: JobRun, cause: Cause.Cause<unknown>): Effect.Effect<Outcome> => {
-  const { lease } = run
-  lease.free()
   const failure = describeFailure(cause)
   const message = `Verk could not handle this job: ${failure.errorClass}: ${failure.message}`
-  return Effect.map(
-    lease.bury({
-      failure: { ...failure, errorClass: ProcessingFailedClass, message },
-      reason: message,
-      job: run.job,
-      logLevel: "Error",
-    }),
-    () => {
-      run.outcome = "dead"
-      services.stats.recordFailedUnsafe(
-        lease.queue,
-        run.job?.class ?? Job.MalformedClass,
-        0,
-        run.clock.currentTimeMillisUnsafe(),
-      )
-      return run.outcome
-    },
-  )
+  return buryNow(services, run, {
+    failure: { ...failure, errorClass: ProcessingFailedClass, message },
+    reason: message,
+    job: run.job,
+    logLevel: "Error",
+  })
 }
 
 /** The effects in order, skipping those that are not there (most are not: this runs per job). */
