@@ -102,8 +102,6 @@ export class Events extends Context.Service<
   Events,
   {
     readonly publish: (event: VerkEvent) => Effect.Effect<void>
-    /** `publish`, the event made only when someone is subscribed (for events of every job). */
-    readonly publishWith: (event: () => VerkEvent) => Effect.Effect<void>
     /** Whether anyone is subscribed now: the job's path makes its events only then. */
     readonly hasSubscribers: () => boolean
     /** Subscribes now (nothing published after this call is missed) and streams from there. */
@@ -133,8 +131,6 @@ export const layer: Layer.Layer<Events> = Layer.effect(
     ).pipe(Effect.andThen(PubSub.subscribe(pubsub)), Effect.map(Stream.fromSubscription))
     return {
       publish: (event: VerkEvent) => (subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event))),
-      publishWith: (event: () => VerkEvent) =>
-        subscribers === 0 ? Effect.void : Effect.asVoid(PubSub.publish(pubsub, event())),
       hasSubscribers: () => subscribers > 0,
       subscribe,
       stream: Stream.unwrap(subscribe),

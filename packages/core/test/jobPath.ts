@@ -117,7 +117,6 @@ const EventsLayer = Layer.effect(
       })
     return {
       publish,
-      publishWith: (event: () => VerkEvent) => Effect.suspend(() => publish(event())),
       hasSubscribers: () => true,
       subscribe: Effect.succeed(Stream.empty),
       stream: Stream.empty,
