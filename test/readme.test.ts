@@ -1,7 +1,7 @@
 /**
  * The README's TypeScript examples are files of the suite, verbatim: each is type-checked by
- * `npm run check` and run by a test (hello.test.ts, workers.test.ts, errorTracker.test.ts, readmeExample.test.ts), so
- * what the README shows is true.
+ * `npm run check` and run by a test (hello.test.ts, workers.test.ts, producer.test.ts,
+ * errorTracker.test.ts, readmeExample.test.ts), so what the README shows is true.
  */
 import { readFileSync } from "node:fs"
 import { assert, it } from "vitest"
@@ -9,6 +9,7 @@ import { assert, it } from "vitest"
 const examples = [
   "test/examples/hello.ts",
   "test/examples/workers.ts",
+  "test/examples/producer.ts",
   "test/examples/web.ts",
   "test/examples/errorTracker.ts",
   "test/testing/readmeExample.test.ts",

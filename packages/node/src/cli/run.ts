@@ -22,6 +22,7 @@ import { RedisStore } from "@verk/redis"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import { Argument, Command, Flag } from "effect/cli"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -53,13 +54,45 @@ const describeValue = (value: unknown): string =>
         ? `an ${typeof value}`
         : `a ${typeof value}`
 
+/**
+ * `verk run <module>`: a TypeScript module on a Node that does not run TypeScript. Node's own error
+ * (`Unknown file extension ".ts"`) blames the module; the version of Node is what is wrong.
+ */
+export class TypeScriptNeedsNewerNode extends Data.TaggedError("TypeScriptNeedsNewerNode")<{
+  readonly module: string
+  readonly nodeVersion: string
+  readonly error: unknown
+}> {
+  override get message() {
+    const reason = this.error instanceof Error ? ` (${this.error.message})` : ""
+    return `cannot load ${this.module}: Node ${this.nodeVersion} does not run TypeScript${reason}; running .ts directly needs Node ≥ 22.18 (type stripping), or build the module to .js and run that`
+  }
+}
+
+/**
+ * Why importing a module failed: a `.ts` (`.mts`, `.cts`) file Node does not know how to load
+ * (ERR_UNKNOWN_FILE_EXTENSION, Node before 22.18) is the Node version's fault, anything else the module's.
+ */
+export const loadFailure = (
+  module: string,
+  resolved: string,
+  error: unknown,
+  nodeVersion: string = process.version,
+): TypeScriptNeedsNewerNode | ModuleThrew => {
+  const code = typeof error === "object" && error !== null ? (error as { readonly code?: unknown }).code : undefined
+  const message = error instanceof Error ? error.message : ""
+  return code === "ERR_UNKNOWN_FILE_EXTENSION" && /"\.[cm]?ts"/.test(message)
+    ? new TypeScriptNeedsNewerNode({ module, nodeVersion, error })
+    : new ModuleThrew({ module, resolved, error })
+}
+
 /** Imports `module` (a path, relative to the working directory) and takes its workers and layer. */
 export const load = Effect.fn("cli.load")(function* (module: string) {
   const resolved = resolve(module)
   if (!existsSync(resolved)) return yield* new ModuleNotFound({ module, resolved })
   const exported = yield* Effect.tryPromise({
     try: () => import(pathToFileURL(resolved).href) as Promise<Record<string, unknown>>,
-    catch: (error) => new ModuleThrew({ module, resolved, error }),
+    catch: (error) => loadFailure(module, resolved, error),
   })
 
   const workers = new Set<Worker.AnyWorker<unknown>>()
