@@ -11,6 +11,12 @@
  * the command then exits 1: the good lines are loaded exactly once, and the report says which lines
  * to fix and load again. Aborting instead would leave the batches before the bad line loaded
  * anyway (stdin cannot be read twice to validate first), which is harder to resume from.
+ *
+ * `verk enqueue --module ./workers.ts <class> <args-json>`: the module is loaded as `verk run`
+ * loads it (its `layer` is not built), the job goes to the queue of the worker named `class`
+ * (unless `--queue`), with the worker's retry option, and its args are checked against the worker's
+ * schema before Redis is reached: the job `Client.enqueue` would write from the app. Without
+ * `--module` nothing is checked and the queue is `default` unless `--queue`.
  */
 import { open } from "node:fs/promises"
 import { createInterface } from "node:readline"
@@ -26,6 +32,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as Stream from "effect/Stream"
+import { load as loadModule } from "./run.ts"
 
 const ArgsJson = Schema.fromJsonString(Schema.Array(Schema.Unknown))
 
@@ -185,6 +192,59 @@ const load = Effect.fn("cli.enqueue.load")(function* (file: string, queue: strin
 /** `verk enqueue` with neither a job nor a file, or both. */
 export class EnqueueUsage extends Data.TaggedError("EnqueueUsage")<{ readonly message: string }> {}
 
+/** `verk enqueue --module m <class> ...`: the module exports no worker named `class`. */
+export class UnknownWorker extends Data.TaggedError("UnknownWorker")<{
+  readonly module: string
+  readonly className: string
+  readonly workers: ReadonlyArray<string>
+}> {
+  override get message() {
+    return `${this.module} exports no worker named ${this.className} (its workers: ${this.workers.join(", ")})`
+  }
+}
+
+/** `verk enqueue --module m <class> <args>`: the args do not match the worker's schema. */
+export class ArgsMismatch extends Data.TaggedError("ArgsMismatch")<{
+  readonly worker: string
+  readonly problem: string
+}> {
+  override get message() {
+    return `invalid args for ${this.worker}: ${this.problem}`
+  }
+}
+
+/** A schema's message on one line: `Expected string\n  at [0]` as `expected string at [0]`. */
+const oneLine = (text: string): string => {
+  const joined = text
+    .split("\n")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")
+    .join(" ")
+  return joined.charAt(0).toLowerCase() + joined.slice(1)
+}
+
+/** The job of `className` through the worker of that name in `module`, checked, as the app enqueues it. */
+const enqueueChecked = Effect.fn("cli.enqueue.checked")(function* (
+  module: string,
+  className: string,
+  args: ReadonlyArray<unknown>,
+  queue: Option.Option<string>,
+) {
+  const { workers } = yield* loadModule(module)
+  const worker = workers.find((candidate) => candidate.name === className)
+  if (worker === undefined) {
+    return yield* new UnknownWorker({ module, className, workers: workers.map((candidate) => candidate.name) })
+  }
+  // Checked before Redis is reached: args that do not match write nothing.
+  const decoded = yield* worker
+    .decodeArgs(args)
+    .pipe(Effect.mapError((error) => new ArgsMismatch({ worker: worker.name, problem: oneLine(error.reason) })))
+  return yield* Client.enqueue(worker, decoded, { queue: Option.getOrUndefined(queue) }).pipe(
+    Effect.provide(Client.layer),
+    Effect.provide(RedisStore.layerConfig),
+  )
+})
+
 export const enqueue = Command.make(
   "enqueue",
   {
@@ -195,30 +255,50 @@ export const enqueue = Command.make(
       Argument.optional,
     ),
     queue: Flag.String("queue").pipe(
-      Flag.withDescription(`the queue (${Settings.QueueNameRule}); with --file, for lines that name none`),
+      Flag.withDescription(
+        `the queue (${Settings.QueueNameRule}); default: the worker's with --module, else "default"; with --file, for lines that name none`,
+      ),
       Flag.withSchema(Settings.QueueName),
-      Flag.withDefault("default"),
+      Flag.optional,
+    ),
+    module: Flag.String("module").pipe(
+      Flag.withDescription(
+        "a module exporting workers (as for verk run): the job goes to its worker's queue, its args checked",
+      ),
+      Flag.optional,
     ),
     file: Flag.String("file").pipe(
       Flag.withDescription('jobs to load, one JSON object a line ("-" for stdin)'),
       Flag.optional,
     ),
   },
-  Effect.fn(function* ({ className, args, queue, file }) {
+  Effect.fn(function* ({ className, args, queue, file, module }) {
     // A usage mistake is told before Redis is reached.
     if (Option.isSome(file)) {
       if (Option.isSome(className)) {
         return yield* new EnqueueUsage({ message: "give a class and args, or --file, not both" })
       }
-      return yield* Effect.provide(load(file.value, queue), RedisStore.layerConfig)
+      if (Option.isSome(module)) {
+        return yield* new EnqueueUsage({ message: "--module goes with a class and its args, not with --file" })
+      }
+      return yield* Effect.provide(
+        load(
+          file.value,
+          Option.getOrElse(queue, () => "default"),
+        ),
+        RedisStore.layerConfig,
+      )
     }
     if (Option.isNone(className) || Option.isNone(args)) {
       return yield* new EnqueueUsage({ message: "give a class and its args as a JSON array, or --file" })
     }
-    const job = yield* Client.enqueueRaw({ class: className.value, args: args.value, queue }).pipe(
-      Effect.provide(Client.layer),
-      Effect.provide(RedisStore.layerConfig),
-    )
+    const job = Option.isSome(module)
+      ? yield* enqueueChecked(module.value, className.value, args.value, queue)
+      : yield* Client.enqueueRaw({
+          class: className.value,
+          args: args.value,
+          queue: Option.getOrElse(queue, () => "default"),
+        }).pipe(Effect.provide(Client.layer), Effect.provide(RedisStore.layerConfig))
     yield* Console.log(job.jid)
   }),
 ).pipe(Command.withDescription("Enqueue a job, or load jobs from a JSON-lines file (Redis from REDIS_URL)"))

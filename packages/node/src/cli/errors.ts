@@ -153,17 +153,30 @@ export const line = (error: unknown): string => {
 }
 
 /**
+ * A defect that is a mistake in the user's definitions, not a bug to debug: its message says what
+ * to change, and a stack would only point into Verk. `Worker.DuplicateWorkerName` (two different
+ * workers with one name, found when `Verk.layer` is built). Known by its tag, so that a module's own
+ * copy of `@verk/core` is recognised too.
+ */
+const isDefinitionMistake = (defect: unknown): defect is Error =>
+  defect instanceof Error && (defect as { readonly _tag?: unknown })._tag === "DuplicateWorkerName"
+
+/**
  * Reports how the command failed, then fails the same way (so the exit code follows): nothing for
- * an interruption or a usage error (the help was shown), a line per expected failure, and the whole
- * cause, stacks and all, for a defect.
+ * an interruption or a usage error (the help was shown), a line per expected failure or mistake in
+ * the user's definitions (`isDefinitionMistake`), and the whole cause, stacks and all, for any
+ * other defect.
  */
 export const report = (cause: Cause.Cause<unknown>): Effect.Effect<never, unknown> =>
   Effect.gen(function* () {
     if (Cause.hasInterruptsOnly(cause)) return yield* Effect.failCause(cause)
-    if (Cause.hasDies(cause)) {
+    const defects = cause.reasons.filter(Cause.isDieReason).map((reason) => reason.defect)
+    const mistakes = defects.filter(isDefinitionMistake)
+    if (mistakes.length < defects.length) {
       yield* Effect.logError(cause)
       return yield* Effect.failCause(cause)
     }
+    for (const mistake of mistakes) yield* Console.error(`verk: ${lowerFirst(mistake.message)}`)
     for (const reason of cause.reasons) {
       if (!Cause.isFailReason(reason)) continue
       const error = reason.error
