@@ -1,11 +1,12 @@
 /**
- * A scratch app outside the repository, as a new user makes one: its own package.json with the
- * packed tarballs and the peers from the registry, a strict tsconfig, and the README's examples.
+ * A scratch app outside the repository, made as the README's Install says: `npm run pack` in the
+ * repository, then its `npm install` of the tarballs and the peers (from the registry) in the app,
+ * with a strict tsconfig and the README's examples.
  */
 import { execFile, spawn } from "node:child_process"
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { cpSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { basename, join, resolve } from "node:path"
 import { promisify } from "node:util"
 
 export const root = resolve(import.meta.dirname, "../..")
@@ -60,15 +61,39 @@ export const check = async (
   return ran
 }
 
-/** `npm pack` of the three workspaces into `dir`; returns the tarballs' paths. */
-export const pack = async (dir: string): Promise<ReadonlyArray<string>> => {
-  const ran = await check(
-    "npm",
-    ["pack", "--json", "--pack-destination", dir, "-w", "packages/core", "-w", "packages/redis", "-w", "packages/node"],
-    { cwd: root },
-  )
-  const packed = JSON.parse(ran.stdout) as ReadonlyArray<{ readonly filename: string }>
-  return packed.map(({ filename }) => join(dir, filename))
+/** Where `npm run pack` writes the tarballs, relative to the repository's root. */
+export const packs = join(root, "packs")
+
+/** `npm run pack` in the repository, as the README's Install says: builds, then packs into ./packs. */
+export const pack = async (): Promise<ReadonlyArray<string>> => {
+  await check("npm", ["run", "pack", "--silent"], { cwd: root })
+  return readdirSync(packs).sort()
+}
+
+/** The README's Install section: its commands, as a user copies them. */
+export interface ReadmeInstall {
+  /** The block's text (its first sh block). */
+  readonly block: string
+  /** The `npm install` line's tarballs, by file name (the folder is the reader's clone). */
+  readonly tarballs: ReadonlyArray<string>
+  /** The `npm install` line's other packages: the peers, by name. */
+  readonly peers: ReadonlyArray<string>
+}
+
+export const readmeInstall = (): ReadmeInstall => {
+  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const section = /\n## Install\n([\s\S]*?)\n## /.exec(readme)?.[1]
+  if (section === undefined) throw new Error("the README has no Install section")
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1]
+  if (block === undefined) throw new Error("the README's Install section has no sh block")
+  const line = block.split("\n").find((text) => text.startsWith("npm install ") && text.includes(".tgz"))
+  if (line === undefined) throw new Error(`the README's Install block installs no tarball:\n${block}`)
+  const words = line.replace(/#.*$/, "").trim().split(/\s+/).slice(2)
+  return {
+    block,
+    tarballs: words.filter((word) => word.endsWith(".tgz")).map((word) => basename(word)),
+    peers: words.filter((word) => !word.endsWith(".tgz")),
+  }
 }
 
 /** The version of a dev tool the repository itself uses. */
@@ -82,17 +107,28 @@ const rootVersion = (name: string): string => {
   return version
 }
 
-/** The range a workspace declares for one of its peers. */
-const peerRange = (workspace: string, name: string): string => {
-  const manifest = JSON.parse(readFileSync(join(root, "packages", workspace, "package.json"), "utf8")) as {
-    peerDependencies?: Record<string, string>
+/** Every peer the three packages declare, with its range (one range per peer across them). */
+export const declaredPeers = (): ReadonlyMap<string, string> => {
+  const peers = new Map<string, string>()
+  for (const workspace of ["core", "redis", "node"]) {
+    const manifest = JSON.parse(readFileSync(join(root, "packages", workspace, "package.json"), "utf8")) as {
+      peerDependencies?: Record<string, string>
+    }
+    for (const [name, range] of Object.entries(manifest.peerDependencies ?? {})) {
+      const known = peers.get(name)
+      if (known !== undefined && known !== range)
+        throw new Error(`${name}: ${known} here, ${range} in @verk/${workspace}`)
+      peers.set(name, range)
+    }
   }
-  const range = manifest.peerDependencies?.[name]
-  if (range === undefined) throw new Error(`@verk/${workspace} has no peer ${name}`)
-  return range
+  return peers
 }
 
-/** The app's tsconfig: a user's strict settings, no `allowImportingTsExtensions`, no skipLibCheck. */
+/**
+ * The app's tsconfig: a user's strict settings, no skipLibCheck, no `allowImportingTsExtensions`;
+ * `rewriteRelativeImportExtensions` as for code that also runs under Node's type stripping
+ * (producer.ts imports ./workers.ts).
+ */
 const tsconfig = {
   compilerOptions: {
     target: "ES2022",
@@ -104,35 +140,39 @@ const tsconfig = {
     noPropertyAccessFromIndexSignature: true,
     exactOptionalPropertyTypes: true,
     noUncheckedIndexedAccess: true,
+    rewriteRelativeImportExtensions: true,
     outDir: "dist",
   },
   include: ["*.ts"],
 }
 
-/** Makes the app in a fresh temporary folder and installs the tarballs and the peers into it. */
-export const makeApp = async (tarballs: ReadonlyArray<string>): Promise<string> => {
+/**
+ * Makes the app in a fresh temporary folder and runs the README's `npm install` in it: the tarballs
+ * from `packs` by the README's file names, and its peers by the ranges the packages declare, as npm
+ * resolves them for a user (the newest release in range, so a new release of a peer, and of what it
+ * pulls, is what the test gets too).
+ */
+export const makeApp = async (install: ReadmeInstall): Promise<string> => {
+  const peers = declaredPeers()
   const app = mkdtempSync(join(tmpdir(), "verk-consumer-"))
-  // The peers by the ranges the packages declare, as npm resolves them for a user: the newest
-  // release in range, so a new release of a peer (and of what it pulls) is what the test gets too.
-  const dependencies: Record<string, string> = {
-    effect: peerRange("core", "effect"),
-    "@effect/platform-node": peerRange("node", "@effect/platform-node"),
-  }
-  for (const tarball of tarballs) {
-    const name = /verk-(core|redis|node)-/.exec(tarball)?.[1]
-    if (name === undefined) throw new Error(`unexpected tarball ${tarball}`)
-    dependencies[`@verk/${name}`] = `file:${tarball}`
-  }
   const devDependencies = { "@types/node": rootVersion("@types/node") }
   writeFileSync(
     join(app, "package.json"),
-    `${JSON.stringify({ name: "verk-consumer", private: true, type: "module", dependencies, devDependencies }, null, 2)}\n`,
+    `${JSON.stringify({ name: "verk-consumer", private: true, type: "module", devDependencies }, null, 2)}\n`,
   )
   writeFileSync(join(app, "tsconfig.json"), `${JSON.stringify(tsconfig, null, 2)}\n`)
-  for (const example of ["hello.ts", "workers.ts"]) {
+  for (const example of ["hello.ts", "workers.ts", "producer.ts"]) {
     cpSync(join(root, "test/examples", example), join(app, example))
   }
-  await check("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: app })
+  const packages = [
+    ...install.tarballs.map((file) => join(packs, file)),
+    ...install.peers.map((name) => {
+      const range = peers.get(name)
+      if (range === undefined) throw new Error(`the README installs ${name}, which no package declares as a peer`)
+      return `${name}@${range}`
+    }),
+  ]
+  await check("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...packages], { cwd: app })
   return app
 }
 

@@ -1,20 +1,33 @@
 /**
- * Acceptance for installability. One `npm run build` for the whole file, then:
+ * Acceptance for installability, following the README's Install word for word. One `npm run pack`
+ * for the whole file (it builds, then writes the three tarballs to ./packs), then:
  * - what `npm pack` puts in each tarball (no tests; dist, the Lua module, README, LICENSE);
- * - a scratch app outside the repository installing the packed tarballs and the peers from the
- *   registry, used as a new user would: strict type check, plain node, an esbuild bundle, the bin.
+ * - a scratch app outside the repository where the README's `npm install` line runs (the tarballs
+ *   from ./packs, the peers from the registry), used as a new user would: strict type check, plain
+ *   node, an esbuild bundle, the bin, the producer-only example.
  * Other tests run on the sources (the `@verk/source` condition), never on dist, so this file may
  * run alongside them.
  */
 import { execFile } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, rmSync } from "node:fs"
 import { join, resolve } from "node:path"
 import { promisify } from "node:util"
 import { Redis } from "ioredis"
 import { afterAll, assert, beforeAll, describe, expect, it } from "vitest"
 import { deleteNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
-import { bundle, check, makeApp, pack, root, run as runIn, startUntil, tsc } from "./consumer.ts"
+import {
+  bundle,
+  check,
+  declaredPeers,
+  makeApp,
+  pack,
+  type ReadmeInstall,
+  readmeInstall,
+  root,
+  run as runIn,
+  startUntil,
+  tsc,
+} from "./consumer.ts"
 
 const Minutes = 60_000
 const nodeBinary = resolve(root, "node_modules/.bin/node")
@@ -46,17 +59,22 @@ interface Packed {
 }
 
 let app = ""
-let tarballs = ""
+let produced: ReadonlyArray<string> = []
+let install: ReadmeInstall
 
 beforeAll(async () => {
-  await check("npm", ["run", "build", "--silent"], { cwd: root })
+  produced = await pack()
   await listTarballs()
-  tarballs = mkdtempSync(join(tmpdir(), "verk-tarballs-"))
-  app = await makeApp(await pack(tarballs))
+  install = readmeInstall()
+  const named = [...install.tarballs].sort()
+  if (named.join(" ") !== produced.join(" ")) {
+    throw new Error(`the README installs ${named.join(" ")}; npm run pack wrote ${produced.join(" ")}`)
+  }
+  app = await makeApp(install)
 }, 5 * Minutes)
 
 afterAll(() => {
-  for (const dir of [app, tarballs]) if (dir !== "") rmSync(dir, { recursive: true, force: true })
+  if (app !== "") rmSync(app, { recursive: true, force: true })
 })
 
 const manifest = (workspace: Workspace) =>
@@ -115,6 +133,18 @@ describe.each(Workspaces)("@verk/%s tarball", (workspace) => {
       const text = readFileSync(resolve(root, "packages", workspace, path), "utf8")
       expect(text, path).not.toMatch(/\bfrom\s+["'][^"']*\.ts["']|\bimport\(\s*["'][^"']*\.ts["']/)
     }
+  })
+})
+
+describe("the README's Install", () => {
+  it("packs with `npm run pack`, which writes one tarball per package to ./packs, and nothing else", () => {
+    assert.include(install.block, "npm run pack")
+    assert.deepStrictEqual(produced, Workspaces.map((w) => `verk-${w}-${manifest(w).version}.tgz`).sort())
+  })
+
+  it("installs those three tarballs and every peer the packages declare", () => {
+    assert.deepStrictEqual([...install.tarballs].sort(), produced)
+    assert.deepStrictEqual([...install.peers].sort(), [...declaredPeers().keys()].sort())
   })
 })
 
@@ -221,6 +251,27 @@ describe("a scratch app installing the packed tarballs", () => {
     const redis = new Redis(redisUrl())
     try {
       assert.deepStrictEqual(await redis.smembers(`${env.VERK_NAMESPACE}:verk_nodes`), [], "deregistered")
+    } finally {
+      redis.disconnect()
+    }
+  })
+
+  it("runs the README's producer example: it enqueues its job to the namespace's queue and exits", async () => {
+    const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace() }
+    const ran = await runIn("node", ["producer.ts"], { cwd: app, env })
+    const output = `${ran.stdout}${ran.stderr}`
+    assert.strictEqual(ran.code, 0, output)
+    assert.match(output, /enqueued CreditAccount \S+ on default/)
+    const redis = new Redis(redisUrl())
+    try {
+      const jobs = await redis.lrange(`${env.VERK_NAMESPACE}:queue:default`, 0, -1)
+      assert.strictEqual(jobs.length, 1, output)
+      const job = JSON.parse(jobs[0] ?? "null")
+      assert.strictEqual(job.class, "CreditAccount")
+      assert.strictEqual(job.queue, "default")
+      assert.deepStrictEqual(job.args, ["acct-1", 250])
+      assert.deepStrictEqual(await redis.smembers(`${env.VERK_NAMESPACE}:queues`), ["default"])
+      assert.deepStrictEqual(await redis.smembers(`${env.VERK_NAMESPACE}:verk_nodes`), [], "no worker ran here")
     } finally {
       redis.disconnect()
     }
