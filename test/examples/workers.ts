@@ -1,5 +1,5 @@
 // workers.ts: `verk run ./workers.ts` runs its workers (Redis and queues from REDIS_URL, VERK_QUEUES).
-import { Worker } from "@verk/core"
+import { Verk, Worker } from "@verk/core"
 // Effect's modules by path, not the "effect" index, which would load all of Effect into the worker.
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -13,7 +13,7 @@ export class Accounts extends Context.Service<
   { readonly credit: (id: string, cents: number) => Effect.Effect<number> }
 >()("example/Accounts") {}
 
-// `verk run` builds the export named `layer` before the first job and closes it at shutdown.
+// The services the workers use: `verk run` builds this before the first job and closes it at shutdown.
 export const layer = Layer.effect(
   Accounts,
   Effect.gen(function* () {
@@ -29,7 +29,7 @@ export const layer = Layer.effect(
   }),
 )
 
-// Every exported worker runs. Enqueue one with `npx verk enqueue CreditAccount '["acct-1", 250]'`.
+// Enqueue a job with `npx verk enqueue CreditAccount '["acct-1", 250]'`.
 export const CreditAccount = Worker.make({
   name: "CreditAccount",
   args: Schema.Tuple([Schema.String, Schema.Int]), // [account id, cents]
@@ -39,3 +39,7 @@ export const CreditAccount = Worker.make({
       yield* Effect.log(`credited ${cents} cents to ${id}: balance ${balance}`)
     }),
 })
+
+// What `verk run` runs: these workers, with this layer. A service that a worker uses and the layer
+// does not provide is a type error here, not a failing job.
+export default Verk.module({ workers: [CreditAccount], layer })

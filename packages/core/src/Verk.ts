@@ -238,3 +238,48 @@ export const layerWithRegistry: Layer.Layer<Services, never, StoreRoles | Worker
     Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer)),
     Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
   )
+
+/** Marks a value made by `module` (by any copy of this library). */
+export const ModuleTypeId: unique symbol = Symbol.for("@verk/core/Verk/Module") as never
+/** The type of `ModuleTypeId`. */
+export type ModuleTypeId = typeof ModuleTypeId
+
+/**
+ * A worker module, as `module` makes it: the workers `verk run` runs and the layer giving the
+ * services they use. A plain value: export it as the module's default export.
+ */
+export interface Module<Workers extends ReadonlyArray<AnyWorker<unknown>> = ReadonlyArray<AnyWorker<unknown>>> {
+  readonly [ModuleTypeId]: ModuleTypeId
+  readonly workers: Workers
+  readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined
+}
+
+/**
+ * What `module` takes: the workers, and a layer that provides every service they use and needs
+ * nothing itself (it may provide more). `layer` may be left out only when the workers use no service.
+ */
+export type ModuleOptions<Workers extends ReadonlyArray<AnyWorker<unknown>>> = {
+  readonly workers: Workers
+} & ([ServicesOf<Workers>] extends [never]
+  ? { readonly layer?: Layer.Layer<never, unknown, never> | undefined }
+  : { readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> })
+
+/**
+ * A typed worker module for `verk run`: `export default Verk.module({ workers: [A, B], layer })`.
+ * A service that a worker uses and `layer` does not provide is a type error here, where with named
+ * exports (`export const layer`) it is found only when a job runs. `verk run` runs exactly these
+ * workers with this layer; the module's other exports are not looked at.
+ */
+export const module = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
+  options: ModuleOptions<Workers>,
+): Module<Workers> => ({
+  [ModuleTypeId]: ModuleTypeId,
+  workers: options.workers,
+  layer: options.layer as Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined,
+})
+
+/** Whether `value` was made by `module` (by any copy of this library). */
+export const isModule = (value: unknown): value is Module =>
+  typeof value === "object" &&
+  value !== null &&
+  (value as { readonly [ModuleTypeId]?: unknown })[ModuleTypeId] === ModuleTypeId

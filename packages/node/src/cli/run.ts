@@ -2,14 +2,17 @@
  * `verk run <module>`: a worker process for the workers that module exports, with the services
  * they need from the module's `layer` export.
  *
- * The workers are the module's values made by `Worker.make` (`Worker.isWorker`): the default
- * export (a worker or an array of workers) and every named export that is a worker. If the module
- * exports `layer`, a `Layer`, it is built first and gives the workers its services; it lives as long
- * as the process, so its finalizers run at shutdown, after the last job has finished.
+ * A default export made by `Verk.module({ workers, layer })` gives the workers and the layer, and
+ * the module's other exports are not looked at; its type makes a service the layer does not provide
+ * a compile error. Otherwise the workers are the module's values made by `Worker.make`
+ * (`Worker.isWorker`): the default export (a worker or an array of workers) and every named export
+ * that is a worker, and the layer is the export named `layer`, if any. The layer, a `Layer`, is built
+ * first and gives the workers its services; it lives as long as the process, so its finalizers run at
+ * shutdown, after the last job has finished.
  *
- * A service that a worker uses and the layer does not provide cannot be seen before a job runs
- * (a worker's services are only a type): such a job fails, naming the missing service, and is
- * retried as any failed job.
+ * Without `Verk.module`, a service that a worker uses and the layer does not provide cannot be seen
+ * before a job runs (here a worker's services are only a type): such a job fails, naming the missing
+ * service, and is retried as any failed job.
  *
  * With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported over OTLP (Tracing.ts) from the
  * module's import to the last job's, and flushed once the runtime has shut down.
@@ -41,7 +44,7 @@ import { hostFlag, portFlag, startWeb } from "./web.ts"
 /** What `verk run` takes from a module. */
 export interface Loaded {
   readonly workers: ReadonlyArray<Worker.AnyWorker<unknown>>
-  /** The module's `layer` export: the services its workers use. */
+  /** The module's layer (its `Verk.module`'s, or its `layer` export): the services its workers use. */
   readonly layer: Layer.Layer<unknown, unknown, never> | undefined
 }
 
@@ -95,14 +98,17 @@ export const load = Effect.fn("cli.load")(function* (module: string) {
     catch: (error) => loadFailure(module, resolved, error),
   })
 
+  // A `Verk.module` default export says it all: its workers, its layer; the other exports are not looked at.
+  const typed = Verk.isModule(exported.default) ? exported.default : undefined
   const workers = new Set<Worker.AnyWorker<unknown>>()
   const fromDefault = Array.isArray(exported.default) ? exported.default : [exported.default]
-  for (const value of [...fromDefault, ...Object.values(exported)]) {
+  const candidates: ReadonlyArray<unknown> = typed?.workers ?? [...fromDefault, ...Object.values(exported)]
+  for (const value of candidates) {
     if (Worker.isWorker(value)) workers.add(value)
   }
   if (workers.size === 0) return yield* new NoWorkersExported({ module, exportNames: Object.keys(exported) })
 
-  const layer = exported.layer
+  const layer: unknown = typed === undefined ? exported.layer : typed.layer
   if (layer !== undefined && !Layer.isLayer(layer)) {
     return yield* new InvalidLayerExport({ module, found: describeValue(layer) })
   }
