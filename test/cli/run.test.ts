@@ -101,7 +101,7 @@ describe("a worker process started by npm", () => {
         } catch {}
       }
     }
-    // A start under load (the worker restarts itself once for its V8 flags), then a parent poll of
-    // up to a second and a graceful close: more than the default 20 s on a busy machine.
+    // A start under load (the worker restarts itself once for its V8 flags), a parent poll of up to
+    // a second and a graceful close: room for a busy machine.
   }, 45_000)
 })

@@ -66,9 +66,8 @@ export const teardown: Runtime.Teardown = (exit, onExit) =>
  * shuts down gracefully within a second. (`exec` in the script, or running the bin without npm,
  * lets the signal reach the worker at once.)
  */
-const followParent: Effect.Effect<void> = Effect.gen(function* () {
+const followParent = Effect.fnUntraced(function* (parent: number) {
   if (process.env.npm_command === undefined) return
-  const parent = process.ppid
   while (process.ppid === parent) yield* Effect.sleep(Duration.seconds(1))
   yield* Effect.logWarning(`the parent process (pid ${parent}, npm ${process.env.npm_command}) exited: shutting down`)
   process.kill(process.pid, "SIGTERM")
@@ -142,8 +141,11 @@ export const serveWith = (options: {
     const release = yield* handleSignals(
       options.shutdownTimeout === undefined ? undefined : Duration.fromInputUnsafe(options.shutdownTimeout),
     )
+    // The parent is read before "ready" is said: a parent that exits right after (as soon as it
+    // reads that line) would otherwise be missed, the fiber reading the new parent's pid.
+    const parent = process.ppid
     yield* Effect.logInfo(`worker process ready: node ${verk.nodeId}, pid ${process.pid}`)
-    yield* Effect.forkChild(followParent)
+    yield* Effect.forkChild(followParent(parent))
     yield* Effect.forkChild(releaseWhenIdle)
     return yield* Effect.ensuring(Effect.never, release)
   })
