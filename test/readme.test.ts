@@ -11,6 +11,7 @@ const examples = [
   "test/examples/workers.ts",
   "test/examples/producer.ts",
   "test/examples/web.ts",
+  "test/examples/api.ts",
   "test/examples/errorTracker.ts",
   "test/testing/readmeExample.test.ts",
 ]

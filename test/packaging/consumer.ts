@@ -96,6 +96,33 @@ export const readmeInstall = (): ReadmeInstall => {
   }
 }
 
+/** The README's Bundling section: its sh block's commands, as a user copies them. */
+export interface ReadmeBundling {
+  /** The line that installs esbuild in the app. */
+  readonly install: string
+  /** The `npx esbuild` line. */
+  readonly esbuild: string
+  /** Its entry point and the bundle it writes, relative to the app. */
+  readonly entry: string
+  readonly outfile: string
+}
+
+export const readmeBundling = (): ReadmeBundling => {
+  const readme = readFileSync(join(root, "README.md"), "utf8")
+  const section = /\n## Bundling\n([\s\S]*?)\n## /.exec(readme)?.[1]
+  if (section === undefined) throw new Error("the README has no Bundling section")
+  const lines = (/```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "").split("\n")
+  const install = lines.find((line) => line.startsWith("npm install ") && line.includes("esbuild"))
+  const esbuild = lines.find((line) => line.startsWith("npx esbuild "))
+  if (install === undefined || esbuild === undefined) {
+    throw new Error(`the README's Bundling block has no esbuild install or npx esbuild line:\n${section}`)
+  }
+  const entry = esbuild.split(/\s+/)[2]
+  const outfile = /--outfile=(\S+)/.exec(esbuild)?.[1]
+  if (entry === undefined || outfile === undefined) throw new Error(`no entry or --outfile in: ${esbuild}`)
+  return { install, esbuild, entry, outfile }
+}
+
 /** The version of a dev tool the repository itself uses. */
 const rootVersion = (name: string): string => {
   const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as {
@@ -161,8 +188,13 @@ export const makeApp = async (install: ReadmeInstall): Promise<string> => {
     `${JSON.stringify({ name: "verk-consumer", private: true, type: "module", devDependencies }, null, 2)}\n`,
   )
   writeFileSync(join(app, "tsconfig.json"), `${JSON.stringify(tsconfig, null, 2)}\n`)
-  for (const example of ["hello.ts", "workers.ts", "producer.ts"]) {
+  for (const example of ["hello.ts", "workers.ts", "producer.ts", "api.ts"]) {
     cpSync(join(root, "test/examples", example), join(app, example))
+  }
+  // The package READMEs' examples, each as its own file of the app (packageCore.ts, ...).
+  for (const workspace of ["core", "redis", "node"]) {
+    const name = `package${workspace[0]?.toUpperCase()}${workspace.slice(1)}.ts`
+    cpSync(join(root, "test/examples/packages", `${workspace}.ts`), join(app, name))
   }
   const packages = [
     ...install.tarballs.map((file) => join(packs, file)),
@@ -173,26 +205,26 @@ export const makeApp = async (install: ReadmeInstall): Promise<string> => {
     }),
   ]
   await check("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", ...packages], { cwd: app })
+  // The README's Bundling: its esbuild install line, word for word.
+  await check("sh", ["-c", readmeBundling().install], { cwd: app })
   return app
 }
 
 export const tsc = (app: string) => check(bin("tsc"), ["-p", "tsconfig.json"], { cwd: app })
 
-export const bundle = (app: string, entry: string, outfile: string) =>
-  check(
-    bin("esbuild"),
-    [
-      entry,
-      "--bundle",
-      "--platform=node",
-      "--format=esm",
-      `--outfile=${outfile}`,
-      // ioredis is CommonJS and requires Node's modules: give the ES module bundle a `require`.
-      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      "--log-level=warning",
-    ],
-    { cwd: app },
-  )
+/**
+ * The README's Bundling command in the app, word for word, or with its entry and outfile swapped for
+ * `entry` and `outfile` (the same flags on another program).
+ */
+export const bundle = (app: string, entry?: string, outfile?: string) => {
+  const readme = readmeBundling()
+  const words = readme.esbuild.split(" ")
+  const command = words
+    .map((word, at) => (at === 2 && entry !== undefined ? entry : word))
+    .join(" ")
+    .replace(`--outfile=${readme.outfile}`, `--outfile=${outfile ?? readme.outfile}`)
+  return check("sh", ["-c", command], { cwd: app })
+}
 
 /**
  * Starts `command` and resolves once its output contains `line`; the process keeps running.

@@ -4,13 +4,17 @@
  * - what `npm pack` puts in each tarball (no tests; dist, the Lua module, README, LICENSE);
  * - a scratch app outside the repository where the README's `npm install` line runs (the tarballs
  *   from ./packs, the peers from the registry), used as a new user would: strict type check, plain
- *   node, an esbuild bundle, the bin, the producer-only example.
+ *   node, the bin running the typed module example (workers.ts), the producer-only example, the
+ *   package READMEs' examples, and the README's Bundling: its esbuild install and command word for
+ *   word, the bundled HTTP app run away from node_modules, enqueueing a job posted to it.
  * Other tests run on the sources (the `@verk/source` condition), never on dist, so this file may
  * run alongside them.
  */
 import { execFile } from "node:child_process"
-import { readFileSync, rmSync } from "node:fs"
-import { join, resolve } from "node:path"
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { basename, join, resolve } from "node:path"
 import { promisify } from "node:util"
 import { Redis } from "ioredis"
 import { afterAll, assert, beforeAll, describe, expect, it } from "vitest"
@@ -22,6 +26,7 @@ import {
   makeApp,
   pack,
   type ReadmeInstall,
+  readmeBundling,
   readmeInstall,
   root,
   run as runIn,
@@ -225,7 +230,7 @@ describe("a scratch app installing the packed tarballs", () => {
     }
   })
 
-  it("runs the installed verk bin: --help, run, enqueue and stats", async () => {
+  it("runs the installed verk bin: --help, and run of the typed module example (workers.ts), enqueue and stats", async () => {
     const verk = join(app, "node_modules/.bin/verk")
     const help = await check(verk, ["--help"], { cwd: app })
     for (const command of ["run", "enqueue", "stats"]) assert.include(help.stdout, command)
@@ -236,7 +241,9 @@ describe("a scratch app installing the packed tarballs", () => {
       await worker.ready
       const jid = (await check(verk, ["enqueue", "CreditAccount", '["acct-7", 250]'], { cwd: app, env })).stdout.trim()
       assert.match(jid, /^[0-9a-f]{24}$/)
-      await waitFor(() => worker.output().includes("acct-7"), worker.output)
+      // workers.ts's default export is a Verk.module: its layer's Accounts service runs the job.
+      assert.include(worker.output(), "accounts: connected")
+      await waitFor(() => worker.output().includes("credited 250 cents to acct-7: balance 250"), worker.output)
       // The job is counted when the worker flushes its stats (once a second), not when it logs.
       let stats = await check(verk, ["stats"], { cwd: app, env })
       for (let attempt = 0; attempt < 20 && !/processed [1-9]/.test(stats.stdout); attempt++) {
@@ -248,6 +255,7 @@ describe("a scratch app installing the packed tarballs", () => {
       worker.child.kill("SIGTERM")
     }
     assert.strictEqual(await worker.exited, 0, worker.output())
+    assert.include(worker.output(), "accounts: disconnected", "the module's layer is closed at shutdown")
     const redis = new Redis(redisUrl())
     try {
       assert.deepStrictEqual(await redis.smembers(`${env.VERK_NAMESPACE}:verk_nodes`), [], "deregistered")
@@ -277,6 +285,71 @@ describe("a scratch app installing the packed tarballs", () => {
     }
   })
 
+  it("runs the package READMEs' examples: core's in memory, redis's enqueueing to Redis", async () => {
+    const core = await runIn("node", ["packageCore.ts"], { cwd: app })
+    assert.strictEqual(core.code, 0, `${core.stdout}${core.stderr}`)
+    assert.include(`${core.stdout}${core.stderr}`, "mail ada@example.com: Welcome")
+
+    const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace() }
+    const redisExample = await runIn("node", ["packageRedis.ts"], { cwd: app, env })
+    const output = `${redisExample.stdout}${redisExample.stderr}`
+    assert.strictEqual(redisExample.code, 0, output)
+    const jid = /enqueued ResizeImage (\S+) on images/.exec(output)?.[1]
+    assert.isDefined(jid, output)
+    const redis = new Redis(redisUrl())
+    try {
+      const jobs = (await redis.lrange(`${env.VERK_NAMESPACE}:queue:images`, 0, -1)).map((job) => JSON.parse(job))
+      assert.deepStrictEqual(
+        jobs.map((job) => [job.jid, job.class, job.args]),
+        [[jid, "ResizeImage", ["img-42", 640]]],
+      )
+    } finally {
+      redis.disconnect()
+    }
+  })
+
+  it("bundles the README's HTTP app with the README's esbuild command; the bundle, alone in a folder, enqueues a posted job", {
+    timeout: 60_000,
+  }, async () => {
+    const bundling = readmeBundling()
+    assert.strictEqual(bundling.entry, "api.ts")
+    await bundle(app)
+    // The bundle runs with no node_modules beside it: everything it needs is inside.
+    const alone = mkdtempSync(join(tmpdir(), "verk-bundle-"))
+    const bundled = join(alone, basename(bundling.outfile))
+    copyFileSync(join(app, bundling.outfile), bundled)
+    const port = await freePort()
+    const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace(), PORT: String(port) }
+    const server = startUntil("node", [bundled], { cwd: alone, env }, "Listening on")
+    const redis = new Redis(redisUrl())
+    try {
+      await server.ready
+      const post = (body: string) =>
+        fetch(`http://127.0.0.1:${port}/credit`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body,
+        })
+      const accepted = await post(JSON.stringify({ account: "acct-9", cents: 250 }))
+      assert.strictEqual(accepted.status, 202, server.output())
+      const { jid } = (await accepted.json()) as { jid: string }
+      assert.match(jid, /^[0-9a-f]{24}$/)
+      assert.strictEqual((await post(JSON.stringify({ account: "acct-9", cents: 2.5 }))).status, 400)
+      // The refused request comes after the accepted one, so the queue holds all that was written.
+      const jobs = (await redis.lrange(`${env.VERK_NAMESPACE}:queue:default`, 0, -1)).map((job) => JSON.parse(job))
+      assert.deepStrictEqual(
+        jobs.map((job) => [job.jid, job.class, job.args]),
+        [[jid, "CreditAccount", ["acct-9", 250]]],
+      )
+    } finally {
+      redis.disconnect()
+      server.child.kill("SIGTERM")
+      await server.exited
+      rmSync(alone, { recursive: true, force: true })
+    }
+    assert.notInclude(server.output(), "Dynamic require")
+  })
+
   it("fails with one line when Redis cannot be reached", async () => {
     const verk = join(app, "node_modules/.bin/verk")
     const ran = await runIn(verk, ["stats"], { cwd: app, env: { REDIS_URL: "redis://127.0.0.1:1" } })
@@ -285,6 +358,17 @@ describe("a scratch app installing the packed tarballs", () => {
     assert.match(ran.stderr, /^verk: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1\/?: .+\n$/)
   })
 })
+
+/** A port nothing listens on now (the app's Config.Port refuses 0). */
+const freePort = () =>
+  new Promise<number>((done, fail) => {
+    const probe = createServer()
+    probe.once("error", fail)
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address()
+      probe.close(() => (typeof address === "object" && address !== null ? done(address.port) : fail(address)))
+    })
+  })
 
 /** Polls a condition on output the test already holds (no fixed sleep decides the outcome). */
 const waitFor = async (condition: () => boolean, describe: () => string, timeoutMillis = 15_000) => {
