@@ -1,6 +1,6 @@
 /**
  * The README's TypeScript examples are files of the suite, verbatim: each is type-checked by
- * `npm run check` and run by a test (hello.test.ts, workers.test.ts, producer.test.ts,
+ * `npm run check` and run by a test (hello.test.ts, workers.test.ts, producer.test.ts, api.test.ts,
  * errorTracker.test.ts, readmeExample.test.ts), so what the README shows is true.
  */
 import { readFileSync } from "node:fs"

@@ -6,10 +6,11 @@
  *   input having written nothing;
  * - `npm run release -- <version> --dry-run`, against a registry this test serves (which records
  *   every request), bumps, builds, packs tarballs of the new version and publishes them in
- *   dependency order as a dry run: the registry receives no upload.
+ *   dependency order as a dry run: the registry receives no upload. The same command without
+ *   `--dry-run` then uploads the three, core, redis, node, each pinning the others at the version.
  */
 import { execFileSync } from "node:child_process"
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs"
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
@@ -91,7 +92,7 @@ describe("bump", () => {
     assert.strictEqual(bumped.to, "0.2.0")
     assertAt(copy, "0.2.0")
     const readme = text(copy, "README.md")
-    assert.notInclude(readme, "### Unreleased")
+    assert.notMatch(readme, /^### Unreleased$/m)
     assert.include(readme, `\n### 0.2.0 (2027-01-02)\n${unreleased}\n### `, "the section kept its lines")
     assert.notMatch(readme, new RegExp(`verk-(core|redis|node)-${from.replace(/\./g, "\\.")}\\.tgz`))
     // Only the version changed: the rest of each manifest is as it was.
@@ -120,25 +121,44 @@ describe("bump", () => {
   })
 })
 
-/** An npm registry that has no package and records every request it gets. */
+/** What the registry received in a PUT: the package, and each version's @verk/* dependencies. */
+interface Upload {
+  readonly name: string
+  readonly versions: Record<string, Record<string, string>>
+}
+
+/** An npm registry that has no package, accepts any upload, and records every request it gets. */
 const serveRegistry = async () => {
   const requests: Array<string> = []
+  const uploads: Array<Upload> = []
   const server = createServer((request, response) => {
     requests.push(`${request.method} ${request.url}`)
-    request.resume()
+    let body = ""
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()))
     request.on("end", () => {
-      if (request.method === "PUT") response.writeHead(201, { "content-type": "application/json" }).end("{}")
-      else response.writeHead(404, { "content-type": "application/json" }).end('{"error":"Not found"}')
+      if (request.method === "PUT") {
+        const document = JSON.parse(body) as { name: string; versions: Record<string, Json> }
+        const versions = Object.fromEntries(
+          Object.entries(document.versions).map(([version, manifest]) => [
+            version,
+            Object.fromEntries(
+              Object.entries(manifest.dependencies ?? {}).filter(([name]) => name.startsWith("@verk/")),
+            ),
+          ]),
+        )
+        uploads.push({ name: document.name, versions })
+        response.writeHead(201, { "content-type": "application/json" }).end("{}")
+      } else response.writeHead(404, { "content-type": "application/json" }).end('{"error":"Not found"}')
     })
   })
   await new Promise<void>((done) => server.listen(0, "127.0.0.1", done))
   const { port } = server.address() as AddressInfo
-  return { url: `http://127.0.0.1:${port}/`, requests, close: () => server.close() }
+  return { url: `http://127.0.0.1:${port}/`, requests, uploads, close: () => server.close() }
 }
 
-describe("npm run release -- <version> --dry-run", () => {
-  it("bumps, builds and packs the new version, and publishes core, redis, node in that order as a dry run", {
-    timeout: 4 * 60_000,
+describe("npm run release -- <version>", () => {
+  it("as a dry run bumps, builds and packs the new version and publishes core, redis, node in that order, uploading nothing; then for real, it uploads them", {
+    timeout: 5 * 60_000,
   }, async () => {
     const copy = copyRepository()
     const registry = await serveRegistry()
@@ -171,13 +191,29 @@ describe("npm run release -- <version> --dry-run", () => {
         "core, then redis, then node",
       )
       assert.include(output, "dry run: nothing published")
-
       assert.deepStrictEqual(
         registry.requests.filter((request) => !request.startsWith("GET ")),
         [],
         "the registry received an upload",
       )
       assert.strictEqual(currentVersion(root), from, "the repository itself is untouched")
+
+      // The same command without --dry-run, as after a look at the dry run's result: it resumes
+      // (nothing bumped twice), packs again and uploads the three, in dependency order.
+      const host = new URL(registry.url).host
+      writeFileSync(join(copy, ".npmrc"), `//${host}/:_authToken=release-test\n`)
+      const real = await check("npm", ["run", "release", "--", "0.2.0"], {
+        cwd: copy,
+        env: { npm_config_registry: registry.url },
+      })
+      assert.include(`${real.stdout}${real.stderr}`, "published 0.2.0")
+      assert.deepStrictEqual(registry.uploads, [
+        { name: "@verk/core", versions: { "0.2.0": {} } },
+        { name: "@verk/redis", versions: { "0.2.0": { "@verk/core": "0.2.0" } } },
+        { name: "@verk/node", versions: { "0.2.0": { "@verk/core": "0.2.0", "@verk/redis": "0.2.0" } } },
+      ])
+      assertAt(copy, "0.2.0")
+      assert.lengthOf(text(copy, "README.md").match(/^### 0\.2\.0 /gm) ?? [], 1, "the Changelog moved once")
     } finally {
       registry.close()
     }
