@@ -285,7 +285,7 @@ describe("a scratch app installing the packed tarballs", () => {
     }
   })
 
-  it("runs the package READMEs' examples: core's in memory, redis's enqueueing to Redis", async () => {
+  it("runs the package READMEs' examples: core's in memory, redis's enqueueing to Redis, node's under verk run", async () => {
     const core = await runIn("node", ["packageCore.ts"], { cwd: app })
     assert.strictEqual(core.code, 0, `${core.stdout}${core.stderr}`)
     assert.include(`${core.stdout}${core.stderr}`, "mail ada@example.com: Welcome")
@@ -306,6 +306,22 @@ describe("a scratch app installing the packed tarballs", () => {
     } finally {
       redis.disconnect()
     }
+
+    // @verk/node's README: its module under `verk run`, a job enqueued with its `verk enqueue` line.
+    const verk = join(app, "node_modules/.bin/verk")
+    const nodeEnv = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace(), VERK_QUEUES: "default:25,mail:5" }
+    const worker = startUntil(verk, ["run", "./packageNode.ts"], { cwd: app, env: nodeEnv }, "running SendEmail")
+    try {
+      await worker.ready
+      await check(verk, ["enqueue", "SendEmail", '["ada@example.com","Welcome"]', "--queue", "mail"], {
+        cwd: app,
+        env: nodeEnv,
+      })
+      await waitFor(() => worker.output().includes("mail ada@example.com: Welcome"), worker.output)
+    } finally {
+      worker.child.kill("SIGTERM")
+    }
+    assert.strictEqual(await worker.exited, 0, worker.output())
   })
 
   it("bundles the README's HTTP app with the README's esbuild command; the bundle, alone in a folder, enqueues a posted job", {
