@@ -8,7 +8,8 @@
  *    and bugs into the packages (the root holds them once; test/packaging/metadata.test.ts checks).
  * 2. `npm run pack`: builds, then writes packs/verk-{core,redis,node}-<version>.tgz.
  * 3. `npm publish` of each tarball in dependency order (core, redis, node), skipping one the
- *    registry already has, so a release stopped halfway is finished by running it again.
+ *    registry already has, so a release stopped halfway is finished by running it again. A
+ *    pre-release (`1.0.0-rc.1`) is published under the `next` tag.
  *
  * `--dry-run` does all of that except the upload (`npm publish --dry-run`): the files are bumped and
  * the tarballs made, for a look at the diff (`git checkout -- .` undoes it). The registry is npm's
@@ -168,7 +169,10 @@ export const release = (
       console.log(`@verk/${workspace}@${version} is on the registry already`)
       continue
     }
-    npm(root, ["publish", tarball(workspace, version), "--access", "public", ...(options.dryRun ? ["--dry-run"] : [])])
+    // A pre-release goes out under `next`, so `npm install @verk/core` keeps the latest release.
+    const tag = version.includes("-") ? ["--tag", "next"] : []
+    const dryRun = options.dryRun ? ["--dry-run"] : []
+    npm(root, ["publish", tarball(workspace, version), "--access", "public", ...tag, ...dryRun])
   }
   console.log(
     options.dryRun
