@@ -186,7 +186,8 @@ describe("the tarballs", () => {
   })
 })
 
-describe("a scratch app installing the packed tarballs", () => {
+// Generous: each test runs tsc, npm, node or esbuild in the app, slow on a loaded machine.
+describe("a scratch app installing the packed tarballs", { timeout: 2 * Minutes }, () => {
   const namespaces: Array<string> = []
   const namespace = () => {
     const made = uniqueNamespace()
@@ -324,9 +325,7 @@ describe("a scratch app installing the packed tarballs", () => {
     assert.strictEqual(await worker.exited, 0, worker.output())
   })
 
-  it("bundles the README's HTTP app with the README's esbuild command; the bundle, alone in a folder, enqueues a posted job", {
-    timeout: 60_000,
-  }, async () => {
+  it("bundles the README's HTTP app with the README's esbuild command; the bundle, alone in a folder, enqueues a posted job", async () => {
     const bundling = readmeBundling()
     assert.strictEqual(bundling.entry, "api.ts")
     await bundle(app)
