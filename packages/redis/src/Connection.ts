@@ -138,19 +138,9 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     ...options.ioredis,
   }
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
-  const follower =
-    options.sentinel === undefined
-      ? undefined
-      : yield* Effect.acquireRelease(
-          Effect.sync(() =>
-            SentinelFollow.make({
-              ...options.sentinel!,
-              clientOptions,
-              logWarning: (message) => runFork(Effect.logWarning(message)),
-            }),
-          ),
-          (follower) => Effect.sync(follower.close),
-        )
+  const follower = yield* SentinelFollow.scoped(options.sentinel, clientOptions, (line) =>
+    runFork(Effect.logWarning(line)),
+  )
   const offlineTimeoutMillis =
     options.offlineTimeout === undefined
       ? Offline.DefaultOfflineTimeoutMillis

@@ -10,6 +10,8 @@
  * sent).
  */
 import { isIP } from "node:net"
+import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { type RedisOptions as AllRedisOptions, Redis as IORedis } from "ioredis"
 import * as IoredisInternals from "./IoredisInternals.ts"
 
@@ -181,7 +183,8 @@ export const make = (options: FollowOptions): Follower => {
         // A sentinel that has not heard of the failover yet sent us to the old primary: refuse it as
         // ioredis refuses a replica (it then asks the next sentinel), and ask the sentinels again.
         refresh()
-        return check({ ...info, role: "not the announced primary" })
+        check({ ...info, role: "not the announced primary" })
+        return false
       })
     },
     primary: () => current,
@@ -193,3 +196,16 @@ export const make = (options: FollowOptions): Follower => {
     },
   }
 }
+
+/** The follower of `sentinel`'s primary, closed with the scope; none without Sentinel. */
+export const scoped = (
+  sentinel: { readonly nodes: ReadonlyArray<Address>; readonly name: string } | undefined,
+  clientOptions: RedisOptions,
+  logWarning: (message: string) => void,
+): Effect.Effect<Follower | undefined, never, Scope.Scope> =>
+  sentinel === undefined
+    ? Effect.succeed(undefined)
+    : Effect.acquireRelease(
+        Effect.sync(() => make({ ...sentinel, clientOptions, logWarning })),
+        (follower) => Effect.sync(follower.close),
+      )
