@@ -150,8 +150,15 @@ export const make = (options: FollowOptions): Follower => {
   }
 
   const subscribers = options.nodes.map(({ host, port }) => {
-    const subscriber = new IORedis({ ...sentinelOptions, host, port, lazyConnect: true, retryStrategy: sentinelRetry })
-    subscriber.on("error", () => {})
+    // Never gives up: a sentinel down at the start is subscribed to once it answers.
+    const subscriber = new IORedis({
+      ...sentinelOptions,
+      host,
+      port,
+      lazyConnect: true,
+      retryStrategy: sentinelRetry,
+      maxRetriesPerRequest: null,
+    })
     subscriber.on("message", (channel: string, message: string) => {
       const parsed = channel === Channel ? parseSwitch(message) : undefined
       if (parsed === undefined || parsed.name !== options.name) return
@@ -162,16 +169,18 @@ export const make = (options: FollowOptions): Follower => {
     })
     // Announcements missed while this sentinel was away: ask the sentinels again once it is back.
     subscriber.on("ready", refresh)
-    return subscriber
+    // Subscribed once this sentinel answered, or given up on for now once its first connect failed.
+    const subscribed = new Promise<void>((resolve) => {
+      subscriber.once("error", () => resolve())
+      subscriber.subscribe(Channel).then(
+        () => resolve(),
+        () => resolve(),
+      )
+    })
+    subscriber.on("error", () => {})
+    return { subscriber, subscribed }
   })
-  const started = Promise.all(
-    subscribers.map((subscriber) =>
-      subscriber.connect().then(
-        () => subscriber.subscribe(Channel),
-        () => undefined,
-      ),
-    ),
-  ).then(() => undefined)
+  const started = Promise.all(subscribers.map(({ subscribed }) => subscribed)).then(() => undefined)
 
   return {
     follow: (client) => {
@@ -191,7 +200,7 @@ export const make = (options: FollowOptions): Follower => {
     started,
     close: () => {
       closed = true
-      for (const subscriber of subscribers) subscriber.disconnect()
+      for (const { subscriber } of subscribers) subscriber.disconnect()
       followed.clear()
     },
   }
