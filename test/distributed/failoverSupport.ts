@@ -64,6 +64,16 @@ export interface Topology {
    * their links on it); the returned `resume` sends SIGCONT.
    */
   readonly freezeReplicas?: () => Promise<{ readonly resume: () => void }>
+  /**
+   * A fault that outlives the failover (a paused primary that comes back): the producer goes on
+   * enqueuing until this resolves (and at least until the scenario's jobs are acknowledged).
+   */
+  readonly faultOver?: (faultedPort: number) => Promise<void>
+  /** A pause between the producer's batches, so that a long `faultOver` does not flood the node. */
+  readonly producerPauseMillis?: number
+  /** Concurrency of each queue (default 10), and how long each job works from the fault until `faultOver`. */
+  readonly concurrency?: number
+  readonly faultWorkMillis?: number
 }
 
 export interface ScenarioOptions {
@@ -77,6 +87,10 @@ export interface FailoverReport {
   readonly lost: number
   /** Ran more than once (acknowledged or not). */
   readonly duplicated: number
+  /** Jobs that had started before the fault and whose outcome was not written yet. */
+  readonly inProgressAtFault: number
+  /** Jobs that ran more than once although they were not in progress at the fault. */
+  readonly duplicatedNotInProgress: number
   /** Ran although its enqueue failed (the enqueue was applied but its reply was lost). */
   readonly ranUnacknowledged: number
   readonly enqueueFailures: number
@@ -107,14 +121,15 @@ const Record = Worker.make({
     Effect.gen(function* () {
       const job = yield* CurrentJob
       const run = runs.get(job.jid)
-      runs.set(job.jid, { count: (run?.count ?? 0) + 1, startedAt: Date.now() })
+      const now = Date.now()
+      runs.set(job.jid, { count: (run?.count ?? 0) + 1, startedAt: now, firstStartedAt: run?.firstStartedAt ?? now })
       // A little work, so that jobs are in flight when the primary dies.
       yield* Effect.sleep(workMillis)
     }),
 })
 
 /** Runs of each jid, with the start of its latest run; one scenario at a time per process. */
-const runs = new Map<string, { readonly count: number; readonly startedAt: number }>()
+const runs = new Map<string, { readonly count: number; readonly startedAt: number; readonly firstStartedAt: number }>()
 /** How long each job of the current scenario works. */
 let workMillis = WorkMillis
 
@@ -158,7 +173,7 @@ export const runFailover = (
   runs.clear()
   const lagging = options.lagging ?? false
   workMillis = lagging ? LaggingWorkMillis : WorkMillis
-  const concurrency = lagging ? LaggingConcurrency : Concurrency
+  const concurrency = topology.concurrency ?? (lagging ? LaggingConcurrency : Concurrency)
   const freezeReplicas = topology.freezeReplicas
   if (lagging && freezeReplicas === undefined) throw new Error(`${topology.name} cannot freeze its replicas`)
   const program = Effect.gen(function* () {
@@ -200,8 +215,12 @@ export const runFailover = (
     const failureKinds = new Map<string, number>()
     const killAt = Math.floor(Jobs * KillAtShare)
     const produce = Effect.gen(function* () {
-      while (acknowledged.size < Jobs) {
-        const batch = Array.from({ length: Math.min(BatchSize, Jobs - acknowledged.size) }, () => sent.count++)
+      while (acknowledged.size < Jobs || !faultIsOver) {
+        if (topology.producerPauseMillis !== undefined) yield* Effect.sleep(topology.producerPauseMillis)
+        const batch = Array.from(
+          { length: Math.max(1, Math.min(BatchSize, Jobs - acknowledged.size)) },
+          () => sent.count++,
+        )
         yield* Effect.forEach(
           batch,
           (n) =>
@@ -228,6 +247,7 @@ export const runFailover = (
         )
       }
     })
+    let faultIsOver = topology.faultOver === undefined
     const producer = yield* Effect.forkScoped(produce)
 
     yield* until(() => acknowledged.size >= killAt, 30_000)
@@ -254,6 +274,22 @@ export const runFailover = (
     const killedAt = Date.now()
     // The frozen replicas resume only once the primary is gone, with what they had received.
     resume?.()
+    const faultOver = topology.faultOver
+    if (faultOver !== undefined) {
+      const normalWork = workMillis
+      // A backlog through the fault: what a primary that is about to be demoted holds queued is lost.
+      if (topology.faultWorkMillis !== undefined) workMillis = topology.faultWorkMillis
+      yield* Effect.forkScoped(
+        Effect.promise(() => faultOver(killedPort)).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              faultIsOver = true
+              workMillis = normalWork
+            }),
+          ),
+        ),
+      )
+    }
     yield* Effect.promise(() => topology.waitForFailover(killedPort))
     const failedOverAt = Date.now()
 
@@ -302,10 +338,19 @@ export const runFailover = (
       )
       .map(({ at }) => at)
     const missing = [...acknowledged].filter((jid) => (runs.get(jid)?.count ?? 0) < 1)
+    const finishedBeforeFault = new Set(finished.filter(({ at }) => at <= killedAt).map(({ jid }) => jid))
+    const inProgressAtFault = new Set(
+      [...runs]
+        .filter(([jid, run]) => run.firstStartedAt <= killedAt && !finishedBeforeFault.has(jid))
+        .map(([jid]) => jid),
+    )
+    const duplicatedJids = [...runs].filter(([, { count }]) => count > 1).map(([jid]) => jid)
     return {
       acknowledged: acknowledged.size,
       lost: missing.length,
-      duplicated: [...runs.values()].filter(({ count }) => count > 1).length,
+      duplicated: duplicatedJids.length,
+      inProgressAtFault: inProgressAtFault.size,
+      duplicatedNotInProgress: duplicatedJids.filter((jid) => !inProgressAtFault.has(jid)).length,
       ranUnacknowledged: [...runs.keys()].filter((jid) => !acknowledged.has(jid)).length,
       enqueueFailures,
       notReplicated: sent.notReplicated - notReplicatedBefore,
@@ -333,7 +378,8 @@ export const describeReport = (
 ): string =>
   `failover ${topology}, durability ${durable ? `replicas 1${options.lagging ? ` (timeout ${LaggingWaitTimeout})` : ""}` : "off"}, ` +
   `${options.lagging ? `lagging replica (frozen ${FreezeMillis} ms before the kill)` : "replica in step"}: ` +
-  `acknowledged ${report.acknowledged}, lost ${report.lost}, duplicated ${report.duplicated}, ` +
+  `acknowledged ${report.acknowledged}, lost ${report.lost}, duplicated ${report.duplicated} ` +
+  `(in progress at the fault ${report.inProgressAtFault}, duplicated not in progress ${report.duplicatedNotInProgress}), ` +
   `enqueue failures ${report.enqueueFailures} (NotReplicated ${report.notReplicated}; ${JSON.stringify(report.failureKinds)}), ` +
   `kill→processing again ${report.processingAgainMillis ?? "never"} ms (failover ${report.failoverMillis} ms), ` +
   (options.lagging

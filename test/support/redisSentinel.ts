@@ -1,5 +1,5 @@
 /**
- * A throwaway Redis Sentinel group for tests: one primary, one replica and three sentinels
+ * A throwaway Redis Sentinel group for tests: one primary, one replica (or more) and three sentinels
  * (`redis-server <conf> --sentinel`, quorum 2) on free ports of 127.0.0.1, each in its own temporary
  * directory. Timeouts are short so that a killed primary fails over within a few seconds. It never
  * touches a Redis it did not start.
@@ -36,6 +36,13 @@ export interface SentinelGroup {
   /** kill -9 the current primary. */
   readonly killPrimary: () => Promise<{ killedPort: number }>
   /**
+   * Pauses (SIGSTOP) the current primary: its connections stay open and it answers nothing until
+   * `resume` (SIGCONT); then it still says it is the primary until the sentinels demote it.
+   */
+  readonly pausePrimary: () => Promise<{ readonly pausedPort: number; readonly resume: () => void }>
+  /** A server's role (ROLE's first field), or undefined while it does not answer. */
+  readonly role: (port: number) => Promise<string | undefined>
+  /**
    * Waits until every live sentinel reports another master than `killedPort` (the same one) and
    * that node answers ROLE as master.
    */
@@ -49,6 +56,10 @@ export interface SentinelGroup {
 
 export interface SentinelOptions {
   readonly masterName?: string
+  /** Replicas of the primary (default 1). */
+  readonly replicas?: number
+  /** Extra redis-server arguments for the primary and the replicas (e.g. `--min-replicas-to-write 1`). */
+  readonly serverArgs?: ReadonlyArray<string>
 }
 
 const Sentinels = 3
@@ -120,21 +131,29 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
   }
 
   try {
-    const primary = await start("primary", replicationArgs)
+    const extra = options.serverArgs ?? []
+    const primary = await start("primary", (port, dir) => [...replicationArgs(port, dir), ...extra])
     const primaryPort = primary.port
-    const replica = await start("replica", (port, dir) => [
-      ...replicationArgs(port, dir),
-      "--replicaof",
-      "127.0.0.1",
-      String(primaryPort),
-    ])
-    // In sync before the sentinels start: their first INFO of the primary then lists the replica
+    const replicas = await Promise.all(
+      Array.from({ length: options.replicas ?? 1 }, () =>
+        start("replica", (port, dir) => [
+          ...replicationArgs(port, dir),
+          ...extra,
+          "--replicaof",
+          "127.0.0.1",
+          String(primaryPort),
+        ]),
+      ),
+    )
+    // In sync before the sentinels start: their first INFO of the primary then lists the replicas
     // (the next one would only come 10 s later).
     await waitFor(
-      `replica ${replica.port} in sync with primary ${primaryPort}`,
+      `replicas ${replicas.map((each) => each.port).join(",")} in sync with primary ${primaryPort}`,
       async () => {
-        const info = await tryCommand(replica.port, "INFO", "replication")
-        return typeof info === "string" && info.includes("master_link_status:up") ? true : undefined
+        const infos = await Promise.all(replicas.map((each) => tryCommand(each.port, "INFO", "replication")))
+        return infos.every((info) => typeof info === "string" && info.includes("master_link_status:up"))
+          ? true
+          : undefined
       },
       StartTimeoutMillis,
       describeGroup,
@@ -167,11 +186,13 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
       async () => {
         const ready = await Promise.all(
           sentinelProcesses.map(async (each) => {
-            const { master, replicas, peers } = await sentinelView(each.port, masterName)
-            const replicaSeen = replicas.some(
-              (r) => Number(r.port) === replica.port && r.flags === "slave" && r["master-link-status"] === "ok",
+            const { master, replicas: seen, peers } = await sentinelView(each.port, masterName)
+            const replicasSeen = replicas.every((replica) =>
+              seen.some(
+                (r) => Number(r.port) === replica.port && r.flags === "slave" && r["master-link-status"] === "ok",
+              ),
             )
-            return master.flags === "master" && replicaSeen && peers.length === Sentinels - 1
+            return master.flags === "master" && replicasSeen && peers.length === Sentinels - 1
           }),
         )
         return ready.every(Boolean) ? true : undefined
@@ -214,6 +235,20 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
     return { killedPort: port }
   }
 
+  const pausePrimary = async () => {
+    const port = await primaryPort()
+    const victim = started.find((each) => each.port === port)
+    if (victim === undefined) throw new Error(`the primary (port ${port}) was not started here`)
+    killedAt.set(port, Date.now())
+    victim.signal("SIGSTOP")
+    return { pausedPort: port, resume: () => victim.signal("SIGCONT") }
+  }
+
+  const role = async (port: number) => {
+    const reply = await tryCommand(port, "ROLE")
+    return Array.isArray(reply) ? String(reply[0]) : undefined
+  }
+
   const waitForFailover = async (killedPort: number, timeoutMillis = WaitForFailoverMillis) => {
     const since = killedAt.get(killedPort) ?? Date.now()
     const newPrimaryPort = await waitFor(
@@ -241,6 +276,8 @@ export const startSentinelGroup = async (options: SentinelOptions = {}): Promise
     replicaPorts,
     freezeReplicas,
     killPrimary,
+    pausePrimary,
+    role,
     waitForFailover,
     stop,
   }

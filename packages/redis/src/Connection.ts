@@ -18,6 +18,7 @@ import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedi
 import * as IoredisInternals from "./IoredisInternals.ts"
 import * as Mailbox from "./Mailbox.ts"
 import * as Offline from "./Offline.ts"
+import * as SentinelFollow from "./SentinelFollow.ts"
 import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"
 
@@ -128,9 +129,8 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
       : {
           sentinels: options.sentinel.nodes.map(({ host, port }) => ({ host, port })),
           name: options.sentinel.name,
-          // No `failoverDetector`: in ioredis 6.0.0 its switch-master handler can race a reconnect
-          // and leave the client closed for good. A dead primary's connection drops anyway, and
-          // the reconnect asks Sentinel again until it names the new primary.
+          // No `failoverDetector` (in ioredis 6.0.0 its switch-master handler can race a reconnect
+          // and leave the client closed for good): SentinelFollow.ts follows the primary instead.
           // The first connect asks each sentinel once and fails at once when none answers; once
           // connected, the client waits for them (see `open`), holding commands meanwhile.
           sentinelRetryStrategy: () => null,
@@ -138,6 +138,9 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     ...options.ioredis,
   }
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
+  const follower = yield* SentinelFollow.scoped(options.sentinel, clientOptions, (line) =>
+    runFork(Effect.logWarning(line)),
+  )
   const offlineTimeoutMillis =
     options.offlineTimeout === undefined
       ? Offline.DefaultOfflineTimeoutMillis
@@ -189,6 +192,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     Effect.tryPromise({
       try: async () => {
         const client = create(extra)
+        if (client instanceof IORedis) follower?.follow(client)
         let opened = false
         let lastError: unknown
         // Once open, an outage is one line when it starts and one when it ends (Offline.ts).

@@ -38,3 +38,20 @@ export interface OfflineQueue {
  */
 export const offlineQueue = (client: Redis | Cluster): OfflineQueue =>
   (client as unknown as { readonly offlineQueue: OfflineQueue }).offlineQueue
+
+/** The INFO fields ioredis's ready check hands its connector (parsed `INFO`, `role` among them). */
+export type ReadyInfo = { readonly role?: string } & { readonly [field: string]: unknown }
+
+/**
+ * Adds a test to the ready check that ioredis runs on every (re)connect before the connection is
+ * ready (`connector.check(info)`, private; SentinelConnector compares `info.role`): a refusal makes
+ * ioredis drop that server and connect again, so nothing waiting is ever sent to it.
+ */
+export const guardReadyCheck = (
+  client: Redis,
+  accepts: (info: ReadyInfo, check: (info: ReadyInfo) => boolean) => boolean,
+): void => {
+  const connector = (client as unknown as { readonly connector: { check: (info: ReadyInfo) => boolean } }).connector
+  const check = connector.check.bind(connector)
+  connector.check = (info) => accepts(info, check)
+}

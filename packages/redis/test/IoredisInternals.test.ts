@@ -81,4 +81,19 @@ describe("IoredisInternals", () => {
     expect(await reply).toBe("PONG")
     expect(IoredisInternals.offlineQueue(client).length).toBe(0)
   })
+
+  it("runs the ready check's guard with INFO at every connect, and a refusal holds commands for the next", async () => {
+    const client = new Redis(redisUrl(), { lazyConnect: true, retryStrategy: () => 10 })
+    clients.push(client)
+    const roles: Array<string | undefined> = []
+    IoredisInternals.guardReadyCheck(client, (info, check) => {
+      roles.push(info.role)
+      return roles.length > 1 && check(info)
+    })
+    const reply = client.ping()
+    await client.connect().catch(() => {})
+    expect(await reply).toBe("PONG")
+    // Refused once (the command waited), then accepted on the next connect.
+    expect(roles).toEqual(["master", "master"])
+  })
 })
