@@ -6,6 +6,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Heartbeat } from "../../packages/core/src/Store.ts"
+import { sessionOf } from "../../packages/node/src/web/Guard.ts"
 import { redisKind, storeOf, webHandler, wireJob } from "./support.ts"
 
 type Fetch = (path: string, init?: RequestInit) => Effect.Effect<Response>
@@ -353,11 +354,19 @@ describe("Verk Web JSON API", () => {
       assert.strictEqual(login.status, 303)
       assert.strictEqual(login.headers.get("location"), "/verk/queues")
       const cookie = login.headers.get("set-cookie") ?? ""
-      assert.match(cookie, /^verk_web_token=s3cret;/)
+      // The cookie holds a value derived from the token, never the token itself.
+      assert.match(cookie, new RegExp(`^verk_web_token=${sessionOf("s3cret")};`))
+      assert.notInclude(cookie, "s3cret")
       assert.match(cookie, /HttpOnly/)
       assert.match(cookie, /SameSite=Strict/)
       assert.match(cookie, /Path=\/verk/)
-      const withCookie = { cookie: "verk_web_token=s3cret" }
+      assert.notMatch(cookie, /Secure/, "plain HTTP: a Secure cookie would not be kept")
+      assert.strictEqual(
+        (yield* fetch("/queues", { headers: { cookie: "verk_web_token=s3cret" } })).status,
+        401,
+        "the token itself is no cookie",
+      )
+      const withCookie = { cookie: `verk_web_token=${sessionOf("s3cret")}` }
       const page = yield* fetch("/queues", { headers: withCookie })
       assert.strictEqual(page.status, 200)
       // A cookie is sent by the browser on its own: a change also needs the CSRF token.
@@ -365,6 +374,101 @@ describe("Verk Web JSON API", () => {
         (yield* fetch("/api/queues/default/resume", { method: "POST", headers: withCookie })).status,
         403,
       )
+    }),
+  )
+
+  it.live("without a token, a Host that is not an IP, localhost or an allowed host is refused (DNS rebinding)", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      yield* store.enqueue("default", [wireJob("a")])
+      const fetch = yield* webHandler(testStore, { allowedHosts: "dash.example, .corp.example" })
+      const { token } = (yield* json(yield* fetch("/api/csrf"))) as { token: string }
+      const evil = { host: "evil.example" }
+      for (const path of ["/", "/queues", "/api/csrf", "/api/overview", "/metrics"]) {
+        const response = yield* fetch(path, { headers: evil })
+        assert.strictEqual(response.status, 403, path)
+        assert.match(String((yield* json(response)).message), /allowed host/, path)
+      }
+      // The rebound page has the CSRF token from elsewhere: still refused, and nothing changed.
+      const pause = yield* fetch("/api/queues/default/pause", {
+        method: "POST",
+        headers: { ...evil, "x-csrf-token": token, origin: "http://evil.example" },
+      })
+      assert.strictEqual(pause.status, 403)
+      for (const host of ["evil.example:4000", "localhost.evil.example", "dash.example.evil", "corp.example.evil"]) {
+        assert.strictEqual((yield* fetch("/api/overview", { headers: { host } })).status, 403, host)
+      }
+      for (const host of [
+        "127.0.0.1:4000",
+        "localhost:4000",
+        "LOCALHOST",
+        "verk.localhost",
+        "[::1]:4000",
+        "10.1.2.3",
+        "dash.example",
+        "Dash.Example:8080",
+        "a.corp.example",
+        "corp.example",
+      ]) {
+        assert.strictEqual((yield* fetch("/api/overview", { headers: { host } })).status, 200, host)
+      }
+      assert.deepStrictEqual([...(yield* store.pausedQueues)], [])
+    }),
+  )
+
+  it.live("a change whose Origin or Referer names another host is refused 403, even with the CSRF token", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      yield* store.enqueue("default", [wireJob("a")])
+      const fetch = yield* webHandler(testStore)
+      const { token } = (yield* json(yield* fetch("/api/csrf"))) as { token: string }
+      const pause = (headers: Record<string, string>) =>
+        fetch("/api/queues/default/pause", { method: "POST", headers: { "x-csrf-token": token, ...headers } })
+      for (const headers of [
+        { origin: "http://evil.example" },
+        { origin: "http://localhost:8080" }, // another port is another origin
+        { origin: "null" },
+        { referer: "http://evil.example/page" },
+      ]) {
+        const response = yield* pause(headers)
+        assert.strictEqual(response.status, 403, JSON.stringify(headers))
+        assert.match(String((yield* json(response)).message), /Origin or Referer/)
+      }
+      assert.deepStrictEqual([...(yield* store.pausedQueues)], [], "nothing changed")
+      // Behind a proxy that rewrites Host, the host it forwarded for is the page's.
+      const proxied = yield* pause({ origin: "https://dash.example", "x-forwarded-host": "dash.example" })
+      assert.strictEqual(proxied.status, 200)
+      for (const headers of [{ origin: "http://localhost" }, { referer: "http://localhost/queues" }, {}]) {
+        assert.strictEqual((yield* pause(headers)).status, 200, JSON.stringify(headers))
+      }
+      assert.deepStrictEqual([...(yield* store.pausedQueues)], ["default"])
+    }),
+  )
+
+  it.live("with a token: any Host; the scheme is case-insensitive; the cookie is Secure over HTTPS", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const fetch = yield* webHandler(testStore, { token: "s3cret" })
+      for (const authorization of ["Bearer s3cret", "bearer s3cret", "BEARER  s3cret", "bEaReR s3cret "]) {
+        const response = yield* fetch("/api/overview", { headers: { authorization, host: "dash.example" } })
+        assert.strictEqual(response.status, 200, authorization)
+      }
+      for (const authorization of ["Basic s3cret", "Bearer", "Bearers3cret", "Bearer s3cret extra"]) {
+        assert.strictEqual((yield* fetch("/api/overview", { headers: { authorization } })).status, 401, authorization)
+      }
+      for (const headers of [
+        { "x-forwarded-proto": "https" },
+        { "x-forwarded-proto": "HTTPS, http" },
+        { forwarded: "for=10.0.0.1;proto=https;host=dash.example" },
+      ]) {
+        const login = yield* fetch("/?token=s3cret", { redirect: "manual", headers })
+        assert.strictEqual(login.status, 303)
+        assert.match(login.headers.get("set-cookie") ?? "", /; Secure/, JSON.stringify(headers))
+      }
+      const plain = yield* fetch("/?token=s3cret", { redirect: "manual", headers: { "x-forwarded-proto": "http" } })
+      assert.notMatch(plain.headers.get("set-cookie") ?? "", /Secure/)
     }),
   )
 
