@@ -7,6 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Heartbeat } from "../../packages/core/src/Store.ts"
 import { sessionOf } from "../../packages/node/src/web/Guard.ts"
+import { duration, pageNumbers } from "../../packages/node/src/web/Pages.ts"
 import { redisKind, storeOf, webHandler, wireJob } from "./support.ts"
 
 type Fetch = (path: string, init?: RequestInit) => Effect.Effect<Response>
@@ -501,6 +502,92 @@ describe("Verk Web JSON API", () => {
       assert.strictEqual((yield* fetch("/dead/nope")).status, 404)
       assert.strictEqual((yield* fetch("/dead?page=zero")).status, 400)
       assert.strictEqual((yield* fetch("/queues/unknown")).status, 404)
+    }),
+  )
+
+  it("durations read as people say them; pagers link the first, the last and the pages around", () => {
+    assert.deepStrictEqual(
+      [0, 0.004, 0.42, 9.5, 42, 59.6, 192, 3600, 7369, 86_399, 90_061, 10 * 86_400].map(duration),
+      ["0 s", "0 s", "0.42 s", "9.50 s", "42 s", "1 min", "3 min 12 s", "1 h", "2 h 3 min", "1 d", "1 d 1 h", "10 d"],
+    )
+    assert.deepStrictEqual(pageNumbers(1, 1), [1])
+    assert.deepStrictEqual(pageNumbers(1, 3), [1, 2, 3])
+    assert.deepStrictEqual(pageNumbers(10, 48), [1, "…", 8, 9, 10, 11, 12, "…", 48])
+    assert.deepStrictEqual(pageNumbers(48, 48), [1, "…", 46, 47, 48])
+    assert.deepStrictEqual(pageNumbers(4, 48), [1, 2, 3, 4, 5, 6, "…", 48])
+  })
+
+  it.live("pages: readable latency, not served queues, formatted counts, page numbers, retry counts, a favicon", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      yield* store.enqueue("reports", [wireJob("old", { queue: "reports", enqueued_at: nowSeconds() - 7369 })])
+      yield* store.enqueue("mail", [wireJob("m1", { queue: "mail" })])
+      const info = JSON.stringify({ queues: ["mail"] })
+      yield* store.heartbeat({ node: "n1", ttlMillis: 60_000, now: Date.now(), info, busy: 0, work: [] })
+      yield* store.addScheduled(
+        "retry",
+        Array.from({ length: 1200 }, (_, n) => ({ payload: failed(`r${n}`), score: nowSeconds() + 60 + n })),
+      )
+      const fetch = yield* webHandler(testStore)
+      const text = (path: string) => Effect.flatMap(fetch(path), (response) => Effect.promise(() => response.text()))
+      for (const path of ["/", "/queues"]) {
+        const page = yield* text(path)
+        const reports = page.slice(page.indexOf('data-queue="reports"'))
+        assert.match(reports.slice(0, reports.indexOf("</tr>")), /2 h 3 min/, path)
+        assert.notMatch(page, /7369 s|7370 s/, path)
+        assert.match(reports.slice(0, reports.indexOf("</tr>")), /not served/, path)
+        const mail = page.slice(page.indexOf('data-queue="mail"'))
+        assert.match(mail.slice(0, mail.indexOf("</tr>")), /badge live">running/, path)
+        assert.include(page, 'data-count="retries">1,200</span>', path)
+        assert.include(page, 'rel="icon"', path)
+      }
+      assert.match(yield* text("/queues/reports"), /not served[\s\S]*latency 2 h 3 min/)
+
+      const tenth = yield* text("/retries?page=10")
+      const links = [...tenth.matchAll(/data-page="(\d+)"/g)].map((match) => Number(match[1]))
+      assert.deepStrictEqual(links, [1, 8, 9, 11, 12, 48])
+      assert.include(tenth, 'aria-current="page">10<')
+      assert.include(tenth, "page 10 of 48")
+      assert.include(tenth, '<th class="num">Retries</th>')
+      assert.include(tenth, "data-retry-count>2</td>")
+
+      assert.include(yield* text("/dead"), "No dead jobs.")
+      assert.include(yield* text("/scheduled"), "No scheduled jobs.")
+      assert.include(yield* text("/retries?class=Nobody"), "No jobs waiting for a retry match the filter.")
+
+      const icon = yield* fetch("/favicon.ico")
+      assert.strictEqual(icon.status, 200)
+      assert.strictEqual(icon.headers.get("content-type"), "image/svg+xml")
+      assert.match(yield* Effect.promise(() => icon.text()), /^<svg /)
+    }),
+  )
+
+  it.live("a 1 MB error message is cut in lists (the job's page has it whole); job text is isolated in <bdi>", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      const message = `boom ${"x".repeat(1_000_000)}`
+      const override = "\u202Eevil"
+      const dead = failed("d1", { error_message: message, class: `Billing${override}`, args: [`a${override}`] })
+      yield* store.addScheduled("retry", [{ payload: dead, score: nowSeconds() }])
+      yield* store.promote("retry", [{ raw: dead, payload: dead, queue: undefined }], nowSeconds())
+      yield* store.enqueue("mail", [dead])
+      const fetch = yield* webHandler(testStore)
+      const text = (path: string) => Effect.flatMap(fetch(path), (response) => Effect.promise(() => response.text()))
+      const list = yield* text("/dead")
+      assert.isBelow(list.length, 50_000, `the list is ${list.length} characters`)
+      assert.include(list, "boom xxx")
+      assert.isAbove((yield* text("/dead/d1")).length, 1_000_000, "the job's page has the whole message")
+      for (const path of ["/dead", "/queues/mail"]) {
+        const page = yield* text(path)
+        const all = page.split("\u202E").length - 1
+        const isolated = [...page.matchAll(/<bdi>[^<]*\u202E[^<]*<\/bdi>/g)].length
+        assert.isAtLeast(all, 2, path)
+        // In an attribute (a title) it cannot reorder the page's text; everywhere else it is in a <bdi>.
+        const inAttributes = [...page.matchAll(/="[^"]*\u202E[^"]*"/g)].length
+        assert.strictEqual(isolated + inAttributes, all, path)
+      }
     }),
   )
 

@@ -342,6 +342,89 @@ describeWithChromium("Verk Web in Chromium", () => {
     60_000,
   )
 
+  it.live(
+    "live updates: the nav's counts follow; no poll while the tab is hidden or the live switch is off",
+    () =>
+      Effect.gen(function* () {
+        const testStore = yield* redisKind.open
+        const store = storeOf(testStore)
+        const base = yield* serveWeb(testStore, { pollMillis: 250 })
+        const page = yield* openPage
+        // Every fetch the page's script makes, counted in the page itself.
+        yield* promise(() =>
+          page.addInitScript(() => {
+            const w = window as unknown as { __fetches: number; fetch: typeof fetch }
+            const original = w.fetch.bind(window)
+            w.__fetches = 0
+            w.fetch = (...args: Parameters<typeof fetch>) => {
+              w.__fetches++
+              return original(...args)
+            }
+          }),
+        )
+        const counter = (name: "polls" | "skipped") =>
+          promise(() => page.evaluate((key) => Number(document.body.dataset[key] ?? 0), name))
+        const fetches = () => promise(() => page.evaluate(() => (window as unknown as { __fetches: number }).__fetches))
+        /** Waits until the script's timer has skipped `more` more ticks: the fence that polls were due. */
+        const skippedMore = (more: number) =>
+          Effect.flatMap(counter("skipped"), (from) =>
+            promise(() =>
+              page.waitForFunction((target) => Number(document.body.dataset.skipped ?? 0) >= target, from + more, {
+                timeout: 10_000,
+              }),
+            ),
+          )
+
+        yield* promise(() => page.goto(`${base}/retries`))
+        assert.strictEqual(yield* promise(() => page.textContent('[data-count="dead"]')), "0")
+        const dead = wireJob("d1", { error_class: "Boom", error_message: "no", failed_at: nowSeconds() })
+        yield* store.addScheduled("retry", [{ payload: dead, score: nowSeconds() }])
+        yield* store.promote("retry", [{ raw: dead, payload: dead, queue: undefined }], nowSeconds())
+        yield* promise(() =>
+          page.waitForFunction(() => document.querySelector('[data-count="dead"]')?.textContent === "1", undefined, {
+            timeout: 10_000,
+          }),
+        )
+
+        // Hidden: the timer still ticks, nothing is fetched; visible again: a poll at once.
+        const atHide = yield* promise(() =>
+          page.evaluate(() => {
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" })
+            document.dispatchEvent(new Event("visibilitychange"))
+            return (window as unknown as { __fetches: number }).__fetches
+          }),
+        )
+        yield* skippedMore(3)
+        assert.strictEqual(yield* fetches(), atHide, "no fetch while hidden")
+        yield* promise(() =>
+          page.evaluate(() => {
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" })
+            document.dispatchEvent(new Event("visibilitychange"))
+          }),
+        )
+        yield* promise(() =>
+          page.waitForFunction((from) => (window as unknown as { __fetches: number }).__fetches > from, atHide),
+        )
+
+        // The live switch: off stops polling, and is remembered after a reload; on polls again.
+        const toggle = page.locator("[data-live-toggle]")
+        yield* promise(() => toggle.uncheck())
+        const atOff = yield* fetches()
+        yield* skippedMore(3)
+        assert.strictEqual(yield* fetches(), atOff, "no fetch with the switch off")
+        yield* promise(() => page.reload())
+        assert.isFalse(yield* promise(() => toggle.isChecked()), "the switch stays off after a reload")
+        yield* skippedMore(2)
+        assert.strictEqual(yield* fetches(), 0, "no fetch after the reload either")
+        const polls = yield* counter("polls")
+        yield* promise(() => toggle.check())
+        yield* promise(() =>
+          page.waitForFunction((from) => Number(document.body.dataset.polls ?? 0) > from, polls, { timeout: 10_000 }),
+        )
+      }).pipe(quietLogs),
+    60_000,
+  )
+
   it.live("a dead job is retried with a click and lands in its queue", () =>
     Effect.gen(function* () {
       const testStore = yield* redisKind.open

@@ -1,7 +1,8 @@
 /**
  * The pages' CSS and script, inlined in every page (no build step, no files to serve). The script
- * polls the JSON API for the dashboard's figures, refreshes other pages while nothing is selected,
- * and sends the buttons' POSTs with the page's CSRF token. It writes job text with `textContent`
+ * polls the JSON API for the dashboard's figures, refreshes other pages (their list and the nav's
+ * counts) while nothing is selected, the tab is visible and the footer's live switch is on, and
+ * sends the buttons' POSTs with the page's CSRF token. It writes job text with `textContent`
  * only, never as markup.
  */
 
@@ -43,8 +44,8 @@ th{background:var(--head);color:var(--muted);font-weight:600;font-size:12px;text
 tr:last-child td{border-bottom:none}tbody tr:hover{background:var(--hover)}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-.args{max-width:340px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;color:var(--ink2)}
-td.err .args{max-width:260px;color:var(--bad)}td a{overflow-wrap:anywhere}td:has(>a){min-width:10em}time,th{white-space:nowrap}
+.args{max-width:min(340px,20vw);overflow:hidden;text-overflow:ellipsis;white-space:nowrap;color:var(--ink2)}
+td.err .args{max-width:min(260px,17vw);color:var(--bad)}td a{overflow-wrap:anywhere}td:has(>a){min-width:10em}time,th{white-space:nowrap}
 .wide{overflow-x:auto;border-radius:10px}
 .err{color:var(--bad)}.muted{color:var(--muted)}
 .badge{display:inline-block;padding:2px 8px;border-radius:999px;font-size:12px;font-weight:600;background:var(--badge);color:var(--badge-ink);white-space:nowrap}
@@ -86,6 +87,9 @@ dl.detail{grid-template-columns:minmax(0,1fr);gap:2px}dl.detail dd{margin-bottom
 .toolbar form{width:100%}input[type=text]{min-width:0;flex:1 1 120px}
 }
 `
+
+/** The icon (`<prefix>/favicon.ico`, linked from every page): a "V" on the brand's colour, as SVG. */
+export const favicon = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="#b1003e"/><path d="M8 8l8 17 8-17" fill="none" stroke="#fff" stroke-width="4" stroke-linecap="round" stroke-linejoin="round"/></svg>`
 
 export const script = `
 (() => {
@@ -171,13 +175,23 @@ export const script = `
     for (const node of document.querySelectorAll("[data-live-max]")) node.textContent = short(max) + "/s"
     for (const node of document.querySelectorAll("[data-live-mid]")) node.textContent = short(max / 2)
   }
+  const counts = (read) => {
+    for (const node of document.querySelectorAll("[data-count]")) {
+      const value = read(node.dataset.count)
+      if (value !== undefined) node.textContent = value
+    }
+  }
+  let polling = false
   const poll = async () => {
+    if (polling) return
+    polling = true
     try {
       if (document.querySelector("[data-live=overview]")) {
         const response = await fetch(base + "/api/overview", { credentials: "same-origin" })
         if (!response.ok) return
         const o = await response.json()
         for (const key of ["processed", "failed", "enqueued", "retries", "scheduled", "dead", "busy", "nodes"]) set(key, format(o[key]))
+        counts((key) => typeof o[key] === "number" ? format(o[key]) : undefined)
         const now = performance.now()
         if (last && now > last.at) {
           const seconds = (now - last.at) / 1000
@@ -190,14 +204,31 @@ export const script = `
         }
         last = { processed: o.processed, failed: o.failed, at: now }
       } else if (document.querySelector("[data-live=page]") && !document.querySelector("input[name=jid]:checked")) {
+        // The page as shown (its filter, its page number): its list and the nav's counts, nothing else.
         const response = await fetch(location.href, { credentials: "same-origin" })
         if (!response.ok) return
         const page = new DOMParser().parseFromString(await response.text(), "text/html")
         const fresh = page.querySelector("main"), current = document.querySelector("main")
         if (fresh && current && !document.querySelector("input[name=jid]:checked")) current.replaceWith(document.adoptNode(fresh))
+        counts((key) => page.querySelector('[data-count="' + key + '"]')?.textContent ?? undefined)
       }
-    } catch {}
+      document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1)
+    } catch {} finally { polling = false }
   }
-  if (every > 0) { poll(); setInterval(poll, every) }
+  // Polls only while wanted (the footer's switch, remembered) and seen (not in a hidden tab).
+  const toggle = document.querySelector("[data-live-toggle]")
+  const remembered = () => { try { return localStorage.getItem("verk-live") } catch { return null } }
+  if (toggle && remembered() === "off") toggle.checked = false
+  const wanted = () => !toggle || toggle.checked
+  const tick = () => {
+    if (wanted() && document.visibilityState !== "hidden") return poll()
+    document.body.dataset.skipped = String(Number(document.body.dataset.skipped || 0) + 1)
+  }
+  toggle?.addEventListener("change", () => {
+    try { localStorage.setItem("verk-live", toggle.checked ? "on" : "off") } catch {}
+    if (toggle.checked) poll()
+  })
+  document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible" && wanted()) poll() })
+  if (every > 0) { if (wanted()) poll(); setInterval(tick, every) }
 })()
 `

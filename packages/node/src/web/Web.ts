@@ -22,6 +22,7 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Admin from "../Admin.ts"
 import { Api } from "./Api.ts"
+import * as Assets from "./Assets.ts"
 import { allowedHostsFrom, guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
@@ -88,6 +89,12 @@ const mountedRouter = (prefix: string, wrap: ReturnType<typeof guard>) =>
     }),
   )
 
+/** The icon every page links (SVG: small, sharp at any size). */
+const favicon = HttpServerResponse.text(Assets.favicon, {
+  contentType: "image/svg+xml",
+  headers: { "cache-control": "public, max-age=86400", "x-content-type-options": "nosniff" },
+})
+
 /** The dashboard's routes, added to the `HttpRouter` it is provided to; it reads the `Store` in context. */
 export const layer = (options: Options = {}) => {
   const prefix = normalizePrefix(options.prefix)
@@ -106,6 +113,7 @@ export const layer = (options: Options = {}) => {
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) / 1000
       const overview = yield* Admin.overview()
+      const served = new Set((yield* Admin.nodes).flatMap((node) => node.queues))
       const nonce = randomBytes(16).toString("base64")
       const context: Pages.PageContext = {
         base: prefix,
@@ -114,6 +122,7 @@ export const layer = (options: Options = {}) => {
         pollMillis,
         now,
         counts: overview,
+        served,
       }
       return HttpServerResponse.text(render(context).text, {
         status,
@@ -150,6 +159,7 @@ export const layer = (options: Options = {}) => {
         effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Store.StoreError | Schema.SchemaError, R>,
       ) => handlePage(effect).pipe(Effect.provideContext(Store.context(store)))
       yield* Effect.all([
+        router.add("GET", "/favicon.ico", Effect.succeed(favicon)),
         router.add(
           "GET",
           "/",
