@@ -310,14 +310,25 @@ describe("Verk Web JSON API", () => {
         concurrency: 10,
         started_at: nowSeconds() - 100,
       })
-      const work = [["w0", JSON.stringify({ queue: "mail", payload: JSON.parse(wireJob("run1")), run_at: 1 })]] as const
-      yield* store.heartbeat({ node: "node-a", ttlMillis: 60_000, now: Date.now(), info, busy: 1, work })
+      const runAt = Math.floor(nowSeconds()) - 3725
+      const work = [
+        ["w0", JSON.stringify({ queue: "mail", payload: JSON.parse(wireJob("run1")), run_at: runAt })],
+      ] as const
+      const rss = 48 * 1024 + 307 // KB, as Sidekiq writes it
+      yield* store.heartbeat({ node: "node-a", ttlMillis: 60_000, now: Date.now(), info, busy: 1, rss, work })
       const fetch = yield* webHandler(testStore)
       const nodes = (yield* json(yield* fetch("/api/nodes"))) as unknown as Array<Record<string, unknown>>
       assert.strictEqual(nodes.length, 1)
-      assert.deepInclude(nodes[0], { identity: "node-a", hostname: "box", pid: 42, concurrency: 10, busy: 1 })
+      assert.deepInclude(nodes[0], { identity: "node-a", hostname: "box", pid: 42, concurrency: 10, busy: 1, rss })
       assert.deepStrictEqual(nodes[0]?.queues, ["default", "mail"])
-      assert.deepStrictEqual(nodes[0]?.work, [{ queue: "mail", jid: "run1", class: "TestWorker", runAt: 1 }])
+      assert.deepStrictEqual(nodes[0]?.work, [
+        { queue: "mail", jid: "run1", class: "TestWorker", args: ["run1"], runAt },
+      ])
+      // The Busy page: each node's RSS, each running job's args and how long it has run.
+      const busy = yield* Effect.promise(() => Effect.runPromise(fetch("/busy")).then((response) => response.text()))
+      assert.include(busy, '<td class="num" data-rss>48.3 MB</td>')
+      assert.include(busy, "<bdi>[&quot;run1&quot;]</bdi>")
+      assert.match(busy, /data-running-for>1 h 2 min<\/td>/)
     }),
   )
 

@@ -223,6 +223,7 @@ describeWithChromium("Verk Web in Chromium", () => {
       now: Date.now(),
       info,
       busy: 1,
+      rss: 187_392,
       work,
     })
     yield* store.incrementStats(1_234_567, 8_901, new Date().toISOString().slice(0, 10))

@@ -42,10 +42,10 @@ table{width:100%;border-collapse:collapse;background:var(--card);border:1px soli
 th,td{text-align:left;padding:9px 12px;border-bottom:1px solid var(--line);vertical-align:top}
 th{background:var(--head);color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.4px}
 tr:last-child td{border-bottom:none}tbody tr:hover{background:var(--hover)}
-td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
 .args{max-width:min(340px,20vw);overflow:hidden;text-overflow:ellipsis;white-space:nowrap;color:var(--ink2)}
-td.err .args{max-width:min(260px,17vw);color:var(--bad)}td a{overflow-wrap:anywhere}td:has(>a){min-width:10em}time,th{white-space:nowrap}
+td.err .args{max-width:min(260px,17vw);color:var(--bad)}td a,td bdi{overflow-wrap:anywhere}td:has(a,bdi){min-width:9em}time,th{white-space:nowrap}
 .wide{overflow-x:auto;border-radius:10px}
 .err{color:var(--bad)}.muted{color:var(--muted)}
 .badge{display:inline-block;padding:2px 8px;border-radius:999px;font-size:12px;font-weight:600;background:var(--badge);color:var(--badge-ink);white-space:nowrap}

@@ -79,6 +79,18 @@ export const duration = (seconds: number): string => {
   return two(Math.floor(hours / 24), "d", hours % 24, "h")
 }
 
+/** A size for people: "512 KB", "48.3 MB", "1.2 GB". */
+export const bytes = (count: number): string => {
+  const units = ["B", "KB", "MB", "GB", "TB"]
+  let value = count
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`
+}
+
 /** Text cut to `max` characters for a list (the job's own page shows it whole). */
 export const cut = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}…` : text)
 
@@ -298,20 +310,22 @@ export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =
 <h2>Nodes</h2>${
       nodes.length === 0
         ? html`<div class="empty">No node is running.</div>`
-        : html`<table><thead><tr><th>Node</th><th>Host / pid</th><th>Queues</th><th class="num">Busy</th><th>Started</th><th>Last beat</th></tr></thead><tbody>${nodes.map(
+        : html`<table><thead><tr><th>Node</th><th>Host / pid</th><th>Queues</th><th class="num">Busy</th><th class="num">RSS</th><th>Started</th><th>Last beat</th></tr></thead><tbody>${nodes.map(
             (
               node,
             ) => html`<tr><td class="mono">${isolate(node.identity)}</td><td>${isolate(node.hostname ?? "?")} <span class="muted">${node.pid ?? ""}</span></td>
-<td>${node.queues.map((queue, i) => html`${i === 0 ? "" : ", "}${isolate(queue)}`)}</td><td class="num">${node.busy} / ${node.concurrency ?? "?"}</td><td>${time(context.now, node.startedAt)}</td><td>${time(context.now, node.beat)}</td></tr>`,
+<td>${node.queues.map((queue, i) => html`${i === 0 ? "" : ", "}${isolate(queue)}`)}</td><td class="num">${node.busy} / ${node.concurrency ?? "?"}</td><td class="num" data-rss>${node.rss === undefined ? "" : bytes(node.rss * 1024)}</td><td>${time(context.now, node.startedAt)}</td><td>${time(context.now, node.beat)}</td></tr>`,
           )}</tbody></table>`
     }
 <h2>Running now</h2>${(() => {
       const work = nodes.flatMap((node) => node.work.map((item) => ({ node: node.identity, ...item })))
       return work.length === 0
         ? html`<div class="empty">Nothing is running.</div>`
-        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Jid</th><th>Started</th></tr></thead><tbody>${work.map(
+        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th></tr></thead><tbody>${work.map(
             (item) =>
-              html`<tr><td class="mono">${isolate(item.node)}</td><td>${isolate(item.queue)}</td><td>${isolate(item.class ?? "")}</td><td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td></tr>`,
+              html`<tr><td class="mono">${isolate(item.node)}</td><td>${isolate(item.queue)}</td><td>${isolate(item.class ?? "")}</td>
+<td><div class="args mono" title="${item.args === undefined ? "" : argsText(item.args, 2000)}">${item.args === undefined ? "" : isolate(argsText(item.args))}</div></td>
+<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td></tr>`,
           )}</tbody></table>`
     })()}`,
     "page",
