@@ -170,7 +170,8 @@ describe("verk jobs", () => {
     await addTo(env, "retry", [payload("a1", "A"), payload("a2", "A"), payload("b1", "B")])
     await addTo(env, "dead", [payload("d1", "A"), payload("d2", "B"), payload("d3", "B")])
 
-    const some = await verk(["jobs", "retry", "--all", "--set", "retry", "--class", "A"], env)
+    // `retries`, as the pages and the API say it; `retry` (below) still works.
+    const some = await verk(["jobs", "retry", "--all", "--set", "retries", "--class", "A"], env)
     assert.strictEqual(some.stdout, "retried 2 jobs of class A from retry\n")
     assert.deepStrictEqual(await jidsIn(env, "retry"), ["b1"])
     const deleted = await verk(["jobs", "delete", "--all", "--set", "dead", "--class", "B"], env)

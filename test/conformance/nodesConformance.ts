@@ -55,7 +55,7 @@ export const nodesConformance = roleSuite(
           assert.deepStrictEqual(yield* store.processes, [])
           const now = Date.now()
           const work = [["w0", '{"queue":"q","payload":{"jid":"j1"},"run_at":1}']] as const
-          yield* store.heartbeat({ ...beat("n2", 60_000, now), info: '{"pid":2}', busy: 1, work })
+          yield* store.heartbeat({ ...beat("n2", 60_000, now), info: '{"pid":2}', busy: 1, rss: 2048, work })
           yield* store.heartbeat(beat("n1", 60_000, now))
           yield* store.heartbeat({ ...beat("n1", 60_000, now), info: '{"pid":1}', busy: 0 })
           const processes = yield* store.processes
@@ -67,6 +67,11 @@ export const nodesConformance = roleSuite(
             ],
           )
           assert.closeTo(processes[0]?.beat ?? 0, now / 1000, 0.01)
+          // Sidekiq's rss (KB) as written; none when the beat gave none.
+          assert.deepStrictEqual(
+            processes.map((entry) => entry.rss || undefined),
+            [undefined, 2048],
+          )
           assert.isTrue(yield* store.deregister("n2"))
           assert.deepStrictEqual(
             (yield* store.processes).map((entry) => entry.identity),

@@ -40,7 +40,7 @@ it.live("counters by queue and class, a duration histogram and a busy gauge", ()
     const snapshots = yield* Metric.snapshot
     assert.deepInclude(stateOf(find(snapshots, "verk_jobs_processed_total", "MetricOk")), { count: 2 })
     assert.deepInclude(stateOf(find(snapshots, "verk_jobs_failed_total", "MetricBad")), { count: 1 })
-    assert.strictEqual(find(snapshots, "verk_job_duration_ms", "MetricOk")?.type, "Histogram")
+    assert.strictEqual(find(snapshots, "verk_job_duration_seconds", "MetricOk")?.type, "Histogram")
     assert.deepInclude(stateOf(find(snapshots, "verk_queue_busy")), { value: 0 })
   }).pipe(
     Effect.provide(Testing.layerReal([Ok, Bad], { logLevels: { start: "None", done: "None", fail: "None" } })),

@@ -6,6 +6,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Heartbeat } from "../../packages/core/src/Store.ts"
+import { sessionOf } from "../../packages/node/src/web/Guard.ts"
+import { duration, pageNumbers } from "../../packages/node/src/web/Pages.ts"
 import { redisKind, storeOf, webHandler, wireJob } from "./support.ts"
 
 type Fetch = (path: string, init?: RequestInit) => Effect.Effect<Response>
@@ -308,14 +310,25 @@ describe("Verk Web JSON API", () => {
         concurrency: 10,
         started_at: nowSeconds() - 100,
       })
-      const work = [["w0", JSON.stringify({ queue: "mail", payload: JSON.parse(wireJob("run1")), run_at: 1 })]] as const
-      yield* store.heartbeat({ node: "node-a", ttlMillis: 60_000, now: Date.now(), info, busy: 1, work })
+      const runAt = Math.floor(nowSeconds()) - 3725
+      const work = [
+        ["w0", JSON.stringify({ queue: "mail", payload: JSON.parse(wireJob("run1")), run_at: runAt })],
+      ] as const
+      const rss = 48 * 1024 + 307 // KB, as Sidekiq writes it
+      yield* store.heartbeat({ node: "node-a", ttlMillis: 60_000, now: Date.now(), info, busy: 1, rss, work })
       const fetch = yield* webHandler(testStore)
       const nodes = (yield* json(yield* fetch("/api/nodes"))) as unknown as Array<Record<string, unknown>>
       assert.strictEqual(nodes.length, 1)
-      assert.deepInclude(nodes[0], { identity: "node-a", hostname: "box", pid: 42, concurrency: 10, busy: 1 })
+      assert.deepInclude(nodes[0], { identity: "node-a", hostname: "box", pid: 42, concurrency: 10, busy: 1, rss })
       assert.deepStrictEqual(nodes[0]?.queues, ["default", "mail"])
-      assert.deepStrictEqual(nodes[0]?.work, [{ queue: "mail", jid: "run1", class: "TestWorker", runAt: 1 }])
+      assert.deepStrictEqual(nodes[0]?.work, [
+        { queue: "mail", jid: "run1", class: "TestWorker", args: ["run1"], runAt },
+      ])
+      // The Busy page: each node's RSS, each running job's args and how long it has run.
+      const busy = yield* Effect.promise(() => Effect.runPromise(fetch("/busy")).then((response) => response.text()))
+      assert.include(busy, '<td class="num" data-rss>48.3 MB</td>')
+      assert.include(busy, "<bdi>[&quot;run1&quot;]</bdi>")
+      assert.match(busy, /data-running-for>1 h 2 min<\/td>/)
     }),
   )
 
@@ -353,11 +366,19 @@ describe("Verk Web JSON API", () => {
       assert.strictEqual(login.status, 303)
       assert.strictEqual(login.headers.get("location"), "/verk/queues")
       const cookie = login.headers.get("set-cookie") ?? ""
-      assert.match(cookie, /^verk_web_token=s3cret;/)
+      // The cookie holds a value derived from the token, never the token itself.
+      assert.match(cookie, new RegExp(`^verk_web_token=${sessionOf("s3cret")};`))
+      assert.notInclude(cookie, "s3cret")
       assert.match(cookie, /HttpOnly/)
       assert.match(cookie, /SameSite=Strict/)
       assert.match(cookie, /Path=\/verk/)
-      const withCookie = { cookie: "verk_web_token=s3cret" }
+      assert.notMatch(cookie, /Secure/, "plain HTTP: a Secure cookie would not be kept")
+      assert.strictEqual(
+        (yield* fetch("/queues", { headers: { cookie: "verk_web_token=s3cret" } })).status,
+        401,
+        "the token itself is no cookie",
+      )
+      const withCookie = { cookie: `verk_web_token=${sessionOf("s3cret")}` }
       const page = yield* fetch("/queues", { headers: withCookie })
       assert.strictEqual(page.status, 200)
       // A cookie is sent by the browser on its own: a change also needs the CSRF token.
@@ -365,6 +386,101 @@ describe("Verk Web JSON API", () => {
         (yield* fetch("/api/queues/default/resume", { method: "POST", headers: withCookie })).status,
         403,
       )
+    }),
+  )
+
+  it.live("without a token, a Host that is not an IP, localhost or an allowed host is refused (DNS rebinding)", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      yield* store.enqueue("default", [wireJob("a")])
+      const fetch = yield* webHandler(testStore, { allowedHosts: "dash.example, .corp.example" })
+      const { token } = (yield* json(yield* fetch("/api/csrf"))) as { token: string }
+      const evil = { host: "evil.example" }
+      for (const path of ["/", "/queues", "/api/csrf", "/api/overview", "/metrics"]) {
+        const response = yield* fetch(path, { headers: evil })
+        assert.strictEqual(response.status, 403, path)
+        assert.match(String((yield* json(response)).message), /allowed host/, path)
+      }
+      // The rebound page has the CSRF token from elsewhere: still refused, and nothing changed.
+      const pause = yield* fetch("/api/queues/default/pause", {
+        method: "POST",
+        headers: { ...evil, "x-csrf-token": token, origin: "http://evil.example" },
+      })
+      assert.strictEqual(pause.status, 403)
+      for (const host of ["evil.example:4000", "localhost.evil.example", "dash.example.evil", "corp.example.evil"]) {
+        assert.strictEqual((yield* fetch("/api/overview", { headers: { host } })).status, 403, host)
+      }
+      for (const host of [
+        "127.0.0.1:4000",
+        "localhost:4000",
+        "LOCALHOST",
+        "verk.localhost",
+        "[::1]:4000",
+        "10.1.2.3",
+        "dash.example",
+        "Dash.Example:8080",
+        "a.corp.example",
+        "corp.example",
+      ]) {
+        assert.strictEqual((yield* fetch("/api/overview", { headers: { host } })).status, 200, host)
+      }
+      assert.deepStrictEqual([...(yield* store.pausedQueues)], [])
+    }),
+  )
+
+  it.live("a change whose Origin or Referer names another host is refused 403, even with the CSRF token", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      yield* store.enqueue("default", [wireJob("a")])
+      const fetch = yield* webHandler(testStore)
+      const { token } = (yield* json(yield* fetch("/api/csrf"))) as { token: string }
+      const pause = (headers: Record<string, string>) =>
+        fetch("/api/queues/default/pause", { method: "POST", headers: { "x-csrf-token": token, ...headers } })
+      for (const headers of [
+        { origin: "http://evil.example" },
+        { origin: "http://localhost:8080" }, // another port is another origin
+        { origin: "null" },
+        { referer: "http://evil.example/page" },
+      ]) {
+        const response = yield* pause(headers)
+        assert.strictEqual(response.status, 403, JSON.stringify(headers))
+        assert.match(String((yield* json(response)).message), /Origin or Referer/)
+      }
+      assert.deepStrictEqual([...(yield* store.pausedQueues)], [], "nothing changed")
+      // Behind a proxy that rewrites Host, the host it forwarded for is the page's.
+      const proxied = yield* pause({ origin: "https://dash.example", "x-forwarded-host": "dash.example" })
+      assert.strictEqual(proxied.status, 200)
+      for (const headers of [{ origin: "http://localhost" }, { referer: "http://localhost/queues" }, {}]) {
+        assert.strictEqual((yield* pause(headers)).status, 200, JSON.stringify(headers))
+      }
+      assert.deepStrictEqual([...(yield* store.pausedQueues)], ["default"])
+    }),
+  )
+
+  it.live("with a token: any Host; the scheme is case-insensitive; the cookie is Secure over HTTPS", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const fetch = yield* webHandler(testStore, { token: "s3cret" })
+      for (const authorization of ["Bearer s3cret", "bearer s3cret", "BEARER  s3cret", "bEaReR s3cret "]) {
+        const response = yield* fetch("/api/overview", { headers: { authorization, host: "dash.example" } })
+        assert.strictEqual(response.status, 200, authorization)
+      }
+      for (const authorization of ["Basic s3cret", "Bearer", "Bearers3cret", "Bearer s3cret extra"]) {
+        assert.strictEqual((yield* fetch("/api/overview", { headers: { authorization } })).status, 401, authorization)
+      }
+      for (const headers of [
+        { "x-forwarded-proto": "https" },
+        { "x-forwarded-proto": "HTTPS, http" },
+        { forwarded: "for=10.0.0.1;proto=https;host=dash.example" },
+      ]) {
+        const login = yield* fetch("/?token=s3cret", { redirect: "manual", headers })
+        assert.strictEqual(login.status, 303)
+        assert.match(login.headers.get("set-cookie") ?? "", /; Secure/, JSON.stringify(headers))
+      }
+      const plain = yield* fetch("/?token=s3cret", { redirect: "manual", headers: { "x-forwarded-proto": "http" } })
+      assert.notMatch(plain.headers.get("set-cookie") ?? "", /Secure/)
     }),
   )
 
@@ -397,6 +513,92 @@ describe("Verk Web JSON API", () => {
       assert.strictEqual((yield* fetch("/dead/nope")).status, 404)
       assert.strictEqual((yield* fetch("/dead?page=zero")).status, 400)
       assert.strictEqual((yield* fetch("/queues/unknown")).status, 404)
+    }),
+  )
+
+  it("durations read as people say them; pagers link the first, the last and the pages around", () => {
+    assert.deepStrictEqual(
+      [0, 0.004, 0.42, 9.5, 42, 59.6, 192, 3600, 7369, 86_399, 90_061, 10 * 86_400].map(duration),
+      ["0 s", "0 s", "0.42 s", "9.50 s", "42 s", "1 min", "3 min 12 s", "1 h", "2 h 3 min", "1 d", "1 d 1 h", "10 d"],
+    )
+    assert.deepStrictEqual(pageNumbers(1, 1), [1])
+    assert.deepStrictEqual(pageNumbers(1, 3), [1, 2, 3])
+    assert.deepStrictEqual(pageNumbers(10, 48), [1, "…", 8, 9, 10, 11, 12, "…", 48])
+    assert.deepStrictEqual(pageNumbers(48, 48), [1, "…", 46, 47, 48])
+    assert.deepStrictEqual(pageNumbers(4, 48), [1, 2, 3, 4, 5, 6, "…", 48])
+  })
+
+  it.live("pages: readable latency, not served queues, formatted counts, page numbers, retry counts, a favicon", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      yield* store.enqueue("reports", [wireJob("old", { queue: "reports", enqueued_at: nowSeconds() - 7369 })])
+      yield* store.enqueue("mail", [wireJob("m1", { queue: "mail" })])
+      const info = JSON.stringify({ queues: ["mail"] })
+      yield* store.heartbeat({ node: "n1", ttlMillis: 60_000, now: Date.now(), info, busy: 0, work: [] })
+      yield* store.addScheduled(
+        "retry",
+        Array.from({ length: 1200 }, (_, n) => ({ payload: failed(`r${n}`), score: nowSeconds() + 60 + n })),
+      )
+      const fetch = yield* webHandler(testStore)
+      const text = (path: string) => Effect.flatMap(fetch(path), (response) => Effect.promise(() => response.text()))
+      for (const path of ["/", "/queues"]) {
+        const page = yield* text(path)
+        const reports = page.slice(page.indexOf('data-queue="reports"'))
+        assert.match(reports.slice(0, reports.indexOf("</tr>")), /2 h 3 min/, path)
+        assert.notMatch(page, /7369 s|7370 s/, path)
+        assert.match(reports.slice(0, reports.indexOf("</tr>")), /not served/, path)
+        const mail = page.slice(page.indexOf('data-queue="mail"'))
+        assert.match(mail.slice(0, mail.indexOf("</tr>")), /badge live">running/, path)
+        assert.include(page, 'data-count="retries">1,200</span>', path)
+        assert.include(page, 'rel="icon"', path)
+      }
+      assert.match(yield* text("/queues/reports"), /not served[\s\S]*latency 2 h 3 min/)
+
+      const tenth = yield* text("/retries?page=10")
+      const links = [...tenth.matchAll(/data-page="(\d+)"/g)].map((match) => Number(match[1]))
+      assert.deepStrictEqual(links, [1, 8, 9, 11, 12, 48])
+      assert.include(tenth, 'aria-current="page">10<')
+      assert.include(tenth, "page 10 of 48")
+      assert.include(tenth, '<th class="num">Retries</th>')
+      assert.include(tenth, "data-retry-count>2</td>")
+
+      assert.include(yield* text("/dead"), "No dead jobs.")
+      assert.include(yield* text("/scheduled"), "No scheduled jobs.")
+      assert.include(yield* text("/retries?class=Nobody"), "No jobs waiting for a retry match the filter.")
+
+      const icon = yield* fetch("/favicon.ico")
+      assert.strictEqual(icon.status, 200)
+      assert.strictEqual(icon.headers.get("content-type"), "image/svg+xml")
+      assert.match(yield* Effect.promise(() => icon.text()), /^<svg /)
+    }),
+  )
+
+  it.live("a 1 MB error message is cut in lists (the job's page has it whole); job text is isolated in <bdi>", () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      const message = `boom ${"x".repeat(1_000_000)}`
+      const override = "\u202Eevil"
+      const dead = failed("d1", { error_message: message, class: `Billing${override}`, args: [`a${override}`] })
+      yield* store.addScheduled("retry", [{ payload: dead, score: nowSeconds() }])
+      yield* store.promote("retry", [{ raw: dead, payload: dead, queue: undefined }], nowSeconds())
+      yield* store.enqueue("mail", [dead])
+      const fetch = yield* webHandler(testStore)
+      const text = (path: string) => Effect.flatMap(fetch(path), (response) => Effect.promise(() => response.text()))
+      const list = yield* text("/dead")
+      assert.isBelow(list.length, 50_000, `the list is ${list.length} characters`)
+      assert.include(list, "boom xxx")
+      assert.isAbove((yield* text("/dead/d1")).length, 1_000_000, "the job's page has the whole message")
+      for (const path of ["/dead", "/queues/mail"]) {
+        const page = yield* text(path)
+        const all = page.split("\u202E").length - 1
+        const isolated = [...page.matchAll(/<bdi>[^<]*\u202E[^<]*<\/bdi>/g)].length
+        assert.isAtLeast(all, 2, path)
+        // In an attribute (a title) it cannot reorder the page's text; everywhere else it is in a <bdi>.
+        const inAttributes = [...page.matchAll(/="[^"]*\u202E[^"]*"/g)].length
+        assert.strictEqual(isolated + inAttributes, all, path)
+      }
     }),
   )
 

@@ -181,6 +181,251 @@ describeWithChromium("Verk Web in Chromium", () => {
     30_000,
   )
 
+  /** A store with something long in every list: names, args, errors, a node and its work. */
+  const seedLong = Effect.fnUntraced(function* (testStore: Parameters<typeof storeOf>[0]) {
+    const store = storeOf(testStore)
+    const longClass = "Billing::Invoices::MonthlyStatementRendererWithAVeryLongNameIndeed"
+    const longQueue = "notifications-high-priority-transactional-email"
+    const unbroken = "x".repeat(300)
+    const job = (jid: string, extra: Record<string, unknown> = {}) =>
+      wireJob(jid, {
+        class: longClass,
+        queue: longQueue,
+        args: [{ customer: "ada@example.com", lines: Array.from({ length: 40 }, (_, n) => `line ${n}`) }, unbroken],
+        error_class: "Net::ReadTimeoutWithAQuiteLongErrorClassName",
+        error_message: `gateway took too long: ${"the upstream said no. ".repeat(200)}${unbroken}`,
+        error_backtrace: Array.from({ length: 20 }, (_, n) => `app/services/billing/renderer.rb:${n}:in '${unbroken}'`),
+        retry_count: 3,
+        failed_at: nowSeconds() - 7369,
+        enqueued_at: nowSeconds() - 7369,
+        ...extra,
+      })
+    for (let n = 0; n < 30; n++) yield* store.enqueue(longQueue, [job(`q${n}`)])
+    yield* store.enqueue("mail", [job("m1", { queue: "mail", class: "Mailer" })])
+    yield* store.addScheduled("retry", [{ payload: job("r1"), score: nowSeconds() + 120 }])
+    yield* store.addScheduled("schedule", [{ payload: job("s1"), score: nowSeconds() + 3600 }])
+    const dead = job("d1")
+    yield* store.addScheduled("retry", [{ payload: dead, score: nowSeconds() }])
+    yield* store.promote("retry", [{ raw: dead, payload: dead, queue: undefined }], nowSeconds())
+    const info = JSON.stringify({
+      hostname: "worker-host-with-a-long-name.eu-west-1.compute.internal",
+      pid: 123456,
+      queues: [longQueue, "mail", "default", "reports", "exports"],
+      concurrency: 25,
+      started_at: nowSeconds() - 86_400,
+    })
+    const work = [
+      ["w0", JSON.stringify({ queue: longQueue, payload: JSON.parse(job("busy1")), run_at: nowSeconds() - 95 })],
+    ] as const
+    yield* store.heartbeat({
+      node: `worker-host-with-a-long-name.eu-west-1.compute.internal:123456:${"a1b2c3d4e5f6".repeat(2)}`,
+      ttlMillis: 60_000,
+      now: Date.now(),
+      info,
+      busy: 1,
+      rss: 187_392,
+      work,
+    })
+    yield* store.incrementStats(1_234_567, 8_901, new Date().toISOString().slice(0, 10))
+  })
+
+  const allPages = [
+    "/",
+    "/queues",
+    "/queues/notifications-high-priority-transactional-email",
+    "/busy",
+    "/retries",
+    "/retries/r1",
+    "/scheduled",
+    "/scheduled/s1",
+    "/dead",
+    "/dead/d1",
+  ] as const
+
+  it.live(
+    "every page fits a 390 px phone and a 1366 px laptop: no horizontal scroll, the nav inside the header",
+    () =>
+      Effect.gen(function* () {
+        const testStore = yield* redisKind.open
+        yield* seedLong(testStore)
+        const base = yield* serveWeb(testStore, { pollMillis: 0 })
+        const problems: Array<string> = []
+        for (const width of [390, 1366]) {
+          const context = yield* Effect.acquireRelease(
+            promise(() => browser.newContext({ viewport: { width, height: 844 } })),
+            (context) => promise(() => context.close()),
+          )
+          const page = yield* promise(() => context.newPage())
+          for (const path of allPages) {
+            const response = yield* promise(() => page.goto(`${base}${path}`))
+            assert.strictEqual(response?.status(), 200, path)
+            const fit = yield* promise(() =>
+              page.evaluate(() => {
+                const root = document.documentElement
+                const header = document.querySelector("header")?.getBoundingClientRect()
+                const outside = [...document.querySelectorAll("header nav a")].filter((link) => {
+                  const box = link.getBoundingClientRect()
+                  return header === undefined || box.bottom > header.bottom || box.right > root.clientWidth
+                })
+                return {
+                  scroll: root.scrollWidth,
+                  client: root.clientWidth,
+                  outside: outside.map((link) => link.textContent),
+                }
+              }),
+            )
+            if (fit.scroll > fit.client) problems.push(`${path} at ${width} px: ${fit.scroll} px wide`)
+            if (fit.outside.length > 0)
+              problems.push(`${path} at ${width} px: nav links outside the header: ${fit.outside}`)
+            yield* shoot(page, `fit-${width}${path === "/" ? "-dashboard" : path.replace(/\//g, "-")}`)
+          }
+        }
+        assert.deepStrictEqual(problems, [])
+      }).pipe(Effect.scoped, quietLogs),
+    120_000,
+  )
+
+  it.live(
+    "dark mode follows the system: a dark screenshot, light text, for every page",
+    () =>
+      Effect.gen(function* () {
+        const testStore = yield* redisKind.open
+        yield* seedLong(testStore)
+        const base = yield* serveWeb(testStore, { pollMillis: 0 })
+        const page = yield* openPage
+        /** The mean relative luminance (0 black, 1 white) of a PNG, decoded by the browser itself. */
+        const luminance = (png: Buffer) =>
+          promise(() =>
+            page.evaluate(async (data) => {
+              const image = new Image()
+              image.src = `data:image/png;base64,${data}`
+              await image.decode()
+              const canvas = document.createElement("canvas")
+              canvas.width = image.width
+              canvas.height = image.height
+              const context = canvas.getContext("2d")
+              if (context === null) return -1
+              context.drawImage(image, 0, 0)
+              const pixels = context.getImageData(0, 0, image.width, image.height).data
+              let sum = 0
+              for (let i = 0; i < pixels.length; i += 4)
+                sum += (0.2126 * (pixels[i] ?? 0) + 0.7152 * (pixels[i + 1] ?? 0) + 0.0722 * (pixels[i + 2] ?? 0)) / 255
+              return sum / (pixels.length / 4)
+            }, png.toString("base64")),
+          )
+        yield* promise(() => page.emulateMedia({ colorScheme: "light" }))
+        yield* promise(() => page.goto(`${base}/`))
+        const light = yield* luminance(yield* promise(() => page.screenshot()))
+        assert.isAbove(light, 0.6, "the light theme is light")
+        yield* promise(() => page.emulateMedia({ colorScheme: "dark" }))
+        for (const path of allPages) {
+          yield* promise(() => page.goto(`${base}${path}`))
+          const shot = yield* promise(() =>
+            page.screenshot({
+              path: join(screenshotDir, `dark${path === "/" ? "-dashboard" : path.replace(/\//g, "-")}.png`),
+            }),
+          )
+          const dark = yield* luminance(shot)
+          assert.isBelow(dark, 0.25, `${path}: the page is dark (${dark.toFixed(2)})`)
+          const colors = yield* promise(() =>
+            page.evaluate(() => ({
+              text: getComputedStyle(document.body).color,
+              main: getComputedStyle(document.querySelector("main") ?? document.body).color,
+            })),
+          )
+          const channels = (color: string) => (color.match(/\d+/g) ?? []).slice(0, 3).map(Number)
+          for (const color of [colors.text, colors.main]) {
+            const [r = 0, g = 0, b = 0] = channels(color)
+            assert.isAbove((0.2126 * r + 0.7152 * g + 0.0722 * b) / 255, 0.7, `${path}: light text (${color})`)
+          }
+        }
+      }).pipe(quietLogs),
+    60_000,
+  )
+
+  it.live(
+    "live updates: the nav's counts follow; no poll while the tab is hidden or the live switch is off",
+    () =>
+      Effect.gen(function* () {
+        const testStore = yield* redisKind.open
+        const store = storeOf(testStore)
+        const base = yield* serveWeb(testStore, { pollMillis: 250 })
+        const page = yield* openPage
+        // Every fetch the page's script makes, counted in the page itself.
+        yield* promise(() =>
+          page.addInitScript(() => {
+            const w = window as unknown as { __fetches: number; fetch: typeof fetch }
+            const original = w.fetch.bind(window)
+            w.__fetches = 0
+            w.fetch = (...args: Parameters<typeof fetch>) => {
+              w.__fetches++
+              return original(...args)
+            }
+          }),
+        )
+        const counter = (name: "polls" | "skipped") =>
+          promise(() => page.evaluate((key) => Number(document.body.dataset[key] ?? 0), name))
+        const fetches = () => promise(() => page.evaluate(() => (window as unknown as { __fetches: number }).__fetches))
+        /** Waits until the script's timer has skipped `more` more ticks: the fence that polls were due. */
+        const skippedMore = (more: number) =>
+          Effect.flatMap(counter("skipped"), (from) =>
+            promise(() =>
+              page.waitForFunction((target) => Number(document.body.dataset.skipped ?? 0) >= target, from + more, {
+                timeout: 10_000,
+              }),
+            ),
+          )
+
+        yield* promise(() => page.goto(`${base}/retries`))
+        assert.strictEqual(yield* promise(() => page.textContent('[data-count="dead"]')), "0")
+        const dead = wireJob("d1", { error_class: "Boom", error_message: "no", failed_at: nowSeconds() })
+        yield* store.addScheduled("retry", [{ payload: dead, score: nowSeconds() }])
+        yield* store.promote("retry", [{ raw: dead, payload: dead, queue: undefined }], nowSeconds())
+        yield* promise(() =>
+          page.waitForFunction(() => document.querySelector('[data-count="dead"]')?.textContent === "1", undefined, {
+            timeout: 10_000,
+          }),
+        )
+
+        // Hidden: the timer still ticks, nothing is fetched; visible again: a poll at once.
+        const atHide = yield* promise(() =>
+          page.evaluate(() => {
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "hidden" })
+            document.dispatchEvent(new Event("visibilitychange"))
+            return (window as unknown as { __fetches: number }).__fetches
+          }),
+        )
+        yield* skippedMore(3)
+        assert.strictEqual(yield* fetches(), atHide, "no fetch while hidden")
+        yield* promise(() =>
+          page.evaluate(() => {
+            Object.defineProperty(document, "visibilityState", { configurable: true, get: () => "visible" })
+            document.dispatchEvent(new Event("visibilitychange"))
+          }),
+        )
+        yield* promise(() =>
+          page.waitForFunction((from) => (window as unknown as { __fetches: number }).__fetches > from, atHide),
+        )
+
+        // The live switch: off stops polling, and is remembered after a reload; on polls again.
+        const toggle = page.locator("[data-live-toggle]")
+        yield* promise(() => toggle.uncheck())
+        const atOff = yield* fetches()
+        yield* skippedMore(3)
+        assert.strictEqual(yield* fetches(), atOff, "no fetch with the switch off")
+        yield* promise(() => page.reload())
+        assert.isFalse(yield* promise(() => toggle.isChecked()), "the switch stays off after a reload")
+        yield* skippedMore(2)
+        assert.strictEqual(yield* fetches(), 0, "no fetch after the reload either")
+        const polls = yield* counter("polls")
+        yield* promise(() => toggle.check())
+        yield* promise(() =>
+          page.waitForFunction((from) => Number(document.body.dataset.polls ?? 0) > from, polls, { timeout: 10_000 }),
+        )
+      }).pipe(quietLogs),
+    60_000,
+  )
+
   it.live("a dead job is retried with a click and lands in its queue", () =>
     Effect.gen(function* () {
       const testStore = yield* redisKind.open

@@ -9,7 +9,8 @@ import { HttpRouter, HttpServer } from "effect/http"
 import type { Heartbeat } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import * as Metrics from "../../packages/node/src/web/Metrics.ts"
-import { forJid, startNode } from "../runtime/support.ts"
+import { forJid, quietLogs, startNode } from "../runtime/support.ts"
+import { checkExposition } from "./exposition.ts"
 import { redisKind, storeOf, webHandler, wireJob } from "./support.ts"
 
 interface Sample {
@@ -87,7 +88,9 @@ it.live("/metrics: job counters by queue and class, duration and queue latency h
     ])
     yield* store.addScheduled("retry", [{ payload: wireJob("r1"), score: now + 60 }])
     yield* store.addScheduled("schedule", [{ payload: wireJob("s1"), score: now + 60 }])
-    const beat: Heartbeat = { node: "metrics-node", ttlMillis: 60_000, now: Date.now(), info: "{}", busy: 4, work: [] }
+    // A node that serves "waiting": its gauges have a series of their own (a queue no node serves is `other`).
+    const info = JSON.stringify({ queues: ["waiting"] })
+    const beat: Heartbeat = { node: "metrics-node", ttlMillis: 60_000, now: Date.now(), info, busy: 4, work: [] }
     yield* store.heartbeat(beat)
 
     const response = yield* fetch("/metrics")
@@ -104,19 +107,19 @@ it.live("/metrics: job counters by queue and class, duration and queue latency h
     assert.strictEqual(value("verk_jobs_processed_total", flaky), 1) // Sidekiq's processed: failures too
     assert.strictEqual(value("verk_jobs_failed_total", flaky), 1)
 
-    assert.strictEqual(types.get("verk_job_duration_ms"), "histogram")
-    assert.strictEqual(value("verk_job_duration_ms_count", steady), 3)
-    const duration = value("verk_job_duration_ms_sum", steady)
-    assert.isAtLeast(duration, 3 * 30)
-    assert.isBelow(duration, 3 * 30 + 3_000)
-    assert.strictEqual(value("verk_job_duration_ms_bucket", { ...steady, le: "+Inf" }), 3)
-    assert.strictEqual(value("verk_job_duration_ms_bucket", { ...steady, le: "16" }), 0) // each slept 30 ms
+    assert.strictEqual(types.get("verk_job_duration_seconds"), "histogram")
+    assert.strictEqual(value("verk_job_duration_seconds_count", steady), 3)
+    const duration = value("verk_job_duration_seconds_sum", steady)
+    assert.isAtLeast(duration, 3 * 0.03)
+    assert.isBelow(duration, 3 * 0.03 + 3)
+    assert.strictEqual(value("verk_job_duration_seconds_bucket", { ...steady, le: "+Inf" }), 3)
+    assert.strictEqual(value("verk_job_duration_seconds_bucket", { ...steady, le: "0.016" }), 0) // each slept 30 ms
 
-    assert.strictEqual(value("verk_job_queue_latency_ms_count", steady), 3)
-    const latency = value("verk_job_queue_latency_ms_sum", steady)
-    assert.isAtLeast(latency, 2 * 10_000 - 1_000) // enqueued_at has second precision here and there
-    assert.isBelow(latency, 2 * 10_000 + 5_000)
-    assert.strictEqual(value("verk_job_queue_latency_ms_bucket", { ...steady, le: "8192" }), 1)
+    assert.strictEqual(value("verk_job_queue_latency_seconds_count", steady), 3)
+    const latency = value("verk_job_queue_latency_seconds_sum", steady)
+    assert.isAtLeast(latency, 2 * 10 - 1) // enqueued_at has second precision here and there
+    assert.isBelow(latency, 2 * 10 + 5)
+    assert.strictEqual(value("verk_job_queue_latency_seconds_bucket", { ...steady, le: "8.192" }), 1)
 
     assert.strictEqual(value("verk_queue_depth", { queue: "waiting" }), 2)
     assert.strictEqual(value("verk_queue_depth", { queue: "metered" }), 0)
@@ -159,4 +162,101 @@ it.live("Verk Web's /metrics is behind its token and under its prefix, as its pa
     assert.strictEqual(scraped.status, 200)
     assert.include(yield* Effect.promise(() => scraped.text()), "# TYPE verk_retry_size gauge")
   }).pipe(Effect.scoped),
+)
+
+it("the strict exposition check finds each rule's breach", () => {
+  const good = [
+    "# HELP a_total Runs",
+    "# TYPE a_total counter",
+    'a_total{class="x\\"y\\\\z\\nw"} 3',
+    "# TYPE d_seconds histogram",
+    'd_seconds_bucket{le="0.5"} 1',
+    'd_seconds_bucket{le="+Inf"} 2',
+    "d_seconds_sum 0.7",
+    "d_seconds_count 2",
+    "",
+  ].join("\n")
+  assert.deepStrictEqual(checkExposition(good), [])
+  const bad: ReadonlyArray<readonly [string, RegExp]> = [
+    ["# TYPE runs counter\nruns 1\n", /does not end in _total/],
+    ["# TYPE d_ms gauge\nd_ms 1\n", /unit ms is not a base unit/],
+    ["# TYPE g gauge\ng 1\ng 2\n", /duplicate series/],
+    ['# TYPE g gauge\ng{a="\\x"} 1\n', /bad escape/],
+    ["g 1\n", /without a TYPE/],
+    ['# TYPE h_seconds histogram\nh_seconds_bucket{le="1"} 1\nh_seconds_sum 1\nh_seconds_count 1\n', /no \+Inf/],
+    [
+      '# TYPE h_seconds histogram\nh_seconds_bucket{le="1"} 2\nh_seconds_bucket{le="+Inf"} 1\nh_seconds_sum 1\nh_seconds_count 1\n',
+      /not cumulative/,
+    ],
+    ['# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\na{x="1"} 2\n', /not contiguous/],
+    ["# TYPE a gauge\na one\n", /bad value/],
+  ]
+  for (const [text, problem] of bad) {
+    assert.match(checkExposition(text).join("; "), problem, text)
+  }
+})
+
+it.live(
+  "/metrics stays bounded after 1,000 made-up class names and 300 made-up queues, and passes the strict check",
+  () =>
+    Effect.gen(function* () {
+      const testStore = yield* redisKind.open
+      const store = storeOf(testStore)
+      const Known = Worker.make({
+        name: "BoundedKnown",
+        args: Schema.Tuple([]),
+        queue: "bounded",
+        perform: () => Effect.void,
+      })
+      const node = yield* startNode(testStore, { queues: { bounded: 10 }, pollInterval: "100 millis" }, [Known])
+      const fetch = yield* webHandler(testStore)
+      const scrape = Effect.flatMap(fetch("/metrics"), (response) => Effect.promise(() => response.text()))
+      const before = parseExposition(yield* scrape).samples.length
+
+      // A queue no node serves, nor any worker: its name has every character a label value escapes.
+      const odd = 'odd "queue" \\ with\na newline'
+      const info = JSON.stringify({ queues: [odd] })
+      yield* store.heartbeat({ node: "odd-node", ttlMillis: 60_000, now: Date.now(), info, busy: 0, work: [] })
+      yield* store.enqueue(odd, [wireJob("odd-1", { queue: odd })])
+      for (let n = 0; n < 300; n++) yield* store.enqueue(`ghost-${n}`, [wireJob(`ghost-${n}`, { queue: `ghost-${n}` })])
+      const made = Array.from({ length: 1000 }, (_, n) =>
+        wireJob(`made-${n}`, { class: `MadeUp${n}::Job`, queue: "bounded", enqueued_at: Date.now() / 1000 }),
+      )
+      for (let n = 0; n < made.length; n += 100) yield* store.enqueue("bounded", made.slice(n, n + 100))
+      yield* node.client.enqueue(Known, [])
+      yield* node.events.await((event) => event._tag === "JobFailed" && event.className.startsWith("MadeUp"), 1000, {
+        timeout: "90 seconds",
+      })
+      yield* node.events.await((event) => event._tag === "JobFinished" && event.className === "BoundedKnown")
+
+      const text = yield* scrape
+      assert.deepStrictEqual(checkExposition(text), [])
+      const { samples, value } = parseExposition(text)
+      const classes = new Set(
+        samples.flatMap((sample) => (sample.labels.class === undefined ? [] : [sample.labels.class])),
+      )
+      assert.isFalse(
+        [...classes].some((name) => name.startsWith("MadeUp")),
+        "no made-up class has a series",
+      )
+      const queues = new Set(
+        samples.flatMap((sample) => (sample.labels.queue === undefined ? [] : [sample.labels.queue])),
+      )
+      assert.isFalse(
+        [...queues].some((name) => name.startsWith("ghost-")),
+        "no made-up queue has a series",
+      )
+      const other = { queue: "bounded", class: "other" }
+      assert.strictEqual(value("verk_jobs_started_total", other), 1000)
+      assert.strictEqual(value("verk_jobs_failed_total", other), 1000)
+      assert.strictEqual(value("verk_job_duration_seconds_count", other), 1000)
+      assert.strictEqual(value("verk_jobs_processed_total", { queue: "bounded", class: "BoundedKnown" }), 1)
+      assert.strictEqual(value("verk_queue_depth", { queue: "other" }), 300)
+      assert.strictEqual(value("verk_queue_depth", { queue: odd }), 1, "the escaped label reads back as the name")
+      // Two label sets (the worker's, other) of five metrics, and a few gauges: not 1,000 of them.
+      const added = samples.length - before
+      assert.isBelow(added, 250, `${added} series added`)
+      assert.isBelow(text.length, 64 * 1024, `${text.length} bytes`)
+    }).pipe(Effect.scoped, quietLogs),
+  120_000,
 )

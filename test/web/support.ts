@@ -37,7 +37,7 @@ export const webHandler = (testStore: TestStore, options: Web.Options = {}) =>
     ({ dispose }) => Effect.promise(() => dispose()),
   ).pipe(
     Effect.map(({ handler }) => {
-      const base = `http://verk.test${options.prefix ?? ""}`
+      const base = `http://localhost${options.prefix ?? ""}`
       return (path: string, init?: RequestInit) => Effect.promise(() => handler(new Request(`${base}${path}`, init)))
     }),
   )

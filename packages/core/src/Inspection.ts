@@ -192,7 +192,11 @@ const WorkJson = Schema.fromJsonString(
   Schema.Struct({
     queue: Schema.String,
     run_at: Schema.Number,
-    payload: Schema.Struct({ jid: Schema.optionalKey(Schema.String), class: Schema.optionalKey(Schema.String) }),
+    payload: Schema.Struct({
+      jid: Schema.optionalKey(Schema.String),
+      class: Schema.optionalKey(Schema.String),
+      args: Schema.optionalKey(Schema.Array(Schema.Unknown)),
+    }),
   }),
 )
 
@@ -201,6 +205,7 @@ export interface RunningWork {
   readonly queue: string
   readonly jid: string | undefined
   readonly class: string | undefined
+  readonly args: ReadonlyArray<unknown> | undefined
   /** Epoch seconds. */
   readonly runAt: number
 }
@@ -217,6 +222,8 @@ export interface Process {
   readonly busy: number
   /** Epoch seconds of the last heartbeat. */
   readonly beat: number
+  /** Resident set size in KB (Sidekiq's `rss`), when the node wrote it. */
+  readonly rss: number | undefined
   readonly work: ReadonlyArray<RunningWork>
 }
 
@@ -237,11 +244,18 @@ export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeSt
         startedAt: info?.started_at,
         busy: entry.busy,
         beat: entry.beat,
+        rss: entry.rss,
         work: entry.work.flatMap(([, json]) =>
           Option.match(decodeWork(json), {
             onNone: () => [],
             onSome: (work) => [
-              { queue: work.queue, jid: work.payload.jid, class: work.payload.class, runAt: work.run_at },
+              {
+                queue: work.queue,
+                jid: work.payload.jid,
+                class: work.payload.class,
+                args: work.payload.args,
+                runAt: work.run_at,
+              },
             ],
           }),
         ),

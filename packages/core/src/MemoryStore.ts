@@ -384,6 +384,7 @@ const nodeStore = (state: State): NodeStoreShape => {
           info: beat.info,
           busy: beat.busy,
           beat: beat.now / 1000,
+          rss: beat.rss,
           work: beat.work,
         })),
     ),

@@ -2,7 +2,8 @@
  * Job statistics: Sidekiq's Redis counters (`stat:processed`, `stat:failed` and per-day keys),
  * added up in memory and flushed in one round trip per interval rather than one per job; and
  * Effect Metrics (started/processed/failed by queue and class, duration and queue latency
- * histograms, queue depth and busy gauges) for an exporter to serve (`@verk/node`'s `/metrics`).
+ * histograms in seconds, queue depth and busy gauges; classes no worker is registered for count
+ * under `other`) for an exporter to serve (`@verk/node`'s `/metrics`).
  *
  * "Processed" means what it means to Sidekiq (6.4 and later): every run, failures included;
  * "failed" counts the failed runs among them. So 10 runs with 3 failures are 10 and 3.
@@ -24,14 +25,21 @@ const processedOptions = {
 } as const
 const startedOptions = { description: "Job runs started", incremental: true } as const
 const failedOptions = { description: "Job runs that failed (each retry counts)", incremental: true } as const
+// Seconds, Prometheus' base unit: 1 ms to about 2 min, and 1 ms to about 2.3 h.
 const durationOptions = {
-  description: "How long perform took, in milliseconds",
-  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 18 }),
+  description: "How long perform took, in seconds",
+  boundaries: Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 18 }),
 } as const
 const latencyOptions = {
-  description: "How long a job waited in its queue, from enqueued_at to its start, in milliseconds",
-  boundaries: Metric.exponentialBoundaries({ start: 1, factor: 2, count: 24 }),
+  description: "How long a job waited in its queue, from enqueued_at to its start, in seconds",
+  boundaries: Metric.exponentialBoundaries({ start: 0.001, factor: 2, count: 24 }),
 } as const
+
+/**
+ * The `class` label of a run whose class no worker is registered for: the job path counts those
+ * under this one label, so that made-up class names cannot grow the series without bound.
+ */
+export const OtherLabel = "other"
 
 /** Job runs, failed ones included (Sidekiq's processed); the layer also counts them per queue and class. */
 export const processedTotal = Metric.counter("verk_jobs_processed_total", processedOptions)
@@ -39,10 +47,10 @@ export const processedTotal = Metric.counter("verk_jobs_processed_total", proces
 export const startedTotal = Metric.counter("verk_jobs_started_total", startedOptions)
 /** Job runs that failed (each retry counts); per queue and class too. */
 export const failedTotal = Metric.counter("verk_jobs_failed_total", failedOptions)
-/** How long `perform` took, in milliseconds; per queue and class too. */
-export const jobDuration = Metric.histogram("verk_job_duration_ms", durationOptions)
-/** How long a job waited in its queue, from `enqueued_at` to its start, in milliseconds. */
-export const queueLatency = Metric.histogram("verk_job_queue_latency_ms", latencyOptions)
+/** How long `perform` took, in seconds; per queue and class too. */
+export const jobDuration = Metric.histogram("verk_job_duration_seconds", durationOptions)
+/** How long a job waited in its queue, from `enqueued_at` to its start, in seconds. */
+export const queueLatency = Metric.histogram("verk_job_queue_latency_seconds", latencyOptions)
 /** Jobs waiting in a queue, by `queue` (set by the queue poll and when `/metrics` is read). */
 export const queueDepth = Metric.gauge("verk_queue_depth", { description: "Jobs waiting in the queue" })
 /** Jobs of a queue running on this node, by `queue`. */
@@ -63,7 +71,10 @@ const utcDay = (millis: number) => {
 /** Counts not yet flushed, by day. Changed in place: each change is one synchronous step. */
 type Pending = Map<string, { processed: number; failed: number }>
 
-/** Counts job runs: Sidekiq's Redis counters and the Effect Metrics above. */
+/**
+ * Counts job runs: Sidekiq's Redis counters and the Effect Metrics above. `className` is the
+ * metrics' `class` label: the job path gives a registered worker's name or `OtherLabel`.
+ */
 export class Stats extends Context.Service<
   Stats,
   {
@@ -110,10 +121,10 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
     // metric `withAttributes` adds them to the context on every update.
     const makeTagged = (attributes: { readonly queue: string; readonly class: string }) => ({
       started: Metric.counter("verk_jobs_started_total", { ...startedOptions, attributes }),
-      latency: Metric.histogram("verk_job_queue_latency_ms", { ...latencyOptions, attributes }),
+      latency: Metric.histogram("verk_job_queue_latency_seconds", { ...latencyOptions, attributes }),
       processed: Metric.counter("verk_jobs_processed_total", { ...processedOptions, attributes }),
       failed: Metric.counter("verk_jobs_failed_total", { ...failedOptions, attributes }),
-      duration: Metric.histogram("verk_job_duration_ms", { ...durationOptions, attributes }),
+      duration: Metric.histogram("verk_job_duration_seconds", { ...durationOptions, attributes }),
     })
     const metricsFor = (queue: string, className: string) => {
       let byClass = tagged.get(queue)
@@ -144,7 +155,7 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
       const metrics = metricsFor(queue, className)
       metrics.processed.updateUnsafe(1, context)
       if (kind === "failed") metrics.failed.updateUnsafe(1, context)
-      metrics.duration.updateUnsafe(durationMillis, context)
+      metrics.duration.updateUnsafe(durationMillis / 1000, context)
     }
 
     // A failed write (or one that died) puts its counts back, so the next flush carries them. A
@@ -176,7 +187,7 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
     const recordStartedUnsafe = (queue: string, className: string, latencyMillis: number | undefined) => {
       const metrics = metricsFor(queue, className)
       metrics.started.updateUnsafe(1, context)
-      if (latencyMillis !== undefined) metrics.latency.updateUnsafe(latencyMillis, context)
+      if (latencyMillis !== undefined) metrics.latency.updateUnsafe(latencyMillis / 1000, context)
     }
     return {
       recordStartedUnsafe,

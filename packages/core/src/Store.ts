@@ -110,6 +110,8 @@ export interface ProcessEntry {
   readonly busy: number
   /** Epoch seconds of the last heartbeat. */
   readonly beat: number
+  /** Resident set size in KB (Sidekiq's `rss`); absent or 0 when unknown. */
+  readonly rss?: number | undefined
   /** Sidekiq's `<identity>:work` entries: field → JSON. */
   readonly work: ReadonlyArray<readonly [string, string]>
 }

@@ -102,6 +102,7 @@ export const Work = Schema.Struct({
   queue: Schema.String,
   jid: Schema.optional(Schema.String),
   class: Schema.optional(Schema.String),
+  args: Schema.optional(Schema.Array(Schema.Unknown)),
   runAt: Schema.Number,
 })
 
@@ -115,6 +116,8 @@ export const NodeInfo = Schema.Struct({
   startedAt: Schema.optional(Schema.Number),
   busy: Schema.Number,
   beat: Schema.Number,
+  /** Resident set size in KB, when the node wrote it. */
+  rss: Schema.optional(Schema.Number),
   work: Schema.Array(Work),
 })
 export type NodeInfo = typeof NodeInfo.Type

@@ -16,20 +16,29 @@ const readProcesses = ({ keys, strings, sendFor }: StoreContext) =>
     const identities = [...(yield* strings("processes", "SMEMBERS", keys.processes))].sort()
     const entries: Array<Store.ProcessEntry> = []
     for (const identity of identities) {
-      const [info, busy, beat] = yield* sendFor(Replies.NullableStrings)(
+      const [info, busy, beat, rss] = yield* sendFor(Replies.NullableStrings)(
         "processes",
         "HMGET",
         keys.process(identity),
         "info",
         "busy",
         "beat",
+        "rss",
       )
       // The hash expires when beats stop; the set member may linger (Sidekiq's UI skips it too).
       if (info === null || info === undefined) continue
       const work = yield* sendFor(Replies.Strings)("processes", "HGETALL", keys.processWork(identity))
       const pairs: Array<readonly [string, string]> = []
       for (let i = 0; i + 1 < work.length; i += 2) pairs.push([work[i] ?? "", work[i + 1] ?? ""])
-      entries.push({ identity, info, busy: Number(busy ?? 0), beat: Number(beat ?? 0), work: pairs })
+      const rssKb = Number(rss ?? 0)
+      entries.push({
+        identity,
+        info,
+        busy: Number(busy ?? 0),
+        beat: Number(beat ?? 0),
+        rss: Number.isFinite(rssKb) && rssKb > 0 ? rssKb : undefined,
+        work: pairs,
+      })
     }
     return entries
   }).pipe(Effect.withSpan("RedisStore.processes"))

@@ -30,7 +30,7 @@ import { type Events, JobFailed, JobFinished, JobStarted } from "../Events.ts"
 import * as Job from "../Job.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import type { LogLevels } from "../Settings.ts"
-import type { Stats } from "../Stats.ts"
+import { OtherLabel, type Stats } from "../Stats.ts"
 import type { StoreError } from "../Store.ts"
 import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "../Worker.ts"
 import { OutcomeRetry } from "./DeadLetter.ts"
@@ -134,11 +134,17 @@ const buryNow = (services: Services, run: JobRun, burial: Burial): Effect.Effect
   lease.free()
   return Effect.map(lease.bury(burial), () => {
     run.outcome = "dead"
-    const className = run.job?.class ?? Job.MalformedClass
-    services.stats.recordFailedUnsafe(lease.queue, className, 0, run.clock.currentTimeMillisUnsafe())
+    services.stats.recordFailedUnsafe(lease.queue, classLabel(run), 0, run.clock.currentTimeMillisUnsafe())
     return run.outcome
   })
 }
+
+/**
+ * The class a run is counted under in the metrics: its worker's name, or `other` for a class no
+ * worker is registered for (a payload that is no job included), so that made-up class names cannot
+ * grow the metric series without bound.
+ */
+const classLabel = (run: JobRun): string => run.worker?.name ?? OtherLabel
 
 /** Finds the worker, counts the start; returns what announces it (nothing when nobody listens). */
 const start = (services: Services, run: JobRun): Effect.Effect<void> | undefined => {
@@ -151,7 +157,7 @@ const start = (services: Services, run: JobRun): Effect.Effect<void> | undefined
   const enqueuedAt = job.enqueued_at
   services.stats.recordStartedUnsafe(
     lease.queue,
-    job.class,
+    classLabel(run),
     enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
   )
   return andThen(
@@ -261,7 +267,7 @@ const reported = (services: Services, run: JobRun, outcome: Outcome): Effect.Eff
   const durationMillis = run.endedMillis - lease.startedMillis
   const { events, stats, logLevels } = services
   if (outcome === "finished") {
-    stats.recordProcessedUnsafe(queue, job.class, durationMillis, run.endedMillis)
+    stats.recordProcessedUnsafe(queue, classLabel(run), durationMillis, run.endedMillis)
     return andThen(
       events.hasSubscribers()
         ? events.publish(new JobFinished({ queue, jid: job.jid, className: job.class, durationMillis }))
@@ -270,7 +276,7 @@ const reported = (services: Services, run: JobRun, outcome: Outcome): Effect.Eff
       Effect.succeed(outcome),
     )
   }
-  stats.recordFailedUnsafe(queue, job.class, durationMillis, run.endedMillis)
+  stats.recordFailedUnsafe(queue, classLabel(run), durationMillis, run.endedMillis)
   if (decision?._tag !== "Retry" && decision?._tag !== "Dead") return Effect.succeed(outcome)
   const retryAt = decision._tag === "Retry" ? Job.toEpochSeconds(DateTime.toEpochMillis(decision.at)) : undefined
   const { failure, failures } = decision

@@ -52,8 +52,13 @@ const allFlag = Flag.Boolean("all").pipe(
   Flag.withDescription("every job of --set (or of --class in it)"),
 )
 const classFlag = Flag.String("class").pipe(Flag.withDescription("with --all: only jobs of this class"), Flag.optional)
+/** `--set`: `retries` as the pages and the API say it, or `retry` as this command long did. */
 const setFlag = <const Names extends ReadonlyArray<SetFlag>>(names: Names, description: string) =>
-  Flag.Literals("set", names).pipe(Flag.withDescription(description), Flag.optional)
+  Flag.Literals("set", [...new Set([...names.map((name) => (name === "retry" ? "retries" : name)), ...names])]).pipe(
+    Flag.map((name): Names[number] => (name === "retries" ? "retry" : name) as Names[number]),
+    Flag.withDescription(description),
+    Flag.optional,
+  )
 
 const plural = (count: number) => `${count} job${count === 1 ? "" : "s"}`
 
@@ -156,7 +161,7 @@ const deleteJobs = Effect.fn("cli.jobs.delete")(function* (
 const setOptions = {
   jids: jidsArgument(0),
   all: allFlag,
-  set: setFlag(setNames, "where the jobs are: retry, scheduled or dead (every one when absent)"),
+  set: setFlag(setNames, "where the jobs are: retries, scheduled or dead (every one when absent)"),
   className: classFlag,
 }
 
@@ -182,7 +187,7 @@ const kill = Command.make(
   "kill",
   {
     jids: jidsArgument(1),
-    set: setFlag(["retry", "scheduled"], "where the jobs are: retry or scheduled (both when absent)"),
+    set: setFlag(["retry", "scheduled"], "where the jobs are: retries or scheduled (both when absent)"),
   },
   Effect.fn(function* ({ jids, set }) {
     const where = Option.match(set, { onNone: () => ["retry", "scheduled"] as const, onSome: (one) => [one] })

@@ -39,7 +39,7 @@ import {
   ModuleThrew,
   NoWorkersExported,
 } from "./errors.ts"
-import { hostFlag, portFlag, startWeb } from "./web.ts"
+import { allowedHostsFlag, hostFlag, portFlag, startWeb } from "./web.ts"
 
 /** What `verk run` takes from a module. */
 export interface Loaded {
@@ -139,8 +139,9 @@ export const run = Command.make(
       Flag.optional,
     ),
     webHost: hostFlag("web-host", "VERK_WEB_HOST"),
+    webAllowedHosts: allowedHostsFlag("web-allowed-hosts"),
   },
-  Effect.fn(function* ({ module, healthPort, healthHost, webPort, webHost }) {
+  Effect.fn(function* ({ module, healthPort, healthHost, webPort, webHost, webAllowedHosts }) {
     const { workers, layer } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
@@ -165,7 +166,10 @@ export const run = Command.make(
           Effect.andThen(Effect.logInfo(`serving /healthz on http://${healthHost}:${port}`)),
         ),
     })
-    const web = Option.match(webPort, { onNone: () => Effect.void, onSome: (port) => startWeb(port, webHost) })
+    const web = Option.match(webPort, {
+      onNone: () => Effect.void,
+      onSome: (port) => startWeb(port, webHost, webAllowedHosts),
+    })
     return yield* Effect.andThen(Effect.andThen(health, web), NodeProcess.serveWith(environment.settings)).pipe(
       Effect.provide(runtime),
       Effect.provideContext(Context.merge(store, services)),

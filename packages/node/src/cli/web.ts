@@ -19,15 +19,25 @@ export const hostFlag = (name: string, env: string) =>
     Flag.withDefault("127.0.0.1"),
   )
 
+/** Host names Verk Web answers to without a token, besides IP addresses and localhost. */
+export const allowedHostsFlag = (name: string) =>
+  Flag.String(name).pipe(
+    Flag.withDescription(
+      "comma-separated host names Verk Web answers to without a token, besides IP addresses and localhost (VERK_WEB_ALLOWED_HOSTS)",
+    ),
+    Flag.withFallbackConfig(Config.String("VERK_WEB_ALLOWED_HOSTS")),
+    Flag.withDefault(""),
+  )
+
 /** The token from VERK_WEB_TOKEN, if set. */
 export const webToken = Config.Redacted("VERK_WEB_TOKEN").pipe(Config.option, Config.map(Option.getOrUndefined))
 
 /** Builds the dashboard's server in the current scope and says where it is. */
-export const startWeb = Effect.fn("cli.startWeb")(function* (port: number, host: string) {
+export const startWeb = Effect.fn("cli.startWeb")(function* (port: number, host: string, allowedHosts = "") {
   const token = yield* webToken
   // Loaded here, not with the command line: `verk run` without `--web-port` never needs the dashboard.
   const Web = yield* Effect.promise(() => import("../web/Web.ts"))
-  yield* Layer.build(Web.serve({ port, host, token })).pipe(
+  yield* Layer.build(Web.serve({ port, host, token, allowedHosts })).pipe(
     Effect.mapError((error) => new WebPortUnavailable({ host, port, error })),
   )
   yield* Effect.logInfo(`Verk Web on http://${host}:${port}/${token === undefined ? "" : " (token required)"}`)
@@ -41,10 +51,11 @@ export const web = Command.make(
       Flag.withDefault(4000),
     ),
     host: hostFlag("host", "VERK_WEB_HOST"),
+    allowedHosts: allowedHostsFlag("allowed-hosts"),
   },
   Effect.fn(
-    function* ({ port, host }) {
-      yield* startWeb(port, host)
+    function* ({ port, host, allowedHosts }) {
+      yield* startWeb(port, host, allowedHosts)
       return yield* Effect.never
     },
     Effect.scoped,

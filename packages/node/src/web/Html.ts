@@ -43,3 +43,9 @@ export const html = (strings: TemplateStringsArray, ...values: ReadonlyArray<Val
 
 /** Our own constant markup (CSS, script, SVG we computed from numbers): never a job's text. */
 export const trusted = (text: string): Html => new Html(text)
+
+/**
+ * Someone else's text (a class, a queue, args, an error) in a `<bdi>`: right-to-left text or a
+ * direction override in it cannot reorder the text around it.
+ */
+export const isolate = (value: Value): Html => html`<bdi>${value}</bdi>`

@@ -3,10 +3,12 @@
  *
  * Counters and histograms are this process's: the jobs it ran (`verk_jobs_started_total`,
  * `verk_jobs_processed_total` (every run, as Sidekiq counts), `verk_jobs_failed_total`, by queue and
- * class; `verk_job_duration_ms`, `verk_job_queue_latency_ms`) and its busy workers per queue
- * (`verk_queue_busy`). Gauges of the whole Redis (each queue's size and latency, the retry,
- * scheduled and dead sets, busy workers and processes in Sidekiq's registry) are read from the store
- * when scraped: a scrape costs a few round trips, and nothing runs between scrapes.
+ * class; `verk_job_duration_seconds`, `verk_job_queue_latency_seconds`) and its busy workers per
+ * queue (`verk_queue_busy`). Gauges of the whole Redis (each served queue's size and latency, the
+ * retry, scheduled and dead sets, busy workers and processes in Sidekiq's registry) are read from
+ * the store when scraped: a scrape costs a few round trips, and nothing runs between scrapes.
+ * Labels are bounded: a class no worker is registered for, a queue no live node serves, count
+ * under `other`.
  *
  * `layer()` adds the route to an `effect/http` router on its own; Verk Web mounts it beside its pages.
  */
@@ -41,30 +43,44 @@ export interface Options {
 }
 
 /**
- * Reads the store's gauges into the metric registry. A queue seen before and gone now (cleared and
- * deleted) is set to 0 rather than left at its last size.
+ * The `queue` label of the store's gauges for a queue no live node serves: they are summed (depth)
+ * or their longest wait taken (latency) under this one label, so that pushes to made-up queue
+ * names cannot grow the series without bound.
+ */
+export const OtherQueue = "other"
+
+/**
+ * Reads the store's gauges into the metric registry. Queues a live node serves (Sidekiq's process
+ * registry) have a series each, the others share `other`. A series seen before and gone now (a
+ * queue cleared and deleted, or no longer served) is set to 0 rather than left at its last value.
  */
 export const makeRefresh = Effect.gen(function* () {
   const store = yield* Store.Store
   let known = new Set<string>()
   return Effect.gen(function* () {
+    const live = yield* Inspection.processes
+    const served = new Set(live.flatMap((process) => process.queues))
     const names = new Set([...(yield* store.queues), ...(yield* store.pausedQueues)])
+    const depth = new Map<string, number>()
+    const latency = new Map<string, number>()
     for (const queue of names) {
-      const size = yield* store.queueSize(queue)
-      const latency = yield* Inspection.latency(queue)
-      yield* Metric.update(Metric.withAttributes(Stats.queueDepth, { queue }), size)
-      yield* Metric.update(Metric.withAttributes(queueLatency, { queue }), latency)
+      const label = served.has(queue) ? queue : OtherQueue
+      depth.set(label, (depth.get(label) ?? 0) + (yield* store.queueSize(queue)))
+      latency.set(label, Math.max(latency.get(label) ?? 0, yield* Inspection.latency(queue)))
     }
     for (const queue of known) {
-      if (names.has(queue)) continue
-      yield* Metric.update(Metric.withAttributes(Stats.queueDepth, { queue }), 0)
-      yield* Metric.update(Metric.withAttributes(queueLatency, { queue }), 0)
+      if (depth.has(queue)) continue
+      depth.set(queue, 0)
+      latency.set(queue, 0)
     }
-    known = names
+    for (const [queue, size] of depth) {
+      yield* Metric.update(Metric.withAttributes(Stats.queueDepth, { queue }), size)
+      yield* Metric.update(Metric.withAttributes(queueLatency, { queue }), latency.get(queue) ?? 0)
+    }
+    known = new Set(depth.keys())
     yield* Metric.update(retrySize, yield* store.setSize("retry"))
     yield* Metric.update(scheduledSize, yield* store.setSize("schedule"))
     yield* Metric.update(deadSize, yield* store.setSize("dead"))
-    const live = yield* Inspection.processes
     yield* Metric.update(
       runningJobs,
       live.reduce((sum, process) => sum + process.busy, 0),

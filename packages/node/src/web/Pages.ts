@@ -5,7 +5,7 @@
  */
 import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "../Admin.ts"
 import * as Assets from "./Assets.ts"
-import { type Html, html, trusted } from "./Html.ts"
+import { type Html, html, isolate, trusted } from "./Html.ts"
 
 /** What every page needs besides its own data: links, tokens, the clock and the nav's counts. */
 export interface PageContext {
@@ -24,6 +24,8 @@ export interface PageContext {
     readonly dead: number
     readonly busy: number
   }
+  /** The queues some live node serves; a queue outside it shows "not served". */
+  readonly served?: ReadonlySet<string> | undefined
 }
 
 const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] | undefined]> = [
@@ -42,18 +44,63 @@ export const layout = (context: PageContext, active: string, title: string, body
 <title>${title} · Verk</title>
 <meta name="verk-base" content="${context.base}"><meta name="verk-csrf" content="${context.csrf}">
 <meta name="verk-poll" content="${context.pollMillis}">
+<link rel="icon" href="${context.base}/favicon.ico" type="image/svg+xml">
 <style nonce="${context.nonce}">${trusted(Assets.css)}</style></head>
 <body data-live="${live}"><header><div class="bar"><a class="brand" href="${context.base}/">Verk</a><nav>${nav.map(
     ([path, label, count]) =>
       html`<a href="${context.base}${path || "/"}" class="${active === label ? "on" : ""}">${label}${
-        count === undefined ? "" : html`<span class="count">${context.counts[count]}</span>`
+        count === undefined
+          ? ""
+          : html`<span class="count" data-count="${count}">${number(context.counts[count])}</span>`
       }</a>`,
   )}</nav></div></header>
 <main>${body}</main>
-<footer>Verk for Effect · ${context.pollMillis > 0 ? `live: updates every ${context.pollMillis / 1000} s` : "live updates off"}</footer>
+<footer>Verk for Effect · ${
+    context.pollMillis > 0
+      ? html`<label><input type="checkbox" data-live-toggle checked> live: updates every ${context.pollMillis / 1000} s</label>`
+      : "live updates off"
+  }</footer>
 <script nonce="${context.nonce}">${trusted(Assets.script)}</script></body></html>`
 
 const number = (value: number) => value.toLocaleString("en-US")
+
+/** A length of time for people: "0.42 s", "42 s", "3 min 12 s", "2 h 3 min", "4 d 1 h". */
+export const duration = (seconds: number): string => {
+  if (!(seconds >= 0.01)) return "0 s"
+  if (seconds < 10) return `${seconds.toFixed(2)} s`
+  const whole = Math.round(seconds)
+  if (whole < 60) return `${whole} s`
+  const two = (big: number, bigUnit: string, small: number, smallUnit: string) =>
+    small === 0 ? `${big} ${bigUnit}` : `${big} ${bigUnit} ${small} ${smallUnit}`
+  if (whole < 3600) return two(Math.floor(whole / 60), "min", whole % 60, "s")
+  const minutes = Math.round(whole / 60)
+  if (minutes < 24 * 60) return two(Math.floor(minutes / 60), "h", minutes % 60, "min")
+  const hours = Math.round(whole / 3600)
+  return two(Math.floor(hours / 24), "d", hours % 24, "h")
+}
+
+/** A size for people: "512 KB", "48.3 MB", "1.2 GB". */
+export const bytes = (count: number): string => {
+  const units = ["B", "KB", "MB", "GB", "TB"]
+  let value = count
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${value >= 100 || unit === 0 ? Math.round(value) : value.toFixed(1)} ${units[unit]}`
+}
+
+/** Text cut to `max` characters for a list (the job's own page shows it whole). */
+export const cut = (text: string, max = 300): string => (text.length > max ? `${text.slice(0, max)}…` : text)
+
+/** A queue's state: paused, running, or not served when no live node serves it. */
+const queueState = (context: PageContext, queue: string, paused: boolean | undefined) =>
+  paused
+    ? html`<span class="badge paused">paused</span>`
+    : context.served !== undefined && !context.served.has(queue)
+      ? html`<span class="badge idle" title="no live node serves this queue">not served</span>`
+      : html`<span class="badge live">running</span>`
 
 /** "3 min ago", "in 2 h": short, relative to the page's time. */
 export const relative = (now: number, at: number | undefined): string => {
@@ -163,9 +210,9 @@ const queueTable = (context: PageContext, queues: ReadonlyArray<QueueInfo>) =>
     : html`<table><thead><tr><th>Queue</th><th class="num">Size</th><th class="num">Latency</th><th>State</th><th></th></tr></thead><tbody>${queues.map(
         (
           queue,
-        ) => html`<tr data-queue="${queue.name}"><td><a href="${context.base}/queues/${encodeURIComponent(queue.name)}">${queue.name}</a></td>
-<td class="num">${number(queue.size)}</td><td class="num">${queue.latency < 0.01 ? "0 s" : `${queue.latency.toFixed(queue.latency < 10 ? 2 : 0)} s`}</td>
-<td>${queue.paused ? html`<span class="badge paused">paused</span>` : html`<span class="badge live">running</span>`}</td>
+        ) => html`<tr data-queue="${queue.name}"><td><a href="${context.base}/queues/${encodeURIComponent(queue.name)}">${isolate(queue.name)}</a></td>
+<td class="num">${number(queue.size)}</td><td class="num">${duration(queue.latency)}</td>
+<td>${queueState(context, queue.name, queue.paused)}</td>
 <td class="actions right">${
           queue.paused
             ? html`<button data-post="api/queues/${encodeURIComponent(queue.name)}/resume">Resume</button>`
@@ -177,6 +224,20 @@ const queueTable = (context: PageContext, queues: ReadonlyArray<QueueInfo>) =>
 export const queuesPage = (context: PageContext, queues: ReadonlyArray<QueueInfo>) =>
   layout(context, "Queues", "Queues", html`<h1>Queues</h1>${queueTable(context, queues)}`, "page")
 
+/** The page numbers a pager links: the first, the last, and two either side of the current one. */
+export const pageNumbers = (current: number, pages: number): ReadonlyArray<number | "…"> => {
+  const shown = [...new Set([1, current - 2, current - 1, current, current + 1, current + 2, pages])]
+    .filter((n) => n >= 1 && n <= pages)
+    .sort((a, b) => a - b)
+  const out: Array<number | "…"> = []
+  for (const n of shown) {
+    const previous = out.at(-1)
+    if (typeof previous === "number" && n - previous > 1) out.push("…")
+    out.push(n)
+  }
+  return out
+}
+
 const pager = (context: PageContext, path: string, page: JobPage, query: Record<string, string | undefined> = {}) => {
   const pages = Math.max(1, Math.ceil(page.total / page.size))
   const link = (n: number) => {
@@ -185,9 +246,20 @@ const pager = (context: PageContext, path: string, page: JobPage, query: Record<
     params.set("page", String(n))
     return `${context.base}${path}?${params}`
   }
-  return html`<div class="pager"><span>${number(page.total)} job${page.total === 1 ? "" : "s"} · page ${page.page} of ${pages}</span>
-${page.page > 1 ? html`<a class="button" href="${link(page.page - 1)}">← Newer</a>` : ""}
-${page.page < pages ? html`<a class="button" href="${link(page.page + 1)}">Older →</a>` : ""}</div>`
+  return html`<nav class="pager" aria-label="pages"><span>${number(page.total)} job${page.total === 1 ? "" : "s"} · page ${number(page.page)} of ${number(pages)}</span>
+${page.page > 1 ? html`<a class="button" href="${link(page.page - 1)}" rel="prev">← Newer</a>` : ""}
+${
+  pages > 1
+    ? pageNumbers(page.page, pages).map((n) =>
+        n === "…"
+          ? html`<span>…</span>`
+          : n === page.page
+            ? html`<span class="button on" aria-current="page">${number(n)}</span>`
+            : html`<a class="button" href="${link(n)}" data-page="${n}">${number(n)}</a>`,
+      )
+    : ""
+}
+${page.page < pages ? html`<a class="button" href="${link(page.page + 1)}" rel="next">Older →</a>` : ""}</nav>`
 }
 
 /** One page of a queue's jobs. */
@@ -196,10 +268,12 @@ export const queuePage = (context: PageContext, queue: string, page: JobPage, in
     context,
     "Queues",
     `Queue ${queue}`,
-    html`<h1><a class="plain" href="${context.base}/queues">Queues</a> › <span class="mono">${queue}</span> ${
-      info?.paused ? html`<span class="badge paused">paused</span>` : html`<span class="badge live">running</span>`
-    }</h1>
-<div class="toolbar"><span class="spacer muted">${info === undefined ? "" : `latency ${info.latency.toFixed(info.latency < 10 ? 2 : 0)} s`}</span>${
+    html`<h1><a class="plain" href="${context.base}/queues">Queues</a> › <span class="mono">${isolate(queue)}</span> ${queueState(
+      context,
+      queue,
+      info?.paused,
+    )}</h1>
+<div class="toolbar"><span class="spacer muted">${info === undefined ? "" : `latency ${duration(info.latency)}`}</span>${
       info?.paused
         ? html`<button data-post="api/queues/${encodeURIComponent(queue)}/resume">Resume</button>`
         : html`<button data-post="api/queues/${encodeURIComponent(queue)}/pause">Pause</button>`
@@ -212,8 +286,8 @@ ${
     : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>Class</th><th>Args</th><th>Jid</th><th>Enqueued</th><th></th></tr></thead><tbody>${page.jobs.map(
         (
           job,
-        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${job.class || html`<span class="err">malformed</span>`}</td>
-<td><div class="args mono" title="${argsText(job.args, 2000)}">${job.malformed ?? argsText(job.args)}</div></td><td class="mono">${job.jid}</td>
+        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${job.class ? isolate(job.class) : html`<span class="err">malformed</span>`}</td>
+<td><div class="args mono" title="${argsText(job.args, 2000)}">${isolate(job.malformed === undefined ? argsText(job.args) : cut(job.malformed))}</div></td><td class="mono">${isolate(job.jid)}</td>
 <td>${time(context.now, job.enqueuedAt)}</td><td><button class="danger" data-post="api/queues/${encodeURIComponent(queue)}/delete" data-jid="${job.jid}">Delete</button></td></tr>`,
       )}</tbody></table>`
 }${pager(context, `/queues/${encodeURIComponent(queue)}`, page)}`,
@@ -236,26 +310,34 @@ export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =
 <h2>Nodes</h2>${
       nodes.length === 0
         ? html`<div class="empty">No node is running.</div>`
-        : html`<table><thead><tr><th>Node</th><th>Host / pid</th><th>Queues</th><th class="num">Busy</th><th>Started</th><th>Last beat</th></tr></thead><tbody>${nodes.map(
+        : html`<table><thead><tr><th>Node</th><th>Host / pid</th><th>Queues</th><th class="num">Busy</th><th class="num">RSS</th><th>Started</th><th>Last beat</th></tr></thead><tbody>${nodes.map(
             (
               node,
-            ) => html`<tr><td class="mono">${node.identity}</td><td>${node.hostname ?? "?"} <span class="muted">${node.pid ?? ""}</span></td>
-<td>${node.queues.join(", ")}</td><td class="num">${node.busy} / ${node.concurrency ?? "?"}</td><td>${time(context.now, node.startedAt)}</td><td>${time(context.now, node.beat)}</td></tr>`,
+            ) => html`<tr><td class="mono">${isolate(node.identity)}</td><td>${isolate(node.hostname ?? "?")} <span class="muted">${node.pid ?? ""}</span></td>
+<td>${node.queues.map((queue, i) => html`${i === 0 ? "" : ", "}${isolate(queue)}`)}</td><td class="num">${node.busy} / ${node.concurrency ?? "?"}</td><td class="num" data-rss>${node.rss === undefined ? "" : bytes(node.rss * 1024)}</td><td>${time(context.now, node.startedAt)}</td><td>${time(context.now, node.beat)}</td></tr>`,
           )}</tbody></table>`
     }
 <h2>Running now</h2>${(() => {
       const work = nodes.flatMap((node) => node.work.map((item) => ({ node: node.identity, ...item })))
       return work.length === 0
         ? html`<div class="empty">Nothing is running.</div>`
-        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Jid</th><th>Started</th></tr></thead><tbody>${work.map(
+        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th></tr></thead><tbody>${work.map(
             (item) =>
-              html`<tr><td class="mono">${item.node}</td><td>${item.queue}</td><td>${item.class ?? ""}</td><td class="mono">${item.jid ?? ""}</td><td>${time(context.now, item.runAt)}</td></tr>`,
+              html`<tr><td class="mono">${isolate(item.node)}</td><td>${isolate(item.queue)}</td><td>${isolate(item.class ?? "")}</td>
+<td><div class="args mono" title="${item.args === undefined ? "" : argsText(item.args, 2000)}">${item.args === undefined ? "" : isolate(argsText(item.args))}</div></td>
+<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td></tr>`,
           )}</tbody></table>`
     })()}`,
     "page",
   )
 
 const setTitles: Record<SetName, string> = { retries: "Retries", scheduled: "Scheduled", dead: "Dead" }
+/** What an empty list says: "No dead jobs.", never "No retries jobs.". */
+const emptyNames: Record<SetName, string> = {
+  retries: "jobs waiting for a retry",
+  scheduled: "scheduled jobs",
+  dead: "dead jobs",
+}
 
 /** One page of a set's jobs (retries, scheduled or dead), filtered by class or jid. */
 export const setPage = (
@@ -279,13 +361,17 @@ ${set === "dead" ? "" : html`<button class="danger" data-selected data-post="api
 <button class="danger" data-post="api/sets/${set}/delete-all" data-confirm="Delete every job?">Delete all</button></div>
 ${
   page.jobs.length === 0
-    ? html`<div class="empty">No ${title.toLowerCase()} jobs${filter.class || filter.jid ? " match the filter" : ""}.</div>`
-    : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>${whenLabel}</th><th>Queue</th><th>Class</th><th>Args</th>${set === "scheduled" ? "" : html`<th>Error</th>`}<th></th></tr></thead><tbody>${page.jobs.map(
+    ? html`<div class="empty">${filter.class || filter.jid ? `No ${emptyNames[set]} match the filter.` : `No ${emptyNames[set]}.`}</div>`
+    : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>${whenLabel}</th><th>Queue</th><th>Class</th><th>Args</th>${set === "scheduled" ? "" : html`<th class="num">Retries</th><th>Error</th>`}<th></th></tr></thead><tbody>${page.jobs.map(
         (
           job,
-        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${time(context.now, job.at)}</td><td>${job.queue}</td>
-<td><a href="${context.base}/${set}/${encodeURIComponent(job.jid)}">${job.class || "malformed"}</a></td><td><div class="args mono" title="${argsText(job.args, 2000)}">${argsText(job.args)}</div></td>
-${set === "scheduled" ? "" : html`<td class="err"><div class="args">${job.errorClass ?? ""}${job.errorMessage ? `: ${job.errorMessage}` : ""}</div></td>`}
+        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${time(context.now, job.at)}</td><td>${isolate(job.queue)}</td>
+<td><a href="${context.base}/${set}/${encodeURIComponent(job.jid)}">${isolate(job.class || "malformed")}</a></td><td><div class="args mono" title="${argsText(job.args, 2000)}">${isolate(argsText(job.args))}</div></td>
+${
+  set === "scheduled"
+    ? ""
+    : html`<td class="num" data-retry-count>${job.retryCount === undefined ? "" : number(job.retryCount)}</td><td class="err"><div class="args" title="${cut(job.errorMessage ?? "", 2000)}">${isolate(job.errorClass ?? "")}${job.errorMessage ? html`: ${isolate(cut(job.errorMessage))}` : ""}</div></td>`
+}
 <td class="actions"><button data-post="api/sets/${set}/retry" data-jid="${job.jid}">${set === "scheduled" ? "Run now" : "Retry"}</button> <button class="danger" data-post="api/sets/${set}/delete" data-jid="${job.jid}">Delete</button></td></tr>`,
       )}</tbody></table>`
 }${pager(context, `/${set}`, page, { class: filter.class, jid: filter.jid })}`,

@@ -22,7 +22,8 @@ import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Admin from "../Admin.ts"
 import { Api } from "./Api.ts"
-import { guard, tokenFrom } from "./Guard.ts"
+import * as Assets from "./Assets.ts"
+import { allowedHostsFrom, guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
 import * as Metrics from "./Metrics.ts"
@@ -38,6 +39,12 @@ export interface Options {
   readonly token?: string | Redacted.Redacted<string> | undefined
   /** How often pages refresh themselves, in milliseconds; 3000 by default, 0 for never. */
   readonly pollMillis?: number | undefined
+  /**
+   * Without a token, the host names the dashboard answers to besides IP addresses and `localhost`
+   * (a list, or comma-separated as VERK_WEB_ALLOWED_HOSTS): `name`, `name:port`, `.example.com`
+   * for every name under it. Any other Host is refused 403 (DNS rebinding).
+   */
+  readonly allowedHosts?: string | ReadonlyArray<string> | undefined
 }
 
 /** `Options`, and where `serve` listens. */
@@ -82,6 +89,12 @@ const mountedRouter = (prefix: string, wrap: ReturnType<typeof guard>) =>
     }),
   )
 
+/** The icon every page links (SVG: small, sharp at any size). */
+const favicon = HttpServerResponse.text(Assets.favicon, {
+  contentType: "image/svg+xml",
+  headers: { "cache-control": "public, max-age=86400", "x-content-type-options": "nosniff" },
+})
+
 /** The dashboard's routes, added to the `HttpRouter` it is provided to; it reads the `Store` in context. */
 export const layer = (options: Options = {}) => {
   const prefix = normalizePrefix(options.prefix)
@@ -89,12 +102,18 @@ export const layer = (options: Options = {}) => {
   // One secret per process: pages carry it, a POST without it is refused.
   const csrf = randomBytes(24).toString("base64url")
   const pollMillis = options.pollMillis ?? 3000
-  const wrap = guard({ token, csrf, cookiePath: prefix === "" ? "/" : prefix })
+  const wrap = guard({
+    token,
+    csrf,
+    cookiePath: prefix === "" ? "/" : prefix,
+    allowedHosts: allowedHostsFrom(options.allowedHosts),
+  })
 
   const respond = (render: (context: Pages.PageContext) => Html, status = 200) =>
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) / 1000
       const overview = yield* Admin.overview()
+      const served = new Set((yield* Admin.nodes).flatMap((node) => node.queues))
       const nonce = randomBytes(16).toString("base64")
       const context: Pages.PageContext = {
         base: prefix,
@@ -103,6 +122,7 @@ export const layer = (options: Options = {}) => {
         pollMillis,
         now,
         counts: overview,
+        served,
       }
       return HttpServerResponse.text(render(context).text, {
         status,
@@ -139,6 +159,7 @@ export const layer = (options: Options = {}) => {
         effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Store.StoreError | Schema.SchemaError, R>,
       ) => handlePage(effect).pipe(Effect.provideContext(Store.context(store)))
       yield* Effect.all([
+        router.add("GET", "/favicon.ico", Effect.succeed(favicon)),
         router.add(
           "GET",
           "/",
@@ -221,8 +242,15 @@ export const layer = (options: Options = {}) => {
   return Layer.mergeAll(api, pages, Metrics.layer()).pipe(Layer.provide(mountedRouter(prefix, wrap)))
 }
 
+const wildcard = new Set(["", "0.0.0.0", "::", "[::]"])
+
 /** Serves the dashboard on its own server until the scope closes. */
-export const serve = (options: ServeOptions) =>
-  HttpRouter.serve(layer(options), { disableLogger: true, disableListenLog: true }).pipe(
-    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host: options.host ?? "127.0.0.1" })),
+export const serve = (options: ServeOptions) => {
+  const host = options.host ?? "127.0.0.1"
+  // The name it is bound to is one it answers to; a wildcard address names no host.
+  const bound = wildcard.has(host) ? [] : [host]
+  const allowedHosts = [...allowedHostsFrom(options.allowedHosts), ...bound]
+  return HttpRouter.serve(layer({ ...options, allowedHosts }), { disableLogger: true, disableListenLog: true }).pipe(
+    Layer.provide(NodeHttpServer.layer(createServer, { port: options.port, host })),
   )
+}
