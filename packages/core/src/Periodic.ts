@@ -101,8 +101,7 @@ export const make = <A, E = never, R = never>(options: Options<A, E, R>): Entry 
   const queue = options.queue ?? worker.queue
   const queueProblem = queueNameProblem(queue)
   if (queueProblem !== undefined) throw new InvalidPeriodicEntry({ name, reason: queueProblem })
-  const argsOf: (tick: DateTime.Utc) => A =
-    options.argsAt !== undefined ? options.argsAt : () => options.args as A
+  const argsOf: (tick: DateTime.Utc) => A = options.argsAt !== undefined ? options.argsAt : () => options.args as A
   return {
     [TypeId]: TypeId,
     name,
