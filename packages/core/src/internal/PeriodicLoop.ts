@@ -5,9 +5,10 @@
  * previous tick enqueues that one. Every poll interval the loop looks for `run now` requests, and
  * every minute it declares its entries (for listings, and to keep their state in the store).
  *
- * A tick comes after the one before it: a node that wakes late (a busy machine, a clock jump)
- * claims the tick it slept for and then skips to the first tick after now, so a node never
- * enqueues a burst of old ticks. Time comes only from `Clock`, so `TestClock.adjust` drives it.
+ * A running node claims every tick in turn, also one it comes to a little late (a busy machine, a
+ * pause of the process): up to `LateGraceMillis` late. Older ticks are skipped to the first tick
+ * after now, as ticks missed while no node ran are (a clock jump, a long stall never enqueues a
+ * burst of old ticks). Time comes only from `Clock`, so `TestClock.adjust` drives it.
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -19,6 +20,9 @@ import * as Periodic from "../Periodic.ts"
 import { Settings } from "../Settings.ts"
 import { type PeriodicClaim, PeriodicStore } from "../Store.ts"
 import * as Loop from "./Loop.ts"
+
+/** A tick this late is still claimed by a running node; an older one is skipped. */
+export const LateGraceMillis = 10_000
 
 /** How often a node declares its entries again. */
 export const DeclareEveryMillis = 60_000
@@ -95,7 +99,8 @@ export const run = Effect.fn("PeriodicLoop.run")(function* (entries: ReadonlyArr
         const wait = tick - (yield* Clock.currentTimeMillis)
         if (wait > 0) yield* Effect.sleep(Duration.millis(wait))
         yield* claimOne(entry, { _tag: "Tick", tick })
-        after = Math.max(tick, yield* Clock.currentTimeMillis)
+        const now = yield* Clock.currentTimeMillis
+        after = now - tick > LateGraceMillis ? now : tick
       }
     })
 
