@@ -95,7 +95,7 @@ const periodicSuite = (kind: StoreKind) => {
         name: "dated",
         cron: "0 * * * *",
         worker: Report,
-        argsAt: (tick): readonly [string] => [new Date(tick.epochMilliseconds).toISOString()],
+        argsAt: (tick) => [new Date(tick.epochMilliseconds).toISOString()] as const,
       })
       yield* startNode(store, [entry])
       yield* step(store, 60 * MINUTE, 1)

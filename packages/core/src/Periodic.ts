@@ -67,7 +67,7 @@ export type Options<A, E, R> = {
   readonly missed?: Missed | undefined
 } & (
   | { readonly args: NoInfer<A>; readonly argsAt?: undefined }
-  | { readonly argsAt: (tick: DateTime.Utc) => A; readonly args?: undefined }
+  | { readonly argsAt: (tick: DateTime.Utc) => NoInfer<A>; readonly args?: undefined }
 )
 
 /** An entry that cannot be: a bad name, cron expression or time zone. `make` throws it (it is code). */
