@@ -10,6 +10,7 @@ import { TestClock } from "effect/testing"
 import * as Inspection from "../../packages/core/src/Inspection.ts"
 import * as Periodic from "../../packages/core/src/Periodic.ts"
 import type * as Settings from "../../packages/core/src/Settings.ts"
+import * as Testing from "../../packages/core/src/testing.ts"
 import * as Verk from "../../packages/core/src/Verk.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { eventually, forEachStore, queueJobs, quietLogs, type StoreKind, T0, type TestStore } from "./support.ts"
@@ -199,4 +200,25 @@ it.effect("two different entries with one name are a defect at start", () =>
     assert.strictEqual(exit._tag, "Failure")
     assert.include(String(exit._tag === "Failure" ? exit.cause : ""), "same")
   }),
+)
+
+it.effect("testing.layerReal runs periodic entries under TestClock: a job a tick, run by its worker", () =>
+  Effect.gen(function* () {
+    // The clock starts at 0 (1970-01-01T00:00Z): ticks at 00:05 and 00:10.
+    yield* TestClock.adjust("10 minutes")
+    const finished = (yield* Testing.events).filter(
+      (event) => event._tag === "JobFinished" && event.className === "Report",
+    )
+    assert.deepStrictEqual(
+      finished.map((event) => (event._tag === "JobFinished" ? event.jid : "")),
+      [Periodic.jidOf("often", 5 * MINUTE), Periodic.jidOf("often", 10 * MINUTE)],
+    )
+  }).pipe(
+    Effect.provide(
+      Testing.layerReal([Report], {
+        periodic: [Periodic.make({ name: "often", cron: "*/5 * * * *", worker: Report, args: ["r"] })],
+      }),
+    ),
+    quietLogs,
+  ),
 )
