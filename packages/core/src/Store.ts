@@ -415,7 +415,7 @@ export class PeriodicStore extends Context.Service<PeriodicStore, PeriodicStoreS
 // The aggregate
 // ---------------------------------------------------------------------------------------------
 
-/** Every operation of a store: the four roles (see the module's comment). */
+/** Every operation of a store: the five roles (see the module's comment). */
 export interface StoreShape
   extends JobStoreShape,
     SetStoreShape,
@@ -425,17 +425,17 @@ export interface StoreShape
 
 /**
  * The whole store, for tools that touch every part of it (the admin CLI, the dashboard) and for
- * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its four roles.
+ * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its five roles.
  */
 export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}
 
-/** The four role services, as the runtime needs them. */
+/** The five role services, as the runtime needs them. */
 export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore
 
-/** What a store layer provides: the aggregate and its four roles. */
+/** What a store layer provides: the aggregate and its five roles. */
 export type Services = Store | Roles
 
-/** The four role services over one store value. */
+/** The five role services over one store value. */
 export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
   Context.make(JobStore, store).pipe(
     Context.add(SetStore, store),
@@ -444,12 +444,12 @@ export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
     Context.add(PeriodicStore, store),
   )
 
-/** The aggregate and its four roles over one store value (a wrapped store in a test, say). */
+/** The aggregate and its five roles over one store value (a wrapped store in a test, say). */
 export const context = (store: StoreShape): Context.Context<Services> => Context.add(rolesContext(store), Store, store)
 
-/** The four roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
+/** The five roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
 export const layerRoles: Layer.Layer<Roles, never, Store> = Layer.effectContext(Effect.map(Store, rolesContext))
 
-/** A store layer: the aggregate and its four roles, over the one store that `make` builds. */
+/** A store layer: the aggregate and its five roles, over the one store that `make` builds. */
 export const layer = <E, R>(make: Effect.Effect<StoreShape, E, R>): Layer.Layer<Services, E, Exclude<R, Scope.Scope>> =>
   Layer.effectContext(Effect.map(make, context))
