@@ -113,6 +113,19 @@ describe("verk run with periodic entries, three nodes on one Redis", () => {
     )
     expect(await redis.llen(`${env.VERK_NAMESPACE}:queue:held`)).toBe(heldAtPause)
     expect((await verk(["periodic", "list"], env)).stdout).toMatch(/^held\s.*\spaused\s/m)
+    const json = JSON.parse((await verk(["periodic", "list", "--json"], env)).stdout) as ReadonlyArray<{
+      readonly name: string
+      readonly paused: boolean
+      readonly lastRun: number
+      readonly nextRun: number
+    }>
+    expect(json.map((entry) => [entry.name, entry.paused])).toEqual([
+      ["fence", false],
+      ["held", true],
+      ["tick", false],
+    ])
+    const fence = json[0]!
+    expect(fence.nextRun - fence.lastRun).toBeGreaterThanOrEqual(1_000)
 
     // Run now: one job, paused or not, under its own jid.
     const ran = await verk(["periodic", "run-now", "held"], env)
