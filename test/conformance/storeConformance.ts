@@ -7,6 +7,7 @@ import type { ConformanceOptions, MakeStoreLayer } from "./conformanceSupport.ts
 import { jobsConformance } from "./jobsConformance.ts"
 import { nodesConformance } from "./nodesConformance.ts"
 import { notificationsConformance } from "./notificationsConformance.ts"
+import { periodicConformance } from "./periodicConformance.ts"
 import { setsConformance } from "./setsConformance.ts"
 
 export type { ConformanceOptions } from "./conformanceSupport.ts"
@@ -17,4 +18,5 @@ export const storeConformance = (name: string, makeLayer: MakeStoreLayer, option
   setsConformance(name, makeLayer, options)
   nodesConformance(name, makeLayer, options)
   notificationsConformance(name, makeLayer, options)
+  periodicConformance(name, makeLayer, options)
 }

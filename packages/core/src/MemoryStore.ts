@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
+import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
 import * as Store from "./Store.ts"
 import {
   type DeadSetLimits,
@@ -432,6 +433,7 @@ export const make: Effect.Effect<StoreShape> = Effect.map(PubSub.unbounded<Notif
     ...setStore(state),
     ...nodeStore(state),
     ...notificationStore(state),
+    ...MemoryPeriodic.make(state),
   }
 })
 

@@ -24,11 +24,13 @@ import * as Heartbeat from "./internal/Heartbeat.ts"
 import { Isolation } from "./internal/Isolation.ts"
 import * as Loop from "./internal/Loop.ts"
 import { Node } from "./internal/Node.ts"
+import * as PeriodicLoop from "./internal/PeriodicLoop.ts"
 import * as Processor from "./internal/Processor.ts"
 import * as QueueSupervisor from "./internal/QueueSupervisor.ts"
 import * as Recovery from "./internal/Recovery.ts"
 import * as Scheduler from "./internal/Scheduler.ts"
 import { WakeUp } from "./internal/WakeUp.ts"
+import * as Periodic from "./Periodic.ts"
 import * as Settings from "./Settings.ts"
 import * as Stats from "./Stats.ts"
 import { NodeStore, NotificationStore, type StoreError, type Roles as StoreRoles } from "./Store.ts"
@@ -72,9 +74,13 @@ export interface VerkShape {
 /** The running node, as a service (`yield* Verk.Verk`). */
 export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") {}
 
-/** What `layer` takes: the workers this node runs, and any settings (the rest keep their defaults). */
+/**
+ * What `layer` takes: the workers this node runs, its periodic entries (see Periodic.ts), and any
+ * settings (the rest keep their defaults).
+ */
 export type Options<Workers extends ReadonlyArray<AnyWorker<unknown>>> = Settings.Input & {
   readonly workers: Workers
+  readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined
 }
 
 /** What the runtime gives: itself, its events, and a client to enqueue jobs. */
@@ -89,8 +95,24 @@ export type Services = Verk | Events.Events | Client.Client
 export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   options: Options<Workers>,
 ): Layer.Layer<Services, never, StoreRoles | ServicesOf<Workers>> => {
-  const { workers, ...settings } = options
-  return layerWithRegistry.pipe(Layer.provide(Layer.merge(Settings.layer(settings), layerRegistry(workers))))
+  const { workers, periodic, ...settings } = options
+  return layerWithRegistry.pipe(
+    Layer.provide(Layer.mergeAll(Settings.layer(settings), layerRegistry(workers), layerPeriodic(periodic ?? []))),
+  )
+}
+
+/**
+ * The periodic entries a node runs (`Periodic.Entries`). Two different entries with one name are
+ * a defect (`Periodic.DuplicatePeriodicName`); the same entry twice counts once.
+ */
+export const layerPeriodic = (entries: ReadonlyArray<Periodic.Entry>): Layer.Layer<never> => {
+  const unique = [...new Set(entries)]
+  const names = new Set<string>()
+  for (const entry of unique) {
+    if (names.has(entry.name)) return Layer.effectDiscard(Effect.die(new Periodic.DuplicatePeriodicName(entry)))
+    names.add(entry.name)
+  }
+  return Layer.succeed(Periodic.Entries, unique) as Layer.Layer<never>
 }
 
 /** As `layer`, with the settings read from the environment (see `Settings.config`). */
@@ -186,6 +208,8 @@ const make = Effect.gen(function* () {
     ),
   )
   const scheduler = yield* Loop.forkScoped("scheduler", Scheduler.run())
+  const periodic = yield* Periodic.Entries
+  if (periodic.length > 0) yield* Loop.forkScoped("periodic", PeriodicLoop.run(periodic))
   for (const [queue, concurrency] of Object.entries(settings.queues)) yield* addQueue(queue, concurrency)
   yield* Effect.logInfo(`Verk node ${node.id} running queues ${Object.keys(settings.queues).join(", ")}`)
   yield* warnUnserved(yield* WorkerRegistry, settings.queues)
@@ -252,6 +276,8 @@ export interface Module<Workers extends ReadonlyArray<AnyWorker<unknown>> = Read
   readonly [ModuleTypeId]: ModuleTypeId
   readonly workers: Workers
   readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined
+  /** The periodic entries `verk run` runs (see Periodic.ts); none when the module gives none. */
+  readonly periodic: ReadonlyArray<Periodic.Entry>
 }
 
 /**
@@ -260,6 +286,7 @@ export interface Module<Workers extends ReadonlyArray<AnyWorker<unknown>> = Read
  */
 export type ModuleOptions<Workers extends ReadonlyArray<AnyWorker<unknown>>> = {
   readonly workers: Workers
+  readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined
 } & ([ServicesOf<Workers>] extends [never]
   ? { readonly layer?: Layer.Layer<never, unknown, never> | undefined }
   : { readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> })
@@ -276,6 +303,7 @@ export const module = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   [ModuleTypeId]: ModuleTypeId,
   workers: options.workers,
   layer: options.layer as Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined,
+  periodic: options.periodic ?? [],
 })
 
 /** Whether `value` was made by `module` (by any copy of this library). */

@@ -26,6 +26,7 @@ import { Events, type VerkEvent } from "./Events.ts"
 import * as Inspection from "./Inspection.ts"
 import * as Job from "./Job.ts"
 import * as MemoryStore from "./MemoryStore.ts"
+import type * as Periodic from "./Periodic.ts"
 import * as Settings from "./Settings.ts"
 import { SetStore, type Services as StoreServices } from "./Store.ts"
 import * as Verk from "./Verk.ts"
@@ -269,11 +270,12 @@ const realQueues = (
  * Real mode: the whole runtime on the in-memory store, serving the queues of `settings` and every
  * worker's queue. Loops wait on `Clock`, so under TestClock `TestClock.adjust` runs due scheduled
  * and retry jobs with no real waiting. Polling is slowed (the in-memory store notifies every
- * change) so that adjusting by days stays cheap.
+ * change) so that adjusting by days stays cheap. Periodic entries given as `settings.periodic`
+ * run too, their ticks driven by `TestClock.adjust` like the rest.
  */
 export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
-  settings: Settings.Input = {},
+  settings: Settings.Input & { readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined } = {},
 ): Layer.Layer<Verk.Services | Recorder | StoreServices, never, ServicesOf<Workers>> =>
   recorderLayer.pipe(
     Layer.provideMerge(

@@ -51,6 +51,12 @@ export interface Keys {
   /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
   readonly notify: string
   readonly stat: (name: "processed" | "failed", day?: string) => string
+  /** Hash: periodic entry name → its record (queue, description), as nodes declare them. */
+  readonly periodic: string
+  /** Sorted set: periodic entry name, scored by its last declaration (epoch milliseconds). */
+  readonly periodicSeen: string
+  /** A periodic entry's state (hash); in the cluster scheme in its queue's slot, beside the queue. */
+  readonly periodicState: (queue: string, name: string) => string
 }
 
 /** Where a set member of the cluster scheme lives: its job's queue, or `default` when it names none. */
@@ -89,5 +95,8 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     paused: `${g}verk:paused`,
     notify: `${g}verk:notify`,
     stat: (name, day) => (day === undefined ? `${g}stat:${name}` : `${g}stat:${name}:${day}`),
+    periodic: `${g}verk:periodic`,
+    periodicSeen: `${g}verk:periodic-seen`,
+    periodicState: (queue, name) => `${prefix}verk:periodic:${scheme === "cluster" ? `{${queue}}:` : ""}${name}`,
   }
 }

@@ -21,6 +21,7 @@ import type { LayerOptions, RedisStoreOptions } from "./Options.ts"
 import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
+import * as StorePeriodic from "./StorePeriodic.ts"
 import * as StoreSets from "./StoreSets.ts"
 import * as Wire from "./Wire.ts"
 
@@ -57,6 +58,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     ...StoreSets.make(context),
     ...StoreNodes.make(context),
     ...StoreNotifications.make(context),
+    ...StorePeriodic.make(context),
   }
   return store
 })

@@ -192,3 +192,26 @@ export const deregisterQueue = Redis.script(
 /** `keys` followed by `last` when there is one (a script's optional last key). */
 const optional = (keys: ReadonlyArray<string>, last: string | undefined): ReadonlyArray<string> =>
   last === undefined ? keys : [...keys, last]
+
+export const periodicClaim = Redis.script(
+  (
+    keys: { state: string; queue: string; queues: string | undefined },
+    queue: string,
+    channel: string,
+    stateSeconds: number,
+    mode: "tick" | "run",
+    at: number,
+    payload: Payload,
+  ) => [...optional([keys.state, keys.queue], keys.queues), queue, channel, stateSeconds, mode, at, payload],
+  { lua: Lua.periodicClaim, numberOfKeys: (keys) => (keys.queues === undefined ? 2 : 3) },
+).withReturnType<number>()
+
+export const periodicDeclare = Redis.script(
+  (
+    keys: { registry: string; seen: string },
+    now: number,
+    cutoff: number,
+    records: ReadonlyArray<readonly [string, string]>,
+  ) => [keys.registry, keys.seen, now, cutoff, ...records.flat()],
+  { lua: Lua.periodicDeclare, numberOfKeys: 2 },
+).withReturnType<number>()

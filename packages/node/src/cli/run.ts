@@ -2,11 +2,12 @@
  * `verk run <module>`: a worker process for the workers that module exports, with the services
  * they need from the module's `layer` export.
  *
- * A default export made by `Verk.module({ workers, layer })` gives the workers and the layer, and
- * the module's other exports are not looked at; its type makes a service the layer does not provide
+ * A default export made by `Verk.module({ workers, layer, periodic })` gives the workers, the layer
+ * and the periodic entries, and the module's other exports are not looked at; its type makes a service the layer does not provide
  * a compile error. Otherwise the workers are the module's values made by `Worker.make`
  * (`Worker.isWorker`): the default export (a worker or an array of workers) and every named export
- * that is a worker, and the layer is the export named `layer`, if any. The layer, a `Layer`, is built
+ * that is a worker, the layer is the export named `layer`, if any, and the periodic entries (see
+ * core's Periodic.ts) the export named `periodic`, if any. The layer, a `Layer`, is built
  * first and gives the workers its services; it lives as long as the process, so its finalizers run at
  * shutdown, after the last job has finished.
  *
@@ -20,7 +21,7 @@
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
-import { Shutdown, Verk, Worker } from "@verk/core"
+import { Periodic, Shutdown, Verk, Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
@@ -46,6 +47,18 @@ export interface Loaded {
   readonly workers: ReadonlyArray<Worker.AnyWorker<unknown>>
   /** The module's layer (its `Verk.module`'s, or its `layer` export): the services its workers use. */
   readonly layer: Layer.Layer<unknown, unknown, never> | undefined
+  /** The module's periodic entries (its `Verk.module`'s, or its `periodic` export): none when it has none. */
+  readonly periodic: ReadonlyArray<Periodic.Entry>
+}
+
+/** `verk run <module>`: the module's `periodic` export is not an array of `Periodic.make` entries. */
+export class InvalidPeriodicExport extends Data.TaggedError("InvalidPeriodicExport")<{
+  readonly module: string
+  readonly found: string
+}> {
+  override get message() {
+    return `${this.module} exports \`periodic\` as ${this.found}: it must be an array of entries made by Periodic.make`
+  }
 }
 
 const describeValue = (value: unknown): string =>
@@ -112,7 +125,12 @@ export const load = Effect.fn("cli.load")(function* (module: string) {
   if (layer !== undefined && !Layer.isLayer(layer)) {
     return yield* new InvalidLayerExport({ module, found: describeValue(layer) })
   }
-  return { workers: [...workers], layer: layer as Loaded["layer"] } satisfies Loaded
+  const periodic: unknown = typed === undefined ? (exported.periodic ?? []) : typed.periodic
+  if (!Array.isArray(periodic) || !periodic.every(Periodic.isEntry)) {
+    const found = Array.isArray(periodic) ? "an array holding something else" : describeValue(periodic)
+    return yield* new InvalidPeriodicExport({ module, found })
+  }
+  return { workers: [...workers], layer: layer as Loaded["layer"], periodic } satisfies Loaded
 })
 
 /** The command's scope, with spans exported over OTLP when the environment asks (Tracing.ts). */
@@ -142,18 +160,24 @@ export const run = Command.make(
     webAllowedHosts: allowedHostsFlag("web-allowed-hosts"),
   },
   Effect.fn(function* ({ module, healthPort, healthHost, webPort, webHost, webAllowedHosts }) {
-    const { workers, layer } = yield* load(module)
+    const { workers, layer, periodic } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
     const environment = yield* NodeProcess.config
     const store = yield* Layer.build(RedisStore.layer(environment.store))
     yield* Effect.logInfo(`running ${workers.map((worker) => worker.name).join(", ")} from ${module}`)
+    if (periodic.length > 0) {
+      yield* Effect.logInfo(
+        `periodic entries ${periodic.map((entry) => `${entry.name} (${entry.expression})`).join(", ")}`,
+      )
+    }
     const services = yield* Layer.build(layer ?? Layer.empty).pipe(
       Effect.mapError((error) => new LayerFailed({ module, error })),
     )
     // The workers' services are only known at run time: their types are erased here on purpose.
     const runtime = Verk.layer({
       workers: workers as ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>,
+      periodic,
       ...environment.settings,
     }).pipe(Layer.provideMerge(Shutdown.layer)) // a second Ctrl-C stops at once (NodeProcess.serveWith)
     const health = Option.match(healthPort, {
