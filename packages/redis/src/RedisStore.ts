@@ -21,6 +21,7 @@ import type { LayerOptions, RedisStoreOptions } from "./Options.ts"
 import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
+import * as StoreSetScan from "./StoreSetScan.ts"
 import * as StoreSets from "./StoreSets.ts"
 import * as Wire from "./Wire.ts"
 
@@ -55,6 +56,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   const store: Store.StoreShape = {
     ...StoreJobs.make(context),
     ...StoreSets.make(context),
+    ...StoreSetScan.make(context),
     ...StoreNodes.make(context),
     ...StoreNotifications.make(context),
   }

@@ -53,6 +53,7 @@ const PageQuery = Schema.Struct({
   page: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
   class: Schema.optional(Schema.String),
   jid: Schema.optional(Schema.String),
+  cursor: Schema.optional(Schema.String),
 })
 
 /**
