@@ -28,6 +28,9 @@ const PageSize = 500
 const entry = (raw: string): Entry => ({ raw, job: Job.decodeResult(raw) })
 const scoredEntry = ({ payload, score }: ScoredPayload): ScoredEntry => ({ ...entry(payload), score })
 
+/** A sorted set's member (as a scan returns it), decoded. */
+export const decodeScored: (member: ScoredPayload) => ScoredEntry = scoredEntry
+
 /** Scans `page(start, stop)` until a raw payload whose job has the given jid turns up. */
 const findIn = <A extends Entry, E, R>(
   jid: string,
@@ -79,15 +82,11 @@ const sortedSet = (set: SortedSetName) => {
     SetStore.use((store) => Effect.map(store.setRange(set, start, stop), (members) => members.map(scoredEntry)))
   /**
    * One bounded step of a cursor scan (see `SetStoreShape.scanSet`): start at `"0"`, done when the
-   * cursor returned is `"0"`. With `contains`, only members holding that text may come back.
+   * cursor returned is `"0"`. With `contains`, only members holding that text may come back. The
+   * members come undecoded: a caller decodes (`decodeScored`) only those it looks at.
    */
   const scan = (cursor: string, count: number, contains?: string) =>
-    SetStore.use((store) =>
-      Effect.map(store.scanSet(set, cursor, count, contains), (step) => ({
-        cursor: step.cursor,
-        entries: step.entries.map(scoredEntry),
-      })),
-    )
+    SetStore.use((store) => store.scanSet(set, cursor, count, contains))
   /**
    * The entry of the job with this jid, by a cursor scan whose steps let through only members
    * holding the jid's JSON text: never the whole set at once, and only candidates are decoded.
@@ -96,7 +95,8 @@ const sortedSet = (set: SortedSetName) => {
     let cursor = "0"
     do {
       const step = yield* scan(cursor, ScanStep, jidText(jid))
-      for (const candidate of step.entries) {
+      for (const member of step.entries) {
+        const candidate = decodeScored(member)
         if (Result.isSuccess(candidate.job) && candidate.job.success.jid === jid) return candidate
       }
       cursor = step.cursor

@@ -218,6 +218,21 @@ export const overview = Effect.fn("Admin.overview")(function* () {
   } satisfies Overview
 })
 
+/**
+ * What every page's navigation counts: the sets' sizes and the busy workers. A few commands, not
+ * the front page's overview (whose 30 days of counters are 30 more round trips per page).
+ */
+export const navCounts = Effect.fn("Admin.navCounts")(function* () {
+  const store = yield* Store.Store
+  const processes = yield* Inspection.processes
+  return {
+    retries: yield* store.setSize("retry"),
+    scheduled: yield* store.setSize("schedule"),
+    dead: yield* store.setSize("dead"),
+    busy: processes.reduce((sum, process) => sum + process.busy, 0),
+  }
+})
+
 /** Queues pushed to, and paused ones that are empty: a paused queue must stay visible to be resumed. */
 const queueNames = Effect.gen(function* () {
   const store = yield* Store.Store
@@ -304,9 +319,12 @@ const FilterStep = 200
  * on from: a filter that matches little in a large set must not keep a request (or the node it
  * runs beside) busy for seconds.
  */
-const FilterBudgetMillis = 300
+const FilterBudgetMillis = 200
 
-/** A filter's cursor: matches of the scan step at `cursor` to skip (given on the page before), and the step's cursor. */
+/**
+ * A filter's cursor: how many members of the scan step at `cursor` were looked at already (on the
+ * page before), and the step's cursor.
+ */
 const parseFilterCursor = (text: string | undefined) => {
   const dot = text?.indexOf(".") ?? -1
   if (text === undefined || dot < 0) return { skip: 0, cursor: "0" }
@@ -340,11 +358,14 @@ const filteredJobs = Effect.fn("Admin.filteredJobs")(function* (
   let next: string | undefined
   while (true) {
     const step = yield* api.scan(cursor, FilterStep, contains)
-    const found = step.entries.map(scoredView).filter(matches).slice(skip)
-    const room = size - jobs.length
-    jobs.push(...found.slice(0, room))
-    if (found.length > room) {
-      next = `${skip + room}.${cursor}`
+    // Decoded one by one, and only until the page is full: the rest of the step waits for `next`.
+    let index = skip
+    for (; index < step.entries.length && jobs.length < size; index++) {
+      const job = scoredView(Inspection.decodeScored(step.entries[index]!))
+      if (matches(job)) jobs.push(job)
+    }
+    if (index < step.entries.length) {
+      next = `${index}.${cursor}`
       break
     }
     if (step.cursor === "0") break

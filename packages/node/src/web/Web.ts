@@ -95,7 +95,7 @@ export const layer = (options: Options = {}) => {
   const respond = (render: (context: Pages.PageContext) => Html, status = 200) =>
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) / 1000
-      const overview = yield* Admin.overview()
+      const counts = yield* Admin.navCounts()
       const nonce = randomBytes(16).toString("base64")
       const context: Pages.PageContext = {
         base: prefix,
@@ -103,7 +103,7 @@ export const layer = (options: Options = {}) => {
         nonce,
         pollMillis,
         now,
-        counts: overview,
+        counts,
       }
       return HttpServerResponse.text(render(context).text, {
         status,
