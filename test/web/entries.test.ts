@@ -132,6 +132,52 @@ describe("entries acted on by reference", () => {
   }, 30_000)
 })
 
+describe("queue entries acted on by reference", () => {
+  it("API: each awkward queued entry is deleted alone by its reference, after newer pushes moved it", async () => {
+    await Effect.runPromise(
+      Effect.scoped(
+        Effect.gen(function* () {
+          const testStore = yield* redisKind.open
+          const store = storeOf(testStore)
+          const values = [neighbour(1), rawOf(notUtf8), order42, noJid, neighbour(2)]
+          yield* store.enqueue("mail", values)
+          const fetch = yield* webHandler(testStore)
+          const csrf = (
+            (yield* Effect.promise(async () => (await Effect.runPromise(fetch("/api/csrf"))).json())) as {
+              token: string
+            }
+          ).token
+          const listed = (yield* Effect.promise(async () =>
+            (await Effect.runPromise(fetch("/api/queues/mail/jobs"))).json(),
+          )) as { jobs: Array<{ ref: string; payload: string }> }
+          assert.strictEqual(listed.jobs.length, 5)
+          const refs = listed.jobs.map((job) => job.ref)
+          assert.isTrue(refs.every((ref) => ref.startsWith("@q")))
+          // Newer jobs push the listed ones further from the head before they are deleted.
+          yield* store.enqueue(
+            "mail",
+            Array.from({ length: 150 }, (_, n) => neighbour(100 + n)),
+          )
+          const before = yield* store.queueSize("mail")
+          // LRANGE order is newest first: the listed refs are of noJid, order42, notUtf8 from index 1 to 3.
+          for (const ref of refs.slice(1, 4)) {
+            const response = yield* fetch("/api/queues/mail/delete", {
+              method: "POST",
+              headers: { "content-type": "application/json", "x-csrf-token": csrf },
+              body: JSON.stringify({ jids: [ref] }),
+            })
+            assert.deepStrictEqual(yield* Effect.promise(() => response.json()), { count: 1, missing: [] })
+          }
+          const left = [...(yield* store.queueRange("mail", 0, -1))]
+          assert.strictEqual(left.length, before - 3)
+          for (const gone of [rawOf(notUtf8), order42, noJid]) assert.notInclude(left, gone)
+          assert.includeMembers(left, [neighbour(1), neighbour(2), neighbour(100), neighbour(249)])
+        }),
+      ),
+    )
+  }, 30_000)
+})
+
 describe("verk jobs by entry reference", () => {
   let server: RedisServer
   let redis: Redis

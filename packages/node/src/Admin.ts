@@ -265,7 +265,11 @@ export const queueJobs = Effect.fn("Admin.queueJobs")(function* (queue: string, 
   const bounds = pageBounds(page, size)
   const total = yield* Inspection.Queue.size(queue)
   const entries = yield* Inspection.Queue.range(queue, bounds.start, bounds.start + bounds.size - 1)
-  return { total, page: bounds.page, size: bounds.size, jobs: entries.map((entry) => view(entry)) } satisfies JobPage
+  const jobs = entries.map((entry, index) => ({
+    ...view(entry),
+    ref: EntryRef.ofQueued(bounds.start + index, entry.raw),
+  }))
+  return { total, page: bounds.page, size: bounds.size, jobs } satisfies JobPage
 })
 
 /** Pauses or resumes a known queue on every node (stored, and announced to the nodes). */
@@ -304,11 +308,22 @@ const eachJid = <E, R>(
     return { count, missing }
   })
 
-/** Deletes jobs from a known queue by jid (see `eachJid` for the jids not found). */
-export const deleteFromQueue = (queue: string, jids: ReadonlyArray<string>) =>
+/**
+ * Deletes jobs from a known queue by jid or entry reference (see `eachJid` for those not found):
+ * one occurrence of the exact value (LREM 1).
+ */
+export const deleteFromQueue = (queue: string, keys: ReadonlyArray<string>) =>
   Effect.andThen(
     knownQueue(queue),
-    eachJid(jids, `queue ${queue}`, (jid) => Inspection.Queue.delete(queue, jid)),
+    eachJid(keys, `queue ${queue}`, (key) =>
+      EntryRef.isRef(key)
+        ? Effect.flatMap(
+            EntryRef.findQueued((start, stop) => Inspection.Queue.range(queue, start, stop), key),
+            (raw) =>
+              raw === undefined ? Effect.succeed(false) : Store.Store.use((store) => store.deleteFromQueue(queue, raw)),
+          )
+        : Inspection.Queue.delete(queue, key),
+    ),
   )
 
 /** Members a filter's scan step looks at: decoding them takes a few milliseconds at most. */

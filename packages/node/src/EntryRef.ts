@@ -54,3 +54,34 @@ export const find = <E, R>(
       if (entries.length < Window) return undefined
     }
   })
+
+// ---------------------------------------------------------------------------------------------
+// Queues: an entry is its value at an index, `@q<index>~<digest>`. Pushes only move an entry
+// further from the head (LPUSH) and takes only shorten the tail, so it is looked for from a little
+// before its index on, in windows.
+// ---------------------------------------------------------------------------------------------
+
+/** The reference of a queue's entry read at `index` (LRANGE's, from the newest). */
+export const ofQueued = (index: number, raw: string): string => `@q${index}~${digest(raw)}`
+
+/** Entries before a queued entry's index that may have gone since it was read (taken, deleted). */
+const Slack = 100
+/** Entries read per step of a queued entry's search. */
+const QueueWindow = 500
+
+/** The value `ref` names in a queue (by `range`, LRANGE semantics), or `undefined` (gone, or not one). */
+export const findQueued = <E, R>(
+  range: (start: number, stop: number) => Effect.Effect<ReadonlyArray<{ readonly raw: string }>, E, R>,
+  ref: string,
+) =>
+  Effect.gen(function* () {
+    const match = /^@q(\d{1,12})~([A-Za-z0-9_-]{22})$/.exec(ref)
+    if (match === null) return undefined
+    const wanted = match[2]!
+    for (let start = Math.max(0, Number(match[1]) - Slack); ; start += QueueWindow) {
+      const entries = yield* range(start, start + QueueWindow - 1)
+      const found = entries.find((entry) => digest(entry.raw) === wanted)
+      if (found !== undefined) return found.raw
+      if (entries.length < QueueWindow) return undefined
+    }
+  })

@@ -212,9 +212,9 @@ ${
     : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>Class</th><th>Args</th><th>Jid</th><th>Enqueued</th><th></th></tr></thead><tbody>${page.jobs.map(
         (
           job,
-        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${job.class || html`<span class="err">malformed</span>`}</td>
+        ) => html`<tr data-jid="${job.jid}"><td class="check"><input type="checkbox" name="jid" value="${entryKey(job)}"></td><td>${job.class || html`<span class="err">malformed</span>`}</td>
 <td><div class="args mono" title="${argsText(job.args, 2000)}">${job.malformed ?? argsText(job.args)}</div></td><td class="mono">${job.jid}</td>
-<td>${time(context.now, job.enqueuedAt)}</td><td><button class="danger" data-post="api/queues/${encodeURIComponent(queue)}/delete" data-jid="${job.jid}">Delete</button></td></tr>`,
+<td>${time(context.now, job.enqueuedAt)}</td><td><button class="danger" data-post="api/queues/${encodeURIComponent(queue)}/delete" data-jid="${entryKey(job)}">Delete</button></td></tr>`,
       )}</tbody></table>`
 }${pager(context, `/queues/${encodeURIComponent(queue)}`, page)}`,
     "page",
