@@ -148,20 +148,27 @@ const sortedSet = (set: SortedSetName) => {
      * Returns how many moved.
      */
     requeueAll: Effect.fn(`${set}.requeueAll`)(function* (only: (job: Job.Job) => boolean = () => true) {
-      const entries = yield* range(0, -1)
+      // A cursor scan in bounded steps, each step's jobs moved before the next is read: a set of
+      // any size is never read, decoded or held at once.
       const now = yield* Clock.currentTimeMillis
-      const promotions = entries.flatMap((entry) => {
-        if (Result.isFailure(entry.job) || !only(entry.job.success)) return []
-        const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
-        return Result.isFailure(payload)
-          ? []
-          : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
-      })
       let moved = 0
-      for (let start = 0; start < promotions.length; start += PageSize) {
-        const batch = promotions.slice(start, start + PageSize)
-        moved += yield* SetStore.use((store) => store.promote(set, batch, Job.toEpochSeconds(now)))
-      }
+      let cursor = "0"
+      do {
+        const step = yield* scan(cursor, ScanStep)
+        const promotions = step.entries.flatMap((member) => {
+          const entry = decodeScored(member)
+          if (Result.isFailure(entry.job) || !only(entry.job.success)) return []
+          const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
+          return Result.isFailure(payload)
+            ? []
+            : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
+        })
+        if (promotions.length > 0) {
+          moved += yield* SetStore.use((store) => store.promote(set, promotions, Job.toEpochSeconds(now)))
+        }
+        cursor = step.cursor
+        yield* Effect.yieldNow
+      } while (cursor !== "0")
       return moved
     }),
   }
