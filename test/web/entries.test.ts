@@ -100,8 +100,10 @@ describe("entries acted on by reference", () => {
           assert.strictEqual((yield* json(`/api/sets/dead/jobs/${encodeURIComponent("order 42")}`)).status, 400)
 
           // Bytes that are not UTF-8 cannot run: a retry leaves the entry where it is.
-          assert.strictEqual((yield* post("/api/sets/dead/retry", [binary])).status, 404)
-          assert.strictEqual((yield* post("/api/sets/dead/retry", [missing])).status, 404)
+          const cannotRun = yield* post("/api/sets/dead/retry", [binary])
+          assert.strictEqual(cannotRun.status, 400)
+          assert.match(String(cannotRun.body.message), /^not a job, so it cannot run \(.+\): delete it instead$/)
+          assert.strictEqual((yield* post("/api/sets/dead/retry", [missing])).status, 400)
           assert.strictEqual(yield* store.setSize("dead"), 5)
           // `order 42` can: it lands in its queue, byte for byte but for enqueued_at.
           const retried = yield* post("/api/sets/dead/retry", [order])

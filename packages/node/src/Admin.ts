@@ -453,9 +453,27 @@ const eachEntry = <E, R>(
 
 /**
  * Retries now: to its queue, `enqueued_at` stamped, the rest of the job byte for byte (by jid or
- * entry reference; an entry that is not a job cannot run, and counts as not found).
+ * entry reference). An entry that is not a job cannot run: it stays, and counts as missing; when
+ * every one named is such an entry, the request is a `BadRequest` saying so.
  */
-export const retry = (set: SetName, keys: ReadonlyArray<string>) => eachEntry(set, keys, sets[set].api.requeueEntry)
+export const retry = Effect.fn("Admin.retry")(function* (set: SetName, keys: ReadonlyArray<string>) {
+  const unrunnable: Array<string> = []
+  return yield* eachEntry(set, keys, (entry) => {
+    if (Result.isSuccess(entry.job)) return sets[set].api.requeueEntry(entry)
+    unrunnable.push(entry.job.failure.reason)
+    return Effect.succeed(false)
+  }).pipe(
+    Effect.catchTag(
+      "NotFound",
+      (error): Effect.Effect<never, NotFound | BadRequest> =>
+        unrunnable.length === keys.length
+          ? Effect.fail(
+              new BadRequest({ message: `not a job, so it cannot run (${unrunnable.join("; ")}): delete it instead` }),
+            )
+          : Effect.fail(error),
+    ),
+  )
+})
 
 /** Deletes exactly the entries named (by jid or entry reference) from a set. */
 export const remove = (set: SetName, keys: ReadonlyArray<string>) => eachEntry(set, keys, sets[set].api.deleteEntry)

@@ -90,7 +90,7 @@ export class SetsGroup extends HttpApiGroup.make("sets")
       params: { set: SetName },
       payload: Jids,
       success: Done,
-      error: NotFound,
+      error: [NotFound, BadRequest],
     }),
     HttpApiEndpoint.post("delete", "/:set/delete", {
       params: { set: SetName },
