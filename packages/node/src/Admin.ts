@@ -334,7 +334,7 @@ const FilterStep = 200
  * on from: a filter that matches little in a large set must not keep a request (or the node it
  * runs beside) busy for seconds.
  */
-const FilterBudgetMillis = 200
+const FilterBudgetMillis = 150
 
 /**
  * A filter's cursor: how many members of the scan step at `cursor` were looked at already (on the
