@@ -14,7 +14,7 @@
  * When none of the given jids was found the command fails (one line, exit 1): a script asked for
  * something that did not happen. Some missing is exit 0: those jobs may have run meanwhile.
  */
-import { Inspection, Store } from "@verk/core"
+import { Inspection, type Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
@@ -105,11 +105,25 @@ const eachJid = Effect.fn("cli.jobs.eachJid")(function* (
   if (missing.length > 0) yield* Console.log(`not found: ${missing.join(" ")}`)
 })
 
-/** Jobs of `set` whose class is `className` (malformed entries never match). */
-const ofClass = (set: SetFlag, className: string) =>
-  Effect.map(sets[set].api.range(0, -1), (entries) =>
-    entries.filter((entry) => Result.isSuccess(entry.job) && entry.job.success.class === className),
-  )
+/**
+ * Deletes the jobs of `set` whose class is `className` (malformed entries never match), by cursor
+ * scan steps whose prefilter lets through only members holding the class's JSON text: the set is
+ * never read whole. Each by the member read: exactly that entry.
+ */
+const deleteOfClass = Effect.fn("cli.jobs.deleteOfClass")(function* (set: SetFlag, className: string) {
+  let count = 0
+  let cursor = "0"
+  do {
+    const step = yield* sets[set].api.scan(cursor, 200, JSON.stringify(className).slice(1, -1))
+    for (const member of step.entries) {
+      const entry = Inspection.decodeScored(member)
+      if (Result.isFailure(entry.job) || entry.job.success.class !== className) continue
+      if (yield* sets[set].api.deleteEntry(entry)) count++
+    }
+    cursor = step.cursor
+  } while (cursor !== "0")
+  return count
+})
 
 /** The jids, or `--all` with a `--set`: exactly one of the two. */
 const bulkOrJids = Effect.fn("cli.jobs.bulkOrJids")(function* (
@@ -163,11 +177,7 @@ const deleteJobs = Effect.fn("cli.jobs.delete")(function* (
     const done = yield* (yield* admin).deleteAll(sets[bulk].admin)
     return yield* Console.log(`deleted ${plural(done.count)} from ${bulk}`)
   }
-  let count = 0
-  for (const entry of yield* ofClass(bulk, className.value)) {
-    // By the raw payload read: exactly that entry, no second scan.
-    if (yield* Store.Store.use((store) => store.deleteFromSet(sets[bulk].store, entry.raw))) count++
-  }
+  const count = yield* deleteOfClass(bulk, className.value)
   yield* Console.log(`deleted ${plural(count)} of class ${className.value} from ${bulk}`)
 })
 
