@@ -11,8 +11,15 @@ import * as Inspection from "../../packages/core/src/Inspection.ts"
 import { DeadLetter } from "../../packages/core/src/internal/DeadLetter.ts"
 import * as Scheduler from "../../packages/core/src/internal/Scheduler.ts"
 import * as Job from "../../packages/core/src/Job.ts"
+import * as Payload from "../../packages/core/src/Payload.ts"
 import * as Settings from "../../packages/core/src/Settings.ts"
-import { SetStore, Store } from "../../packages/core/src/Store.ts"
+import {
+  type SetScanStep,
+  SetStore,
+  type SortedSetName,
+  Store,
+  type StoreShape,
+} from "../../packages/core/src/Store.ts"
 import { job, NoLimits, parse, roleSuite } from "./conformanceSupport.ts"
 
 export const setsConformance = roleSuite(
@@ -30,6 +37,8 @@ export const setsConformance = roleSuite(
     "setSize",
     "setRange",
     "deleteFromSet",
+    "scanSet",
+    "setAt",
     "clearSet",
     "incrementStats",
     "stats",
@@ -445,6 +454,117 @@ export const setsConformance = roleSuite(
           yield* store.clearSet("dead")
           assert.strictEqual(yield* store.setSize("dead"), 0)
           assert.strictEqual(yield* store.setSize("schedule"), 1)
+        }),
+      )
+    })
+
+    describe("scanSet and setAt", () => {
+      /** Every step of a scan from the start, `between` run after each one. */
+      const scanAll = (
+        store: StoreShape,
+        set: SortedSetName,
+        count: number,
+        contains?: string,
+        between: (step: SetScanStep) => Effect.Effect<void, unknown> = () => Effect.void,
+      ) =>
+        Effect.gen(function* () {
+          const seen = new Map<string, number>()
+          let cursor = "0"
+          let steps = 0
+          do {
+            const step = yield* store.scanSet(set, cursor, count, contains)
+            for (const { payload, score } of step.entries) seen.set(payload, score)
+            yield* between(step)
+            cursor = step.cursor
+            assert.isBelow(++steps, 10_000, "the scan never ends")
+          } while (cursor !== "0")
+          return seen
+        })
+      // Not UTF-8: the member is carried in Payload's binary form and must come back as it went in.
+      const binary = Payload.fromBytes(Uint8Array.from([0xff, 0xfe, 0x41, 0x20, 0x6f, 0x72, 0x64]))
+
+      test(
+        "a scan in small steps sees every member with its score, binary ones and every queue's included",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const members = [
+            ...Array.from({ length: 30 }, (_, n) => ({
+              payload: job(`j${n}`, { queue: `q${n % 3}` }),
+              score: 100 + n,
+            })),
+            { payload: "order 42", score: 7.25 },
+            { payload: binary, score: 8 },
+          ]
+          yield* store.kill("q", "n", "none", members[0]!.payload, 1, NoLimits)
+          yield* store.deleteFromSet("dead", members[0]!.payload)
+          for (const { payload, score } of members) yield* store.kill("q", "n", "none", payload, score, NoLimits)
+          const seen = yield* scanAll(store, "dead", 4)
+          assert.strictEqual(seen.size, members.length)
+          for (const { payload, score } of members) assert.strictEqual(seen.get(payload), score, payload)
+          assert.strictEqual((yield* scanAll(store, "retry", 4)).size, 0)
+        }),
+      )
+
+      test(
+        "contains lets through every member holding the text (glob characters are text)",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const holding = [job("h1", { class: "a*b[c]?\\d" }), job("h2", { class: "x a*b[c]?\\d y", queue: "other" })]
+          const others = Array.from({ length: 20 }, (_, n) => job(`o${n}`, { class: "abc" }))
+          yield* store.addScheduled("retry", [
+            ...holding.map((payload, n) => ({ payload, score: n })),
+            ...others.map((payload, n) => ({ payload, score: 10 + n })),
+          ])
+          const seen = yield* scanAll(store, "retry", 3, "a*b[c]?\\\\d")
+          for (const payload of holding) assert.isTrue(seen.has(payload), payload)
+          const byBytes = yield* scanAll(store, "retry", 3, "h2")
+          assert.isTrue(byBytes.has(holding[1]!))
+        }),
+      )
+
+      test(
+        "a member present for the whole scan is seen though others are deleted meanwhile",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const members = Array.from({ length: 40 }, (_, n) => ({ payload: job(`d${n}`), score: n }))
+          yield* store.addScheduled("schedule", members)
+          const deleted = new Set<string>()
+          const seen = yield* scanAll(store, "schedule", 2, undefined, (step) =>
+            Effect.forEach(step.entries, ({ payload }) =>
+              deleted.size < 15
+                ? Effect.map(store.deleteFromSet("schedule", payload), () => void deleted.add(payload))
+                : Effect.void,
+            ),
+          )
+          for (const { payload } of members) if (!deleted.has(payload)) assert.isTrue(seen.has(payload), payload)
+        }),
+      )
+
+      test(
+        "setAt: the members at exactly that score, in windows",
+        Effect.gen(function* () {
+          const store = yield* Store
+          const at = 1_700_000_000.123456
+          const same = Array.from({ length: 5 }, (_, n) => job(`s${n}`, { queue: `q${n % 2}` }))
+          yield* store.addScheduled("retry", [
+            ...same.map((payload) => ({ payload, score: at })),
+            { payload: binary, score: at },
+            { payload: job("near"), score: at + 0.000001 },
+            { payload: job("before"), score: at - 1 },
+          ])
+          const all = yield* store.setAt("retry", at, 0, 100)
+          assert.sameMembers(
+            all.map(({ payload }) => payload),
+            [...same, binary],
+          )
+          for (const member of all) assert.strictEqual(member.score, at)
+          const windows = [...(yield* store.setAt("retry", at, 0, 4)), ...(yield* store.setAt("retry", at, 4, 4))].map(
+            ({ payload }) => payload,
+          )
+          assert.sameMembers(windows, [...same, binary])
+          assert.deepStrictEqual(yield* store.setAt("retry", at, 6, 4), [])
+          assert.deepStrictEqual(yield* store.setAt("retry", at + 2, 0, 4), [])
+          assert.deepStrictEqual(yield* store.setAt("dead", at, 0, 4), [])
         }),
       )
     })

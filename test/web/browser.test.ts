@@ -442,7 +442,7 @@ describeWithChromium("Verk Web in Chromium", () => {
       const base = yield* serveWeb(testStore)
       const page = yield* openPage
       yield* promise(() => page.goto(`${base}/dead`))
-      yield* promise(() => page.locator('tr:has(input[value="d1"]) button', { hasText: "Retry" }).click())
+      yield* promise(() => page.locator('tr[data-jid="d1"] button', { hasText: "Retry" }).click())
       yield* promise(() => page.waitForSelector("text=No dead jobs"))
       assert.strictEqual(yield* store.setSize("dead"), 0)
       const [queued] = yield* store.queueRange("mail", 0, -1)

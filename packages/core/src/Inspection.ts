@@ -28,6 +28,9 @@ const PageSize = 500
 const entry = (raw: string): Entry => ({ raw, job: Job.decodeResult(raw) })
 const scoredEntry = ({ payload, score }: ScoredPayload): ScoredEntry => ({ ...entry(payload), score })
 
+/** A sorted set's member (as a scan returns it), decoded. */
+export const decodeScored: (member: ScoredPayload) => ScoredEntry = scoredEntry
+
 /** Scans `page(start, stop)` until a raw payload whose job has the given jid turns up. */
 const findIn = <A extends Entry, E, R>(
   jid: string,
@@ -68,20 +71,67 @@ export const Queue = {
   clear: (queue: string) => SetStore.use((store) => store.clearQueue(queue)),
 }
 
+/** Members a scan step of `find` looks at: a few milliseconds of Redis's and our time. */
+const ScanStep = 200
+
+/** The text a job's JSON holds for its jid (what a scan's prefilter looks for). */
+const jidText = (jid: string) => JSON.stringify(jid)
+
 const sortedSet = (set: SortedSetName) => {
   const range = (start = 0, stop = -1) =>
     SetStore.use((store) => Effect.map(store.setRange(set, start, stop), (members) => members.map(scoredEntry)))
+  /**
+   * One bounded step of a cursor scan (see `SetStoreShape.scanSet`): start at `"0"`, done when the
+   * cursor returned is `"0"`. With `contains`, only members holding that text may come back. The
+   * members come undecoded: a caller decodes (`decodeScored`) only those it looks at.
+   */
+  const scan = (cursor: string, count: number, contains?: string) =>
+    SetStore.use((store) => store.scanSet(set, cursor, count, contains))
+  /**
+   * The entry of the job with this jid, by a cursor scan whose steps let through only members
+   * holding the jid's JSON text: never the whole set at once, and only candidates are decoded.
+   */
   const find = Effect.fn(`${set}.find`)(function* (jid: string) {
-    return yield* findIn(jid, range)
+    let cursor = "0"
+    do {
+      const step = yield* scan(cursor, ScanStep, jidText(jid))
+      for (const member of step.entries) {
+        const candidate = decodeScored(member)
+        if (Result.isSuccess(candidate.job) && candidate.job.success.jid === jid) return candidate
+      }
+      cursor = step.cursor
+    } while (cursor !== "0")
+    return undefined
+  })
+  /** Moves an entry read from the set to its queue now, if still there; a malformed one cannot move. */
+  const requeueEntry = Effect.fn(`${set}.requeueEntry`)(function* (found: ScoredEntry) {
+    if (Result.isFailure(found.job)) return false
+    const now = yield* Clock.currentTimeMillis
+    // Only `enqueued_at` changes: the rest of the job moves byte for byte.
+    const payload = Job.patch(found.raw, Job.enqueuedChanges(now))
+    if (Result.isFailure(payload)) return false
+    const queue = found.job.success.queue
+    const moved = yield* SetStore.use((store) =>
+      store.promote(set, [{ raw: found.raw, payload: payload.success, queue }], Job.toEpochSeconds(now)),
+    )
+    return moved > 0
   })
   return {
     size: SetStore.use((store) => store.setSize(set)),
     range,
+    scan,
+    /** The entries at exactly `score`, by member, from `offset`, at most `limit`. */
+    at: (score: number, offset: number, limit: number) =>
+      SetStore.use((store) =>
+        Effect.map(store.setAt(set, score, offset, limit), (members) => members.map(scoredEntry)),
+      ),
     find,
     delete: Effect.fn(`${set}.delete`)(function* (jid: string) {
       const found = yield* find(jid)
       return found === undefined ? false : yield* SetStore.use((store) => store.deleteFromSet(set, found.raw))
     }),
+    /** Deletes exactly this entry (its member's bytes), whatever it holds; whether it was there. */
+    deleteEntry: (entry: Entry) => SetStore.use((store) => store.deleteFromSet(set, entry.raw)),
     clear: SetStore.use((store) => store.clearSet(set)),
     /**
      * Move the job to its queue now, if it is still in the set. A job that cannot run (malformed)
@@ -89,37 +139,36 @@ const sortedSet = (set: SortedSetName) => {
      */
     requeueNow: Effect.fn(`${set}.requeueNow`)(function* (jid: string) {
       const found = yield* find(jid)
-      if (found === undefined || Result.isFailure(found.job)) return false
-      const now = yield* Clock.currentTimeMillis
-      // Only `enqueued_at` changes: the rest of the job moves byte for byte.
-      const payload = Job.patch(found.raw, Job.enqueuedChanges(now))
-      if (Result.isFailure(payload)) return false
-      const queue = found.job.success.queue
-      const moved = yield* SetStore.use((store) =>
-        store.promote(set, [{ raw: found.raw, payload: payload.success, queue }], Job.toEpochSeconds(now)),
-      )
-      return moved > 0
+      return found === undefined ? false : yield* requeueEntry(found)
     }),
+    requeueEntry,
     /**
      * Move every job that can run to its queue now (Sidekiq's "retry all"), in batches, each job
      * only if still in the set; `only` narrows it (to one class, say). Malformed entries stay.
      * Returns how many moved.
      */
     requeueAll: Effect.fn(`${set}.requeueAll`)(function* (only: (job: Job.Job) => boolean = () => true) {
-      const entries = yield* range(0, -1)
+      // A cursor scan in bounded steps, each step's jobs moved before the next is read: a set of
+      // any size is never read, decoded or held at once.
       const now = yield* Clock.currentTimeMillis
-      const promotions = entries.flatMap((entry) => {
-        if (Result.isFailure(entry.job) || !only(entry.job.success)) return []
-        const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
-        return Result.isFailure(payload)
-          ? []
-          : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
-      })
       let moved = 0
-      for (let start = 0; start < promotions.length; start += PageSize) {
-        const batch = promotions.slice(start, start + PageSize)
-        moved += yield* SetStore.use((store) => store.promote(set, batch, Job.toEpochSeconds(now)))
-      }
+      let cursor = "0"
+      do {
+        const step = yield* scan(cursor, ScanStep)
+        const promotions = step.entries.flatMap((member) => {
+          const entry = decodeScored(member)
+          if (Result.isFailure(entry.job) || !only(entry.job.success)) return []
+          const payload = Job.patch(entry.raw, Job.enqueuedChanges(now))
+          return Result.isFailure(payload)
+            ? []
+            : [{ raw: entry.raw, payload: payload.success, queue: entry.job.success.queue }]
+        })
+        if (promotions.length > 0) {
+          moved += yield* SetStore.use((store) => store.promote(set, promotions, Job.toEpochSeconds(now)))
+        }
+        cursor = step.cursor
+        yield* Effect.yieldNow
+      } while (cursor !== "0")
       return moved
     }),
   }
@@ -138,7 +187,11 @@ export const DeadSet = sortedSet("dead")
  */
 export const kill = Effect.fn("Inspection.kill")(function* (set: "retry" | "schedule", jid: string) {
   const found = yield* (set === "retry" ? RetrySet : ScheduledSet).find(jid)
-  if (found === undefined) return false
+  return found === undefined ? false : yield* killEntry(set, found)
+})
+
+/** Moves exactly this entry of the retry or schedule set to dead now, byte for byte, if still there. */
+export const killEntry = Effect.fn("Inspection.killEntry")(function* (set: "retry" | "schedule", found: Entry) {
   const now = yield* Clock.currentTimeMillis
   const moved = yield* SetStore.use((store) =>
     store.promote(set, [{ raw: found.raw, payload: found.raw, queue: undefined }], Job.toEpochSeconds(now)),

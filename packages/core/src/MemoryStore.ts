@@ -3,12 +3,14 @@
  * is synchronous, so each is atomic the way a Lua script is in Redis. It keeps Redis's semantics
  * (list ends, set scores, trimming) so that it passes the same conformance suite.
  */
+import { Buffer } from "node:buffer"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
+import * as Payload from "./Payload.ts"
 import * as Store from "./Store.ts"
 import {
   type DeadSetLimits,
@@ -93,6 +95,22 @@ class SortedSet {
     return [...this.members]
       .map(([payload, score]) => ({ payload, score }))
       .sort((a, b) => a.score - b.score || (a.payload < b.payload ? -1 : a.payload > b.payload ? 1 : 0))
+  }
+  /**
+   * A scan step: members after the cursor's one in member order (so that removals never make it
+   * skip one), the cursor naming the last member given.
+   */
+  scan(cursor: string, count: number, contains: string | undefined): Store.SetScanStep {
+    const after = cursor === "0" ? undefined : Buffer.from(cursor.slice(1), "base64url").toString("utf8")
+    const names = [...this.members.keys()].filter((member) => after === undefined || member > after).sort()
+    const step = names.slice(0, Math.max(1, count))
+    const needle = contains === undefined ? undefined : Buffer.from(contains, "utf8")
+    const entries = step
+      .filter((member) => needle === undefined || Buffer.from(Payload.toBytes(member)).includes(needle))
+      .map((payload) => ({ payload, score: this.members.get(payload) ?? 0 }))
+    const last = step.at(-1)
+    const done = last === undefined || step.length === names.length
+    return { cursor: done ? "0" : `m${Buffer.from(last, "utf8").toString("base64url")}`, entries }
   }
   trim(limits: DeadSetLimits, now: number) {
     const cutoff = now - limits.maxAgeSeconds
@@ -360,6 +378,14 @@ const setStore = (state: State): SetStoreShape => {
       }),
     setSize: (set) => Effect.sync(() => sets[set].members.size),
     setRange: (set, start, stop) => Effect.sync(() => sliceRedis(sets[set].sorted(), start, stop)),
+    scanSet: (set, cursor, count, contains) => Effect.sync(() => sets[set].scan(cursor, count, contains)),
+    setAt: (set, score, offset, limit) =>
+      Effect.sync(() =>
+        sets[set]
+          .sorted()
+          .filter((member) => member.score === score)
+          .slice(offset, offset + Math.max(0, limit)),
+      ),
     deleteFromSet: (set, raw) => Effect.sync(() => sets[set].remove(raw)),
     clearSet: (set) => Effect.sync(() => sets[set].members.clear()),
   }

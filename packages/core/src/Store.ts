@@ -39,6 +39,14 @@ export interface ScoredPayload {
   readonly score: number
 }
 
+/** One step of a cursor scan of a sorted set (`scanSet`). */
+export interface SetScanStep {
+  /** Where the next step starts; `"0"` when the scan is done. */
+  readonly cursor: string
+  /** Members seen in this step, in no particular order (a member may come twice in one scan). */
+  readonly entries: ReadonlyArray<ScoredPayload>
+}
+
 /** A job to move out of a sorted set: to its queue, or (if it cannot run) to dead. */
 export interface Promotion {
   /** The member as it is in the set. */
@@ -273,6 +281,30 @@ export interface SetStoreShape {
     start: number,
     stop: number,
   ) => Effect.Effect<ReadonlyArray<ScoredPayload>, StoreError>
+  /**
+   * One bounded step of a cursor scan of `set` (Redis ZSCAN): start with cursor `"0"`, go on with
+   * the cursor each step returns until it is `"0"` again. A member present for the whole scan is
+   * seen at least once. Each step looks at about `count` members; with `contains`, the store may
+   * leave out members whose bytes do not contain that text (Redis: MATCH), so callers check what
+   * they get. Cursors are opaque, and are valid across processes (a web page carries them).
+   */
+  readonly scanSet: (
+    set: SortedSetName,
+    cursor: string,
+    count: number,
+    contains?: string | undefined,
+  ) => Effect.Effect<SetScanStep, StoreError>
+  /**
+   * The members of `set` whose score is exactly `score`, by member, from `offset`, at most
+   * `limit` (ZRANGEBYSCORE score score LIMIT): how an entry is found again by its score.
+   */
+  readonly setAt: (
+    set: SortedSetName,
+    score: number,
+    offset: number,
+    limit: number,
+  ) => Effect.Effect<ReadonlyArray<ScoredPayload>, StoreError>
+  /** ZREM of exactly this member (its exact bytes); whether it was there. */
   readonly deleteFromSet: (set: SortedSetName, raw: string) => Effect.Effect<boolean, StoreError>
   readonly clearSet: (set: SortedSetName) => Effect.Effect<void, StoreError>
   /** Add to `stat:processed`, `stat:failed` and their `<day>` (YYYY-MM-DD, UTC) keys: one round trip. */

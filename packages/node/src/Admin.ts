@@ -7,9 +7,11 @@
  * status the API answers them with as an annotation (no HTTP module is loaded for it).
  */
 import { Inspection, Job, Payload, Store } from "@verk/core"
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import * as EntryRef from "./EntryRef.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Errors
@@ -69,6 +71,11 @@ export type QueueInfo = typeof QueueInfo.Type
 /** A job as the dashboard shows it. A payload that is not a job has `malformed` and its text in `payload`. */
 export const JobView = Schema.Struct({
   jid: Schema.String,
+  /**
+   * A set entry's reference (`@<score>~<digest>`, see EntryRef.ts): it names exactly this entry,
+   * whatever its payload holds, wherever a jid is taken (the API's `jids`, its job address, the CLI).
+   */
+  ref: Schema.optional(Schema.String),
   class: Schema.String,
   queue: Schema.String,
   args: Schema.Array(Schema.Unknown),
@@ -83,17 +90,24 @@ export const JobView = Schema.Struct({
   errorMessage: Schema.optional(Schema.String),
   backtrace: Schema.optional(Schema.Array(Schema.String)),
   malformed: Schema.optional(Schema.String),
+  /** The payload's text (bytes that are not UTF-8 shown as U+FFFD). */
   payload: Schema.String,
+  /** The base64 of the payload's exact bytes, when they are not UTF-8 text. */
+  bytes: Schema.optional(Schema.String),
 })
 export type JobView = typeof JobView.Type
 
 /** One page of a queue's or a set's jobs. */
 export const JobPage = Schema.Struct({
-  /** Jobs matching the filter, over every page. */
+  /** Jobs over every page; for a filtered page, the jobs in the set (which the filter scans). */
   total: Schema.Number,
   page: Schema.Number,
   size: Schema.Number,
   jobs: Schema.Array(JobView),
+  /** A filtered page: its jobs are the first matches the scan met from where it started. */
+  filtered: Schema.optional(Schema.Boolean),
+  /** A filtered page that stopped before the end of the set: more may match from this cursor on. */
+  next: Schema.optional(Schema.String),
 })
 export type JobPage = typeof JobPage.Type
 
@@ -142,6 +156,12 @@ const sets = {
   dead: { name: "dead", api: Inspection.DeadSet },
 } as const
 
+/** A set's entry as the dashboard shows it: `view`, its time and its reference. */
+export const scoredView = (entry: Inspection.ScoredEntry): JobView => ({
+  ...view(entry, entry.score),
+  ref: EntryRef.of(entry),
+})
+
 /** A stored entry as the dashboard shows it; the payload's text is kept for the detail view. */
 export const view = (entry: Inspection.Entry, at?: number): JobView => {
   const payload = Payload.display(entry.raw)
@@ -154,6 +174,7 @@ export const view = (entry: Inspection.Entry, at?: number): JobView => {
       at,
       malformed: entry.job.failure.reason,
       payload,
+      bytes: Payload.text(entry.raw) === undefined ? Payload.base64(entry.raw) : undefined,
     }
   }
   const job = entry.job.success
@@ -200,6 +221,21 @@ export const overview = Effect.fn("Admin.overview")(function* () {
   } satisfies Overview
 })
 
+/**
+ * What every page's navigation counts: the sets' sizes and the busy workers. A few commands, not
+ * the front page's overview (whose 30 days of counters are 30 more round trips per page).
+ */
+export const navCounts = Effect.fn("Admin.navCounts")(function* () {
+  const store = yield* Store.Store
+  const processes = yield* Inspection.processes
+  return {
+    retries: yield* store.setSize("retry"),
+    scheduled: yield* store.setSize("schedule"),
+    dead: yield* store.setSize("dead"),
+    busy: processes.reduce((sum, process) => sum + process.busy, 0),
+  }
+})
+
 /** Queues pushed to, and paused ones that are empty: a paused queue must stay visible to be resumed. */
 const queueNames = Effect.gen(function* () {
   const store = yield* Store.Store
@@ -232,7 +268,11 @@ export const queueJobs = Effect.fn("Admin.queueJobs")(function* (queue: string, 
   const bounds = pageBounds(page, size)
   const total = yield* Inspection.Queue.size(queue)
   const entries = yield* Inspection.Queue.range(queue, bounds.start, bounds.start + bounds.size - 1)
-  return { total, page: bounds.page, size: bounds.size, jobs: entries.map((entry) => view(entry)) } satisfies JobPage
+  const jobs = entries.map((entry, index) => ({
+    ...view(entry),
+    ref: EntryRef.ofQueued(bounds.start + index, entry.raw),
+  }))
+  return { total, page: bounds.page, size: bounds.size, jobs } satisfies JobPage
 })
 
 /** Pauses or resumes a known queue on every node (stored, and announced to the nodes). */
@@ -271,16 +311,100 @@ const eachJid = <E, R>(
     return { count, missing }
   })
 
-/** Deletes jobs from a known queue by jid (see `eachJid` for the jids not found). */
-export const deleteFromQueue = (queue: string, jids: ReadonlyArray<string>) =>
+/**
+ * Deletes jobs from a known queue by jid or entry reference (see `eachJid` for those not found):
+ * one occurrence of the exact value (LREM 1).
+ */
+export const deleteFromQueue = (queue: string, keys: ReadonlyArray<string>) =>
   Effect.andThen(
     knownQueue(queue),
-    eachJid(jids, `queue ${queue}`, (jid) => Inspection.Queue.delete(queue, jid)),
+    eachJid(keys, `queue ${queue}`, (key) =>
+      EntryRef.isRef(key)
+        ? Effect.flatMap(
+            EntryRef.findQueued((start, stop) => Inspection.Queue.range(queue, start, stop), key),
+            (raw) =>
+              raw === undefined ? Effect.succeed(false) : Store.Store.use((store) => store.deleteFromQueue(queue, raw)),
+          )
+        : Inspection.Queue.delete(queue, key),
+    ),
   )
+
+/** Members a filter's scan step looks at: decoding them takes a few milliseconds at most. */
+const FilterStep = 200
+
+/**
+ * How long one filtered request scans before it answers with what it found and a cursor to go
+ * on from: a filter that matches little in a large set must not keep a request (or the node it
+ * runs beside) busy for seconds.
+ */
+const FilterBudgetMillis = 150
+
+/**
+ * A filter's cursor: how many members of the scan step at `cursor` were looked at already (on the
+ * page before), and the step's cursor.
+ */
+const parseFilterCursor = (text: string | undefined) => {
+  const dot = text?.indexOf(".") ?? -1
+  if (text === undefined || dot < 0) return { skip: 0, cursor: "0" }
+  const skip = Number(text.slice(0, dot))
+  return { skip: Number.isInteger(skip) && skip >= 0 ? skip : 0, cursor: text.slice(dot + 1) || "0" }
+}
+
+/** The text a matching member's JSON holds (a JSON string's inside), for the store's prefilter. */
+const jsonText = (value: string) => JSON.stringify(value).slice(1, -1)
+
+/**
+ * The first `size` jobs of a set matching a filter, scanned with a cursor in bounded steps (each
+ * step's prefilter lets through only members holding the filter's text; each candidate is then
+ * checked decoded), from `cursor` on. It answers as soon as the page is full, or when its time is
+ * up, with `next` when more may match.
+ */
+const filteredJobs = Effect.fn("Admin.filteredJobs")(function* (
+  set: SetName,
+  filter: { readonly class: string | undefined; readonly jid: string | undefined },
+  size: number,
+  from: string | undefined,
+) {
+  const { api } = sets[set]
+  const matches = (job: JobView) =>
+    (filter.class === undefined || job.class === filter.class) &&
+    (filter.jid === undefined || job.jid.includes(filter.jid))
+  const contains = filter.class !== undefined ? jsonText(filter.class) : jsonText(filter.jid ?? "")
+  const started = yield* Clock.currentTimeMillis
+  let { skip, cursor } = parseFilterCursor(from)
+  const jobs: Array<JobView> = []
+  let next: string | undefined
+  while (true) {
+    const step = yield* api.scan(cursor, FilterStep, contains)
+    // Decoded one by one, and only until the page is full: the rest of the step waits for `next`.
+    let index = skip
+    for (; index < step.entries.length && jobs.length < size; index++) {
+      const job = scoredView(Inspection.decodeScored(step.entries[index]!))
+      if (matches(job)) jobs.push(job)
+    }
+    if (index < step.entries.length) {
+      next = `${index}.${cursor}`
+      break
+    }
+    if (step.cursor === "0") break
+    cursor = step.cursor
+    skip = 0
+    if (jobs.length >= size || (yield* Clock.currentTimeMillis) - started >= FilterBudgetMillis) {
+      next = `0.${cursor}`
+      break
+    }
+    // Between steps, let the node's other fibers (its heartbeat, its jobs) run.
+    yield* Effect.yieldNow
+  }
+  // Time order within the page, as the set's pages show it (dead: newest first).
+  jobs.sort((a, b) => (set === "dead" ? (b.at ?? 0) - (a.at ?? 0) : (a.at ?? 0) - (b.at ?? 0)))
+  return { jobs, next }
+})
 
 /**
  * A set's jobs. Retries and scheduled jobs come in the order they run; dead jobs newest first, as
- * Sidekiq Web shows them. A filter (class, or a jid or part of one) scans the whole set.
+ * Sidekiq Web shows them. A filter (class, or a jid or part of one) scans the set with a cursor
+ * in bounded steps (`filteredJobs`), from `cursor` when given (a page's `next`).
  */
 export const setJobs = Effect.fn("Admin.setJobs")(function* (
   set: SetName,
@@ -289,6 +413,7 @@ export const setJobs = Effect.fn("Admin.setJobs")(function* (
     readonly size?: number | undefined
     readonly class?: string | undefined
     readonly jid?: string | undefined
+    readonly cursor?: string | undefined
   },
 ) {
   const { api } = sets[set]
@@ -296,51 +421,71 @@ export const setJobs = Effect.fn("Admin.setJobs")(function* (
   const newestFirst = set === "dead"
   const className = options.class?.trim() || undefined
   const jid = options.jid?.trim() || undefined
+  const total = yield* api.size
   if (className === undefined && jid === undefined) {
-    const total = yield* api.size
     const entries = newestFirst
       ? (yield* api.range(-(bounds.start + bounds.size), -(bounds.start + 1))).toReversed()
       : yield* api.range(bounds.start, bounds.start + bounds.size - 1)
-    return {
-      total,
-      page: bounds.page,
-      size: bounds.size,
-      jobs: entries.map((entry) => view(entry, entry.score)),
-    } satisfies JobPage
+    return { total, page: bounds.page, size: bounds.size, jobs: entries.map(scoredView) } satisfies JobPage
   }
-  const all = yield* api.range(0, -1)
-  const matching = (newestFirst ? all.toReversed() : all)
-    .map((entry) => view(entry, entry.score))
-    .filter(
-      (job) => (className === undefined || job.class === className) && (jid === undefined || job.jid.includes(jid)),
-    )
-  return {
-    total: matching.length,
-    page: bounds.page,
-    size: bounds.size,
-    jobs: matching.slice(bounds.start, bounds.start + bounds.size),
-  } satisfies JobPage
+  const { jobs, next } = yield* filteredJobs(set, { class: className, jid }, bounds.size, options.cursor)
+  return { total, page: bounds.page, size: bounds.size, jobs, filtered: true, next } satisfies JobPage
 })
 
-/** One job of a set, by jid; `NotFound` when the set no longer holds it. */
-export const setJob = Effect.fn("Admin.setJob")(function* (set: SetName, jid: string) {
-  const found = yield* sets[set].api.find(jid)
+/** The entry a key names in a set: an entry reference (`@...`, see EntryRef.ts), else a jid. */
+const findEntry = (set: SetName, key: string) =>
+  EntryRef.isRef(key) ? EntryRef.find(sets[set].api, key) : sets[set].api.find(key)
+
+/** One job of a set, by jid or entry reference; `NotFound` when the set no longer holds it. */
+export const setJob = Effect.fn("Admin.setJob")(function* (set: SetName, key: string) {
+  const found = yield* findEntry(set, key)
   if (found === undefined)
-    return yield* new NotFound({ message: `no job ${jid} in ${set} (it may have moved meanwhile)` })
-  return view(found, found.score)
+    return yield* new NotFound({ message: `no job ${key} in ${set} (it may have moved meanwhile)` })
+  return scoredView(found)
 })
 
-/** Retries now: to its queue, `enqueued_at` stamped, the rest of the job byte for byte. */
-export const retry = (set: SetName, jids: ReadonlyArray<string>) => eachJid(jids, set, sets[set].api.requeueNow)
+/** Runs `action` on the entry each key names, if still there (see `eachJid`). */
+const eachEntry = <E, R>(
+  set: SetName,
+  keys: ReadonlyArray<string>,
+  action: (entry: Inspection.ScoredEntry) => Effect.Effect<boolean, E, R>,
+) =>
+  eachJid(keys, set, (key) =>
+    Effect.flatMap(findEntry(set, key), (found) => (found === undefined ? Effect.succeed(false) : action(found))),
+  )
 
-/** Deletes jobs from a set by jid. */
-export const remove = (set: SetName, jids: ReadonlyArray<string>) => eachJid(jids, set, sets[set].api.delete)
+/**
+ * Retries now: to its queue, `enqueued_at` stamped, the rest of the job byte for byte (by jid or
+ * entry reference). An entry that is not a job cannot run: it stays, and counts as missing; when
+ * every one named is such an entry, the request is a `BadRequest` saying so.
+ */
+export const retry = Effect.fn("Admin.retry")(function* (set: SetName, keys: ReadonlyArray<string>) {
+  const unrunnable: Array<string> = []
+  return yield* eachEntry(set, keys, (entry) => {
+    if (Result.isSuccess(entry.job)) return sets[set].api.requeueEntry(entry)
+    unrunnable.push(entry.job.failure.reason)
+    return Effect.succeed(false)
+  }).pipe(
+    Effect.catchTag(
+      "NotFound",
+      (error): Effect.Effect<never, NotFound | BadRequest> =>
+        unrunnable.length === keys.length
+          ? Effect.fail(
+              new BadRequest({ message: `not a job, so it cannot run (${unrunnable.join("; ")}): delete it instead` }),
+            )
+          : Effect.fail(error),
+    ),
+  )
+})
+
+/** Deletes exactly the entries named (by jid or entry reference) from a set. */
+export const remove = (set: SetName, keys: ReadonlyArray<string>) => eachEntry(set, keys, sets[set].api.deleteEntry)
 
 /** Moves jobs from the retry or schedule set to dead; a dead job cannot be killed (`BadRequest`). */
-export const kill = Effect.fn("Admin.kill")(function* (set: SetName, jids: ReadonlyArray<string>) {
+export const kill = Effect.fn("Admin.kill")(function* (set: SetName, keys: ReadonlyArray<string>) {
   const name = sets[set].name
   if (name === "dead") return yield* new BadRequest({ message: "a dead job cannot be killed: retry or delete it" })
-  return yield* eachJid(jids, set, (jid) => Inspection.kill(name, jid))
+  return yield* eachEntry(set, keys, (entry) => Inspection.killEntry(name, entry))
 })
 
 /** Retries every job of a set now (each only if still there, byte for byte). */

@@ -73,6 +73,7 @@ export const make = (keys: Keys.Keys, commands: Commands.Commands) => {
       cluster && when ? publish(operation, message) : Effect.void,
     /** Notifications as published: the cluster scheme's on a shard channel. */
     subscribe: () => wire.subscribe(keys.notify, { sharded: cluster }),
+    homes,
     eachHome,
     homeOf,
     /** Members grouped by their home (Sidekiq's scheme: all in one). */

@@ -22,6 +22,7 @@ import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
 import * as StorePeriodic from "./StorePeriodic.ts"
+import * as StoreSetScan from "./StoreSetScan.ts"
 import * as StoreSets from "./StoreSets.ts"
 import * as Wire from "./Wire.ts"
 
@@ -56,6 +57,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   const store: Store.StoreShape = {
     ...StoreJobs.make(context),
     ...StoreSets.make(context),
+    ...StoreSetScan.make(context),
     ...StoreNodes.make(context),
     ...StoreNotifications.make(context),
     ...StorePeriodic.make(context),

@@ -6,11 +6,15 @@
  * - `delete <jid...>`: from any of the three sets; `delete --all --set ... [--class C]`.
  * - `kill <jid...>`: from the retry or schedule set to dead.
  *
+ * A job is named by its jid, or by its entry reference (`@<score>~<digest>`, which Verk Web and
+ * its API show for every entry): that names exactly one entry, whatever its payload holds (no jid,
+ * a jid with spaces, bytes that are not UTF-8), and only that entry is changed.
+ *
  * Each prints what it did: `retried 2 jobs`, then `not found: <jid> ...` for jids no set held.
  * When none of the given jids was found the command fails (one line, exit 1): a script asked for
  * something that did not happen. Some missing is exit 0: those jobs may have run meanwhile.
  */
-import { Inspection, Store } from "@verk/core"
+import { Inspection, type Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
@@ -18,6 +22,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
+import * as EntryRef from "../EntryRef.ts"
 
 // Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
 const admin = Effect.promise(() => import("../Admin.ts"))
@@ -46,7 +51,20 @@ export class JobsNotFound extends Data.TaggedError("JobsNotFound")<{
 export class BadJobsInvocation extends Data.TaggedError("BadJobsInvocation")<{ readonly message: string }> {}
 
 const jidsArgument = (min: number) =>
-  Argument.String("jid").pipe(Argument.withDescription("the jids of the jobs"), Argument.variadic({ min }))
+  Argument.String("jid").pipe(
+    Argument.withDescription("the jids of the jobs, or entry references (@<score>~<digest>, as Verk Web shows them)"),
+    Argument.variadic({ min }),
+  )
+
+/** Acts on the entry `key` names in `set` (an entry reference, else a jid), if it is there. */
+const onEntry = (
+  set: SetFlag,
+  key: string,
+  act: (entry: Inspection.ScoredEntry) => Effect.Effect<boolean, Store.StoreError, Store.Services>,
+) =>
+  Effect.flatMap(EntryRef.isRef(key) ? EntryRef.find(sets[set].api, key) : sets[set].api.find(key), (found) =>
+    found === undefined ? Effect.succeed(false) : act(found),
+  )
 const allFlag = Flag.Boolean("all").pipe(
   Flag.withDefault(false),
   Flag.withDescription("every job of --set (or of --class in it)"),
@@ -92,11 +110,25 @@ const eachJid = Effect.fn("cli.jobs.eachJid")(function* (
   if (missing.length > 0) yield* Console.log(`not found: ${missing.join(" ")}`)
 })
 
-/** Jobs of `set` whose class is `className` (malformed entries never match). */
-const ofClass = (set: SetFlag, className: string) =>
-  Effect.map(sets[set].api.range(0, -1), (entries) =>
-    entries.filter((entry) => Result.isSuccess(entry.job) && entry.job.success.class === className),
-  )
+/**
+ * Deletes the jobs of `set` whose class is `className` (malformed entries never match), by cursor
+ * scan steps whose prefilter lets through only members holding the class's JSON text: the set is
+ * never read whole. Each by the member read: exactly that entry.
+ */
+const deleteOfClass = Effect.fn("cli.jobs.deleteOfClass")(function* (set: SetFlag, className: string) {
+  let count = 0
+  let cursor = "0"
+  do {
+    const step = yield* sets[set].api.scan(cursor, 200, JSON.stringify(className).slice(1, -1))
+    for (const member of step.entries) {
+      const entry = Inspection.decodeScored(member)
+      if (Result.isFailure(entry.job) || entry.job.success.class !== className) continue
+      if (yield* sets[set].api.deleteEntry(entry)) count++
+    }
+    cursor = step.cursor
+  } while (cursor !== "0")
+  return count
+})
 
 /** The jids, or `--all` with a `--set`: exactly one of the two. */
 const bulkOrJids = Effect.fn("cli.jobs.bulkOrJids")(function* (
@@ -125,7 +157,7 @@ const retryJobs = Effect.fn("cli.jobs.retry")(function* (
 ) {
   if (bulk === undefined) {
     const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
-    return yield* eachJid("retried", jids, where, (name, jid) => sets[name].api.requeueNow(jid))
+    return yield* eachJid("retried", jids, where, (name, key) => onEntry(name, key, sets[name].api.requeueEntry))
   }
   if (Option.isNone(className)) {
     const done = yield* (yield* admin).retryAll(sets[bulk].admin)
@@ -144,17 +176,13 @@ const deleteJobs = Effect.fn("cli.jobs.delete")(function* (
 ) {
   if (bulk === undefined) {
     const where = Option.match(set, { onNone: () => setNames, onSome: (one) => [one] })
-    return yield* eachJid("deleted", jids, where, (name, jid) => sets[name].api.delete(jid))
+    return yield* eachJid("deleted", jids, where, (name, key) => onEntry(name, key, sets[name].api.deleteEntry))
   }
   if (Option.isNone(className)) {
     const done = yield* (yield* admin).deleteAll(sets[bulk].admin)
     return yield* Console.log(`deleted ${plural(done.count)} from ${bulk}`)
   }
-  let count = 0
-  for (const entry of yield* ofClass(bulk, className.value)) {
-    // By the raw payload read: exactly that entry, no second scan.
-    if (yield* Store.Store.use((store) => store.deleteFromSet(sets[bulk].store, entry.raw))) count++
-  }
+  const count = yield* deleteOfClass(bulk, className.value)
   yield* Console.log(`deleted ${plural(count)} of class ${className.value} from ${bulk}`)
 })
 
@@ -191,7 +219,9 @@ const kill = Command.make(
   },
   Effect.fn(function* ({ jids, set }) {
     const where = Option.match(set, { onNone: () => ["retry", "scheduled"] as const, onSome: (one) => [one] })
-    yield* eachJid("killed", jids, where, (name, jid) => Inspection.kill(name === "retry" ? "retry" : "schedule", jid))
+    yield* eachJid("killed", jids, where, (name, key) =>
+      onEntry(name, key, (entry) => Inspection.killEntry(name === "retry" ? "retry" : "schedule", entry)),
+    )
   }, Effect.provide(RedisStore.layerConfig)),
 ).pipe(Command.withDescription("Move jobs from the retry or schedule set to dead"))
 

@@ -9,9 +9,14 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } fr
 import * as Schema from "effect/Schema"
 import { BadRequest, Done, JobPage, JobView, NodeInfo, NotFound, Overview, QueueInfo, SetName } from "../Admin.ts"
 
-/** A jid as Sidekiq (24 hex) and Verk (digits) write it, or any other client's plain token. */
+/**
+ * A jid as Sidekiq (24 hex) and Verk (digits) write it, or any other client's plain token; or a set
+ * entry's reference (`@<score>~<digest>`, see EntryRef.ts), which names any entry, whatever its jid.
+ */
 export const Jid = Schema.String.check(
-  Schema.isPattern(/^[A-Za-z0-9_.:-]{1,100}$/, { message: "a jid is 1 to 100 letters, digits, _ . : or -" }),
+  Schema.isPattern(/^(?:[A-Za-z0-9_.:-]{1,100}|@[^~\s]{1,40}~[A-Za-z0-9_-]{22})$/, {
+    message: "a jid is 1 to 100 letters, digits, _ . : or -; an entry reference is @<score>~<digest>",
+  }),
 )
 
 const QueueParam = Schema.String.check(Schema.isBetweenLength(1, 200))
@@ -21,7 +26,7 @@ const Paging = {
   size: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isBetween({ minimum: 1, maximum: 500 }))),
 }
 
-/** Jobs to act on, by jid (several at once). */
+/** Jobs to act on, by jid or entry reference (several at once). */
 export const Jids = Schema.Struct({ jids: Schema.Array(Jid).check(Schema.isBetweenLength(1, 1000)) })
 
 const Ok = Schema.Struct({ ok: Schema.Boolean })
@@ -67,7 +72,13 @@ export class SetsGroup extends HttpApiGroup.make("sets")
   .add(
     HttpApiEndpoint.get("list", "/:set", {
       params: { set: SetName },
-      query: { ...Paging, class: Schema.optional(Schema.String), jid: Schema.optional(Schema.String) },
+      query: {
+        ...Paging,
+        class: Schema.optional(Schema.String),
+        jid: Schema.optional(Schema.String),
+        // A filtered page's `next`: where the filter's scan goes on.
+        cursor: Schema.optional(Schema.String.check(Schema.isMaxLength(200))),
+      },
       success: JobPage,
     }),
     HttpApiEndpoint.get("job", "/:set/jobs/:jid", {
@@ -79,7 +90,7 @@ export class SetsGroup extends HttpApiGroup.make("sets")
       params: { set: SetName },
       payload: Jids,
       success: Done,
-      error: NotFound,
+      error: [NotFound, BadRequest],
     }),
     HttpApiEndpoint.post("delete", "/:set/delete", {
       params: { set: SetName },

@@ -286,9 +286,9 @@ ${
     : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>Class</th><th>Args</th><th>Jid</th><th>Enqueued</th><th></th></tr></thead><tbody>${page.jobs.map(
         (
           job,
-        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${job.class ? isolate(job.class) : html`<span class="err">malformed</span>`}</td>
+        ) => html`<tr data-jid="${job.jid}"><td class="check"><input type="checkbox" name="jid" value="${entryKey(job)}"></td><td>${job.class ? isolate(job.class) : html`<span class="err">malformed</span>`}</td>
 <td><div class="args mono" title="${argsText(job.args, 2000)}">${isolate(job.malformed === undefined ? argsText(job.args) : cut(job.malformed))}</div></td><td class="mono">${isolate(job.jid)}</td>
-<td>${time(context.now, job.enqueuedAt)}</td><td><button class="danger" data-post="api/queues/${encodeURIComponent(queue)}/delete" data-jid="${job.jid}">Delete</button></td></tr>`,
+<td>${time(context.now, job.enqueuedAt)}</td><td><button class="danger" data-post="api/queues/${encodeURIComponent(queue)}/delete" data-jid="${entryKey(job)}">Delete</button></td></tr>`,
       )}</tbody></table>`
 }${pager(context, `/queues/${encodeURIComponent(queue)}`, page)}`,
     "page",
@@ -339,6 +339,31 @@ const emptyNames: Record<SetName, string> = {
   dead: "dead jobs",
 }
 
+/** What names a set's entry in links and actions: its entry reference (any entry), else its jid. */
+const entryKey = (job: JobView) => job.ref ?? job.jid
+
+/**
+ * A filtered page's footer: the filter scans the set in bounded steps and stops at a full page
+ * (or when its time is up), so it says whether more may match and links to where it goes on.
+ */
+const filteredPager = (
+  context: PageContext,
+  set: SetName,
+  page: JobPage,
+  filter: { readonly class?: string | undefined; readonly jid?: string | undefined },
+) => {
+  const params = new URLSearchParams()
+  if (filter.class) params.set("class", filter.class)
+  if (filter.jid) params.set("jid", filter.jid)
+  const from = new URLSearchParams(params)
+  if (page.next !== undefined) params.set("cursor", page.next)
+  return html`<div class="pager" data-filtered><span>${number(page.jobs.length)} matching job${page.jobs.length === 1 ? "" : "s"} shown · ${
+    page.next === undefined ? "no more match" : "more may match"
+  } · ${number(page.total)} in the set</span>
+<a class="button" href="${context.base}/${set}?${from.toString()}">↺ From the start</a>
+${page.next === undefined ? "" : html`<a class="button" data-continue href="${context.base}/${set}?${params.toString()}">Continue →</a>`}</div>`
+}
+
 /** One page of a set's jobs (retries, scheduled or dead), filtered by class or jid. */
 export const setPage = (
   context: PageContext,
@@ -365,16 +390,16 @@ ${
     : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>${whenLabel}</th><th>Queue</th><th>Class</th><th>Args</th>${set === "scheduled" ? "" : html`<th class="num">Retries</th><th>Error</th>`}<th></th></tr></thead><tbody>${page.jobs.map(
         (
           job,
-        ) => html`<tr><td class="check"><input type="checkbox" name="jid" value="${job.jid}"></td><td>${time(context.now, job.at)}</td><td>${isolate(job.queue)}</td>
-<td><a href="${context.base}/${set}/${encodeURIComponent(job.jid)}">${isolate(job.class || "malformed")}</a></td><td><div class="args mono" title="${argsText(job.args, 2000)}">${isolate(argsText(job.args))}</div></td>
+        ) => html`<tr data-jid="${job.jid}"><td class="check"><input type="checkbox" name="jid" value="${entryKey(job)}"></td><td>${time(context.now, job.at)}</td><td>${isolate(job.queue)}</td>
+<td><a href="${context.base}/${set}/${encodeURIComponent(entryKey(job))}">${isolate(job.class || "malformed")}</a></td><td><div class="args mono" title="${argsText(job.args, 2000)}">${isolate(job.malformed === undefined ? argsText(job.args) : cut(job.malformed))}</div></td>
 ${
   set === "scheduled"
     ? ""
     : html`<td class="num" data-retry-count>${job.retryCount === undefined ? "" : number(job.retryCount)}</td><td class="err"><div class="args" title="${cut(job.errorMessage ?? "", 2000)}">${isolate(job.errorClass ?? "")}${job.errorMessage ? html`: ${isolate(cut(job.errorMessage))}` : ""}</div></td>`
 }
-<td class="actions"><button data-post="api/sets/${set}/retry" data-jid="${job.jid}">${set === "scheduled" ? "Run now" : "Retry"}</button> <button class="danger" data-post="api/sets/${set}/delete" data-jid="${job.jid}">Delete</button></td></tr>`,
+<td class="actions">${job.malformed === undefined ? html`<button data-post="api/sets/${set}/retry" data-jid="${entryKey(job)}">${set === "scheduled" ? "Run now" : "Retry"}</button> ` : ""}<button class="danger" data-post="api/sets/${set}/delete" data-jid="${entryKey(job)}">Delete</button></td></tr>`,
       )}</tbody></table>`
-}${pager(context, `/${set}`, page, { class: filter.class, jid: filter.jid })}`,
+}${page.filtered ? filteredPager(context, set, page, filter) : pager(context, `/${set}`, page, { class: filter.class, jid: filter.jid })}`,
     "page",
   )
 }
@@ -392,13 +417,13 @@ export const jobPage = (context: PageContext, set: SetName, job: JobView) => {
     context,
     title,
     `${job.class} ${job.jid}`,
-    html`<h1><a href="${context.base}/${set}" class="plain">${title}</a> › <span class="mono">${job.jid}</span></h1>
+    html`<h1><a href="${context.base}/${set}" class="plain">${title}</a> › <span class="mono">${job.jid || job.ref || ""}</span></h1>
 <div class="toolbar"><span class="spacer"></span>
-<button class="primary" data-post="api/sets/${set}/retry" data-jid="${job.jid}" data-then="${context.base}/${set}">${set === "scheduled" ? "Run now" : "Retry now"}</button>
-${set === "dead" ? "" : html`<button class="danger" data-post="api/sets/${set}/kill" data-jid="${job.jid}" data-then="${context.base}/${set}">Kill</button>`}
-<button class="danger" data-post="api/sets/${set}/delete" data-jid="${job.jid}" data-then="${context.base}/${set}">Delete</button></div>
+${job.malformed === undefined ? html`<button class="primary" data-post="api/sets/${set}/retry" data-jid="${entryKey(job)}" data-then="${context.base}/${set}">${set === "scheduled" ? "Run now" : "Retry now"}</button>` : ""}
+${set === "dead" ? "" : html`<button class="danger" data-post="api/sets/${set}/kill" data-jid="${entryKey(job)}" data-then="${context.base}/${set}">Kill</button>`}
+<button class="danger" data-post="api/sets/${set}/delete" data-jid="${entryKey(job)}" data-then="${context.base}/${set}">Delete</button></div>
 <div class="panel"><dl class="detail">
-${row("Class", job.class)}${row("Queue", job.queue)}${row("Jid", html`<span class="mono">${job.jid}</span>`)}
+${row("Class", job.class)}${row("Queue", job.queue)}${row("Jid", html`<span class="mono">${job.jid}</span>`)}${row("Entry", html`<span class="mono" data-ref>${job.ref ?? ""}</span>`)}
 ${row(set === "dead" ? "Died" : set === "retries" ? "Next retry" : "Runs", at(job.at))}
 ${row("Args", html`<pre>${JSON.stringify(job.args, null, 2)}</pre>`)}
 ${row("Retry count", job.retryCount)}${row("Error class", job.errorClass)}
@@ -406,7 +431,7 @@ ${row("Error message", job.errorMessage === undefined ? undefined : html`<span c
 ${row("Created", at(job.createdAt))}${row("Enqueued", at(job.enqueuedAt))}${row("Failed", at(job.failedAt))}${row("Retried", at(job.retriedAt))}
 ${row("Malformed", job.malformed)}
 ${job.backtrace === undefined || job.backtrace.length === 0 ? "" : row("Backtrace", html`<pre>${job.backtrace.join("\n")}</pre>`)}
-${row("Payload", html`<pre>${job.payload}</pre>`)}
+${row("Payload", html`<pre>${job.payload}</pre>`)}${job.bytes === undefined ? "" : row("Bytes (base64)", html`<pre class="mono" data-bytes>${job.bytes}</pre>`)}
 </dl></div>`,
     "page",
   )

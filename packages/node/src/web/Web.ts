@@ -60,6 +60,7 @@ const PageQuery = Schema.Struct({
   page: Schema.optional(Schema.NumberFromString.check(Schema.isInt(), Schema.isGreaterThanOrEqualTo(1))),
   class: Schema.optional(Schema.String),
   jid: Schema.optional(Schema.String),
+  cursor: Schema.optional(Schema.String),
 })
 
 /**
@@ -112,7 +113,7 @@ export const layer = (options: Options = {}) => {
   const respond = (render: (context: Pages.PageContext) => Html, status = 200) =>
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) / 1000
-      const overview = yield* Admin.overview()
+      const counts = yield* Admin.navCounts()
       const served = new Set((yield* Admin.nodes).flatMap((node) => node.queues))
       const nonce = randomBytes(16).toString("base64")
       const context: Pages.PageContext = {
@@ -121,7 +122,7 @@ export const layer = (options: Options = {}) => {
         nonce,
         pollMillis,
         now,
-        counts: overview,
+        counts,
         served,
       }
       return HttpServerResponse.text(render(context).text, {
