@@ -19,7 +19,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { WorkerBundles } from "./build.ts"
 import { spawnBullWorker } from "./bullmq.ts"
-import { baseEnv, epochMillis, spawnWorker, type WorkerChild } from "./processes.ts"
+import { baseEnv, epochMillis, processCpuSeconds, spawnWorker, type WorkerChild } from "./processes.ts"
 import type { Section } from "./report.ts"
 import { percentile } from "./support.ts"
 
@@ -44,6 +44,9 @@ export const rounds = (quick: boolean): number => (quick ? 3 : 11)
 export interface StartupResult {
   readonly bullmq: ReadonlyArray<number>
   readonly run: ReadonlyArray<number>
+  /** The CPU time the worker processes had used when they said they were ready (user + system). */
+  readonly bullmqCpu: ReadonlyArray<number>
+  readonly runCpu: ReadonlyArray<number>
   readonly runSource: ReadonlyArray<number>
   readonly help: ReadonlyArray<number>
   readonly helpSource: ReadonlyArray<number>
@@ -89,13 +92,14 @@ const install = async () => {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Spawn → the ready line, then a graceful stop. */
-const toReady = async (start: () => WorkerChild): Promise<number> => {
+/** Spawn → the ready line, and the CPU the process had used by then; then a graceful stop. */
+const toReady = async (start: () => WorkerChild): Promise<{ readonly millis: number; readonly cpuMillis: number }> => {
   const child = start()
   try {
     const readyAt = await child.ready(60_000)
+    const cpuMillis = processCpuSeconds(child.pid) * 1000
     await child.stop(30_000)
-    return readyAt - child.spawnedAt
+    return { millis: readyAt - child.spawnedAt, cpuMillis }
   } finally {
     child.kill()
   }
@@ -145,25 +149,26 @@ export const run = async (options: {
         env: env(cache),
         readyLine: /worker process ready: node /,
       })
-    const result = { bullmq: [], run: [], runSource: [], help: [], helpSource: [] } as {
+    const result = { bullmq: [], run: [], bullmqCpu: [], runCpu: [], runSource: [], help: [], helpSource: [] } as {
       readonly [K in keyof StartupResult]: Array<number>
     }
     for (let round = 0; round < options.rounds; round++) {
-      result.bullmq.push(
-        await toReady(() =>
-          spawnBullWorker(options.port, { concurrency: 25, bundles: options.bundles }, "bullmq-startup", inherited),
+      const bullmq = await toReady(() =>
+        spawnBullWorker(options.port, { concurrency: 25, bundles: options.bundles }, "bullmq-startup", inherited),
+      )
+      result.bullmq.push(bullmq.millis)
+      result.bullmqCpu.push(bullmq.cpuMillis)
+      const run = await toReady(verkRun([bin, "run", join(dir, "built", "workers.mjs")], "run", "verk-run"))
+      result.run.push(run.millis)
+      result.runCpu.push(run.cpuMillis)
+      const runSource = await toReady(
+        verkRun(
+          ["--conditions=@verk/source", sourceBin, "run", join(dir, "source", "workers.mjs")],
+          "run-source",
+          "verk-run-source",
         ),
       )
-      result.run.push(await toReady(verkRun([bin, "run", join(dir, "built", "workers.mjs")], "run", "verk-run")))
-      result.runSource.push(
-        await toReady(
-          verkRun(
-            ["--conditions=@verk/source", sourceBin, "run", join(dir, "source", "workers.mjs")],
-            "run-source",
-            "verk-run-source",
-          ),
-        ),
-      )
+      result.runSource.push(runSource.millis)
       result.help.push(await toExit([bin, "--help"], env("help")))
       result.helpSource.push(await toExit(["--conditions=@verk/source", sourceBin, "--help"], env("help-source")))
     }
@@ -197,6 +202,12 @@ export const section = (result: StartupResult): Section => {
         unit: "×",
         values: { verk: run / bullmq },
         note: "the same rounds",
+      },
+      {
+        metric: "Worker process CPU to ready",
+        unit: "ms",
+        values: { verk: warm(result.runCpu), bullmq: warm(result.bullmqCpu) },
+        note: "user + system (/proc/<pid>/stat) when the ready line arrives: less swayed by a busy machine",
       },
       {
         metric: "verk run → ready, first start",
