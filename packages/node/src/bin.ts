@@ -20,19 +20,17 @@ Module.enableCompileCache?.()
 
 // Modules by path, not the packages' indexes: @effect/platform-node's index alone loads its HTTP
 // server, clients and sockets (~30 MiB of RSS in every worker process), effect's every module.
-const [NodeRuntime, NodeServices, Effect, { CliOutput, Command }, { presenter, report }, { verk }, { teardown }] =
+// The command comes with only the subcommand the arguments name (main.ts), loaded alongside.
+const [NodeRuntime, NodeServices, Effect, { CliOutput, Command }, { presenter, report }, command, { teardown }] =
   await Promise.all([
     import("@effect/platform-node/NodeRuntime"),
     import("@effect/platform-node/NodeServices"),
     import("effect/Effect"),
     import("effect/cli"),
     import("./cli/errors.ts"),
-    import("./main.ts"),
+    import("./main.ts").then(({ verk }) => verk(args)),
     import("./cli/exit.ts"),
   ])
-
-// Only the subcommand the arguments name is loaded (main.ts).
-const command = await verk(args)
 
 command.pipe(
   Command.run({ version: "0.1.0" }),
