@@ -8,10 +8,10 @@
  * Verk runs as users run it: the packages compiled by tsc as `npm run build` compiles them, in the
  * node_modules of a scratch directory under .tmp/ (so the repository's own dist/ is neither needed
  * nor touched), with a worker module in JavaScript; and from the sources, as `npm run verk` runs
- * it (TypeScript through Node's type stripping). Node's compile cache, which the bin turns on,
- * starts empty, in a directory of each kind's own: the first round's start is shown on its own
- * row, and the medians are of the rounds after it (BullMQ's too: its first start reads its files
- * from disk).
+ * it (TypeScript through Node's type stripping). Node's compile cache, which the bin turns on (in
+ * the OS's temporary directory), starts empty, in a temporary directory of each kind's own: the
+ * first round's start is shown on its own row, and the medians are of the rounds after it
+ * (BullMQ's too: its first start reads its files from disk).
  */
 import { execFile, spawn } from "node:child_process"
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
@@ -132,14 +132,15 @@ export const run = async (options: {
   try {
     const bin = join(dir, "built", "node_modules", "@verk", "node", "dist", "bin.js")
     const sourceBin = join(root, "packages", "node", "src", "bin.ts")
-    // Each kind its own compile cache, empty at the first round (and none for BullMQ's worker).
+    // Each kind its own compile cache, empty at the first round: the bin's, in the temporary
+    // directory (TMPDIR) of its own. NODE_COMPILE_CACHE would turn the cache on in any Node
+    // process, so it is left out (BullMQ's worker has none, as by default).
     const { NODE_COMPILE_CACHE: _, ...inherited } = baseEnv()
-    const env = (cache: string) => ({
-      ...inherited,
-      REDIS_URL: options.url,
-      VERK_NAMESPACE: "bench-startup",
-      NODE_COMPILE_CACHE: join(dir, "compile-cache", cache),
-    })
+    const env = (cache: string) => {
+      const tmp = join(dir, "tmp", cache)
+      mkdirSync(tmp, { recursive: true })
+      return { ...inherited, REDIS_URL: options.url, VERK_NAMESPACE: "bench-startup", TMPDIR: tmp }
+    }
     const verkRun = (args: ReadonlyArray<string>, cache: string, label: string) => () =>
       spawnWorker({
         label,
