@@ -2,14 +2,15 @@
  * The `verk` command loads what the command line needs and no more (main.ts), so that it starts
  * quickly: `verk --help` loads no subcommand and none of Redis or the runtime, a subcommand loads
  * its own module and not the others'. Seen in the modules a real process loaded (recordLoads.ts).
+ * And it keeps V8's compiled code in Node's compile cache, unless told not to.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import { needsNamesOnly, subcommandOf } from "../../packages/node/src/cli/commands.ts"
 import { deleteNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
-import { bin, fixture, nodeBinary, start } from "./support.ts"
+import { bin, fixture, nodeBinary, start, verk } from "./support.ts"
 
 const dir = mkdtempSync(join(tmpdir(), "verk-lazy-load-"))
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
@@ -102,5 +103,21 @@ describe("the subcommand a command line names (cli/commands.ts)", () => {
     for (const args of [["run"], ["--completions", "bash"], ["--wizard"], ["nosuch"], ["--log-level", "info"]]) {
       expect(needsNamesOnly(args)).toBe(false)
     }
+  })
+})
+
+describe("Node's compile cache", () => {
+  it("the bin keeps it in the OS's temporary directory; NODE_DISABLE_COMPILE_CACHE=1 keeps none", async () => {
+    const cached = join(dir, "cached")
+    const disabled = join(dir, "disabled")
+    mkdirSync(cached)
+    mkdirSync(disabled)
+    const first = await verk(["--version"], { TMPDIR: cached })
+    expect(first).toMatchObject({ code: 0, stdout: "verk v0.1.0\n" })
+    expect(readdirSync(join(cached, "node-compile-cache")).length).toBeGreaterThan(0)
+    const off = await verk(["--version"], { TMPDIR: disabled, NODE_DISABLE_COMPILE_CACHE: "1" })
+    // The same output: the fence that the process ran to its end.
+    expect(off).toMatchObject({ code: 0, stdout: "verk v0.1.0\n" })
+    expect(existsSync(join(disabled, "node-compile-cache"))).toBe(false)
   })
 })
