@@ -113,12 +113,14 @@ const toExit = (args: ReadonlyArray<string>, env: Readonly<Record<string, string
     let output = ""
     child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()))
+    // A command that hangs fails the phase rather than the bench waiting for ever.
+    const timer = setTimeout(() => child.kill("SIGKILL"), 60_000)
     child.once("error", reject)
-    child.once("close", (code) =>
-      code === 0
-        ? resolve(epochMillis() - began)
-        : reject(new Error(`node ${args.join(" ")} exited with ${code}:\n${output.slice(-4_000)}`)),
-    )
+    child.once("close", (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolve(epochMillis() - began)
+      else reject(new Error(`node ${args.join(" ")} exited with ${code ?? signal}:\n${output.slice(-4_000)}`))
+    })
   })
 
 /** Runs the rounds on the redis-server at `url`/`port`; BullMQ's worker is `bundles.bullmq`. */
