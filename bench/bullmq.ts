@@ -13,13 +13,19 @@ const connection = (port: number) => ({ host: "127.0.0.1", port, maxRetriesPerRe
 const jobOptions = { removeOnComplete: true, removeOnFail: true }
 const AddBulkBatch = 1_000
 
-const spawnBullWorker = (port: number, options: Pick<DrainOptions, "concurrency" | "bundles">, label: string) =>
+/** A BullMQ worker process (bullmqWorkerMain.ts) on the "drain" queue; `env` instead of the bench's own, when given. */
+export const spawnBullWorker = (
+  port: number,
+  options: Pick<DrainOptions, "concurrency" | "bundles">,
+  label: string,
+  env: Readonly<Record<string, string>> = baseEnv(),
+) =>
   spawnWorker({
     label,
     command: process.execPath,
     args: [options.bundles.bullmq],
     env: {
-      ...baseEnv(),
+      ...env,
       BENCH_REDIS_PORT: String(port),
       BENCH_QUEUE: "drain",
       BENCH_CONCURRENCY: String(options.concurrency),

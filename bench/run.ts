@@ -3,7 +3,8 @@
  * private redis-server, in one run: enqueue and drain throughput with the CPU each job costs the
  * worker process and redis-server, worker memory, idle pickup latency, foreign-push pickup,
  * scheduled-job lateness, the Redis load of an idle node, scale-out of worker processes on one
- * Redis and on a Redis Cluster, and a workload matrix (real jobs: args of 10 B–20 KB, no-op and
+ * Redis and on a Redis Cluster, the start-up of `verk run` and of a BullMQ worker, and `verk --help`'s
+ * (startup.ts), and a workload matrix (real jobs: args of 10 B–20 KB, no-op and
  * 10 ms async, concurrency 25 and 200; workloadMatrix.ts). Progress goes to stderr; the tables to
  * stdout.
  *
@@ -14,7 +15,7 @@
  *   BENCH_ONLY=matrix,drain               runs only these phases (comma-separated) and prints their
  *                                         sections: drain (1), latency (2–4), idle-load (5),
  *                                         memory (6's long-running process), scale-out (7),
- *                                         cluster (8), matrix (the workload matrix)
+ *                                         cluster (8), startup (9), matrix (the workload matrix)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -28,6 +29,7 @@ import * as ClusterScaleOut from "./clusterScaleOut.ts"
 import { killAll } from "./processes.ts"
 import { type Row, renderTable, type Section, type System, type SystemId, toJson } from "./report.ts"
 import * as Sidekiq from "./sidekiq.ts"
+import * as Startup from "./startup.ts"
 import { awaitConnectionsClosed, connectAdmin, fmtInt, percentile } from "./support.ts"
 import * as Verk from "./verk.ts"
 import * as WorkloadMatrix from "./workloadMatrix.ts"
@@ -38,7 +40,7 @@ const { values: flags } = parseArgs({
 })
 const quick = flags.quick === true
 
-const Phases = ["drain", "latency", "idle-load", "memory", "scale-out", "cluster", "matrix"] as const
+const Phases = ["drain", "latency", "idle-load", "memory", "scale-out", "cluster", "startup", "matrix"] as const
 type Phase = (typeof Phases)[number]
 /** BENCH_ONLY's phases; every phase when it is unset or empty. */
 const only = (() => {
@@ -285,6 +287,13 @@ const main = async () => {
     const clusterScaleOut = runs("cluster")
       ? await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
       : undefined
+    // Section 9: `verk run` and a BullMQ worker from spawn to ready, `verk --help` to its exit (startup.ts).
+    const startup = runs("startup")
+      ? await (async () => {
+          await fresh(admin, "Verk, BullMQ: start-up of a worker process, verk --help")
+          return await Startup.run({ url: server.url, port: server.port, bundles, rounds: Startup.rounds(quick) })
+        })()
+      : undefined
     const matrixPlan = WorkloadMatrix.plan(quick)
     const matrix = runs("matrix")
       ? await WorkloadMatrix.run(matrixPlan, {
@@ -529,6 +538,7 @@ const main = async () => {
       ...(memorySection.rows.length > 0 ? [memorySection] : []),
       ...(runs("scale-out") ? [scaleOutSection] : []),
       ...(clusterScaleOut === undefined ? [] : [ClusterScaleOut.section(clusterScaleOut, cpus.length)]),
+      ...(startup === undefined ? [] : [Startup.section(startup)]),
     ]
     const matrixSection = matrix === undefined ? undefined : WorkloadMatrix.section(matrix)
 
@@ -603,6 +613,7 @@ const main = async () => {
             matrixNoOpJobs: matrixPlan.embedded.jobs,
             matrixAsyncJobs: matrixPlan.rows.find((row) => row.kind === "async")?.jobs ?? 0,
             matrixRows: matrixPlan.rows.length,
+            startupRounds: Startup.rounds(quick),
           },
           benchSeconds,
         },

@@ -28,6 +28,7 @@ const expected: Readonly<Record<string, ReadonlyArray<SystemId>>> = {
   memory: ["verk", "bullmq", "sidekiq"],
   "scale-out": ["verk", "bullmq"],
   "cluster-scale-out": ["verk"],
+  startup: ["verk", "bullmq"],
   "workload-matrix": ["verk", "bullmq"],
 }
 

@@ -32,6 +32,7 @@ import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as Stream from "effect/Stream"
+import { Descriptions } from "./commands.ts"
 import { load as loadModule } from "./run.ts"
 
 const ArgsJson = Schema.fromJsonString(Schema.Array(Schema.Unknown))
@@ -301,4 +302,4 @@ export const enqueue = Command.make(
         }).pipe(Effect.provide(Client.layer), Effect.provide(RedisStore.layerConfig))
     yield* Console.log(job.jid)
   }),
-).pipe(Command.withDescription("Enqueue a job, or load jobs from a JSON-lines file (Redis from REDIS_URL)"))
+).pipe(Command.withDescription(Descriptions.enqueue))

@@ -3,7 +3,7 @@
  * `verk: <what went wrong>`, and exit code 1. Defects (bugs) keep their full cause and stack.
  */
 import { fileURLToPath } from "node:url"
-import { Store } from "@verk/core"
+import type { Store } from "@verk/core"
 import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Console from "effect/Console"
@@ -140,10 +140,17 @@ const configLine = (error: Config.ConfigError): string => {
 
 const lowerFirst = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1)
 
+/**
+ * A `Store.StoreError`, known by its tag: `@verk/core` is loaded only by the commands that reach
+ * Redis, not by the bin (whose `verk --help` needs none of it), and a module's own copy counts too.
+ */
+const isStoreError = (error: unknown): error is Store.StoreError =>
+  error instanceof Error && (error as { readonly _tag?: unknown })._tag === "StoreError"
+
 /** The line for an expected (typed) failure. */
 export const line = (error: unknown): string => {
   if (error instanceof Config.ConfigError) return configLine(error)
-  if (error instanceof Store.StoreError) {
+  if (isStoreError(error)) {
     // A failed connect already says where and why (the URL with its password masked).
     const cause = error.cause
     if (error.operation === "connect" && cause instanceof Error) return cause.message

@@ -23,6 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as EntryRef from "../EntryRef.ts"
+import { Descriptions } from "./commands.ts"
 
 // Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
 const admin = Effect.promise(() => import("../Admin.ts"))
@@ -227,6 +228,6 @@ const kill = Command.make(
 
 /** `verk jobs retry|delete|kill`. */
 export const jobs = Command.make("jobs").pipe(
-  Command.withDescription("Retry, delete or kill jobs of the retry, schedule and dead sets (Redis from REDIS_URL)"),
+  Command.withDescription(Descriptions.jobs),
   Command.withSubcommands([retry, remove, kill]),
 )

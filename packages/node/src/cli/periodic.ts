@@ -9,6 +9,7 @@ import { RedisStore } from "@verk/redis"
 import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
+import { Descriptions } from "./commands.ts"
 
 const nameArgument = Argument.String("name").pipe(Argument.withDescription("the periodic entry's name"))
 
@@ -82,6 +83,6 @@ const runNow = act("run-now", "Enqueue one job of a periodic entry now (a node r
 
 /** `verk periodic list|pause|resume|run-now`. */
 export const periodic = Command.make("periodic").pipe(
-  Command.withDescription("List, pause, resume or run periodic entries (Redis from REDIS_URL)"),
+  Command.withDescription(Descriptions.periodic),
   Command.withSubcommands([list, pause, resume, runNow]),
 )

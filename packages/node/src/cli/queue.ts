@@ -11,6 +11,7 @@ import * as Console from "effect/Console"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import { Descriptions } from "./commands.ts"
 
 // Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
 const admin = Effect.promise(() => import("../Admin.ts"))
@@ -66,6 +67,6 @@ const clear = Command.make(
 
 /** `verk queue pause|resume|clear <name>`. */
 export const queue = Command.make("queue").pipe(
-  Command.withDescription("Pause, resume or clear a queue (Redis from REDIS_URL)"),
+  Command.withDescription(Descriptions.queue),
   Command.withSubcommands([pause, resume, clear]),
 )

@@ -32,6 +32,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as NodeProcess from "../NodeProcess.ts"
 import * as Tracing from "../Tracing.ts"
+import { Descriptions } from "./commands.ts"
 import {
   HealthPortUnavailable,
   InvalidLayerExport,
@@ -199,4 +200,4 @@ export const run = Command.make(
       Effect.provideContext(Context.merge(store, services)),
     )
   }, scopedAndTraced),
-).pipe(Command.withDescription("Run a worker process (settings from REDIS_URL, VERK_QUEUES, ...)"))
+).pipe(Command.withDescription(Descriptions.run))

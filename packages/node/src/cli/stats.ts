@@ -10,6 +10,7 @@ import * as Console from "effect/Console"
 import { Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { Descriptions } from "./commands.ts"
 
 // Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
 const admin = Effect.promise(() => import("../Admin.ts"))
@@ -140,4 +141,4 @@ export const stats = Command.make(
     if (json) return yield* Console.log(JSON.stringify(document))
     for (const line of render(document)) yield* Console.log(line)
   }, Effect.provide(RedisStore.layerConfig)),
-).pipe(Command.withDescription("Print counters, queues (size, latency, paused), sets and nodes (Redis from REDIS_URL)"))
+).pipe(Command.withDescription(Descriptions.stats))

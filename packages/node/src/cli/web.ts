@@ -8,6 +8,7 @@ import { Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import { Descriptions } from "./commands.ts"
 import { WebPortUnavailable } from "./errors.ts"
 
 export const portFlag = (name: string, env: string) => Flag.Int(name).pipe(Flag.withFallbackConfig(Config.Int(env)))
@@ -61,4 +62,4 @@ export const web = Command.make(
     Effect.scoped,
     Effect.provide(RedisStore.layerConfig),
   ),
-).pipe(Command.withDescription("Serve Verk Web, the dashboard (Redis from REDIS_URL, token from VERK_WEB_TOKEN)"))
+).pipe(Command.withDescription(Descriptions.web))
