@@ -2,9 +2,10 @@
 -- under a token (the caller's first token, then the next numbers), so that the job's outcome is
 -- written by its token, whatever the payload's size. A fetch that finds its first token taken ran
 -- already (a command resent after a lost reply): it takes nothing.
--- A job that came back from a dead node (listed in `verk:recovered`) may be the poison pill that
--- killed it, so it runs alone on a node: it is taken only as a batch of one by a node that asks
--- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
+-- A suspect, a job that came back from dead nodes at least ARGV[6] times (counted in
+-- `verk:recovered`), may be the poison pill that killed them, so it runs alone on a node: it is
+-- taken only as a batch of one by a node that asks for isolation (it is idle), and otherwise it
+-- ends the batch and stays first in the queue. A job recovered fewer times is taken as any other.
 -- KEYS[1]  `queue:<name>`                 the queue (jobs are taken from the right: oldest first)
 -- KEYS[2]  `inprogress:<name>:<node>`     hash: token → payload, the node's in-progress entries
 -- KEYS[3]  `verk:recovered`               hash: raw payload → times it came back from a dead node
@@ -18,6 +19,7 @@
 -- ARGV[4]  '1' if the node is idle and may take a recovered job alone, else '0'
 -- ARGV[5]  the first token: an integer; the k-th job taken gets ARGV[5] + k - 1 (the caller keeps
 --          N numbers from ARGV[5] for this fetch, and never gives them out again)
+-- ARGV[6]  recoveries from which a job is a suspect (≥ 1)
 -- Returns: { jobs taken oldest first (the k-th under token ARGV[5] + k - 1), 1 if the one job
 --            taken is a recovered one, 1 if a recovered job waits at the head of the queue for an
 --            idle node }.
@@ -30,9 +32,11 @@ if not jobs then
   return { {}, 0, 0 }
 end
 local isolated, blocked = 0, 0
+local suspectFrom = tonumber(ARGV[6])
 if redis.call('EXISTS', KEYS[3]) == 1 then
   for i = 1, #jobs do
-    if redis.call('HEXISTS', KEYS[3], jobs[i]) == 1 then
+    local recoveries = tonumber(redis.call('HGET', KEYS[3], jobs[i]) or '0')
+    if recoveries >= suspectFrom then
       local keep = i - 1
       if i == 1 and ARGV[4] == '1' then
         keep = 1

@@ -670,6 +670,46 @@ export const jobsConformance = roleSuite(
       )
 
       test(
+        "with suspectFrom 2 a job recovered once is taken as any other, and one recovered twice alone",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["once"])
+          yield* store.enqueue("q", ["a"])
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false, 2), {
+            jobs: ["once", "a"],
+            isolated: false,
+            blocked: false,
+          })
+          // Both die with node n: "once" comes back a second time (a suspect now), "a" a first time.
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "n", 5), { taken: 2, poisoned: [] })
+          yield* store.enqueue("q", ["b"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a", "once"])
+          assert.deepStrictEqual(yield* fetched(store, "q", "m", 10, false, 2), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+          })
+          assert.deepStrictEqual(yield* fetched(store, "q", "m", 10, true, 2), {
+            jobs: ["once"],
+            isolated: true,
+            blocked: false,
+          })
+          assert.deepStrictEqual(yield* fetched(store, "q", "m", 10, false, 2), {
+            jobs: ["a", "b"],
+            isolated: false,
+            blocked: false,
+          })
+          // The default counts one recovery: "a" would have been a suspect.
+          yield* recovered("q2", ["c"])
+          assert.deepStrictEqual(yield* fetched(store, "q2", "m", 10, false), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+          })
+        }),
+      )
+
+      test(
         "forgetRecovery of one suspect leaves the others suspect",
         Effect.gen(function* () {
           const store = yield* Store

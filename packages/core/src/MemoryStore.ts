@@ -202,7 +202,7 @@ const jobFlow = (
         for (const { payload, score } of entries) sets[set].add(payload, score)
         if (entries.length > 0) notify({ _tag: "Scheduled" })
       }),
-    fetch: (name, node, count, isolate = false) =>
+    fetch: (name, node, count, isolate = false, suspectFrom = 1) =>
       Effect.sync(() => {
         const jobs: Array<InProgressJob> = []
         let isolated = false
@@ -211,7 +211,7 @@ const jobFlow = (
         while (jobs.length < count) {
           const [job] = list.rpop(1)
           if (job === undefined) break
-          if (recoveries.has(job)) {
+          if ((recoveries.get(job) ?? 0) >= suspectFrom) {
             if (jobs.length === 0 && isolate) {
               jobs.push({ token: newToken(), raw: job })
               isolated = true

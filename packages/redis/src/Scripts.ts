@@ -39,6 +39,8 @@ export const fetch = Redis.script(
     isolate: boolean,
     /** The token of the first job taken; the next ones follow it (see fetch.lua). */
     firstToken: number,
+    /** Recoveries from which a job is a suspect and runs alone. */
+    suspectFrom: number,
   ) => [
     keys.queue,
     keys.inProgress,
@@ -49,6 +51,7 @@ export const fetch = Redis.script(
     node,
     isolate ? 1 : 0,
     firstToken,
+    suspectFrom,
   ],
   { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 4 : 5) },
 ).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number]>()

@@ -106,7 +106,7 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
             durable("enqueue", keys.queue(queue)),
             Effect.asVoid,
           ),
-    fetch: (queue, node, wanted, isolate = false) => {
+    fetch: (queue, node, wanted, isolate = false, suspectFrom = 1) => {
       if (wanted < 1) return Effect.succeed({ jobs: [], isolated: false, blocked: false })
       // Kept for this call: a resend of the same command (same tokens) takes nothing (fetch.lua).
       const first = tokens(wanted)
@@ -126,6 +126,7 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
           node,
           isolate,
           first,
+          suspectFrom,
         ).pipe(run("fetch", Replies.FetchReply)),
       ).pipe(
         Effect.map(([jobs, isolated, blocked]) => ({
