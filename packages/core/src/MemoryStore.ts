@@ -187,7 +187,7 @@ const claimToken = (tokens: Map<string, number>, token: string, now: number): bo
 const jobFlow = (
   state: State,
 ): Pick<JobStoreShape, "enqueue" | "addScheduled" | "fetch" | "ack" | "retry" | "kill" | "inProgress"> => {
-  const { sets, recoveries, nodes, nodeQueues, tokens, notify, newToken, queue, inProgressOf, push } = state
+  const { sets, recoveries, nodes, nodeQueues, tokens, notify, newToken, queue, inProgressOf, push, paused } = state
   return {
     enqueue: (name, payloads, token) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -204,6 +204,7 @@ const jobFlow = (
       }),
     fetch: (name, node, count, isolate = false, suspectFrom = 1) =>
       Effect.sync(() => {
+        if (paused.has(name)) return { jobs: [], isolated: false, blocked: false, paused: true }
         const jobs: Array<InProgressJob> = []
         let isolated = false
         let blocked = false
@@ -229,7 +230,7 @@ const jobFlow = (
           nodes.add(node)
           nodeQueues.set(node, (nodeQueues.get(node) ?? new Set()).add(name))
         }
-        return { jobs, isolated, blocked }
+        return { jobs, isolated, blocked, paused: false }
       }),
     ack: (name, node, tokens) =>
       Effect.sync(() => {

@@ -140,6 +140,8 @@ export interface Fetched {
   readonly isolated: boolean
   /** A job that came back from a dead node waits first in the queue for an idle node. */
   readonly blocked: boolean
+  /** The queue is paused (`setPaused`): nothing was taken. */
+  readonly paused: boolean
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,8 +178,9 @@ export interface JobStoreShape {
    * suspect, a job that came back from dead nodes at least `suspectFrom` times (default 1; it may
    * be the poison pill that killed them), is taken only alone, and only when `isolate` says this
    * node is idle; otherwise it ends the batch and stays first in the queue. A job recovered fewer
-   * times is taken as any other. A fetch that ran twice (a command resent after a lost reply) takes
-   * nothing the second time.
+   * times is taken as any other. A paused queue gives nothing (`paused`): a fetch that runs after
+   * `setPaused` took effect takes no job, whether or not its node has heard of the pause. A fetch
+   * that ran twice (a command resent after a lost reply) takes nothing the second time.
    */
   readonly fetch: (
     queue: string,

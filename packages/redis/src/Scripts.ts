@@ -28,6 +28,8 @@ export const fetch = Redis.script(
       queue: string
       inProgress: string
       recovered: string
+      /** The set that holds the queue's name while it is paused. */
+      paused: string
       /** Nodes that may hold in-progress jobs (of this queue, in the cluster key scheme). */
       nodes: string
       /** Queues where the node holds in-progress jobs; the cluster key scheme has none. */
@@ -45,6 +47,7 @@ export const fetch = Redis.script(
     keys.queue,
     keys.inProgress,
     keys.recovered,
+    keys.paused,
     ...optional([keys.nodes], keys.nodeQueues),
     count,
     queue,
@@ -53,8 +56,8 @@ export const fetch = Redis.script(
     firstToken,
     suspectFrom,
   ],
-  { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 4 : 5) },
-).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number]>()
+  { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 5 : 6) },
+).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number, number]>()
 
 export const ack = Redis.script((inProgress: string, tokens: ReadonlyArray<string>) => [inProgress, ...tokens], {
   lua: Lua.ack,

@@ -88,7 +88,14 @@ export const run = Effect.fn("Fetcher.run")(function* (
       return backoff
     }
     yield* outage.succeeded
-    const { jobs, isolated, blocked } = fetched.success
+    const { jobs, isolated, blocked, paused } = fetched.success
+    if (paused) {
+      // The store says the queue is paused before its notification reached us: read the pause
+      // state now, so the loop stops (and emits QueuePausing, QueuePaused) without taking a job.
+      yield* claim.end({ isolated: false, blocked: false })
+      yield* wakeUp.refreshPaused
+      return (yield* wakeUp.isPaused(pool.queue)) ? Effect.void : signal.wait(pollInterval)
+    }
     yield* pool.start(reservation, jobs, isolated)
     yield* claim.end({ isolated, blocked })
     // A full fetch may have left more; a short one emptied the queue (or stopped at a suspect):
