@@ -5,9 +5,14 @@
  * line on stderr (`verk: cannot connect to Redis at ...`); a defect is logged with its stack.
  */
 import { applyNodeFlags } from "./NodeFlags.ts"
+import { holdSignals } from "./StartupSignals.ts"
 
-// `verk run` is a worker process: it restarts with its V8 flags before loading anything else.
-if (process.argv.slice(2).find((arg) => !arg.startsWith("-")) === "run") applyNodeFlags()
+// `verk run` is a worker process: it restarts with its V8 flags before loading anything else, and
+// a SIGTERM or SIGINT while it starts waits for the runtime, which undoes the start and exits 0.
+if (process.argv.slice(2).find((arg) => !arg.startsWith("-")) === "run") {
+  applyNodeFlags()
+  holdSignals()
+}
 
 // Modules by path, not the packages' indexes: @effect/platform-node's index alone loads its HTTP
 // server, clients and sockets (~30 MiB of RSS in every worker process), effect's every module.
