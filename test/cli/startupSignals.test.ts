@@ -4,7 +4,7 @@
  * what the process does rather than on a delay: as soon as its first lines ran, when it starts
  * loading its modules (StartupSignals holds the signal until the runtime listens), while the
  * module loads (a module with a long top-level await), while it connects to a Redis that does not
- * answer, and right after it said it is ready (with a job to run).
+ * answer, once its heartbeat is written, and right after it said it is ready (with a job to run).
  */
 import { createServer, type Socket } from "node:net"
 import { Redis } from "ioredis"
@@ -110,6 +110,34 @@ describe("SIGTERM while verk run starts", () => {
     } finally {
       for (const socket of sockets) socket.destroy()
       await new Promise<void>((done) => silent.close(() => done()))
+    }
+  }, 40_000)
+
+  it("once its heartbeat is written (registering the node): exits 0, the registration removed", async () => {
+    const namespace = uniqueNamespace()
+    namespaces.push(namespace)
+    const redis = new Redis(redisUrl())
+    try {
+      const worker = startVerk(["run", fixture("longJob.ts")], settings(namespace))
+      let heartbeat: string | undefined
+      await until(
+        "the node's heartbeat",
+        async () => {
+          heartbeat = (await redis.keys(`${namespace}:verk:node:*`))[0]
+          return heartbeat !== undefined || worker.child.exitCode !== null
+        },
+        30_000,
+      )
+      const { code, signal } = await terminate(worker, "once the heartbeat is written")
+      expect({ code, signal }).toEqual({ code: 0, signal: null })
+      const node = heartbeat?.slice(`${namespace}:verk:node:`.length).split(":")[0]
+      expect(node).toBeTruthy()
+      const left = (await keysOf(redis, namespace)).filter(
+        (key) => key.includes(node ?? "?") || /:(processes|verk_nodes|inprogress:.*)$/.test(key),
+      )
+      expect(left, "the node's registration, heartbeat and process entry").toEqual([])
+    } finally {
+      redis.disconnect()
     }
   }, 40_000)
 
