@@ -2,15 +2,20 @@
 -- under a token (the caller's first token, then the next numbers), so that the job's outcome is
 -- written by its token, whatever the payload's size. A fetch that finds its first token taken ran
 -- already (a command resent after a lost reply): it takes nothing.
--- A job that came back from a dead node (listed in `verk:recovered`) may be the poison pill that
--- killed it, so it runs alone on a node: it is taken only as a batch of one by a node that asks
--- for isolation (it is idle), and otherwise it ends the batch and stays first in the queue.
+-- A suspect, a job that came back from dead nodes at least ARGV[6] times (counted in
+-- `verk:recovered`), may be the poison pill that killed them, so it runs alone on a node: it is
+-- taken only as a batch of one by a node that asks for isolation (it is idle), and otherwise it
+-- ends the batch and stays first in the queue. A job recovered fewer times is taken as any other.
+-- A paused queue gives nothing: a fetch that runs after the pause was written takes no job, whether
+-- or not its node has heard of the pause yet.
 -- KEYS[1]  `queue:<name>`                 the queue (jobs are taken from the right: oldest first)
 -- KEYS[2]  `inprogress:<name>:<node>`     hash: token → payload, the node's in-progress entries
 -- KEYS[3]  `verk:recovered`               hash: raw payload → times it came back from a dead node
--- KEYS[4]  `verk_nodes`                   nodes that may hold in-progress jobs; in the cluster key
+-- KEYS[4]  `verk:paused`                  set of the paused queues; in the cluster key scheme
+--                                         `verk:paused:{<name>}`, which holds the queue's name while paused
+-- KEYS[5]  `verk_nodes`                   nodes that may hold in-progress jobs; in the cluster key
 --                                         scheme `verk:nodes:{<name>}`, those of this queue
--- KEYS[5]  `verk:node:<node>:queues`      (optional) queues where the node holds in-progress jobs;
+-- KEYS[6]  `verk:node:<node>:queues`      (optional) queues where the node holds in-progress jobs;
 --                                         the cluster key scheme has no such key
 -- ARGV[1]  N, how many jobs to take; N < 1 takes nothing
 -- ARGV[2]  the queue's name
@@ -18,21 +23,27 @@
 -- ARGV[4]  '1' if the node is idle and may take a recovered job alone, else '0'
 -- ARGV[5]  the first token: an integer; the k-th job taken gets ARGV[5] + k - 1 (the caller keeps
 --          N numbers from ARGV[5] for this fetch, and never gives them out again)
+-- ARGV[6]  recoveries from which a job is a suspect (≥ 1)
 -- Returns: { jobs taken oldest first (the k-th under token ARGV[5] + k - 1), 1 if the one job
 --            taken is a recovered one, 1 if a recovered job waits at the head of the queue for an
---            idle node }.
+--            idle node, 1 if the queue is paused (nothing taken) }.
+if redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 1 then
+  return { {}, 0, 0, 1 }
+end
 local count = tonumber(ARGV[1])
 if count == nil or count < 1 or redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then
-  return { {}, 0, 0 }
+  return { {}, 0, 0, 0 }
 end
 local jobs = redis.call('RPOP', KEYS[1], count)
 if not jobs then
-  return { {}, 0, 0 }
+  return { {}, 0, 0, 0 }
 end
 local isolated, blocked = 0, 0
+local suspectFrom = tonumber(ARGV[6])
 if redis.call('EXISTS', KEYS[3]) == 1 then
   for i = 1, #jobs do
-    if redis.call('HEXISTS', KEYS[3], jobs[i]) == 1 then
+    local recoveries = tonumber(redis.call('HGET', KEYS[3], jobs[i]) or '0')
+    if recoveries >= suspectFrom then
       local keep = i - 1
       if i == 1 and ARGV[4] == '1' then
         keep = 1
@@ -50,14 +61,14 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   end
 end
 if #jobs == 0 then
-  return { {}, 0, blocked }
+  return { {}, 0, blocked, 0 }
 end
 local first = tonumber(ARGV[5])
 for k = 1, #jobs do
   redis.call('HSET', KEYS[2], string.format('%.0f', first + k - 1), jobs[k])
 end
-redis.call('SADD', KEYS[4], ARGV[3])
-if KEYS[5] then
-  redis.call('SADD', KEYS[5], ARGV[2])
+redis.call('SADD', KEYS[5], ARGV[3])
+if KEYS[6] then
+  redis.call('SADD', KEYS[6], ARGV[2])
 end
-return { jobs, isolated, blocked }
+return { jobs, isolated, blocked, 0 }

@@ -230,12 +230,14 @@ export const jobsConformance = roleSuite(
             jobs: [notText],
             isolated: false,
             blocked: false,
+            paused: false,
           })
           assert.strictEqual(yield* store.requeueOrphans("q", "n", yield* tokensOf(store, "q", "n", [notText])), 1)
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), {
             jobs: [notText],
             isolated: false,
             blocked: false,
+            paused: false,
           })
           assert.strictEqual(yield* store.requeueInProgress("q", "n"), 1)
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), [notText])
@@ -243,8 +245,8 @@ export const jobsConformance = roleSuite(
           assert.deepStrictEqual(
             yield* fetched(store, "q2", "n", 10),
             options.shardedByQueue
-              ? { jobs: [badByte], isolated: false, blocked: false }
-              : { jobs: [], isolated: false, blocked: true },
+              ? { jobs: [badByte], isolated: false, blocked: false, paused: false }
+              : { jobs: [], isolated: false, blocked: true, paused: false },
           )
         }),
       )
@@ -525,6 +527,41 @@ export const jobsConformance = roleSuite(
       )
     })
 
+    describe("fetch of a paused queue", () => {
+      test(
+        "takes nothing and says the queue is paused; once resumed it takes the jobs",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* store.enqueue("q", ["a", "b"])
+          yield* store.enqueue("other", ["c"])
+          yield* store.setPaused("q", true)
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
+            jobs: [],
+            isolated: false,
+            blocked: false,
+            paused: true,
+          })
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
+          assert.deepStrictEqual(yield* held(store, "q", "n"), [])
+          assert.deepStrictEqual(yield* store.nodeQueues("n"), [])
+          // Only that queue.
+          assert.deepStrictEqual(yield* fetched(store, "other", "n", 10), {
+            jobs: ["c"],
+            isolated: false,
+            blocked: false,
+            paused: false,
+          })
+          yield* store.setPaused("q", false)
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), {
+            jobs: ["a", "b"],
+            isolated: false,
+            blocked: false,
+            paused: false,
+          })
+        }),
+      )
+    })
+
     describe("fetch with recovered jobs", () => {
       test(
         "with no suspects is never isolated nor blocked, even when asked to isolate",
@@ -534,18 +571,21 @@ export const jobsConformance = roleSuite(
             jobs: [],
             isolated: false,
             blocked: false,
+            paused: false,
           })
           yield* store.enqueue("q", ["a", "b"])
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), {
             jobs: ["a", "b"],
             isolated: false,
             blocked: false,
+            paused: false,
           })
           yield* store.enqueue("q", ["c", "d"])
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["c", "d"],
             isolated: false,
             blocked: false,
+            paused: false,
           })
         }),
       )
@@ -560,8 +600,14 @@ export const jobsConformance = roleSuite(
             jobs: [],
             isolated: false,
             blocked: true,
+            paused: false,
           })
-          assert.deepStrictEqual(yield* fetched(store, "q", "n", 1), { jobs: [], isolated: false, blocked: true })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 1), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+            paused: false,
+          })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["a", "s"])
           assert.deepStrictEqual(yield* held(store, "q", "n"), [])
           // nothing was taken, so the node is not registered for the queue
@@ -579,6 +625,7 @@ export const jobsConformance = roleSuite(
             jobs: ["s"],
             isolated: true,
             blocked: false,
+            paused: false,
           })
           assert.deepStrictEqual(yield* held(store, "q", "n"), ["s"])
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a"])
@@ -587,6 +634,7 @@ export const jobsConformance = roleSuite(
             jobs: ["a", "b"],
             isolated: false,
             blocked: false,
+            paused: false,
           })
         }),
       )
@@ -607,22 +655,26 @@ export const jobsConformance = roleSuite(
             jobs: ["a", "b"],
             isolated: false,
             blocked: true,
+            paused: false,
           })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["c", "s"])
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
             jobs: [],
             isolated: false,
             blocked: true,
+            paused: false,
           })
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["s"],
             isolated: true,
             blocked: false,
+            paused: false,
           })
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
             jobs: ["c"],
             isolated: false,
             blocked: false,
+            paused: false,
           })
           assert.deepStrictEqual(yield* held(store, "q", "n"), ["c", "s", "b", "a"])
         }),
@@ -637,16 +689,19 @@ export const jobsConformance = roleSuite(
             jobs: ["s1"],
             isolated: true,
             blocked: false,
+            paused: false,
           })
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false), {
             jobs: [],
             isolated: false,
             blocked: true,
+            paused: false,
           })
           assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, true), {
             jobs: ["s2"],
             isolated: true,
             blocked: false,
+            paused: false,
           })
           assert.strictEqual(yield* store.queueSize("q"), 0)
         }),
@@ -665,6 +720,52 @@ export const jobsConformance = roleSuite(
             jobs: ["s", "t", "a"],
             isolated: false,
             blocked: false,
+            paused: false,
+          })
+        }),
+      )
+
+      test(
+        "with suspectFrom 2 a job recovered once is taken as any other, and one recovered twice alone",
+        Effect.gen(function* () {
+          const store = yield* Store
+          yield* recovered("q", ["once"])
+          yield* store.enqueue("q", ["a"])
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10, false, 2), {
+            jobs: ["once", "a"],
+            isolated: false,
+            blocked: false,
+            paused: false,
+          })
+          // Both die with node n: "once" comes back a second time (a suspect now), "a" a first time.
+          assert.deepStrictEqual(yield* recoverRaws(store, "q", "n", 5), { taken: 2, poisoned: [] })
+          yield* store.enqueue("q", ["b"])
+          assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b", "a", "once"])
+          assert.deepStrictEqual(yield* fetched(store, "q", "m", 10, false, 2), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+            paused: false,
+          })
+          assert.deepStrictEqual(yield* fetched(store, "q", "m", 10, true, 2), {
+            jobs: ["once"],
+            isolated: true,
+            blocked: false,
+            paused: false,
+          })
+          assert.deepStrictEqual(yield* fetched(store, "q", "m", 10, false, 2), {
+            jobs: ["a", "b"],
+            isolated: false,
+            blocked: false,
+            paused: false,
+          })
+          // The default counts one recovery: "a" would have been a suspect.
+          yield* recovered("q2", ["c"])
+          assert.deepStrictEqual(yield* fetched(store, "q2", "m", 10, false), {
+            jobs: [],
+            isolated: false,
+            blocked: true,
+            paused: false,
           })
         }),
       )
@@ -679,6 +780,7 @@ export const jobsConformance = roleSuite(
             jobs: ["s"],
             isolated: false,
             blocked: true,
+            paused: false,
           })
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["t"])
         }),
@@ -712,7 +814,12 @@ export const jobsConformance = roleSuite(
           assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), ["b"])
           assert.deepStrictEqual(yield* held(store, "q", "alive"), ["a"])
           // b was never recovered: it is not a suspect
-          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), { jobs: ["b"], isolated: false, blocked: false })
+          assert.deepStrictEqual(yield* fetched(store, "q", "n", 10), {
+            jobs: ["b"],
+            isolated: false,
+            blocked: false,
+            paused: false,
+          })
         }),
       )
 

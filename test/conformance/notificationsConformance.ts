@@ -255,8 +255,9 @@ export const notificationsConformance = roleSuite(
           const store = yield* Store
           const { next, quiet } = yield* listen
           yield* store.enqueue("q", ["a"])
-          yield* store.setPaused("q", true)
+          // Taken before the pause: a paused queue gives nothing.
           yield* fetched(store, "q", "n", 1)
+          yield* store.setPaused("q", true)
           yield* store.retry("q", "n", yield* tokenOf(store, "q", "n", "a"), "a-failed", 10)
           yield* store.setPaused("q", false)
           yield* store.enqueue("r", ["b"])

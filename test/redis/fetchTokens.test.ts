@@ -28,10 +28,11 @@ afterAll(async () => {
 const fetch = (count: number, firstToken: number) =>
   redis.eval(
     Lua.fetch,
-    5,
+    6,
     queue,
     inProgress,
     key("verk:recovered"),
+    key("verk:paused"),
     key("verk_nodes"),
     key("verk:node:n1:queues"),
     count,
@@ -39,7 +40,8 @@ const fetch = (count: number, firstToken: number) =>
     "n1",
     0,
     firstToken,
-  ) as Promise<[Array<string>, number, number]>
+    2,
+  ) as Promise<[Array<string>, number, number, number]>
 
 describe("fetch.lua's tokens", () => {
   it("writes each job under its token, and a resent call takes nothing", async () => {
@@ -52,7 +54,7 @@ describe("fetch.lua's tokens", () => {
       "1000000000003": "c",
     })
     // The same command again: it ran already, so it takes nothing and overwrites nothing.
-    expect(await fetch(3, 1_000_000_000_001)).toEqual([[], 0, 0])
+    expect(await fetch(3, 1_000_000_000_001)).toEqual([[], 0, 0, 0])
     expect(await redis.lrange(queue, 0, -1)).toEqual(["d"])
     expect(await redis.hlen(inProgress)).toBe(3)
     // The next call's tokens follow on.

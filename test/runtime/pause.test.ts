@@ -4,8 +4,9 @@
  * jobs finish, starts no other, and only then reports itself paused.
  */
 import { assert, it } from "@effect/vitest"
-import { Deferred, Effect, Schema } from "effect"
+import { Deferred, Effect, Schema, Stream } from "effect"
 import { CurrentJob } from "../../packages/core/src/CurrentJob.ts"
+import { context as storeContext } from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import {
   eventually,
@@ -117,6 +118,47 @@ const pausing = (kind: StoreKind) => {
       yield* node.verk.resume("default")
       yield* node.events.await(is("JobFinished"), 5)
       assert.strictEqual(yield* store.store.queueSize("default"), 0)
+    }).pipe(quietLogs),
+  )
+
+  it.live("a pause the node has not heard of yet still stops its next fetch: the store says the queue is paused", () =>
+    Effect.gen(function* () {
+      const opened = yield* kind.open
+      // The node never hears a pause notification (one late under load, or lost): only the store
+      // knows the queue is paused when the running jobs end and the next fetch goes out.
+      const unheard = {
+        ...opened.store,
+        notifications: Stream.filter(opened.store.notifications, (notice) => notice._tag !== "Pause"),
+      }
+      const store = { ...opened, store: unheard, context: storeContext(unheard) }
+      const gate = yield* Deferred.make<void>()
+      const started: Array<number> = []
+      const Gated = Worker.make({
+        name: "Gated",
+        args: Schema.Tuple([Schema.Int]),
+        perform: ([n]) =>
+          Effect.gen(function* () {
+            started.push(n)
+            if (n < 0) yield* Deferred.await(gate)
+          }),
+      })
+      // The pause refresh (every five polls) would see the pause after a second: far later than this test.
+      const node = yield* startNode(store, { ...config, pollInterval: "2 seconds" }, [Gated])
+      yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
+      yield* node.client.enqueueMany(Gated, [[-1], [-2]])
+      yield* node.events.await(is("JobStarted"), 2)
+      yield* node.client.enqueueMany(Gated, [[1], [2], [3]])
+
+      yield* node.verk.pause("default")
+      yield* Deferred.succeed(gate, undefined)
+      yield* node.events.await(forQueue("QueuePaused", "default"), 1, { timeout: "3 seconds" })
+      assert.deepStrictEqual(
+        [...started].sort((x, y) => x - y),
+        [-2, -1],
+        "no job starts once the queue is paused",
+      )
+      assert.strictEqual(yield* store.store.queueSize("default"), 3)
+      assert.strictEqual(yield* status(node, "default"), "paused")
     }).pipe(quietLogs),
   )
 

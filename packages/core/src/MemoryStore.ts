@@ -206,7 +206,7 @@ const claimToken = (tokens: Map<string, number>, token: string, now: number): bo
 const jobFlow = (
   state: State,
 ): Pick<JobStoreShape, "enqueue" | "addScheduled" | "fetch" | "ack" | "retry" | "kill" | "inProgress"> => {
-  const { sets, recoveries, nodes, nodeQueues, tokens, notify, newToken, queue, inProgressOf, push } = state
+  const { sets, recoveries, nodes, nodeQueues, tokens, notify, newToken, queue, inProgressOf, push, paused } = state
   return {
     enqueue: (name, payloads, token) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) =>
@@ -221,8 +221,9 @@ const jobFlow = (
         for (const { payload, score } of entries) sets[set].add(payload, score)
         if (entries.length > 0) notify({ _tag: "Scheduled" })
       }),
-    fetch: (name, node, count, isolate = false) =>
+    fetch: (name, node, count, isolate = false, suspectFrom = 1) =>
       Effect.sync(() => {
+        if (paused.has(name)) return { jobs: [], isolated: false, blocked: false, paused: true }
         const jobs: Array<InProgressJob> = []
         let isolated = false
         let blocked = false
@@ -230,7 +231,7 @@ const jobFlow = (
         while (jobs.length < count) {
           const [job] = list.rpop(1)
           if (job === undefined) break
-          if (recoveries.has(job)) {
+          if ((recoveries.get(job) ?? 0) >= suspectFrom) {
             if (jobs.length === 0 && isolate) {
               jobs.push({ token: newToken(), raw: job })
               isolated = true
@@ -248,7 +249,7 @@ const jobFlow = (
           nodes.add(node)
           nodeQueues.set(node, (nodeQueues.get(node) ?? new Set()).add(name))
         }
-        return { jobs, isolated, blocked }
+        return { jobs, isolated, blocked, paused: false }
       }),
     ack: (name, node, tokens) =>
       Effect.sync(() => {

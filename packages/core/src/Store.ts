@@ -151,6 +151,8 @@ export interface Fetched {
   readonly isolated: boolean
   /** A job that came back from a dead node waits first in the queue for an idle node. */
   readonly blocked: boolean
+  /** The queue is paused (`setPaused`): nothing was taken. */
+  readonly paused: boolean
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -184,12 +186,20 @@ export interface JobStoreShape {
   /**
    * Atomically move up to `count` of the oldest jobs of `queue` into `node`'s in-progress entries
    * for it, each under a fresh token, and return them oldest first. `count` ≤ 0 takes nothing. A
-   * job that came back from a dead node (it may be the poison pill that killed it) is taken only
-   * alone, and only when `isolate` says this node is idle; otherwise it ends the batch and stays
-   * first in the queue. A fetch that ran twice (a command resent after a lost reply) takes nothing
-   * the second time.
+   * suspect, a job that came back from dead nodes at least `suspectFrom` times (default 1; it may
+   * be the poison pill that killed them), is taken only alone, and only when `isolate` says this
+   * node is idle; otherwise it ends the batch and stays first in the queue. A job recovered fewer
+   * times is taken as any other. A paused queue gives nothing (`paused`): a fetch that runs after
+   * `setPaused` took effect takes no job, whether or not its node has heard of the pause. A fetch
+   * that ran twice (a command resent after a lost reply) takes nothing the second time.
    */
-  readonly fetch: (queue: string, node: string, count: number, isolate?: boolean) => Effect.Effect<Fetched, StoreError>
+  readonly fetch: (
+    queue: string,
+    node: string,
+    count: number,
+    isolate?: boolean,
+    suspectFrom?: number,
+  ) => Effect.Effect<Fetched, StoreError>
   /** Remove finished jobs (by token) from `node`'s in-progress entries. */
   readonly ack: (queue: string, node: string, tokens: ReadonlyArray<string>) => Effect.Effect<void, StoreError>
   /** Atomically: ZADD `payload` to `retry` at `at` and remove the job of `token` from in-progress. */
@@ -218,7 +228,7 @@ export interface JobStoreShape {
   readonly inProgress: (queue: string, node: string) => Effect.Effect<ReadonlyArray<InProgressJob>, StoreError>
   /**
    * Move one atomic batch of a dead `node`'s in-progress jobs for `queue` back to where they run
-   * next, counting recoveries per job (such jobs then run alone, see `fetch`). A job recovered more
+   * next, counting recoveries per job (past a count, such jobs then run alone, see `fetch`). A job recovered more
    * than `maxRecoveries` times is left for the caller to kill as a poison pill.
    */
   readonly recoverBatch: (

@@ -1,8 +1,20 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { Isolation } from "../src/internal/Isolation.ts"
+import { Isolation, suspectFrom } from "../src/internal/Isolation.ts"
 
 describe("Isolation", () => {
+  it("a job runs alone once it came back twice, or before a recovery could make it a poison pill", () => {
+    // maxRecoveries → recoveries from which a job is a suspect
+    const table = [0, 1, 2, 3, 25].map((max) => [max, suspectFrom(max)])
+    assert.deepStrictEqual(table, [
+      [0, 1],
+      [1, 1],
+      [2, 2],
+      [3, 2],
+      [25, 2],
+    ])
+  })
+
   it.effect("an idle node may take a suspect alone; a busy one fetches as usual", () =>
     Effect.gen(function* () {
       const isolation = yield* Isolation

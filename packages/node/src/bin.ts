@@ -7,11 +7,16 @@
 import * as Module from "node:module"
 import { subcommandOf } from "./cli/commands.ts"
 import { applyNodeFlags } from "./NodeFlags.ts"
+import { holdSignals } from "./StartupSignals.ts"
 
 const args = process.argv.slice(2)
 
-// `verk run` is a worker process: it restarts with its V8 flags before loading anything else.
-if (subcommandOf(args) === "run") applyNodeFlags()
+// `verk run` is a worker process: it restarts with its V8 flags before loading anything else, and
+// a SIGTERM or SIGINT while it starts waits for the runtime, which undoes the start and exits 0.
+if (subcommandOf(args) === "run") {
+  applyNodeFlags()
+  holdSignals()
+}
 
 // V8's compiled code for the modules loaded next is kept on disk (Node's compile cache, in the OS's
 // temporary directory) and reused by the next start: about a third of the CPU a start takes.

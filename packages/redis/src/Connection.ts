@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
 import * as IoredisInternals from "./IoredisInternals.ts"
 import * as Mailbox from "./Mailbox.ts"
@@ -188,11 +189,14 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
   // A connection that cannot be opened fails at once with the socket's error (ioredis would go on
   // retrying in the background): a worker process then exits for its supervisor to restart it, and
   // a one-shot command reports the error. Once open, errors are logged and ioredis reconnects.
+  // Interruptible: a start stopped while it connects (SIGTERM) closes the half-open client.
   const open = (role: string, extra?: RedisOptions) =>
     Effect.tryPromise({
-      try: async () => {
+      try: async (signal) => {
         const client = create(extra)
         if (client instanceof IORedis) follower?.follow(client)
+        const abort = () => void close(client)
+        signal.addEventListener("abort", abort, { once: true })
         let opened = false
         let lastError: unknown
         // Once open, an outage is one line when it starts and one when it ends (Offline.ts).
@@ -211,6 +215,8 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
         } catch (cause) {
           void close(client)
           throw new ConnectionFailed({ url: target, cause: lastError ?? cause })
+        } finally {
+          signal.removeEventListener("abort", abort)
         }
         // A client that reconnects by itself should never end before we close it; should ioredis
         // give up anyway (it has, around a Sentinel failover), start it again.
@@ -240,7 +246,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
         catch: toError,
       })
 
-  const client = yield* Effect.acquireRelease(open("command"), (client) => Effect.promise(() => close(client, true)))
+  const client = yield* acquireInterruptibly(open("command"), (client) => close(client, true))
 
   const redis = yield* Redis.make({
     send: sendWith(client),
@@ -253,7 +259,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     pool: options.pool,
     subscribe: Effect.fnUntraced(function* (channel, onMessage) {
       // ioredis re-subscribes by itself after a reconnect.
-      const subscriber = yield* Effect.acquireRelease(open("subscriber"), (conn) => Effect.promise(() => close(conn)))
+      const subscriber = yield* acquireInterruptibly(open("subscriber"), close)
       subscriber.on("message", (from: string, message: string) => onMessage({ channel: from, message }))
       yield* Effect.tryPromise({ try: () => subscriber.subscribe(channel), catch: toError })
       return Effect.never
@@ -264,6 +270,19 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
 
   return Context.make(Redis.Redis, redis).pipe(Context.add(Wire.Wire, wire))
 })
+
+/**
+ * `acquire` with `release` as the scope's finalizer once it succeeded, but interruptible while it
+ * runs (unlike `Effect.acquireRelease`): opening a connection to a Redis that does not answer must
+ * not hold up a shutdown. `open` closes what it opened when interrupted.
+ */
+const acquireInterruptibly = <A, E, R>(
+  acquire: Effect.Effect<A, E, R>,
+  release: (value: A) => Promise<void>,
+): Effect.Effect<A, E, R | Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.tap(restore(acquire), (value) => Effect.addFinalizer(() => Effect.promise(() => release(value)))),
+  )
 
 /**
  * Our `Wire` on the command connection `client`; its subscriptions open connections of their own
@@ -329,9 +348,7 @@ const makeWire = (
         return events.stream
       }
       // Re-subscribed here rather than by ioredis, so that `Resubscribed` follows Redis's reply.
-      const subscriber = yield* Effect.acquireRelease(open("subscriber", { autoResubscribe: false }), (conn) =>
-        Effect.promise(() => close(conn)),
-      )
+      const subscriber = yield* acquireInterruptibly(open("subscriber", { autoResubscribe: false }), close)
       subscriber.on(sharded ? "smessage" : "message", onMessage)
       const subscribe = () => (sharded ? subscriber.ssubscribe(channel) : subscriber.subscribe(channel))
       yield* Effect.tryPromise({ try: subscribe, catch: toError })

@@ -47,7 +47,13 @@ export interface Keys {
   readonly processWork: (identity: string) => string
   /** Sidekiq 6 reads running jobs here; 7 and later from `:work`. */
   readonly processWorkers: (identity: string) => string
+  /** Set of the paused queues. */
   readonly paused: string
+  /**
+   * The set a fetch of `queue` reads to know it is paused (it holds the queue's name when it is):
+   * `paused` in Sidekiq's scheme, one in the queue's slot in the cluster scheme.
+   */
+  readonly pausedOf: (queue: string) => string
   /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
   readonly notify: string
   readonly stat: (name: "processed" | "failed", day?: string) => string
@@ -93,6 +99,7 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     processWork: (identity) => `${g}${identity}:work`,
     processWorkers: (identity) => `${g}${identity}:workers`,
     paused: `${g}verk:paused`,
+    pausedOf: scheme === "cluster" ? (queue) => `${prefix}verk:paused:{${queue}}` : () => `${prefix}verk:paused`,
     notify: `${g}verk:notify`,
     stat: (name, day) => (day === undefined ? `${g}stat:${name}` : `${g}stat:${name}:${day}`),
     periodic: `${g}verk:periodic`,

@@ -28,6 +28,8 @@ export const fetch = Redis.script(
       queue: string
       inProgress: string
       recovered: string
+      /** The set that holds the queue's name while it is paused. */
+      paused: string
       /** Nodes that may hold in-progress jobs (of this queue, in the cluster key scheme). */
       nodes: string
       /** Queues where the node holds in-progress jobs; the cluster key scheme has none. */
@@ -39,19 +41,23 @@ export const fetch = Redis.script(
     isolate: boolean,
     /** The token of the first job taken; the next ones follow it (see fetch.lua). */
     firstToken: number,
+    /** Recoveries from which a job is a suspect and runs alone. */
+    suspectFrom: number,
   ) => [
     keys.queue,
     keys.inProgress,
     keys.recovered,
+    keys.paused,
     ...optional([keys.nodes], keys.nodeQueues),
     count,
     queue,
     node,
     isolate ? 1 : 0,
     firstToken,
+    suspectFrom,
   ],
-  { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 4 : 5) },
-).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number]>()
+  { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 5 : 6) },
+).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number, number]>()
 
 export const ack = Redis.script((inProgress: string, tokens: ReadonlyArray<string>) => [inProgress, ...tokens], {
   lua: Lua.ack,

@@ -106,8 +106,8 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
             durable("enqueue", keys.queue(queue)),
             Effect.asVoid,
           ),
-    fetch: (queue, node, wanted, isolate = false) => {
-      if (wanted < 1) return Effect.succeed({ jobs: [], isolated: false, blocked: false })
+    fetch: (queue, node, wanted, isolate = false, suspectFrom = 1) => {
+      if (wanted < 1) return Effect.succeed({ jobs: [], isolated: false, blocked: false, paused: false })
       // Kept for this call: a resend of the same command (same tokens) takes nothing (fetch.lua).
       const first = tokens(wanted)
       return Effect.andThen(
@@ -118,6 +118,7 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
             queue: keys.queue(queue),
             inProgress: keys.inProgress(queue, node),
             recovered: keys.recovered(queue),
+            paused: keys.pausedOf(queue),
             nodes: keys.nodesOf(queue),
             nodeQueues: scheme.scriptNodeQueues(node),
           },
@@ -126,12 +127,14 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
           node,
           isolate,
           first,
+          suspectFrom,
         ).pipe(run("fetch", Replies.FetchReply)),
       ).pipe(
-        Effect.map(([jobs, isolated, blocked]) => ({
+        Effect.map(([jobs, isolated, blocked, paused]) => ({
           jobs: jobs.map((bytes, k) => ({ token: String(first + k), raw: Payload.fromBytes(bytes) })),
           isolated: isolated === 1,
           blocked: blocked === 1,
+          paused: paused === 1,
         })),
       )
     },

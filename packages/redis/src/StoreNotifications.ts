@@ -29,10 +29,16 @@ export const make: Operations<"notifications" | "setPaused" | "pausedQueues"> = 
     Stream.mapError((cause) => new Store.StoreError({ operation: "notifications", cause })),
     Stream.filterMap(parseNotification),
   ),
-  setPaused: (queue, paused) =>
-    send("setPaused", paused ? "SADD" : "SREM", keys.paused, queue).pipe(
+  setPaused: (queue, paused) => {
+    const command = paused ? "SADD" : "SREM"
+    // The cluster scheme: the queue's own set first, the one its fetches read (fetch.lua).
+    const own = keys.pausedOf(queue)
+    const first = own === keys.paused ? Effect.void : send("setPaused", command, own, queue)
+    return first.pipe(
+      Effect.andThen(send("setPaused", command, keys.paused, queue)),
       Effect.andThen(scheme.publish("setPaused", `pause:${queue}`)),
       Effect.asVoid,
-    ),
+    )
+  },
   pausedQueues: strings("pausedQueues", "SMEMBERS", keys.paused).pipe(Effect.map((names) => new Set(names))),
 })

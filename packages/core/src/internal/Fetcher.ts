@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { Settings } from "../Settings.ts"
 import { JobStore } from "../Store.ts"
-import { Isolation } from "./Isolation.ts"
+import { Isolation, suspectFrom } from "./Isolation.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
 import type { Pool } from "./Pool.ts"
@@ -34,8 +34,9 @@ export const run = Effect.fn("Fetcher.run")(function* (
   const store = yield* JobStore
   const wakeUp = yield* WakeUp
   const node = (yield* Node).id
-  const { pollInterval } = yield* Settings
+  const { pollInterval, maxRecoveries } = yield* Settings
   const isolation = yield* Isolation
+  const suspects = suspectFrom(maxRecoveries)
   const signal = yield* wakeUp.forQueue(pool.queue)
   yield* wakeUp.watch(pool.queue)
   // Idle, the queue sleeps until signalled (our pushes, or WakeUp's poll for foreign ones); this
@@ -79,7 +80,7 @@ export const run = Effect.fn("Fetcher.run")(function* (
     }
     yield* signal.clear
     const fetched = yield* Effect.result(
-      store.fetch(pool.queue, node, reservation.count, claim.permission === "isolate"),
+      store.fetch(pool.queue, node, reservation.count, claim.permission === "isolate", suspects),
     )
     if (fetched._tag === "Failure") {
       yield* outage.failed(fetched.failure)
@@ -87,7 +88,14 @@ export const run = Effect.fn("Fetcher.run")(function* (
       return backoff
     }
     yield* outage.succeeded
-    const { jobs, isolated, blocked } = fetched.success
+    const { jobs, isolated, blocked, paused } = fetched.success
+    if (paused) {
+      // The store says the queue is paused before its notification reached us: read the pause
+      // state now, so the loop stops (and emits QueuePausing, QueuePaused) without taking a job.
+      yield* claim.end({ isolated: false, blocked: false })
+      yield* wakeUp.refreshPaused
+      return (yield* wakeUp.isPaused(pool.queue)) ? Effect.void : signal.wait(pollInterval)
+    }
     yield* pool.start(reservation, jobs, isolated)
     yield* claim.end({ isolated, blocked })
     // A full fetch may have left more; a short one emptied the queue (or stopped at a suspect):

@@ -1,9 +1,15 @@
 /**
  * Running suspects alone. A job that came back from a dead node may be the poison pill that killed
- * it; if it ran beside other jobs and killed this node too, they would all come back together and
- * share its count until every one of them looked like a pill. So such a job runs alone on its
- * node: when a queue finds one at its head, every queue of the node stops taking jobs until the
- * node is idle, the job runs by itself, and then the node goes on as before.
+ * it; if it ran beside other jobs and killed node after node, they would all come back together
+ * and share its count until every one of them looked like a pill. But most jobs of a dead node are
+ * innocent (the node was killed, ran out of memory, lost its machine), and running each of them
+ * alone would serialise its work on the survivors. So a job is a suspect only once it came back a
+ * second time (`suspectFrom`): after one death the jobs run again as any others; a job that was
+ * in flight at two deaths runs alone. A pill thus kills two nodes in company (the jobs beside it go
+ * back to their queues, counted once or twice), then only alone, and goes to dead after
+ * `maxRecoveries`; an innocent job never reaches the limit through it. When a queue finds a
+ * suspect at its head, every queue of the node stops taking jobs until the node is idle, the job
+ * runs by itself, and then the node goes on as before.
  *
  * This is node-wide, in-process state: JavaScript runs one fiber step at a time, so each
  * transition below is atomic.
@@ -15,6 +21,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+
+/**
+ * How many times a job must have come back from dead nodes to run alone: twice, or fewer when
+ * `maxRecoveries` is lower, so that a job always runs alone before a recovery can make it a poison
+ * pill (an innocent beside a pill would otherwise reach the limit with it).
+ */
+export const suspectFrom = (maxRecoveries: number): number => Math.max(1, Math.min(2, maxRecoveries))
 
 /** What a fetcher may do now. */
 export type Permission =

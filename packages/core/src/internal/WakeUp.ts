@@ -109,6 +109,11 @@ export class WakeUp extends Context.Service<
     readonly watch: (queue: string) => Effect.Effect<void, never, Scope.Scope>
     readonly scheduled: Signal
     readonly isPaused: (queue: string) => Effect.Effect<boolean>
+    /**
+     * Re-reads pause state now, waking the queues whose state changed: a fetch found its queue
+     * paused before the notification arrived (late under load, or lost).
+     */
+    readonly refreshPaused: Effect.Effect<void>
   }
 >()("@verk/core/WakeUp") {
   static readonly layer: Layer.Layer<WakeUp, never, NotificationStore | SetStore | Settings> = Layer.effect(
@@ -214,6 +219,7 @@ export class WakeUp extends Context.Service<
           ).pipe(Effect.asVoid),
         scheduled,
         isPaused: (queue: string) => Effect.map(Ref.get(paused), (set) => set.has(queue)),
+        refreshPaused,
       }
     }),
   )
