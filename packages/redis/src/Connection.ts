@@ -15,6 +15,7 @@ import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
 import * as Redacted from "effect/Redacted"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
+import * as ClusterRedirects from "./ClusterRedirects.ts"
 import * as IoredisInternals from "./IoredisInternals.ts"
 import * as Mailbox from "./Mailbox.ts"
 import * as Offline from "./Offline.ts"
@@ -230,9 +231,11 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     <A = unknown>(command: string, ...args: ReadonlyArray<string>): Effect.Effect<A, Redis.RedisError> =>
       Effect.tryPromise({
         try: () =>
-          (idle(client) && command.toUpperCase() !== "SCRIPT"
-            ? sendNow(client, command, args, "utf8")
-            : untilRun(client, () => call(client, command, args))) as Promise<A>,
+          (onCluster(client, command)
+            ? ClusterRedirects.send(client, command, args, "utf8", offlineTimeoutMillis)
+            : idle(client) && command.toUpperCase() !== "SCRIPT"
+              ? sendNow(client, command, args, "utf8")
+              : untilRun(client, () => call(client, command, args))) as Promise<A>,
         catch: toError,
       })
 
@@ -256,7 +259,9 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     }),
   })
 
-  const wire = makeWire(client, clientOptions, open, close, (message) => runFork(Effect.logWarning(message)))
+  const wire = makeWire(client, clientOptions, offlineTimeoutMillis, open, close, (message) =>
+    runFork(Effect.logWarning(message)),
+  )
 
   return Context.make(Redis.Redis, redis).pipe(Context.add(Wire.Wire, wire))
 })
@@ -268,6 +273,7 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
 const makeWire = (
   client: Client,
   clientOptions: RedisOptions,
+  offlineTimeoutMillis: number,
   open: (role: string, extra?: RedisOptions) => Effect.Effect<Client, Redis.RedisError>,
   close: (client: Client) => Promise<void>,
   logWarning: (message: string) => void,
@@ -279,9 +285,11 @@ const makeWire = (
     send: (command, args) =>
       Effect.tryPromise({
         try: () =>
-          idle(client) && command !== "SCRIPT"
-            ? sendNow(client, command, args.map(toWireArg), null)
-            : untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
+          onCluster(client, command)
+            ? ClusterRedirects.send(client, command, args.map(toWireArg), null, offlineTimeoutMillis)
+            : idle(client) && command !== "SCRIPT"
+              ? sendNow(client, command, args.map(toWireArg), null)
+              : untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
         catch: toError,
       }),
     writer: (key) =>
@@ -395,13 +403,14 @@ const betweenFailoverTries = (cluster: Cluster): Promise<void> => {
   return new Promise((resolve) => setTimeout(resolve, 100))
 }
 
+/** Commands on a Cluster go out one by one (ClusterRedirects.ts); `SCRIPT` goes to every primary (`call`). */
+const onCluster = (client: Client, command: string): client is Cluster =>
+  client instanceof Cluster && command.toUpperCase() !== "SCRIPT"
+
 /** A Cluster's reply for a command it did not run (a slot moved or has no primary yet). */
 const NotRun = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/
 
-/**
- * Sends on a Cluster again while it answers that the command did not run. ioredis 6.0.0 redirects MOVED, but not for auto-pipelined commands
- * (redis/ioredis#2075), and gives up on CLUSTERDOWN after a short while.
- */
+/** `SCRIPT` on a Cluster's primaries, sent again while one answers that it did not run it (a failover). */
 const untilRun = <A>(client: Client, send: () => Promise<A>): Promise<A> =>
   client instanceof Cluster ? retryNotRun(client, send) : send()
 

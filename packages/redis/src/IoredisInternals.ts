@@ -38,3 +38,15 @@ export interface OfflineQueue {
  */
 export const offlineQueue = (client: Redis | Cluster): OfflineQueue =>
   (client as unknown as { readonly offlineQueue: OfflineQueue }).offlineQueue
+
+/**
+ * The Cluster's connection to the primary at `host:port`, made if the Cluster has none yet
+ * (`connectionPool.findOrCreate`, which ioredis's own MOVED and ASK handling calls): a redirect may
+ * name a node the Cluster has not seen, or still knows as a replica.
+ */
+export const clusterNode = (cluster: Cluster, host: string, port: number): Redis =>
+  (
+    cluster as unknown as {
+      readonly connectionPool: { findOrCreate(node: { host: string; port: number }, readOnly?: boolean): Redis }
+    }
+  ).connectionPool.findOrCreate({ host, port }, false)
