@@ -50,6 +50,7 @@ export interface ConnectionOptions {
    * How long a command waits for Redis while the connection is down (default 5 seconds; env
    * `VERK_REDIS_OFFLINE_TIMEOUT`): then it fails (a `StoreError`, reason `Unavailable`) and is
    * never sent. An enqueue to an unreachable Redis fails within this; the node's loops try again.
+   * On a Cluster also how long it waits out a failover or its slot's migration (`SlotMoving`).
    */
   readonly offlineTimeout?: Duration.Input | undefined
 }
