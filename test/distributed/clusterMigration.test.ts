@@ -49,6 +49,11 @@ const EnqueueTimeoutMillis = OfflineTimeoutMillis + 5_000
 /** Keys moved per MIGRATE, and the pause between two (the migration takes a few seconds). */
 const MigrateBatch = 10
 const BetweenBatchesMillis = 100
+/**
+ * Graceful failovers in a row (each shard there and back): ioredis's auto-pipelines failed calls in
+ * about half of the runs of four.
+ */
+const Failovers = 8
 /** Keys added to the migrating slot besides the queue's own. */
 const Fillers = 180
 
@@ -111,7 +116,7 @@ const percentile = (values: ReadonlyArray<number>, share: number): number => {
  */
 const runScenario = <A>(
   queues: ReadonlyArray<string>,
-  fault: () => Promise<A>,
+  fault: (fire: (queue: string) => void) => Promise<A>,
   options: { readonly schedule?: boolean } = {},
 ) => {
   starts.clear()
@@ -155,7 +160,8 @@ const runScenario = <A>(
         const millis = Date.now() - at
         if (outcome._tag === "Failure") {
           const error = outcome.failure
-          const reason = error instanceof StoreError ? error.reason._tag : String(error)
+          const reason =
+            error instanceof StoreError ? `${error.reason._tag}: ${error.message.slice(0, 120)}` : String(error)
           calls.push({ queue, at, millis, outcome: "failed", reason })
         } else if (outcome.success._tag === "None") calls.push({ queue, at, millis, outcome: "hung" })
         else {
@@ -179,11 +185,14 @@ const runScenario = <A>(
     // Every queue runs before the fault.
     yield* until(() => queues.every((queue) => (starts.get(queue)?.length ?? 0) >= 20), 20_000)
     const faultStarted = Date.now()
-    const result = yield* Effect.promise(fault)
+    // Calls the fault adds to the producers' (they are recorded alike, and joined before the drain).
+    const extra: Array<Promise<void>> = []
+    const result = yield* Effect.promise(() => fault((queue) => extra.push(Effect.runPromise(call(queue)))))
     const faultEnded = Date.now()
     yield* Effect.sleep(1_500)
     producing = false
     yield* Fiber.join(producers)
+    yield* Effect.promise(() => Promise.all(extra))
     const everyRan = () => [...acknowledged].every((jid) => (runs.get(jid) ?? 0) >= 1)
     yield* until(everyRan, 20_000)
     const store = Context.get(context, Store)
@@ -332,11 +341,33 @@ describe("Redis Cluster: topology changes under load", () => {
     const elsewhere = queues.find((queue) => owners.get(queue) !== owners.get("verk"))!
     const report = await runScenario(
       queues,
-      async () => {
+      async (fire) => {
         const failovers = []
-        // Each shard there and back: the {verk} registries' (every schedule and enqueue registers there), a queue's.
-        for (const key of ["{verk}", keys.queue(elsewhere), "{verk}", keys.queue(elsewhere)]) {
-          failovers.push(await started().failOverGracefully(key))
+        // Each shard there and back, twice: the {verk} registries' (every schedule and enqueue registers there), a queue's.
+        for (const key of Array.from({ length: Failovers }, (_, n) =>
+          n % 2 === 0 ? "{verk}" : keys.queue(elsewhere),
+        )) {
+          const owner = owners.get(key === "{verk}" ? "verk" : elsewhere)
+          const onShard = queues.filter((queue) => owners.get(queue) === owner)
+          const shard = onShard.length > 0 ? onShard : queues
+          // Bursts of calls to the shard's queues while its primary hands over (its writes are paused,
+          // then answered MOVED): one call alone, then calls to several slots of the same node queued
+          // behind it, as ioredis's auto-pipelines once grouped them.
+          let done = false
+          const handover = started()
+            .failOverGracefully(key)
+            .finally(() => {
+              done = true
+            })
+          // Awaited below, once the bursts stop.
+          handover.catch(() => {})
+          while (!done) {
+            fire(shard[0]!)
+            await new Promise((resolve) => setImmediate(resolve))
+            for (const queue of shard) for (let k = 0; k < 2; k++) fire(queue)
+            await new Promise((resolve) => setTimeout(resolve, 15))
+          }
+          failovers.push(await handover)
         }
         return failovers
       },
@@ -347,7 +378,7 @@ describe("Redis Cluster: topology changes under load", () => {
     const pauses = Object.fromEntries(queues.map((queue) => [queue, longestGap(starts.get(queue)!, from, to + 1_000)]))
     const latencies = report.calls.filter((call) => call.at + call.millis >= from && call.at <= to).map((c) => c.millis)
     console.log(
-      `graceful CLUSTER FAILOVER ×4 (${to - from} ms): calls ${report.calls.length}, failed ${failed.length} ${JSON.stringify(failed.slice(0, 3))}; ` +
+      `graceful CLUSTER FAILOVER ×${Failovers} (${to - from} ms): calls ${report.calls.length}, failed ${failed.length} ${JSON.stringify(failed.slice(0, 3))}; ` +
         `longest pause per queue ${JSON.stringify(pauses)} ms; call latency during it p50 ${percentile(latencies, 0.5)} ms, ` +
         `longest ${Math.max(0, ...latencies)} ms; acknowledged ${report.acknowledged}, lost ${report.lost}, twice ${report.twice}`,
     )

@@ -84,6 +84,8 @@ const Slots = 16_384
 const NodeTimeoutMillis = 1_000
 const StartTimeoutMillis = 15_000
 const FailoverTimeoutMillis = 20_000
+/** Longer than Redis's own limit for a manual failover (CLUSTER_MF_TIMEOUT, 5 s). */
+const ManualFailoverMillis = 7_000
 
 const canListen = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -395,32 +397,41 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<RedisC
     const replica = view.find((n) => n.masterId === owner?.id && !isFailed(n))
     if (owner === undefined || replica === undefined)
       throw new Error(`no primary with a live replica owns slot ${slot}`)
-    await command(replica.port, "CLUSTER", "FAILOVER")
-    await waitFor(
-      `replica ${replica.port} to take over from ${owner.port} on every node`,
-      async () => {
-        const ports = livePorts()
-        const [states, views] = await Promise.all([
-          Promise.all(ports.map(clusterState)),
-          Promise.all(ports.map(clusterNodes)),
-        ])
-        // The new primary serves the slot, and the old one follows it, in every node's view.
-        const agreed = views.every((nodes) => {
-          const promoted = nodes?.find((n) => n.port === replica.port)
-          const demoted = nodes?.find((n) => n.port === owner.port)
-          return (
-            promoted?.flags.includes("master") === true &&
-            promoted.slots.some(([from, to]) => slot >= from && slot <= to) &&
-            demoted?.masterId === replica.id
-          )
-        })
-        const synced = (await linkStatus(owner.port)) === "up"
-        return states.every((state) => state === "ok") && agreed && synced ? true : undefined
-      },
-      FailoverTimeoutMillis,
-      () => describeNodes(livePorts()),
-    )
-    return { oldPort: owner.port, newPort: replica.port }
+    const tookOver = async () => {
+      const ports = livePorts()
+      const [states, views] = await Promise.all([
+        Promise.all(ports.map(clusterState)),
+        Promise.all(ports.map(clusterNodes)),
+      ])
+      // The new primary serves the slot, and the old one follows it, in every node's view.
+      const agreed = views.every((nodes) => {
+        const promoted = nodes?.find((n) => n.port === replica.port)
+        const demoted = nodes?.find((n) => n.port === owner.port)
+        return (
+          promoted?.flags.includes("master") === true &&
+          promoted.slots.some(([from, to]) => slot >= from && slot <= to) &&
+          demoted?.masterId === replica.id
+        )
+      })
+      const synced = (await linkStatus(owner.port)) === "up"
+      return states.every((state) => state === "ok") && agreed && synced ? true : undefined
+    }
+    // A manual failover the replica cannot finish in time (5 s: it must catch up with the paused
+    // primary) is abandoned by Redis without a word: ask again, a few times.
+    for (let attempt = 1; ; attempt++) {
+      await command(replica.port, "CLUSTER", "FAILOVER")
+      try {
+        await waitFor(
+          `replica ${replica.port} to take over from ${owner.port} on every node`,
+          tookOver,
+          ManualFailoverMillis,
+          () => describeNodes(livePorts()),
+        )
+        return { oldPort: owner.port, newPort: replica.port }
+      } catch (error) {
+        if (attempt >= 3) throw error
+      }
+    }
   }
 
   return {
