@@ -86,17 +86,11 @@ const corkForTurn = (node: Redis): void => {
   })
 }
 
-const write = (
-  node: Redis,
-  command: string,
-  args: ReadonlyArray<string | number | Buffer>,
-  options: { readonly replyEncoding: "utf8" | null; readonly keyPrefix?: string },
-  asking: boolean,
-): Promise<unknown> => {
+const write = (node: Redis, command: Command, asking: boolean): Promise<unknown> => {
   corkForTurn(node)
   // ASKING holds for the next command on the connection: written just before it, in the same turn.
   if (asking) node.asking().catch(() => {})
-  return node.sendCommand(new Command(command, [...args], options)) as Promise<unknown>
+  return node.sendCommand(command) as Promise<unknown>
 }
 
 const sleep = (millis: number) => new Promise<void>((resolve) => setTimeout(resolve, millis))
@@ -114,7 +108,9 @@ export const send = async (
 ): Promise<unknown> => {
   const keyPrefix = cluster.options.keyPrefix
   const options = { replyEncoding, ...(keyPrefix === undefined ? {} : { keyPrefix }) }
-  const slot = new Command(command, [...args], options).getSlot()
+  // A Command settles once: each try sends a new one (the first also gives the slot).
+  let next: Command | undefined = new Command(command, [...args], options)
+  const slot = next.getSlot()
   const started = Date.now()
   let redirect: { readonly node: Redis; readonly asking: boolean } | undefined
   let pause = FirstPauseMillis
@@ -124,7 +120,9 @@ export const send = async (
     const node = redirect?.node ?? ownerOf(cluster, slot)
     if (node !== undefined) {
       try {
-        return await write(node, command, args, options, redirect?.asking === true)
+        const attempt = next ?? new Command(command, [...args], options)
+        next = undefined
+        return await write(node, attempt, redirect?.asking === true)
       } catch (error) {
         const answer = notRun(error)
         if (answer === undefined) throw error

@@ -1,6 +1,6 @@
 /**
- * The ioredis state Connection.ts reads beyond ioredis's documented API, all of it here: fields
- * its typings mark `@ignore` or that wrap private ones. Checked against ioredis 6.0.0
+ * The ioredis state Connection.ts and ClusterRedirects.ts read beyond ioredis's documented API,
+ * all of it here: fields its typings mark `@ignore` or that wrap private ones. Checked against ioredis 6.0.0
  * (`CheckedVersion`); packages/redis/test/IoredisInternals.test.ts fails when the installed
  * version differs or these fields change shape, so an upgrade is looked at before it is trusted.
  */
