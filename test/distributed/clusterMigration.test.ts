@@ -48,7 +48,7 @@ const OfflineTimeoutMillis = 10_000
 const EnqueueTimeoutMillis = OfflineTimeoutMillis + 5_000
 /** Keys moved per MIGRATE, and the pause between two (the migration takes a few seconds). */
 const MigrateBatch = 10
-const BetweenBatchesMillis = 100
+const BetweenBatchesMillis = 200
 /**
  * Graceful failovers in a row (each shard there and back): ioredis's auto-pipelines failed calls in
  * about half of the runs of four.
