@@ -48,8 +48,31 @@ export interface RedisCluster {
   readonly freezeReplicasOf: (
     key: string,
   ) => Promise<{ readonly frozenPorts: Array<number>; readonly resume: () => void }>
+  /**
+   * Starts a live migration of the slot of `key` from its primary to another one (`to`, or the next
+   * primary): `CLUSTER SETSLOT IMPORTING` on the target, `MIGRATING` on the source. The keys move
+   * only when asked (`moveKeys`), and the migration ends with `finish` (`SETSLOT NODE` on every
+   * primary, the target first).
+   */
+  readonly startMigration: (key: string, to?: number) => Promise<SlotMigration>
+  /**
+   * A graceful `CLUSTER FAILOVER` on a replica of the primary of `key`'s slot; resolves once that
+   * replica is the primary every node agrees on, and cluster_state is ok everywhere.
+   */
+  readonly failOverGracefully: (key: string) => Promise<{ readonly oldPort: number; readonly newPort: number }>
   /** Kills every process it started and removes their directories. */
   readonly stop: () => Promise<void>
+}
+
+/** A slot being migrated (see `RedisCluster.startMigration`). */
+export interface SlotMigration {
+  readonly slot: number
+  readonly fromPort: number
+  readonly toPort: number
+  /** Moves up to `count` of the slot's keys still on the source (one MIGRATE ... KEYS); returns how many. */
+  readonly moveKeys: (count: number) => Promise<number>
+  /** Moves the keys left, then gives the slot to the target on every primary. */
+  readonly finish: () => Promise<void>
 }
 
 export interface ClusterOptions {
@@ -61,6 +84,8 @@ const Slots = 16_384
 const NodeTimeoutMillis = 1_000
 const StartTimeoutMillis = 15_000
 const FailoverTimeoutMillis = 20_000
+/** Longer than Redis's own limit for a manual failover (CLUSTER_MF_TIMEOUT, 5 s). */
+const ManualFailoverMillis = 7_000
 
 const canListen = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -332,7 +357,86 @@ export const startCluster = async (options: ClusterOptions = {}): Promise<RedisC
     return { newPrimaryPort, millis: Date.now() - since }
   }
 
+  const startMigration = async (key: string, to?: number): Promise<SlotMigration> => {
+    const slot = Number(await command(livePorts()[0]!, "CLUSTER", "KEYSLOT", key))
+    const masters = await primaries()
+    const source = masters.find((p) => p.slots.some(([from, last]) => slot >= from && slot <= last))
+    if (source === undefined) throw new Error(`no primary owns slot ${slot} of key ${key}`)
+    const others = masters.filter((p) => p.port !== source.port)
+    const target = to === undefined ? others[0] : others.find((p) => p.port === to)
+    if (target === undefined) throw new Error(`no primary to migrate slot ${slot} to`)
+    await command(target.port, "CLUSTER", "SETSLOT", slot, "IMPORTING", source.id)
+    await command(source.port, "CLUSTER", "SETSLOT", slot, "MIGRATING", target.id)
+    const moveKeys = async (count: number) => {
+      const keys = (await command(source.port, "CLUSTER", "GETKEYSINSLOT", slot, count)) as Array<string>
+      if (keys.length > 0)
+        await command(source.port, "MIGRATE", "127.0.0.1", target.port, "", 0, 5_000, "KEYS", ...keys)
+      return keys.length
+    }
+    const finish = async () => {
+      while ((await moveKeys(100)) > 0) {}
+      // The target first: from then on it answers for the slot (redis-cli --cluster does the same).
+      await command(target.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id)
+      await command(source.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id)
+      await Promise.all(
+        others
+          .filter((p) => p.port !== target.port)
+          .map((p) => command(p.port, "CLUSTER", "SETSLOT", slot, "NODE", target.id)),
+      )
+    }
+    return { slot, fromPort: source.port, toPort: target.port, moveKeys, finish }
+  }
+
+  const failOverGracefully = async (key: string) => {
+    const port = livePorts()[0]!
+    const slot = Number(await command(port, "CLUSTER", "KEYSLOT", key))
+    const view = (await clusterNodes(port)) ?? []
+    const owner = view.find(
+      (n) => n.flags.includes("master") && n.slots.some(([from, to]) => slot >= from && slot <= to),
+    )
+    const replica = view.find((n) => n.masterId === owner?.id && !isFailed(n))
+    if (owner === undefined || replica === undefined)
+      throw new Error(`no primary with a live replica owns slot ${slot}`)
+    const tookOver = async () => {
+      const ports = livePorts()
+      const [states, views] = await Promise.all([
+        Promise.all(ports.map(clusterState)),
+        Promise.all(ports.map(clusterNodes)),
+      ])
+      // The new primary serves the slot, and the old one follows it, in every node's view.
+      const agreed = views.every((nodes) => {
+        const promoted = nodes?.find((n) => n.port === replica.port)
+        const demoted = nodes?.find((n) => n.port === owner.port)
+        return (
+          promoted?.flags.includes("master") === true &&
+          promoted.slots.some(([from, to]) => slot >= from && slot <= to) &&
+          demoted?.masterId === replica.id
+        )
+      })
+      const synced = (await linkStatus(owner.port)) === "up"
+      return states.every((state) => state === "ok") && agreed && synced ? true : undefined
+    }
+    // A manual failover the replica cannot finish in time (5 s: it must catch up with the paused
+    // primary) is abandoned by Redis without a word: ask again, a few times.
+    for (let attempt = 1; ; attempt++) {
+      await command(replica.port, "CLUSTER", "FAILOVER")
+      try {
+        await waitFor(
+          `replica ${replica.port} to take over from ${owner.port} on every node`,
+          tookOver,
+          ManualFailoverMillis,
+          () => describeNodes(livePorts()),
+        )
+        return { oldPort: owner.port, newPort: replica.port }
+      } catch (error) {
+        if (attempt >= 3) throw error
+      }
+    }
+  }
+
   return {
+    startMigration,
+    failOverGracefully,
     nodes: processes.map((each) => ({ host: "127.0.0.1", port: each.port }) as const),
     primaries,
     killPrimaryOf,

@@ -16,6 +16,11 @@ export type StoreErrorReason =
    * the write may be on the primary only.
    */
   | { readonly _tag: "NotReplicated"; readonly wanted: number; readonly acknowledged: number }
+  /**
+   * A Redis Cluster was migrating the slot of the operation's keys (resharding) for longer than
+   * the operation could wait: it did not run; try again once the migration is over.
+   */
+  | { readonly _tag: "SlotMoving"; readonly slot: number }
 
 /** A store operation failed; `reason` says why, `cause` is what the store's client reported. */
 export class StoreError extends Data.TaggedError("StoreError")<{
@@ -47,7 +52,21 @@ export const reasonOf = (cause: unknown): StoreErrorReason => {
   ) {
     return { _tag: "NotReplicated", wanted: cause.wanted, acknowledged: cause.acknowledged }
   }
+  const moving = findTagged(cause, "SlotMoving")
+  if (Predicate.hasProperty(moving, "slot") && typeof moving.slot === "number") {
+    return { _tag: "SlotMoving", slot: moving.slot }
+  }
   return Unavailable
+}
+
+/** The first error tagged `tag` along the chain of causes (a client's error wraps the one that says it). */
+const findTagged = (cause: unknown, tag: string): unknown => {
+  let current = cause
+  for (let depth = 0; depth < 8 && Predicate.hasProperty(current, "cause"); depth++) {
+    if (Predicate.isTagged(current, tag)) return current
+    current = current.cause
+  }
+  return Predicate.isTagged(current, tag) ? current : undefined
 }
 
 /**

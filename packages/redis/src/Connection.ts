@@ -16,6 +16,7 @@ import * as Redis from "effect/persistence/Redis"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
+import * as ClusterRedirects from "./ClusterRedirects.ts"
 import * as IoredisInternals from "./IoredisInternals.ts"
 import * as Mailbox from "./Mailbox.ts"
 import * as Offline from "./Offline.ts"
@@ -51,6 +52,7 @@ export interface ConnectionOptions {
    * How long a command waits for Redis while the connection is down (default 5 seconds; env
    * `VERK_REDIS_OFFLINE_TIMEOUT`): then it fails (a `StoreError`, reason `Unavailable`) and is
    * never sent. An enqueue to an unreachable Redis fails within this; the node's loops try again.
+   * On a Cluster also how long it waits out a failover or its slot's migration (`SlotMoving`).
    */
   readonly offlineTimeout?: Duration.Input | undefined
 }
@@ -240,9 +242,11 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     <A = unknown>(command: string, ...args: ReadonlyArray<string>): Effect.Effect<A, Redis.RedisError> =>
       Effect.tryPromise({
         try: () =>
-          (idle(client) && command.toUpperCase() !== "SCRIPT"
-            ? sendNow(client, command, args, "utf8")
-            : untilRun(client, () => call(client, command, args))) as Promise<A>,
+          (onCluster(client, command)
+            ? ClusterRedirects.send(client, command, args, "utf8", offlineTimeoutMillis)
+            : idle(client) && command.toUpperCase() !== "SCRIPT"
+              ? sendNow(client, command, args, "utf8")
+              : untilRun(client, () => call(client, command, args))) as Promise<A>,
         catch: toError,
       })
 
@@ -266,7 +270,9 @@ export const makeServices = Effect.fnUntraced(function* (options: ConnectionOpti
     }),
   })
 
-  const wire = makeWire(client, clientOptions, open, close, (message) => runFork(Effect.logWarning(message)))
+  const wire = makeWire(client, clientOptions, offlineTimeoutMillis, open, close, (message) =>
+    runFork(Effect.logWarning(message)),
+  )
 
   return Context.make(Redis.Redis, redis).pipe(Context.add(Wire.Wire, wire))
 })
@@ -291,6 +297,7 @@ const acquireInterruptibly = <A, E, R>(
 const makeWire = (
   client: Client,
   clientOptions: RedisOptions,
+  offlineTimeoutMillis: number,
   open: (role: string, extra?: RedisOptions) => Effect.Effect<Client, Redis.RedisError>,
   close: (client: Client) => Promise<void>,
   logWarning: (message: string) => void,
@@ -302,9 +309,11 @@ const makeWire = (
     send: (command, args) =>
       Effect.tryPromise({
         try: () =>
-          idle(client) && command !== "SCRIPT"
-            ? sendNow(client, command, args.map(toWireArg), null)
-            : untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
+          onCluster(client, command)
+            ? ClusterRedirects.send(client, command, args.map(toWireArg), null, offlineTimeoutMillis)
+            : idle(client) && command !== "SCRIPT"
+              ? sendNow(client, command, args.map(toWireArg), null)
+              : untilRun(client, () => sendBuffer(client, command, args.map(toWireArg))),
         catch: toError,
       }),
     writer: (key) =>
@@ -416,13 +425,14 @@ const betweenFailoverTries = (cluster: Cluster): Promise<void> => {
   return new Promise((resolve) => setTimeout(resolve, 100))
 }
 
+/** Commands on a Cluster go out one by one (ClusterRedirects.ts); `SCRIPT` goes to every primary (`call`). */
+const onCluster = (client: Client, command: string): client is Cluster =>
+  client instanceof Cluster && command.toUpperCase() !== "SCRIPT"
+
 /** A Cluster's reply for a command it did not run (a slot moved or has no primary yet). */
 const NotRun = /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN)\b/
 
-/**
- * Sends on a Cluster again while it answers that the command did not run. ioredis 6.0.0 redirects MOVED, but not for auto-pipelined commands
- * (redis/ioredis#2075), and gives up on CLUSTERDOWN after a short while.
- */
+/** `SCRIPT` on a Cluster's primaries, sent again while one answers that it did not run it (a failover). */
 const untilRun = <A>(client: Client, send: () => Promise<A>): Promise<A> =>
   client instanceof Cluster ? retryNotRun(client, send) : send()
 

@@ -1,6 +1,6 @@
 /**
- * The ioredis state Connection.ts reads beyond ioredis's documented API, all of it here: fields
- * its typings mark `@ignore` or that wrap private ones. Checked against ioredis 6.0.0
+ * The ioredis state Connection.ts and ClusterRedirects.ts read beyond ioredis's documented API,
+ * all of it here: fields its typings mark `@ignore` or that wrap private ones. Checked against ioredis 6.0.0
  * (`CheckedVersion`); packages/redis/test/IoredisInternals.test.ts fails when the installed
  * version differs or these fields change shape, so an upgrade is looked at before it is trusted.
  */
@@ -55,3 +55,14 @@ export const guardReadyCheck = (
   const check = connector.check.bind(connector)
   connector.check = (info) => accepts(info, check)
 }
+/**
+ * The Cluster's connection to the primary at `host:port`, made if the Cluster has none yet
+ * (`connectionPool.findOrCreate`, which ioredis's own MOVED and ASK handling calls): a redirect may
+ * name a node the Cluster has not seen, or still knows as a replica.
+ */
+export const clusterNode = (cluster: Cluster, host: string, port: number): Redis =>
+  (
+    cluster as unknown as {
+      readonly connectionPool: { findOrCreate(node: { host: string; port: number }, readOnly?: boolean): Redis }
+    }
+  ).connectionPool.findOrCreate({ host, port }, false)

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { Redis } from "ioredis"
+import { Cluster, Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { redisUrl } from "../../../test/support/redis.ts"
 import * as IoredisInternals from "../src/IoredisInternals.ts"
@@ -95,5 +95,18 @@ describe("IoredisInternals", () => {
     expect(await reply).toBe("PONG")
     // Refused once (the command waited), then accepted on the next connect.
     expect(roles).toEqual(["master", "master"])
+  })
+
+  it("finds or makes a Cluster's connection to a primary, once", () => {
+    const cluster = new Cluster([{ host: "127.0.0.1", port: 7000 }], { lazyConnect: true })
+    try {
+      const node = IoredisInternals.clusterNode(cluster, "127.0.0.1", 7001)
+      expect(node).toBeInstanceOf(Redis)
+      expect([node.options.host, node.options.port]).toEqual(["127.0.0.1", 7001])
+      expect(cluster.nodes("master")).toContain(node)
+      expect(IoredisInternals.clusterNode(cluster, "127.0.0.1", 7001)).toBe(node)
+    } finally {
+      cluster.disconnect()
+    }
   })
 })
