@@ -13,13 +13,12 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Settings, Shutdown, type Store, Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
-import * as Cause from "effect/Cause"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
-import * as Runtime from "effect/Runtime"
+import { teardown } from "./ProcessExit.ts"
 import { releaseWhenIdle } from "./StartupMemory.ts"
 
 /** What a node's process reads from the environment: the runtime's settings and the store's. */
@@ -56,8 +55,7 @@ export const layer = <const Workers extends ReadonlyArray<Worker.AnyWorker<unkno
   )
 
 /** A signal ends the process normally: a graceful shutdown is a success, so exit 0. */
-export const teardown: Runtime.Teardown = (exit, onExit) =>
-  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) ? onExit(0) : Runtime.defaultTeardown(exit, onExit)
+export { teardown } from "./ProcessExit.ts"
 
 /**
  * npm (`npm run`, `npx`, `npm exec`) runs a command through `sh -c`, and passes SIGTERM to that

@@ -34,7 +34,7 @@ const [NodeRuntime, NodeServices, Effect, { CliOutput, Command }, { presenter, r
     import("effect/cli"),
     import("./cli/errors.ts"),
     import("./main.ts").then(({ verk }) => verk(args)),
-    import("./cli/exit.ts"),
+    import("./ProcessExit.ts"),
   ])
 
 command.pipe(

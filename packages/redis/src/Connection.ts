@@ -13,10 +13,17 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
-import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { type RedisOptions as AllRedisOptions, Cluster, Command, Redis as IORedis } from "ioredis"
+import { Cluster, Command, Redis as IORedis } from "ioredis"
 import * as ClusterRedirects from "./ClusterRedirects.ts"
+import {
+  type ConnectionOptions,
+  clientOptionsOf,
+  describeTarget,
+  type RedisOptions,
+  retryStrategy,
+  urlOf,
+} from "./ConnectionOptions.ts"
 import * as IoredisInternals from "./IoredisInternals.ts"
 import * as Mailbox from "./Mailbox.ts"
 import * as Offline from "./Offline.ts"
@@ -24,88 +31,12 @@ import * as SentinelFollow from "./SentinelFollow.ts"
 import * as Slots from "./Slots.ts"
 import * as Wire from "./Wire.ts"
 
-/** ioredis options; reply mapping stays ioredis's default, which the replies below expect. */
-type RedisOptions = Omit<AllRedisOptions, "replyMapping">
-
-/** A Redis node's address, for Sentinel and Cluster. */
-export interface HostPort {
-  readonly host: string
-  readonly port: number
-}
-
-/** Where Redis is (one server, Sentinel or Cluster), and how to talk to it. */
-export interface ConnectionOptions {
-  /**
-   * The Redis to use (default `redis://127.0.0.1:6379`). With `sentinel` or `cluster`, only its
-   * user name, password and database are used.
-   */
-  readonly url?: string | Redacted.Redacted<string> | undefined
-  /** Find the primary through Redis Sentinel, and follow it when Sentinel fails it over. */
-  readonly sentinel?: { readonly nodes: ReadonlyArray<HostPort>; readonly name: string } | undefined
-  /** A Redis Cluster, found from these nodes (any of them). */
-  readonly cluster?: { readonly nodes: ReadonlyArray<HostPort> } | undefined
-  /** Extra ioredis options; the defaults below suit a job runner. */
-  readonly ioredis?: RedisOptions | undefined
-  /** The pool of dedicated connections for blocking commands (Effect's `Redis.reserve`). */
-  readonly pool?: Redis.PoolOptions | undefined
-  /**
-   * How long a command waits for Redis while the connection is down (default 5 seconds; env
-   * `VERK_REDIS_OFFLINE_TIMEOUT`): then it fails (a `StoreError`, reason `Unavailable`) and is
-   * never sent. An enqueue to an unreachable Redis fails within this; the node's loops try again.
-   * On a Cluster also how long it waits out a failover or its slot's migration (`SlotMoving`).
-   */
-  readonly offlineTimeout?: Duration.Input | undefined
-}
-
-/** The Redis used when `url` is absent. */
-export const DefaultUrl = "redis://127.0.0.1:6379"
-
-/** Where a connection goes, for messages: the URL (password masked), or the nodes. */
-const describeTarget = (options: ConnectionOptions): string => {
-  if (options.cluster !== undefined) return `cluster nodes ${hostPorts(options.cluster.nodes)}`
-  if (options.sentinel !== undefined)
-    return `primary "${options.sentinel.name}" via Sentinel ${hostPorts(options.sentinel.nodes)}`
-  return redactUrl(urlOf(options))
-}
-
-const hostPorts = (nodes: ReadonlyArray<HostPort>) => nodes.map(({ host, port }) => `${host}:${port}`).join(",")
-
-const urlOf = (options: ConnectionOptions): string =>
-  options.url === undefined ? DefaultUrl : Redacted.isRedacted(options.url) ? Redacted.value(options.url) : options.url
-
-/** The user name, password and database of a URL, for Sentinel and Cluster connections. */
-const credentials = (url: string): RedisOptions => {
-  try {
-    const parsed = new URL(url)
-    const db = Number(parsed.pathname.slice(1))
-    return {
-      ...(parsed.username === "" ? {} : { username: decodeURIComponent(parsed.username) }),
-      ...(parsed.password === "" ? {} : { password: decodeURIComponent(parsed.password) }),
-      ...(Number.isInteger(db) && db > 0 ? { db } : {}),
-    }
-  } catch {
-    return {}
-  }
-}
+export { type ConnectionOptions, DefaultUrl, type HostPort, redactUrl } from "./ConnectionOptions.ts"
 
 /** A command client: one Redis (maybe found through Sentinel) or a Cluster. */
 type Client = IORedis | Cluster
 
-/** Reconnect after 50 ms, doubling up to 500 ms: Redis restarts are short, and a stalled worker is costly. */
-const retryStrategy = (attempt: number): number => Math.min(50 * 2 ** Math.min(attempt, 4), 500)
-
 const toError = (cause: unknown) => new Redis.RedisError({ cause })
-
-/** `url` with its password masked (`redis://user:***@host:6379`), safe to show in errors and logs. */
-export const redactUrl = (url: string): string => {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== "") parsed.password = "***"
-    return parsed.href
-  } catch {
-    return "(an unreadable Redis URL)"
-  }
-}
 
 /** A connection could not be opened: where to (password masked) and the last socket error. */
 export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
@@ -122,24 +53,7 @@ export class ConnectionFailed extends Data.TaggedError("ConnectionFailed")<{
 export const makeServices = Effect.fnUntraced(function* (options: ConnectionOptions) {
   const url = urlOf(options)
   const target = describeTarget(options)
-  const clientOptions: RedisOptions = {
-    lazyConnect: true,
-    enableAutoPipelining: true,
-    retryStrategy,
-    ...(options.sentinel === undefined && options.cluster === undefined ? {} : credentials(url)),
-    ...(options.sentinel === undefined
-      ? {}
-      : {
-          sentinels: options.sentinel.nodes.map(({ host, port }) => ({ host, port })),
-          name: options.sentinel.name,
-          // No `failoverDetector` (in ioredis 6.0.0 its switch-master handler can race a reconnect
-          // and leave the client closed for good): SentinelFollow.ts follows the primary instead.
-          // The first connect asks each sentinel once and fails at once when none answers; once
-          // connected, the client waits for them (see `open`), holding commands meanwhile.
-          sentinelRetryStrategy: () => null,
-        }),
-    ...options.ioredis,
-  }
+  const clientOptions = clientOptionsOf(options, url)
   const runFork = Effect.runForkWith(yield* Effect.context<never>())
   const follower = yield* SentinelFollow.scoped(options.sentinel, clientOptions, (line) =>
     runFork(Effect.logWarning(line)),

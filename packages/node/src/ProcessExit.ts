@@ -1,7 +1,7 @@
 /**
  * How the `verk` process exits: a signal ends it normally (a graceful shutdown is a success, so
- * exit 0), anything else as `runMain` does by default. The same as `NodeProcess.teardown`, kept
- * apart so that the bin has it without loading the worker process's modules (Redis, the runtime).
+ * exit 0), anything else as `runMain` does by default. Its own module, so that the bin has it
+ * without loading the worker process's modules (Redis, the runtime); `NodeProcess` re-exports it.
  */
 import * as Cause from "effect/Cause"
 import * as Exit from "effect/Exit"
