@@ -14,7 +14,8 @@
  *   BENCH_ONLY=matrix,drain               runs only these phases (comma-separated) and prints their
  *                                         sections: drain (1), latency (2–4), idle-load (5),
  *                                         memory (6's long-running process), scale-out (7),
- *                                         cluster (8), matrix (the workload matrix)
+ *                                         cluster (8), matrix (the workload matrix), unique (9:
+ *                                         a unique enqueue against a plain one)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -29,6 +30,7 @@ import { killAll } from "./processes.ts"
 import { type Row, renderTable, type Section, type System, type SystemId, toJson } from "./report.ts"
 import * as Sidekiq from "./sidekiq.ts"
 import { awaitConnectionsClosed, connectAdmin, fmtInt, percentile } from "./support.ts"
+import * as UniqueEnqueue from "./uniqueEnqueue.ts"
 import * as Verk from "./verk.ts"
 import * as WorkloadMatrix from "./workloadMatrix.ts"
 
@@ -38,7 +40,7 @@ const { values: flags } = parseArgs({
 })
 const quick = flags.quick === true
 
-const Phases = ["drain", "latency", "idle-load", "memory", "scale-out", "cluster", "matrix"] as const
+const Phases = ["drain", "latency", "idle-load", "memory", "scale-out", "cluster", "matrix", "unique"] as const
 type Phase = (typeof Phases)[number]
 /** BENCH_ONLY's phases; every phase when it is unset or empty. */
 const only = (() => {
@@ -281,6 +283,14 @@ const main = async () => {
           return { longDrain, longIdle }
         })()
       : undefined
+    // Section 9: a unique enqueue against a plain one (uniqueEnqueue.ts).
+    const uniqueEnqueue = runs("unique")
+      ? await (async () => {
+          await fresh(admin, "Verk: enqueue against enqueueUnique, one call at a time")
+          return UniqueEnqueue.runUniqueEnqueue({ url: server.url, admin, calls: quick ? 1_000 : 10_000 })
+        })()
+      : undefined
+
     // Section 8: the same drain on a private 3-shard Redis Cluster (clusterScaleOut.ts).
     const clusterScaleOut = runs("cluster")
       ? await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
@@ -529,6 +539,7 @@ const main = async () => {
       ...(memorySection.rows.length > 0 ? [memorySection] : []),
       ...(runs("scale-out") ? [scaleOutSection] : []),
       ...(clusterScaleOut === undefined ? [] : [ClusterScaleOut.section(clusterScaleOut, cpus.length)]),
+      ...(uniqueEnqueue === undefined ? [] : [UniqueEnqueue.section(uniqueEnqueue)]),
     ]
     const matrixSection = matrix === undefined ? undefined : WorkloadMatrix.section(matrix)
 
