@@ -15,7 +15,8 @@
  *   BENCH_ONLY=matrix,drain               runs only these phases (comma-separated) and prints their
  *                                         sections: drain (1), latency (2–4), idle-load (5),
  *                                         memory (6's long-running process), scale-out (7),
- *                                         cluster (8), startup (9), matrix (the workload matrix)
+ *                                         cluster (8), startup (9), matrix (the workload matrix),
+ *                                         unique (10: a unique enqueue against a plain one)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -31,6 +32,7 @@ import { type Row, renderTable, type Section, type System, type SystemId, toJson
 import * as Sidekiq from "./sidekiq.ts"
 import * as Startup from "./startup.ts"
 import { awaitConnectionsClosed, connectAdmin, fmtInt, percentile } from "./support.ts"
+import * as UniqueEnqueue from "./uniqueEnqueue.ts"
 import * as Verk from "./verk.ts"
 import * as WorkloadMatrix from "./workloadMatrix.ts"
 
@@ -40,7 +42,17 @@ const { values: flags } = parseArgs({
 })
 const quick = flags.quick === true
 
-const Phases = ["drain", "latency", "idle-load", "memory", "scale-out", "cluster", "startup", "matrix"] as const
+const Phases = [
+  "drain",
+  "latency",
+  "idle-load",
+  "memory",
+  "scale-out",
+  "cluster",
+  "startup",
+  "matrix",
+  "unique",
+] as const
 type Phase = (typeof Phases)[number]
 /** BENCH_ONLY's phases; every phase when it is unset or empty. */
 const only = (() => {
@@ -283,6 +295,14 @@ const main = async () => {
           return { longDrain, longIdle }
         })()
       : undefined
+    // Section 9: a unique enqueue against a plain one (uniqueEnqueue.ts).
+    const uniqueEnqueue = runs("unique")
+      ? await (async () => {
+          await fresh(admin, "Verk: enqueue against enqueueUnique, one call at a time")
+          return UniqueEnqueue.runUniqueEnqueue({ url: server.url, admin, calls: quick ? 1_000 : 10_000 })
+        })()
+      : undefined
+
     // Section 8: the same drain on a private 3-shard Redis Cluster (clusterScaleOut.ts).
     const clusterScaleOut = runs("cluster")
       ? await ClusterScaleOut.runClusterScaleOut({ ...ClusterScaleOut.plan(quick), progress })
@@ -539,6 +559,7 @@ const main = async () => {
       ...(runs("scale-out") ? [scaleOutSection] : []),
       ...(clusterScaleOut === undefined ? [] : [ClusterScaleOut.section(clusterScaleOut, cpus.length)]),
       ...(startup === undefined ? [] : [Startup.section(startup)]),
+      ...(uniqueEnqueue === undefined ? [] : [UniqueEnqueue.section(uniqueEnqueue)]),
     ]
     const matrixSection = matrix === undefined ? undefined : WorkloadMatrix.section(matrix)
 

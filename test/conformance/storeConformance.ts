@@ -9,6 +9,7 @@ import { nodesConformance } from "./nodesConformance.ts"
 import { notificationsConformance } from "./notificationsConformance.ts"
 import { periodicConformance } from "./periodicConformance.ts"
 import { setsConformance } from "./setsConformance.ts"
+import { uniqueConformance } from "./uniqueConformance.ts"
 
 export type { ConformanceOptions } from "./conformanceSupport.ts"
 
@@ -19,4 +20,5 @@ export const storeConformance = (name: string, makeLayer: MakeStoreLayer, option
   nodesConformance(name, makeLayer, options)
   notificationsConformance(name, makeLayer, options)
   periodicConformance(name, makeLayer, options)
+  uniqueConformance(name, makeLayer, options)
 }

@@ -15,6 +15,7 @@ import * as Job from "./Job.ts"
 import { QueueNameRule, queueNameProblem } from "./Settings.ts"
 import { JobStore, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
+import * as Unique from "./Unique.ts"
 import type { InvalidJobArgs, WireArgs, Worker } from "./WorkerDefinition.ts"
 
 /**
@@ -42,6 +43,11 @@ export interface EnqueueOptions {
   readonly retry?: boolean | number | undefined
   /** A jid of your own (any non-empty string); a fresh 24-hex jid when absent. */
   readonly jid?: string | undefined
+}
+
+/** Options of `enqueueUnique`: an enqueue's, and the lock's (over the worker's `unique`). */
+export interface UniqueEnqueueOptions<A> extends EnqueueOptions {
+  readonly unique?: Unique.UniqueOptions<A> | undefined
 }
 
 /**
@@ -88,6 +94,16 @@ export interface ClientShape {
     options?: EnqueueOptions,
   ) => Effect.Effect<Job.Job, InvalidJobArgs | InvalidQueueName | StoreError>
   readonly scheduleRaw: (job: RawJobInput, when: When) => Effect.Effect<Job.Job, Job.MalformedJob | StoreError>
+  /**
+   * A unique job (see Unique.ts): the lock of its key and the job are written together, or, the
+   * lock being held, nothing is written and the result names the holder (`Duplicate`); with
+   * `debounce`, a holder still waiting is given these args and a new run time (`Replaced`).
+   */
+  readonly enqueueUnique: <A, E, R>(
+    worker: Worker<A, E, R>,
+    args: A,
+    options?: UniqueEnqueueOptions<A>,
+  ) => Effect.Effect<Unique.Result, InvalidJobArgs | InvalidQueueName | StoreError>
 }
 
 /** Options of `buildJob`. */
@@ -243,7 +259,41 @@ export const make = Effect.gen(function* () {
     return yield* dieOnMalformed(pushAt(workerInput(worker, wire, options), when, yield* Trace.callerTraceparent))
   })
 
-  return { enqueue, enqueueMany, enqueueRaw, schedule, scheduleRaw } satisfies ClientShape
+  const enqueueUnique = Effect.fn("Client.enqueueUnique")(function* <A, E, R>(
+    worker: Worker<A, E, R>,
+    args: A,
+    options?: UniqueEnqueueOptions<A>,
+  ) {
+    const queue = yield* queueFor(worker, options)
+    const wire = yield* worker.encodeArgs(args)
+    const lock: Unique.UniqueOptions<A> = { ...worker.unique, ...options?.unique }
+    const { until, ttlMillis, debounceMillis } = Unique.resolve(lock)
+    const digest = Unique.digest(worker.name, queue, Unique.keyOf(lock, args, wire))
+    const input = { ...workerInput(worker, wire, options), [Unique.KeyField]: digest, [Unique.UntilField]: until }
+    const nowMillis = yield* Clock.currentTimeMillis
+    const traceparent = yield* Trace.callerTraceparent
+    const built = buildJob(input, { nowMillis, enqueued: debounceMillis === undefined, traceparent })
+    const job = yield* dieOnMalformed(Effect.fromResult(built))
+    const reply = yield* store.pushUnique({
+      queue,
+      digest,
+      jid: job.jid,
+      ttlMillis,
+      payload: Job.encode(job),
+      at: debounceMillis === undefined ? undefined : Job.toEpochSeconds(nowMillis + debounceMillis),
+      debounce: debounceMillis !== undefined,
+    })
+    switch (reply._tag) {
+      case "Pushed":
+        return { _tag: "Enqueued", job } satisfies Unique.Result
+      case "Duplicate":
+        return { _tag: "Duplicate", jid: reply.jid } satisfies Unique.Result
+      case "Replaced":
+        return { _tag: "Replaced", job: { ...job, jid: reply.jid } } satisfies Unique.Result
+    }
+  })
+
+  return { enqueue, enqueueMany, enqueueRaw, schedule, scheduleRaw, enqueueUnique } satisfies ClientShape
 })
 
 /** Puts jobs on queues (and in `schedule`): `layer` provides it over a store (its `Store.JobStore` role). */
@@ -262,6 +312,10 @@ export const enqueueMany = <A, E, R>(worker: Worker<A, E, R>, argsList: Iterable
 
 /** `Client.enqueueRaw` as a plain function. */
 export const enqueueRaw = (job: RawJobInput) => Client.use((client) => client.enqueueRaw(job))
+
+/** `Client.enqueueUnique` as a plain function. */
+export const enqueueUnique = <A, E, R>(worker: Worker<A, E, R>, args: A, options?: UniqueEnqueueOptions<A>) =>
+  Client.use((client) => client.enqueueUnique(worker, args, options))
 
 /** `Client.schedule` as a plain function. */
 export const schedule = <A, E, R>(worker: Worker<A, E, R>, args: A, when: When, options?: EnqueueOptions) =>

@@ -319,3 +319,6 @@ export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeSt
 
 /** Periodic entries: listed with their last and next run; paused, resumed or run now (see PeriodicInspection.ts). */
 export { PeriodicEntries as Periodic, type PeriodicEntry, PeriodicEntryNotFound } from "./PeriodicInspection.ts"
+
+/** Unique jobs' locks: which job holds a key (see UniqueInspection.ts). */
+export { UniqueLocks } from "./UniqueInspection.ts"

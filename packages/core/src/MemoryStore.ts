@@ -10,6 +10,7 @@ import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
+import * as MemoryUnique from "./internal/MemoryUnique.ts"
 import * as Payload from "./Payload.ts"
 import * as Store from "./Store.ts"
 import {
@@ -461,6 +462,7 @@ export const make: Effect.Effect<StoreShape> = Effect.map(PubSub.unbounded<Notif
     ...nodeStore(state),
     ...notificationStore(state),
     ...MemoryPeriodic.make(state),
+    ...MemoryUnique.make({ ...state, schedule: state.sets.schedule }),
   }
 })
 

@@ -26,6 +26,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { StoreError } from "./StoreError.ts"
+import type * as Unique from "./Unique.ts"
 
 export { StoreError, type StoreErrorReason } from "./StoreError.ts"
 
@@ -247,6 +248,18 @@ export interface JobStoreShape {
     node: string,
     tokens: ReadonlyArray<string>,
   ) => Effect.Effect<number, StoreError>
+  /**
+   * Atomically: take the lock of `push.digest` (on `push.queue`) for `push.jid` for `push.ttlMillis`
+   * and write the job (to its queue, or to `schedule` at `push.at`); or, the lock being held,
+   * write nothing and name its holder. With `push.debounce`, a holder still waiting in `schedule`
+   * is replaced: the new payload, with the holder's jid, at the new time (see Unique.ts). A resend
+   * of the same call (same jid) is `Pushed` again and writes nothing more.
+   */
+  readonly pushUnique: (push: Unique.Push) => Effect.Effect<Unique.PushReply, StoreError>
+  /** Free the lock of `digest` on `queue` if `jid` still holds it (compare-and-delete); whether it did. */
+  readonly releaseUnique: (queue: string, digest: string, jid: string) => Effect.Effect<boolean, StoreError>
+  /** The lock of `digest` on `queue`, while it is held. */
+  readonly uniqueLock: (queue: string, digest: string) => Effect.Effect<Unique.Lock | undefined, StoreError>
 }
 
 /** The store's job path (see `JobStoreShape`): the client, the fetch loop, the pool and the outcome writes. */

@@ -14,6 +14,7 @@ import { Client, InvalidQueueName } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 import { queueNameProblem } from "./Settings.ts"
+import type { UniqueOptions } from "./Unique.ts"
 import { InvalidJobArgs, TypeId, type WireArgs, type Worker } from "./WorkerDefinition.ts"
 
 /** What `make` throws for a queue name outside `Settings.QueueNameRule` (defined beside `Client`). */
@@ -68,6 +69,8 @@ export interface WorkerOptions<A, E, R> {
   readonly queue?: string | undefined
   /** Sidekiq's retry option: `true` (default count), `false` (none) or a count. */
   readonly retry?: boolean | number | undefined
+  /** Lock options for `Client.enqueueUnique` (key, until, ttl, debounce), each overridable per call. */
+  readonly unique?: UniqueOptions<A> | undefined
   /** A `Schedule` or Verk's `retryAt(failedAt, count)`; Sidekiq's backoff when absent. */
   readonly retryPolicy?: RetryPolicy | undefined
   /** Interrupt `perform` after this long; the job then fails and is retried. */
@@ -132,6 +135,7 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
     queue,
     retry: options.retry,
     retryPolicy: options.retryPolicy,
+    unique: options.unique,
     retryable: options.retryable ?? (() => true),
     timeout: options.timeout === undefined ? undefined : Duration.fromInputUnsafe(options.timeout),
     // Encoding then decoding validates checks that a plain encode would skip.

@@ -7,6 +7,7 @@ import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type { RetryPolicy } from "./RetryPolicy.ts"
+import type { UniqueOptions } from "./Unique.ts"
 
 /** The job's args did not match the worker's schema (on enqueue or on perform). */
 export class InvalidJobArgs extends Data.TaggedError("InvalidJobArgs")<{
@@ -56,6 +57,8 @@ export interface Worker<A, E = never, R = never> {
   readonly retryPolicy: RetryPolicy | undefined
   /** `perform` is interrupted after this long. */
   readonly timeout: Duration.Duration | undefined
+  /** The lock options `Client.enqueueUnique` uses for fields its call does not give (see Unique.ts). */
+  readonly unique?: UniqueOptions<A> | undefined
   /**
    * Whether a failure of `perform` is worth retrying (`make`'s `retryable` option; `true` when it
    * has none). `false` sends the job to the dead set at once. A method, like `encodeArgs`.

@@ -230,6 +230,11 @@ export const layerInline = <const Workers extends ReadonlyArray<AnyWorker<unknow
         enqueueRaw: (input) => Effect.flatMap(base.enqueueRaw(input), runNow),
         schedule: (worker, args, _when, options) => Effect.flatMap(base.enqueue(worker, args, options), runNow),
         scheduleRaw: (input) => Effect.flatMap(base.enqueueRaw(input), runNow),
+        // A job that took its lock runs now; its lock is held until its ttl (no node releases it).
+        enqueueUnique: (worker, args, options) =>
+          Effect.tap(base.enqueueUnique(worker, args, options), (result) =>
+            result._tag === "Enqueued" ? runNow(result.job) : Effect.void,
+          ),
       }
       self.client = client
       return client

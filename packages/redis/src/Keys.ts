@@ -28,6 +28,10 @@ export interface Keys {
   readonly recovered: (queue: string) => string
   /** An enqueue call's token on a queue (in the cluster scheme, in the queue's slot). */
   readonly enqueueToken: (queue: string, token: string) => string
+  /** A unique job's lock (its holder's jid), in its queue's slot (cluster scheme). */
+  readonly uniqueLock: (queue: string, digest: string) => string
+  /** A debounced job's payload while it waits in `schedule`, beside its lock. */
+  readonly uniqueWaiting: (queue: string, digest: string) => string
   /** A stats call's token, in the slot of the counters. */
   readonly statsToken: (token: string) => string
   /**
@@ -88,6 +92,8 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     set: scheme === "cluster" ? (name, home) => `${prefix}${name}:{${home}}` : (name) => `${prefix}${name}`,
     recovered: scheme === "cluster" ? (queue) => `${prefix}verk:recovered:{${queue}}` : () => `${prefix}verk:recovered`,
     enqueueToken: (queue, token) => `${prefix}verk:call:${tag(queue)}:${token}`,
+    uniqueLock: (queue, digest) => `${prefix}verk:unique:${tag(queue)}:${digest}`,
+    uniqueWaiting: (queue, digest) => `${prefix}verk:unique:${tag(queue)}:${digest}:waiting`,
     statsToken: (token) => `${g}verk:call:${token}`,
     homes: `${g}verk:homes`,
     nodes: `${g}verk_nodes`,

@@ -24,6 +24,7 @@ import * as StoreNotifications from "./StoreNotifications.ts"
 import * as StorePeriodic from "./StorePeriodic.ts"
 import * as StoreSetScan from "./StoreSetScan.ts"
 import * as StoreSets from "./StoreSets.ts"
+import * as StoreUnique from "./StoreUnique.ts"
 import * as Wire from "./Wire.ts"
 
 export type { Durability } from "./Durability.ts"
@@ -61,6 +62,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     ...StoreNodes.make(context),
     ...StoreNotifications.make(context),
     ...StorePeriodic.make(context),
+    ...StoreUnique.make(context),
   }
   return store
 })

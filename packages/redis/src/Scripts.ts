@@ -221,3 +221,31 @@ export const periodicDeclare = Redis.script(
   ) => [keys.registry, keys.seen, now, cutoff, ...records.flat()],
   { lua: Lua.periodicDeclare, numberOfKeys: 2 },
 ).withReturnType<number>()
+
+export const uniquePush = Redis.script(
+  (
+    keys: { lock: string; waiting: string; target: string; queues: string | undefined },
+    jid: string,
+    ttlMillis: number,
+    payload: Payload,
+    at: number | undefined,
+    debounce: boolean,
+    queue: string,
+    channel: string,
+  ) => [
+    ...optional([keys.lock, keys.waiting, keys.target], keys.queues),
+    jid,
+    ttlMillis,
+    payload,
+    at === undefined ? "" : at,
+    debounce ? "1" : "0",
+    queue,
+    channel,
+  ],
+  { lua: Lua.uniquePush, numberOfKeys: (keys) => (keys.queues === undefined ? 3 : 4) },
+).withReturnType<readonly [number, string]>()
+
+export const uniqueRelease = Redis.script(
+  (keys: { lock: string; waiting: string }, jid: string) => [keys.lock, keys.waiting, jid],
+  { lua: Lua.uniqueRelease, numberOfKeys: 2 },
+).withReturnType<number>()

@@ -31,7 +31,8 @@ import * as Job from "../Job.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import type { LogLevels } from "../Settings.ts"
 import { OtherLabel, type Stats } from "../Stats.ts"
-import type { StoreError } from "../Store.ts"
+import type { JobStoreShape, StoreError } from "../Store.ts"
+import * as Unique from "../Unique.ts"
 import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "../Worker.ts"
 import { OutcomeRetry } from "./DeadLetter.ts"
 import * as Decide from "./Decide.ts"
@@ -53,6 +54,8 @@ export interface Services {
   readonly stats: Stats["Service"]
   readonly maxRetries: number
   readonly logLevels: LogLevels
+  /** Frees a unique job's lock (Unique.ts); absent where no store is at hand. */
+  readonly releaseUnique?: JobStoreShape["releaseUnique"] | undefined
 }
 
 /** The record of one run: what it has learned so far, filled in by its steps in order. */
@@ -132,7 +135,7 @@ const malformed = (services: Services, run: JobRun, error: Job.MalformedJob): Ef
 const buryNow = (services: Services, run: JobRun, burial: Burial): Effect.Effect<Outcome> => {
   const { lease } = run
   lease.free()
-  return Effect.map(lease.bury(burial), () => {
+  return Effect.map(andThen(lease.bury(burial), unlocked(services, run, "success") ?? Effect.void), () => {
     run.outcome = "dead"
     services.stats.recordFailedUnsafe(lease.queue, classLabel(run), 0, run.clock.currentTimeMillisUnsafe())
     return run.outcome
@@ -161,6 +164,7 @@ const start = (services: Services, run: JobRun): Effect.Effect<void> | undefined
     enqueuedAt === undefined ? undefined : Math.max(0, lease.startedMillis - enqueuedAt * 1000),
   )
   return andThen(
+    unlocked(services, run, "start"),
     services.events.hasSubscribers()
       ? services.events.publish(new JobStarted({ queue: lease.queue, jid: job.jid, className: job.class }))
       : undefined,
@@ -232,7 +236,9 @@ const writeAndReport = (services: Services, run: JobRun): Effect.Effect<Outcome,
       return Effect.succeed("interrupted")
     case "Ack":
       // A batch's write (Acker.ts): a job interrupted while it waits leaves it to run.
-      return Effect.flatMap(lease.ack, () => reported(services, run, "finished"))
+      return Effect.flatMap(lease.ack, () =>
+        andThen(unlocked(services, run, "success"), reported(services, run, "finished")),
+      )
     case "Retry": {
       const payload = Job.patch(lease.raw, decision.changes)
       // Cannot happen for a payload that decoded; if it does, `recover` still buries the job.
@@ -253,9 +259,24 @@ const writeAndReport = (services: Services, run: JobRun): Effect.Effect<Outcome,
             nowMillis: run.endedMillis,
           }),
         ),
-        () => reported(services, run, "dead"),
+        () => andThen(unlocked(services, run, "success"), reported(services, run, "dead")),
       )
   }
+}
+
+/**
+ * Frees the run's unique lock when it ends at `moment` (Unique.ts): after the outcome that ends it
+ * is written, a compare-and-delete. A release that fails is only logged: the lock lapses at its
+ * ttl. `undefined` (nothing to do) for the jobs that hold none.
+ */
+const unlocked = (services: Services, run: JobRun, moment: Unique.Until): Effect.Effect<void> | undefined => {
+  const lock = run.job === undefined ? undefined : Unique.lockOf(run.job)
+  const release = services.releaseUnique
+  if (lock === undefined || lock.until !== moment || release === undefined) return undefined
+  const jid = run.job!.jid
+  return Effect.catch(Effect.asVoid(release(run.lease.queue, lock.digest, jid)), (error) =>
+    Effect.logWarning(`Could not free the unique lock of ${jid} (it lapses at its ttl): ${error.message}`),
+  )
 }
 
 /** The outcome is written: count it, publish it and log it. */
