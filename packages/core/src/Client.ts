@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Job from "./Job.ts"
+import * as JobResult from "./JobResult.ts"
 import { QueueNameRule, queueNameProblem } from "./Settings.ts"
 import { JobStore, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
@@ -266,3 +267,49 @@ export const enqueueRaw = (job: RawJobInput) => Client.use((client) => client.en
 /** `Client.schedule` as a plain function. */
 export const schedule = <A, E, R>(worker: Worker<A, E, R>, args: A, when: When, options?: EnqueueOptions) =>
   Client.use((client) => client.schedule(worker, args, when, options))
+
+/** Options of `result` (and `enqueueAndWait`). */
+export interface ResultOptions {
+  /** Give up with `JobResult.ResultTimeout` after this long; wait as long as it takes when absent. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * The result of `worker`'s job `jid`, decoded with its `success` schema: at once when it is kept,
+ * else when the job ends (no polling: see JobResult.ts). A job that dies fails the wait with its
+ * death (`JobFailed` with the typed error, or `JobDied`), a cancelled one with `JobCancelled`.
+ * Needs `JobResult.layer`; a worker without a `success` schema keeps no result (a defect).
+ */
+export const result = <A, E, R, S>(
+  worker: Worker<A, E, R, S>,
+  jid: string,
+  options?: ResultOptions,
+): Effect.Effect<S, JobResult.ResultError<E> | JobResult.ResultTimeout | StoreError, JobResult.Waiter> => {
+  const wait = JobResult.Waiter.use((waiter) => waiter.record(jid))
+  const timeout = options?.timeout
+  const record =
+    timeout === undefined
+      ? wait
+      : Effect.suspend(() => {
+          const duration = Duration.fromInputUnsafe(timeout)
+          return Effect.timeoutOrElse(wait, {
+            duration,
+            orElse: () => Effect.fail(new JobResult.ResultTimeout({ jid, timeoutMillis: Duration.toMillis(duration) })),
+          })
+        })
+  return Effect.flatMap(record, (kept) => JobResult.decode(worker, jid, kept)).pipe(Effect.withSpan("Client.result"))
+}
+
+/**
+ * `enqueue`, then wait for the job's result (`result`; `timeout` counts from the enqueue): like
+ * BullMQ's `waitUntilFinished`. Needs `JobResult.layer` beside the client.
+ */
+export const enqueueAndWait = <A, E, R, S>(
+  worker: Worker<A, E, R, S>,
+  args: A,
+  options?: EnqueueOptions & ResultOptions,
+): Effect.Effect<
+  S,
+  InvalidJobArgs | InvalidQueueName | StoreError | JobResult.ResultError<E> | JobResult.ResultTimeout,
+  Client | JobResult.Waiter
+> => Effect.flatMap(enqueue(worker, args, options), (job) => result(worker, job.jid, options))

@@ -22,6 +22,7 @@ import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
 import * as StorePeriodic from "./StorePeriodic.ts"
+import * as StoreResults from "./StoreResults.ts"
 import * as StoreSetScan from "./StoreSetScan.ts"
 import * as StoreSets from "./StoreSets.ts"
 import * as Wire from "./Wire.ts"
@@ -61,6 +62,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     ...StoreNodes.make(context),
     ...StoreNotifications.make(context),
     ...StorePeriodic.make(context),
+    ...StoreResults.make(context),
   }
   return store
 })
