@@ -8,6 +8,7 @@ import { jobsConformance } from "./jobsConformance.ts"
 import { nodesConformance } from "./nodesConformance.ts"
 import { notificationsConformance } from "./notificationsConformance.ts"
 import { periodicConformance } from "./periodicConformance.ts"
+import { resultsConformance } from "./resultsConformance.ts"
 import { setsConformance } from "./setsConformance.ts"
 
 export type { ConformanceOptions } from "./conformanceSupport.ts"
@@ -19,4 +20,5 @@ export const storeConformance = (name: string, makeLayer: MakeStoreLayer, option
   nodesConformance(name, makeLayer, options)
   notificationsConformance(name, makeLayer, options)
   periodicConformance(name, makeLayer, options)
+  resultsConformance(name, makeLayer, options)
 }
