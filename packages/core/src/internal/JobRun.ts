@@ -118,7 +118,8 @@ const steps = (services: Services, run: JobRun, decoded: Job.Job | undefined): E
   return andThen(
     start(services, run),
     Effect.matchCauseEffect(perform(services, run), {
-      onSuccess: (value) => ended(services, run, Exit.succeed(value)),
+      // The value matters only to a worker that keeps results (ResultWrite.ts); most return nothing.
+      onSuccess: (value) => ended(services, run, value === undefined ? Exit.void : Exit.succeed(value)),
       onFailure: (cause) => ended(services, run, Exit.failCause(cause)),
     }),
   )
