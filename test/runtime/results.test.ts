@@ -54,6 +54,14 @@ const Plain = Worker.make({
 const waiterOn = (store: TestStore) =>
   Layer.build(JobResult.layer.pipe(Layer.provide(Layer.succeedContext(store.context))))
 
+it("waiting on a worker with no success schema does not type-check", () => {
+  // Never run: the point is the compiler's refusal (`npm run check` fails if it accepts it).
+  const wait = () =>
+    // @ts-expect-error Plain keeps no result: Client.result takes workers made with `success`.
+    Client.result(Plain, "j")
+  assert.isFunction(wait)
+})
+
 forEachStore((kind) => {
   it.live(
     "enqueueAndWait gets the typed result, and result reads it again by jid",

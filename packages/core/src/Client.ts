@@ -16,7 +16,7 @@ import * as JobResult from "./JobResult.ts"
 import { QueueNameRule, queueNameProblem } from "./Settings.ts"
 import { JobStore, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
-import type { InvalidJobArgs, WireArgs, Worker } from "./WorkerDefinition.ts"
+import type { InvalidJobArgs, ResultWorker, WireArgs, Worker } from "./WorkerDefinition.ts"
 
 /**
  * A queue name outside `Settings.QueueNameRule`, where a worker's job is sent to one: `enqueue`,
@@ -278,10 +278,10 @@ export interface ResultOptions {
  * The result of `worker`'s job `jid`, decoded with its `success` schema: at once when it is kept,
  * else when the job ends (no polling: see JobResult.ts). A job that dies fails the wait with its
  * death (`JobFailed` with the typed error, or `JobDied`), a cancelled one with `JobCancelled`.
- * Needs `JobResult.layer`; a worker without a `success` schema keeps no result (a defect).
+ * Needs `JobResult.layer`. Only for a worker with a `success` schema (one without keeps nothing).
  */
 export const result = <A, E, R, S>(
-  worker: Worker<A, E, R, S>,
+  worker: ResultWorker<A, E, R, S>,
   jid: string,
   options?: ResultOptions,
 ): Effect.Effect<S, JobResult.ResultError<E> | JobResult.ResultTimeout | StoreError, JobResult.Waiter> => {
@@ -305,7 +305,7 @@ export const result = <A, E, R, S>(
  * BullMQ's `waitUntilFinished`. Needs `JobResult.layer` beside the client.
  */
 export const enqueueAndWait = <A, E, R, S>(
-  worker: Worker<A, E, R, S>,
+  worker: ResultWorker<A, E, R, S>,
   args: A,
   options?: EnqueueOptions & ResultOptions,
 ): Effect.Effect<

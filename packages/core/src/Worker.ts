@@ -15,7 +15,14 @@ import { Client, InvalidQueueName } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 import { queueNameProblem } from "./Settings.ts"
-import { InvalidJobArgs, type ResultCodec, TypeId, type WireArgs, type Worker } from "./WorkerDefinition.ts"
+import {
+  InvalidJobArgs,
+  type ResultCodec,
+  type ResultWorker,
+  TypeId,
+  type WireArgs,
+  type Worker,
+} from "./WorkerDefinition.ts"
 
 /** What `make` throws for a queue name outside `Settings.QueueNameRule` (defined beside `Client`). */
 export { InvalidQueueName } from "./Client.ts"
@@ -26,6 +33,7 @@ export { InvalidQueueName } from "./Client.ts"
 export {
   InvalidJobArgs,
   type ResultCodec,
+  type ResultWorker,
   TypeId,
   Unrecoverable,
   type WireArgs,
@@ -174,7 +182,11 @@ export const isWorker = (value: unknown): value is AnyWorker<unknown> =>
  * `InvalidQueueName` when `queue` breaks `Settings.QueueNameRule` (a bug in the definition, caught
  * where it is written rather than at the first enqueue).
  */
-export const make = <A, E = never, R = never, S = void>(options: WorkerOptions<A, E, R, S>): Worker<A, E, R, S> => {
+export function make<A, E = never, R = never, S = void>(
+  options: WorkerOptions<A, E, R, S> & { readonly success: Schema.Codec<S, unknown> },
+): ResultWorker<A, E, R, S>
+export function make<A, E = never, R = never, S = void>(options: WorkerOptions<A, E, R, S>): Worker<A, E, R, S>
+export function make<A, E = never, R = never, S = void>(options: WorkerOptions<A, E, R, S>): Worker<A, E, R, S> {
   const queue = options.queue ?? "default"
   if (queueNameProblem(queue) !== undefined) throw new InvalidQueueName({ worker: options.name, queue })
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })

@@ -92,3 +92,11 @@ export interface Worker<A, E = never, R = never, S = unknown> {
   /** How its results are kept; `undefined` when it declares no `success` schema (nothing is kept). */
   readonly results: ResultCodec<S, E> | undefined
 }
+
+/**
+ * A worker that keeps its results (made with a `success` schema): what `Client.result` and
+ * `Client.enqueueAndWait` take, so that waiting on a worker that keeps none is a type error.
+ */
+export interface ResultWorker<A, E = never, R = never, S = unknown> extends Worker<A, E, R, S> {
+  readonly results: ResultCodec<S, E>
+}
