@@ -8,6 +8,7 @@ import { jobsConformance } from "./jobsConformance.ts"
 import { nodesConformance } from "./nodesConformance.ts"
 import { notificationsConformance } from "./notificationsConformance.ts"
 import { periodicConformance } from "./periodicConformance.ts"
+import { resultsConformance } from "./resultsConformance.ts"
 import { setsConformance } from "./setsConformance.ts"
 import { uniqueConformance } from "./uniqueConformance.ts"
 
@@ -21,4 +22,5 @@ export const storeConformance = (name: string, makeLayer: MakeStoreLayer, option
   notificationsConformance(name, makeLayer, options)
   periodicConformance(name, makeLayer, options)
   uniqueConformance(name, makeLayer, options)
+  resultsConformance(name, makeLayer, options)
 }

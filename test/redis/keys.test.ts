@@ -67,6 +67,14 @@ describe("Keys", () => {
     for (const key of [...queueKeys, ...shared]) assert.isTrue(key.startsWith("app:"), key)
   })
 
+  it("a job's result: verk:result:<jid>, in the cluster scheme in the slot of its jid", () => {
+    assert.strictEqual(Keys.make("app").result("j1"), "app:verk:result:j1")
+    assert.strictEqual(Keys.make(undefined).result("j1"), "verk:result:j1")
+    const cluster = Keys.make("app", "cluster")
+    assert.strictEqual(cluster.result("j1"), "app:verk:result:{j1}")
+    assert.strictEqual(Slots.of(cluster.result("j1")), Slots.of("j1"))
+  })
+
   it("a set member's home is the queue its job names, or default", () => {
     assert.strictEqual(Keys.homeOf('{"class":"X","queue":"mail","args":[]}'), "mail")
     assert.strictEqual(Keys.homeOf('{"class":"X","args":[]}'), "default")

@@ -12,11 +12,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
 import * as Job from "./Job.ts"
+import * as JobResult from "./JobResult.ts"
 import { QueueNameRule, queueNameProblem } from "./Settings.ts"
 import { JobStore, type StoreError } from "./Store.ts"
 import * as Trace from "./Trace.ts"
 import * as Unique from "./Unique.ts"
-import type { InvalidJobArgs, WireArgs, Worker } from "./WorkerDefinition.ts"
+import type { InvalidJobArgs, ResultWorker, WireArgs, Worker } from "./WorkerDefinition.ts"
 
 /**
  * A queue name outside `Settings.QueueNameRule`, where a worker's job is sent to one: `enqueue`,
@@ -320,3 +321,49 @@ export const enqueueUnique = <A, E, R>(worker: Worker<A, E, R>, args: A, options
 /** `Client.schedule` as a plain function. */
 export const schedule = <A, E, R>(worker: Worker<A, E, R>, args: A, when: When, options?: EnqueueOptions) =>
   Client.use((client) => client.schedule(worker, args, when, options))
+
+/** Options of `result` (and `enqueueAndWait`). */
+export interface ResultOptions {
+  /** Give up with `JobResult.ResultTimeout` after this long; wait as long as it takes when absent. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+/**
+ * The result of `worker`'s job `jid`, decoded with its `success` schema: at once when it is kept,
+ * else when the job ends (no polling: see JobResult.ts). A job that dies fails the wait with its
+ * death (`JobFailed` with the typed error, or `JobDied`), a cancelled one with `JobCancelled`.
+ * Needs `JobResult.layer`. Only for a worker with a `success` schema (one without keeps nothing).
+ */
+export const result = <A, E, R, S>(
+  worker: ResultWorker<A, E, R, S>,
+  jid: string,
+  options?: ResultOptions,
+): Effect.Effect<S, JobResult.ResultError<E> | JobResult.ResultTimeout | StoreError, JobResult.Waiter> => {
+  const wait = JobResult.Waiter.use((waiter) => waiter.record(jid))
+  const timeout = options?.timeout
+  const record =
+    timeout === undefined
+      ? wait
+      : Effect.suspend(() => {
+          const duration = Duration.fromInputUnsafe(timeout)
+          return Effect.timeoutOrElse(wait, {
+            duration,
+            orElse: () => Effect.fail(new JobResult.ResultTimeout({ jid, timeoutMillis: Duration.toMillis(duration) })),
+          })
+        })
+  return Effect.flatMap(record, (kept) => JobResult.decode(worker, jid, kept)).pipe(Effect.withSpan("Client.result"))
+}
+
+/**
+ * `enqueue`, then wait for the job's result (`result`; `timeout` counts from the enqueue): like
+ * BullMQ's `waitUntilFinished`. Needs `JobResult.layer` beside the client.
+ */
+export const enqueueAndWait = <A, E, R, S>(
+  worker: ResultWorker<A, E, R, S>,
+  args: A,
+  options?: EnqueueOptions & ResultOptions,
+): Effect.Effect<
+  S,
+  InvalidJobArgs | InvalidQueueName | StoreError | JobResult.ResultError<E> | JobResult.ResultTimeout,
+  Client | JobResult.Waiter
+> => Effect.flatMap(enqueue(worker, args, options), (job) => result(worker, job.jid, options))

@@ -11,6 +11,7 @@ import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
 import * as MemoryUnique from "./internal/MemoryUnique.ts"
+import * as MemoryResults from "./internal/MemoryResults.ts"
 import * as Payload from "./Payload.ts"
 import * as Store from "./Store.ts"
 import {
@@ -23,6 +24,7 @@ import {
   type Notification,
   type NotificationStoreShape,
   type Promotion,
+  type ResultNotice,
   type ScoredPayload,
   type SetStoreShape,
   type SortedSetName,
@@ -453,18 +455,22 @@ const notificationStore = (state: State): NotificationStoreShape => {
  * A fresh, empty in-memory store: one state, and the operations of each role over it. Its
  * notifications reach every stream opened on it, from the moment each opens.
  */
-export const make: Effect.Effect<StoreShape> = Effect.map(PubSub.unbounded<Notification>(), (notices) => {
-  const state = makeState(notices)
-  return {
-    ...jobFlow(state),
-    ...jobRecovery(state),
-    ...setStore(state),
-    ...nodeStore(state),
-    ...notificationStore(state),
-    ...MemoryPeriodic.make(state),
-    ...MemoryUnique.make({ ...state, schedule: state.sets.schedule }),
-  }
-})
+export const make: Effect.Effect<StoreShape> = Effect.map(
+  Effect.all([PubSub.unbounded<Notification>(), PubSub.unbounded<ResultNotice>()]),
+  ([notices, resultNotices]) => {
+    const state = makeState(notices)
+    return {
+      ...MemoryResults.make(resultNotices),
+      ...jobFlow(state),
+      ...jobRecovery(state),
+      ...setStore(state),
+      ...nodeStore(state),
+      ...notificationStore(state),
+      ...MemoryPeriodic.make(state),
+      ...MemoryUnique.make({ ...state, schedule: state.sets.schedule }),
+    }
+  },
+)
 
 /** A fresh, empty in-memory store: the aggregate `Store` and its four roles (see `Store.layer`). */
 export const layer: Layer.Layer<Store.Services> = Store.layer(make)

@@ -11,6 +11,7 @@
  * live in this one module, not four, because they share the data types below and the aggregate
  * is theirs, and so that `Store.JobStore`... sit beside `Store.Store` in the public API.
  * A fifth role, `PeriodicStore`, keeps periodic entries' registry and state (see Periodic.ts).
+ * A sixth, `ResultStore`, keeps job results and tells their waiters (see JobResult.ts).
  *
  * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
  * removal from a queue or a set, so a job is never re-serialised to find it again. A job in a
@@ -469,44 +470,72 @@ export class PeriodicStore extends Context.Service<PeriodicStore, PeriodicStoreS
 ) {}
 
 // ---------------------------------------------------------------------------------------------
+// Job results (see JobResult.ts): a result record per jid, kept for a while, and word of its arrival.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * What result waiters hear: the record of `jid` was written (Redis: `done:<jid>` on the
+ * notification channel), or the subscription is live again and anything may have been missed.
+ */
+export type ResultNotice = { readonly _tag: "Done"; readonly jid: string } | { readonly _tag: "Resubscribed" }
+
+/** Job results: written by the run of a worker that declares a `success` schema, read by waiters. */
+export interface ResultStoreShape {
+  /** Keep `record` (JSON text, see JobResult.ts) as `jid`'s result for `ttlMillis`, then tell waiters. */
+  readonly writeResult: (jid: string, record: string, ttlMillis: number) => Effect.Effect<void, StoreError>
+  /** The result record of `jid`, `undefined` when none was written or it expired. */
+  readonly readResult: (jid: string) => Effect.Effect<string | undefined, StoreError>
+  /**
+   * A subscription to result notices: live once this effect has succeeded (so a read after it
+   * cannot miss a write), for the lifetime of the scope.
+   */
+  readonly resultNotices: Effect.Effect<Stream.Stream<ResultNotice, StoreError>, StoreError, Scope.Scope>
+}
+
+/** The store's job results (see `ResultStoreShape`): the job run writes them, `JobResult` waits for them. */
+export class ResultStore extends Context.Service<ResultStore, ResultStoreShape>()("@verk/core/Store/ResultStore") {}
+
+// ---------------------------------------------------------------------------------------------
 // The aggregate
 // ---------------------------------------------------------------------------------------------
 
-/** Every operation of a store: the five roles (see the module's comment). */
+/** Every operation of a store: the six roles (see the module's comment). */
 export interface StoreShape
   extends JobStoreShape,
     SetStoreShape,
     NodeStoreShape,
     NotificationStoreShape,
-    PeriodicStoreShape {}
+    PeriodicStoreShape,
+    ResultStoreShape {}
 
 /**
  * The whole store, for tools that touch every part of it (the admin CLI, the dashboard) and for
- * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its five roles.
+ * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its six roles.
  */
 export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}
 
-/** The five role services, as the runtime needs them. */
-export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore
+/** The six role services, as the runtime needs them. */
+export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore | ResultStore
 
-/** What a store layer provides: the aggregate and its five roles. */
+/** What a store layer provides: the aggregate and its six roles. */
 export type Services = Store | Roles
 
-/** The five role services over one store value. */
+/** The six role services over one store value. */
 export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
   Context.make(JobStore, store).pipe(
     Context.add(SetStore, store),
     Context.add(NodeStore, store),
     Context.add(NotificationStore, store),
     Context.add(PeriodicStore, store),
+    Context.add(ResultStore, store),
   )
 
-/** The aggregate and its five roles over one store value (a wrapped store in a test, say). */
+/** The aggregate and its six roles over one store value (a wrapped store in a test, say). */
 export const context = (store: StoreShape): Context.Context<Services> => Context.add(rolesContext(store), Store, store)
 
-/** The five roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
+/** The six roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
 export const layerRoles: Layer.Layer<Roles, never, Store> = Layer.effectContext(Effect.map(Store, rolesContext))
 
-/** A store layer: the aggregate and its five roles, over the one store that `make` builds. */
+/** A store layer: the aggregate and its six roles, over the one store that `make` builds. */
 export const layer = <E, R>(make: Effect.Effect<StoreShape, E, R>): Layer.Layer<Services, E, Exclude<R, Scope.Scope>> =>
   Layer.effectContext(Effect.map(make, context))

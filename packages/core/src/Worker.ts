@@ -8,6 +8,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
 import { Client, InvalidQueueName } from "./Client.ts"
@@ -15,7 +16,14 @@ import { CurrentJob } from "./CurrentJob.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 import { queueNameProblem } from "./Settings.ts"
 import type { UniqueOptions } from "./Unique.ts"
-import { InvalidJobArgs, TypeId, type WireArgs, type Worker } from "./WorkerDefinition.ts"
+import {
+  InvalidJobArgs,
+  type ResultCodec,
+  type ResultWorker,
+  TypeId,
+  type WireArgs,
+  type Worker,
+} from "./WorkerDefinition.ts"
 
 /** What `make` throws for a queue name outside `Settings.QueueNameRule` (defined beside `Client`). */
 export { InvalidQueueName } from "./Client.ts"
@@ -23,7 +31,15 @@ export { InvalidQueueName } from "./Client.ts"
  * What a worker is (defined in WorkerDefinition.ts, so that `Client` need not import this module):
  * `Worker`, its args' wire form `WireArgs`, the `InvalidJobArgs` error and the `TypeId` marking one.
  */
-export { InvalidJobArgs, TypeId, Unrecoverable, type WireArgs, type Worker } from "./WorkerDefinition.ts"
+export {
+  InvalidJobArgs,
+  type ResultCodec,
+  type ResultWorker,
+  TypeId,
+  Unrecoverable,
+  type WireArgs,
+  type Worker,
+} from "./WorkerDefinition.ts"
 
 /** A job names a class that no registered worker handles. */
 export class UnknownJobClass extends Data.TaggedError("UnknownJobClass")<{
@@ -51,7 +67,7 @@ export class DuplicateWorkerName extends Data.TaggedError("DuplicateWorkerName")
 }
 
 /** What `make` takes: the job's wire name, its args' schema, what it does, and its defaults. */
-export interface WorkerOptions<A, E, R> {
+export interface WorkerOptions<A, E, R, S = void> {
   /** The wire `class`: how Sidekiq and other clients name this job. */
   readonly name: string
   /**
@@ -61,7 +77,7 @@ export interface WorkerOptions<A, E, R> {
    */
   readonly args: Schema.Codec<A, WireArgs>
   /** The job: what runs, with the decoded args, when a worker process takes it from its queue. */
-  readonly perform: (args: A) => Effect.Effect<void, E, R>
+  readonly perform: (args: A) => Effect.Effect<S, E, R>
   /**
    * Default queue for `enqueue`; "default" when absent. A name outside `Settings.QueueNameRule`
    * makes `make` throw `InvalidQueueName`.
@@ -81,10 +97,58 @@ export interface WorkerOptions<A, E, R> {
    * always retried; args that do not match `args` never are, nor is `Unrecoverable`.
    */
   readonly retryable?: ((error: E) => boolean) | undefined
+  /**
+   * Schema of what `perform` returns (synchronous, to JSON): with one, each success keeps its
+   * encoded value as the job's result for `keepResult`, and a death its error, for
+   * `Client.result` and `Client.enqueueAndWait`. Without one nothing is kept (no extra write).
+   */
+  readonly success?: Schema.Codec<S, unknown> | undefined
+  /** Schema of `perform`'s typed failure: a job that dies with one keeps it encoded in its result. */
+  readonly error?: Schema.Codec<E, unknown> | undefined
+  /** How long a result is kept (with a `success` schema): one day when absent. */
+  readonly keepResult?: Duration.Input | undefined
+}
+
+/** How long a result is kept when the worker does not say. */
+export const DefaultKeepResult: Duration.Duration = Duration.days(1)
+
+/** A message of what failed, for a result that cannot be written or read. */
+const failureMessage = (thrown: unknown): string => (thrown instanceof Error ? thrown.message : String(thrown))
+
+/** A synchronous schema step as a Result; one that throws (an asynchronous step) fails with its message. */
+const attempt = <A>(step: () => Result.Result<A, Schema.SchemaError>): Result.Result<A, string> => {
+  try {
+    return Result.mapError(step(), (error) => error.message)
+  } catch (thrown) {
+    return Result.fail(failureMessage(thrown))
+  }
+}
+
+/** The codec of a worker's results, from its `success`, `error` and `keepResult` options. */
+const resultCodec = <S, E>(
+  success: Schema.Codec<S, unknown>,
+  error: Schema.Codec<E, unknown> | undefined,
+  keepResult: Duration.Input | undefined,
+): ResultCodec<S, E> => {
+  const encodeSuccess = Schema.encodeUnknownResult(success)
+  const decodeSuccess = Schema.decodeUnknownResult(success)
+  const encodeError = error === undefined ? undefined : Schema.encodeUnknownResult(error)
+  const decodeError = error === undefined ? undefined : Schema.decodeUnknownResult(error)
+  return {
+    keepMillis: Duration.toMillis(keepResult === undefined ? DefaultKeepResult : Duration.fromInputUnsafe(keepResult)),
+    encodeSuccess: (value) => attempt(() => encodeSuccess(value)),
+    decodeSuccess: (encoded) => attempt(() => decodeSuccess(encoded)),
+    encodeError: (failure) => {
+      if (encodeError === undefined) return undefined
+      const encoded = attempt(() => encodeError(failure))
+      return Result.isSuccess(encoded) ? encoded.success : undefined
+    },
+    decodeError: (encoded) => (decodeError === undefined ? undefined : attempt(() => decodeError(encoded))),
+  }
 }
 
 /** Any worker, whatever its args and errors. */
-export type AnyWorker<R = never> = Worker<unknown, unknown, R>
+export type AnyWorker<R = never> = Worker<unknown, unknown, R, unknown>
 
 /**
  * Services every job gets from the runtime: the running job, and a client to enqueue more jobs
@@ -104,7 +168,7 @@ export interface RegisteredWorker extends AnyWorker<JobServices> {
     job: CurrentJob["Service"],
     client: Client["Service"],
     span: Tracer.AnySpan | undefined,
-  ) => Effect.Effect<void, unknown>
+  ) => Effect.Effect<unknown, unknown>
 }
 
 /** The services a list of workers needs, besides the job's own. */
@@ -121,7 +185,11 @@ export const isWorker = (value: unknown): value is AnyWorker<unknown> =>
  * `InvalidQueueName` when `queue` breaks `Settings.QueueNameRule` (a bug in the definition, caught
  * where it is written rather than at the first enqueue).
  */
-export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): Worker<A, E, R> => {
+export function make<A, E = never, R = never, S = void>(
+  options: WorkerOptions<A, E, R, S> & { readonly success: Schema.Codec<S, unknown> },
+): ResultWorker<A, E, R, S>
+export function make<A, E = never, R = never, S = void>(options: WorkerOptions<A, E, R, S>): Worker<A, E, R, S>
+export function make<A, E = never, R = never, S = void>(options: WorkerOptions<A, E, R, S>): Worker<A, E, R, S> {
   const queue = options.queue ?? "default"
   if (queueNameProblem(queue) !== undefined) throw new InvalidQueueName({ worker: options.name, queue })
   const invalid = (error: Schema.SchemaError) => new InvalidJobArgs({ worker: options.name, reason: error.message })
@@ -151,6 +219,8 @@ export const make = <A, E = never, R = never>(options: WorkerOptions<A, E, R>): 
       const decoded = decode(wire)
       return Exit.isSuccess(decoded) ? options.perform(decoded.value) : Exit.asVoid(Exit.mapError(decoded, invalid))
     },
+    results:
+      options.success === undefined ? undefined : resultCodec(options.success, options.error, options.keepResult),
   }
 }
 
@@ -205,12 +275,12 @@ export const layerRegistry = <const Workers extends ReadonlyArray<AnyWorker<unkn
             Effect.updateContext(
               worker.run(args),
               (current: Context.Context<JobServices>) => Context.merge(current, captured) as Context.Context<unknown>,
-            ) as Effect.Effect<void, unknown, JobServices>,
+            ) as Effect.Effect<unknown, unknown, JobServices>,
           // The services captured here, the job's, and the job's span: no merge per job. Replaced,
           // not merged into the fiber's: a merge copies every service, for every job.
           perform: (args, job, client, span) => {
             const context = Context.add(base(client), CurrentJob, job)
-            return Effect.updateContext(worker.run(args) as Effect.Effect<void, unknown, unknown>, () =>
+            return Effect.updateContext(worker.run(args) as Effect.Effect<unknown, unknown, unknown>, () =>
               span === undefined ? context : Context.add(context, Tracer.ParentSpan, span),
             )
           },

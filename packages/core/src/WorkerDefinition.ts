@@ -6,6 +6,7 @@
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import type * as Result from "effect/Result"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 import type { UniqueOptions } from "./Unique.ts"
 
@@ -42,10 +43,28 @@ export const TypeId: unique symbol = Symbol.for("@verk/core/Worker") as never
 export type TypeId = typeof TypeId
 
 /**
- * A worker definition. `A` is the decoded args type (what `perform` receives and `enqueue`
- * takes), `E` its typed failure and `R` the services `perform` needs.
+ * How a worker's results are kept (`Worker.make`'s `success`, `error` and `keepResult`): encoders
+ * and decoders of what `perform` returns and fails with, all synchronous. Methods, so that any
+ * worker is an `AnyWorker`.
  */
-export interface Worker<A, E = never, R = never> {
+export interface ResultCodec<S, E> {
+  /** How long a result (or a death's record) is kept, in milliseconds. */
+  readonly keepMillis: number
+  /** The wire form of a result, or a `SchemaError`'s message. */
+  encodeSuccess(value: S): Result.Result<unknown, string>
+  decodeSuccess(encoded: unknown): Result.Result<S, string>
+  /** The wire form of a typed failure, `undefined` with no `error` schema or when it does not encode. */
+  encodeError(error: E): unknown
+  /** A typed failure from its wire form, `undefined` with no `error` schema or when it does not decode. */
+  decodeError(encoded: unknown): Result.Result<E, string> | undefined
+}
+
+/**
+ * A worker definition. `A` is the decoded args type (what `perform` receives and `enqueue`
+ * takes), `E` its typed failure, `R` the services `perform` needs and `S` what it returns (kept as
+ * the job's result when the worker declares a `success` schema).
+ */
+export interface Worker<A, E = never, R = never, S = unknown> {
   readonly [TypeId]: TypeId
   /** The wire `class`: how Sidekiq and other clients name this job. */
   readonly name: string
@@ -72,5 +91,15 @@ export interface Worker<A, E = never, R = never> {
   /** Decodes wire args, as `perform` will receive them. */
   readonly decodeArgs: (args: WireArgs) => Effect.Effect<A, InvalidJobArgs>
   /** Decodes wire args and performs the job. */
-  readonly run: (args: WireArgs) => Effect.Effect<void, E | InvalidJobArgs, R>
+  readonly run: (args: WireArgs) => Effect.Effect<unknown, E | InvalidJobArgs, R>
+  /** How its results are kept; `undefined` when it declares no `success` schema (nothing is kept). */
+  readonly results: ResultCodec<S, E> | undefined
+}
+
+/**
+ * A worker that keeps its results (made with a `success` schema): what `Client.result` and
+ * `Client.enqueueAndWait` take, so that waiting on a worker that keeps none is a type error.
+ */
+export interface ResultWorker<A, E = never, R = never, S = unknown> extends Worker<A, E, R, S> {
+  readonly results: ResultCodec<S, E>
 }

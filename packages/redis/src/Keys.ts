@@ -67,6 +67,8 @@ export interface Keys {
   readonly periodicSeen: string
   /** A periodic entry's state (hash); in the cluster scheme in its queue's slot, beside the queue. */
   readonly periodicState: (queue: string, name: string) => string
+  /** A job's result record (string, with a TTL); in the cluster scheme in the slot of its jid. */
+  readonly result: (jid: string) => string
 }
 
 /** Where a set member of the cluster scheme lives: its job's queue, or `default` when it names none. */
@@ -111,5 +113,6 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     periodic: `${g}verk:periodic`,
     periodicSeen: `${g}verk:periodic-seen`,
     periodicState: (queue, name) => `${prefix}verk:periodic:${scheme === "cluster" ? `{${queue}}:` : ""}${name}`,
+    result: scheme === "cluster" ? (jid) => `${prefix}verk:result:{${jid}}` : (jid) => `${prefix}verk:result:${jid}`,
   }
 }

@@ -22,6 +22,7 @@ import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
 import * as StorePeriodic from "./StorePeriodic.ts"
+import * as StoreResults from "./StoreResults.ts"
 import * as StoreSetScan from "./StoreSetScan.ts"
 import * as StoreSets from "./StoreSets.ts"
 import * as StoreUnique from "./StoreUnique.ts"
@@ -63,6 +64,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     ...StoreNotifications.make(context),
     ...StorePeriodic.make(context),
     ...StoreUnique.make(context),
+    ...StoreResults.make(context),
   }
   return store
 })

@@ -31,13 +31,14 @@ import * as Job from "../Job.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import type { LogLevels } from "../Settings.ts"
 import { OtherLabel, type Stats } from "../Stats.ts"
-import type { JobStoreShape, StoreError } from "../Store.ts"
+import type { JobStoreShape, ResultStoreShape, StoreError } from "../Store.ts"
 import * as Unique from "../Unique.ts"
 import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "../Worker.ts"
 import { OutcomeRetry } from "./DeadLetter.ts"
 import * as Decide from "./Decide.ts"
 import { describeFailure, ProcessingFailedClass } from "./Failure.ts"
 import type { Burial, Lease } from "./Lease.ts"
+import * as ResultWrite from "./ResultWrite.ts"
 
 /**
  * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
@@ -56,6 +57,8 @@ export interface Services {
   readonly logLevels: LogLevels
   /** Frees a unique job's lock (Unique.ts); absent where no store is at hand. */
   readonly releaseUnique?: JobStoreShape["releaseUnique"] | undefined
+  /** Where workers with a `success` schema keep their jobs' results (ResultWrite.ts). */
+  readonly results: ResultStoreShape
 }
 
 /** The record of one run: what it has learned so far, filled in by its steps in order. */
@@ -68,7 +71,7 @@ export class JobRun {
   readonly span: Tracer.Span | undefined
   job: Job.Job | undefined = undefined
   worker: RegisteredWorker | undefined = undefined
-  exit: Exit.Exit<void, unknown> = Exit.void
+  exit: Exit.Exit<unknown, unknown> = Exit.void
   /** When `perform` ended (epoch milliseconds, from the run's `Clock`). */
   endedMillis = 0
   /** Why retrying cannot help the run's failure (`Decide.notRetryable`), read once it ended. */
@@ -118,7 +121,8 @@ const steps = (services: Services, run: JobRun, decoded: Job.Job | undefined): E
   return andThen(
     start(services, run),
     Effect.matchCauseEffect(perform(services, run), {
-      onSuccess: () => ended(services, run, Exit.void),
+      // The value matters only to a worker that keeps results (ResultWrite.ts); most return nothing.
+      onSuccess: (value) => ended(services, run, value === undefined ? Exit.void : Exit.succeed(value)),
       onFailure: (cause) => ended(services, run, Exit.failCause(cause)),
     }),
   )
@@ -176,7 +180,7 @@ const start = (services: Services, run: JobRun): Effect.Effect<void> | undefined
  * The job's code, with the job's services and the worker's timeout. A worker's function that
  * throws instead of returning an effect fails the job like any other failure (it is retried).
  */
-const perform = (services: Services, run: JobRun): Effect.Effect<void, unknown> => {
+const perform = (services: Services, run: JobRun): Effect.Effect<unknown, unknown> => {
   const job = run.job!
   const worker = run.worker
   if (worker === undefined) return Effect.fail(new UnknownJobClass({ className: job.class }))
@@ -192,7 +196,11 @@ const perform = (services: Services, run: JobRun): Effect.Effect<void, unknown> 
 }
 
 /** `perform` has ended: free the slot (the next fetch overlaps the write), decide, write, report. */
-const ended = (services: Services, run: JobRun, exit: Exit.Exit<void, unknown>): Effect.Effect<Outcome, StoreError> => {
+const ended = (
+  services: Services,
+  run: JobRun,
+  exit: Exit.Exit<unknown, unknown>,
+): Effect.Effect<Outcome, StoreError> => {
   run.exit = exit
   run.endedMillis = run.clock.currentTimeMillisUnsafe()
   run.lease.free()
@@ -231,13 +239,18 @@ const decided = (
 const writeAndReport = (services: Services, run: JobRun): Effect.Effect<Outcome, StoreError> => {
   const { lease } = run
   const decision = run.decision!
+  // Only for workers with a `success` schema; before the outcome, so that a crash runs it again.
+  const kept = ResultWrite.write(services.results, run.job!.jid, run.worker, run.exit, decision)
   switch (decision._tag) {
     case "Interrupted":
       return Effect.succeed("interrupted")
     case "Ack":
       // A batch's write (Acker.ts): a job interrupted while it waits leaves it to run.
-      return Effect.flatMap(lease.ack, () =>
-        andThen(unlocked(services, run, "success"), reported(services, run, "finished")),
+      return andThen(
+        kept,
+        Effect.flatMap(lease.ack, () =>
+          andThen(unlocked(services, run, "success"), reported(services, run, "finished")),
+        ),
       )
     case "Retry": {
       const payload = Job.patch(lease.raw, decision.changes)
@@ -249,17 +262,20 @@ const writeAndReport = (services: Services, run: JobRun): Effect.Effect<Outcome,
       )
     }
     case "Dead":
-      return Effect.flatMap(
-        Effect.uninterruptible(
-          lease.bury({
-            failure: decision.failure,
-            reason: decision.reason,
-            job: run.job,
-            logLevel: services.logLevels.fail,
-            nowMillis: run.endedMillis,
-          }),
+      return andThen(
+        kept,
+        Effect.flatMap(
+          Effect.uninterruptible(
+            lease.bury({
+              failure: decision.failure,
+              reason: decision.reason,
+              job: run.job,
+              logLevel: services.logLevels.fail,
+              nowMillis: run.endedMillis,
+            }),
+          ),
+          () => andThen(unlocked(services, run, "success"), reported(services, run, "dead")),
         ),
-        () => andThen(unlocked(services, run, "success"), reported(services, run, "dead")),
       )
   }
 }

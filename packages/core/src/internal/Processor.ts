@@ -13,7 +13,7 @@ import { Events } from "../Events.ts"
 import * as Job from "../Job.ts"
 import { Settings } from "../Settings.ts"
 import { Stats } from "../Stats.ts"
-import { JobStore } from "../Store.ts"
+import { JobStore, ResultStore } from "../Store.ts"
 import * as Trace from "../Trace.ts"
 import { WorkerRegistry } from "../Worker.ts"
 import * as JobRun from "./JobRun.ts"
@@ -33,7 +33,11 @@ export class Processor extends Context.Service<
   }
 >()("@verk/core/Processor") {}
 
-export const layer: Layer.Layer<Processor, never, Client | WorkerRegistry | Events | Stats | Settings | JobStore> =
+export const layer: Layer.Layer<
+  Processor,
+  never,
+  Client | WorkerRegistry | Events | Stats | Settings | JobStore | ResultStore
+> =
   Layer.effect(
     Processor,
     Effect.gen(function* () {
@@ -46,6 +50,7 @@ export const layer: Layer.Layer<Processor, never, Client | WorkerRegistry | Even
         maxRetries: settings.maxRetries,
         logLevels: settings.logLevels,
         releaseUnique: (yield* JobStore).releaseUnique,
+        results: yield* ResultStore,
       }
 
       /**
