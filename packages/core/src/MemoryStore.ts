@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
+import * as MemoryCancel from "./internal/MemoryCancel.ts"
 import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
 import * as Payload from "./Payload.ts"
 import * as Store from "./Store.ts"
@@ -460,6 +461,7 @@ export const make: Effect.Effect<StoreShape> = Effect.map(PubSub.unbounded<Notif
     ...nodeStore(state),
     ...notificationStore(state),
     ...MemoryPeriodic.make(state),
+    ...MemoryCancel.make(state),
   }
 })
 

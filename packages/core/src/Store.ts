@@ -10,7 +10,8 @@
  * one value, and its layer provides the aggregate and the four roles over it (`layer`). The roles
  * live in this one module, not four, because they share the data types below and the aggregate
  * is theirs, and so that `Store.JobStore`... sit beside `Store.Store` in the public API.
- * A fifth role, `PeriodicStore`, keeps periodic entries' registry and state (see Periodic.ts).
+ * A fifth role, `PeriodicStore`, keeps periodic entries' registry and state (see Periodic.ts); a
+ * sixth, `CancelStore`, the cancel requests of jobs (see Cancel.ts).
  *
  * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
  * removal from a queue or a set, so a job is never re-serialised to find it again. A job in a
@@ -81,6 +82,8 @@ export type Notification =
   | { readonly _tag: "Work"; readonly queue: string }
   | { readonly _tag: "Pause"; readonly queue: string }
   | { readonly _tag: "Scheduled" }
+  /** A job was cancelled (see Cancel.ts): the node running it interrupts it. */
+  | { readonly _tag: "Cancel"; readonly jid: string }
   /**
    * The subscription is live again after a reconnect: anything published meanwhile was missed,
    * so listeners look at everything once. A store that never loses its subscription never says it.
@@ -446,6 +449,31 @@ export class PeriodicStore extends Context.Service<PeriodicStore, PeriodicStoreS
 ) {}
 
 // ---------------------------------------------------------------------------------------------
+// Cancel requests (see Cancel.ts): durable markers that every node obeys.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How long a cancel request is remembered: a cancelled job that comes back later (a dead node's
+ * in-progress job recovered, a job requeued by a stopping node) is dropped instead of run within
+ * this time. Recovery comes within a heartbeat's TTL, so a day is ample.
+ */
+export const CancelMarkerSeconds = 24 * 3600
+
+/** The cancel requests of jobs: markers with an expiry, and the notification that carries them. */
+export interface CancelStoreShape {
+  /**
+   * Remember that `jid` is cancelled until `until` (epoch milliseconds), forget the markers
+   * expired at `now`, then tell every node (a `Cancel` notification). Whether the marker is new.
+   */
+  readonly markCancelled: (jid: string, now: number, until: number) => Effect.Effect<boolean, StoreError>
+  /** The jids whose marker is live at `now` (epoch milliseconds). */
+  readonly cancelledJids: (now: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
+}
+
+/** The store's cancel requests (see `CancelStoreShape`): the cancel call and every node's runs. */
+export class CancelStore extends Context.Service<CancelStore, CancelStoreShape>()("@verk/core/Store/CancelStore") {}
+
+// ---------------------------------------------------------------------------------------------
 // The aggregate
 // ---------------------------------------------------------------------------------------------
 
@@ -455,7 +483,8 @@ export interface StoreShape
     SetStoreShape,
     NodeStoreShape,
     NotificationStoreShape,
-    PeriodicStoreShape {}
+    PeriodicStoreShape,
+    CancelStoreShape {}
 
 /**
  * The whole store, for tools that touch every part of it (the admin CLI, the dashboard) and for
@@ -464,7 +493,7 @@ export interface StoreShape
 export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}
 
 /** The five role services, as the runtime needs them. */
-export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore
+export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore | CancelStore
 
 /** What a store layer provides: the aggregate and its five roles. */
 export type Services = Store | Roles
@@ -476,6 +505,7 @@ export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
     Context.add(NodeStore, store),
     Context.add(NotificationStore, store),
     Context.add(PeriodicStore, store),
+    Context.add(CancelStore, store),
   )
 
 /** The aggregate and its five roles over one store value (a wrapped store in a test, say). */

@@ -48,6 +48,8 @@ export interface Keys {
   /** Sidekiq 6 reads running jobs here; 7 and later from `:work`. */
   readonly processWorkers: (identity: string) => string
   readonly paused: string
+  /** Sorted set: cancelled jids, scored by when their marker expires (epoch milliseconds). */
+  readonly cancelled: string
   /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
   readonly notify: string
   readonly stat: (name: "processed" | "failed", day?: string) => string
@@ -93,6 +95,7 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     processWork: (identity) => `${g}${identity}:work`,
     processWorkers: (identity) => `${g}${identity}:workers`,
     paused: `${g}verk:paused`,
+    cancelled: `${g}verk:cancelled`,
     notify: `${g}verk:notify`,
     stat: (name, day) => (day === undefined ? `${g}stat:${name}` : `${g}stat:${name}:${day}`),
     periodic: `${g}verk:periodic`,

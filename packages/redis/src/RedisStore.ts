@@ -18,6 +18,7 @@ import * as EnvConfig from "./EnvConfig.ts"
 import * as KeyScheme from "./KeyScheme.ts"
 import * as Keys from "./Keys.ts"
 import type { LayerOptions, RedisStoreOptions } from "./Options.ts"
+import * as StoreCancel from "./StoreCancel.ts"
 import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
@@ -61,6 +62,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     ...StoreNodes.make(context),
     ...StoreNotifications.make(context),
     ...StorePeriodic.make(context),
+    ...StoreCancel.make(context),
   }
   return store
 })

@@ -6,6 +6,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
 import { Client } from "../Client.ts"
@@ -15,6 +16,7 @@ import { Settings } from "../Settings.ts"
 import { Stats } from "../Stats.ts"
 import * as Trace from "../Trace.ts"
 import { WorkerRegistry } from "../Worker.ts"
+import { Cancels, noCancels } from "./Cancel.ts"
 import * as JobRun from "./JobRun.ts"
 import type { Lease } from "./Lease.ts"
 
@@ -41,6 +43,8 @@ export const layer: Layer.Layer<Processor, never, Client | WorkerRegistry | Even
       client: yield* Client,
       events: yield* Events,
       stats: yield* Stats,
+      // A processor built without the node's cancels (a test's) has none to obey.
+      cancels: Option.getOrElse(yield* Effect.serviceOption(Cancels), () => noCancels),
       maxRetries: settings.maxRetries,
       logLevels: settings.logLevels,
     }

@@ -5,6 +5,7 @@
  *   `retry --all --set retry|scheduled|dead [--class C]`.
  * - `delete <jid...>`: from any of the three sets; `delete --all --set ... [--class C]`.
  * - `kill <jid...>`: from the retry or schedule set to dead.
+ * - `cancel <jid...>`: waiting jobs removed, running ones interrupted (jobsCancel.ts).
  *
  * A job is named by its jid, or by its entry reference (`@<score>~<digest>`, which Verk Web and
  * its API show for every entry): that names exactly one entry, whatever its payload holds (no jid,
@@ -23,6 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as EntryRef from "../EntryRef.ts"
+import { cancel } from "./jobsCancel.ts"
 
 // Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
 const admin = Effect.promise(() => import("../Admin.ts"))
@@ -227,6 +229,8 @@ const kill = Command.make(
 
 /** `verk jobs retry|delete|kill`. */
 export const jobs = Command.make("jobs").pipe(
-  Command.withDescription("Retry, delete or kill jobs of the retry, schedule and dead sets (Redis from REDIS_URL)"),
-  Command.withSubcommands([retry, remove, kill]),
+  Command.withDescription(
+    "Retry, delete or kill jobs of the retry, schedule and dead sets, or cancel jobs (Redis from REDIS_URL)",
+  ),
+  Command.withSubcommands([retry, remove, kill, cancel]),
 )
