@@ -78,7 +78,7 @@ describe("cancelling a running job", () => {
       const calledAt = Date.now()
       const result = await runtime.runPromise(Cancel.cancel(jid))
       const returnedAt = Date.now()
-      expect(result).toEqual({ _tag: "Interrupted", jid, node: b.id })
+      expect(result).toEqual({ _tag: "Interrupted", jid, node: b.id, alive: true })
       await b.process.waitFor(/hour job 1 finalizer at (\d+)/, 5_000)
       const finalizerAt = Number(/hour job 1 finalizer at (\d+)/.exec(b.process.stdout())![1])
       // The notification goes out before the call returns: the finalizer may even run first.

@@ -86,7 +86,12 @@ export const cancelConformance = roleSuite(
           const raw = job("p1", { queue: "mail" })
           yield* store.enqueue("mail", [raw])
           yield* fetched(store, "mail", "node-a", 1)
-          assert.deepStrictEqual(yield* Cancel.cancel("p1"), { _tag: "Interrupted", jid: "p1", node: "node-a" })
+          assert.deepStrictEqual(yield* Cancel.cancel("p1"), {
+            _tag: "Interrupted",
+            jid: "p1",
+            node: "node-a",
+            alive: false,
+          })
           // The node writes its outcome (it holds the job): the cancel does not take it away.
           assert.deepStrictEqual(
             (yield* store.inProgress("mail", "node-a")).map((held) => held.raw),

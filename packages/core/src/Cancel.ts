@@ -27,7 +27,13 @@ export type CancelResult =
    * The job is in `node`'s in-progress entries: that node interrupts it now (or, if it died, the
    * node that recovers it drops it).
    */
-  | { readonly _tag: "Interrupted"; readonly jid: string; readonly node: string }
+  | {
+      readonly _tag: "Interrupted"
+      readonly jid: string
+      readonly node: string
+      /** Whether `node`'s heartbeat is fresh: a dead node's jobs are dropped by whoever recovers them. */
+      readonly alive: boolean
+    }
   /** The job was cancelled before (and is not waiting anywhere): nothing more to do. */
   | { readonly _tag: "AlreadyCancelled"; readonly jid: string }
   /**
@@ -42,7 +48,9 @@ export const describe = (result: CancelResult): string => {
     case "Removed":
       return `${result.jid}: cancelled, removed from ${result.from === "queue" ? `queue ${result.queue}` : `the ${result.from} set`}`
     case "Interrupted":
-      return `${result.jid}: cancelled, running on ${result.node}: interrupted there`
+      return result.alive
+        ? `${result.jid}: cancelled, running on ${result.node}: interrupted there`
+        : `${result.jid}: cancelled, held by ${result.node}, which is not alive: dropped when its jobs are recovered`
     case "AlreadyCancelled":
       return `${result.jid}: already cancelled`
     case "Finished":
@@ -110,7 +118,10 @@ export const cancel: (
   if (!fresh) return { _tag: "AlreadyCancelled", jid } as const
   // Again after the marker: a job fetched meanwhile is in-progress now (and dropped by its node).
   const node = runningBefore ?? (yield* runningOn(jid))
-  if (node !== undefined) return { _tag: "Interrupted", jid, node } as const
+  if (node !== undefined) {
+    const alive = yield* NodeStore.use((store) => store.isAlive(node, now))
+    return { _tag: "Interrupted", jid, node, alive } as const
+  }
   const dead = (yield* DeadSet.find(jid)) !== undefined
   return { _tag: "Finished", jid, dead } as const
 })
