@@ -14,7 +14,7 @@ import { fetched, job, listen, NoLimits, roleSuite } from "./conformanceSupport.
 export const cancelConformance = roleSuite(
   "cancel",
   CancelStore,
-  ["markCancelled", "cancelledJids"],
+  ["markCancelled", "forgetCancelled", "cancelledJids"],
   ({ test, liveTest }) => {
     describe("markers", () => {
       test(
@@ -29,6 +29,10 @@ export const cancelConformance = roleSuite(
           assert.deepStrictEqual([...(yield* store.cancelledJids(6_000))], ["j2"])
           assert.isTrue(yield* store.markCancelled("j1", 6_000, 20_000))
           assert.deepStrictEqual([...(yield* store.cancelledJids(11_000))], ["j1"])
+          yield* store.forgetCancelled("j1")
+          yield* store.forgetCancelled("never")
+          assert.deepStrictEqual([...(yield* store.cancelledJids(11_000))], [])
+          assert.isTrue(yield* store.markCancelled("j1", 11_000, 20_000))
         }),
       )
       liveTest(
@@ -108,6 +112,9 @@ export const cancelConformance = roleSuite(
           yield* store.enqueue("mail", [raw])
           const [held] = (yield* store.fetch("mail", "node-a", 1)).jobs
           yield* store.kill("mail", "node-a", held!.token, raw, 10, NoLimits)
+          assert.deepStrictEqual(yield* Cancel.cancel("d1"), { _tag: "Finished", jid: "d1", dead: true })
+          // Its marker is forgotten: retried from the dead set, it runs.
+          assert.deepStrictEqual([...(yield* store.cancelledJids(0))], [])
           assert.deepStrictEqual(yield* Cancel.cancel("d1"), { _tag: "Finished", jid: "d1", dead: true })
           assert.deepStrictEqual(yield* store.setRange("dead", 0, -1), [{ payload: raw, score: 10 }])
           assert.deepStrictEqual(yield* Cancel.cancel("gone"), { _tag: "Finished", jid: "gone", dead: false })

@@ -123,6 +123,8 @@ export const cancel: (
     return { _tag: "Interrupted", jid, node, alive } as const
   }
   const dead = (yield* DeadSet.find(jid)) !== undefined
+  // A dead job has ended: its marker would only keep a later retry of it from the dead set from running.
+  if (dead) yield* CancelStore.use((store) => store.forgetCancelled(jid))
   return { _tag: "Finished", jid, dead } as const
 })
 

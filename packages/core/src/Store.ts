@@ -466,6 +466,8 @@ export interface CancelStoreShape {
    * expired at `now`, then tell every node (a `Cancel` notification). Whether the marker is new.
    */
   readonly markCancelled: (jid: string, now: number, until: number) => Effect.Effect<boolean, StoreError>
+  /** Forget `jid`'s marker (a job found finished: a later retry of it from the dead set runs). */
+  readonly forgetCancelled: (jid: string) => Effect.Effect<void, StoreError>
   /** The jids whose marker is live at `now` (epoch milliseconds). */
   readonly cancelledJids: (now: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
 }

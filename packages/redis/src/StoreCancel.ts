@@ -8,12 +8,19 @@
 import * as Effect from "effect/Effect"
 import type { Operations } from "./StoreContext.ts"
 
-export const make: Operations<"markCancelled" | "cancelledJids"> = ({ keys, scheme, send, count, strings }) => ({
+export const make: Operations<"markCancelled" | "forgetCancelled" | "cancelledJids"> = ({
+  keys,
+  scheme,
+  send,
+  count,
+  strings,
+}) => ({
   markCancelled: (jid, now, until) =>
     send("markCancelled", "ZREMRANGEBYSCORE", keys.cancelled, "-inf", now).pipe(
       Effect.andThen(count("markCancelled", "ZADD", keys.cancelled, until, jid)),
       Effect.tap(() => scheme.publish("markCancelled", `cancel:${jid}`)),
       Effect.map((added) => added > 0),
     ),
+  forgetCancelled: (jid) => Effect.asVoid(send("forgetCancelled", "ZREM", keys.cancelled, jid)),
   cancelledJids: (now) => strings("cancelledJids", "ZRANGEBYSCORE", keys.cancelled, `(${now}`, "+inf"),
 })

@@ -20,6 +20,10 @@ export const make = (state: { readonly notify: (notice: Notification) => void })
         state.notify({ _tag: "Cancel", jid })
         return fresh
       }),
+    forgetCancelled: (jid) =>
+      Effect.sync(() => {
+        markers.delete(jid)
+      }),
     cancelledJids: (now) =>
       Effect.sync(() => {
         forget(now)
