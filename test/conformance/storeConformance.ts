@@ -3,6 +3,7 @@
  * fresh store per test, one suite per role of the contract (see Store.ts). `MemoryStore` and
  * `RedisStore` (both key schemes, and on a Redis Cluster) must all pass it unchanged.
  */
+import { cancelConformance } from "./cancelConformance.ts"
 import type { ConformanceOptions, MakeStoreLayer } from "./conformanceSupport.ts"
 import { jobsConformance } from "./jobsConformance.ts"
 import { nodesConformance } from "./nodesConformance.ts"
@@ -23,4 +24,5 @@ export const storeConformance = (name: string, makeLayer: MakeStoreLayer, option
   periodicConformance(name, makeLayer, options)
   uniqueConformance(name, makeLayer, options)
   resultsConformance(name, makeLayer, options)
+  cancelConformance(name, makeLayer, options)
 }

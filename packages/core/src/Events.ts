@@ -64,6 +64,20 @@ export class JobDead extends Data.TaggedClass("JobDead")<{
   readonly backtrace: ReadonlyArray<string> | undefined
 }> {}
 
+/**
+ * A cancelled job ended on this node (see Cancel.ts): interrupted while it ran (`started`), or
+ * dropped when it was about to start. It left in-progress; nothing else of it is written.
+ */
+export class JobCancelled extends Data.TaggedClass("JobCancelled")<{
+  readonly queue: string
+  readonly jid: string
+  readonly className: string
+  /** Whether its code had started (its finalizers then ran). */
+  readonly started: boolean
+  /** From its start to its end, when it had started; 0 otherwise. */
+  readonly durationMillis: number
+}> {}
+
 /** A queue takes jobs: when its processing starts, and when it is resumed after a pause. */
 export class QueueRunning extends Data.TaggedClass("QueueRunning")<{ readonly queue: string }> {}
 /** A queue was paused: it takes no more jobs, and the ones it is running finish. */
@@ -83,6 +97,7 @@ export type VerkEvent =
   | JobFinished
   | JobFailed
   | JobDead
+  | JobCancelled
   | QueueRunning
   | QueuePausing
   | QueuePaused

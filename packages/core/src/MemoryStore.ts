@@ -9,9 +9,10 @@ import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
+import * as MemoryCancel from "./internal/MemoryCancel.ts"
 import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
-import * as MemoryUnique from "./internal/MemoryUnique.ts"
 import * as MemoryResults from "./internal/MemoryResults.ts"
+import * as MemoryUnique from "./internal/MemoryUnique.ts"
 import * as Payload from "./Payload.ts"
 import * as Store from "./Store.ts"
 import {
@@ -468,9 +469,10 @@ export const make: Effect.Effect<StoreShape> = Effect.map(
       ...notificationStore(state),
       ...MemoryPeriodic.make(state),
       ...MemoryUnique.make({ ...state, schedule: state.sets.schedule }),
+      ...MemoryCancel.make(state),
     }
   },
 )
 
-/** A fresh, empty in-memory store: the aggregate `Store` and its four roles (see `Store.layer`). */
+/** A fresh, empty in-memory store: the aggregate `Store` and its roles (see `Store.layer`). */
 export const layer: Layer.Layer<Store.Services> = Store.layer(make)

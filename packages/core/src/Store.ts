@@ -10,8 +10,9 @@
  * one value, and its layer provides the aggregate and the four roles over it (`layer`). The roles
  * live in this one module, not four, because they share the data types below and the aggregate
  * is theirs, and so that `Store.JobStore`... sit beside `Store.Store` in the public API.
- * A fifth role, `PeriodicStore`, keeps periodic entries' registry and state (see Periodic.ts).
- * A sixth, `ResultStore`, keeps job results and tells their waiters (see JobResult.ts).
+ * A fifth role, `PeriodicStore`, keeps periodic entries' registry and state (see Periodic.ts); a
+ * sixth, `ResultStore`, job results and word of them to their waiters (see JobResult.ts); a
+ * seventh, `CancelStore`, the cancel requests of jobs (see Cancel.ts).
  *
  * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
  * removal from a queue or a set, so a job is never re-serialised to find it again. A job in a
@@ -83,6 +84,8 @@ export type Notification =
   | { readonly _tag: "Work"; readonly queue: string }
   | { readonly _tag: "Pause"; readonly queue: string }
   | { readonly _tag: "Scheduled" }
+  /** A job was cancelled (see Cancel.ts): the node running it interrupts it. */
+  | { readonly _tag: "Cancel"; readonly jid: string }
   /**
    * The subscription is live again after a reconnect: anything published meanwhile was missed,
    * so listeners look at everything once. A store that never loses its subscription never says it.
@@ -496,31 +499,59 @@ export interface ResultStoreShape {
 export class ResultStore extends Context.Service<ResultStore, ResultStoreShape>()("@verk/core/Store/ResultStore") {}
 
 // ---------------------------------------------------------------------------------------------
+// Cancel requests (see Cancel.ts): durable markers that every node obeys.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * How long a cancel request is remembered: a cancelled job that comes back later (a dead node's
+ * in-progress job recovered, a job requeued by a stopping node) is dropped instead of run within
+ * this time. Recovery comes within a heartbeat's TTL, so a day is ample.
+ */
+export const CancelMarkerSeconds = 24 * 3600
+
+/** The cancel requests of jobs: markers with an expiry, and the notification that carries them. */
+export interface CancelStoreShape {
+  /**
+   * Remember that `jid` is cancelled until `until` (epoch milliseconds), forget the markers
+   * expired at `now`, then tell every node (a `Cancel` notification). Whether the marker is new.
+   */
+  readonly markCancelled: (jid: string, now: number, until: number) => Effect.Effect<boolean, StoreError>
+  /** Forget `jid`'s marker (a job found finished: a later retry of it from the dead set runs). */
+  readonly forgetCancelled: (jid: string) => Effect.Effect<void, StoreError>
+  /** The jids whose marker is live at `now` (epoch milliseconds). */
+  readonly cancelledJids: (now: number) => Effect.Effect<ReadonlyArray<string>, StoreError>
+}
+
+/** The store's cancel requests (see `CancelStoreShape`): the cancel call and every node's runs. */
+export class CancelStore extends Context.Service<CancelStore, CancelStoreShape>()("@verk/core/Store/CancelStore") {}
+
+// ---------------------------------------------------------------------------------------------
 // The aggregate
 // ---------------------------------------------------------------------------------------------
 
-/** Every operation of a store: the six roles (see the module's comment). */
+/** Every operation of a store: the seven roles (see the module's comment). */
 export interface StoreShape
   extends JobStoreShape,
     SetStoreShape,
     NodeStoreShape,
     NotificationStoreShape,
     PeriodicStoreShape,
-    ResultStoreShape {}
+    ResultStoreShape,
+    CancelStoreShape {}
 
 /**
  * The whole store, for tools that touch every part of it (the admin CLI, the dashboard) and for
- * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its six roles.
+ * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its seven roles.
  */
 export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}
 
-/** The six role services, as the runtime needs them. */
-export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore | ResultStore
+/** The seven role services, as the runtime needs them. */
+export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore | ResultStore | CancelStore
 
-/** What a store layer provides: the aggregate and its six roles. */
+/** What a store layer provides: the aggregate and its seven roles. */
 export type Services = Store | Roles
 
-/** The six role services over one store value. */
+/** The seven role services over one store value. */
 export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
   Context.make(JobStore, store).pipe(
     Context.add(SetStore, store),
@@ -528,14 +559,15 @@ export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
     Context.add(NotificationStore, store),
     Context.add(PeriodicStore, store),
     Context.add(ResultStore, store),
+    Context.add(CancelStore, store),
   )
 
-/** The aggregate and its six roles over one store value (a wrapped store in a test, say). */
+/** The aggregate and its seven roles over one store value (a wrapped store in a test, say). */
 export const context = (store: StoreShape): Context.Context<Services> => Context.add(rolesContext(store), Store, store)
 
-/** The six roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
+/** The seven roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
 export const layerRoles: Layer.Layer<Roles, never, Store> = Layer.effectContext(Effect.map(Store, rolesContext))
 
-/** A store layer: the aggregate and its six roles, over the one store that `make` builds. */
+/** A store layer: the aggregate and its seven roles, over the one store that `make` builds. */
 export const layer = <E, R>(make: Effect.Effect<StoreShape, E, R>): Layer.Layer<Services, E, Exclude<R, Scope.Scope>> =>
   Layer.effectContext(Effect.map(make, context))

@@ -19,6 +19,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as Client from "./Client.ts"
 import * as Events from "./Events.ts"
+import { Cancels } from "./internal/Cancel.ts"
 import { DeadLetter } from "./internal/DeadLetter.ts"
 import * as Heartbeat from "./internal/Heartbeat.ts"
 import { Isolation } from "./internal/Isolation.ts"
@@ -260,6 +261,7 @@ export const layerWithRegistry: Layer.Layer<Services, never, StoreRoles | Worker
     Layer.provide(Processor.layer),
     Layer.provideMerge(DeadLetter.layer),
     Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer)),
+    Layer.provide(Cancels.layer),
     Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
   )
 

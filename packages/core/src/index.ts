@@ -2,6 +2,7 @@
  * The public API of @verk/core. Runtime internals (processor, queue supervisor, fetcher,
  * scheduler, heartbeat, recovery) are not exported: they are reached through `Verk.layer`.
  */
+export * as Cancel from "./Cancel.ts"
 export * as Client from "./Client.ts"
 export * as CurrentJob from "./CurrentJob.ts"
 export * as Events from "./Events.ts"

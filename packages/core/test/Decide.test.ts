@@ -34,6 +34,16 @@ describe("Decide.decide", () => {
     assert.deepStrictEqual(decide({}), { _tag: "Ack" })
   })
 
+  it("a cancelled job that did not succeed is Cancelled, never retried or dead; one that succeeded is acked", () => {
+    assert.deepStrictEqual(decide({ cancelled: true, exit: Exit.failCause(Cause.interrupt()) }), { _tag: "Cancelled" })
+    assert.deepStrictEqual(decide({ cancelled: true, exit: failWith(new Error("boom")) }), { _tag: "Cancelled" })
+    assert.deepStrictEqual(decide({ cancelled: true, exit: failWith(new Error("boom")), notRetryable: "no" }), {
+      _tag: "Cancelled",
+    })
+    assert.deepStrictEqual(decide({ cancelled: true }), { _tag: "Ack" })
+    assert.deepStrictEqual(decide({ exit: Exit.failCause(Cause.interrupt()) }), { _tag: "Interrupted" })
+  })
+
   it("retries a first failure at the policy's time, with the failure patched in", () => {
     const decision = decide({ exit: failWith(new Error("boom")) })
     assert.strictEqual(decision._tag, "Retry")

@@ -58,6 +58,8 @@ export interface Keys {
    * `paused` in Sidekiq's scheme, one in the queue's slot in the cluster scheme.
    */
   readonly pausedOf: (queue: string) => string
+  /** Sorted set: cancelled jids, scored by when their marker expires (epoch milliseconds). */
+  readonly cancelled: string
   /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
   readonly notify: string
   readonly stat: (name: "processed" | "failed", day?: string) => string
@@ -108,6 +110,7 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     processWorkers: (identity) => `${g}${identity}:workers`,
     paused: `${g}verk:paused`,
     pausedOf: scheme === "cluster" ? (queue) => `${prefix}verk:paused:{${queue}}` : () => `${prefix}verk:paused`,
+    cancelled: `${g}verk:cancelled`,
     notify: `${g}verk:notify`,
     stat: (name, day) => (day === undefined ? `${g}stat:${name}` : `${g}stat:${name}:${day}`),
     periodic: `${g}verk:periodic`,

@@ -18,6 +18,7 @@ import * as EnvConfig from "./EnvConfig.ts"
 import * as KeyScheme from "./KeyScheme.ts"
 import * as Keys from "./Keys.ts"
 import type { LayerOptions, RedisStoreOptions } from "./Options.ts"
+import * as StoreCancel from "./StoreCancel.ts"
 import * as StoreJobs from "./StoreJobs.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
@@ -65,6 +66,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     ...StorePeriodic.make(context),
     ...StoreUnique.make(context),
     ...StoreResults.make(context),
+    ...StoreCancel.make(context),
   }
   return store
 })

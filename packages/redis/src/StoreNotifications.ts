@@ -9,7 +9,7 @@ import * as Stream from "effect/Stream"
 import type { Operations } from "./StoreContext.ts"
 import type * as Wire from "./Wire.ts"
 
-/** Notification messages: `work:<queue>`, `pause:<queue>`, `scheduled`; and the subscription's return. */
+/** Notification messages: `work:<queue>`, `pause:<queue>`, `cancel:<jid>`, `scheduled`; and the subscription's return. */
 const parseNotification = (event: Wire.SubscriptionEvent): Result.Result<Store.Notification, string> => {
   if (event._tag === "Resubscribed") return Result.succeed({ _tag: "Resubscribed" })
   const message = event.message
@@ -20,6 +20,7 @@ const parseNotification = (event: Wire.SubscriptionEvent): Result.Result<Store.N
   if (colon > 0 && queue !== "") {
     if (kind === "work") return Result.succeed({ _tag: "Work", queue })
     if (kind === "pause") return Result.succeed({ _tag: "Pause", queue })
+    if (kind === "cancel") return Result.succeed({ _tag: "Cancel", jid: queue })
   }
   return Result.fail(message)
 }

@@ -39,10 +39,19 @@ export interface Interrupted {
   readonly _tag: "Interrupted"
 }
 
-export type Decision = Ack | Retry | Dead | Interrupted
+/**
+ * The job was cancelled (see Cancel.ts) and did not succeed: it leaves in-progress, as an ack
+ * does, and nothing else is written (no retry, no dead entry).
+ */
+export interface Cancelled {
+  readonly _tag: "Cancelled"
+}
+
+export type Decision = Ack | Retry | Dead | Interrupted | Cancelled
 
 const ack: Ack = { _tag: "Ack" }
 const interrupted: Interrupted = { _tag: "Interrupted" }
+const cancelled: Cancelled = { _tag: "Cancelled" }
 
 export interface Input {
   readonly job: Job.Job
@@ -62,6 +71,8 @@ export interface Input {
   readonly describe: (cause: Cause.Cause<unknown>) => Job.Failure
   /** Why retrying cannot help this failure (`notRetryable`), `undefined` when it may. */
   readonly notRetryable: string | undefined
+  /** The job was cancelled before it ended (see Cancel.ts). */
+  readonly cancelled?: boolean | undefined
 }
 
 /** Retries allowed: the job's own setting, else the worker's, else the node's default. */
@@ -137,10 +148,14 @@ export const policyQuestion = (
   return failures > retryLimit(job, worker, maxRetries) ? undefined : failures
 }
 
-/** Ack, retry at a time, dead with a reason, or nothing (interrupted). */
+/**
+ * Ack, retry at a time, dead with a reason, nothing (interrupted), or cancelled: a cancelled job
+ * that did not succeed (interrupted by the cancel, or failing meanwhile) is never retried.
+ */
 export const decide = (input: Input): Decision => {
   const { exit, job } = input
   if (Exit.isSuccess(exit)) return ack
+  if (input.cancelled === true) return cancelled
   if (Cause.hasInterruptsOnly(exit.cause)) return interrupted
   const failure = input.describe(exit.cause)
   const failures = Job.failureCount(job) + 1

@@ -21,12 +21,13 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Fiber from "effect/Fiber"
 import * as LogLevel from "effect/LogLevel"
+import * as Metric from "effect/Metric"
 import * as References from "effect/References"
 import * as Result from "effect/Result"
 import type * as Tracer from "effect/Tracer"
 import { Client } from "../Client.ts"
 import { CurrentJob } from "../CurrentJob.ts"
-import { type Events, JobFailed, JobFinished, JobStarted } from "../Events.ts"
+import { type Events, JobCancelled, JobFailed, JobFinished, JobStarted } from "../Events.ts"
 import * as Job from "../Job.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import type { LogLevels } from "../Settings.ts"
@@ -34,6 +35,7 @@ import { OtherLabel, type Stats } from "../Stats.ts"
 import type { JobStoreShape, ResultStoreShape, StoreError } from "../Store.ts"
 import * as Unique from "../Unique.ts"
 import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "../Worker.ts"
+import { type Cancels, cancelledTotal } from "./Cancel.ts"
 import { OutcomeRetry } from "./DeadLetter.ts"
 import * as Decide from "./Decide.ts"
 import { describeFailure, ProcessingFailedClass } from "./Failure.ts"
@@ -43,9 +45,9 @@ import * as ResultWrite from "./ResultWrite.ts"
 /**
  * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
  * progress, to run again; `unrecorded` (even burying it failed, logged at error level) leaves it
- * there too.
+ * there too; `cancelled` (see Cancel.ts) took it out of in-progress, and nothing else.
  */
-export type Outcome = "finished" | "retried" | "dead" | "interrupted" | "unrecorded"
+export type Outcome = "finished" | "retried" | "dead" | "interrupted" | "unrecorded" | "cancelled"
 
 /** What every run of a node shares, made once (see Processor.ts). */
 export interface Services {
@@ -53,6 +55,7 @@ export interface Services {
   readonly client: Client["Service"]
   readonly events: Events["Service"]
   readonly stats: Stats["Service"]
+  readonly cancels: Cancels["Service"]
   readonly maxRetries: number
   readonly logLevels: LogLevels
   /** Frees a unique job's lock (Unique.ts); absent where no store is at hand. */
@@ -77,6 +80,8 @@ export class JobRun {
   /** Why retrying cannot help the run's failure (`Decide.notRetryable`), read once it ended. */
   notRetryable: string | undefined = undefined
   decision: Decide.Decision | undefined = undefined
+  /** The job was cancelled (see Cancel.ts) before its run ended; `started`: its code had begun. */
+  cancelled: { readonly started: boolean } | undefined = undefined
   /** Set once the decision is written: from then on nothing is written again. */
   outcome: Outcome | undefined = undefined
   constructor(lease: Lease, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock, span: Tracer.Span | undefined) {
@@ -118,14 +123,28 @@ const steps = (services: Services, run: JobRun, decoded: Job.Job | undefined): E
     if (Result.isFailure(result)) return malformed(services, run, result.failure)
     run.job = result.success
   }
-  return andThen(
-    start(services, run),
-    Effect.matchCauseEffect(perform(services, run), {
-      // The value matters only to a worker that keeps results (ResultWrite.ts); most return nothing.
-      onSuccess: (value) => ended(services, run, value === undefined ? Exit.void : Exit.succeed(value)),
-      onFailure: (cause) => ended(services, run, Exit.failCause(cause)),
-    }),
+  if (services.cancels.enterUnsafe(run.job.jid, run.fiber)) return cancelledBeforeStart(services, run)
+  // Uninterruptible but for the job's code: a cancel interrupts the fiber (Cancel.ts), and the
+  // run must still write that outcome; a shutdown's interruption ends it as before.
+  return Effect.uninterruptibleMask((restore) =>
+    andThen(
+      start(services, run),
+      Effect.flatMap(Effect.exit(restore(perform(services, run))), (exit) => {
+        services.cancels.leaveUnsafe(run.job!.jid, run.fiber)
+        if (!services.cancels.isCancelledUnsafe(run.job!.jid)) return restore(ended(services, run, exit))
+        run.cancelled = { started: true }
+        return ended(services, run, exit)
+      }),
+    ),
   )
+}
+
+/** A cancelled job about to start (fetched with its cancel, or back from a dead node): dropped. */
+const cancelledBeforeStart = (services: Services, run: JobRun): Effect.Effect<Outcome, StoreError> => {
+  services.cancels.leaveUnsafe(run.job!.jid, run.fiber)
+  run.worker = services.registry.lookup(run.job!.class)
+  run.cancelled = { started: false }
+  return ended(services, run, Exit.failCause(Cause.interrupt()))
 }
 
 /** A payload that is no job: straight to the dead set, saying why. */
@@ -231,6 +250,7 @@ const decided = (
     retryAt,
     describe: describeFailure,
     notRetryable: run.notRetryable,
+    cancelled: run.cancelled !== undefined,
   })
   return writeAndReport(services, run)
 }
@@ -244,6 +264,11 @@ const writeAndReport = (services: Services, run: JobRun): Effect.Effect<Outcome,
   switch (decision._tag) {
     case "Interrupted":
       return Effect.succeed("interrupted")
+    case "Cancelled":
+      return andThen(
+        kept,
+        Effect.flatMap(lease.ack, () => andThen(unlocked(services, run, "success"), reportedCancelled(services, run))),
+      )
     case "Ack":
       // A batch's write (Acker.ts): a job interrupted while it waits leaves it to run.
       return andThen(
@@ -332,6 +357,28 @@ const reported = (services: Services, run: JobRun, outcome: Outcome): Effect.Eff
   )
 }
 
+/** The cancelled job is out of in-progress: count it, publish it and log it. */
+const reportedCancelled = (services: Services, run: JobRun): Effect.Effect<Outcome> => {
+  run.outcome = "cancelled"
+  const { lease } = run
+  const job = run.job!
+  const started = run.cancelled?.started ?? false
+  const durationMillis = started ? run.endedMillis - lease.startedMillis : 0
+  const { events, logLevels } = services
+  return andThen(
+    Metric.update(Metric.withAttributes(cancelledTotal, { queue: lease.queue, class: classLabel(run) }), 1),
+    events.hasSubscribers()
+      ? events.publish(
+          new JobCancelled({ queue: lease.queue, jid: job.jid, className: job.class, started, durationMillis }),
+        )
+      : undefined,
+    logged(run, logLevels.done, () =>
+      started ? `cancelled ${job.class} ${job.jid} after ${durationMillis} ms` : `cancelled ${job.class} ${job.jid}`,
+    ),
+    Effect.succeed(run.outcome),
+  )
+}
+
 /** The event of a failed run, with what an error tracker needs; `retryAt` absent when it died. */
 const failedEvent = (
   queue: string,
@@ -372,6 +419,7 @@ const FirstRetryDelay = "50 millis"
  * else before the outcome was written buries the job with what went wrong; after, it is logged.
  */
 const recover = (services: Services, run: JobRun, cause: Cause.Cause<StoreError>): Effect.Effect<Outcome> => {
+  if (run.job !== undefined) services.cancels.leaveUnsafe(run.job.jid, run.fiber)
   if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause as Cause.Cause<never>)
   if (run.outcome !== undefined) {
     return Effect.as(

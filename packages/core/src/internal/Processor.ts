@@ -6,6 +6,7 @@ import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as References from "effect/References"
 import * as Tracer from "effect/Tracer"
 import { Client } from "../Client.ts"
@@ -16,6 +17,7 @@ import { Stats } from "../Stats.ts"
 import { JobStore, ResultStore } from "../Store.ts"
 import * as Trace from "../Trace.ts"
 import { WorkerRegistry } from "../Worker.ts"
+import { Cancels, noCancels } from "./Cancel.ts"
 import * as JobRun from "./JobRun.ts"
 import type { Lease } from "./Lease.ts"
 
@@ -37,53 +39,51 @@ export const layer: Layer.Layer<
   Processor,
   never,
   Client | WorkerRegistry | Events | Stats | Settings | JobStore | ResultStore
-> =
-  Layer.effect(
-    Processor,
-    Effect.gen(function* () {
-      const settings = yield* Settings
-      const services: JobRun.Services = {
-        registry: yield* WorkerRegistry,
-        client: yield* Client,
-        events: yield* Events,
-        stats: yield* Stats,
-        maxRetries: settings.maxRetries,
-        logLevels: settings.logLevels,
-        releaseUnique: (yield* JobStore).releaseUnique,
-        results: yield* ResultStore,
-      }
+> = Layer.effect(
+  Processor,
+  Effect.gen(function* () {
+    const settings = yield* Settings
+    const services: JobRun.Services = {
+      registry: yield* WorkerRegistry,
+      client: yield* Client,
+      events: yield* Events,
+      stats: yield* Stats,
+      // A processor built without the node's cancels (a test's) has none to obey.
+      cancels: Option.getOrElse(yield* Effect.serviceOption(Cancels), () => noCancels),
+      maxRetries: settings.maxRetries,
+      logLevels: settings.logLevels,
+      releaseUnique: (yield* JobStore).releaseUnique,
+      results: yield* ResultStore,
+    }
 
-      /**
-       * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see
-       * Trace.ts, else the root of a trace of its own, like a request), made only when someone can
-       * see it: a tracer other than Effect's native one (which exports nothing) is installed, or the
-       * job carries a trace to continue. A span costs several µs, a sizeable share of a job's CPU,
-       * so jobs nobody traces run without one.
-       */
-      const process = (lease: Lease): Effect.Effect<JobRun.Outcome> =>
-        Effect.withFiber((fiber) => {
-          // Decoded first (total: anything unusual is left to the run), so that the parent is read
-          // from the job rather than searched for in the text.
-          const decoded = Job.decodeCommon(lease.raw)
-          const parent =
-            decoded === undefined
-              ? Trace.parentOf(lease.raw)
-              : typeof decoded.traceparent === "string"
-                ? Trace.parse(decoded.traceparent)
-                : undefined
-          const clock = fiber.getRef(Clock.Clock)
-          const traced =
-            parent !== undefined ||
-            (fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled))
-          if (!traced) return JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, undefined), decoded)
-          return Effect.useSpan("Processor.process", parent === undefined ? { root: true } : { parent }, (span) =>
-            Effect.withParentSpan(
-              JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, span), decoded),
-              span,
-            ),
-          )
-        })
+    /**
+     * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see
+     * Trace.ts, else the root of a trace of its own, like a request), made only when someone can
+     * see it: a tracer other than Effect's native one (which exports nothing) is installed, or the
+     * job carries a trace to continue. A span costs several µs, a sizeable share of a job's CPU,
+     * so jobs nobody traces run without one.
+     */
+    const process = (lease: Lease): Effect.Effect<JobRun.Outcome> =>
+      Effect.withFiber((fiber) => {
+        // Decoded first (total: anything unusual is left to the run), so that the parent is read
+        // from the job rather than searched for in the text.
+        const decoded = Job.decodeCommon(lease.raw)
+        const parent =
+          decoded === undefined
+            ? Trace.parentOf(lease.raw)
+            : typeof decoded.traceparent === "string"
+              ? Trace.parse(decoded.traceparent)
+              : undefined
+        const clock = fiber.getRef(Clock.Clock)
+        const traced =
+          parent !== undefined ||
+          (fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled))
+        if (!traced) return JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, undefined), decoded)
+        return Effect.useSpan("Processor.process", parent === undefined ? { root: true } : { parent }, (span) =>
+          Effect.withParentSpan(JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, span), decoded), span),
+        )
+      })
 
-      return { process }
-    }),
-  )
+    return { process }
+  }),
+)

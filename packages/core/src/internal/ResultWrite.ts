@@ -40,8 +40,9 @@ export const recordOf = (
       const encoded = error?._tag === "Some" ? codec.encodeError(error.value) : undefined
       return JobResult.diedRecord(decision.failure.errorClass, decision.failure.message, encoded)
     }
-    // Retry and Interrupted end nothing for good. A cancel's decision belongs here:
-    // `case "Cancelled": return JobResult.cancelledRecord(reason)`, and its waiters fail with `JobCancelled`.
+    case "Cancelled":
+      return JobResult.cancelledRecord("cancelled while it ran")
+    // Retry and Interrupted end nothing for good.
     default:
       return undefined
   }

@@ -12,6 +12,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
@@ -19,6 +20,7 @@ import * as Stream from "effect/Stream"
 import { Settings } from "../Settings.ts"
 import { queueDepth } from "../Stats.ts"
 import { type Notification, NotificationStore, SetStore } from "../Store.ts"
+import { Cancels } from "./Cancel.ts"
 import * as Loop from "./Loop.ts"
 
 /** A latch-like signal: `clear` before looking for work, then `wait` if there was none. */
@@ -122,6 +124,8 @@ export class WakeUp extends Context.Service<
       const store = yield* NotificationStore
       const sets = yield* SetStore
       const { pollInterval } = yield* Settings
+      // Cancel requests go to the node's runs (Cancel.ts), when this node has any.
+      const cancels = Option.getOrUndefined(yield* Effect.serviceOption(Cancels))
       const signals = new Map<string, Signal & { readonly notify: Effect.Effect<void> }>()
       const signalOf = (queue: string) => {
         const existing = signals.get(queue)
@@ -160,6 +164,7 @@ export class WakeUp extends Context.Service<
         for (const signal of signals.values()) yield* signal.notify
         yield* scheduled.notify
         yield* refreshPaused
+        if (cancels !== undefined) yield* cancels.reload
       })
 
       const dispatch = (notification: Notification) => {
@@ -172,6 +177,8 @@ export class WakeUp extends Context.Service<
             return scheduled.notify
           case "Resubscribed":
             return wakeEverything
+          case "Cancel":
+            return cancels === undefined ? Effect.void : cancels.heard(notification.jid)
         }
       }
 

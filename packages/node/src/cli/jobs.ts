@@ -5,6 +5,7 @@
  *   `retry --all --set retry|scheduled|dead [--class C]`.
  * - `delete <jid...>`: from any of the three sets; `delete --all --set ... [--class C]`.
  * - `kill <jid...>`: from the retry or schedule set to dead.
+ * - `cancel <jid...>`: waiting jobs removed, running ones interrupted (jobsCancel.ts).
  *
  * A job is named by its jid, or by its entry reference (`@<score>~<digest>`, which Verk Web and
  * its API show for every entry): that names exactly one entry, whatever its payload holds (no jid,
@@ -24,6 +25,7 @@ import * as Option from "effect/Option"
 import * as Result from "effect/Result"
 import * as EntryRef from "../EntryRef.ts"
 import { Descriptions } from "./commands.ts"
+import { cancel } from "./jobsCancel.ts"
 
 // Loaded when a command needs it (the CLI loads a module only when it is used: cold start).
 const admin = Effect.promise(() => import("../Admin.ts"))
@@ -229,5 +231,5 @@ const kill = Command.make(
 /** `verk jobs retry|delete|kill`. */
 export const jobs = Command.make("jobs").pipe(
   Command.withDescription(Descriptions.jobs),
-  Command.withSubcommands([retry, remove, kill]),
+  Command.withSubcommands([retry, remove, kill, cancel]),
 )

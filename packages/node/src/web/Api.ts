@@ -8,6 +8,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import * as Schema from "effect/Schema"
 import { BadRequest, Done, JobPage, JobView, NodeInfo, NotFound, Overview, QueueInfo, SetName } from "../Admin.ts"
+import { Cancelled } from "../AdminCancel.ts"
 
 /**
  * A jid as Sidekiq (24 hex) and Verk (digits) write it, or any other client's plain token; or a set
@@ -109,12 +110,18 @@ export class SetsGroup extends HttpApiGroup.make("sets")
   )
   .prefix("/api/sets") {}
 
+/** `POST /api/jobs/cancel`: cancel jobs by jid, waiting (removed) or running (interrupted). */
+export class JobsGroup extends HttpApiGroup.make("jobs")
+  .add(HttpApiEndpoint.post("cancel", "/cancel", { payload: Jids, success: Cancelled }))
+  .prefix("/api/jobs") {}
+
 /** The whole API, with problem-details errors and its OpenAPI title. */
 export class Api extends HttpApi.make("verk-web")
   .add(OverviewGroup)
   .add(QueuesGroup)
   .add(NodesGroup)
   .add(SetsGroup)
+  .add(JobsGroup)
   // A request that fails decoding gets a 400 problem naming the field, not an empty 400.
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(

@@ -321,11 +321,12 @@ export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =
       const work = nodes.flatMap((node) => node.work.map((item) => ({ node: node.identity, ...item })))
       return work.length === 0
         ? html`<div class="empty">Nothing is running.</div>`
-        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th></tr></thead><tbody>${work.map(
+        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th><th></th></tr></thead><tbody>${work.map(
             (item) =>
               html`<tr><td class="mono">${isolate(item.node)}</td><td>${isolate(item.queue)}</td><td>${isolate(item.class ?? "")}</td>
 <td><div class="args mono" title="${item.args === undefined ? "" : argsText(item.args, 2000)}">${item.args === undefined ? "" : isolate(argsText(item.args))}</div></td>
-<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td></tr>`,
+<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td>
+<td>${item.jid === undefined ? "" : cancelButton(item.jid, `Cancel ${item.class ?? "the job"} ${item.jid}?`)}</td></tr>`,
           )}</tbody></table>`
     })()}`,
     "page",
@@ -404,6 +405,10 @@ ${
   )
 }
 
+/** Cancels a job by jid (`POST /api/jobs/cancel`), after asking; then reloads, or goes to `then`. */
+const cancelButton = (jid: string, question: string, then?: string) =>
+  html`<button class="danger" data-post="api/jobs/cancel" data-jid="${jid}" data-confirm="${question}"${then === undefined ? "" : html` data-then="${then}"`}>Cancel</button>`
+
 /** One job of a set, in full (its error, backtrace and payload). */
 export const jobPage = (context: PageContext, set: SetName, job: JobView) => {
   const title = setTitles[set]
@@ -421,7 +426,8 @@ export const jobPage = (context: PageContext, set: SetName, job: JobView) => {
 <div class="toolbar"><span class="spacer"></span>
 ${job.malformed === undefined ? html`<button class="primary" data-post="api/sets/${set}/retry" data-jid="${entryKey(job)}" data-then="${context.base}/${set}">${set === "scheduled" ? "Run now" : "Retry now"}</button>` : ""}
 ${set === "dead" ? "" : html`<button class="danger" data-post="api/sets/${set}/kill" data-jid="${entryKey(job)}" data-then="${context.base}/${set}">Kill</button>`}
-<button class="danger" data-post="api/sets/${set}/delete" data-jid="${entryKey(job)}" data-then="${context.base}/${set}">Delete</button></div>
+<button class="danger" data-post="api/sets/${set}/delete" data-jid="${entryKey(job)}" data-then="${context.base}/${set}">Delete</button>
+${set === "dead" || !job.jid ? "" : cancelButton(job.jid, `Cancel ${job.class} ${job.jid}?`, `${context.base}/${set}`)}</div>
 <div class="panel"><dl class="detail">
 ${row("Class", job.class)}${row("Queue", job.queue)}${row("Jid", html`<span class="mono">${job.jid}</span>`)}${row("Entry", html`<span class="mono" data-ref>${job.ref ?? ""}</span>`)}
 ${row(set === "dead" ? "Died" : set === "retries" ? "Next retry" : "Runs", at(job.at))}
