@@ -14,6 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
+import * as ExecutionMetrics from "./ExecutionMetrics.ts"
 import * as Loop from "./internal/Loop.ts"
 import { Settings } from "./Settings.ts"
 import { SetStore } from "./Store.ts"
@@ -104,6 +105,8 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
     const store = yield* SetStore
     const { statsFlushInterval } = yield* Settings
     let pending: Pending = new Map()
+    // Per class and minute (Sidekiq 7's metrics): one write per flush, whatever the jobs and classes.
+    const perClass = ExecutionMetrics.makeAccumulator()
     const addUnsafe = (day: string, processed: number, failed: number) => {
       const totals = pending.get(day)
       if (totals === undefined) pending.set(day, { processed, failed })
@@ -152,6 +155,7 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
       nowMillis: number,
     ) => {
       addUnsafe(utcDay(nowMillis), 1, kind === "failed" ? 1 : 0)
+      perClass.recordUnsafe(className, kind === "failed", durationMillis, nowMillis)
       const metrics = metricsFor(queue, className)
       metrics.processed.updateUnsafe(1, context)
       if (kind === "failed") metrics.failed.updateUnsafe(1, context)
@@ -161,7 +165,18 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
     // A failed write (or one that died) puts its counts back, so the next flush carries them. A
     // store that is away is reported once, and once when it is back (Loop.outage).
     const outage = Loop.outage("Stats flush")
+    // A batch of metrics that could not be written is put back the same way.
+    const flushMetrics = Effect.suspend(() => {
+      const minutes = perClass.take()
+      return minutes.length === 0
+        ? Effect.void
+        : store.recordMetrics(minutes).pipe(
+            Effect.onError(() => Effect.sync(() => perClass.putBackUnsafe(minutes))),
+            Effect.catchTag("StoreError", (error) => outage.failed({ message: error.message })),
+          )
+    })
     const flush = Effect.gen(function* () {
+      yield* flushMetrics
       const batch = pending
       pending = new Map()
       for (const [day, { processed, failed }] of batch) {

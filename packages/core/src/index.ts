@@ -5,6 +5,7 @@
 export * as Client from "./Client.ts"
 export * as CurrentJob from "./CurrentJob.ts"
 export * as Events from "./Events.ts"
+export * as ExecutionMetrics from "./ExecutionMetrics.ts"
 export * as Inspection from "./Inspection.ts"
 export * as Job from "./Job.ts"
 export * as MemoryStore from "./MemoryStore.ts"

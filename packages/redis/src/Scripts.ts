@@ -221,3 +221,21 @@ export const periodicDeclare = Redis.script(
   ) => [keys.registry, keys.seen, now, cutoff, ...records.flat()],
   { lua: Lua.periodicDeclare, numberOfKeys: 2 },
 ).withReturnType<number>()
+
+export const metrics = Redis.script(
+  (
+    keys: { token: string; minutes: ReadonlyArray<string>; histograms: ReadonlyArray<string> },
+    tokenSeconds: number,
+    keptSeconds: number,
+    fields: ReadonlyArray<ReadonlyArray<string | number>>,
+  ) => [
+    keys.token,
+    ...keys.minutes,
+    ...keys.histograms,
+    tokenSeconds,
+    keptSeconds,
+    keys.minutes.length,
+    ...fields.flatMap((pairs) => [pairs.length / 2, ...pairs]),
+  ],
+  { lua: Lua.metrics, numberOfKeys: (keys) => 1 + keys.minutes.length + keys.histograms.length },
+).withReturnType<number>()
