@@ -8,6 +8,7 @@ import * as Effect from "effect/Effect"
 import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import * as Layer from "effect/Layer"
 import * as Admin from "../Admin.ts"
+import * as JobMetrics from "../JobMetrics.ts"
 import { Api } from "./Api.ts"
 
 /** Runs an `Admin` call on `store` (the aggregate and its roles); a store failure becomes a defect. */
@@ -58,6 +59,13 @@ export const layer = (csrf: string) =>
           .handle("kill", ({ params, payload }) => on(store)(Admin.kill(params.set, payload.jids)))
           .handle("retryAll", ({ params }) => on(store)(Admin.retryAll(params.set)))
           .handle("deleteAll", ({ params }) => on(store)(Admin.deleteAll(params.set))),
+      ),
+    ),
+    HttpApiBuilder.group(Api, "metrics", (handlers) =>
+      Effect.map(Store.Store, (store) =>
+        handlers
+          .handle("summary", ({ query }) => on(store)(JobMetrics.summary(query.period)))
+          .handle("class", ({ params, query }) => on(store)(JobMetrics.classDetail(params.class, query.period))),
       ),
     ),
   ).pipe(Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true })))

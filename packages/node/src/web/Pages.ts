@@ -35,6 +35,7 @@ const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] |
   ["/retries", "Retries", "retries"],
   ["/scheduled", "Scheduled", "scheduled"],
   ["/dead", "Dead", "dead"],
+  ["/job-metrics", "Metrics", undefined],
 ]
 
 /** A whole page: head, nav (with counts), `body`; `live` says what the page's script polls. */
