@@ -21,14 +21,13 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Admin from "../Admin.ts"
-import * as JobMetrics from "../JobMetrics.ts"
 import { Api } from "./Api.ts"
 import * as Assets from "./Assets.ts"
 import { allowedHostsFrom, guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
 import * as Metrics from "./Metrics.ts"
-import * as MetricsPage from "./MetricsPage.ts"
+import * as MetricsRoutes from "./MetricsRoutes.ts"
 import * as Pages from "./Pages.ts"
 
 const StoreService = Store.Store
@@ -141,9 +140,6 @@ export const layer = (options: Options = {}) => {
     })
 
   const query = HttpServerRequest.schemaSearchParams(PageQuery)
-  const periodQuery = HttpServerRequest.schemaSearchParams(
-    Schema.Struct({ period: Schema.optional(JobMetrics.Period) }),
-  )
   /** A page's failures: a bad address (an unknown set, a page that is not a number) is a 400 page. */
   const handlePage = <R>(
     effect: Effect.Effect<HttpServerResponse.HttpServerResponse, Store.StoreError | Schema.SchemaError, R>,
@@ -212,29 +208,8 @@ export const layer = (options: Options = {}) => {
           "/busy",
           page(Effect.flatMap(Admin.nodes, (nodes) => respond((context) => Pages.busyPage(context, nodes)))),
         ),
-        router.add(
-          "GET",
-          "/job-metrics",
-          page(
-            Effect.gen(function* () {
-              const { period } = yield* periodQuery
-              const summary = yield* JobMetrics.summary(period)
-              return yield* respond((context) => MetricsPage.metricsPage(context, summary))
-            }),
-          ),
-        ),
-        router.add(
-          "GET",
-          "/job-metrics/:class",
-          page(
-            Effect.gen(function* () {
-              const params = yield* HttpRouter.schemaPathParams(Schema.Struct({ class: Schema.String }))
-              const { period } = yield* periodQuery
-              const detail = yield* JobMetrics.classDetail(params.class, period)
-              return yield* respond((context) => MetricsPage.classMetricsPage(context, detail))
-            }),
-          ),
-        ),
+        router.add("GET", "/job-metrics", page(MetricsRoutes.summary(respond))),
+        router.add("GET", "/job-metrics/:class", page(MetricsRoutes.detail(respond))),
         router.add(
           "GET",
           "/:set",
