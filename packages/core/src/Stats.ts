@@ -1,6 +1,7 @@
 /**
- * Job statistics: Sidekiq's Redis counters (`stat:processed`, `stat:failed` and per-day keys),
- * added up in memory and flushed in one round trip per interval rather than one per job; and
+ * Job statistics: Sidekiq's Redis counters (`stat:processed`, `stat:failed` and per-day keys) and
+ * Sidekiq 7's per-class execution metrics per minute (ExecutionMetrics.ts), added up in memory and
+ * flushed once per interval (a round trip per day, one for the metrics) rather than per job; and
  * Effect Metrics (started/processed/failed by queue and class, duration and queue latency
  * histograms in seconds, queue depth and busy gauges; classes no worker is registered for count
  * under `other`) for an exporter to serve (`@verk/node`'s `/metrics`).

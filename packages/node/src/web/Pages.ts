@@ -1,6 +1,7 @@
 /**
  * The dashboard's pages, rendered on the server from the same `Admin` calls as the JSON API: Dashboard,
- * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail).
+ * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail); the
+ * Metrics pages are MetricsPage.ts's, on this layout.
  * Every value goes through `html`, which escapes it; the only unescaped markup is our own.
  */
 import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "../Admin.ts"
