@@ -134,6 +134,9 @@ const jobMetrics = (kind: StoreKind) => {
           )
 
           const page = yield* body("/job-metrics")
+          assert.include(page, 'data-live="page"')
+          // Eight hours are not read again every few seconds.
+          assert.include(yield* body("/job-metrics?period=8h"), 'data-live="off"')
           assert.match(page, /<tr data-class="Slow">.*data-runs>9<.*data-failures>3</s)
           const classPage = yield* body("/job-metrics/Slow")
           assert.match(classPage, /data-totals>.*data-runs>9</s)

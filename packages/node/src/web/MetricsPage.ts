@@ -21,6 +21,9 @@ export const millis = (value: number | null): string => {
 
 const percent = (rate: number) => `${(rate * 100).toFixed(rate > 0 && rate < 0.1 ? 1 : 0)} %`
 
+// Eight hours read 480 minutes (and a histogram per class and minute): not again every few seconds.
+const live = (period: Period) => (period === "8h" ? "off" : "page")
+
 const periodLabel: Record<Period, string> = { "1h": "last hour", "8h": "last 8 hours" }
 
 // Narrow screens show rows as blocks without the header row: each number says what it is.
@@ -58,7 +61,7 @@ export const metricsPage = (context: PageContext, summary: MetricsSummary) =>
           )}</tbody></table>`
     }
 <p class="muted">Durations are of successful runs, as Sidekiq counts them; p50 and p95 are estimated from a histogram, within its bucket's width.</p>`,
-    "page",
+    live(summary.period),
   )
 
 /** Runs (failures on top, red) per minute as bars, and p95 as a line on its own scale. */
@@ -111,6 +114,6 @@ export const classMetricsPage = (context: PageContext, detail: ClassDetail) => {
               html`<tr data-minute="${minute.minute}"><td><time datetime="${minute.minute}">${minute.minute.slice(0, 16).replace("T", " ")}</time></td><td class="num" data-label="runs">${number(minute.runs)}</td><td class="num" data-label="failures">${number(minute.failures)}</td><td class="num" data-label="p95">${millis(minute.p95Millis)}</td></tr>`,
           )}</tbody></table>`
     }`,
-    "page",
+    live(detail.period),
   )
 }

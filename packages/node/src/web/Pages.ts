@@ -39,8 +39,14 @@ const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] |
   ["/job-metrics", "Metrics", undefined],
 ]
 
-/** A whole page: head, nav (with counts), `body`; `live` says what the page's script polls. */
-export const layout = (context: PageContext, active: string, title: string, body: Html, live: "overview" | "page") =>
+/** A whole page: head, nav (with counts), `body`; `live` says what the page's script polls ("off": nothing). */
+export const layout = (
+  context: PageContext,
+  active: string,
+  title: string,
+  body: Html,
+  live: "overview" | "page" | "off",
+) =>
   html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title} · Verk</title>
@@ -58,7 +64,7 @@ export const layout = (context: PageContext, active: string, title: string, body
   )}</nav></div></header>
 <main>${body}</main>
 <footer>Verk for Effect · ${
-    context.pollMillis > 0
+    context.pollMillis > 0 && live !== "off"
       ? html`<label><input type="checkbox" data-live-toggle checked> live: updates every ${context.pollMillis / 1000} s</label>`
       : "live updates off"
   }</footer>
