@@ -9,9 +9,23 @@ import { assert, it } from "@effect/vitest"
 import { Effect, Schema } from "effect"
 import { Redis } from "ioredis"
 import type { VerkEvent } from "../../packages/core/src/Events.ts"
-import { type ClassMinute, type StoreShape, context as storeContext } from "../../packages/core/src/Store.ts"
+import * as ExecutionMetrics from "../../packages/core/src/ExecutionMetrics.ts"
+import {
+  type ClassMinute,
+  StoreError,
+  type StoreShape,
+  context as storeContext,
+} from "../../packages/core/src/Store.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
-import { forEachStore, forJid, quietLogs, type StoreKind, startNode, type TestStore } from "../runtime/support.ts"
+import {
+  eventually,
+  forEachStore,
+  forJid,
+  quietLogs,
+  type StoreKind,
+  startNode,
+  type TestStore,
+} from "../runtime/support.ts"
 import { webHandler } from "./support.ts"
 
 /** The store, counting the metrics writes and what each carried. */
@@ -175,4 +189,56 @@ const jobMetrics = (kind: StoreKind) => {
   )
 }
 
+const refusedWrite = (kind: StoreKind) => {
+  it.live("a metrics write that fails is carried by the next flush: nothing is lost, nothing counted twice", () =>
+    quietLogs(
+      Effect.gen(function* () {
+        const opened = yield* kind.open
+        let calls = 0
+        const store: StoreShape = {
+          ...opened.store,
+          recordMetrics: (batch) =>
+            Effect.suspend(() =>
+              ++calls === 1
+                ? Effect.fail(new StoreError({ operation: "recordMetrics", cause: new Error("refused (test)") }))
+                : opened.store.recordMetrics(batch),
+            ),
+        }
+        const testStore = { ...opened, store, context: storeContext(store) } satisfies TestStore
+        const node = yield* startNode(
+          testStore,
+          { queues: { default: 4 }, statsFlushInterval: "100 millis", pollInterval: "200 millis" },
+          [Quick],
+        )
+        const jobs = yield* Effect.forEach([1, 2, 3, 4, 5], (i) => node.client.enqueue(Quick, [i]))
+        yield* Effect.forEach(jobs, ({ jid }) =>
+          node.events.await(forJid("JobFinished", jid), 1, { timeout: "20 seconds" }),
+        )
+        const runs = Effect.map(
+          Effect.provide(ExecutionMetrics.classes(60), testStore.context),
+          (classes) => classes.find((c) => c.className === "Quick")?.runs ?? 0,
+        )
+        yield* eventually(
+          "the five runs written after the refused write",
+          Effect.map(runs, (n) => n === 5),
+          "10 seconds",
+        )
+        assert.isAtLeast(calls, 2)
+        // Later runs add to them: the refused batch was written once, not twice.
+        yield* node.client
+          .enqueue(Quick, [6])
+          .pipe(
+            Effect.flatMap(({ jid }) => node.events.await(forJid("JobFinished", jid), 1, { timeout: "20 seconds" })),
+          )
+        yield* eventually(
+          "the sixth run written",
+          Effect.map(runs, (n) => n === 6),
+          "10 seconds",
+        )
+      }),
+    ),
+  )
+}
+
 forEachStore(jobMetrics)
+forEachStore(refusedWrite)
