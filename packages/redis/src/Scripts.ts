@@ -239,3 +239,13 @@ export const metrics = Redis.script(
   ],
   { lua: Lua.metrics, numberOfKeys: (keys) => 1 + keys.minutes.length + keys.histograms.length },
 ).withReturnType<number>()
+
+export const metricsRead = Redis.script(
+  (keys: { minutes: ReadonlyArray<string>; histograms: ReadonlyArray<string> }, buckets: number) => [
+    ...keys.minutes,
+    ...keys.histograms,
+    keys.minutes.length,
+    buckets,
+  ],
+  { lua: Lua.metricsRead, numberOfKeys: (keys) => keys.minutes.length + keys.histograms.length },
+).withReturnType<ReadonlyArray<ReadonlyArray<string | number>>>()

@@ -1,8 +1,9 @@
 /**
  * Per-class execution metrics in Sidekiq 7's keys (see Keys.ts `metricsMinute` and
- * `metricsHistogram`): a flush's batch written by one script, a window read back with one command
- * per minute and per class and minute, all sent at once. In the cluster scheme these keys carry the
- * `{verk}` tag with the other shared registries, so the one script writes them all in one slot.
+ * `metricsHistogram`): a flush's batch written by one script, a window read back by another in two
+ * round trips (the minutes' hashes, then the histograms of the classes found), 1,000 keys a call.
+ * In the cluster scheme these keys carry the `{verk}` tag with the other shared registries, so each
+ * script's keys are in one slot.
  */
 import { ExecutionMetrics, Job, Store } from "@verk/core"
 import * as Effect from "effect/Effect"
@@ -11,14 +12,12 @@ import { Integer } from "./Replies.ts"
 import * as Scripts from "./Scripts.ts"
 import type { Operations } from "./StoreContext.ts"
 
-const Fields = Schema.Union([Schema.Array(Schema.String), Schema.Record(Schema.String, Schema.String)])
-const Buckets = Schema.Array(Schema.NullOr(Schema.Number))
-
 /** `<class>|<metric>` fields of a minute's hash, by class (a name may hold `|`; the metric is last). */
-const byClass = (fields: typeof Fields.Type) => {
-  const pairs: Array<readonly [string, string]> = Array.isArray(fields)
-    ? Array.from({ length: Math.floor(fields.length / 2) }, (_, i) => [fields[2 * i]!, fields[2 * i + 1]!] as const)
-    : Object.entries(fields)
+const byClass = (fields: ReadonlyArray<string>) => {
+  const pairs = Array.from(
+    { length: Math.floor(fields.length / 2) },
+    (_, i) => [fields[2 * i]!, fields[2 * i + 1]!] as const,
+  )
   const classes = new Map<string, { runs: number; failures: number; millis: number }>()
   for (const [field, value] of pairs) {
     const bar = field.lastIndexOf("|")
@@ -38,13 +37,27 @@ const byClass = (fields: typeof Fields.Type) => {
   return classes
 }
 
-const histogramFetch = ExecutionMetrics.BucketLimits.flatMap((_, index) => ["GET", "u16", `#${index}`])
+/** Keys per read script call: each call blocks Redis for about a millisecond per few hundred keys. */
+const ReadChunk = 1_000
 
-export const make: Operations<"recordMetrics" | "metrics"> = ({ keys, redis, run, sendFor }) => {
-  const histogram = (className: string, minute: number) =>
-    sendFor(Buckets)("metrics", "BITFIELD", keys.metricsHistogram(className, minute), ...histogramFetch).pipe(
-      Effect.map((counts) => counts.map((count) => count ?? 0)),
-    )
+const Reply = Schema.Array(Schema.Array(Schema.Union([Schema.String, Schema.Number])))
+
+export const make: Operations<"recordMetrics" | "metrics"> = ({ keys, redis, run }) => {
+  /** The replies for `minuteKeys` (their fields) or `histogramKeys`, chunked, in order. */
+  const read = (kind: "minutes" | "histograms", names: ReadonlyArray<string>) =>
+    Effect.forEach(
+      Array.from({ length: Math.ceil(names.length / ReadChunk) }, (_, i) =>
+        names.slice(i * ReadChunk, (i + 1) * ReadChunk),
+      ),
+      (chunk) =>
+        Effect.suspend(() =>
+          redis.eval(Scripts.metricsRead)(
+            kind === "minutes" ? { minutes: chunk, histograms: [] } : { minutes: [], histograms: chunk },
+            ExecutionMetrics.BucketLimits.length,
+          ),
+        ).pipe(run("metrics", Reply)),
+      { concurrency: 4 },
+    ).pipe(Effect.map((parts) => parts.flat()))
   return {
     recordMetrics: (batch) => {
       if (batch.length === 0) return Effect.void
@@ -79,42 +92,21 @@ export const make: Operations<"recordMetrics" | "metrics"> = ({ keys, redis, run
       ).pipe(run("recordMetrics", Integer), Effect.asVoid)
     },
     metrics: (minutes, className) =>
-      Effect.forEach(
-        minutes,
-        (minute) =>
-          Effect.gen(function* () {
-            const key = keys.metricsMinute(minute)
-            const classes =
-              className === undefined
-                ? byClass(yield* sendFor(Fields)("metrics", "HGETALL", key))
-                : yield* sendFor(Schema.Array(Schema.NullOr(Schema.String)))(
-                    "metrics",
-                    "HMGET",
-                    key,
-                    `${className}|p`,
-                    `${className}|f`,
-                    `${className}|ms`,
-                  ).pipe(
-                    Effect.map(([runs, failures, millis]) =>
-                      runs == null
-                        ? new Map()
-                        : new Map([
-                            [
-                              className,
-                              { runs: Number(runs), failures: Number(failures ?? 0), millis: Number(millis ?? 0) },
-                            ],
-                          ]),
-                    ),
-                  )
-            return yield* Effect.forEach(
-              [...classes],
-              ([name, totals]) =>
-                Effect.map(histogram(name, minute), (buckets) => ({ minute, className: name, ...totals, buckets })),
-              { concurrency: "unbounded" },
-            )
-          }),
-        // Sent at once: ioredis writes them one after the other without waiting (a pipeline).
-        { concurrency: "unbounded" },
-      ).pipe(Effect.map((found) => found.flat())),
+      Effect.gen(function* () {
+        const hashes = yield* read("minutes", minutes.map(keys.metricsMinute))
+        const found = minutes.flatMap((minute, index) =>
+          [...byClass((hashes[index] ?? []).map(String))]
+            .filter(([name]) => className === undefined || name === className)
+            .map(([name, totals]) => ({ minute, className: name, ...totals })),
+        )
+        const histograms = yield* read(
+          "histograms",
+          found.map((entry) => keys.metricsHistogram(entry.className, entry.minute)),
+        )
+        return found.map((entry, index) => ({
+          ...entry,
+          buckets: ExecutionMetrics.BucketLimits.map((_, bucket) => Number(histograms[index]?.[bucket] ?? 0)),
+        }))
+      }),
   }
 }
