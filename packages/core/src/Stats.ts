@@ -171,10 +171,21 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
       const minutes = perClass.take()
       return minutes.length === 0
         ? Effect.void
-        : store.recordMetrics(minutes).pipe(
-            Effect.onError(() => Effect.sync(() => perClass.putBackUnsafe(minutes))),
-            Effect.catchTag("StoreError", (error) => outage.failed({ message: error.message })),
-          )
+        : store
+            .recordMetrics(minutes)
+            .pipe(
+              Effect.catchCause((cause) =>
+                Effect.sync(() => perClass.putBackUnsafe(minutes)).pipe(
+                  Effect.andThen(
+                    Cause.hasInterruptsOnly(cause)
+                      ? Effect.failCause(cause as Cause.Cause<never>)
+                      : Cause.hasFails(cause)
+                        ? outage.failed({ message: Cause.pretty(cause).split("\n")[0] ?? "unknown cause" })
+                        : Effect.logError("Could not flush job metrics", cause),
+                  ),
+                ),
+              ),
+            )
     })
     const flush = Effect.gen(function* () {
       yield* flushMetrics
