@@ -6,6 +6,7 @@
 import { cancelConformance } from "./cancelConformance.ts"
 import type { ConformanceOptions, MakeStoreLayer } from "./conformanceSupport.ts"
 import { jobsConformance } from "./jobsConformance.ts"
+import { metricsConformance } from "./metricsConformance.ts"
 import { nodesConformance } from "./nodesConformance.ts"
 import { notificationsConformance } from "./notificationsConformance.ts"
 import { periodicConformance } from "./periodicConformance.ts"
@@ -19,6 +20,7 @@ export type { ConformanceOptions } from "./conformanceSupport.ts"
 export const storeConformance = (name: string, makeLayer: MakeStoreLayer, options: ConformanceOptions = {}) => {
   jobsConformance(name, makeLayer, options)
   setsConformance(name, makeLayer, options)
+  metricsConformance(name, makeLayer, options)
   nodesConformance(name, makeLayer, options)
   notificationsConformance(name, makeLayer, options)
   periodicConformance(name, makeLayer, options)

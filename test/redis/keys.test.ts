@@ -27,6 +27,11 @@ describe("Keys", () => {
     assert.strictEqual(keys.queues, "app:queues")
     assert.strictEqual(keys.recovered("mail"), "app:verk:recovered")
     assert.strictEqual(keys.stat("processed", "2026-11-29"), "app:stat:processed:2026-11-29")
+    // Sidekiq 7.x's metrics keys: hour and minute unpadded in the hash, day and hour padded in the histogram.
+    const at = Date.UTC(2026, 11, 7, 7, 5)
+    assert.strictEqual(keys.metricsMinute(at), "app:j|20261207|7:5")
+    assert.strictEqual(keys.metricsHistogram("HardJob", at), "app:HardJob-07-07:5")
+    assert.strictEqual(keys.metricsMinute(Date.UTC(2026, 0, 31, 23, 59)), "app:j|20260131|23:59")
   })
 
   it("the cluster scheme: a queue's keys share one slot, and the shared registries another", () => {
@@ -58,6 +63,9 @@ describe("Keys", () => {
       keys.stat("processed"),
       keys.stat("failed", "2026-11-29"),
       keys.statsToken("t"),
+      keys.metricsMinute(Date.UTC(2026, 11, 7, 7, 5)),
+      // A class name with braces of its own keeps the shared slot: `{verk}` comes first.
+      keys.metricsHistogram("Billing::{Invoice}", Date.UTC(2026, 11, 7, 7, 5)),
     ]
     assert.deepStrictEqual(
       shared.map(Slots.of),

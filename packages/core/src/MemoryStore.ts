@@ -10,6 +10,7 @@ import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import * as MemoryCancel from "./internal/MemoryCancel.ts"
+import * as MemoryMetrics from "./internal/MemoryMetrics.ts"
 import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
 import * as MemoryResults from "./internal/MemoryResults.ts"
 import * as MemoryUnique from "./internal/MemoryUnique.ts"
@@ -172,6 +173,8 @@ const makeState = (notices: PubSub.PubSub<Notification>) => {
     /** raw payload → times recovered from a dead node */
     recoveries: new Map<string, number>(),
     counters: new Map<string, number>(),
+    /** Per-class execution metrics by minute. */
+    metrics: MemoryMetrics.make(),
     /** Enqueue tokens → when they are forgotten (epoch millis), oldest first. */
     tokens: new Map<string, number>(),
     notices,
@@ -329,7 +332,7 @@ const jobRecovery = (
 }
 
 const setStore = (state: State): SetStoreShape => {
-  const { queueNames, queues, sets, counters, notify, queue, push } = state
+  const { queueNames, queues, sets, counters, metrics, notify, queue, push } = state
   const bump = (key: string, by: number) => counters.set(key, (counters.get(key) ?? 0) + by)
   return {
     earliest: (set) => Effect.sync(() => sets[set].sorted()[0]?.score),
@@ -372,6 +375,9 @@ const setStore = (state: State): SetStoreShape => {
           failed: counters.get(`failed${suffix}`) ?? 0,
         }
       }),
+    recordMetrics: (batch) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => metrics.record(batch, now))),
+    metrics: (minutes, className) => Effect.sync(() => metrics.read(minutes, className)),
     queues: Effect.sync(() => [...queueNames].sort()),
     queueSize: (name) => Effect.sync(() => queues.get(name)?.length ?? 0),
     queueRange: (name, start, stop) => Effect.sync(() => queue(name).range(start, stop)),

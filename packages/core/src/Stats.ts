@@ -1,6 +1,7 @@
 /**
- * Job statistics: Sidekiq's Redis counters (`stat:processed`, `stat:failed` and per-day keys),
- * added up in memory and flushed in one round trip per interval rather than one per job; and
+ * Job statistics: Sidekiq's Redis counters (`stat:processed`, `stat:failed` and per-day keys) and
+ * Sidekiq 7's per-class execution metrics per minute (ExecutionMetrics.ts), added up in memory and
+ * flushed once per interval (a round trip per day, one for the metrics) rather than per job; and
  * Effect Metrics (started/processed/failed by queue and class, duration and queue latency
  * histograms in seconds, queue depth and busy gauges; classes no worker is registered for count
  * under `other`) for an exporter to serve (`@verk/node`'s `/metrics`).
@@ -14,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Schedule from "effect/Schedule"
+import * as ExecutionMetrics from "./ExecutionMetrics.ts"
 import * as Loop from "./internal/Loop.ts"
 import { Settings } from "./Settings.ts"
 import { SetStore } from "./Store.ts"
@@ -104,6 +106,8 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
     const store = yield* SetStore
     const { statsFlushInterval } = yield* Settings
     let pending: Pending = new Map()
+    // Per class and minute (Sidekiq 7's metrics): one write per flush, whatever the jobs and classes.
+    const perClass = ExecutionMetrics.makeAccumulator()
     const addUnsafe = (day: string, processed: number, failed: number) => {
       const totals = pending.get(day)
       if (totals === undefined) pending.set(day, { processed, failed })
@@ -152,6 +156,7 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
       nowMillis: number,
     ) => {
       addUnsafe(utcDay(nowMillis), 1, kind === "failed" ? 1 : 0)
+      perClass.recordUnsafe(className, kind === "failed", durationMillis, nowMillis)
       const metrics = metricsFor(queue, className)
       metrics.processed.updateUnsafe(1, context)
       if (kind === "failed") metrics.failed.updateUnsafe(1, context)
@@ -161,7 +166,29 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
     // A failed write (or one that died) puts its counts back, so the next flush carries them. A
     // store that is away is reported once, and once when it is back (Loop.outage).
     const outage = Loop.outage("Stats flush")
+    // A batch of metrics that could not be written is put back the same way.
+    const flushMetrics = Effect.suspend(() => {
+      const minutes = perClass.take()
+      return minutes.length === 0
+        ? Effect.void
+        : store
+            .recordMetrics(minutes)
+            .pipe(
+              Effect.catchCause((cause) =>
+                Effect.sync(() => perClass.putBackUnsafe(minutes)).pipe(
+                  Effect.andThen(
+                    Cause.hasInterruptsOnly(cause)
+                      ? Effect.failCause(cause as Cause.Cause<never>)
+                      : Cause.hasFails(cause)
+                        ? outage.failed({ message: Cause.pretty(cause).split("\n")[0] ?? "unknown cause" })
+                        : Effect.logError("Could not flush job metrics", cause),
+                  ),
+                ),
+              ),
+            )
+    })
     const flush = Effect.gen(function* () {
+      yield* flushMetrics
       const batch = pending
       pending = new Map()
       for (const [day, { processed, failed }] of batch) {

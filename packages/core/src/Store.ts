@@ -337,6 +337,35 @@ export interface SetStoreShape {
   /** Add to `stat:processed`, `stat:failed` and their `<day>` (YYYY-MM-DD, UTC) keys: one round trip. */
   readonly incrementStats: (processed: number, failed: number, day: string) => Effect.Effect<void, StoreError>
   readonly stats: (day?: string) => Effect.Effect<StatsTotals, StoreError>
+  /**
+   * Add a flush's per-class execution metrics to their minutes (Sidekiq 7's `j|<day>|<h>:<m>`
+   * hashes and per-class histograms, kept 8 hours): one round trip, counted once (see ClassMinute).
+   */
+  readonly recordMetrics: (batch: ReadonlyArray<ClassMinute>) => Effect.Effect<void, StoreError>
+  /**
+   * The execution metrics of these minutes (epoch milliseconds, each a UTC minute's start), of
+   * every class or of `className` only; a class with nothing in a minute is left out of it.
+   */
+  readonly metrics: (
+    minutes: ReadonlyArray<number>,
+    className?: string,
+  ) => Effect.Effect<ReadonlyArray<ClassMinute>, StoreError>
+}
+
+/**
+ * One class's execution metrics in one UTC minute, as Sidekiq 7 keeps them: its runs (failures
+ * included), its failures, the milliseconds its successful runs took, and how many successful runs
+ * fell in each duration bucket (`ExecutionMetrics.BucketLimits`).
+ */
+export interface ClassMinute {
+  /** The minute's start, epoch milliseconds. */
+  readonly minute: number
+  readonly className: string
+  readonly runs: number
+  readonly failures: number
+  readonly millis: number
+  /** Successful runs per duration bucket, as many as `ExecutionMetrics.BucketLimits`. */
+  readonly buckets: ReadonlyArray<number>
 }
 
 /** The store's sets, queues and stats (see `SetStoreShape`): the scheduler, stats and inspection. */

@@ -63,6 +63,10 @@ export interface Keys {
   /** Pub/sub channel of store notifications (not a key, but namespaced like one). */
   readonly notify: string
   readonly stat: (name: "processed" | "failed", day?: string) => string
+  /** Sidekiq 7's execution metrics of a UTC minute (hash `<class>|p`, `|f`, `|ms`): `j|YYYYMMDD|H:M`. */
+  readonly metricsMinute: (minute: number) => string
+  /** Sidekiq 7's duration histogram of a class in a UTC minute (BITFIELD of u16): `<class>-DD-HH:M`. */
+  readonly metricsHistogram: (className: string, minute: number) => string
   /** Hash: periodic entry name → its record (queue, description), as nodes declare them. */
   readonly periodic: string
   /** Sorted set: periodic entry name, scored by its last declaration (epoch milliseconds). */
@@ -113,6 +117,15 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     cancelled: `${g}verk:cancelled`,
     notify: `${g}verk:notify`,
     stat: (name, day) => (day === undefined ? `${g}stat:${name}` : `${g}stat:${name}:${day}`),
+    metricsMinute: (minute) => {
+      const at = new Date(minute)
+      return `${g}j|${at.toISOString().slice(0, 10).replaceAll("-", "")}|${at.getUTCHours()}:${at.getUTCMinutes()}`
+    },
+    metricsHistogram: (className, minute) => {
+      const at = new Date(minute)
+      const two = (n: number) => String(n).padStart(2, "0")
+      return `${g}${className}-${two(at.getUTCDate())}-${two(at.getUTCHours())}:${at.getUTCMinutes()}`
+    },
     periodic: `${g}verk:periodic`,
     periodicSeen: `${g}verk:periodic-seen`,
     periodicState: (queue, name) => `${prefix}verk:periodic:${scheme === "cluster" ? `{${queue}}:` : ""}${name}`,

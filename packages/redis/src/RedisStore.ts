@@ -20,6 +20,7 @@ import * as Keys from "./Keys.ts"
 import type { LayerOptions, RedisStoreOptions } from "./Options.ts"
 import * as StoreCancel from "./StoreCancel.ts"
 import * as StoreJobs from "./StoreJobs.ts"
+import * as StoreMetrics from "./StoreMetrics.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
 import * as StorePeriodic from "./StorePeriodic.ts"
@@ -60,6 +61,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
   const store: Store.StoreShape = {
     ...StoreJobs.make(context),
     ...StoreSets.make(context),
+    ...StoreMetrics.make(context),
     ...StoreSetScan.make(context),
     ...StoreNodes.make(context),
     ...StoreNotifications.make(context),

@@ -249,3 +249,31 @@ export const uniqueRelease = Redis.script(
   (keys: { lock: string; waiting: string }, jid: string) => [keys.lock, keys.waiting, jid],
   { lua: Lua.uniqueRelease, numberOfKeys: 2 },
 ).withReturnType<number>()
+
+export const metrics = Redis.script(
+  (
+    keys: { token: string; minutes: ReadonlyArray<string>; histograms: ReadonlyArray<string> },
+    tokenSeconds: number,
+    keptSeconds: number,
+    fields: ReadonlyArray<ReadonlyArray<string | number>>,
+  ) => [
+    keys.token,
+    ...keys.minutes,
+    ...keys.histograms,
+    tokenSeconds,
+    keptSeconds,
+    keys.minutes.length,
+    ...fields.flatMap((pairs) => [pairs.length / 2, ...pairs]),
+  ],
+  { lua: Lua.metrics, numberOfKeys: (keys) => 1 + keys.minutes.length + keys.histograms.length },
+).withReturnType<number>()
+
+export const metricsRead = Redis.script(
+  (keys: { minutes: ReadonlyArray<string>; histograms: ReadonlyArray<string> }, buckets: number) => [
+    ...keys.minutes,
+    ...keys.histograms,
+    keys.minutes.length,
+    buckets,
+  ],
+  { lua: Lua.metricsRead, numberOfKeys: (keys) => keys.minutes.length + keys.histograms.length },
+).withReturnType<ReadonlyArray<ReadonlyArray<string | number>>>()

@@ -238,6 +238,76 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 `
 
+/** `lua/metrics.lua` */
+export const metrics = `-- metrics.lua: add a flush's per-class execution metrics to their minutes (Sidekiq 7's format) in
+-- one round trip, once per token (a call ioredis sends again after a lost reply must not count twice).
+-- KEYS[1]        \`verk:call:<token>\`  the call's token, remembered for ARGV[1] seconds
+-- KEYS[2..h+1]   \`j|<YYYYMMDD>|<H>:<M>\`  a minute's hash (fields \`<class>|p\`, \`<class>|f\`, \`<class>|ms\`)
+-- KEYS[h+2..]    \`<class>-<DD>-<HH>:<M>\`  a class's duration histogram of a minute (u16 fields)
+-- ARGV[1]  how long the token is remembered, seconds
+-- ARGV[2]  how long every key of KEYS[2..] is kept, seconds
+-- ARGV[3]  h, the number of minute hashes
+-- ARGV[4..] for each key of KEYS[2..] in order: a count n, then n pairs: for a hash, field and
+--           increment; for a histogram, bucket index and increment (saturating at 65535)
+-- Returns: 1, or 0 when the token was used already (nothing counted).
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  return 0
+end
+local hashes = tonumber(ARGV[3])
+local at = 4
+for k = 2, #KEYS do
+  local n = tonumber(ARGV[at])
+  at = at + 1
+  if k <= hashes + 1 then
+    for _ = 1, n do
+      redis.call('HINCRBY', KEYS[k], ARGV[at], ARGV[at + 1])
+      at = at + 2
+    end
+  else
+    local command = { KEYS[k], 'OVERFLOW', 'SAT' }
+    for _ = 1, n do
+      command[#command + 1] = 'INCRBY'
+      command[#command + 1] = 'u16'
+      command[#command + 1] = '#' .. ARGV[at]
+      command[#command + 1] = ARGV[at + 1]
+      at = at + 2
+    end
+    if n > 0 then
+      redis.call('BITFIELD', unpack(command))
+    end
+  end
+  redis.call('EXPIRE', KEYS[k], ARGV[2])
+end
+return 1
+`
+
+/** `lua/metrics_read.lua` */
+export const metricsRead = `-- metrics_read.lua: read a window's execution metrics in one round trip (Verk Web's Metrics pages):
+-- minute hashes and per-class histograms, as many keys as the caller sends (it sends at most 1,000).
+-- KEYS[1..h]   \`j|<YYYYMMDD>|<H>:<M>\`  minute hashes
+-- KEYS[h+1..]  \`<class>-<DD>-<HH>:<M>\`  histograms (u16 fields)
+-- ARGV[1]  h, the number of minute hashes
+-- ARGV[2]  the number of histogram buckets
+-- Returns: for each minute hash its fields and values (HGETALL, flat; empty when missing), then for
+-- each histogram its bucket counts (0 when missing).
+local hashes = tonumber(ARGV[1])
+local get = {}
+for index = 0, tonumber(ARGV[2]) - 1 do
+  get[#get + 1] = 'GET'
+  get[#get + 1] = 'u16'
+  get[#get + 1] = '#' .. index
+end
+local out = {}
+for k = 1, #KEYS do
+  if k <= hashes then
+    out[k] = redis.call('HGETALL', KEYS[k])
+  else
+    out[k] = redis.call('BITFIELD', KEYS[k], unpack(get))
+  end
+end
+return out
+`
+
 /** `lua/periodic_claim.lua` */
 export const periodicClaim = `-- periodic_claim.lua: one tick of a periodic entry (or one \`run now\` request), enqueued once
 -- whatever the number of nodes asking: the entry's state remembers the last tick handled, and a

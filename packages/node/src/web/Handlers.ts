@@ -9,6 +9,7 @@ import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import * as Layer from "effect/Layer"
 import * as Admin from "../Admin.ts"
 import * as AdminCancel from "../AdminCancel.ts"
+import * as JobMetrics from "../JobMetrics.ts"
 import { Api } from "./Api.ts"
 
 /** Runs an `Admin` call on `store` (the aggregate and its roles); a store failure becomes a defect. */
@@ -64,6 +65,13 @@ export const layer = (csrf: string) =>
     HttpApiBuilder.group(Api, "jobs", (handlers) =>
       Effect.map(Store.Store, (store) =>
         handlers.handle("cancel", ({ payload }) => on(store)(AdminCancel.cancel(payload.jids))),
+      ),
+    ),
+    HttpApiBuilder.group(Api, "metrics", (handlers) =>
+      Effect.map(Store.Store, (store) =>
+        handlers
+          .handle("summary", ({ query }) => on(store)(JobMetrics.summary(query.period)))
+          .handle("class", ({ params, query }) => on(store)(JobMetrics.classDetail(params.class, query.period))),
       ),
     ),
   ).pipe(Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true })))

@@ -1,6 +1,7 @@
 /**
  * The dashboard's pages, rendered on the server from the same `Admin` calls as the JSON API: Dashboard,
- * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail).
+ * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail); the
+ * Metrics pages are MetricsPage.ts's, on this layout.
  * Every value goes through `html`, which escapes it; the only unescaped markup is our own.
  */
 import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "../Admin.ts"
@@ -35,10 +36,17 @@ const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] |
   ["/retries", "Retries", "retries"],
   ["/scheduled", "Scheduled", "scheduled"],
   ["/dead", "Dead", "dead"],
+  ["/job-metrics", "Metrics", undefined],
 ]
 
-/** A whole page: head, nav (with counts), `body`; `live` says what the page's script polls. */
-export const layout = (context: PageContext, active: string, title: string, body: Html, live: "overview" | "page") =>
+/** A whole page: head, nav (with counts), `body`; `live` says what the page's script polls ("off": nothing). */
+export const layout = (
+  context: PageContext,
+  active: string,
+  title: string,
+  body: Html,
+  live: "overview" | "page" | "off",
+) =>
   html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>${title} · Verk</title>
@@ -56,7 +64,7 @@ export const layout = (context: PageContext, active: string, title: string, body
   )}</nav></div></header>
 <main>${body}</main>
 <footer>Verk for Effect · ${
-    context.pollMillis > 0
+    context.pollMillis > 0 && live !== "off"
       ? html`<label><input type="checkbox" data-live-toggle checked> live: updates every ${context.pollMillis / 1000} s</label>`
       : "live updates off"
   }</footer>

@@ -27,6 +27,7 @@ import { allowedHostsFrom, guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
 import * as Metrics from "./Metrics.ts"
+import * as MetricsRoutes from "./MetricsRoutes.ts"
 import * as Pages from "./Pages.ts"
 
 const StoreService = Store.Store
@@ -207,6 +208,8 @@ export const layer = (options: Options = {}) => {
           "/busy",
           page(Effect.flatMap(Admin.nodes, (nodes) => respond((context) => Pages.busyPage(context, nodes)))),
         ),
+        router.add("GET", "/job-metrics", page(MetricsRoutes.summary(respond))),
+        router.add("GET", "/job-metrics/:class", page(MetricsRoutes.detail(respond))),
         router.add(
           "GET",
           "/:set",
