@@ -3,16 +3,14 @@
  * Sidekiq's and Verk's Redis semantics. `RedisStore` (package @verk/redis) and `MemoryStore`
  * implement it and pass the same conformance suite.
  *
- * The contract comes in four roles, each a service of its own: `JobStore` (a job's path and its
+ * The contract comes in roles, each a service of its own: `JobStore` (a job's path and its
  * recovery), `SetStore` (sorted sets with scheduling's reads and moves, queue and set admin,
- * stats), `NodeStore` (heartbeats and the node registry) and `NotificationStore` (notifications
- * and pauses). `Store` is their aggregate (`StoreShape` is the intersection): a store is built as
- * one value, and its layer provides the aggregate and the four roles over it (`layer`). The roles
- * live in this one module, not four, because they share the data types below and the aggregate
- * is theirs, and so that `Store.JobStore`... sit beside `Store.Store` in the public API.
- * A fifth role, `PeriodicStore`, keeps periodic entries' registry and state (see Periodic.ts); a
- * sixth, `ResultStore`, job results and word of them to their waiters (see JobResult.ts); a
- * seventh, `CancelStore`, the cancel requests of jobs (see Cancel.ts).
+ * stats), `NodeStore` (heartbeats and the node registry), `NotificationStore` (notifications and
+ * pauses), `PeriodicStore` (periodic entries, see Periodic.ts), `ResultStore` (job results and
+ * word of them, see JobResult.ts) and `CancelStore` (cancel requests, see Cancel.ts). `Store` is
+ * their aggregate (`StoreShape` is the intersection): a store is built as one value, and its layer
+ * provides the aggregate and the roles over it (`layer`). The roles share one module, the data
+ * types below and the aggregate, so that `Store.JobStore`... sit beside `Store.Store`.
  *
  * Payloads travel as the raw strings read from the store: the raw string is a job's identity for
  * removal from a queue or a set, so a job is never re-serialised to find it again. A job in a
