@@ -37,6 +37,7 @@ import { OutcomeRetry } from "./DeadLetter.ts"
 import * as Decide from "./Decide.ts"
 import { describeFailure, ProcessingFailedClass } from "./Failure.ts"
 import type { Burial, Lease } from "./Lease.ts"
+import type { ProgressBoard } from "./ProgressBoard.ts"
 
 /**
  * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
@@ -53,6 +54,8 @@ export interface Services {
   readonly stats: Stats["Service"]
   readonly maxRetries: number
   readonly logLevels: LogLevels
+  /** Where jobs' progress reports go. */
+  readonly progress: ProgressBoard["Service"]
 }
 
 /** The record of one run: what it has learned so far, filled in by its steps in order. */
@@ -176,7 +179,7 @@ const perform = (services: Services, run: JobRun): Effect.Effect<void, unknown> 
   const job = run.job!
   const worker = run.worker
   if (worker === undefined) return Effect.fail(new UnknownJobClass({ className: job.class }))
-  const current = CurrentJob.fromJob(job)
+  const current = CurrentJob.fromJob(job, services.progress.sink(run.lease, job))
   const effect = thrownAsDefect(() =>
     worker.perform !== undefined
       ? worker.perform(job.args, current, services.client, run.span)

@@ -17,6 +17,7 @@ import * as Trace from "../Trace.ts"
 import { WorkerRegistry } from "../Worker.ts"
 import * as JobRun from "./JobRun.ts"
 import type { Lease } from "./Lease.ts"
+import { ProgressBoard } from "./ProgressBoard.ts"
 
 export class Processor extends Context.Service<
   Processor,
@@ -32,47 +33,52 @@ export class Processor extends Context.Service<
   }
 >()("@verk/core/Processor") {}
 
-export const layer: Layer.Layer<Processor, never, Client | WorkerRegistry | Events | Stats | Settings> = Layer.effect(
-  Processor,
-  Effect.gen(function* () {
-    const settings = yield* Settings
-    const services: JobRun.Services = {
-      registry: yield* WorkerRegistry,
-      client: yield* Client,
-      events: yield* Events,
-      stats: yield* Stats,
-      maxRetries: settings.maxRetries,
-      logLevels: settings.logLevels,
-    }
+export const layer: Layer.Layer<Processor, never, Client | WorkerRegistry | Events | Stats | Settings | ProgressBoard> =
+  Layer.effect(
+    Processor,
+    Effect.gen(function* () {
+      const settings = yield* Settings
+      const services: JobRun.Services = {
+        registry: yield* WorkerRegistry,
+        client: yield* Client,
+        events: yield* Events,
+        stats: yield* Stats,
+        maxRetries: settings.maxRetries,
+        logLevels: settings.logLevels,
+        progress: yield* ProgressBoard,
+      }
 
-    /**
-     * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see
-     * Trace.ts, else the root of a trace of its own, like a request), made only when someone can
-     * see it: a tracer other than Effect's native one (which exports nothing) is installed, or the
-     * job carries a trace to continue. A span costs several µs, a sizeable share of a job's CPU,
-     * so jobs nobody traces run without one.
-     */
-    const process = (lease: Lease): Effect.Effect<JobRun.Outcome> =>
-      Effect.withFiber((fiber) => {
-        // Decoded first (total: anything unusual is left to the run), so that the parent is read
-        // from the job rather than searched for in the text.
-        const decoded = Job.decodeCommon(lease.raw)
-        const parent =
-          decoded === undefined
-            ? Trace.parentOf(lease.raw)
-            : typeof decoded.traceparent === "string"
-              ? Trace.parse(decoded.traceparent)
-              : undefined
-        const clock = fiber.getRef(Clock.Clock)
-        const traced =
-          parent !== undefined ||
-          (fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled))
-        if (!traced) return JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, undefined), decoded)
-        return Effect.useSpan("Processor.process", parent === undefined ? { root: true } : { parent }, (span) =>
-          Effect.withParentSpan(JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, span), decoded), span),
-        )
-      })
+      /**
+       * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see
+       * Trace.ts, else the root of a trace of its own, like a request), made only when someone can
+       * see it: a tracer other than Effect's native one (which exports nothing) is installed, or the
+       * job carries a trace to continue. A span costs several µs, a sizeable share of a job's CPU,
+       * so jobs nobody traces run without one.
+       */
+      const process = (lease: Lease): Effect.Effect<JobRun.Outcome> =>
+        Effect.withFiber((fiber) => {
+          // Decoded first (total: anything unusual is left to the run), so that the parent is read
+          // from the job rather than searched for in the text.
+          const decoded = Job.decodeCommon(lease.raw)
+          const parent =
+            decoded === undefined
+              ? Trace.parentOf(lease.raw)
+              : typeof decoded.traceparent === "string"
+                ? Trace.parse(decoded.traceparent)
+                : undefined
+          const clock = fiber.getRef(Clock.Clock)
+          const traced =
+            parent !== undefined ||
+            (fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer && fiber.getRef(References.TracerEnabled))
+          if (!traced) return JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, undefined), decoded)
+          return Effect.useSpan("Processor.process", parent === undefined ? { root: true } : { parent }, (span) =>
+            Effect.withParentSpan(
+              JobRun.execute(services, new JobRun.JobRun(lease, fiber, clock, span), decoded),
+              span,
+            ),
+          )
+        })
 
-    return { process }
-  }),
-)
+      return { process }
+    }),
+  )

@@ -321,15 +321,21 @@ export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =
       const work = nodes.flatMap((node) => node.work.map((item) => ({ node: node.identity, ...item })))
       return work.length === 0
         ? html`<div class="empty">Nothing is running.</div>`
-        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th></tr></thead><tbody>${work.map(
+        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th><th>Progress</th></tr></thead><tbody>${work.map(
             (item) =>
               html`<tr><td class="mono">${isolate(item.node)}</td><td>${isolate(item.queue)}</td><td>${isolate(item.class ?? "")}</td>
 <td><div class="args mono" title="${item.args === undefined ? "" : argsText(item.args, 2000)}">${item.args === undefined ? "" : isolate(argsText(item.args))}</div></td>
-<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td></tr>`,
+<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td>${progressCell(item.progress)}</tr>`,
           )}</tbody></table>`
     })()}`,
     "page",
   )
+
+/** A running job's last progress report: a bar and its message. */
+const progressCell = (progress: { readonly percent: number; readonly message?: string | undefined } | undefined) =>
+  progress === undefined
+    ? html`<td data-progress></td>`
+    : html`<td data-progress="${Math.round(progress.percent)}"><progress max="100" value="${progress.percent}"></progress> ${Math.round(progress.percent)}%${progress.message === undefined ? "" : html` <span class="muted">${isolate(progress.message)}</span>`}</td>`
 
 const setTitles: Record<SetName, string> = { retries: "Retries", scheduled: "Scheduled", dead: "Dead" }
 /** What an empty list says: "No dead jobs.", never "No retries jobs.". */
