@@ -8,6 +8,7 @@
 import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } from "effect/http-api"
 import * as Schema from "effect/Schema"
 import { BadRequest, Done, JobPage, JobView, NodeInfo, NotFound, Overview, QueueInfo, SetName } from "../Admin.ts"
+import { PeriodicGroup } from "./PeriodicApi.ts"
 
 /**
  * A jid as Sidekiq (24 hex) and Verk (digits) write it, or any other client's plain token; or a set
@@ -115,6 +116,7 @@ export class Api extends HttpApi.make("verk-web")
   .add(QueuesGroup)
   .add(NodesGroup)
   .add(SetsGroup)
+  .add(PeriodicGroup)
   // A request that fails decoding gets a 400 problem naming the field, not an empty 400.
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(

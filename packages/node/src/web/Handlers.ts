@@ -9,6 +9,7 @@ import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import * as Layer from "effect/Layer"
 import * as Admin from "../Admin.ts"
 import { Api } from "./Api.ts"
+import * as PeriodicApi from "./PeriodicApi.ts"
 
 /** Runs an `Admin` call on `store` (the aggregate and its roles); a store failure becomes a defect. */
 const on =
@@ -58,6 +59,15 @@ export const layer = (csrf: string) =>
           .handle("kill", ({ params, payload }) => on(store)(Admin.kill(params.set, payload.jids)))
           .handle("retryAll", ({ params }) => on(store)(Admin.retryAll(params.set)))
           .handle("deleteAll", ({ params }) => on(store)(Admin.deleteAll(params.set))),
+      ),
+    ),
+    HttpApiBuilder.group(Api, "periodic", (handlers) =>
+      Effect.map(Store.Store, (store) =>
+        handlers
+          .handle("list", () => on(store)(PeriodicApi.list))
+          .handle("pause", ({ params }) => on(store)(PeriodicApi.setPaused(params.name, true)))
+          .handle("resume", ({ params }) => on(store)(PeriodicApi.setPaused(params.name, false)))
+          .handle("runNow", ({ params }) => on(store)(PeriodicApi.runNow(params.name))),
       ),
     ),
   ).pipe(Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true })))

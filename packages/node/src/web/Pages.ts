@@ -1,6 +1,7 @@
 /**
  * The dashboard's pages, rendered on the server from the same `Admin` calls as the JSON API: Dashboard,
- * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail).
+ * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail);
+ * Periodic is PeriodicPage.ts.
  * Every value goes through `html`, which escapes it; the only unescaped markup is our own.
  */
 import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "../Admin.ts"
@@ -32,6 +33,7 @@ const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] |
   ["", "Dashboard", undefined],
   ["/busy", "Busy", "busy"],
   ["/queues", "Queues", undefined],
+  ["/periodic", "Periodic", undefined],
   ["/retries", "Retries", "retries"],
   ["/scheduled", "Scheduled", "scheduled"],
   ["/dead", "Dead", "dead"],
@@ -118,7 +120,8 @@ export const relative = (now: number, at: number | undefined): string => {
   return delta > 0 ? `in ${amount}` : `${amount} ago`
 }
 
-const time = (now: number, at: number | undefined) =>
+/** A time (epoch seconds) as "3 min ago", with the exact time on hover. */
+export const time = (now: number, at: number | undefined) =>
   at === undefined
     ? html`<span class="muted">—</span>`
     : html`<time datetime="${new Date(at * 1000).toISOString()}" title="${new Date(at * 1000).toISOString()}">${relative(now, at)}</time>`

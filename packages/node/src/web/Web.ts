@@ -28,6 +28,8 @@ import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
 import * as Metrics from "./Metrics.ts"
 import * as Pages from "./Pages.ts"
+import * as PeriodicApi from "./PeriodicApi.ts"
+import { periodicPage } from "./PeriodicPage.ts"
 
 const StoreService = Store.Store
 
@@ -206,6 +208,11 @@ export const layer = (options: Options = {}) => {
           "GET",
           "/busy",
           page(Effect.flatMap(Admin.nodes, (nodes) => respond((context) => Pages.busyPage(context, nodes)))),
+        ),
+        router.add(
+          "GET",
+          "/periodic",
+          page(Effect.flatMap(PeriodicApi.list, (entries) => respond((context) => periodicPage(context, entries)))),
         ),
         router.add(
           "GET",
