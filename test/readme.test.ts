@@ -1,7 +1,8 @@
 /**
  * The README's TypeScript examples are files of the suite, verbatim: each is type-checked by
  * `npm run check` and run by a test (hello.test.ts, workers.test.ts, producer.test.ts, api.test.ts,
- * errorTracker.test.ts, periodic.test.ts, readmeExample.test.ts), so what the README shows is true.
+ * errorTracker.test.ts, periodic.test.ts, progress.test.ts, readmeExample.test.ts), so what the
+ * README shows is true.
  */
 import { readFileSync } from "node:fs"
 import { assert, it } from "vitest"
@@ -14,6 +15,7 @@ const examples = [
   "test/examples/api.ts",
   "test/examples/errorTracker.ts",
   "test/examples/periodic.ts",
+  "test/examples/progress.ts",
   "test/testing/readmeExample.test.ts",
 ]
 

@@ -52,8 +52,11 @@ describeWithChromium("the Periodic page in Chromium", () => {
         )
         assert.deepStrictEqual([...rows].sort(), ["minutely", "nightly"])
         const nightly = page.locator('tr[data-periodic="nightly"]')
-        assert.include(yield* promise(() => nightly.innerText()), "Europe/Paris")
-        assert.match(yield* promise(() => nightly.locator("[data-next-run]").innerText()), /^in \d+ (min|h|s)$/)
+        assert.include(yield* promise(async () => (await nightly.textContent()) ?? ""), "Europe/Paris")
+        assert.match(
+          yield* promise(async () => (await nightly.locator("[data-next-run]").textContent()) ?? ""),
+          /^in \d+ (min|h|s)$/,
+        )
 
         // The entries paused in the store, by name.
         const paused = () =>
