@@ -115,6 +115,7 @@ describe("verk stats", () => {
       dead: 0,
       queues: [],
       nodes: [],
+      running: [],
     })
     const table = await verk(["stats"], env)
     assert.include(table.stdout, "no queues\n")

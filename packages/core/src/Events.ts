@@ -1,6 +1,7 @@
 /**
- * What happens in a node, as typed events on one PubSub: jobs starting, finishing, failing and
- * dying, queues running, pausing and paused, dead nodes recovered. Consume them as a Stream.
+ * What happens in a node, as typed events on one PubSub: jobs starting, reporting progress,
+ * finishing, failing and dying, queues running, pausing and paused, dead nodes recovered.
+ * Consume them as a Stream.
  */
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -78,6 +79,15 @@ export class JobCancelled extends Data.TaggedClass("JobCancelled")<{
   readonly durationMillis: number
 }> {}
 
+/** A running job reported its progress (`CurrentJob.progress`): `percent` in 0-100. */
+export class JobProgress extends Data.TaggedClass("JobProgress")<{
+  readonly queue: string
+  readonly jid: string
+  readonly className: string
+  readonly percent: number
+  readonly message: string | undefined
+}> {}
+
 /** A queue takes jobs: when its processing starts, and when it is resumed after a pause. */
 export class QueueRunning extends Data.TaggedClass("QueueRunning")<{ readonly queue: string }> {}
 /** A queue was paused: it takes no more jobs, and the ones it is running finish. */
@@ -98,6 +108,7 @@ export type VerkEvent =
   | JobFailed
   | JobDead
   | JobCancelled
+  | JobProgress
   | QueueRunning
   | QueuePausing
   | QueuePaused

@@ -250,6 +250,7 @@ const WorkJson = Schema.fromJsonString(
       class: Schema.optionalKey(Schema.String),
       args: Schema.optionalKey(Schema.Array(Schema.Unknown)),
     }),
+    progress: Schema.optionalKey(Schema.Struct({ percent: Schema.Number, message: Schema.optionalKey(Schema.String) })),
   }),
 )
 
@@ -261,6 +262,8 @@ export interface RunningWork {
   readonly args: ReadonlyArray<unknown> | undefined
   /** Epoch seconds. */
   readonly runAt: number
+  /** The job's last progress report (`CurrentJob.progress`), when it made one. */
+  readonly progress?: { readonly percent: number; readonly message: string | undefined } | undefined
 }
 
 /** A live node of Sidekiq's process registry, its `info` decoded (fields another client left out are absent). */
@@ -308,6 +311,10 @@ export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeSt
                 class: work.payload.class,
                 args: work.payload.args,
                 runAt: work.run_at,
+                // Absent, not undefined, for a job that made no report: JSON readers see no key.
+                ...(work.progress === undefined
+                  ? {}
+                  : { progress: { percent: work.progress.percent, message: work.progress.message } }),
               },
             ],
           }),

@@ -27,6 +27,7 @@ import * as Loop from "./internal/Loop.ts"
 import { Node } from "./internal/Node.ts"
 import * as PeriodicLoop from "./internal/PeriodicLoop.ts"
 import * as Processor from "./internal/Processor.ts"
+import * as ProgressBoard from "./internal/ProgressBoard.ts"
 import * as QueueSupervisor from "./internal/QueueSupervisor.ts"
 import * as Recovery from "./internal/Recovery.ts"
 import * as Scheduler from "./internal/Scheduler.ts"
@@ -260,7 +261,7 @@ export const layerWithRegistry: Layer.Layer<Services, never, StoreRoles | Worker
   Layer.effect(Verk, make).pipe(
     Layer.provide(Processor.layer),
     Layer.provideMerge(DeadLetter.layer),
-    Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer)),
+    Layer.provide(Layer.mergeAll(WakeUp.layer, Stats.layer, Isolation.layer, ProgressBoard.layer)),
     Layer.provide(Cancels.layer),
     Layer.provideMerge(Layer.mergeAll(Node.layer, Events.layer, Client.layer)),
   )

@@ -11,6 +11,7 @@ import { DeadLetter } from "../src/internal/DeadLetter.ts"
 import { Isolation } from "../src/internal/Isolation.ts"
 import { Node } from "../src/internal/Node.ts"
 import * as Processor from "../src/internal/Processor.ts"
+import * as ProgressBoard from "../src/internal/ProgressBoard.ts"
 import { WakeUp } from "../src/internal/WakeUp.ts"
 import * as MemoryStore from "../src/MemoryStore.ts"
 import * as Settings from "../src/Settings.ts"
@@ -149,6 +150,7 @@ export const layer = (options: {
     Isolation.layer,
     WakeUp.layer,
     DeadLetter.layer,
+    ProgressBoard.layer,
   )
   return Processor.layer.pipe(Layer.provideMerge(middle), Layer.provideMerge(bottom))
 }

@@ -118,6 +118,8 @@ export const Work = Schema.Struct({
   class: Schema.optional(Schema.String),
   args: Schema.optional(Schema.Array(Schema.Unknown)),
   runAt: Schema.Number,
+  /** The job's last progress report, when it made one. */
+  progress: Schema.optional(Schema.Struct({ percent: Schema.Number, message: Schema.optional(Schema.String) })),
 })
 
 /** A live node (a worker process) as its heartbeat describes it. */

@@ -15,11 +15,13 @@ import * as Effect from "effect/Effect"
 import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Semaphore from "effect/Semaphore"
 import { Settings } from "../Settings.ts"
 import { NodeStore } from "../Store.ts"
 import type { Running } from "./Lease.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
+import { ProgressBoard, ProgressInterval } from "./ProgressBoard.ts"
 
 export const ttlFor = (interval: Duration.Duration): Duration.Duration => Duration.times(interval, 3)
 
@@ -33,13 +35,15 @@ const isJsonObject = (text: string): boolean => {
 }
 
 /**
- * The job's own text goes into the entry as it is (not parsed and re-serialised: that would round
+ * The job's last progress report goes in as `progress` (`{ percent, message }`, a field Sidekiq
+ * does not read). The job's own text goes into the entry as it is (not parsed and re-serialised: that would round
  * big numbers and cost stack on deep nesting); a payload that is not a JSON object is left out.
  */
 const sidekiqWork = (jobs: ReadonlyArray<Running>): ReadonlyArray<readonly [string, string]> =>
   jobs.flatMap((job, index) => {
     if (!isJsonObject(job.raw)) return []
-    const entry = `{"queue":${JSON.stringify(job.queue)},"payload":${job.raw},"run_at":${Math.floor(job.startedMillis / 1000)}}`
+    const progress = job.progress === undefined ? "" : `,"progress":${JSON.stringify(job.progress)}`
+    const entry = `{"queue":${JSON.stringify(job.queue)},"payload":${job.raw},"run_at":${Math.floor(job.startedMillis / 1000)}${progress}}`
     return [[`w${index}`, entry] as const]
   })
 
@@ -82,10 +86,13 @@ export interface Liveness {
   readonly alive: Effect.Effect<boolean>
 }
 
-/** Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs. */
+/**
+ * Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs.
+ * A progress report asks for a beat sooner (at most one per `ProgressInterval`).
+ */
 export const run = Effect.fn("Heartbeat.run")(function* (
   running: Effect.Effect<ReadonlyArray<Running>>,
-): Effect.fn.Return<Liveness, never, NodeStore | Node | Settings | Scope.Scope> {
+): Effect.fn.Return<Liveness, never, NodeStore | Node | Settings | ProgressBoard | Scope.Scope> {
   const settings = yield* Settings
   const startedMillis = yield* Clock.currentTimeMillis
   const ttlMillis = Duration.toMillis(ttlFor(settings.heartbeatInterval))
@@ -96,6 +103,8 @@ export const run = Effect.fn("Heartbeat.run")(function* (
   // One line when the store goes away, one when it is back (Loop.outage).
   const outage = Loop.outage("Heartbeat")
 
+  // One beat at a time: a beat's list of jobs must not land after a later one's.
+  const oneAtATime = yield* Semaphore.make(1)
   const once = running.pipe(
     Effect.flatMap((jobs) => beat(jobs, startedMillis)),
     // When it reached the store, not when it set out: a beat can hang while Redis is away.
@@ -113,10 +122,16 @@ export const run = Effect.fn("Heartbeat.run")(function* (
         failing = true
       }).pipe(Effect.andThen(Ref.set(lastError, error.message)), Effect.andThen(outage.failed(error))),
     ),
+    oneAtATime.withPermit,
   )
 
   yield* once
   const loop = yield* Loop.forkScoped("heartbeat", Effect.repeat(once, Schedule.spaced(settings.heartbeatInterval)))
+  const board = yield* ProgressBoard
+  yield* Loop.forkScoped(
+    "progress",
+    Effect.forever(board.changed.pipe(Effect.andThen(once), Effect.andThen(Effect.sleep(ProgressInterval)))),
+  )
   return {
     lastBeat: Ref.get(lastBeat),
     lastError: Ref.get(lastError),

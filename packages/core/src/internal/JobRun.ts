@@ -40,6 +40,7 @@ import { OutcomeRetry } from "./DeadLetter.ts"
 import * as Decide from "./Decide.ts"
 import { describeFailure, ProcessingFailedClass } from "./Failure.ts"
 import type { Burial, Lease } from "./Lease.ts"
+import type { ProgressBoard } from "./ProgressBoard.ts"
 import * as ResultWrite from "./ResultWrite.ts"
 
 /**
@@ -62,6 +63,8 @@ export interface Services {
   readonly releaseUnique?: JobStoreShape["releaseUnique"] | undefined
   /** Where workers with a `success` schema keep their jobs' results (ResultWrite.ts). */
   readonly results: ResultStoreShape
+  /** Where jobs' progress reports go. */
+  readonly progress: ProgressBoard["Service"]
 }
 
 /** The record of one run: what it has learned so far, filled in by its steps in order. */
@@ -203,7 +206,7 @@ const perform = (services: Services, run: JobRun): Effect.Effect<unknown, unknow
   const job = run.job!
   const worker = run.worker
   if (worker === undefined) return Effect.fail(new UnknownJobClass({ className: job.class }))
-  const current = CurrentJob.fromJob(job)
+  const current = CurrentJob.fromJob(job, services.progress.sink(run.lease, job))
   const effect = thrownAsDefect(() =>
     worker.perform !== undefined
       ? worker.perform(job.args, current, services.client, run.span)

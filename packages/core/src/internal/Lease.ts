@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as LogLevel from "effect/LogLevel"
+import type { Progress } from "../CurrentJob.ts"
 import type * as Job from "../Job.ts"
 import type { JobStoreShape, StoreError } from "../Store.ts"
 import type * as Acker from "./Acker.ts"
@@ -17,6 +18,8 @@ export interface Running {
   readonly queue: string
   readonly raw: string
   readonly startedMillis: number
+  /** The job's last progress report, shown in the work entry. */
+  readonly progress?: Progress | undefined
 }
 
 /** How a dead job's entry reads (see DeadLetter's `Death`); the lease adds where it comes from. */
@@ -29,6 +32,8 @@ export interface Burial {
 }
 
 export interface Lease extends Running {
+  /** The job's last progress report (set by its `CurrentJob.progress`). */
+  progress?: Progress | undefined
   /** The job's token in this node's in-progress entries: its outcome's writes find it by that. */
   readonly token: string
   /** A job back from a dead node, running alone (see Isolation). */

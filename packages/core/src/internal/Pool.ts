@@ -14,6 +14,7 @@ import * as FiberSet from "effect/FiberSet"
 import * as Metric from "effect/Metric"
 import * as Ref from "effect/Ref"
 import type * as Scope from "effect/Scope"
+import type { Progress } from "../CurrentJob.ts"
 import { Events, QueuePaused, QueuePausing, QueueRunning } from "../Events.ts"
 import * as Stats from "../Stats.ts"
 import { type InProgressJob, JobStore, type StoreError } from "../Store.ts"
@@ -88,6 +89,7 @@ class PoolLease implements Lease.Lease {
   readonly startedMillis: number
   slot: number
   working = true
+  progress: Progress | undefined = undefined
   constructor(owner: Owner, queue: string, job: InProgressJob, isolated: boolean, startedMillis: number, slot: number) {
     this.owner = owner
     this.queue = queue
@@ -239,7 +241,9 @@ export const make = Effect.fnUntraced(function* (options: {
       Ref.getAndSet(phase, next).pipe(
         Effect.flatMap((previous) => (previous === next ? Effect.void : events.publish(announce[next]))),
       ),
-    running: Effect.sync(() => leases.map(({ queue, raw, startedMillis }) => ({ queue, raw, startedMillis }))),
+    running: Effect.sync(() =>
+      leases.map(({ queue, raw, startedMillis, progress }) => ({ queue, raw, startedMillis, progress })),
+    ),
     fibers,
     outcomes,
   }

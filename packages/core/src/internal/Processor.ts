@@ -20,6 +20,7 @@ import { WorkerRegistry } from "../Worker.ts"
 import { Cancels, noCancels } from "./Cancel.ts"
 import * as JobRun from "./JobRun.ts"
 import type { Lease } from "./Lease.ts"
+import { ProgressBoard } from "./ProgressBoard.ts"
 
 export class Processor extends Context.Service<
   Processor,
@@ -38,7 +39,7 @@ export class Processor extends Context.Service<
 export const layer: Layer.Layer<
   Processor,
   never,
-  Client | WorkerRegistry | Events | Stats | Settings | JobStore | ResultStore
+  Client | WorkerRegistry | Events | Stats | Settings | JobStore | ResultStore | ProgressBoard
 > = Layer.effect(
   Processor,
   Effect.gen(function* () {
@@ -54,6 +55,7 @@ export const layer: Layer.Layer<
       logLevels: settings.logLevels,
       releaseUnique: (yield* JobStore).releaseUnique,
       results: yield* ResultStore,
+      progress: yield* ProgressBoard,
     }
 
     /**

@@ -46,6 +46,18 @@ export const StatsDocument = Schema.Struct({
       heartbeatAge: Schema.Number,
     }),
   ),
+  /** The jobs running now, with their last progress report (`CurrentJob.progress`). */
+  running: Schema.Array(
+    Schema.Struct({
+      node: Schema.String,
+      queue: Schema.String,
+      class: Schema.NullOr(Schema.String),
+      jid: Schema.NullOr(Schema.String),
+      /** Seconds since the job started. */
+      runningFor: Schema.Number,
+      progress: Schema.NullOr(Schema.Struct({ percent: Schema.Number, message: Schema.NullOr(Schema.String) })),
+    }),
+  ),
 })
 export type StatsDocument = typeof StatsDocument.Type
 
@@ -74,6 +86,19 @@ export const read = Effect.fn("cli.stats.read")(function* () {
       concurrency: process.concurrency ?? null,
       heartbeatAge: round(Math.max(0, now - process.beat)),
     })),
+    running: processes.flatMap((process) =>
+      process.work.map((work) => ({
+        node: process.identity,
+        queue: work.queue,
+        class: work.class ?? null,
+        jid: work.jid ?? null,
+        runningFor: round(Math.max(0, now - work.runAt)),
+        progress:
+          work.progress === undefined
+            ? null
+            : { percent: work.progress.percent, message: work.progress.message ?? null },
+      })),
+    ),
   } satisfies StatsDocument
 })
 
@@ -125,7 +150,26 @@ export const render = (stats: StatsDocument): ReadonlyArray<string> => [
           `${age(node.heartbeatAge)} ago`,
         ]),
       )),
+  ...(stats.running.length === 0
+    ? []
+    : [
+        "",
+        ...table(
+          ["RUNNING", "QUEUE", "JID", "FOR", "PROGRESS"],
+          stats.running.map((job) => [
+            job.class ?? "?",
+            job.queue,
+            job.jid ?? "-",
+            age(job.runningFor),
+            job.progress === null ? "-" : progressText(job.progress),
+          ]),
+        ),
+      ]),
 ]
+
+/** `40% resizing`: a job's last progress report in a cell; control characters (escapes) become spaces. */
+const progressText = (progress: { readonly percent: number; readonly message: string | null }): string =>
+  `${Math.round(progress.percent)}%${progress.message === null ? "" : ` ${progress.message.replace(/[\s\p{Cc}]+/gu, " ")}`}`
 
 /** `verk stats [--json]`. */
 export const stats = Command.make(

@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import { BadRequest, Done, JobPage, JobView, NodeInfo, NotFound, Overview, QueueInfo, SetName } from "../Admin.ts"
 import { Cancelled } from "../AdminCancel.ts"
 import { MetricsGroup } from "./MetricsApi.ts"
+import { PeriodicGroup } from "./PeriodicApi.ts"
 
 /**
  * A jid as Sidekiq (24 hex) and Verk (digits) write it, or any other client's plain token; or a set
@@ -124,6 +125,7 @@ export class Api extends HttpApi.make("verk-web")
   .add(SetsGroup)
   .add(JobsGroup)
   .add(MetricsGroup)
+  .add(PeriodicGroup)
   // A request that fails decoding gets a 400 problem naming the field, not an empty 400.
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(

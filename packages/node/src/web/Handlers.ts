@@ -11,6 +11,7 @@ import * as Admin from "../Admin.ts"
 import * as AdminCancel from "../AdminCancel.ts"
 import * as JobMetrics from "../JobMetrics.ts"
 import { Api } from "./Api.ts"
+import * as PeriodicApi from "./PeriodicApi.ts"
 
 /** Runs an `Admin` call on `store` (the aggregate and its roles); a store failure becomes a defect. */
 const on =
@@ -72,6 +73,15 @@ export const layer = (csrf: string) =>
         handlers
           .handle("summary", ({ query }) => on(store)(JobMetrics.summary(query.period)))
           .handle("class", ({ params, query }) => on(store)(JobMetrics.classDetail(params.class, query.period))),
+      ),
+    ),
+    HttpApiBuilder.group(Api, "periodic", (handlers) =>
+      Effect.map(Store.Store, (store) =>
+        handlers
+          .handle("list", () => on(store)(PeriodicApi.list))
+          .handle("pause", ({ params }) => on(store)(PeriodicApi.setPaused(params.name, true)))
+          .handle("resume", ({ params }) => on(store)(PeriodicApi.setPaused(params.name, false)))
+          .handle("runNow", ({ params }) => on(store)(PeriodicApi.runNow(params.name))),
       ),
     ),
   ).pipe(Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true })))

@@ -1,7 +1,7 @@
 /**
  * The dashboard's pages, rendered on the server from the same `Admin` calls as the JSON API: Dashboard,
  * Queues (and one queue's jobs), Busy (nodes), Retries, Scheduled, Dead (and a job's detail); the
- * Metrics pages are MetricsPage.ts's, on this layout.
+ * Metrics pages are MetricsPage.ts's and Periodic is PeriodicPage.ts's, on this layout.
  * Every value goes through `html`, which escapes it; the only unescaped markup is our own.
  */
 import type { DayStats, JobPage, JobView, NodeInfo, Overview, QueueInfo, SetName } from "../Admin.ts"
@@ -33,6 +33,7 @@ const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] |
   ["", "Dashboard", undefined],
   ["/busy", "Busy", "busy"],
   ["/queues", "Queues", undefined],
+  ["/periodic", "Periodic", undefined],
   ["/retries", "Retries", "retries"],
   ["/scheduled", "Scheduled", "scheduled"],
   ["/dead", "Dead", "dead"],
@@ -126,7 +127,8 @@ export const relative = (now: number, at: number | undefined): string => {
   return delta > 0 ? `in ${amount}` : `${amount} ago`
 }
 
-const time = (now: number, at: number | undefined) =>
+/** A time (epoch seconds) as "3 min ago", with the exact time on hover. */
+export const time = (now: number, at: number | undefined) =>
   at === undefined
     ? html`<span class="muted">—</span>`
     : html`<time datetime="${new Date(at * 1000).toISOString()}" title="${new Date(at * 1000).toISOString()}">${relative(now, at)}</time>`
@@ -329,16 +331,22 @@ export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =
       const work = nodes.flatMap((node) => node.work.map((item) => ({ node: node.identity, ...item })))
       return work.length === 0
         ? html`<div class="empty">Nothing is running.</div>`
-        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th><th></th></tr></thead><tbody>${work.map(
+        : html`<table><thead><tr><th>Node</th><th>Queue</th><th>Class</th><th>Args</th><th>Jid</th><th>Started</th><th class="num">Running for</th><th>Progress</th><th></th></tr></thead><tbody>${work.map(
             (item) =>
               html`<tr><td class="mono">${isolate(item.node)}</td><td>${isolate(item.queue)}</td><td>${isolate(item.class ?? "")}</td>
 <td><div class="args mono" title="${item.args === undefined ? "" : argsText(item.args, 2000)}">${item.args === undefined ? "" : isolate(argsText(item.args))}</div></td>
-<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td>
+<td class="mono">${isolate(item.jid ?? "")}</td><td>${time(context.now, item.runAt)}</td><td class="num" data-running-for>${duration(context.now - item.runAt)}</td>${progressCell(item.progress)}
 <td>${item.jid === undefined ? "" : cancelButton(item.jid, `Cancel ${item.class ?? "the job"} ${item.jid}?`)}</td></tr>`,
           )}</tbody></table>`
     })()}`,
     "page",
   )
+
+/** A running job's last progress report: a bar and its message. */
+const progressCell = (progress: { readonly percent: number; readonly message?: string | undefined } | undefined) =>
+  progress === undefined
+    ? html`<td data-progress></td>`
+    : html`<td data-progress="${Math.round(progress.percent)}"><progress max="100" value="${progress.percent}"></progress> ${Math.round(progress.percent)}%${progress.message === undefined ? "" : html` <span class="muted">${isolate(progress.message)}</span>`}</td>`
 
 const setTitles: Record<SetName, string> = { retries: "Retries", scheduled: "Scheduled", dead: "Dead" }
 /** What an empty list says: "No dead jobs.", never "No retries jobs.". */

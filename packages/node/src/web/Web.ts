@@ -29,6 +29,8 @@ import type { Html } from "./Html.ts"
 import * as Metrics from "./Metrics.ts"
 import * as MetricsRoutes from "./MetricsRoutes.ts"
 import * as Pages from "./Pages.ts"
+import * as PeriodicApi from "./PeriodicApi.ts"
+import { periodicPage } from "./PeriodicPage.ts"
 
 const StoreService = Store.Store
 
@@ -210,6 +212,11 @@ export const layer = (options: Options = {}) => {
         ),
         router.add("GET", "/job-metrics", page(MetricsRoutes.summary(respond))),
         router.add("GET", "/job-metrics/:class", page(MetricsRoutes.detail(respond))),
+        router.add(
+          "GET",
+          "/periodic",
+          page(Effect.flatMap(PeriodicApi.list, (entries) => respond((context) => periodicPage(context, entries)))),
+        ),
         router.add(
           "GET",
           "/:set",

@@ -1,0 +1,120 @@
+/**
+ * The Periodic page in a real browser (Debian's headless Chromium, via playwright-core): reached
+ * from the nav, Pause, Resume and Run now clicked (POSTs with the page's CSRF token), and the page
+ * fitting a 390 px phone without horizontal scroll.
+ */
+import { mkdirSync } from "node:fs"
+import { join } from "node:path"
+import { assert, it } from "@effect/vitest"
+import { Effect } from "effect"
+import type { Browser } from "playwright-core"
+import { afterAll, beforeAll } from "vitest"
+import { is, quietLogs } from "../runtime/support.ts"
+import { describeWithChromium } from "../support/chromium.ts"
+import { startPeriodicNode } from "./periodicSupport.ts"
+import { launchBrowser, redisKind, screenshotDir, serveWeb } from "./support.ts"
+
+let browser: Browser
+
+const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
+
+const newPage = (width: number) =>
+  Effect.acquireRelease(
+    promise(() => browser.newContext({ viewport: { width, height: 844 } })),
+    (context) => promise(() => context.close()),
+  ).pipe(Effect.flatMap((context) => promise(() => context.newPage())))
+
+describeWithChromium("the Periodic page in Chromium", () => {
+  beforeAll(async () => {
+    mkdirSync(screenshotDir, { recursive: true })
+    browser = await launchBrowser()
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  it.live(
+    "from the nav: entries listed; Pause, Resume and Run now change them on every node",
+    () =>
+      Effect.gen(function* () {
+        const testStore = yield* redisKind.open
+        const events = yield* startPeriodicNode(testStore)
+        const base = yield* serveWeb(testStore, { pollMillis: 0 })
+        const page = yield* newPage(1280)
+        yield* promise(() => page.goto(`${base}/`))
+        yield* promise(() => page.locator("header nav a", { hasText: "Periodic" }).click())
+        yield* promise(() => page.waitForSelector('tr[data-periodic="nightly"]'))
+        assert.strictEqual(page.url(), `${base}/periodic`)
+        const rows = yield* promise(() =>
+          page
+            .locator("tr[data-periodic]")
+            .evaluateAll((found) => found.map((row) => row.getAttribute("data-periodic"))),
+        )
+        assert.deepStrictEqual([...rows].sort(), ["minutely", "nightly"])
+        const nightly = page.locator('tr[data-periodic="nightly"]')
+        assert.include(yield* promise(async () => (await nightly.textContent()) ?? ""), "Europe/Paris")
+        assert.match(
+          yield* promise(async () => (await nightly.locator("[data-next-run]").textContent()) ?? ""),
+          /^in \d+ (min|h|s)$/,
+        )
+
+        // The entries paused in the store, by name.
+        const paused = () =>
+          Effect.gen(function* () {
+            const records = yield* testStore.store.periodicRecords
+            const states = yield* testStore.store.periodicStates(records)
+            return records.filter((_, index) => states[index]?.paused).map((record) => record.name)
+          })
+        yield* promise(() => nightly.locator("button", { hasText: "Pause" }).click())
+        yield* promise(() => page.waitForSelector('tr[data-periodic="nightly"] .badge.paused'))
+        assert.deepStrictEqual(yield* paused(), ["nightly"])
+        yield* promise(() => page.screenshot({ path: join(screenshotDir, "periodic-paused.png"), fullPage: true }))
+        yield* promise(() => nightly.locator("button", { hasText: "Resume" }).click())
+        yield* promise(() => page.waitForSelector('tr[data-periodic="nightly"] .badge.live'))
+        assert.deepStrictEqual(yield* paused(), [])
+
+        yield* promise(() => nightly.locator("button", { hasText: "Run now" }).click())
+        const [ran] = yield* events.await(
+          is("JobFinished", (event) => event.jid.startsWith("periodic-nightly-now-")),
+          1,
+          { timeout: "10 seconds" },
+        )
+        assert.strictEqual(ran?.className, "Report")
+      }).pipe(Effect.scoped, quietLogs),
+    60_000,
+  )
+
+  it.live(
+    "the Periodic page fits a 390 px phone: no horizontal scroll, the nav inside the header",
+    () =>
+      Effect.gen(function* () {
+        const testStore = yield* redisKind.open
+        yield* startPeriodicNode(testStore)
+        const base = yield* serveWeb(testStore, { pollMillis: 0 })
+        const page = yield* newPage(390)
+        const response = yield* promise(() => page.goto(`${base}/periodic`))
+        assert.strictEqual(response?.status(), 200)
+        const fit = yield* promise(() =>
+          page.evaluate(() => {
+            const root = document.documentElement
+            const header = document.querySelector("header")?.getBoundingClientRect()
+            const outside = [...document.querySelectorAll("header nav a")].filter((link) => {
+              const box = link.getBoundingClientRect()
+              return header === undefined || box.bottom > header.bottom || box.right > root.clientWidth
+            })
+            return {
+              scroll: root.scrollWidth,
+              client: root.clientWidth,
+              outside: outside.map((link) => link.textContent),
+              buttons: document.querySelectorAll("tr[data-periodic] button").length,
+            }
+          }),
+        )
+        assert.isAtMost(fit.scroll, fit.client, `${fit.scroll} px wide at 390 px`)
+        assert.deepStrictEqual(fit.outside, [])
+        assert.strictEqual(fit.buttons, 4, "Pause and Run now on each entry")
+        yield* promise(() => page.screenshot({ path: join(screenshotDir, "fit-390-periodic.png"), fullPage: true }))
+      }).pipe(Effect.scoped, quietLogs),
+    60_000,
+  )
+})
