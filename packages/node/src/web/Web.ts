@@ -99,28 +99,17 @@ const favicon = HttpServerResponse.text(Assets.favicon, {
   headers: { "cache-control": "public, max-age=86400", "x-content-type-options": "nosniff" },
 })
 
-/** The dashboard's routes, added to the `HttpRouter` it is provided to; it reads the `Store` in context. */
-export const layer = (options: Options = {}) => {
-  const prefix = normalizePrefix(options.prefix)
-  const token = tokenFrom(options.token)
-  // One secret per process: pages carry it, a POST without it is refused.
-  const csrf = randomBytes(24).toString("base64url")
-  const pollMillis = options.pollMillis ?? 3000
-  const wrap = guard({
-    token,
-    csrf,
-    cookiePath: prefix === "" ? "/" : prefix,
-    allowedHosts: allowedHostsFrom(options.allowedHosts),
-  })
-
-  const respond = (render: (context: Pages.PageContext) => Html, status = 200) =>
+/** A page's response: rendered with what every page needs (nav counts, tokens), with strict headers. */
+const responder =
+  (base: string, csrf: string, pollMillis: number) =>
+  (render: (context: Pages.PageContext) => Html, status = 200) =>
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) / 1000
       const counts = yield* Admin.navCounts()
       const served = new Set((yield* Admin.nodes).flatMap((node) => node.queues))
       const nonce = randomBytes(16).toString("base64")
       const context: Pages.PageContext = {
-        base: prefix,
+        base,
         csrf,
         nonce,
         pollMillis,
@@ -140,6 +129,22 @@ export const layer = (options: Options = {}) => {
         },
       })
     })
+
+/** The dashboard's routes, added to the `HttpRouter` it is provided to; it reads the `Store` in context. */
+export const layer = (options: Options = {}) => {
+  const prefix = normalizePrefix(options.prefix)
+  const token = tokenFrom(options.token)
+  // One secret per process: pages carry it, a POST without it is refused.
+  const csrf = randomBytes(24).toString("base64url")
+  const pollMillis = options.pollMillis ?? 3000
+  const wrap = guard({
+    token,
+    csrf,
+    cookiePath: prefix === "" ? "/" : prefix,
+    allowedHosts: allowedHostsFrom(options.allowedHosts),
+  })
+
+  const respond = responder(prefix, csrf, pollMillis)
 
   const query = HttpServerRequest.schemaSearchParams(PageQuery)
   /** A page's failures: a bad address (an unknown set, a page that is not a number) is a 400 page. */
