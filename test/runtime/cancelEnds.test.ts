@@ -1,7 +1,7 @@
 /**
- * A cancel ends a running job for good, so what waits on its end hears of it: its unique lock is
- * freed (a new enqueue of the same key is taken) and its result waiters fail with `JobCancelled`,
- * on every store kind.
+ * A cancel ends a job for good, so what waits on its end hears of it: its unique lock is freed (a
+ * new enqueue of the same key is taken), whether it waited or ran, and the result waiters of a
+ * running one fail with `JobCancelled`, on every store kind.
  */
 import { assert, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Schema } from "effect"
@@ -19,7 +19,31 @@ const Export = Worker.make({
   perform: () => Effect.as(Effect.sleep("1 hour"), 1),
 })
 
+/** Its jobs wait: the test's node serves `default` only. */
+const Parked = Worker.make({
+  name: "CancelEndsParked",
+  queue: "parked",
+  args: Schema.Tuple([Schema.String]),
+  perform: () => Effect.void,
+})
+
 forEachStore((kind) => {
+  it.live("a waiting job cancelled (taken out of its queue) frees its unique lock", () =>
+    Effect.gen(function* () {
+      const store = yield* kind.open
+      const node = yield* startNode(store, { queues: { default: 1 } }, [Export, Parked])
+      const first = yield* node.client.enqueueUnique(Parked, ["acme"])
+      assert.strictEqual(first._tag, "Enqueued")
+      const jid = first._tag === "Enqueued" ? first.job.jid : ""
+      const holder = Inspection.UniqueLocks.of(Parked, ["acme"]).pipe(Effect.provide(store.context))
+      assert.strictEqual((yield* holder)?.jid, jid)
+      const answer = yield* Cancel.cancel(jid).pipe(Effect.provide(store.context))
+      assert.deepStrictEqual(answer, { _tag: "Removed", jid, from: "queue", queue: "parked" })
+      assert.isUndefined(yield* holder)
+      assert.strictEqual((yield* node.client.enqueueUnique(Parked, ["acme"]))._tag, "Enqueued")
+    }).pipe(Effect.scoped, quietLogs),
+  )
+
   it.live(
     "a job cancelled while it runs frees its unique lock and fails its result waiters with JobCancelled",
     () =>

@@ -13,6 +13,7 @@ import * as Result from "effect/Result"
 import { DeadSet, Queue, RetrySet, ScheduledSet } from "./Inspection.ts"
 import * as Job from "./Job.ts"
 import { CancelMarkerSeconds, CancelStore, JobStore, NodeStore, SetStore, type StoreError } from "./Store.ts"
+import * as Unique from "./Unique.ts"
 
 /** What a cancel found and did. */
 export type CancelResult =
@@ -60,11 +61,24 @@ export const describe = (result: CancelResult): string => {
   }
 }
 
+/**
+ * Frees the unique lock (Unique.ts) a removed job holds: it has reached its end state. A release
+ * that fails is left to the lock's ttl, as after a run.
+ */
+const freeLock = (job: Job.Job) => {
+  const lock = Unique.lockOf(job)
+  return lock === undefined
+    ? Effect.void
+    : Effect.ignore(JobStore.use((store) => store.releaseUnique(job.queue, lock.digest, job.jid)))
+}
+
 /** The waiting places of a job, searched in order: every queue, then `schedule` and `retry`. */
 const removeWaiting = Effect.fn("Cancel.removeWaiting")(function* (jid: string) {
   for (const queue of yield* Queue.names) {
     const found = yield* Queue.find(queue, jid)
     if (found !== undefined && (yield* SetStore.use((store) => store.deleteFromQueue(queue, found.raw)))) {
+      const job = Job.decodeResult(found.raw)
+      if (Result.isSuccess(job)) yield* freeLock(job.success)
       return { _tag: "Removed", jid, from: "queue", queue } as const
     }
   }
@@ -74,6 +88,7 @@ const removeWaiting = Effect.fn("Cancel.removeWaiting")(function* (jid: string) 
   ] as const) {
     const found = yield* set.find(jid)
     if (found !== undefined && (yield* set.deleteEntry(found))) {
+      if (Result.isSuccess(found.job)) yield* freeLock(found.job.success)
       const queue = Result.isSuccess(found.job) ? found.job.success.queue : ""
       return { _tag: "Removed", jid, from, queue } as const
     }
