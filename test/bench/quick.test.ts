@@ -29,6 +29,7 @@ const expected: Readonly<Record<string, ReadonlyArray<SystemId>>> = {
   "scale-out": ["verk", "bullmq"],
   "cluster-scale-out": ["verk"],
   startup: ["verk", "bullmq"],
+  unique: ["verk"],
   "workload-matrix": ["verk", "bullmq"],
 }
 

@@ -2,7 +2,7 @@
  * Cancelling jobs from Verk Web (see core's Cancel.ts): the reply of `POST /api/jobs/cancel`, and
  * the call behind it. Kept beside Admin.ts rather than in it: one action, one file.
  */
-import { Cancel } from "@verk/core"
+import { Cancel, type Store } from "@verk/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
@@ -26,11 +26,14 @@ export const Cancelled = Schema.Struct({
 export type Cancelled = typeof Cancelled.Type
 
 /** Cancel each jid, in order (see `Cancel.cancel`). */
-export const cancel = Effect.fn("Admin.cancel")(function* (jids: ReadonlyArray<string>) {
-  const results = yield* Cancel.cancelAll(jids)
-  return {
-    count: results.filter((result) => result._tag === "Removed" || result._tag === "Interrupted").length,
-    missing: results.flatMap((result) => (result._tag === "Finished" ? [result.jid] : [])),
-    results: results.map((result) => ({ jid: result.jid, outcome: result._tag, message: Cancel.describe(result) })),
-  } satisfies Cancelled
-})
+export const cancel: (
+  jids: ReadonlyArray<string>,
+) => Effect.Effect<Cancelled, Store.StoreError, Store.CancelStore | Store.SetStore | Store.NodeStore | Store.JobStore> =
+  Effect.fn("Admin.cancel")(function* (jids: ReadonlyArray<string>) {
+    const results = yield* Cancel.cancelAll(jids)
+    return {
+      count: results.filter((result) => result._tag === "Removed" || result._tag === "Interrupted").length,
+      missing: results.flatMap((result) => (result._tag === "Finished" ? [result.jid] : [])),
+      results: results.map((result) => ({ jid: result.jid, outcome: result._tag, message: Cancel.describe(result) })),
+    } satisfies Cancelled
+  })

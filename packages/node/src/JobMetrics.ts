@@ -4,7 +4,7 @@
  * failures, failure rate and durations (mean, and p50/p95 estimated from the histogram) over the
  * last hour or eight hours, and one class's minutes. Shapes are Schemas, served as they are.
  */
-import { ExecutionMetrics } from "@verk/core"
+import { ExecutionMetrics, type Store } from "@verk/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
@@ -69,14 +69,22 @@ const view = (summary: ExecutionMetrics.ClassSummary): ClassMetrics => ({
 })
 
 /** Every class's metrics over the period. */
-export const summary = Effect.fn("JobMetrics.summary")(function* (period: Period = "1h") {
+export const summary: (period?: Period) => Effect.Effect<MetricsSummary, Store.StoreError, Store.SetStore> = Effect.fn(
+  "JobMetrics.summary",
+)(function* (period: Period = "1h") {
   const minutes = periodMinutes(period)
   const classes = yield* ExecutionMetrics.classes(minutes)
   return { period, minutes, classes: classes.map(view) } satisfies MetricsSummary
 })
 
 /** One class's metrics over the period, minute by minute. */
-export const classDetail = Effect.fn("JobMetrics.classDetail")(function* (className: string, period: Period = "1h") {
+export const classDetail: (
+  className: string,
+  period?: Period,
+) => Effect.Effect<ClassDetail, Store.StoreError, Store.SetStore> = Effect.fn("JobMetrics.classDetail")(function* (
+  className: string,
+  period: Period = "1h",
+) {
   const { series, totals } = yield* ExecutionMetrics.classMinutes(className, periodMinutes(period))
   return {
     period,

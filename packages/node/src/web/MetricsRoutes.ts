@@ -3,6 +3,7 @@
  * JobMetrics.ts and render MetricsPage.ts through the dashboard's `respond` (its layout context,
  * headers and guard are Web.ts's).
  */
+import type { Store } from "@verk/core"
 import * as Effect from "effect/Effect"
 import { HttpRouter, HttpServerRequest, type HttpServerResponse } from "effect/http"
 import * as Schema from "effect/Schema"
@@ -18,18 +19,27 @@ type Respond<E, R> = (
 
 const periodQuery = HttpServerRequest.schemaSearchParams(Schema.Struct({ period: Schema.optional(JobMetrics.Period) }))
 
+/** What a metrics page's route reads besides the store: the request's query (and path). */
+type Route<E, R, Read> = Effect.Effect<
+  HttpServerResponse.HttpServerResponse,
+  E | Store.StoreError | Effect.Error<Read>,
+  R | Store.SetStore | Effect.Services<Read>
+>
+
 /** `/job-metrics`: every class over the period. */
-export const summary = <E, R>(respond: Respond<E, R>) =>
+export const summary = <E, R>(respond: Respond<E, R>): Route<E, R, typeof periodQuery> =>
   Effect.gen(function* () {
     const { period } = yield* periodQuery
     const metrics = yield* JobMetrics.summary(period)
     return yield* respond((context) => MetricsPage.metricsPage(context, metrics))
   })
 
+const classParams = HttpRouter.schemaPathParams(Schema.Struct({ class: Schema.String }))
+
 /** `/job-metrics/:class`: one class, minute by minute. */
-export const detail = <E, R>(respond: Respond<E, R>) =>
+export const detail = <E, R>(respond: Respond<E, R>): Route<E, R, typeof periodQuery | typeof classParams> =>
   Effect.gen(function* () {
-    const params = yield* HttpRouter.schemaPathParams(Schema.Struct({ class: Schema.String }))
+    const params = yield* classParams
     const { period } = yield* periodQuery
     const metrics = yield* JobMetrics.classDetail(params.class, period)
     return yield* respond((context) => MetricsPage.classMetricsPage(context, metrics))

@@ -4,7 +4,7 @@
  * acts on one on every node (`Inspection.Periodic`, as `verk periodic` does). An entry no node
  * declared recently is a 404.
  */
-import { Inspection, Periodic } from "@verk/core"
+import { Inspection, Periodic, type Store } from "@verk/core"
 import * as Effect from "effect/Effect"
 import { HttpApiEndpoint, HttpApiGroup } from "effect/http-api"
 import * as Schema from "effect/Schema"
@@ -54,22 +54,24 @@ export class PeriodicGroup extends HttpApiGroup.make("periodic")
   .prefix("/api/periodic") {}
 
 /** The entries, keys left out rather than undefined (JSON readers see no key). */
-export const list = Effect.map(Inspection.Periodic.list, (entries) =>
-  entries.map(
-    (entry): PeriodicView => ({
-      name: entry.name,
-      queue: entry.queue,
-      cron: entry.cron,
-      timeZone: entry.timeZone,
-      class: entry.class,
-      missed: entry.missed,
-      paused: entry.paused,
-      seenAt: entry.seenAt,
-      ...(entry.lastRun === undefined ? {} : { lastRun: entry.lastRun }),
-      ...(entry.nextRun === undefined ? {} : { nextRun: entry.nextRun }),
-      ...(entry.runRequested === undefined ? {} : { runRequested: entry.runRequested }),
-    }),
-  ),
+export const list: Effect.Effect<ReadonlyArray<PeriodicView>, Store.StoreError, Store.PeriodicStore> = Effect.map(
+  Inspection.Periodic.list,
+  (entries) =>
+    entries.map(
+      (entry): PeriodicView => ({
+        name: entry.name,
+        queue: entry.queue,
+        cron: entry.cron,
+        timeZone: entry.timeZone,
+        class: entry.class,
+        missed: entry.missed,
+        paused: entry.paused,
+        seenAt: entry.seenAt,
+        ...(entry.lastRun === undefined ? {} : { lastRun: entry.lastRun }),
+        ...(entry.nextRun === undefined ? {} : { nextRun: entry.nextRun }),
+        ...(entry.runRequested === undefined ? {} : { runRequested: entry.runRequested }),
+      }),
+    ),
 )
 
 /** An entry no node declared is the API's 404. */
@@ -81,11 +83,16 @@ const notFound = <A, E, R>(effect: Effect.Effect<A, E | Inspection.PeriodicEntry
   )
 
 /** Pauses (`true`) or resumes an entry on every node. */
-export const setPaused = (name: string, paused: boolean) =>
+export const setPaused = (
+  name: string,
+  paused: boolean,
+): Effect.Effect<{ readonly ok: boolean }, Store.StoreError | NotFound, Store.PeriodicStore> =>
   (paused ? Inspection.Periodic.pause(name) : Inspection.Periodic.resume(name)).pipe(Effect.as({ ok: true }), notFound)
 
 /** Asks for one job of the entry now; returns the jid it will have. */
-export const runNow = (name: string) =>
+export const runNow = (
+  name: string,
+): Effect.Effect<{ readonly ok: boolean; readonly jid: string }, Store.StoreError | NotFound, Store.PeriodicStore> =>
   Inspection.Periodic.runNow(name).pipe(
     Effect.map((at) => ({ ok: true, jid: Periodic.runNowJidOf(name, at) })),
     notFound,
