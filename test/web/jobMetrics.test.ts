@@ -127,11 +127,12 @@ const jobMetrics = (kind: StoreKind) => {
           )
           const [quick, slow] = summary.classes
           assert.closeTo(slow!.failureRate, 1 / 3, 1e-9)
-          // Quick runs take well under 20 ms (the first bucket); Slow's six successes 120 ms or more
-          // (the 100-150 ms bucket, later ones on a loaded machine).
+          // Quick runs take well under 20 ms (the first bucket); Slow's six successes about 120 ms or
+          // more (the 100-150 ms bucket, later ones on a loaded machine). A 120 ms timer can read as
+          // 119 ms by the wall clock the durations come from, hence the mean's bound of 115.
           assert.isAtMost(quick!.p50Millis!, 30)
           assert.isAtMost(quick!.p95Millis!, 45)
-          assert.isAtLeast(slow!.meanMillis!, 120)
+          assert.isAtLeast(slow!.meanMillis!, 115)
           assert.isAtLeast(slow!.p50Millis!, 100)
           assert.isAtMost(slow!.p50Millis!, 500)
           assert.isAtLeast(slow!.p95Millis!, slow!.p50Millis!)
