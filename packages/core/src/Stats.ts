@@ -166,6 +166,14 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
     // A failed write (or one that died) puts its counts back, so the next flush carries them. A
     // store that is away is reported once, and once when it is back (Loop.outage).
     const outage = Loop.outage("Stats flush")
+    // What a failed write reports once its counts are back: an interruption goes on (it ends the
+    // flush), a store failure is the outage, anything else is logged.
+    const failedWrite = (what: string, cause: Cause.Cause<unknown>): Effect.Effect<void> =>
+      Cause.hasInterruptsOnly(cause)
+        ? Effect.failCause(cause as Cause.Cause<never>)
+        : Cause.hasFails(cause)
+          ? outage.failed({ message: Cause.pretty(cause).split("\n")[0] ?? "unknown cause" })
+          : Effect.logError(`Could not flush ${what}`, cause)
     // A batch of metrics that could not be written is put back the same way.
     const flushMetrics = Effect.suspend(() => {
       const minutes = perClass.take()
@@ -176,13 +184,7 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
             .pipe(
               Effect.catchCause((cause) =>
                 Effect.sync(() => perClass.putBackUnsafe(minutes)).pipe(
-                  Effect.andThen(
-                    Cause.hasInterruptsOnly(cause)
-                      ? Effect.failCause(cause as Cause.Cause<never>)
-                      : Cause.hasFails(cause)
-                        ? outage.failed({ message: Cause.pretty(cause).split("\n")[0] ?? "unknown cause" })
-                        : Effect.logError("Could not flush job metrics", cause),
-                  ),
+                  Effect.andThen(failedWrite("job metrics", cause)),
                 ),
               ),
             )
@@ -195,15 +197,7 @@ export const layer: Layer.Layer<Stats, never, SetStore | Settings> = Layer.effec
         yield* store.incrementStats(processed, failed, day).pipe(
           Effect.andThen(outage.succeeded),
           Effect.catchCause((cause) =>
-            add(day, processed, failed).pipe(
-              Effect.andThen(
-                Cause.hasInterruptsOnly(cause)
-                  ? Effect.failCause(cause as Cause.Cause<never>)
-                  : Cause.hasFails(cause)
-                    ? outage.failed({ message: Cause.pretty(cause).split("\n")[0] ?? "unknown cause" })
-                    : Effect.logError("Could not flush job stats", cause),
-              ),
-            ),
+            add(day, processed, failed).pipe(Effect.andThen(failedWrite("job stats", cause))),
           ),
         )
       }
