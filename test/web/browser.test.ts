@@ -13,7 +13,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { eventually, forQueue, is, quietLogs, startNode } from "../runtime/support.ts"
 import { describeWithChromium } from "../support/chromium.ts"
-import { launchBrowser, redisKind, screenshotDir, serveWeb, storeOf, wireJob } from "./support.ts"
+import { launchBrowser, measureFit, redisKind, screenshotDir, serveWeb, storeOf, wireJob } from "./support.ts"
 
 let browser: Browser
 
@@ -259,21 +259,7 @@ describeWithChromium("Verk Web in Chromium", () => {
           for (const path of allPages) {
             const response = yield* promise(() => page.goto(`${base}${path}`))
             assert.strictEqual(response?.status(), 200, path)
-            const fit = yield* promise(() =>
-              page.evaluate(() => {
-                const root = document.documentElement
-                const header = document.querySelector("header")?.getBoundingClientRect()
-                const outside = [...document.querySelectorAll("header nav a")].filter((link) => {
-                  const box = link.getBoundingClientRect()
-                  return header === undefined || box.bottom > header.bottom || box.right > root.clientWidth
-                })
-                return {
-                  scroll: root.scrollWidth,
-                  client: root.clientWidth,
-                  outside: outside.map((link) => link.textContent),
-                }
-              }),
-            )
+            const fit = yield* promise(() => measureFit(page))
             if (fit.scroll > fit.client) problems.push(`${path} at ${width} px: ${fit.scroll} px wide`)
             if (fit.outside.length > 0)
               problems.push(`${path} at ${width} px: nav links outside the header: ${fit.outside}`)

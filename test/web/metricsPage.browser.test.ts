@@ -12,7 +12,7 @@ import * as ExecutionMetrics from "../../packages/core/src/ExecutionMetrics.ts"
 import type { ClassMinute } from "../../packages/core/src/Store.ts"
 import { quietLogs } from "../runtime/support.ts"
 import { describeWithChromium } from "../support/chromium.ts"
-import { launchBrowser, redisKind, screenshotDir, serveWeb, storeOf } from "./support.ts"
+import { launchBrowser, measureFit, redisKind, screenshotDir, serveWeb, storeOf } from "./support.ts"
 
 let browser: Browser
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
@@ -70,19 +70,10 @@ describeWithChromium("Verk Web in Chromium: the Metrics pages", () => {
           for (const path of paths) {
             const response = yield* promise(() => page.goto(`${base}${path}`))
             assert.strictEqual(response?.status(), 200, path)
-            const fit = yield* promise(() =>
-              page.evaluate(() => {
-                const root = document.documentElement
-                const header = document.querySelector("header")?.getBoundingClientRect()
-                const outside = [...document.querySelectorAll("header nav a")].filter((link) => {
-                  const box = link.getBoundingClientRect()
-                  return header === undefined || box.bottom > header.bottom || box.right > root.clientWidth
-                })
-                return { scroll: root.scrollWidth, client: root.clientWidth, outside: outside.length }
-              }),
-            )
+            const fit = yield* promise(() => measureFit(page))
             if (fit.scroll > fit.client) problems.push(`${path} at ${width} px: ${fit.scroll} px wide`)
-            if (fit.outside > 0) problems.push(`${path} at ${width} px: ${fit.outside} nav links outside the header`)
+            if (fit.outside.length > 0)
+              problems.push(`${path} at ${width} px: nav links outside the header: ${fit.outside}`)
           }
         }
         assert.deepStrictEqual(problems, [])

@@ -12,7 +12,7 @@ import { afterAll, beforeAll } from "vitest"
 import { is, quietLogs } from "../runtime/support.ts"
 import { describeWithChromium } from "../support/chromium.ts"
 import { startPeriodicNode } from "./periodicSupport.ts"
-import { launchBrowser, redisKind, screenshotDir, serveWeb } from "./support.ts"
+import { launchBrowser, measureFit, redisKind, screenshotDir, serveWeb } from "./support.ts"
 
 let browser: Browser
 
@@ -94,25 +94,11 @@ describeWithChromium("the Periodic page in Chromium", () => {
         const page = yield* newPage(390)
         const response = yield* promise(() => page.goto(`${base}/periodic`))
         assert.strictEqual(response?.status(), 200)
-        const fit = yield* promise(() =>
-          page.evaluate(() => {
-            const root = document.documentElement
-            const header = document.querySelector("header")?.getBoundingClientRect()
-            const outside = [...document.querySelectorAll("header nav a")].filter((link) => {
-              const box = link.getBoundingClientRect()
-              return header === undefined || box.bottom > header.bottom || box.right > root.clientWidth
-            })
-            return {
-              scroll: root.scrollWidth,
-              client: root.clientWidth,
-              outside: outside.map((link) => link.textContent),
-              buttons: document.querySelectorAll("tr[data-periodic] button").length,
-            }
-          }),
-        )
+        const fit = yield* promise(() => measureFit(page))
+        const buttons = yield* promise(() => page.locator("tr[data-periodic] button").count())
         assert.isAtMost(fit.scroll, fit.client, `${fit.scroll} px wide at 390 px`)
         assert.deepStrictEqual(fit.outside, [])
-        assert.strictEqual(fit.buttons, 4, "Pause and Run now on each entry")
+        assert.strictEqual(buttons, 4, "Pause and Run now on each entry")
         yield* promise(() => page.screenshot({ path: join(screenshotDir, "fit-390-periodic.png"), fullPage: true }))
       }).pipe(Effect.scoped, quietLogs),
     60_000,

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Context, Effect, Layer } from "effect"
 import { HttpRouter, HttpServer } from "effect/http"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, chromium, type Page } from "playwright-core"
 import { Store } from "../../packages/core/src/Store.ts"
 import * as Web from "../../packages/node/src/web/Web.ts"
 import { type StoreKind, storeKinds, type TestStore } from "../runtime/support.ts"
@@ -62,6 +62,25 @@ export const serveWeb = Effect.fnUntraced(function* (testStore: TestStore, optio
 })
 
 export const storeOf = (testStore: TestStore) => Context.get(testStore.context, Store)
+
+/** How a page fits its viewport: its width and the viewport's, and the nav links outside the header. */
+export interface PageFit {
+  readonly scroll: number
+  readonly client: number
+  readonly outside: ReadonlyArray<string | null>
+}
+
+/** Measures, in the page, how it fits its viewport (a phone's: no sideways scroll, the nav inside). */
+export const measureFit = (page: Page): Promise<PageFit> =>
+  page.evaluate(() => {
+    const root = document.documentElement
+    const header = document.querySelector("header")?.getBoundingClientRect()
+    const outside = [...document.querySelectorAll("header nav a")].filter((link) => {
+      const box = link.getBoundingClientRect()
+      return header === undefined || box.bottom > header.bottom || box.right > root.clientWidth
+    })
+    return { scroll: root.scrollWidth, client: root.clientWidth, outside: outside.map((link) => link.textContent) }
+  })
 
 /** Where screenshots go: outside the repository. */
 export const screenshotDir = join(tmpdir(), "verk-web-screenshots")
