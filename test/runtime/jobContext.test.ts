@@ -99,14 +99,15 @@ const jobContext = (kind: StoreKind) => {
       yield* Effect.addFinalizer(() => Deferred.succeed(gate, undefined))
 
       assert.deepStrictEqual(yield* node.verk.queueStats, [
-        { queue: "default", status: "idle", concurrency: 2, running: 0, finished: 0, failed: 0 },
-        { queue: "mail", status: "idle", concurrency: 1, running: 0, finished: 0, failed: 0 },
+        { queue: "default", pool: "default", status: "idle", concurrency: 2, running: 0, finished: 0, failed: 0 },
+        { queue: "mail", pool: "mail", status: "idle", concurrency: 1, running: 0, finished: 0, failed: 0 },
       ])
 
       const gated = yield* node.client.enqueue(Job, ["gate"])
       yield* node.events.await(forJid("JobStarted", gated.jid))
       assert.deepStrictEqual(yield* statsOf(node, "default"), {
         queue: "default",
+        pool: "default",
         status: "running",
         concurrency: 2,
         running: 1,
@@ -124,6 +125,7 @@ const jobContext = (kind: StoreKind) => {
       yield* node.events.await(forJid("JobFailed", retries.jid))
       assert.deepStrictEqual(yield* statsOf(node, "default"), {
         queue: "default",
+        pool: "default",
         status: "idle",
         concurrency: 2,
         running: 0,
@@ -156,6 +158,7 @@ const jobContext = (kind: StoreKind) => {
       )
       assert.deepStrictEqual(yield* statsOf(node, "extra"), {
         queue: "extra",
+        pool: "extra",
         status: "idle",
         concurrency: 3,
         running: 0,

@@ -29,10 +29,37 @@ export interface LogLevels {
   readonly fail: LogLevel.LogLevel
 }
 
+/**
+ * A pool of slots on this node serving one queue or several: in `queues`' order (strict, the first
+ * queue with jobs fills the slots first) or, given `weights`, in an order drawn by weight for every
+ * fetch (Sidekiq's `-q critical,3 -q default,1`).
+ */
+export interface PoolSetting {
+  /** How the pool is shown (stats, heartbeat, dashboard); a one-queue pool is named by its queue. */
+  readonly name: string
+  readonly queues: ReadonlyArray<string>
+  /** Each queue's weight, in `queues`' order; undefined when the order is strict. */
+  readonly weights: ReadonlyArray<number> | undefined
+  /** How many jobs of the pool's queues run at once on this node. */
+  readonly concurrency: number
+}
+
+/**
+ * A shared pool as a user writes it: `queues` as an array is a strict order, as a record the
+ * queues' weights (`{ critical: 3, default: 1 }`); `name` defaults to `a>b>c` or `a*3+b*1`.
+ */
+export interface PoolInput {
+  readonly name?: string | undefined
+  readonly queues: ReadonlyArray<string> | Readonly<Record<string, number>>
+  readonly concurrency: number
+}
+
 /** Every setting, resolved. */
 export interface Resolved {
-  /** Queue name → how many jobs of it run at once on this node. */
+  /** Queue name → how many jobs of it run at once on this node (one pool per queue). */
   readonly queues: Readonly<Record<string, number>>
+  /** Pools serving several queues; a queue is served by one pool at most (see `pools`). */
+  readonly pools: ReadonlyArray<PoolSetting>
   /** A fixed node id (Verk's behaviour); a fresh `host-pid-random` id per process when absent. */
   readonly nodeId: string | undefined
   /** Retries for a job that says nothing of its own (Sidekiq: 25). */
@@ -60,6 +87,7 @@ export interface Resolved {
 /** Every setting's default: Verk's, and Sidekiq's where Verk has none. */
 export const defaults: Resolved = {
   queues: { default: 25 },
+  pools: [],
   nodeId: undefined,
   maxRetries: DefaultMaxRetries,
   deadMaxJobs: 10_000,
@@ -162,9 +190,14 @@ export class InvalidSetting extends Data.TaggedError("InvalidSetting")<{
 
 type DurationKey = "deadMaxAge" | "pollInterval" | "shutdownTimeout" | "heartbeatInterval" | "statsFlushInterval"
 
-/** Settings as a user writes them: any subset, durations as `"5 seconds"` or a Duration. */
+/**
+ * Settings as a user writes them: any subset, durations as `"5 seconds"` or a Duration. Given
+ * `pools` and no `queues`, the node serves only its pools (no `default: 25`).
+ */
 export type Input = {
-  readonly [K in Exclude<keyof Resolved, "logLevels" | DurationKey>]?: Resolved[K] | undefined
+  readonly [K in Exclude<keyof Resolved, "logLevels" | "pools" | DurationKey>]?: Resolved[K] | undefined
+} & {
+  readonly pools?: ReadonlyArray<PoolInput> | undefined
 } & {
   readonly [K in DurationKey]?: Duration.Input | undefined
 } & {
@@ -186,16 +219,25 @@ const concurrencyProblem = (concurrency: unknown): string | undefined =>
 
 /**
  * Every setting from `input`, the rest from `defaults`. A bad value (a queue name outside
- * `QueueName`, a concurrency below 1, a duration `Duration` cannot read) throws `InvalidSetting`.
+ * `QueueName`, a concurrency below 1, a duration `Duration` cannot read, a queue served by two
+ * pools) throws `InvalidSetting`.
  */
 export const make = (input: Input = {}): Resolved => {
-  const { logLevels, ...rest } = input
+  const { logLevels, pools: poolInputs, ...rest } = input
   const defined: Record<string, unknown> = Object.fromEntries(
     Object.entries(rest).filter(([, value]) => value !== undefined),
   )
   for (const [queue, concurrency] of Object.entries(input.queues ?? {})) {
     const reason = queueNameProblem(queue) ?? concurrencyProblem(concurrency)
     if (reason !== undefined) throw new InvalidSetting({ setting: "queues", reason })
+  }
+  if (poolInputs !== undefined) {
+    const pools = resolvePools(poolInputs)
+    const queues = input.queues ?? {}
+    const reason = servedOnceProblem(queues, pools)
+    if (reason !== undefined) throw new InvalidSetting({ setting: "pools", reason })
+    defined.pools = pools
+    defined.queues = queues
   }
   for (const key of durationKeys) {
     const value = input[key]
@@ -209,34 +251,160 @@ export const make = (input: Input = {}): Resolved => {
   return { ...defaults, ...defined, logLevels: { ...defaults.logLevels, ...logLevels } } as Resolved
 }
 
-/** How VERK_QUEUES is written, as errors about it state it. */
-export const QueuesRule = "expected name[:concurrency],... such as default:25,mail:5"
+// ---------------------------------------------------------------------------------------------
+// Pools
+// ---------------------------------------------------------------------------------------------
 
-/** The queues of `name[:concurrency],...`, or what is wrong with the first bad entry. */
-const parseQueues = (text: string): Record<string, number> | string => {
-  const queues: Record<string, number> = {}
-  for (const entry of text.split(",")) {
-    const [name = "", concurrency, ...extra] = entry.split(":").map((piece) => piece.trim())
-    if (extra.length > 0) return `${JSON.stringify(entry.trim())} has more than one ":" (${QueuesRule})`
-    const nameProblem = queueNameProblem(name)
-    if (nameProblem !== undefined) return `${nameProblem} (${QueuesRule})`
-    if (concurrency === undefined) {
-      queues[name] = 25
-      continue
-    }
-    const sizeProblem = /^\d+$/.test(concurrency)
-      ? concurrencyProblem(Number(concurrency))
-      : concurrencyProblem(JSON.stringify(concurrency))
-    if (sizeProblem !== undefined) return `queue ${name}: ${sizeProblem} (${QueuesRule})`
-    queues[name] = Number(concurrency)
+const weightProblem = (queue: string, weight: unknown): string | undefined =>
+  Number.isSafeInteger(weight) && (weight as number) >= 1
+    ? undefined
+    : `queue ${queue}: ${String(weight)} is not a weight: a weight is a whole number of at least 1`
+
+/** The name a pool gets when none is given: `a>b>c` (strict order) or `a*3+b*1` (weights). */
+export const poolName = (queues: ReadonlyArray<string>, weights: ReadonlyArray<number> | undefined): string =>
+  weights === undefined ? queues.join(">") : queues.map((queue, index) => `${queue}*${weights[index] ?? 1}`).join("+")
+
+/** `input` resolved, or what is wrong with it. */
+const resolvePool = (input: PoolInput): PoolSetting | string => {
+  const weighted = !Array.isArray(input.queues)
+  const entries: ReadonlyArray<readonly [string, number]> = weighted
+    ? Object.entries(input.queues as Readonly<Record<string, number>>)
+    : (input.queues as ReadonlyArray<string>).map((queue) => [queue, 1] as const)
+  const queues = entries.map(([queue]) => queue)
+  const weights = weighted ? entries.map(([, weight]) => weight) : undefined
+  const name = input.name ?? poolName(queues, weights)
+  if (queues.length === 0) return `pool ${name} serves no queue`
+  if (name.length === 0) return "a pool's name may not be empty"
+  for (const [queue, weight] of entries) {
+    const problem = queueNameProblem(queue) ?? (weighted ? weightProblem(queue, weight) : undefined)
+    if (problem !== undefined) return `pool ${name}: ${problem}`
   }
-  return queues
+  if (new Set(queues).size !== queues.length) return `pool ${name} names a queue twice`
+  const sizeProblem = concurrencyProblem(input.concurrency)
+  if (sizeProblem !== undefined) return `pool ${name}: ${sizeProblem}`
+  return { name, queues, weights, concurrency: input.concurrency }
 }
 
-/** `default:25,mail:5` → `{ default: 25, mail: 5 }`; a bare name gets 25 workers. */
+/** `inputs` resolved (names, weights); a bad one throws `InvalidSetting`. */
+export const resolvePools = (inputs: ReadonlyArray<PoolInput>): ReadonlyArray<PoolSetting> =>
+  inputs.map((input) => {
+    const resolved = resolvePool(input)
+    if (typeof resolved === "string") throw new InvalidSetting({ setting: "pools", reason: resolved })
+    return resolved
+  })
+
+/** Every pool a node runs: one per entry of `queues` (named by its queue), then `pools`. */
+export const allPools = (settings: Pick<Resolved, "queues" | "pools">): ReadonlyArray<PoolSetting> => [
+  ...Object.entries(settings.queues).map(
+    ([queue, concurrency]): PoolSetting => ({ name: queue, queues: [queue], weights: undefined, concurrency }),
+  ),
+  ...settings.pools,
+]
+
+/** What is wrong when a queue is served by two pools, or two pools share a name; else undefined. */
+const servedOnceProblem = (
+  queues: Readonly<Record<string, number>>,
+  pools: ReadonlyArray<PoolSetting>,
+): string | undefined => {
+  const servedBy = new Map<string, string>()
+  const names = new Set<string>()
+  for (const pool of allPools({ queues, pools })) {
+    if (names.has(pool.name)) return `two pools are named ${JSON.stringify(pool.name)}`
+    names.add(pool.name)
+    for (const queue of pool.queues) {
+      const other = servedBy.get(queue)
+      if (other !== undefined) {
+        return `queue ${queue} is served by pools ${JSON.stringify(other)} and ${JSON.stringify(pool.name)}: a queue is served by one pool on a node`
+      }
+      servedBy.set(queue, pool.name)
+    }
+  }
+  return undefined
+}
+
+/** The queues a node serves, as VERK_QUEUES gives them: one pool per queue, and shared pools. */
+export interface ServedQueues {
+  readonly queues: Readonly<Record<string, number>>
+  readonly pools: ReadonlyArray<PoolSetting>
+}
+
+/** How VERK_QUEUES is written, as errors about it state it. */
+export const QueuesRule =
+  'entries separated by ","; an entry is name[:n] (a pool of n slots for one queue), a>b>c[:n] ' +
+  "(one pool of n slots for several queues, in strict order) or a*3+b*1[:n] (one pool, queues by " +
+  "weight; a missing *w is 1); n is 25 when left out; such as critical>default>low:25,mail:5"
+
+/** The concurrency after `:`, or what is wrong with it. */
+const parseConcurrency = (entry: string, text: string | undefined): number | string => {
+  if (text === undefined) return 25
+  const problem = /^\d+$/.test(text) ? concurrencyProblem(Number(text)) : concurrencyProblem(JSON.stringify(text))
+  return problem === undefined ? Number(text) : `${entry}: ${problem}`
+}
+
+/** One entry: a queue of its own, or a pool; or what is wrong with it. */
+const parseEntry = (entry: string): PoolSetting | string => {
+  const [spec = "", size, ...extra] = entry.split(":").map((piece) => piece.trim())
+  if (extra.length > 0) return `${JSON.stringify(entry)} has more than one ":"`
+  const concurrency = parseConcurrency(entry, size)
+  if (typeof concurrency === "string") return concurrency
+  if (spec.includes(">") && (spec.includes("+") || spec.includes("*"))) {
+    return `${JSON.stringify(entry)} mixes ">" (strict order) with "+" or "*" (weights)`
+  }
+  if (spec.includes(">")) {
+    return resolvePool({ queues: spec.split(">").map((queue) => queue.trim()), concurrency, name: spec })
+  }
+  if (spec.includes("+") || spec.includes("*")) {
+    const weights: Record<string, number> = {}
+    for (const part of spec.split("+")) {
+      const [queue = "", weight, ...more] = part.split("*").map((piece) => piece.trim())
+      if (more.length > 0) return `${JSON.stringify(part.trim())} has more than one "*"`
+      if (weight !== undefined && !/^\d+$/.test(weight)) {
+        return `queue ${queue}: ${JSON.stringify(weight)} is not a weight: a weight is a whole number of at least 1`
+      }
+      if (Object.hasOwn(weights, queue)) return `pool ${spec} names queue ${queue} twice`
+      weights[queue] = weight === undefined ? 1 : Number(weight)
+    }
+    return resolvePool({ queues: weights, concurrency, name: spec })
+  }
+  const problem = queueNameProblem(spec)
+  return problem ?? { name: spec, queues: [spec], weights: undefined, concurrency }
+}
+
+/** The queues and pools of VERK_QUEUES (see `QueuesRule`), or what is wrong with the first bad entry. */
+const parseQueues = (text: string): ServedQueues | string => {
+  const queues: Record<string, number> = {}
+  const pools: Array<PoolSetting> = []
+  for (const raw of text.split(",")) {
+    const entry = raw.trim()
+    const parsed = parseEntry(entry)
+    if (typeof parsed === "string") return `${parsed} (${QueuesRule})`
+    const [queue] = parsed.queues
+    if (parsed.queues.length === 1 && parsed.weights === undefined && queue !== undefined && parsed.name === queue) {
+      if (Object.hasOwn(queues, queue)) return `queue ${queue} is listed twice (${QueuesRule})`
+      queues[queue] = parsed.concurrency
+    } else {
+      pools.push(parsed)
+    }
+  }
+  const problem = servedOnceProblem(queues, pools)
+  return problem === undefined ? { queues, pools } : `${problem} (${QueuesRule})`
+}
+
+const PoolSettingSchema = Schema.Struct({
+  name: Schema.String,
+  queues: Schema.Array(Schema.String),
+  weights: Schema.UndefinedOr(Schema.Array(Schema.Number)),
+  concurrency: Schema.Number,
+})
+
+/**
+ * VERK_QUEUES: `default:25,mail:5` → one pool per queue; `critical>default>low:25` → one pool of
+ * 25 slots serving them in strict order; `critical*3+default*1:10` → one pool of 10, by weight.
+ * A bare entry gets 25 slots. The grammar is `QueuesRule`.
+ */
 export const QueuesFromString = Schema.String.pipe(
   Schema.decodeTo(
-    Schema.Record(Schema.String, Schema.Int),
+    Schema.Struct({ queues: Schema.Record(Schema.String, Schema.Int), pools: Schema.Array(PoolSettingSchema) }),
     SchemaTransformation.transformEffect({
       decode: (text: string, options) => {
         const parsed = parseQueues(text)
@@ -244,24 +412,26 @@ export const QueuesFromString = Schema.String.pipe(
           ? Effect.fail(new SchemaIssue.InvalidValue({ message: parsed }, text, options))
           : Effect.succeed(parsed)
       },
-      encode: (queues: Readonly<Record<string, number>>) =>
+      encode: (served: ServedQueues) =>
         Effect.succeed(
-          Object.entries(queues)
-            .map(([name, size]) => `${name}:${size}`)
-            .join(","),
+          [
+            ...Object.entries(served.queues).map(([name, size]) => `${name}:${size}`),
+            ...served.pools.map((pool) => `${poolName(pool.queues, pool.weights)}:${pool.concurrency}`),
+          ].join(","),
         ),
     }),
   ),
 )
 
 const Queues = Config.schema(QueuesFromString, "VERK_QUEUES")
+const defaultServed: ServedQueues = { queues: defaults.queues, pools: defaults.pools }
 
 const EnvDuration = (name: string) => Config.schema(DurationSetting, name)
 const EnvInterval = (name: string) => Config.schema(IntervalFromString, name)
 
 /** The runtime settings from the environment; unset variables keep the defaults. */
 export const config: Config.Config<Resolved> = Config.all({
-  queues: Queues.pipe(Config.withDefault(defaults.queues)),
+  served: Queues.pipe(Config.withDefault(defaultServed)),
   nodeId: Config.String("VERK_NODE_ID").pipe(Config.option),
   maxRetries: Config.Int("VERK_MAX_RETRY_COUNT").pipe(Config.withDefault(defaults.maxRetries)),
   deadMaxJobs: Config.Int("VERK_MAX_DEAD_JOBS").pipe(Config.withDefault(defaults.deadMaxJobs)),
@@ -276,7 +446,14 @@ export const config: Config.Config<Resolved> = Config.all({
     done: Config.LogLevel("VERK_DONE_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.done)),
     fail: Config.LogLevel("VERK_FAIL_JOB_LOG_LEVEL").pipe(Config.withDefault(defaults.logLevels.fail)),
   }),
-}).pipe(Config.map(({ nodeId, ...rest }) => ({ ...rest, nodeId: nodeId._tag === "Some" ? nodeId.value : undefined })))
+}).pipe(
+  Config.map(({ nodeId, served, ...rest }) => ({
+    ...rest,
+    queues: served.queues,
+    pools: served.pools,
+    nodeId: nodeId._tag === "Some" ? nodeId.value : undefined,
+  })),
+)
 
 /** The dead set's trimming limits, as the store takes them. */
 export const deadSetLimits = (config: Resolved): DeadSetLimits => ({

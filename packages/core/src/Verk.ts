@@ -57,15 +57,26 @@ export interface Health {
 /** What a running node offers: its queues, their stats, its health and its events. */
 export interface VerkShape {
   readonly nodeId: string
-  /** Starts a queue on this node; a queue already running keeps its pool. */
+  /** Starts a queue on this node, in a pool of its own; a queue already running keeps its pool. */
   readonly addQueue: (queue: string, concurrency: number) => Effect.Effect<void>
-  /** Stops a queue on this node, gracefully; its unfinished jobs go back to the queue. */
+  /**
+   * Starts a pool serving several queues (see `Settings.PoolInput`); a pool of that name already
+   * running is kept. Fails with `InvalidSetting` when the pool is not valid or another pool of this
+   * node serves one of its queues.
+   */
+  readonly addPool: (pool: Settings.PoolInput) => Effect.Effect<void, Settings.InvalidSetting>
+  /**
+   * Stops the pool serving a queue on this node, gracefully; its unfinished jobs go back to their
+   * queues. A shared pool stops as a whole, with its other queues.
+   */
   readonly removeQueue: (queue: string) => Effect.Effect<void>
   /** Pauses a queue on every node sharing the store. */
   readonly pause: (queue: string) => Effect.Effect<void, StoreError>
   readonly resume: (queue: string) => Effect.Effect<void, StoreError>
-  /** Verk's `QueueStats.all`: every queue running on this node. */
+  /** Verk's `QueueStats.all`: every queue running on this node, with the pool serving it. */
   readonly queueStats: Effect.Effect<ReadonlyArray<QueueSupervisor.QueueStats>>
+  /** Every pool running on this node: its queues, their order or weights, its slots and running jobs. */
+  readonly poolStats: Effect.Effect<ReadonlyArray<QueueSupervisor.PoolStats>>
   /** Whether this node is connected, heartbeating and running its loops. */
   readonly health: Effect.Effect<Health>
   /** Events from now on; `subscribe` first when nothing may be missed. Each stream is one reader. */
@@ -133,14 +144,18 @@ export const layerConfig = <const Workers extends ReadonlyArray<AnyWorker<unknow
  */
 const warnUnserved = Effect.fnUntraced(function* (
   registry: WorkerRegistry["Service"],
-  queues: Readonly<Record<string, number>>,
+  pools: ReadonlyArray<Settings.PoolSetting>,
 ) {
-  const served = Object.keys(queues)
+  const served = pools.flatMap((pool) => pool.queues)
   const servedText = served.length === 0 ? "no queue" : served.join(", ")
+  const entries = pools.map(
+    (pool) =>
+      `${pool.queues.length === 1 && pool.weights === undefined ? pool.name : Settings.poolName(pool.queues, pool.weights)}:${pool.concurrency}`,
+  )
   for (const name of registry.names) {
     const worker = registry.lookup(name)
-    if (worker === undefined || Object.hasOwn(queues, worker.queue)) continue
-    const example = [...served.map((queue) => `${queue}:${queues[queue]}`), `${worker.queue}:25`].join(",")
+    if (worker === undefined || served.includes(worker.queue)) continue
+    const example = [...entries, `${worker.queue}:25`].join(",")
     yield* Effect.logWarning(
       `Worker ${name} uses queue "${worker.queue}", which this node does not serve (it serves ${servedText}): ` +
         `its jobs wait until a node serves "${worker.queue}". To serve it here, add it to VERK_QUEUES ` +
@@ -148,6 +163,13 @@ const warnUnserved = Effect.fnUntraced(function* (
     ).pipe(Effect.annotateLogs({ worker: name, queue: worker.queue }))
   }
 })
+
+/** `default`, or `critical>default (pool urgent)`: a pool as the start-up line names it. */
+const describePool = (pool: Settings.PoolSetting): string => {
+  const spec = Settings.poolName(pool.queues, pool.weights)
+  if (pool.queues.length === 1 && pool.weights === undefined) return spec
+  return pool.name === spec ? `${spec} (one pool)` : `${spec} (pool ${pool.name})`
+}
 
 const make = Effect.gen(function* () {
   const nodes = yield* NodeStore
@@ -158,7 +180,9 @@ const make = Effect.gen(function* () {
   const context = yield* Effect.context<
     StoreRoles | Events.Events | Processor.Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
   >()
-  const handles = new Map<string, QueueSupervisor.QueueHandle>()
+  // Pool name → its handle, once running; queue → the name of the pool serving it.
+  const handles = new Map<string, QueueSupervisor.PoolHandle>()
+  const servedBy = new Map<string, string>()
 
   // Finalizers run in reverse: recovery and scheduler stop, queues drain and requeue while the
   // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
@@ -174,7 +198,7 @@ const make = Effect.gen(function* () {
   )
   yield* Effect.addFinalizer(() => leave)
 
-  // Suspended: `handles` changes as queues come and go.
+  // Suspended: `handles` changes as pools come and go.
   const liveness = yield* Heartbeat.run(
     Effect.suspend(() =>
       Effect.map(
@@ -182,22 +206,56 @@ const make = Effect.gen(function* () {
         (all) => all.flat(),
       ),
     ),
+    Effect.sync(() => [...handles.values()].map((handle) => handle.setting)),
   )
 
-  const queues = yield* FiberMap.make<string, never>()
+  const pools = yield* FiberMap.make<string, never>()
 
-  const addQueue = Effect.fn("Verk.addQueue")(function* (queue: string, concurrency: number) {
-    if (yield* FiberMap.has(queues, queue)) return
+  /** Starts `setting`'s pool, unless one of that name runs; its queues must be served by no other. */
+  const startPool = Effect.fnUntraced(function* (setting: Settings.PoolSetting) {
+    if (yield* FiberMap.has(pools, setting.name)) return
+    for (const queue of setting.queues) {
+      const other = servedBy.get(queue)
+      if (other !== undefined) {
+        return yield* new Settings.InvalidSetting({
+          setting: "pools",
+          reason: `queue ${queue} is served by pool ${JSON.stringify(other)} on this node: a queue is served by one pool on a node`,
+        })
+      }
+    }
+    for (const queue of setting.queues) servedBy.set(queue, setting.name)
     const supervisor = Effect.gen(function* () {
-      handles.set(queue, yield* QueueSupervisor.supervise(queue, concurrency))
-      yield* Effect.addFinalizer(() => Effect.sync(() => handles.delete(queue)))
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          handles.delete(setting.name)
+          for (const queue of setting.queues) servedBy.delete(queue)
+        }),
+      )
+      handles.set(setting.name, yield* QueueSupervisor.supervise(setting))
       return yield* Effect.never
     }).pipe(Effect.scoped, Effect.provideContext(context))
-    yield* FiberMap.run(queues, queue, supervisor, { onlyIfMissing: true })
+    yield* FiberMap.run(pools, setting.name, supervisor, { onlyIfMissing: true })
+  })
+
+  const addQueue = Effect.fn("Verk.addQueue")(function* (queue: string, concurrency: number) {
+    if (servedBy.has(queue)) return
+    yield* Effect.orDie(startPool({ name: queue, queues: [queue], weights: undefined, concurrency }))
+  })
+
+  const addPool = Effect.fn("Verk.addPool")(function* (input: Settings.PoolInput) {
+    const setting = yield* Effect.try({
+      try: () => Settings.resolvePools([input])[0]!,
+      catch: (error) =>
+        error instanceof Settings.InvalidSetting
+          ? error
+          : new Settings.InvalidSetting({ setting: "pools", reason: String(error) }),
+    })
+    yield* startPool(setting)
   })
 
   const removeQueue = Effect.fn("Verk.removeQueue")(function* (queue: string) {
-    yield* FiberMap.remove(queues, queue)
+    const pool = servedBy.get(queue)
+    if (pool !== undefined) yield* FiberMap.remove(pools, pool)
   })
 
   const sweep = Recovery.sweep(liveness.trusted)
@@ -212,16 +270,21 @@ const make = Effect.gen(function* () {
   const scheduler = yield* Loop.forkScoped("scheduler", Scheduler.run())
   const periodic = yield* Periodic.Entries
   if (periodic.length > 0) yield* Loop.forkScoped("periodic", PeriodicLoop.run(periodic))
-  for (const [queue, concurrency] of Object.entries(settings.queues)) yield* addQueue(queue, concurrency)
-  yield* Effect.logInfo(`Verk node ${node.id} running queues ${Object.keys(settings.queues).join(", ")}`)
-  yield* warnUnserved(yield* WorkerRegistry, settings.queues)
+  const configured = Settings.allPools(settings)
+  // Checked by `Settings.make` and by VERK_QUEUES' parser: a conflict here is a defect.
+  for (const pool of configured) yield* Effect.orDie(startPool(pool))
+  yield* Effect.logInfo(`Verk node ${node.id} running queues ${configured.map(describePool).join(", ")}`)
+  yield* warnUnserved(yield* WorkerRegistry, configured)
 
   const health = Effect.gen(function* () {
     const now = yield* Clock.currentTimeMillis
     const beatAt = yield* liveness.lastBeat
     const sinceHeartbeatMillis = beatAt === undefined ? undefined : now - beatAt
     const queueLoops: Record<string, boolean> = {}
-    for (const [queue, handle] of handles) queueLoops[queue] = yield* handle.fetching
+    for (const handle of handles.values()) {
+      const fetching = yield* handle.fetching
+      for (const queue of handle.setting.queues) queueLoops[queue] = fetching
+    }
     const loops = {
       heartbeat: yield* liveness.alive,
       recovery: yield* recovery.alive,
@@ -244,11 +307,15 @@ const make = Effect.gen(function* () {
   return {
     nodeId: node.id,
     addQueue,
+    addPool,
     removeQueue,
     pause: (queue: string) => notifications.setPaused(queue, true),
     resume: (queue: string) => notifications.setPaused(queue, false),
     queueStats: Effect.suspend(() => Effect.forEach([...handles.values()], (handle) => handle.stats)).pipe(
-      Effect.map((stats) => [...stats].sort((a, b) => a.queue.localeCompare(b.queue))),
+      Effect.map((stats) => stats.flat().sort((a, b) => a.queue.localeCompare(b.queue))),
+    ),
+    poolStats: Effect.suspend(() => Effect.forEach([...handles.values()], (handle) => handle.poolStats)).pipe(
+      Effect.map((stats) => [...stats].sort((a, b) => a.pool.localeCompare(b.pool))),
     ),
     health,
     events: events.stream,

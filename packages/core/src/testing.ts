@@ -257,23 +257,27 @@ const recorderLayer: Layer.Layer<Recorder, never, Events> = Layer.effect(
 )
 
 /**
- * The queues real mode serves: those of `settings` (`default` when it names none), and every
- * worker's queue it leaves out, at the default concurrency (a test runs the jobs of the workers it
- * gives, whatever their queue).
+ * The queues real mode serves in pools of their own: those of `settings` (`default` when it names
+ * neither queues nor pools), and every worker's queue it leaves out (of its queues and its pools),
+ * at the default concurrency (a test runs the jobs of the workers it gives, whatever their queue).
  */
 const realQueues = (
   workers: ReadonlyArray<AnyWorker<unknown>>,
-  queues: Readonly<Record<string, number>> | undefined,
+  settings: Pick<Settings.Input, "queues" | "pools">,
 ): Readonly<Record<string, number>> => {
-  const served: Record<string, number> = { ...(queues ?? Settings.defaults.queues) }
+  const { queues, pools } = settings
+  const served: Record<string, number> = { ...(queues ?? (pools === undefined ? Settings.defaults.queues : {})) }
+  const pooled = new Set(Settings.resolvePools(pools ?? []).flatMap((pool) => pool.queues))
   const concurrency = Settings.defaults.queues.default ?? 25
-  for (const worker of workers) if (!Object.hasOwn(served, worker.queue)) served[worker.queue] = concurrency
+  for (const worker of workers) {
+    if (!Object.hasOwn(served, worker.queue) && !pooled.has(worker.queue)) served[worker.queue] = concurrency
+  }
   return served
 }
 
 /**
- * Real mode: the whole runtime on the in-memory store, serving the queues of `settings` and every
- * worker's queue. Loops wait on `Clock`, so under TestClock `TestClock.adjust` runs due scheduled
+ * Real mode: the whole runtime on the in-memory store, serving the queues and pools of `settings`
+ * and every worker's queue. Loops wait on `Clock`, so under TestClock `TestClock.adjust` runs due scheduled
  * and retry jobs with no real waiting. Polling is slowed (the in-memory store notifies every
  * change) so that adjusting by days stays cheap. Periodic entries given as `settings.periodic`
  * run too, their ticks driven by `TestClock.adjust` like the rest.
@@ -289,7 +293,7 @@ export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>
         heartbeatInterval: "1 hour",
         statsFlushInterval: "1 hour",
         ...settings,
-        queues: realQueues(workers, settings.queues),
+        queues: realQueues(workers, settings),
         workers,
       }),
     ),

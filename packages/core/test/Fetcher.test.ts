@@ -54,8 +54,13 @@ const startQueue = Effect.fnUntraced(function* (concurrency: number) {
     deadLetter: yield* DeadLetter,
     ack: yield* Acker.make(probe.store, node),
   })
-  const pool = yield* Pool.make({ queue, concurrency, writer, process: (yield* Processor).process })
-  yield* Effect.forkScoped(Fetcher.run(pool))
+  const pool = yield* Pool.make({
+    name: queue,
+    concurrency,
+    queues: [{ queue, writer }],
+    process: (yield* Processor).process,
+  })
+  yield* Effect.forkScoped(Fetcher.run(pool, undefined))
   yield* settle
   return pool
 })

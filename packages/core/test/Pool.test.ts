@@ -59,7 +59,12 @@ const makePool = Effect.fnUntraced(function* (concurrency: number) {
     deadLetter: yield* DeadLetter,
     ack: yield* Acker.make(probe.store, node),
   })
-  return yield* Pool.make({ queue, concurrency, writer, process: (yield* Processor).process })
+  return yield* Pool.make({
+    name: queue,
+    concurrency,
+    queues: [{ queue, writer }],
+    process: (yield* Processor).process,
+  })
 })
 
 /** Pushes `raws`, then fetches and starts them as the fetch loop does: reserve, fetch, start. */
@@ -70,7 +75,7 @@ const fetchAndStart = Effect.fnUntraced(function* (pool: Pool.Pool, raws: Readon
     Effect.gen(function* () {
       const reservation = yield* pool.reserve
       const { jobs } = yield* probe.memory.fetch(queue, node, reservation.count)
-      yield* pool.start(reservation, jobs, false)
+      yield* pool.start(reservation, pool.lanes[0]!, jobs, false)
       return jobs.length
     }),
   )
@@ -94,7 +99,7 @@ describe("Pool", () => {
           assert.strictEqual(yield* freeSlots(pool), 0, "all taken by the open reservation")
           const { jobs } = yield* probe.memory.fetch(queue, node, reservation.count)
           assert.strictEqual(jobs.length, 1)
-          yield* pool.start(reservation, jobs, false)
+          yield* pool.start(reservation, pool.lanes[0]!, jobs, false)
         }),
       )
       assert.strictEqual(yield* freeSlots(pool), 2, "the two slots no job took are back")
@@ -126,7 +131,7 @@ describe("Pool", () => {
       assert.deepStrictEqual(yield* pool.running, [])
       assert.strictEqual(yield* FiberSet.size(pool.fibers), 0)
       assert.strictEqual(yield* inProgressCount, 0)
-      assert.deepStrictEqual(pool.outcomes, { finished: 2, failed: 0 })
+      assert.deepStrictEqual(pool.lanes[0]!.outcomes, { finished: 2, failed: 0 })
     }).pipe(provideAtT0(Env)),
   )
 
@@ -187,16 +192,18 @@ describe("Pool", () => {
       const { jobs } = yield* probe.memory.fetch(queue, node, 4)
       yield* probe.memory.enqueue(queue, [rawJob("Ok", "later")])
       yield* Effect.scoped(
-        Effect.flatMap(pool.reserve, (reservation) => pool.start(reservation, [jobs[0]!, jobs[2]!], false)),
+        Effect.flatMap(pool.reserve, (reservation) =>
+          pool.start(reservation, pool.lanes[0]!, [jobs[0]!, jobs[2]!], false),
+        ),
       )
       yield* settle
       assert.strictEqual(yield* inProgressCount, 4)
-      assert.strictEqual(yield* pool.reconcile, 2)
+      assert.strictEqual(yield* pool.reconcile(pool.lanes[0]!), 2)
       const [last, ...next] = yield* queuedJids
       assert.strictEqual(last, "later", "put back at the front: they run before a job pushed since")
       assert.sameMembers(next, ["dup", "lost1"], "one copy of the duplicate, and the other")
       assert.strictEqual(yield* inProgressCount, 2)
-      assert.strictEqual(yield* pool.reconcile, 0, "the leased jobs stay")
+      assert.strictEqual(yield* pool.reconcile(pool.lanes[0]!), 0, "the leased jobs stay")
       assert.strictEqual(yield* inProgressCount, 2)
       yield* open("held")
       yield* open("dup")
@@ -212,12 +219,12 @@ describe("Pool", () => {
       const releaseAcks = yield* probe.hold("ack")
       yield* fetchAndStart(pool, [rawJob("Ok", "writing")])
       assert.strictEqual(yield* freeSlots(pool), 1)
-      assert.strictEqual(yield* pool.reconcile, 0)
+      assert.strictEqual(yield* pool.reconcile(pool.lanes[0]!), 0)
       assert.deepStrictEqual(yield* queuedJids, [])
       yield* releaseAcks
       yield* settle
       assert.strictEqual(yield* inProgressCount, 0)
-      assert.deepStrictEqual(pool.outcomes, { finished: 1, failed: 0 })
+      assert.deepStrictEqual(pool.lanes[0]!.outcomes, { finished: 1, failed: 0 })
     }).pipe(provideAtT0(Env)),
   )
 
@@ -231,12 +238,12 @@ describe("Pool", () => {
         rawJob("Fails", "o4", { retry: false }),
         waits("o5"),
       ])
-      assert.deepStrictEqual(pool.outcomes, { finished: 2, failed: 2 })
+      assert.deepStrictEqual(pool.lanes[0]!.outcomes, { finished: 2, failed: 2 })
       assert.strictEqual(yield* FiberSet.size(pool.fibers), 1)
       yield* FiberSet.clear(pool.fibers)
       yield* settle
       assert.strictEqual(yield* FiberSet.size(pool.fibers), 0)
-      assert.deepStrictEqual(pool.outcomes, { finished: 2, failed: 2 })
+      assert.deepStrictEqual(pool.lanes[0]!.outcomes, { finished: 2, failed: 2 })
       assert.strictEqual(yield* inProgressCount, 1, "the interrupted job stays in progress")
     }).pipe(provideAtT0(Env)),
   )
@@ -245,10 +252,10 @@ describe("Pool", () => {
     Effect.gen(function* () {
       const pool = yield* makePool(1)
       const recorder = yield* Recorder
-      assert.strictEqual(yield* pool.phase, "active")
+      assert.strictEqual(yield* pool.lanes[0]!.phase, "active")
       for (const phase of ["active", "pausing", "pausing", "paused", "paused", "active", "active"] as const) {
-        yield* pool.setPhase(phase)
-        assert.strictEqual(yield* pool.phase, phase)
+        yield* pool.lanes[0]!.setPhase(phase)
+        assert.strictEqual(yield* pool.lanes[0]!.phase, phase)
       }
       assert.deepStrictEqual<unknown>(
         recorder.events.map((event) => ({ ...event })),

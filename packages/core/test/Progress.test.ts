@@ -68,7 +68,10 @@ describe("progress writes", () => {
       const seen = yield* events.subscribe
       if (job._tag !== "Success") return assert.fail("the job decodes")
       const sink = board.sink(lease, job.success)
-      yield* Heartbeat.run(Effect.sync(() => [lease])).pipe(Effect.provideContext(context))
+      yield* Heartbeat.run(
+        Effect.sync(() => [lease]),
+        Effect.succeed([]),
+      ).pipe(Effect.provideContext(context))
       assert.strictEqual(beats.length, 1, "the first beat, at start")
 
       for (let report = 1; report <= 1000; report++) {

@@ -16,7 +16,7 @@ import * as Ref from "effect/Ref"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Semaphore from "effect/Semaphore"
-import { Settings } from "../Settings.ts"
+import { type PoolSetting, Settings } from "../Settings.ts"
 import { NodeStore } from "../Store.ts"
 import type { Running } from "./Lease.ts"
 import * as Loop from "./Loop.ts"
@@ -47,8 +47,21 @@ const sidekiqWork = (jobs: ReadonlyArray<Running>): ReadonlyArray<readonly [stri
     return [[`w${index}`, entry] as const]
   })
 
-/** Beats once; the caller repeats it. */
-export const beat = Effect.fn("Heartbeat.beat")(function* (running: ReadonlyArray<Running>, startedMillis: number) {
+/**
+ * The pools in the process info (a field Sidekiq does not read): each one's name, queues, weights
+ * (weighted pools only) and slots, so that other processes can show them.
+ */
+const poolsInfo = (pools: ReadonlyArray<PoolSetting>) =>
+  pools.map(({ name, queues, weights, concurrency }) =>
+    weights === undefined ? { name, queues, concurrency } : { name, queues, weights, concurrency },
+  )
+
+/** Beats once; the caller repeats it. `pools` are the pools running now. */
+export const beat = Effect.fn("Heartbeat.beat")(function* (
+  running: ReadonlyArray<Running>,
+  startedMillis: number,
+  pools: ReadonlyArray<PoolSetting>,
+) {
   const store = yield* NodeStore
   const node = yield* Node
   const settings = yield* Settings
@@ -58,8 +71,9 @@ export const beat = Effect.fn("Heartbeat.beat")(function* (running: ReadonlyArra
     started_at: startedMillis / 1000,
     pid: process.pid,
     tag: "verk-effect",
-    concurrency: Object.values(settings.queues).reduce((sum, size) => sum + size, 0),
-    queues: Object.keys(settings.queues),
+    concurrency: pools.reduce((sum, pool) => sum + pool.concurrency, 0),
+    queues: pools.flatMap((pool) => pool.queues),
+    pools: poolsInfo(pools),
     labels: ["verk-effect"],
     identity: node.id,
   })
@@ -87,11 +101,13 @@ export interface Liveness {
 }
 
 /**
- * Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs.
+ * Beats once now, then every interval in the scope's lifetime; `running` lists the running jobs,
+ * `pools` the pools running.
  * A progress report asks for a beat sooner (at most one per `ProgressInterval`).
  */
 export const run = Effect.fn("Heartbeat.run")(function* (
   running: Effect.Effect<ReadonlyArray<Running>>,
+  pools: Effect.Effect<ReadonlyArray<PoolSetting>>,
 ): Effect.fn.Return<Liveness, never, NodeStore | Node | Settings | ProgressBoard | Scope.Scope> {
   const settings = yield* Settings
   const startedMillis = yield* Clock.currentTimeMillis
@@ -106,7 +122,7 @@ export const run = Effect.fn("Heartbeat.run")(function* (
   // One beat at a time: a beat's list of jobs must not land after a later one's.
   const oneAtATime = yield* Semaphore.make(1)
   const once = running.pipe(
-    Effect.flatMap((jobs) => beat(jobs, startedMillis)),
+    Effect.flatMap((jobs) => Effect.flatMap(pools, (live) => beat(jobs, startedMillis, live))),
     // When it reached the store, not when it set out: a beat can hang while Redis is away.
     Effect.andThen(Clock.currentTimeMillis),
     Effect.flatMap((at) => Ref.getAndSet(lastBeat, at).pipe(Effect.map((previous) => ({ at, previous })))),

@@ -1,6 +1,7 @@
 /**
- * One queue's pool on this node: `concurrency` slots, the jobs it holds, and what its fetch loop
- * asks of it. A fetch first reserves every free slot (a scope that returns the slots no job took);
+ * One pool on this node: `concurrency` slots shared by its queues (one queue, or several: each a
+ * `Lane`), the jobs it holds, and what its fetch loop asks of it. Pause is per queue: each lane has
+ * its own phase, and the loop asks whether a lane still holds jobs. A fetch first reserves every free slot (a scope that returns the slots no job took);
  * each fetched job is then a Lease (Lease.ts), which the job's fiber releases when it ends,
  * whatever happens: releasing frees the job's slot and its isolation claim, and stops counting its
  * payload as ours (see `reconcile`). Its slot is freed as soon as `perform` ends, so the next fetch
@@ -31,9 +32,21 @@ export interface Reservation {
   readonly count: number
 }
 
-export interface Pool {
+/** One queue of a pool: its pause phase and how its jobs have ended. */
+export interface Lane {
   readonly queue: string
+  readonly phase: Effect.Effect<Phase>
+  /** Moves to `phase`, announcing the change; staying in the same phase announces nothing. */
+  readonly setPhase: (phase: Phase) => Effect.Effect<void>
+  /** How the queue's jobs have ended so far: `finished`, and `failed` (retried or dead). */
+  readonly outcomes: { readonly finished: number; readonly failed: number }
+}
+
+export interface Pool {
+  readonly name: string
   readonly concurrency: number
+  /** The pool's queues, in the order of its setting. */
+  readonly lanes: ReadonlyArray<Lane>
   /** Reserves every free slot (maybe none) for one fetch; the scope returns those no job took. */
   readonly reserve: Effect.Effect<Reservation, never, Scope.Scope>
   /**
@@ -42,27 +55,28 @@ export interface Pool {
    */
   readonly start: (
     reservation: Reservation,
+    lane: Lane,
     jobs: ReadonlyArray<InProgressJob>,
     isolated: boolean,
   ) => Effect.Effect<void>
   /**
-   * Puts back jobs in this node's in-progress list that the pool holds no lease for (a fetch whose
-   * reply was lost took them); returns how many.
+   * Puts back jobs in this node's in-progress list of `lane`'s queue that the pool holds no lease
+   * for (a fetch whose reply was lost took them); returns how many.
    */
-  readonly reconcile: Effect.Effect<number, StoreError>
+  readonly reconcile: (lane: Lane) => Effect.Effect<number, StoreError>
   /** Returns when a job has freed its slot. */
   readonly slotFreed: Effect.Effect<void>
-  /** Returns once no job of the pool is running. */
-  readonly awaitIdle: Effect.Effect<void>
-  readonly phase: Effect.Effect<Phase>
-  /** Moves to `phase`, announcing the change; staying in the same phase announces nothing. */
-  readonly setPhase: (phase: Phase) => Effect.Effect<void>
+  /**
+   * Watches for the end of a job (its lease released) from now on: the effect returned waits for
+   * the first to end after this call.
+   */
+  readonly nextJobEnd: Effect.Effect<Effect.Effect<void>>
+  /** How many jobs of `lane`'s queue the pool holds now. */
+  readonly holding: (lane: Lane) => number
   /** The jobs held now. */
   readonly running: Effect.Effect<ReadonlyArray<Lease.Running>>
   /** Jobs whose fibers run (for stats); the fibers, interrupted and awaited at shutdown. */
   readonly fibers: FiberSet.FiberSet<Outcome, never>
-  /** How the pool's jobs have ended so far: `finished`, and `failed` (retried or dead). */
-  readonly outcomes: { readonly finished: number; readonly failed: number }
 }
 
 /** Slots of a reservation, and how many a lease has taken over. */
@@ -70,10 +84,11 @@ interface Held extends Reservation {
   leased: number
 }
 
-/** What a pool's leases share: their writes, and the pool's slot accounting. */
-interface Owner {
+/** What the leases of one queue of a pool share: their writes, the pool's slot accounting, their counts. */
+interface Owner extends Lane {
   readonly writer: Lease.Writer
   readonly freeSlot: (lease: PoolLease) => void
+  readonly outcomes: { finished: number; failed: number }
 }
 
 /**
@@ -114,12 +129,13 @@ class PoolLease implements Lease.Lease {
 }
 
 export const make = Effect.fnUntraced(function* (options: {
-  readonly queue: string
+  readonly name: string
   readonly concurrency: number
-  readonly writer: Lease.Writer
+  /** Each queue of the pool, with the writes of its leases. */
+  readonly queues: ReadonlyArray<{ readonly queue: string; readonly writer: Lease.Writer }>
   readonly process: (lease: Lease.Lease) => Effect.Effect<Outcome>
 }) {
-  const { queue, concurrency, process } = options
+  const { name, concurrency, process } = options
   const store = yield* JobStore
   const events = yield* Events
   const isolation = yield* Isolation
@@ -128,8 +144,6 @@ export const make = Effect.fnUntraced(function* (options: {
   // Forks a job's fiber into the set from a plain step (see `startUnsafe`).
   const runFork = yield* FiberSet.runtime(fibers)()
   const clock = yield* Clock.Clock
-  const outcomes = { finished: 0, failed: 0 }
-  const phase = yield* Ref.make<Phase>("active")
   // The fetch loop's wait for a free slot (a full pool), opened when it waits, done by the next
   // job to free its slot: nothing per job while nobody waits.
   let freed: Deferred.Deferred<void> | undefined
@@ -152,28 +166,54 @@ export const make = Effect.fnUntraced(function* (options: {
       last.slot = lease.slot
     }
   }
-  const owner: Owner = {
-    writer: options.writer,
-    freeSlot: (lease) => {
-      if (!lease.working) return
-      lease.working = false
-      idle++
-      if (freed !== undefined) {
-        Deferred.doneUnsafe(freed, Exit.void)
-        freed = undefined
-      }
-      isolation.jobEndedUnsafe(lease.isolated)
-    },
+  // The wait of `nextJobEnd` (a pausing queue waiting for its jobs), done by the next job to end.
+  let ended: Deferred.Deferred<void> | undefined
+  const freeSlot = (lease: PoolLease) => {
+    if (!lease.working) return
+    lease.working = false
+    idle++
+    if (freed !== undefined) {
+      Deferred.doneUnsafe(freed, Exit.void)
+      freed = undefined
+    }
+    isolation.jobEndedUnsafe(lease.isolated)
   }
-  const busyGauge = Metric.withAttributes(Stats.busySlots, { queue })
+  const owners: ReadonlyArray<Owner> = yield* Effect.forEach(options.queues, ({ queue, writer }) =>
+    Effect.map(Ref.make<Phase>("active"), (phase): Owner => {
+      const announce: Record<Phase, QueueRunning | QueuePausing | QueuePaused> = {
+        active: new QueueRunning({ queue }),
+        pausing: new QueuePausing({ queue }),
+        paused: new QueuePaused({ queue }),
+      }
+      return {
+        queue,
+        writer,
+        freeSlot,
+        outcomes: { finished: 0, failed: 0 },
+        phase: Ref.get(phase),
+        setPhase: (next) =>
+          Ref.getAndSet(phase, next).pipe(
+            Effect.flatMap((previous) => (previous === next ? Effect.void : events.publish(announce[next]))),
+          ),
+      }
+    }),
+  )
+  const holding = (lane: Lane) => {
+    let count = 0
+    for (const lease of leases) if (lease.owner === lane) count++
+    return count
+  }
   // Against the pool's context, not the job fiber's (see Stats).
   const context = yield* Effect.context<never>()
-  const updateBusy = () => busyGauge.updateUnsafe(leases.length, context)
-  const announce: Record<Phase, QueueRunning | QueuePausing | QueuePaused> = {
-    active: new QueueRunning({ queue }),
-    pausing: new QueuePausing({ queue }),
-    paused: new QueuePaused({ queue }),
-  }
+  const gauges = owners.map((owner) => [owner, Metric.withAttributes(Stats.busySlots, { queue: owner.queue })] as const)
+  const [single] = gauges
+  // One queue: the pool's count is the queue's. Several: counted per queue, once per fetch.
+  const updateBusy =
+    gauges.length === 1 && single !== undefined
+      ? () => single[1].updateUnsafe(leases.length, context)
+      : () => {
+          for (const [owner, gauge] of gauges) gauge.updateUnsafe(holding(owner), context)
+        }
 
   const reserve = Effect.acquireRelease(
     Effect.sync((): Held => {
@@ -196,9 +236,9 @@ export const make = Effect.fnUntraced(function* (options: {
    * outcome. Plain steps, no Scope or Semaphore: this runs for every job, and nothing here can
    * fail or wait.
    */
-  const startUnsafe = (held: Held, job: InProgressJob, isolated: boolean) => {
+  const startUnsafe = (held: Held, owner: Owner, job: InProgressJob, isolated: boolean) => {
     held.leased++
-    const lease = new PoolLease(owner, queue, job, isolated, clock.currentTimeMillisUnsafe(), leases.length)
+    const lease = new PoolLease(owner, owner.queue, job, isolated, clock.currentTimeMillisUnsafe(), leases.length)
     // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
     leases.push(lease)
     isolation.jobStartedUnsafe(isolated)
@@ -207,45 +247,49 @@ export const make = Effect.fnUntraced(function* (options: {
       if (leases.length === 0) updateBusy()
       lease.free()
       if (exit._tag === "Success") {
-        if (exit.value === "finished") outcomes.finished++
-        else if (exit.value === "retried" || exit.value === "dead") outcomes.failed++
+        if (exit.value === "finished") lease.owner.outcomes.finished++
+        else if (exit.value === "retried" || exit.value === "dead") lease.owner.outcomes.failed++
+      }
+      if (ended !== undefined) {
+        Deferred.doneUnsafe(ended, Exit.void)
+        ended = undefined
       }
     })
   }
 
   const pool: Pool = {
-    queue,
+    name,
     concurrency,
+    lanes: owners,
     reserve,
     // One step for the whole fetch: a lease taken is a fiber started, which releases it.
-    start: (reservation, jobs, isolated) =>
+    start: (reservation, lane, jobs, isolated) =>
       Effect.sync(() => {
-        for (const job of jobs) startUnsafe(reservation as Held, job, isolated)
+        for (const job of jobs) startUnsafe(reservation as Held, lane as Owner, job, isolated)
       }),
-    reconcile: Effect.gen(function* () {
-      // Made here, not kept: reconcile runs every few polls.
-      const leased = new Set<string>()
-      for (const lease of leases) leased.add(lease.token)
-      const orphans: Array<string> = []
-      for (const { token } of yield* store.inProgress(queue, node)) if (!leased.has(token)) orphans.push(token)
-      return yield* store.requeueOrphans(queue, node, orphans)
-    }),
+    reconcile: (lane) =>
+      Effect.gen(function* () {
+        // Made here, not kept: reconcile runs every few polls.
+        const leased = new Set<string>()
+        for (const lease of leases) if (lease.owner === lane) leased.add(lease.token)
+        const orphans: Array<string> = []
+        for (const { token } of yield* store.inProgress(lane.queue, node)) if (!leased.has(token)) orphans.push(token)
+        return yield* store.requeueOrphans(lane.queue, node, orphans)
+      }),
     slotFreed: Effect.suspend(() => {
       if (idle > 0) return Effect.void
       freed ??= Deferred.makeUnsafe<void>()
       return Deferred.await(freed)
     }),
-    awaitIdle: FiberSet.awaitEmpty(fibers),
-    phase: Ref.get(phase),
-    setPhase: (next) =>
-      Ref.getAndSet(phase, next).pipe(
-        Effect.flatMap((previous) => (previous === next ? Effect.void : events.publish(announce[next]))),
-      ),
+    nextJobEnd: Effect.sync(() => {
+      ended ??= Deferred.makeUnsafe<void>()
+      return Deferred.await(ended)
+    }),
+    holding,
     running: Effect.sync(() =>
       leases.map(({ queue, raw, startedMillis, progress }) => ({ queue, raw, startedMillis, progress })),
     ),
     fibers,
-    outcomes,
   }
   return pool
 })
