@@ -171,44 +171,18 @@ const describePool = (pool: Settings.PoolSetting): string => {
   return pool.name === spec ? `${spec} (one pool)` : `${spec} (pool ${pool.name})`
 }
 
-const make = Effect.gen(function* () {
-  const nodes = yield* NodeStore
-  const notifications = yield* NotificationStore
-  const events = yield* Events.Events
-  const settings = yield* Settings.Settings
-  const node = yield* Node
-  const context = yield* Effect.context<
+/**
+ * The pools of a node, by name, each a scoped fiber in a FiberMap, and which pool serves each
+ * queue: a queue is served by one pool on a node.
+ */
+const makePools = Effect.fnUntraced(function* (
+  context: Context.Context<
     StoreRoles | Events.Events | Processor.Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
-  >()
-  // Pool name → its handle, once running; queue → the name of the pool serving it.
-  const handles = new Map<string, QueueSupervisor.PoolHandle>()
+  >,
+  handles: Map<string, QueueSupervisor.PoolHandle>,
+) {
+  // Queue → the name of the pool serving it.
   const servedBy = new Map<string, string>()
-
-  // Finalizers run in reverse: recovery and scheduler stop, queues drain and requeue while the
-  // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
-  // Deregistering keeps the node registered if it still holds in-progress jobs (a requeue failed):
-  // then a live node recovers them once the heartbeat expires.
-  const leave = nodes.deregister(node.id).pipe(
-    Effect.flatMap((forgotten) =>
-      forgotten
-        ? Effect.void
-        : Effect.logWarning(`Jobs stay in progress for ${node.id}; a live node will recover them`),
-    ),
-    Effect.catch((error) => Effect.logWarning(`Could not deregister ${node.id}: ${error.message}`)),
-  )
-  yield* Effect.addFinalizer(() => leave)
-
-  // Suspended: `handles` changes as pools come and go.
-  const liveness = yield* Heartbeat.run(
-    Effect.suspend(() =>
-      Effect.map(
-        Effect.forEach([...handles.values()], (handle) => handle.running),
-        (all) => all.flat(),
-      ),
-    ),
-    Effect.sync(() => [...handles.values()].map((handle) => handle.setting)),
-  )
-
   const pools = yield* FiberMap.make<string, never>()
 
   /** Starts `setting`'s pool, unless one of that name runs; its queues must be served by no other. */
@@ -257,6 +231,48 @@ const make = Effect.gen(function* () {
     const pool = servedBy.get(queue)
     if (pool !== undefined) yield* FiberMap.remove(pools, pool)
   })
+
+  return { startPool, addQueue, addPool, removeQueue }
+})
+
+const make = Effect.gen(function* () {
+  const nodes = yield* NodeStore
+  const notifications = yield* NotificationStore
+  const events = yield* Events.Events
+  const settings = yield* Settings.Settings
+  const node = yield* Node
+  const context = yield* Effect.context<
+    StoreRoles | Events.Events | Processor.Processor | Node | Settings.Settings | WakeUp | Isolation | DeadLetter
+  >()
+  // Pool name → its handle, once running (filled by `makePools`).
+  const handles = new Map<string, QueueSupervisor.PoolHandle>()
+
+  // Finalizers run in reverse: recovery and scheduler stop, queues drain and requeue while the
+  // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
+  // Deregistering keeps the node registered if it still holds in-progress jobs (a requeue failed):
+  // then a live node recovers them once the heartbeat expires.
+  const leave = nodes.deregister(node.id).pipe(
+    Effect.flatMap((forgotten) =>
+      forgotten
+        ? Effect.void
+        : Effect.logWarning(`Jobs stay in progress for ${node.id}; a live node will recover them`),
+    ),
+    Effect.catch((error) => Effect.logWarning(`Could not deregister ${node.id}: ${error.message}`)),
+  )
+  yield* Effect.addFinalizer(() => leave)
+
+  // Suspended: `handles` changes as pools come and go.
+  const liveness = yield* Heartbeat.run(
+    Effect.suspend(() =>
+      Effect.map(
+        Effect.forEach([...handles.values()], (handle) => handle.running),
+        (all) => all.flat(),
+      ),
+    ),
+    Effect.sync(() => [...handles.values()].map((handle) => handle.setting)),
+  )
+  // After the heartbeat: pools drain while it still runs (finalizers run in reverse).
+  const { startPool, addQueue, addPool, removeQueue } = yield* makePools(context, handles)
 
   const sweep = Recovery.sweep(liveness.trusted)
   const recovery = yield* Loop.forkScoped(

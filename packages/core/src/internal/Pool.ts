@@ -128,6 +128,32 @@ class PoolLease implements Lease.Lease {
   }
 }
 
+/** One queue of a pool: its phase starts "active", and each change of it is announced once. */
+const makeOwner = (
+  queue: string,
+  writer: Lease.Writer,
+  freeSlot: (lease: PoolLease) => void,
+  events: Events["Service"],
+): Effect.Effect<Owner> =>
+  Effect.map(Ref.make<Phase>("active"), (phase): Owner => {
+    const announce: Record<Phase, QueueRunning | QueuePausing | QueuePaused> = {
+      active: new QueueRunning({ queue }),
+      pausing: new QueuePausing({ queue }),
+      paused: new QueuePaused({ queue }),
+    }
+    return {
+      queue,
+      writer,
+      freeSlot,
+      outcomes: { finished: 0, failed: 0 },
+      phase: Ref.get(phase),
+      setPhase: (next) =>
+        Ref.getAndSet(phase, next).pipe(
+          Effect.flatMap((previous) => (previous === next ? Effect.void : events.publish(announce[next]))),
+        ),
+    }
+  })
+
 export const make = Effect.fnUntraced(function* (options: {
   readonly name: string
   readonly concurrency: number
@@ -179,24 +205,7 @@ export const make = Effect.fnUntraced(function* (options: {
     isolation.jobEndedUnsafe(lease.isolated)
   }
   const owners: ReadonlyArray<Owner> = yield* Effect.forEach(options.queues, ({ queue, writer }) =>
-    Effect.map(Ref.make<Phase>("active"), (phase): Owner => {
-      const announce: Record<Phase, QueueRunning | QueuePausing | QueuePaused> = {
-        active: new QueueRunning({ queue }),
-        pausing: new QueuePausing({ queue }),
-        paused: new QueuePaused({ queue }),
-      }
-      return {
-        queue,
-        writer,
-        freeSlot,
-        outcomes: { finished: 0, failed: 0 },
-        phase: Ref.get(phase),
-        setPhase: (next) =>
-          Ref.getAndSet(phase, next).pipe(
-            Effect.flatMap((previous) => (previous === next ? Effect.void : events.publish(announce[next]))),
-          ),
-      }
-    }),
+    makeOwner(queue, writer, freeSlot, events),
   )
   const holding = (lane: Lane) => {
     let count = 0
