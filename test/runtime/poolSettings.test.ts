@@ -79,6 +79,12 @@ describe("pools in code", () => {
     assert.strictEqual(Settings.make({ pools: [{ queues: { a: 3, b: 1 }, concurrency: 1 }] }).pools[0]?.name, "a*3+b*1")
   })
 
+  it("resolved settings given back as input keep their pools, weights included (as `verk run` does)", () => {
+    const resolved = Settings.make({ pools: [{ queues: { a: 3, b: 1 }, concurrency: 2 }] })
+    assert.deepStrictEqual(Settings.make(resolved).pools, resolved.pools)
+    assert.deepStrictEqual(resolved.pools[0]?.weights, [3, 1])
+  })
+
   it("a queue served by two pools, or by a pool and `queues`, throws InvalidSetting", () => {
     assert.throws(
       () => Settings.make({ queues: { default: 5 }, pools: [{ queues: ["critical", "default"], concurrency: 5 }] }),

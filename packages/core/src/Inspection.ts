@@ -241,6 +241,20 @@ const ProcessInfoJson = Schema.fromJsonString(
   }),
 )
 
+// Read apart from the rest of the info: a node whose pools do not decode still shows its host.
+const PoolsJson = Schema.fromJsonString(
+  Schema.Struct({
+    pools: Schema.Array(
+      Schema.Struct({
+        name: Schema.String,
+        queues: Schema.Array(Schema.String),
+        weights: Schema.optionalKey(Schema.Array(Schema.Number)),
+        concurrency: Schema.Number,
+      }),
+    ),
+  }),
+)
+
 const WorkJson = Schema.fromJsonString(
   Schema.Struct({
     queue: Schema.String,
@@ -266,12 +280,23 @@ export interface RunningWork {
   readonly progress?: { readonly percent: number; readonly message: string | undefined } | undefined
 }
 
+/** A pool of a node, as its heartbeat lists it (see `Settings.PoolSetting`). */
+export interface ProcessPool {
+  readonly name: string
+  readonly queues: ReadonlyArray<string>
+  /** Each queue's weight, in `queues`' order; undefined when the order is strict. */
+  readonly weights: ReadonlyArray<number> | undefined
+  readonly concurrency: number
+}
+
 /** A live node of Sidekiq's process registry, its `info` decoded (fields another client left out are absent). */
 export interface Process {
   readonly identity: string
   readonly hostname: string | undefined
   readonly pid: number | undefined
   readonly queues: ReadonlyArray<string>
+  /** The node's pools and their queues; none for a node that does not list them (Sidekiq's own). */
+  readonly pools: ReadonlyArray<ProcessPool>
   readonly concurrency: number | undefined
   /** Epoch seconds. */
   readonly startedAt: number | undefined
@@ -285,6 +310,7 @@ export interface Process {
 
 const decodeInfo = Schema.decodeUnknownOption(ProcessInfoJson)
 const decodeWork = Schema.decodeUnknownOption(WorkJson)
+const decodePools = Schema.decodeUnknownOption(PoolsJson)
 
 /** The nodes in Sidekiq's process registry (ours and Sidekiq's own), with what each runs now. */
 export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeStore> = NodeStore.use((store) =>
@@ -296,6 +322,10 @@ export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeSt
         hostname: info?.hostname,
         pid: info?.pid,
         queues: info?.queues ?? [],
+        pools: Option.match(decodePools(entry.info), {
+          onNone: () => [],
+          onSome: ({ pools }) => pools.map((pool) => ({ ...pool, weights: pool.weights })),
+        }),
         concurrency: info?.concurrency,
         startedAt: info?.started_at,
         busy: entry.busy,

@@ -197,7 +197,7 @@ type DurationKey = "deadMaxAge" | "pollInterval" | "shutdownTimeout" | "heartbea
 export type Input = {
   readonly [K in Exclude<keyof Resolved, "logLevels" | "pools" | DurationKey>]?: Resolved[K] | undefined
 } & {
-  readonly pools?: ReadonlyArray<PoolInput> | undefined
+  readonly pools?: ReadonlyArray<PoolInput | PoolSetting> | undefined
 } & {
   readonly [K in DurationKey]?: Duration.Input | undefined
 } & {
@@ -264,12 +264,18 @@ const weightProblem = (queue: string, weight: unknown): string | undefined =>
 export const poolName = (queues: ReadonlyArray<string>, weights: ReadonlyArray<number> | undefined): string =>
   weights === undefined ? queues.join(">") : queues.map((queue, index) => `${queue}*${weights[index] ?? 1}`).join("+")
 
+/** The queues of `input` with their weights (1 each in a strict order), and whether it is weighted. */
+const weighing = (input: PoolInput | PoolSetting): readonly [ReadonlyArray<readonly [string, number]>, boolean] => {
+  if (!Array.isArray(input.queues)) return [Object.entries(input.queues as Readonly<Record<string, number>>), true]
+  const queues = input.queues as ReadonlyArray<string>
+  // A resolved pool (a `Resolved` given back as input, as `verk run` does) keeps its weights.
+  const weights = "weights" in input ? input.weights : undefined
+  return [queues.map((queue, index) => [queue, weights?.[index] ?? 1] as const), weights !== undefined]
+}
+
 /** `input` resolved, or what is wrong with it. */
-const resolvePool = (input: PoolInput): PoolSetting | string => {
-  const weighted = !Array.isArray(input.queues)
-  const entries: ReadonlyArray<readonly [string, number]> = weighted
-    ? Object.entries(input.queues as Readonly<Record<string, number>>)
-    : (input.queues as ReadonlyArray<string>).map((queue) => [queue, 1] as const)
+const resolvePool = (input: PoolInput | PoolSetting): PoolSetting | string => {
+  const [entries, weighted] = weighing(input)
   const queues = entries.map(([queue]) => queue)
   const weights = weighted ? entries.map(([, weight]) => weight) : undefined
   const name = input.name ?? poolName(queues, weights)
@@ -286,7 +292,7 @@ const resolvePool = (input: PoolInput): PoolSetting | string => {
 }
 
 /** `inputs` resolved (names, weights); a bad one throws `InvalidSetting`. */
-export const resolvePools = (inputs: ReadonlyArray<PoolInput>): ReadonlyArray<PoolSetting> =>
+export const resolvePools = (inputs: ReadonlyArray<PoolInput | PoolSetting>): ReadonlyArray<PoolSetting> =>
   inputs.map((input) => {
     const resolved = resolvePool(input)
     if (typeof resolved === "string") throw new InvalidSetting({ setting: "pools", reason: resolved })
@@ -345,6 +351,10 @@ const parseConcurrency = (entry: string, text: string | undefined): number | str
 const parseEntry = (entry: string): PoolSetting | string => {
   const [spec = "", size, ...extra] = entry.split(":").map((piece) => piece.trim())
   if (extra.length > 0) return `${JSON.stringify(entry)} has more than one ":"`
+  const plain = !/[>*+]/.test(spec)
+  // A bad name is said first: `:5` lacks its name, whatever follows.
+  const nameProblem = plain ? queueNameProblem(spec) : undefined
+  if (nameProblem !== undefined) return nameProblem
   const concurrency = parseConcurrency(entry, size)
   if (typeof concurrency === "string") return concurrency
   if (spec.includes(">") && (spec.includes("+") || spec.includes("*"))) {
@@ -366,8 +376,7 @@ const parseEntry = (entry: string): PoolSetting | string => {
     }
     return resolvePool({ queues: weights, concurrency, name: spec })
   }
-  const problem = queueNameProblem(spec)
-  return problem ?? { name: spec, queues: [spec], weights: undefined, concurrency }
+  return { name: spec, queues: [spec], weights: undefined, concurrency }
 }
 
 /** The queues and pools of VERK_QUEUES (see `QueuesRule`), or what is wrong with the first bad entry. */

@@ -3,7 +3,7 @@
  * script: Sidekiq's counters, the queues (size, latency, paused), the retry, schedule and dead sets,
  * and the live nodes. `--json` prints one `StatsDocument`, whose field names are stable.
  */
-import { Inspection, Job, Store } from "@verk/core"
+import { Inspection, Job, Settings, Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
@@ -40,6 +40,17 @@ export const StatsDocument = Schema.Struct({
       host: Schema.NullOr(Schema.String),
       pid: Schema.NullOr(Schema.Number),
       queues: Schema.Array(Schema.String),
+      /** The node's pools: a queue of its own is a pool of one; empty for a node that lists none. */
+      pools: Schema.Array(
+        Schema.Struct({
+          name: Schema.String,
+          /** In strict order, or in the order of the weights. */
+          queues: Schema.Array(Schema.String),
+          /** Each queue's weight, in `queues`' order; null for a strict order. */
+          weights: Schema.NullOr(Schema.Array(Schema.Number)),
+          concurrency: Schema.Number,
+        }),
+      ),
       busy: Schema.Number,
       concurrency: Schema.NullOr(Schema.Number),
       /** Seconds since the node's last heartbeat. */
@@ -82,6 +93,7 @@ export const read = Effect.fn("cli.stats.read")(function* () {
       host: process.hostname ?? null,
       pid: process.pid ?? null,
       queues: process.queues,
+      pools: process.pools.map((pool) => ({ ...pool, weights: pool.weights ?? null })),
       busy: process.busy,
       concurrency: process.concurrency ?? null,
       heartbeatAge: round(Math.max(0, now - process.beat)),
@@ -125,7 +137,39 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
   )
 }
 
-/** `verk stats` without `--json`: the counters, then a table of queues and one of nodes. */
+type NodeStats = StatsDocument["nodes"][number]
+type PoolStats = NodeStats["pools"][number]
+
+/** A pool as VERK_QUEUES writes it, without its size: `default`, `critical>default`, `a*3+b*1`. */
+const poolSpec = (pool: PoolStats): string => Settings.poolName(pool.queues, pool.weights ?? undefined)
+
+/** A pool sharing its slots among queues (by order or weight), not a queue's own. */
+const shared = (pool: PoolStats): boolean => pool.queues.length > 1 || pool.weights !== null
+
+/** A node's queues, pool by pool (`critical>default,mail`); its plain list when it lists no pools. */
+const nodeQueues = (node: NodeStats): string =>
+  (node.pools.length === 0 ? node.queues : node.pools.map(poolSpec)).join(",") || "-"
+
+/** The shared pools of every node: which queues share how many slots, and in what order. */
+const poolsTable = (nodes: ReadonlyArray<NodeStats>): ReadonlyArray<string> => {
+  const rows = nodes.flatMap((node) =>
+    node.pools
+      .filter(shared)
+      .map((pool) => [
+        node.id,
+        pool.name,
+        poolSpec(pool),
+        pool.weights === null ? "strict" : "weighted",
+        pool.concurrency,
+      ]),
+  )
+  return rows.length === 0 ? [] : ["", ...table(["NODE", "POOL", "QUEUES", "ORDER", "SLOTS"], rows)]
+}
+
+/**
+ * `verk stats` without `--json`: the counters, then a table of queues, one of nodes (their queues
+ * pool by pool), and one of the shared pools when a node runs any.
+ */
 export const render = (stats: StatsDocument): ReadonlyArray<string> => [
   `processed ${stats.processed}  failed ${stats.failed}`,
   `enqueued ${stats.enqueued}  retry ${stats.retry}  scheduled ${stats.scheduled}  dead ${stats.dead}`,
@@ -145,11 +189,12 @@ export const render = (stats: StatsDocument): ReadonlyArray<string> => [
           node.id,
           node.host ?? "-",
           node.pid ?? "-",
-          node.queues.join(",") || "-",
+          nodeQueues(node),
           node.concurrency === null ? `${node.busy}` : `${node.busy}/${node.concurrency}`,
           `${age(node.heartbeatAge)} ago`,
         ]),
       )),
+  ...poolsTable(stats.nodes),
   ...(stats.running.length === 0
     ? []
     : [
