@@ -284,8 +284,8 @@ export interface RunningWork {
 export interface ProcessPool {
   readonly name: string
   readonly queues: ReadonlyArray<string>
-  /** Each queue's weight, in `queues`' order; undefined when the order is strict. */
-  readonly weights: ReadonlyArray<number> | undefined
+  /** Each queue's weight, in `queues`' order; absent when the order is strict. */
+  readonly weights?: ReadonlyArray<number> | undefined
   readonly concurrency: number
 }
 
@@ -324,7 +324,7 @@ export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeSt
         queues: info?.queues ?? [],
         pools: Option.match(decodePools(entry.info), {
           onNone: () => [],
-          onSome: ({ pools }) => pools.map((pool) => ({ ...pool, weights: pool.weights })),
+          onSome: ({ pools }) => pools,
         }),
         concurrency: info?.concurrency,
         startedAt: info?.started_at,

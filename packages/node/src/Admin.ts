@@ -122,12 +122,24 @@ export const Work = Schema.Struct({
   progress: Schema.optional(Schema.Struct({ percent: Schema.Number, message: Schema.optional(Schema.String) })),
 })
 
-/** A live node (a worker process) as its heartbeat describes it. */
+/** A node's pool, as its heartbeat lists it: a queue of its own is a pool of one. */
+export const PoolInfo = Schema.Struct({
+  name: Schema.String,
+  /** In strict order, or in the order of `weights`. */
+  queues: Schema.Array(Schema.String),
+  /** Each queue's weight, in `queues`' order; absent for a strict order. */
+  weights: Schema.optional(Schema.Array(Schema.Number)),
+  concurrency: Schema.Number,
+})
+
+/** A live node (a worker process) as its heartbeat describes it: its queues and pools, what it runs now. */
 export const NodeInfo = Schema.Struct({
   identity: Schema.String,
   hostname: Schema.optional(Schema.String),
   pid: Schema.optional(Schema.Number),
   queues: Schema.Array(Schema.String),
+  /** Its pools; empty for a node that lists none (Sidekiq's own). */
+  pools: Schema.Array(PoolInfo),
   concurrency: Schema.optional(Schema.Number),
   startedAt: Schema.optional(Schema.Number),
   busy: Schema.Number,

@@ -304,6 +304,26 @@ ${
     "page",
   )
 
+/**
+ * A node's queues, pool by pool: a queue of its own by name; a shared pool as `critical › default`
+ * (strict order) or `critical ×3 + default ×1` (weights), with its slots.
+ */
+const poolsCell = (node: NodeInfo): Html => {
+  if (node.pools.length === 0)
+    return html`${node.queues.map((queue, i) => html`${i === 0 ? "" : ", "}${isolate(queue)}`)}`
+  return html`${node.pools.map((pool, i) => {
+    const separator = i === 0 ? "" : ", "
+    if (pool.queues.length === 1 && pool.weights === undefined)
+      return html`${separator}${isolate(pool.queues[0] ?? "")}`
+    const queues =
+      pool.weights === undefined
+        ? pool.queues.map((queue, j) => html`${j === 0 ? "" : " › "}${isolate(queue)}`)
+        : pool.queues.map((queue, j) => html`${j === 0 ? "" : " + "}${isolate(queue)} ×${pool.weights?.[j] ?? 1}`)
+    const how = pool.weights === undefined ? "strict order" : "by weight"
+    return html`${separator}<span data-pool title="pool ${pool.name}: ${pool.concurrency} slots, ${how}">${queues} <span class="muted">(${pool.concurrency} slots)</span></span>`
+  })}`
+}
+
 /** The live nodes and what each is running. */
 export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =>
   layout(
@@ -324,7 +344,7 @@ export const busyPage = (context: PageContext, nodes: ReadonlyArray<NodeInfo>) =
             (
               node,
             ) => html`<tr><td class="mono">${isolate(node.identity)}</td><td>${isolate(node.hostname ?? "?")} <span class="muted">${node.pid ?? ""}</span></td>
-<td>${node.queues.map((queue, i) => html`${i === 0 ? "" : ", "}${isolate(queue)}`)}</td><td class="num">${node.busy} / ${node.concurrency ?? "?"}</td><td class="num" data-rss>${node.rss === undefined ? "" : bytes(node.rss * 1024)}</td><td>${time(context.now, node.startedAt)}</td><td>${time(context.now, node.beat)}</td></tr>`,
+<td>${poolsCell(node)}</td><td class="num">${node.busy} / ${node.concurrency ?? "?"}</td><td class="num" data-rss>${node.rss === undefined ? "" : bytes(node.rss * 1024)}</td><td>${time(context.now, node.startedAt)}</td><td>${time(context.now, node.beat)}</td></tr>`,
           )}</tbody></table>`
     }
 <h2>Running now</h2>${(() => {
