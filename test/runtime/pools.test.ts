@@ -169,6 +169,52 @@ const suite = (kind: StoreKind) => {
       yield* node.events.await(forJid("JobFinished", paused.jid))
     }).pipe(quietLogs),
   )
+
+  it.live(
+    "addPool starts a shared pool at run time; a queue served already is refused; removeQueue stops its pool",
+    () =>
+      Effect.gen(function* () {
+        const store = yield* kind.open
+        const pair = workers(() => Effect.void)
+        const [Critical, Default] = pair
+        const node = yield* startNode(store, { ...base, queues: { mail: 1 } }, [...pair])
+        yield* node.verk.addPool({ name: "urgent", queues: { critical: 2, default: 1 }, concurrency: 2 })
+        yield* node.events.await(forQueue("QueueRunning", "default"))
+        const refused = yield* Effect.flip(node.verk.addPool({ queues: ["low", "mail"], concurrency: 1 }))
+        assert.strictEqual(refused._tag, "InvalidSetting")
+        assert.include(refused.message, 'queue mail is served by pool "mail"')
+        const renamed = yield* Effect.flip(node.verk.addPool({ name: "urgent", queues: ["low"], concurrency: 1 }))
+        assert.include(renamed.message, 'a pool named "urgent" runs already')
+        yield* node.verk.addPool({ name: "urgent", queues: { critical: 2, default: 1 }, concurrency: 2 })
+        yield* node.verk.addQueue("default", 9)
+        assert.deepStrictEqual(
+          (yield* node.verk.poolStats).map(({ pool, weights, concurrency }) => ({ pool, weights, concurrency })),
+          [
+            { pool: "mail", weights: undefined, concurrency: 1 },
+            { pool: "urgent", weights: [2, 1], concurrency: 2 },
+          ],
+          "the same pool again, or a queue it serves, changes nothing",
+        )
+        const job = yield* node.client.enqueue(Critical, [1])
+        yield* node.events.await(forJid("JobFinished", job.jid))
+
+        yield* node.verk.removeQueue("default")
+        yield* eventually(
+          "the pool serving default stopped, with critical",
+          Effect.map(node.verk.poolStats, (pools) => pools.length === 1),
+        )
+        assert.deepStrictEqual(
+          (yield* node.verk.queueStats).map(({ queue }) => queue),
+          ["mail"],
+        )
+        const waiting = yield* node.client.enqueue(Default, [2])
+        // A fence: a job pushed to mail after it runs, while the default job still waits.
+        const fence = yield* node.client.enqueue(Default, [3], { queue: "mail" })
+        yield* node.events.await(forJid("JobFinished", fence.jid))
+        assert.strictEqual(node.events.count(forJid("JobStarted", waiting.jid)), 0)
+        assert.strictEqual(yield* store.store.queueSize("default"), 1, "nothing serves default now")
+      }).pipe(quietLogs),
+  )
 }
 
 forEachStore(suite)

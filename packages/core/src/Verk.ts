@@ -187,7 +187,13 @@ const makePools = Effect.fnUntraced(function* (
 
   /** Starts `setting`'s pool, unless one of that name runs; its queues must be served by no other. */
   const startPool = Effect.fnUntraced(function* (setting: Settings.PoolSetting) {
-    if (yield* FiberMap.has(pools, setting.name)) return
+    if (yield* FiberMap.has(pools, setting.name)) {
+      if (setting.queues.every((queue) => servedBy.get(queue) === setting.name)) return
+      return yield* new Settings.InvalidSetting({
+        setting: "pools",
+        reason: `a pool named ${JSON.stringify(setting.name)} runs already on this node, with other queues`,
+      })
+    }
     for (const queue of setting.queues) {
       const other = servedBy.get(queue)
       if (other !== undefined) {
