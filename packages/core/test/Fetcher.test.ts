@@ -193,3 +193,35 @@ describe("Fetcher", () => {
     }).pipe(provideAtT0(Env)),
   )
 })
+
+describe("Fetcher.weightedOrder", () => {
+  const feeds = [
+    { name: "a", weight: 3 },
+    { name: "b", weight: 1 },
+    { name: "c", weight: 2 },
+  ]
+  const names = (draws: ReadonlyArray<number>) => {
+    let next = 0
+    return Fetcher.weightedOrder(feeds, () => draws[next++] ?? 0).map(({ name }) => name)
+  }
+
+  it("each next queue is drawn from those left, by its share of their weights", () => {
+    // Of 6: [0, 3) is a, [3, 4) b, [4, 6) c; then among the rest by their own total.
+    assert.deepStrictEqual(names([0.49, 0]), ["a", "b", "c"])
+    assert.deepStrictEqual(names([0.49, 0.34]), ["a", "c", "b"])
+    assert.deepStrictEqual(names([0.5, 0.99]), ["b", "c", "a"])
+    assert.deepStrictEqual(names([0.67, 0]), ["c", "a", "b"])
+    assert.deepStrictEqual(names([0.99, 0.75]), ["c", "b", "a"])
+  })
+
+  it("first places follow the weights over many draws", () => {
+    const first = { a: 0, b: 0, c: 0 }
+    for (let i = 0; i < 60_000; i++) {
+      const [head] = Fetcher.weightedOrder(feeds, Math.random)
+      first[head!.name as keyof typeof first]++
+    }
+    assert.approximately(first.a / 60_000, 0.5, 0.02)
+    assert.approximately(first.b / 60_000, 1 / 6, 0.02)
+    assert.approximately(first.c / 60_000, 1 / 3, 0.02)
+  })
+})
