@@ -3,6 +3,7 @@
  * once its heartbeat can no longer reach Redis (the server is stopped), or while a job blocks the
  * event loop past the limit (the probe is answered by a thread of its own), for a supervisor to act on.
  */
+import { createServer } from "node:net"
 import { assert, it } from "vitest"
 import { freePort, sleep, startRedisServer } from "../support/redisServer.ts"
 import { fixture, startVerk, verk } from "./support.ts"
@@ -105,6 +106,48 @@ it("answers 503 while a job blocks the event loop past 3 heartbeats, 200 after, 
       ),
     )
   } finally {
+    await server.stop()
+  }
+})
+
+it("takes the limit from --loop-blocked-limit over VERK_LOOP_BLOCKED_LIMIT, and refuses a bad one", {
+  timeout: 30_000,
+}, async () => {
+  const server = await startRedisServer()
+  try {
+    const env = { REDIS_URL: server.url, VERK_LOOP_BLOCKED_LIMIT: "1500ms" }
+    for (const [flag, limitMillis] of [[[], 1_500] as const, [["--loop-blocked-limit", "2s"], 2_000] as const]) {
+      const port = await freePort()
+      const worker = startVerk(["run", fixture("blockingJob.ts"), "--health-port", String(port), ...flag], env)
+      await worker.waitFor("worker process ready")
+      const answer = await probe(`http://127.0.0.1:${port}/healthz`)
+      assert.strictEqual(answer.status, 200)
+      assert.strictEqual(answer.body.eventLoop.limitMillis, limitMillis)
+      worker.child.kill("SIGTERM")
+      assert.strictEqual((await worker.exited).code, 0)
+    }
+    const bad = await verk(["run", fixture("blockingJob.ts"), "--health-port", String(await freePort())], {
+      ...env,
+      VERK_LOOP_BLOCKED_LIMIT: "soon",
+    })
+    assert.strictEqual(bad.code, 1)
+    assert.include(bad.stderr, "VERK_LOOP_BLOCKED_LIMIT")
+  } finally {
+    await server.stop()
+  }
+})
+
+it("fails at start, exit 1, when the health port is taken", { timeout: 30_000 }, async () => {
+  const server = await startRedisServer()
+  const taken = createServer()
+  try {
+    const port = await freePort()
+    await new Promise<void>((listening) => taken.listen(port, "127.0.0.1", listening))
+    const ran = await verk(["run", fixture("blockingJob.ts"), "--health-port", String(port)], { REDIS_URL: server.url })
+    assert.strictEqual(ran.code, 1)
+    assert.include(ran.stderr, `verk: cannot serve /healthz on 127.0.0.1:${port}: Error: listen EADDRINUSE`)
+  } finally {
+    taken.close()
     await server.stop()
   }
 })

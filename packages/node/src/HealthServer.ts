@@ -43,9 +43,13 @@ export interface Options {
 
 /** The health thread could not serve (its port is taken, say), or stopped. */
 export class HealthThreadFailed extends Data.TaggedError("HealthThreadFailed")<{
-  readonly message: string
-  readonly code: string | undefined
-}> {}
+  /** The thread's error, as an `Error` with its `code` (`EADDRINUSE`). */
+  readonly cause: Error
+}> {
+  override get message() {
+    return `the /healthz thread failed: ${this.cause.message}`
+  }
+}
 
 /** How often the snapshot the thread answers from is refreshed: a probe sees health this old at most. */
 export const SnapshotInterval = Duration.millis(250)
@@ -92,7 +96,7 @@ const startThread = (data: ThreadData) =>
       worker.unref()
       const failed = (message: string, code: string | undefined) => {
         void worker.terminate()
-        resume(Effect.fail(new HealthThreadFailed({ message, code })))
+        resume(Effect.fail(new HealthThreadFailed({ cause: Object.assign(new Error(message), { code }) })))
       }
       worker.once("message", (message: ThreadMessage) =>
         message._tag === "Listening" ? resume(Effect.succeed(worker)) : failed(message.message, message.code),
