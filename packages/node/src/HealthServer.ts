@@ -91,7 +91,12 @@ const writer = (buffer: SharedArrayBuffer) => {
 const startThread = (data: ThreadData) =>
   Effect.acquireRelease(
     Effect.callback<Worker, HealthThreadFailed>((resume) => {
-      const worker = new Worker(threadFile, { workerData: data, stdout: false, stderr: false })
+      const worker = new Worker(threadFile, {
+        workerData: data,
+        // Small heaps: the thread holds one snapshot at a time; not the process's V8 flags (NodeFlags.ts).
+        execArgv: [],
+        resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 16 },
+      })
       // The probe must not keep a process alive that is otherwise done.
       worker.unref()
       const failed = (message: string, code: string | undefined) => {
