@@ -70,10 +70,10 @@ it("answers 503 while a job blocks the event loop past 3 heartbeats, 200 after, 
     assert.strictEqual(before.status, 200)
     assert.strictEqual(before.body.eventLoop.limitMillis, 3_000)
 
-    // 3.75 heartbeats of a synchronous loop: past the limit of 3 for 750 ms.
-    const enqueued = await verk(["enqueue", "BlockLoop", "[3750]"], env)
+    // 4 heartbeats of a synchronous loop: past the limit of 3 for 1 s.
+    const enqueued = await verk(["enqueue", "BlockLoop", "[4000]"], env)
     const jid = enqueued.stdout.trim()
-    await worker.waitFor("blocking the event loop for 3750 ms")
+    await worker.waitFor("blocking the event loop for 4000 ms")
     const answers: Array<Answer> = []
     while (!worker.stdout().includes("loop free again")) {
       const answer = await probe(url)

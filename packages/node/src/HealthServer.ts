@@ -109,7 +109,12 @@ const startThread = (data: ThreadData) =>
       worker.once("error", (error) => failed(error.message, undefined))
       worker.once("exit", (code) => failed(`the health thread exited (code ${code})`, undefined))
     }),
-    (worker) => Effect.promise(() => worker.terminate()),
+    (worker) =>
+      Effect.promise(() => {
+        // Stopped on purpose: not the death `layer` reports.
+        worker.removeAllListeners("exit")
+        return worker.terminate()
+      }),
   )
 
 /** Serves `/healthz` for the `Verk` node in context, with the event-loop watchdog, until the scope closes. */
@@ -126,7 +131,7 @@ export const layer = (options: Options): Layer.Layer<never, HealthThreadFailed, 
       // The first probe finds a snapshot.
       yield* refresh
       yield* LoopWatchdog.start({ buffer, limitMillis, tickMillis, clock: yield* Clock.Clock })
-      yield* startThread({
+      const worker = yield* startThread({
         kind: "verk-health",
         buffer,
         port: options.port,
@@ -134,6 +139,11 @@ export const layer = (options: Options): Layer.Layer<never, HealthThreadFailed, 
         limitMillis,
         checkMillis: tickMillis,
       })
+      // Nothing answers probes any more: they fail, and a supervisor restarts the node; say why.
+      const runFork = Effect.runForkWith(yield* Effect.context<never>())
+      worker.once("exit", (code) =>
+        runFork(Effect.logError(`the /healthz thread stopped (exit code ${code}): probes get no answer`)),
+      )
       yield* Effect.forkScoped(Effect.repeat(refresh, Schedule.spaced(SnapshotInterval)))
     }),
   )
