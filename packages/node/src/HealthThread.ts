@@ -115,7 +115,8 @@ const serve = (data: ThreadData, port: NonNullable<typeof parentPort>): void => 
     logLine(
       "WARN",
       `event loop blocked for ${Math.round(blocked)} ms (limit ${data.limitMillis} ms): /healthz answers 503;` +
-        ` running at the last health snapshot: ${jobs.length === 0 ? "no job" : describeJobs(jobs)}`,
+        ` running at the last health snapshot: ${jobs.length === 0 ? "no job" : describeJobs(jobs)}` +
+        " (a job started since is named once the loop runs again)",
     )
   }, data.checkMillis)
   check.unref()
