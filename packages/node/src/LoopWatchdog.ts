@@ -37,21 +37,24 @@ export const start = (options: {
     const runSync = Effect.runSyncExitWith(context)
     const runFork = Effect.runForkWith(context)
     const control = new Int32Array(buffer, 0, 4)
-    let last = clock.currentTimeMillisUnsafe()
+    // The gap by the monotonic clock (a wall clock that jumps is no block); jobs' starts by the wall's.
+    const monotonicMillis = () => Number(clock.monotonicTimeNanosUnsafe() / 1_000_000n)
+    let last = monotonicMillis()
+    let lastWall = clock.currentTimeMillisUnsafe()
     const tick = () => {
       Atomics.add(control, Slot.tick, 1)
-      const now = clock.currentTimeMillisUnsafe()
-      const late = now - last
-      const before = last
+      const now = monotonicMillis()
+      // At most a tick more than the block itself (it began between two ticks).
+      const blockedMillis = now - last
+      const before = lastWall
       last = now
-      if (late <= limitMillis) return
+      lastWall = clock.currentTimeMillisUnsafe()
+      if (blockedMillis <= limitMillis) return
       // The jobs that had started when the loop stopped (those started since began after it).
       const running = runSync(verk.running)
       const jobs = Exit.isSuccess(running)
         ? running.value.filter((job) => job.startedMillis <= before + tickMillis)
         : []
-      // At most a tick more than the block itself (it began between two ticks).
-      const blockedMillis = late
       runFork(
         Effect.logWarning(blockedLine(blockedMillis, limitMillis, jobs)).pipe(
           Effect.annotateLogs({ blocked_ms: blockedMillis, jids: jobs.map((job) => job.jid ?? "?").join(",") }),
