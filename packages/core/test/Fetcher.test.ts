@@ -194,6 +194,67 @@ describe("Fetcher", () => {
   )
 })
 
+/** A strict pool serving `urgent`, then the test's queue, and its fetch loop, running. */
+const startSharedPool = Effect.fnUntraced(function* (concurrency: number) {
+  const probe = yield* Probe
+  const deadLetter = yield* DeadLetter
+  const ack = yield* Acker.make(probe.store, node)
+  const pool = yield* Pool.make({
+    name: `urgent>${queue}`,
+    concurrency,
+    queues: ["urgent", queue].map((name) => ({
+      queue: name,
+      writer: Lease.writer({ queue: name, node, store: probe.store, deadLetter, ack }),
+    })),
+    process: (yield* Processor).process,
+  })
+  yield* Effect.forkScoped(Fetcher.run(pool, undefined))
+  yield* settle
+  return pool
+})
+
+describe("Fetcher with a shared pool", () => {
+  it.effect("a round asks the queues in order: the first comes up short, the next fills the slots left", () =>
+    Effect.gen(function* () {
+      const probe = yield* Probe
+      yield* probe.memory.enqueue("urgent", [waits("u1")])
+      yield* probe.memory.enqueue(queue, [waits("d1"), waits("d2"), waits("d3"), waits("d4")])
+      const pool = yield* startSharedPool(3)
+      assert.strictEqual(probe.calls("fetch"), 2, "one fetch per queue asked")
+      assert.deepStrictEqual(
+        (yield* pool.running).map(({ queue, raw }) => [queue, JSON.parse(raw).jid]),
+        [
+          ["urgent", "u1"],
+          [queue, "d1"],
+          [queue, "d2"],
+        ],
+      )
+      assert.deepStrictEqual(yield* queuedJids, ["d4", "d3"])
+      // A slot frees, and an urgent job waits: it goes first.
+      yield* probe.memory.enqueue("urgent", [waits("u2")])
+      yield* open("d1")
+      yield* settle
+      assert.sameMembers(
+        (yield* pool.running).map(({ raw }) => JSON.parse(raw).jid),
+        ["u1", "d2", "u2"],
+      )
+      assert.deepStrictEqual(yield* queuedJids, ["d4", "d3"], "the default jobs still wait")
+    }).pipe(provideAtT0(Env)),
+  )
+
+  it.effect("an idle shared pool wakes at once on a push to any of its queues", () =>
+    Effect.gen(function* () {
+      const probe = yield* Probe
+      yield* startSharedPool(2)
+      const fetches = probe.calls("fetch")
+      yield* probe.memory.enqueue(queue, [rawJob("Ok", "late")])
+      yield* settle
+      assert.deepStrictEqual(yield* finishedJids, ["late"])
+      assert.isAbove(probe.calls("fetch"), fetches)
+    }).pipe(provideAtT0(Env)),
+  )
+})
+
 describe("Fetcher.weightedOrder", () => {
   const feeds = [
     { name: "a", weight: 3 },
