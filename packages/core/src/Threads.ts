@@ -5,9 +5,9 @@
  * the node's own event loop. `@verk/node` provides one (its `Threads.layer`, and `verk run` when a
  * module has a threaded worker): a pool of Node worker threads, each of which loads the workers'
  * module and builds its `layer` once. Core only asks the runner to perform a job and turns the plain
- * answer (`ThreadOutcome`) back into the run's exit; the worker's `timeout` stays the node's, and
- * interrupting the runner's effect (a timeout, a cancel, a shutdown) is the runner's cue to end the
- * thread.
+ * answer (`ThreadOutcome`) back into the run's exit. The worker's `timeout` is counted from when a
+ * thread takes the job; it, and interrupting the runner's effect (a cancel, a shutdown), are the
+ * runner's cue to end the thread.
  *
  * What crosses is plain data: the job's wire text one way, and back its result encoded by the
  * worker's `success` schema, or its failure as class, message and backtrace (with the verdict of
@@ -20,6 +20,7 @@
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Result from "effect/Result"
@@ -59,17 +60,22 @@ export interface ThreadRequest {
   readonly payload: string
   /** Where the job's progress reports go (`CurrentJob.progress` in the thread). */
   readonly progress: ProgressSink
+  /**
+   * The worker's `timeout`, counted from when a thread takes the job (not while it waits for a
+   * free one): past it the thread is ended and `perform` fails with a `TimeoutError`.
+   */
+  readonly timeout: Duration.Duration | undefined
 }
 
 /**
- * Performs threaded workers' jobs. `perform` never fails: a thread that crashed or exited is a
- * `Failure` outcome (the job is retried). Interrupting it must end the job's code at once, even
- * a synchronous loop (the node package terminates the thread).
+ * Performs threaded workers' jobs. `perform` fails only with the job's timeout: a thread that
+ * crashed or exited is a `Failure` outcome (the job is retried). Interrupting it, or its timeout,
+ * must end the job's code at once, even a synchronous loop (the node package ends the thread).
  */
 export class ThreadRunner extends Context.Service<
   ThreadRunner,
   {
-    readonly perform: (request: ThreadRequest) => Effect.Effect<ThreadOutcome>
+    readonly perform: (request: ThreadRequest) => Effect.Effect<ThreadOutcome, Cause.TimeoutError>
   }
 >()("@verk/core/ThreadRunner") {}
 
@@ -116,13 +122,18 @@ export const toExit = <R>(
   return Exit.succeed(Result.isSuccess(decoded) ? decoded.success : outcome.value)
 }
 
-/** The job of a threaded worker, performed through `threads` (or failing when there is none). */
+/**
+ * The job of a threaded worker, performed through `threads` (or failing when there is none), with
+ * the worker's timeout counted in the thread (see `ThreadRequest.timeout`).
+ */
 export const perform = <R>(
   threads: ThreadRunner["Service"] | undefined,
   worker: Worker<unknown, unknown, R, unknown>,
   payload: string,
   progress: ProgressSink,
-): Effect.Effect<unknown, ThreadFailure | ThreadsUnavailable> =>
+): Effect.Effect<unknown, ThreadFailure | ThreadsUnavailable | Cause.TimeoutError> =>
   threads === undefined
     ? Effect.fail(new ThreadsUnavailable({ worker: worker.name }))
-    : Effect.flatMap(threads.perform({ worker: worker.name, payload, progress }), (outcome) => toExit(worker, outcome))
+    : Effect.flatMap(threads.perform({ worker: worker.name, payload, progress, timeout: worker.timeout }), (outcome) =>
+        toExit(worker, outcome),
+      )

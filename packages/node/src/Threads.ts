@@ -126,6 +126,10 @@ const make = Effect.fnUntraced(function* (options: Options) {
 
   const threads = yield* Pool.make({ acquire, size: options.size ?? availableParallelism() })
   pool = threads
+  // Started before the node takes jobs: a module that fails in a thread is reported now.
+  yield* Effect.scoped(Pool.get(threads)).pipe(
+    Effect.catch((error) => Effect.logError(`Worker threads cannot start; threaded jobs will fail: ${error.reason}`)),
+  )
 
   /** Ends the thread now, whatever it runs (a synchronous loop included), and waits until it has. */
   const terminate = (thread: Thread) =>
@@ -134,7 +138,7 @@ const make = Effect.fnUntraced(function* (options: Options) {
       Deferred.await(thread.ended),
     )
 
-  const perform = (request: Threads.ThreadRequest): Effect.Effect<Threads.ThreadOutcome> =>
+  const perform = (request: Threads.ThreadRequest): Effect.Effect<Threads.ThreadOutcome, Cause.TimeoutError> =>
     Effect.scoped(
       Effect.gen(function* () {
         const thread = yield* Pool.get(threads)
@@ -150,10 +154,11 @@ const make = Effect.fnUntraced(function* (options: Options) {
           thread.send({ _tag: "Run", worker: request.worker, payload: request.payload }),
           (cause) => ended(thread, endedBecause(cause)),
         )
-        return yield* Deferred.await(done).pipe(Effect.onInterrupt(() => terminate(thread)))
+        const answer = Deferred.await(done).pipe(Effect.onInterrupt(() => terminate(thread)))
+        return yield* request.timeout === undefined ? answer : Effect.timeout(answer, request.timeout)
       }),
     ).pipe(
-      Effect.catch((error: ThreadStartFailed) =>
+      Effect.catchTag("ThreadStartFailed", (error) =>
         Effect.succeed<Threads.ThreadOutcome>({
           _tag: "Failure",
           failure: { errorClass: ThreadStartFailedClass, message: `no worker thread could start: ${error.reason}` },

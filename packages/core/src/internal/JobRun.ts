@@ -210,11 +210,8 @@ const perform = (services: Services, run: JobRun): Effect.Effect<unknown, unknow
   const worker = run.worker
   if (worker === undefined) return Effect.fail(new UnknownJobClass({ className: job.class }))
   const sink = services.progress.sink(run.lease, job)
-  // A threaded worker's job runs in a worker thread (Threads.ts): its timeout ends the thread.
-  if (worker.thread === true) {
-    const threaded = Threads.perform(services.threads, worker, run.lease.raw, sink)
-    return worker.timeout === undefined ? threaded : Effect.timeout(threaded, worker.timeout)
-  }
+  // A threaded worker's job runs in a worker thread (Threads.ts), which counts its timeout.
+  if (worker.thread === true) return Threads.perform(services.threads, worker, run.lease.raw, sink)
   const current = CurrentJob.fromJob(job, sink)
   const effect = thrownAsDefect(() =>
     worker.perform !== undefined
