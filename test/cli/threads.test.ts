@@ -103,7 +103,7 @@ describe("jobs in worker threads", () => {
     const jid = await enqueue(Exit, ["e"])
     const job = await until("the job in the retry set", () => retried(jid))
     expect(job.error_class).toBe("Verk::ThreadExited")
-    expect(job.error_message).toContain("exited with code: 1")
+    expect(job.error_message).toContain("exited with code 1")
     expect(job.retry_count).toBe(0)
     expect(await mark("exit:e")).toBeDefined()
 

@@ -1,6 +1,6 @@
 /**
  * The messages between the node and its worker threads (Threads.ts, ThreadMain.ts): plain data,
- * sent by structured clone through Effect's platform workers.
+ * sent by structured clone over the thread's port.
  */
 import type { Threads } from "@verk/core"
 
@@ -9,6 +9,19 @@ export interface Run {
   readonly _tag: "Run"
   readonly worker: string
   readonly payload: string
+}
+
+/** To a thread: close the module's services and end. */
+export interface Close {
+  readonly _tag: "Close"
+}
+
+/** What a thread is sent. */
+export type ToThread = Run | Close
+
+/** From a thread: the module is loaded and its layer built; it takes jobs. */
+export interface Ready {
+  readonly _tag: "Ready"
 }
 
 /** From a thread: the running job reported its progress (checked already by its `CurrentJob`). */
@@ -25,7 +38,7 @@ export interface Done {
 }
 
 /** What a thread sends. */
-export type FromThread = Progress | Done
+export type FromThread = Ready | Progress | Done
 
 /** What the module the thread loads is given as (`workerData`). */
 export interface ThreadData {

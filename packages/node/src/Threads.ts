@@ -1,31 +1,37 @@
 /**
- * Jobs in worker threads on Node: core's `Threads.ThreadRunner` as a pool of `worker_threads`.
+ * Jobs in worker threads on Node: core's `Threads.ThreadRunner` as a pool of `worker_threads`
+ * owned by the layer's scope.
  *
  * Each thread runs ThreadMain.ts, which loads the workers' module (`module`, as `verk run` loads
- * it) and builds its `layer` once, then runs one job at a time. The messaging and the close
- * handshake are Effect's platform workers (`effect/workers/Worker` with `@effect/platform-node`'s
- * `NodeWorker`), the pool is Effect's `Pool`, and the pool's scope owns the threads.
+ * it), builds its `layer` once and says `Ready`; then it runs one job at a time. Idle threads wait
+ * in a queue, taken in order by the jobs that need one.
  *
- * Ending a job early is this module's own: interrupting `perform` (the worker's `timeout`, a
- * cancel, a shutdown past its grace) terminates the thread at once (`Worker.terminate`, which stops
- * even a synchronous loop), rather than the platform's polite close, which a spinning thread never
- * reads. A thread that exits or crashes while it runs a job (`process.exit`, an uncaught error, out
- * of memory) fails that job with `Verk::ThreadExited`, to be retried like any failure. Either way
- * the thread leaves the pool and a new one takes its place.
- */
+ * Ending a job early: the worker's `timeout` (counted once a thread has the job), a cancel, or a
+ * shutdown past its grace terminates the thread at once (`Worker.terminate`, which stops even a
+ * synchronous loop). A thread that exits or crashes while it runs a job (`process.exit`, an
+ * uncaught error, out of memory) fails that job with `Verk::ThreadExited`, to be retried like any
+ * failure. Either way a new thread takes its place. A thread that cannot start (the module or its
+ * layer fails in it) fails one waiting job with `Verk::ThreadStartFailed` and is tried again a
+ * second later. Closing the layer asks each thread to close its services, and terminates those
+ * that take longer than 5 seconds.
+ *
+ * Why not Effect's platform workers (`effect/workers/Worker`, `@effect/platform-node`'s
+ * `NodeWorker`): they fit the messaging, but ending a thread there is a polite close that waits a
+ * fixed 5 seconds before it terminates, which a spinning thread never reads, so the raw `Worker`
+ * had to be kept beside them for the timeout anyway; and a start that fails, an exit code and a
+ * crash's error all reach the caller as one `WorkerError`. The plain port is shorter than that.
+  */
 import { availableParallelism } from "node:os"
 import * as WorkerThreads from "node:worker_threads"
-import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import { type CurrentJob, Threads } from "@verk/core"
-import * as Cause from "effect/Cause"
-import * as Data from "effect/Data"
+import type * as Cause from "effect/Cause"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
-import * as Pool from "effect/Pool"
-import * as Scope from "effect/Scope"
-import * as EffectWorker from "effect/workers/Worker"
-import type { FromThread, Run, ThreadData } from "./ThreadWire.ts"
+import * as Queue from "effect/Queue"
+import type { FromThread, ThreadData, ToThread } from "./ThreadWire.ts"
 
 /** What `layer` takes. */
 export interface Options {
@@ -50,120 +56,139 @@ const entry = new URL(import.meta.url.endsWith(".ts") ? "./ThreadMain.ts" : "./T
 
 /** One thread of the pool, and the job it runs now. */
 interface Thread {
-  readonly id: number
-  readonly send: (message: Run) => Effect.Effect<void, unknown>
+  readonly worker: WorkerThreads.Worker
   /** Done, with why, once the thread has ended. */
   readonly ended: Deferred.Deferred<string>
+  /** Whether it said `Ready` (the module loaded and its layer built). */
+  ready: boolean
   job:
     | { readonly done: Deferred.Deferred<Threads.ThreadOutcome>; readonly progress: CurrentJob.ProgressSink }
     | undefined
 }
 
-/** A thread could not start (its module or layer failed): the job that waited for it fails. */
-class ThreadStartFailed extends Data.TaggedError("ThreadStartFailed")<{ readonly reason: string }> {}
-
-/** Why a thread ended, from the platform's failure (its exit code, or the error that killed it). */
-const endedBecause = (cause: Cause.Cause<unknown>): string => {
-  const error = Cause.squash(cause) as { readonly reason?: { readonly message?: unknown; readonly cause?: unknown } }
-  const reason = error?.reason
-  const inner = reason?.cause instanceof Error ? `: ${reason.cause.name}: ${reason.cause.message}` : ""
-  return typeof reason?.message === "string" ? `${reason.message}${inner}` : String(Cause.pretty(cause))
+/** A waiting job's answer when no thread could start (the module or its layer failed in one). */
+interface StartFailed {
+  readonly _tag: "StartFailed"
+  readonly reason: string
 }
+
+/** How long a thread that could not start waits before the next try. */
+const RestartDelay = "1 second"
+
+/** How long a closing thread may take to close the module's services before it is terminated. */
+const CloseGrace = "5 seconds"
 
 const make = Effect.fnUntraced(function* (options: Options) {
   const module: ThreadData["module"] = typeof options.module === "string" ? options.module : options.module.href
-  const spawned = new Map<number, WorkerThreads.Worker>()
-  const spawn = (id: number) => {
-    const worker = new WorkerThreads.Worker(entry, { workerData: { module } satisfies ThreadData, name: `verk-${id}` })
-    spawned.set(id, worker)
-    worker.once("exit", () => spawned.delete(id))
-    return worker
-  }
-  const platform = yield* Layer.build(NodeWorker.layer(spawn))
-  const scope = yield* Effect.scope
-  let nextId = 0
-  let pool: Pool.Pool<Thread, ThreadStartFailed> | undefined
+  const size = options.size ?? availableParallelism()
+  // Idle threads, and a failed start's answer for a waiting job; taken one at a time, in order.
+  const idle = yield* Queue.unbounded<Thread | StartFailed>()
+  const live = new Set<Thread>()
+  let closing = false
+  const fibers = yield* FiberSet.make()
+  const runFork = yield* FiberSet.runtime(fibers)<never>()
 
-  // The thread has ended: its job (if any) fails, and it leaves the pool (forked: this runs in
-  // the thread's own fiber, which leaving the pool interrupts).
-  const ended = (thread: Thread, reason: string) =>
-    Effect.suspend(() => {
-      Deferred.doneUnsafe(thread.ended, Effect.succeed(reason))
+  /** A new thread; it joins `idle` once it says `Ready`, and is replaced once it ends. */
+  const start = (): void => {
+    const worker = new WorkerThreads.Worker(entry, { workerData: { module } satisfies ThreadData })
+    const thread: Thread = { worker, ended: Deferred.makeUnsafe<string>(), ready: false, job: undefined }
+    live.add(thread)
+    let crash: Error | undefined
+    worker.on("message", (message: FromThread) => {
+      if (message._tag === "Ready") {
+        thread.ready = true
+        Queue.offerUnsafe(idle, thread)
+      } else if (message._tag === "Progress") {
+        thread.job && runFork(thread.job.progress({ percent: message.percent, message: message.message }))
+      } else if (thread.job !== undefined) {
+        Deferred.doneUnsafe(thread.job.done, Exit.succeed(message.outcome))
+      }
+    })
+    worker.on("error", (error) => (crash = error))
+    worker.once("exit", (code) => {
+      live.delete(thread)
+      const reason = crash === undefined ? `it exited with code ${code}` : `it crashed: ${crash.name}: ${crash.message}`
+      Deferred.doneUnsafe(thread.ended, Exit.succeed(reason))
       const job = thread.job
       if (job !== undefined) {
         const failure = { errorClass: ThreadExitedClass, message: `the job's worker thread ended: ${reason}` }
-        Deferred.doneUnsafe(job.done, Effect.succeed({ _tag: "Failure", failure }))
+        Deferred.doneUnsafe(job.done, Exit.succeed<Threads.ThreadOutcome>({ _tag: "Failure", failure }))
       }
-      return pool === undefined ? Effect.void : Effect.forkIn(Pool.invalidate(pool, thread), scope)
+      if (closing) return
+      if (thread.ready) return start()
+      // It never started: a job waiting for a thread learns why, and the next try waits a little.
+      Queue.offerUnsafe(idle, { _tag: "StartFailed", reason })
+      runFork(
+        Effect.andThen(
+          Effect.logError(`A worker thread could not start (${reason}); trying again in ${RestartDelay}`),
+          Effect.delay(Effect.sync(start), RestartDelay),
+        ),
+      )
     })
-
-  const onMessage = (thread: Thread, message: FromThread): Effect.Effect<void> => {
-    const job = thread.job
-    if (job === undefined) return Effect.void
-    if (message._tag === "Progress") return job.progress({ percent: message.percent, message: message.message })
-    return Deferred.succeed(job.done, message.outcome)
   }
 
-  const acquire = Effect.gen(function* () {
-    const id = nextId++
-    const backing = yield* EffectWorker.WorkerPlatform.use((platform) => platform.spawn<FromThread, Run>(id)).pipe(
-      Effect.provideContext(platform),
-      Effect.mapError((error) => new ThreadStartFailed({ reason: error.message })),
-    )
-    const ready = Deferred.makeUnsafe<void>()
-    const thread: Thread = { id, send: backing.send, ended: Deferred.makeUnsafe<string>(), job: undefined }
-    yield* backing
-      .run((message) => onMessage(thread, message), { onSpawn: Deferred.succeed(ready, undefined) })
-      .pipe(
-        Effect.catchCause((cause) => ended(thread, endedBecause(cause))),
-        Effect.provideContext(platform),
-        Effect.forkScoped,
+  yield* Effect.addFinalizer(() =>
+    Effect.suspend(() => {
+      closing = true
+      // Idle by now (the runtime closed first): each closes its services, or is terminated.
+      return Effect.forEach(
+        [...live],
+        (thread) => {
+          thread.worker.postMessage({ _tag: "Close" } satisfies ToThread)
+          return Effect.timeoutOption(Deferred.await(thread.ended), CloseGrace).pipe(
+            Effect.andThen(Effect.promise(() => thread.worker.terminate())),
+          )
+        },
+        { concurrency: "unbounded", discard: true },
       )
-    const started = yield* Effect.raceFirst(Effect.as(Deferred.await(ready), undefined), Deferred.await(thread.ended))
-    if (started !== undefined) return yield* new ThreadStartFailed({ reason: started })
-    return thread
-  })
-
-  const threads = yield* Pool.make({ acquire, size: options.size ?? availableParallelism() })
-  pool = threads
-  // Started before the node takes jobs: a module that fails in a thread is reported now.
-  yield* Effect.scoped(Pool.get(threads)).pipe(
-    Effect.catch((error) => Effect.logError(`Worker threads cannot start; threaded jobs will fail: ${error.reason}`)),
+    }),
   )
+  for (let n = 0; n < size; n++) start()
+
+  /** An idle thread (skipping any that ended while idle: their replacements are on the way). */
+  const take: Effect.Effect<Thread | StartFailed> = Effect.flatMap(Queue.take(idle), (taken) =>
+    "_tag" in taken || !Deferred.isDoneUnsafe(taken.ended) ? Effect.succeed(taken) : take,
+  )
+
+  // Started before the node takes jobs: a module that fails in a thread is reported now.
+  const first = yield* take
+  if ("_tag" in first) yield* Effect.logError(`Worker threads cannot start; threaded jobs will fail: ${first.reason}`)
+  else Queue.offerUnsafe(idle, first)
 
   /** Ends the thread now, whatever it runs (a synchronous loop included), and waits until it has. */
   const terminate = (thread: Thread) =>
     Effect.andThen(
-      Effect.promise(() => spawned.get(thread.id)?.terminate() ?? Promise.resolve(0)),
+      Effect.promise(() => thread.worker.terminate()),
       Deferred.await(thread.ended),
     )
 
   const perform = (request: Threads.ThreadRequest): Effect.Effect<Threads.ThreadOutcome, Cause.TimeoutError> =>
-    Effect.scoped(
-      Effect.gen(function* () {
-        const thread = yield* Pool.get(threads)
+    Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(take), (taken) => {
+        if ("_tag" in taken) {
+          const failure = {
+            errorClass: ThreadStartFailedClass,
+            message: `no worker thread could start: ${taken.reason}`,
+          }
+          return Effect.succeed<Threads.ThreadOutcome>({ _tag: "Failure", failure })
+        }
+        const thread = taken
         const done = Deferred.makeUnsafe<Threads.ThreadOutcome>()
         thread.job = { done, progress: request.progress }
-        yield* Scope.addFinalizer(
-          yield* Effect.scope,
-          Effect.sync(() => (thread.job = undefined)),
+        thread.worker.postMessage({ _tag: "Run", worker: request.worker, payload: request.payload } satisfies ToThread)
+        const answer = Deferred.await(done)
+        return restore(request.timeout === undefined ? answer : Effect.timeout(answer, request.timeout)).pipe(
+          Effect.onExit((exit) => {
+            thread.job = undefined
+            // Answered: back to the idle threads. Timed out or interrupted: it may still run, so it ends.
+            if (Exit.isSuccess(exit) && !Deferred.isDoneUnsafe(thread.ended)) {
+              Queue.offerUnsafe(idle, thread)
+              return Effect.void
+            }
+            return Exit.isSuccess(exit) ? Effect.void : terminate(thread)
+          }),
         )
-        // A thread that ended while idle answers at once (see `ended`); the job is retried.
-        if (Deferred.isDoneUnsafe(thread.ended)) yield* ended(thread, "before the job started")
-        yield* Effect.catchCause(
-          thread.send({ _tag: "Run", worker: request.worker, payload: request.payload }),
-          (cause) => ended(thread, endedBecause(cause)),
-        )
-        const answer = Deferred.await(done).pipe(Effect.onInterrupt(() => terminate(thread)))
-        return yield* request.timeout === undefined ? answer : Effect.timeout(answer, request.timeout)
       }),
-    ).pipe(
-      Effect.catchTag("ThreadStartFailed", (error) =>
-        Effect.succeed<Threads.ThreadOutcome>({
-          _tag: "Failure",
-          failure: { errorClass: ThreadStartFailedClass, message: `no worker thread could start: ${error.reason}` },
-        }),
-      ),
     )
 
   return Threads.ThreadRunner.of({ perform })
