@@ -40,8 +40,10 @@ export interface Done {
 /** What a thread sends. */
 export type FromThread = Ready | Progress | Done
 
-/** What the module the thread loads is given as (`workerData`). */
+/** What a thread is started with (`workerData`). */
 export interface ThreadData {
   /** The module's file URL or path. */
   readonly module: string
+  /** The node's compile cache directory, when it has one (`module.getCompileCacheDir`). */
+  readonly compileCache: string | undefined
 }

@@ -20,7 +20,8 @@
  * fixed 5 seconds before it terminates, which a spinning thread never reads, so the raw `Worker`
  * had to be kept beside them for the timeout anyway; and a start that fails, an exit code and a
  * crash's error all reach the caller as one `WorkerError`. The plain port is shorter than that.
-  */
+ */
+import Module from "node:module"
 import { availableParallelism } from "node:os"
 import * as WorkerThreads from "node:worker_threads"
 import { type CurrentJob, Threads } from "@verk/core"
@@ -90,7 +91,8 @@ const make = Effect.fnUntraced(function* (options: Options) {
 
   /** A new thread; it joins `idle` once it says `Ready`, and is replaced once it ends. */
   const start = (): void => {
-    const worker = new WorkerThreads.Worker(entry, { workerData: { module } satisfies ThreadData })
+    const workerData: ThreadData = { module, compileCache: Module.getCompileCacheDir?.() }
+    const worker = new WorkerThreads.Worker(entry, { workerData })
     const thread: Thread = { worker, ended: Deferred.makeUnsafe<string>(), ready: false, job: undefined }
     live.add(thread)
     let crash: Error | undefined
