@@ -15,7 +15,8 @@
  * thread where the typed error lives.
  *
  * With no runner provided, a threaded worker's jobs fail with `ThreadsUnavailable` and are retried
- * (a node started with one may take them), and the node says so once at start.
+ * (a node started with one may take them), and the node says so once at start. The testing kit's
+ * real mode provides `layerInProcess`, which runs them in the node through the same path.
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -23,13 +24,22 @@ import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Result from "effect/Result"
-import type { ProgressSink } from "./CurrentJob.ts"
+import { Client } from "./Client.ts"
+import { CurrentJob, type ProgressSink } from "./CurrentJob.ts"
 import * as Decide from "./internal/Decide.ts"
 import { describeFailure } from "./internal/Failure.ts"
 import { ThreadFailure } from "./internal/ThreadFailure.ts"
-import type * as Job from "./Job.ts"
-import type { RegisteredWorker } from "./Worker.ts"
+import * as Job from "./Job.ts"
+import {
+  type AnyWorker,
+  layerRegistry,
+  type RegisteredWorker,
+  type ServicesOf,
+  UnknownJobClass,
+  WorkerRegistry,
+} from "./Worker.ts"
 import type { Worker } from "./WorkerDefinition.ts"
 
 /** A failure that crossed from a worker thread: its `name` and `message` are the original's. */
@@ -137,3 +147,39 @@ export const perform = <R>(
     : Effect.flatMap(threads.perform({ worker: worker.name, payload, progress, timeout: worker.timeout }), (outcome) =>
         toExit(worker, outcome),
       )
+
+/**
+ * A `ThreadRunner` that runs the jobs in the node's own event loop, through the same plain-data
+ * path as a thread (decoded from the wire text, settled into an outcome): the testing kit's real
+ * mode uses it, so that threaded workers run under `TestClock`. It isolates nothing: a synchronous
+ * loop blocks the node, and the timeout interrupts the job only where it yields.
+ */
+export const layerInProcess = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
+  workers: Workers,
+): Layer.Layer<ThreadRunner, never, Client | ServicesOf<Workers>> =>
+  Layer.effect(
+    ThreadRunner,
+    Effect.gen(function* () {
+      const registry = yield* Effect.provide(WorkerRegistry, layerRegistry(workers))
+      const client = yield* Client
+      const perform = (request: ThreadRequest): Effect.Effect<ThreadOutcome, Cause.TimeoutError> => {
+        const decoded = Job.decodeResult(request.payload)
+        if (Result.isFailure(decoded)) {
+          return Effect.succeed({ _tag: "Failure", failure: { errorClass: "MalformedJob", message: decoded.failure.reason } })
+        }
+        const job = decoded.success
+        const worker = registry.lookup(request.worker)
+        if (worker === undefined) {
+          const error = new UnknownJobClass({ className: request.worker })
+          return Effect.succeed({ _tag: "Failure", failure: { errorClass: error._tag, message: error.message } })
+        }
+        const current = CurrentJob.fromJob(job, request.progress)
+        const run = Effect.suspend(() =>
+          worker.run(job.args).pipe(Effect.provideService(CurrentJob, current), Effect.provideService(Client, client)),
+        )
+        const settled = Effect.map(Effect.exit(run), (exit) => settle(job, worker, exit))
+        return request.timeout === undefined ? settled : Effect.timeout(settled, request.timeout)
+      }
+      return ThreadRunner.of({ perform })
+    }),
+  )
