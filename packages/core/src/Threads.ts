@@ -165,7 +165,10 @@ export const layerInProcess = <const Workers extends ReadonlyArray<AnyWorker<unk
       const perform = (request: ThreadRequest): Effect.Effect<ThreadOutcome, Cause.TimeoutError> => {
         const decoded = Job.decodeResult(request.payload)
         if (Result.isFailure(decoded)) {
-          return Effect.succeed({ _tag: "Failure", failure: { errorClass: "MalformedJob", message: decoded.failure.reason } })
+          return Effect.succeed({
+            _tag: "Failure",
+            failure: { errorClass: "MalformedJob", message: decoded.failure.reason },
+          })
         }
         const job = decoded.success
         const worker = registry.lookup(request.worker)
