@@ -42,7 +42,7 @@ export interface Options {
    * `new URL("./workers.ts", import.meta.url)` names a module beside the caller.
    */
   readonly module: URL | string
-  /** How many threads; the machine's available parallelism when absent. */
+  /** How many threads (at least one); the machine's available parallelism when absent. */
   readonly size?: number | undefined
 }
 
@@ -81,7 +81,7 @@ const CloseGrace = "5 seconds"
 
 const make = Effect.fnUntraced(function* (options: Options) {
   const module: ThreadData["module"] = typeof options.module === "string" ? options.module : options.module.href
-  const size = options.size ?? availableParallelism()
+  const size = Math.max(1, Math.floor(options.size ?? availableParallelism()))
   // Idle threads, and a failed start's answer for a waiting job; taken one at a time, in order.
   const idle = yield* Queue.unbounded<Thread | StartFailed>()
   const live = new Set<Thread>()
