@@ -12,6 +12,7 @@ import type { Worker } from "../../packages/core/src/Worker.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
 import { deleteNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
 import { Exit, Fence, LongSpin, Mark, Spin, Threaded } from "./fixtures/threaded.ts"
+import { Unstartable } from "./fixtures/threadLayerFails.ts"
 import { startVerk } from "./support.ts"
 
 const namespaces: Array<string> = []
@@ -45,10 +46,10 @@ interface Retried {
 }
 
 /** A node of one worker thread on a fresh namespace, and what the test reads and writes there. */
-const setup = async () => {
+const setup = async (module = "test/cli/fixtures/threaded.ts") => {
   const namespace = uniqueNamespace()
   namespaces.push(namespace)
-  const node = startVerk(["run", "test/cli/fixtures/threaded.ts"], {
+  const node = startVerk(["run", module], {
     REDIS_URL: redisUrl(),
     VERK_NAMESPACE: namespace,
     VERK_THREADS: "1",
@@ -138,6 +139,19 @@ describe("jobs in worker threads", () => {
     const ended = await until("the loop to end", () => mark("after:l"))
     expect(ended - started).toBeGreaterThanOrEqual(4000)
     expect(await retried(jid)).toBeUndefined()
+  })
+})
+
+describe("a module whose layer fails in a worker thread", () => {
+  it("is reported at start, and its threaded jobs fail with Verk::ThreadStartFailed and are retried", async () => {
+    const { node, enqueue, retried } = await setup("test/cli/fixtures/threadLayerFails.ts")
+    await node.waitFor("Worker threads cannot start")
+    expect(node.stdout() + node.stderr()).toContain("no license server reachable from this thread")
+    const jid = await enqueue(Unstartable, [])
+    const job = await until("the job in the retry set", () => retried(jid))
+    expect(job.error_class).toBe("Verk::ThreadStartFailed")
+    expect(job.error_message).toContain("exited with code 1")
+    expect(node.child.exitCode).toBeNull()
   })
 })
 

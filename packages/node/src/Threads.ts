@@ -86,6 +86,8 @@ const make = Effect.fnUntraced(function* (options: Options) {
   const idle = yield* Queue.unbounded<Thread | StartFailed>()
   const live = new Set<Thread>()
   let closing = false
+  // How many jobs wait for a thread: only they hear of a thread that could not start.
+  let waiting = 0
   const fibers = yield* FiberSet.make()
   const runFork = yield* FiberSet.runtime(fibers)<never>()
 
@@ -119,7 +121,7 @@ const make = Effect.fnUntraced(function* (options: Options) {
       if (closing) return
       if (thread.ready) return start()
       // It never started: a job waiting for a thread learns why, and the next try waits a little.
-      Queue.offerUnsafe(idle, { _tag: "StartFailed", reason })
+      if (waiting > 0) Queue.offerUnsafe(idle, { _tag: "StartFailed", reason })
       runFork(
         Effect.andThen(
           Effect.logError(`A worker thread could not start (${reason}); trying again in ${RestartDelay}`),
@@ -148,9 +150,16 @@ const make = Effect.fnUntraced(function* (options: Options) {
   for (let n = 0; n < size; n++) start()
 
   /** An idle thread (skipping any that ended while idle: their replacements are on the way). */
-  const take: Effect.Effect<Thread | StartFailed> = Effect.flatMap(Queue.take(idle), (taken) =>
-    "_tag" in taken || !Deferred.isDoneUnsafe(taken.ended) ? Effect.succeed(taken) : take,
-  )
+  const take: Effect.Effect<Thread | StartFailed> = Effect.suspend(() => {
+    waiting++
+    return Effect.flatMap(
+      Effect.ensuring(
+        Queue.take(idle),
+        Effect.sync(() => waiting--),
+      ),
+      (taken) => ("_tag" in taken || !Deferred.isDoneUnsafe(taken.ended) ? Effect.succeed(taken) : take),
+    )
+  })
 
   // Started before the node takes jobs: a module that fails in a thread is reported now.
   const first = yield* take
@@ -177,6 +186,11 @@ const make = Effect.fnUntraced(function* (options: Options) {
         const thread = taken
         const done = Deferred.makeUnsafe<Threads.ThreadOutcome>()
         thread.job = { done, progress: request.progress }
+        if (Deferred.isDoneUnsafe(thread.ended)) {
+          // It ended between the take and now: the job fails (retried) rather than wait for nobody.
+          const failure = { errorClass: ThreadExitedClass, message: "the job's worker thread ended before the job" }
+          Deferred.doneUnsafe(done, Exit.succeed<Threads.ThreadOutcome>({ _tag: "Failure", failure }))
+        }
         thread.worker.postMessage({ _tag: "Run", worker: request.worker, payload: request.payload } satisfies ToThread)
         const answer = Deferred.await(done)
         return restore(request.timeout === undefined ? answer : Effect.timeout(answer, request.timeout)).pipe(
