@@ -1,12 +1,14 @@
 /**
  * Jobs in worker threads under a real `verk run` (one thread: VERK_THREADS=1), marks in Redis
  * written by the jobs themselves (test/cli/fixtures/threaded.ts): a synchronous loop past its
- * timeout is stopped there, `process.exit` ends only its thread, and the node's own loops run on
- * while a thread spins. What did not happen is fenced by a later mark, never by a sleep alone.
+ * timeout is stopped there, `process.exit` ends only its thread, the node's own loops run on
+ * while a thread spins, a cancel terminates the thread, and a layer that fails in the threads
+ * fails their jobs (retried). What did not happen is fenced by a later mark, never by a sleep.
  */
-import { Effect, Layer } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import { Redis } from "ioredis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import * as Cancel from "../../packages/core/src/Cancel.ts"
 import * as Client from "../../packages/core/src/Client.ts"
 import type { Worker } from "../../packages/core/src/Worker.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
@@ -74,7 +76,7 @@ const setup = async (module = "test/cli/fixtures/threaded.ts") => {
       .find((job) => job.jid === jid)
   /** The node's last heartbeat (Sidekiq's process hash), epoch milliseconds. */
   const beat = async () => Number(await redis.hget(`${namespace}:${id}`, "beat")) * 1000
-  return { node, enqueue, marks, mark, retried, beat }
+  return { node, namespace, enqueue, marks, mark, retried, beat }
 }
 
 describe("jobs in worker threads", () => {
@@ -139,6 +141,31 @@ describe("jobs in worker threads", () => {
     const ended = await until("the loop to end", () => mark("after:l"))
     expect(ended - started).toBeGreaterThanOrEqual(4000)
     expect(await retried(jid)).toBeUndefined()
+  })
+})
+
+describe("cancelling a threaded job", () => {
+  it("terminates its thread at once: its write after the loop never happens, and a new thread takes the next job", async () => {
+    const { node, namespace, enqueue, mark, marks } = await setup()
+    const jid = await enqueue(LongSpin, ["c", 5000])
+    const started = await until("the loop to start", () => mark("start:c"))
+    await enqueue(Fence, ["c", 6500])
+    const runtime = ManagedRuntime.make(RedisStore.layer({ url: redisUrl(), namespace }))
+    try {
+      const result = await runtime.runPromise(Cancel.cancel(jid))
+      expect(result._tag).toBe("Interrupted")
+    } finally {
+      await runtime.dispose()
+    }
+    await node.waitFor(new RegExp(`cancelled LongSpin ${jid} after \\d+ ms`))
+    // The run ended well before its 5 s loop would have: the thread was terminated, not awaited.
+    const ranFor = Number(new RegExp(`cancelled LongSpin ${jid} after (\\d+) ms`).exec(node.stdout())?.[1])
+    expect(ranFor).toBeLessThan(4000)
+    await enqueue(Threaded, ["next"])
+    await until("a threaded job after the cancel", () => findThreaded(marks, "next"))
+    const fenced = await until("the fence", () => mark("fence:c"))
+    expect(fenced - started).toBeGreaterThan(5000)
+    expect(Object.keys(await marks())).not.toContain("after:c")
   })
 })
 

@@ -18,6 +18,7 @@
  * With `OTEL_EXPORTER_OTLP_ENDPOINT` set, spans are exported over OTLP (Tracing.ts) from the
  * module's import to the last job's, and flushed once the runtime has shut down.
  */
+import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import { Shutdown, Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
@@ -53,9 +54,8 @@ const threadPool = Effect.fnUntraced(function* (module: string, workers: Readonl
   if (threaded.length === 0) return Layer.empty
   const size = Option.getOrUndefined(yield* Config.option(Config.Int("VERK_THREADS")))
   const Threads = yield* Effect.promise(() => import("../Threads.ts"))
-  yield* Effect.logInfo(
-    `running ${threaded.map((worker) => worker.name).join(", ")} in ${size ?? "one per CPU"} worker threads`,
-  )
+  const count = size === undefined ? `${availableParallelism()}` : `${Math.max(1, size)}`
+  yield* Effect.logInfo(`running ${threaded.map((worker) => worker.name).join(", ")} in ${count} worker threads`)
   return Threads.layer({ module: resolve(module), size })
 })
 
