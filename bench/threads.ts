@@ -107,7 +107,7 @@ export const section = (figures: ThreadFigures): Section => {
       row(
         "A worker thread's cost per job",
         perJob(threaded.cpu - here.cpu),
-        "CPU, threaded minus in the event loop: structured clone, messages, the thread's decode",
+        "CPU, threaded minus in the event loop: messages, the thread's decode, and smaller fetches (jobs wait for a thread in their slots)",
       ),
       row("In the event loop: redis-server CPU", perJob(here.redis)),
       row("In worker threads: redis-server CPU", perJob(threaded.redis)),
