@@ -92,16 +92,23 @@ describe("the testing kit's real mode runs threaded workers through the threads'
     }).pipe(Effect.provide(layer)),
   )
 
-  it.effect("a typed failure keeps its class and fields; retryable's no, decided where the error is, buries it", () =>
-    Effect.gen(function* () {
-      const job = yield* Client.enqueue(Charge, ["stolen", 250])
-      yield* TestClock.adjust("1 second")
-      const [dead] = yield* Testing.dead
-      assert.strictEqual(dead?.jid, job.jid)
-      assert.strictEqual(dead?.error_class, "Declined")
-      assert.include(dead?.error_message ?? "", "card: stolen")
-      assert.lengthOf(yield* Testing.retries, 0)
-    }).pipe(Effect.provide(layer)),
+  it.effect(
+    "a typed failure keeps its class, fields and encoded value; retryable's no, decided where the error is, buries it",
+    () =>
+      Effect.gen(function* () {
+        const job = yield* Client.enqueue(Charge, ["stolen", 250])
+        yield* TestClock.adjust("1 second")
+        const [dead] = yield* Testing.dead
+        assert.strictEqual(dead?.jid, job.jid)
+        assert.strictEqual(dead?.error_class, "Declined")
+        assert.include(dead?.error_message ?? "", "card: stolen")
+        assert.lengthOf(yield* Testing.retries, 0)
+        // The typed error crossed encoded by the worker's `error` schema, and is kept as such.
+        const record = JSON.parse((yield* ResultStore.use((store) => store.readResult(job.jid))) ?? "null")
+        assert.strictEqual(record?.status, "died")
+        assert.strictEqual(record?.errorClass, "Declined")
+        assert.deepStrictEqual(record?.error, { _tag: "Declined", card: "stolen" })
+      }).pipe(Effect.provide(layer)),
   )
 
   it.effect("any other failure is retried with its own class and message", () =>
