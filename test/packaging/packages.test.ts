@@ -154,11 +154,13 @@ describe("the README's Install", () => {
 })
 
 describe("the tarballs", () => {
-  it("carry what each package adds: core's testing kit, redis's Lua module, node's bin", () => {
+  it("carry what each package adds: core's testing kit, redis's Lua module, node's bin and health thread", () => {
     expect(files.get("core")).toContain("dist/testing.js")
     expect(files.get("core")).toContain("dist/testing.d.ts")
     expect(files.get("redis")).toContain("dist/luaSources.js")
     expect(files.get("node")).toContain("dist/bin.js")
+    // The /healthz thread's entry, loaded by file (HealthServer.ts), not imported.
+    expect(files.get("node")).toContain("dist/HealthThread.js")
     expect(files.get("node")).not.toContain("dist/demo.js")
   })
 
@@ -231,15 +233,22 @@ describe("a scratch app installing the packed tarballs", { timeout: 2 * Minutes 
     }
   })
 
-  it("runs the installed verk bin: --help, and run of the typed module example (workers.ts), enqueue and stats", async () => {
+  it("runs the installed verk bin: --help, and run of the typed module example (workers.ts) with /healthz, enqueue and stats", async () => {
     const verk = join(app, "node_modules/.bin/verk")
     const help = await check(verk, ["--help"], { cwd: app })
     for (const command of ["run", "enqueue", "stats"]) assert.include(help.stdout, command)
 
     const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace(), VERK_QUEUES: "default:2" }
-    const worker = startUntil(verk, ["run", "./workers.ts"], { cwd: app, env }, "running CreditAccount")
+    const healthPort = await freePort()
+    const args = ["run", "./workers.ts", "--health-port", String(healthPort)]
+    const worker = startUntil(verk, args, { cwd: app, env }, "running CreditAccount")
     try {
       await worker.ready
+      // /healthz from its thread, whose entry file resolves in dist.
+      await waitFor(() => worker.output().includes("serving /healthz"), worker.output)
+      const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`)
+      assert.strictEqual(health.status, 200, worker.output())
+      assert.include(await health.json(), { healthy: true })
       const jid = (await check(verk, ["enqueue", "CreditAccount", '["acct-7", 250]'], { cwd: app, env })).stdout.trim()
       assert.match(jid, /^[0-9a-f]{24}$/)
       // workers.ts's default export is a Verk.module: its layer's Accounts service runs the job.

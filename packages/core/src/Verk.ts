@@ -14,6 +14,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberMap from "effect/FiberMap"
 import * as Layer from "effect/Layer"
+import * as Result from "effect/Result"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -32,6 +33,7 @@ import * as QueueSupervisor from "./internal/QueueSupervisor.ts"
 import * as Recovery from "./internal/Recovery.ts"
 import * as Scheduler from "./internal/Scheduler.ts"
 import { WakeUp } from "./internal/WakeUp.ts"
+import * as Job from "./Job.ts"
 import * as Periodic from "./Periodic.ts"
 import * as Settings from "./Settings.ts"
 import * as Stats from "./Stats.ts"
@@ -54,6 +56,16 @@ export interface Health {
   }
 }
 
+/** A job running on this node, as `Verk.running` lists it. */
+export interface RunningJob {
+  readonly queue: string
+  /** Absent for a payload that is no job (it is on its way to the dead set). */
+  readonly jid: string | undefined
+  readonly className: string | undefined
+  /** When this node started it (epoch milliseconds, by the node's Clock). */
+  readonly startedMillis: number
+}
+
 /** What a running node offers: its queues, their stats, its health and its events. */
 export interface VerkShape {
   readonly nodeId: string
@@ -68,6 +80,8 @@ export interface VerkShape {
   readonly queueStats: Effect.Effect<ReadonlyArray<QueueSupervisor.QueueStats>>
   /** Whether this node is connected, heartbeating and running its loops. */
   readonly health: Effect.Effect<Health>
+  /** The jobs running on this node now, oldest first (the event-loop watchdog names them). */
+  readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
   /** Events from now on; `subscribe` first when nothing may be missed. Each stream is one reader. */
   readonly events: Stream.Stream<Events.VerkEvent>
   readonly subscribe: Effect.Effect<Stream.Stream<Events.VerkEvent>, never, Scope.Scope>
@@ -175,14 +189,13 @@ const make = Effect.gen(function* () {
   yield* Effect.addFinalizer(() => leave)
 
   // Suspended: `handles` changes as queues come and go.
-  const liveness = yield* Heartbeat.run(
-    Effect.suspend(() =>
-      Effect.map(
-        Effect.forEach([...handles.values()], (handle) => handle.running),
-        (all) => all.flat(),
-      ),
+  const leases = Effect.suspend(() =>
+    Effect.map(
+      Effect.forEach([...handles.values()], (handle) => handle.running),
+      (all) => all.flat(),
     ),
   )
+  const liveness = yield* Heartbeat.run(leases)
 
   const queues = yield* FiberMap.make<string, never>()
 
@@ -251,6 +264,14 @@ const make = Effect.gen(function* () {
       Effect.map((stats) => [...stats].sort((a, b) => a.queue.localeCompare(b.queue))),
     ),
     health,
+    running: Effect.map(leases, (jobs) =>
+      jobs
+        .map(({ queue, raw, startedMillis }): RunningJob => {
+          const job = Job.decodeCommon(raw) ?? Result.getOrUndefined(Job.decodeResult(raw))
+          return { queue, jid: job?.jid, className: job?.class, startedMillis }
+        })
+        .sort((a, b) => a.startedMillis - b.startedMillis),
+    ),
     events: events.stream,
     subscribe: events.subscribe,
   } satisfies VerkShape

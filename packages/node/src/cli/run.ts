@@ -20,11 +20,12 @@
  */
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
-import { Shutdown, Verk, type Worker } from "@verk/core"
+import { Settings, Shutdown, Verk, type Worker } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import { Argument, Command, Flag } from "effect/cli"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -78,6 +79,14 @@ export const run = Command.make(
       Flag.withFallbackConfig(Config.String("VERK_HEALTH_HOST")),
       Flag.withDefault("127.0.0.1"),
     ),
+    loopBlockedLimit: Flag.String("loop-blocked-limit").pipe(
+      Flag.withDescription(
+        "with --health-port: /healthz answers 503, and the block is logged, once the event loop is blocked this long, such as 10s (VERK_LOOP_BLOCKED_LIMIT; default: 3 heartbeat intervals)",
+      ),
+      Flag.withSchema(Settings.IntervalFromString),
+      Flag.withFallbackConfig(Config.schema(Settings.IntervalFromString, "VERK_LOOP_BLOCKED_LIMIT")),
+      Flag.optional,
+    ),
     webPort: portFlag("web-port", "VERK_WEB_PORT").pipe(
       Flag.withDescription("serve Verk Web, the dashboard, on this port beside the worker (VERK_WEB_PORT)"),
       Flag.optional,
@@ -85,7 +94,7 @@ export const run = Command.make(
     webHost: hostFlag("web-host", "VERK_WEB_HOST"),
     webAllowedHosts: allowedHostsFlag("web-allowed-hosts"),
   },
-  Effect.fn(function* ({ module, healthPort, healthHost, webPort, webHost, webAllowedHosts }) {
+  Effect.fn(function* ({ module, healthPort, healthHost, loopBlockedLimit, webPort, webHost, webAllowedHosts }) {
     const { workers, layer, periodic } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
@@ -107,14 +116,30 @@ export const run = Command.make(
       periodic,
       ...environment.settings,
     }).pipe(Layer.provideMerge(Shutdown.layer), Layer.provide(threads)) // a second Ctrl-C stops at once (NodeProcess.serveWith)
+    // Three heartbeats unless told: a loop blocked that long has missed its heartbeat too.
+    const blockedLimit = Option.getOrElse(loopBlockedLimit, () =>
+      Duration.times(environment.settings.heartbeatInterval, 3),
+    )
     const health = Option.match(healthPort, {
       onNone: () => Effect.void,
       onSome: (port) =>
         // Loaded only when asked for: an HTTP server a worker without `--health-port` does not hold.
         Effect.promise(() => import("../HealthServer.ts")).pipe(
-          Effect.flatMap((HealthServer) => Layer.build(HealthServer.layer({ port, host: healthHost }))),
+          Effect.flatMap((HealthServer) =>
+            Layer.build(
+              HealthServer.layer({
+                port,
+                host: healthHost,
+                loopBlockedLimit: blockedLimit,
+              }),
+            ),
+          ),
           Effect.mapError((error) => new HealthPortUnavailable({ host: healthHost, port, error })),
-          Effect.andThen(Effect.logInfo(`serving /healthz on http://${healthHost}:${port}`)),
+          Effect.andThen(
+            Effect.logInfo(
+              `serving /healthz on http://${healthHost}:${port} (503 once the event loop is blocked for ${Duration.format(blockedLimit)})`,
+            ),
+          ),
         ),
     })
     const web = Option.match(webPort, {
