@@ -16,7 +16,9 @@
  *                                         sections: drain (1), latency (2–4), idle-load (5),
  *                                         memory (6's long-running process), scale-out (7),
  *                                         cluster (8), startup (9), matrix (the workload matrix),
- *                                         unique (10: a unique enqueue against a plain one)
+ *                                         unique (10: a unique enqueue against a plain one),
+ *                                         threads (11: a no-op job in a worker thread against one
+ *                                         in the event loop)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -32,6 +34,7 @@ import { type Row, renderTable, type Section, type System, type SystemId, toJson
 import * as Sidekiq from "./sidekiq.ts"
 import * as Startup from "./startup.ts"
 import { awaitConnectionsClosed, connectAdmin, fmtInt, percentile } from "./support.ts"
+import * as ThreadCost from "./threads.ts"
 import * as UniqueEnqueue from "./uniqueEnqueue.ts"
 import * as Verk from "./verk.ts"
 import * as WorkloadMatrix from "./workloadMatrix.ts"
@@ -52,6 +55,7 @@ const Phases = [
   "startup",
   "matrix",
   "unique",
+  "threads",
 ] as const
 type Phase = (typeof Phases)[number]
 /** BENCH_ONLY's phases; every phase when it is unset or empty. */
@@ -300,6 +304,15 @@ const main = async () => {
       ? await (async () => {
           await fresh(admin, "Verk: enqueue against enqueueUnique, one call at a time")
           return UniqueEnqueue.runUniqueEnqueue({ url: server.url, admin, calls: quick ? 1_000 : 10_000 })
+        })()
+      : undefined
+
+    // Section 11: a no-op job in a worker thread against one in the event loop (threads.ts).
+    const threadCost = runs("threads")
+      ? await (async () => {
+          const { jobs, threads } = ThreadCost.plan(quick)
+          await fresh(admin, `Verk: ${jobs} no-op jobs in the event loop, then in ${threads} worker threads`)
+          return ThreadCost.run({ url: server.url, admin, jobs, threads })
         })()
       : undefined
 
@@ -560,6 +573,7 @@ const main = async () => {
       ...(clusterScaleOut === undefined ? [] : [ClusterScaleOut.section(clusterScaleOut, cpus.length)]),
       ...(startup === undefined ? [] : [Startup.section(startup)]),
       ...(uniqueEnqueue === undefined ? [] : [UniqueEnqueue.section(uniqueEnqueue)]),
+      ...(threadCost === undefined ? [] : [ThreadCost.section(threadCost)]),
     ]
     const matrixSection = matrix === undefined ? undefined : WorkloadMatrix.section(matrix)
 

@@ -188,7 +188,7 @@ export const makeApp = async (install: ReadmeInstall): Promise<string> => {
     `${JSON.stringify({ name: "verk-consumer", private: true, type: "module", devDependencies }, null, 2)}\n`,
   )
   writeFileSync(join(app, "tsconfig.json"), `${JSON.stringify(tsconfig, null, 2)}\n`)
-  for (const example of ["hello.ts", "workers.ts", "producer.ts", "api.ts"]) {
+  for (const example of ["hello.ts", "workers.ts", "producer.ts", "api.ts", "threads.ts", "threadWorkers.ts"]) {
     cpSync(join(root, "test/examples", example), join(app, example))
   }
   // The package READMEs' examples, each as its own file of the app (packageCore.ts, ...).

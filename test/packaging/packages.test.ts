@@ -274,6 +274,14 @@ describe("a scratch app installing the packed tarballs", { timeout: 2 * Minutes 
     }
   })
 
+  it("runs the README's worker-thread example: the thread entry resolves from the installed @verk/node", async () => {
+    const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace() }
+    const ran = await runIn("node", ["threads.ts"], { cwd: app, env })
+    const output = `${ran.stdout}${ran.stderr}`
+    assert.strictEqual(ran.code, 0, output)
+    assert.match(output, /digest [0-9a-f]{64}/)
+  })
+
   it("runs the README's producer example: it enqueues its job to the namespace's queue and exits", async () => {
     const env = { REDIS_URL: redisUrl(), VERK_NAMESPACE: namespace() }
     const ran = await runIn("node", ["producer.ts"], { cwd: app, env })

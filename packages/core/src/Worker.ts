@@ -89,8 +89,18 @@ export interface WorkerOptions<A, E, R, S = void> {
   readonly unique?: UniqueOptions<A> | undefined
   /** A `Schedule` or Verk's `retryAt(failedAt, count)`; Sidekiq's backoff when absent. */
   readonly retryPolicy?: RetryPolicy | undefined
-  /** Interrupt `perform` after this long; the job then fails and is retried. */
+  /**
+   * Interrupt `perform` after this long; the job then fails and is retried. A threaded worker's
+   * thread is terminated, so that even a synchronous loop stops there.
+   */
   readonly timeout?: Duration.Input | undefined
+  /**
+   * Run the jobs in a pool of worker threads (the node's `Threads.ThreadRunner`, from `@verk/node`)
+   * rather than in the node's event loop: a job that blocks, spins or calls `process.exit` takes
+   * only its thread down. Args and result cross as wire JSON; the services of the module's `layer`
+   * are built again in each thread (see Threads.ts and the README's "Jobs in worker threads").
+   */
+  readonly thread?: boolean | undefined
   /**
    * Whether a typed failure of `perform` is worth retrying: `false` sends the job to the dead set
    * at once, whatever its retry settings. Every failure is retried when absent. A timeout is
@@ -206,6 +216,7 @@ export function make<A, E = never, R = never, S = void>(options: WorkerOptions<A
     unique: options.unique,
     retryable: options.retryable ?? (() => true),
     timeout: options.timeout === undefined ? undefined : Duration.fromInputUnsafe(options.timeout),
+    thread: options.thread === true,
     // Encoding then decoding validates checks that a plain encode would skip.
     encodeArgs: (args) =>
       encode(args).pipe(

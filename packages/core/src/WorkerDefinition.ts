@@ -76,6 +76,8 @@ export interface Worker<A, E = never, R = never, S = unknown> {
   readonly retryPolicy: RetryPolicy | undefined
   /** `perform` is interrupted after this long. */
   readonly timeout: Duration.Duration | undefined
+  /** Its jobs run in a worker thread of the node's `Threads.ThreadRunner` (see Threads.ts). */
+  readonly thread?: boolean | undefined
   /** The lock options `Client.enqueueUnique` uses for fields its call does not give (see Unique.ts). */
   readonly unique?: UniqueOptions<A> | undefined
   /**

@@ -6,7 +6,7 @@
  *   `drainAll` run them (and the jobs they enqueue), with a limit against endless chains.
  * - `layerInline(workers)`: a job runs when it is enqueued; its failure is the enqueuer's.
  * - `layerReal(workers, settings)`: the full runtime on the in-memory store, serving every
- *   worker's queue, where
+ *   worker's queue (threaded workers run in process: `Threads.layerInProcess`), where
  *   `TestClock.adjust` promotes scheduled and retry jobs deterministically; `events` lists what
  *   it published.
  *
@@ -29,6 +29,7 @@ import * as MemoryStore from "./MemoryStore.ts"
 import type * as Periodic from "./Periodic.ts"
 import * as Settings from "./Settings.ts"
 import { SetStore, type Services as StoreServices } from "./Store.ts"
+import * as Threads from "./Threads.ts"
 import * as Verk from "./Verk.ts"
 import {
   type AnyWorker,
@@ -295,7 +296,7 @@ export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>
         ...settings,
         queues: realQueues(workers, settings),
         workers,
-      }),
+      }).pipe(Layer.provide(Threads.layerInProcess(workers).pipe(Layer.provide(Client.layer)))),
     ),
     Layer.provideMerge(MemoryStore.layer),
   )

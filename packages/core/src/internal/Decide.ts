@@ -11,6 +11,7 @@ import * as Exit from "effect/Exit"
 import * as Job from "../Job.ts"
 import type { RegisteredWorker } from "../Worker.ts"
 import { InvalidJobArgs, Unrecoverable } from "../WorkerDefinition.ts"
+import { ThreadFailure } from "./ThreadFailure.ts"
 
 /** The job succeeded: remove it from in-progress. */
 export interface Ack {
@@ -110,6 +111,11 @@ export const notRetryable = (
     }
     if (!Cause.isFailReason(reason)) continue
     const error = reason.error
+    // Decided in the thread, where the typed error is (Threads.ts).
+    if (error instanceof ThreadFailure) {
+      if (error.notRetryable !== undefined) return error.notRetryable
+      continue
+    }
     if (error instanceof Unrecoverable) return "the job failed with Unrecoverable"
     if (error instanceof InvalidJobArgs && error.worker === job.class) {
       return "its args do not match the worker's schema"

@@ -33,6 +33,7 @@ import * as RetryPolicy from "../RetryPolicy.ts"
 import type { LogLevels } from "../Settings.ts"
 import { OtherLabel, type Stats } from "../Stats.ts"
 import type { JobStoreShape, ResultStoreShape, StoreError } from "../Store.ts"
+import * as Threads from "../Threads.ts"
 import * as Unique from "../Unique.ts"
 import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "../Worker.ts"
 import { type Cancels, cancelledTotal } from "./Cancel.ts"
@@ -65,6 +66,8 @@ export interface Services {
   readonly results: ResultStoreShape
   /** Where jobs' progress reports go. */
   readonly progress: ProgressBoard["Service"]
+  /** Who performs threaded workers' jobs (Threads.ts); absent when the node has no thread pool. */
+  readonly threads?: Threads.ThreadRunner["Service"] | undefined
 }
 
 /** The record of one run: what it has learned so far, filled in by its steps in order. */
@@ -206,7 +209,10 @@ const perform = (services: Services, run: JobRun): Effect.Effect<unknown, unknow
   const job = run.job!
   const worker = run.worker
   if (worker === undefined) return Effect.fail(new UnknownJobClass({ className: job.class }))
-  const current = CurrentJob.fromJob(job, services.progress.sink(run.lease, job))
+  const sink = services.progress.sink(run.lease, job)
+  // A threaded worker's job runs in a worker thread (Threads.ts), which counts its timeout.
+  if (worker.thread === true) return Threads.perform(services.threads, worker, run.lease.raw, sink)
+  const current = CurrentJob.fromJob(job, sink)
   const effect = thrownAsDefect(() =>
     worker.perform !== undefined
       ? worker.perform(job.args, current, services.client, run.span)

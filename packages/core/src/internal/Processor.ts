@@ -15,12 +15,29 @@ import * as Job from "../Job.ts"
 import { Settings } from "../Settings.ts"
 import { Stats } from "../Stats.ts"
 import { JobStore, ResultStore } from "../Store.ts"
+import { ThreadRunner } from "../Threads.ts"
 import * as Trace from "../Trace.ts"
 import { WorkerRegistry } from "../Worker.ts"
 import { Cancels, noCancels } from "./Cancel.ts"
 import * as JobRun from "./JobRun.ts"
 import type { Lease } from "./Lease.ts"
 import { ProgressBoard } from "./ProgressBoard.ts"
+
+/**
+ * One warning per threaded worker (`thread: true`) when no `ThreadRunner` is provided: its jobs
+ * fail with `ThreadsUnavailable` (and are retried) rather than run in the node's event loop, which
+ * the worker asked to be kept from.
+ */
+const warnUnthreaded = Effect.fnUntraced(function* (services: JobRun.Services) {
+  if (services.threads !== undefined) return
+  for (const name of services.registry.names) {
+    if (services.registry.lookup(name)?.thread !== true) continue
+    yield* Effect.logWarning(
+      `Worker ${name} runs in worker threads (thread: true), but this node has no thread pool: its jobs ` +
+        "fail with ThreadsUnavailable and are retried. Provide Threads.layer from @verk/node (verk run does).",
+    ).pipe(Effect.annotateLogs({ worker: name }))
+  }
+})
 
 export class Processor extends Context.Service<
   Processor,
@@ -56,7 +73,9 @@ export const layer: Layer.Layer<
       releaseUnique: (yield* JobStore).releaseUnique,
       results: yield* ResultStore,
       progress: yield* ProgressBoard,
+      threads: Option.getOrUndefined(yield* Effect.serviceOption(ThreadRunner)),
     }
+    yield* warnUnthreaded(services)
 
     /**
      * One span per job ("Processor.process", a child of the enqueuer's when the job names it, see

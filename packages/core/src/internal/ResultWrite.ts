@@ -14,6 +14,7 @@ import * as JobResult from "../JobResult.ts"
 import type { ResultStoreShape, StoreError } from "../Store.ts"
 import type { RegisteredWorker } from "../Worker.ts"
 import type { Decision } from "./Decide.ts"
+import { ThreadFailure } from "./ThreadFailure.ts"
 
 /** The class of a death record whose value the `success` schema could not encode. */
 export const InvalidResultClass = "Verk::InvalidResult"
@@ -37,7 +38,13 @@ export const recordOf = (
     }
     case "Dead": {
       const error = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
-      const encoded = error?._tag === "Some" ? codec.encodeError(error.value) : undefined
+      // A thread's failure comes encoded already (Threads.ts).
+      const encoded =
+        error?._tag !== "Some"
+          ? undefined
+          : error.value instanceof ThreadFailure
+            ? error.value.encodedError
+            : codec.encodeError(error.value)
       return JobResult.diedRecord(decision.failure.errorClass, decision.failure.message, encoded)
     }
     case "Cancelled":

@@ -33,7 +33,7 @@ import * as Schema from "effect/Schema"
 import * as SchemaIssue from "effect/SchemaIssue"
 import * as Stream from "effect/Stream"
 import { Descriptions } from "./commands.ts"
-import { load as loadModule } from "./run.ts"
+import { load as loadModule } from "./load.ts"
 
 const ArgsJson = Schema.fromJsonString(Schema.Array(Schema.Unknown))
 
