@@ -91,7 +91,7 @@ const positive = (name: string, option: string, input: Duration.Input): Duration
  * At most `limit` starts per `per` across every node (a sliding window, see the module's comment);
  * with `key`, per key. Throws `InvalidLimit` for a limit below 1 or a window under a millisecond.
  */
-export const rate = <A = WireArgs>(options: {
+export const rate = <A>(options: {
   readonly name: string
   readonly limit: number
   readonly per: Duration.Input
@@ -109,7 +109,7 @@ export const rate = <A = WireArgs>(options: {
  * At most `limit` jobs running at once across every node; with `key`, per key. A job that finds
  * every slot taken tries again after `snooze` (one second when absent), plus jitter.
  */
-export const concurrency = <A = WireArgs>(options: {
+export const concurrency = <A>(options: {
   readonly name: string
   readonly limit: number
   readonly key?: ((args: A) => string) | undefined

@@ -91,7 +91,8 @@ export interface WorkerOptions<A, E, R, S = void> {
   /**
    * Rate and concurrency limits across nodes (`Limits.rate`, `Limits.concurrency`), each key
    * computed from the decoded args: a job over one is snoozed, not run (see Limits.ts). Not where
-   * `A` is inferred from: a limit's `key` gets the args the `args` schema decodes.
+   * `A` is inferred from (the `args` schema says it): a limit written here with a `key` types its
+   * parameter, `key: ([customer]: readonly [string, number]) => customer`.
    */
   readonly limits?: ReadonlyArray<Limit<NoInfer<A>>> | undefined
   /** A `Schedule` or Verk's `retryAt(failedAt, count)`; Sidekiq's backoff when absent. */

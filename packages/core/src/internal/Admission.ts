@@ -89,7 +89,8 @@ export const admit = (
         holds.push({ key, holder })
         continue
       }
-      const reply = yield* gate.store.takeRate(key, limit.limit, Duration.toMillis(limit.per), holder)
+      // The start's member names the run and its job: unique per fetch, and readable in Redis.
+      const reply = yield* gate.store.takeRate(key, limit.limit, Duration.toMillis(limit.per), `${holder}:${job.jid}`)
       if (reply._tag === "Over") return yield* over(key, reply.waitMillis)
     }
     return { _tag: "Admitted", holds } satisfies Verdict
