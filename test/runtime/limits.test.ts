@@ -8,8 +8,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Effect, Metric, Schema } from "effect"
 import { TestClock } from "effect/testing"
+import * as Client from "../../packages/core/src/Client.ts"
 import type { JobSnoozed } from "../../packages/core/src/Events.ts"
 import * as Limits from "../../packages/core/src/Limits.ts"
+import * as Testing from "../../packages/core/src/testing.ts"
 import * as Worker from "../../packages/core/src/Worker.ts"
 import { forEachStore, is, quietLogs, type StoreKind, setEntries, startNode, storeKinds, T0 } from "./support.ts"
 
@@ -175,6 +177,56 @@ describe("under TestClock, on the in-memory store", () => {
       assert.strictEqual(most, 2)
       assert.isAbove(node.events.count(is("JobSnoozed")), 0)
       assert.deepStrictEqual(yield* store.store.holders("two-at-once"), [])
+    }).pipe(quietLogs),
+  )
+})
+
+describe("the testing kit's real mode", () => {
+  it.effect("a queue's limit (Verk.layer's queueLimits) holds for every worker of the queue, keyed by wire args", () =>
+    Effect.gen(function* () {
+      yield* TestClock.setTime(T0)
+      const starts: Array<readonly [string, number]> = []
+      const record = (tag: string) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => starts.push([tag, now - T0])))
+      const Mail = Worker.make({
+        name: "KitMail",
+        queue: "mail",
+        args: Schema.Tuple([Schema.String]),
+        perform: ([to]) => record(to),
+      })
+      const Digest = Worker.make({
+        name: "KitDigest",
+        queue: "mail",
+        args: Schema.Tuple([Schema.String]),
+        perform: ([to]) => record(to),
+      })
+      yield* Effect.gen(function* () {
+        for (const to of ["a", "a", "a", "b"]) yield* Client.enqueue(Mail, [to])
+        yield* Client.enqueue(Digest, ["a"])
+        yield* TestClock.adjust("10 millis")
+        // One start per second per recipient: a and b once each; a's other 3 wait.
+        assert.deepStrictEqual(starts.map(([to]) => to).sort(), ["a", "b"])
+        assert.lengthOf(yield* Testing.scheduled, 3)
+        yield* TestClock.adjust("1200 millis")
+        assert.lengthOf(starts, 3)
+        yield* TestClock.adjust("1200 millis")
+        yield* TestClock.adjust("1200 millis")
+        assert.lengthOf(starts, 5)
+        const times = starts.filter(([to]) => to === "a").map(([, at]) => at)
+        assert.isTrue(windowsHold(times, 1, 1000), `a's starts ${times.join(", ")}`)
+        assert.lengthOf(yield* Testing.retries, 0)
+        const events = yield* Testing.events
+        assert.strictEqual(events.filter((event) => event._tag === "JobFinished").length, 5)
+        assert.isAtLeast(events.filter((event) => event._tag === "JobSnoozed").length, 3)
+      }).pipe(
+        Effect.provide(
+          Testing.layerReal([Mail, Digest], {
+            queueLimits: {
+              mail: [Limits.rate({ name: "per-recipient", limit: 1, per: "1 second", key: ([to]) => String(to) })],
+            },
+          }),
+        ),
+      )
     }).pipe(quietLogs),
   )
 })
