@@ -13,7 +13,7 @@ import { fetched, job, roleSuite } from "./conformanceSupport.ts"
 export const limitsConformance = roleSuite(
   "limits",
   LimitStore,
-  ["takeRate", "acquireHold", "releaseHold", "releaseNodeHolds", "holders", "snooze"],
+  ["takeRate", "acquireHold", "releaseHold", "releaseNodeHolds", "holders", "snooze", "limitUsage"],
   ({ test, liveTest }) => {
     describe("rate", () => {
       test(
@@ -85,6 +85,32 @@ export const limitsConformance = roleSuite(
           assert.deepStrictEqual(yield* store.holders("k2"), [])
           assert.isTrue(yield* store.acquireHold("k2", 1, "live", "live:q:2"))
           assert.strictEqual(yield* store.releaseNodeHolds("dead"), 0)
+        }),
+      )
+    })
+
+    describe("usage", () => {
+      test(
+        "limitUsage lists the budgets in use: a rate window's starts, a concurrency limit's holders",
+        Effect.gen(function* () {
+          const store = yield* Store
+          assert.deepStrictEqual(yield* store.limitUsage, [])
+          yield* store.takeRate("crm:acme", 5, 60_000, "a")
+          yield* store.takeRate("crm:acme", 5, 60_000, "b")
+          yield* store.takeRate("smtp", 5, 60_000, "a")
+          yield* store.acquireHold("pdf", 4, "n1", "n1:q:1")
+          yield* store.acquireHold("pdf", 4, "n2", "n2:q:1")
+          yield* store.acquireHold("gone", 4, "n1", "n1:q:2")
+          yield* store.releaseHold("gone", "n1:q:2")
+          const usage = yield* store.limitUsage
+          assert.deepStrictEqual(
+            usage.map((entry) => ({ ...entry, nodes: [...entry.nodes].sort() })),
+            [
+              { kind: "concurrency", budget: "pdf", used: 2, nodes: ["n1", "n2"] },
+              { kind: "rate", budget: "crm:acme", used: 2, nodes: [] },
+              { kind: "rate", budget: "smtp", used: 1, nodes: [] },
+            ],
+          )
         }),
       )
     })

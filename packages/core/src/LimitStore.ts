@@ -23,6 +23,17 @@ export interface Hold {
   readonly node: string
 }
 
+/** One budget of a limit in use, as `verk limits` lists it. */
+export interface LimitUsage {
+  readonly kind: "rate" | "concurrency"
+  /** The limit's name, and its key when it has one (`<name>:<key>`). */
+  readonly budget: string
+  /** Rate: the starts kept in its window (at most `per` old at its last start); concurrency: its holders. */
+  readonly used: number
+  /** Concurrency: the nodes of its holders, one per slot held; rate: none. */
+  readonly nodes: ReadonlyArray<string>
+}
+
 /** Rate and concurrency limits across every node sharing the store, and the snooze of a job over one. */
 export interface LimitStoreShape {
   /**
@@ -52,6 +63,12 @@ export interface LimitStoreShape {
   readonly releaseNodeHolds: (node: string) => Effect.Effect<number, StoreError>
   /** The holders of `key` now. */
   readonly holders: (key: string) => Effect.Effect<ReadonlyArray<Hold>, StoreError>
+  /**
+   * Every budget in use (a rate window with starts in it, a concurrency limit with holders, or one
+   * whose holders left a moment ago), by kind and budget. On a Redis Cluster this fails: the keys
+   * are spread over its shards.
+   */
+  readonly limitUsage: Effect.Effect<ReadonlyArray<LimitUsage>, StoreError>
   /**
    * Atomically: take the job of `token` out of `node`'s in-progress entries of `queue` and add
    * `raw` (its payload, unchanged) to `schedule` at `at` (epoch seconds), telling schedulers.

@@ -6,7 +6,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
-import type { Hold, LimitStoreShape, Notification } from "../Store.ts"
+import type { Hold, LimitStoreShape, LimitUsage, Notification } from "../Store.ts"
 
 /** What the limits share with the rest of the store: in-progress entries, `schedule`, notifications. */
 export interface Shared {
@@ -18,6 +18,8 @@ export interface Shared {
 export const make = (shared: Shared): LimitStoreShape => {
   /** key → start times (epoch millis), oldest first. */
   const windows = new Map<string, Array<number>>()
+  /** key → its window, as its last start gave it. */
+  const spans = new Map<string, number>()
   /** key → holder → node. */
   const holds = new Map<string, Map<string, string>>()
   /** node → keys it may hold. */
@@ -27,6 +29,7 @@ export const make = (shared: Shared): LimitStoreShape => {
       Effect.map(Clock.currentTimeMillis, (now) => {
         const starts = (windows.get(key) ?? []).filter((at) => at > now - perMillis)
         windows.set(key, starts)
+        spans.set(key, perMillis)
         if (starts.length < limit) {
           starts.push(now)
           return { _tag: "Admitted" } as const
@@ -65,6 +68,18 @@ export const make = (shared: Shared): LimitStoreShape => {
         indexes.delete(node)
         return freed
       }),
+    limitUsage: Effect.map(Clock.currentTimeMillis, (now) => {
+      const usage: Array<LimitUsage> = []
+      for (const [budget, starts] of windows) {
+        const used = starts.filter((at) => at > now - (spans.get(budget) ?? 0)).length
+        if (used > 0) usage.push({ kind: "rate", budget, used, nodes: [] })
+      }
+      for (const [budget, holders] of holds) {
+        if (holders.size > 0)
+          usage.push({ kind: "concurrency", budget, used: holders.size, nodes: [...holders.values()] })
+      }
+      return usage.sort((a, b) => a.kind.localeCompare(b.kind) || a.budget.localeCompare(b.budget))
+    }),
     holders: (key) =>
       Effect.sync((): ReadonlyArray<Hold> => [...(holds.get(key) ?? [])].map(([holder, node]) => ({ holder, node }))),
     snooze: (queue, node, token, raw, at) =>
