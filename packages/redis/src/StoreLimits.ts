@@ -96,11 +96,11 @@ export const make: Operations<
     const usage: Array<Store.LimitUsage> = []
     for (const key of new Set(found)) {
       const cluster = keys.scheme === "cluster"
-      if (key.startsWith(prefix + "rate:")) {
+      if (key.startsWith(`${prefix}rate:`)) {
         const used = yield* count("limitUsage", "ZCARD", key)
         const budget = budgetOf(key.slice(prefix.length + "rate:".length), cluster)
         if (used > 0) usage.push({ kind: "rate", budget, used, nodes: [] })
-      } else if (key.startsWith(prefix + "concurrency:")) {
+      } else if (key.startsWith(`${prefix}concurrency:`)) {
         const nodes = yield* strings("limitUsage", "HVALS", key)
         const budget = budgetOf(key.slice(prefix.length + "concurrency:".length), cluster)
         if (nodes.length > 0) usage.push({ kind: "concurrency", budget, used: nodes.length, nodes })
