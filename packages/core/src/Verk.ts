@@ -34,10 +34,11 @@ import * as Recovery from "./internal/Recovery.ts"
 import * as Scheduler from "./internal/Scheduler.ts"
 import { WakeUp } from "./internal/WakeUp.ts"
 import * as Job from "./Job.ts"
+import * as Limits from "./Limits.ts"
 import * as Periodic from "./Periodic.ts"
 import * as Settings from "./Settings.ts"
 import * as Stats from "./Stats.ts"
-import { NodeStore, NotificationStore, type StoreError, type Roles as StoreRoles } from "./Store.ts"
+import { LimitStore, NodeStore, NotificationStore, type StoreError, type Roles as StoreRoles } from "./Store.ts"
 import { type AnyWorker, layerRegistry, type ServicesOf, WorkerRegistry } from "./Worker.ts"
 
 /** A node's health, as `Verk.health` reports it (and `verk run --health-port` serves it). */
@@ -108,6 +109,11 @@ export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") 
 export type Options<Workers extends ReadonlyArray<AnyWorker<unknown>>> = Settings.Input & {
   readonly workers: Workers
   readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined
+  /**
+   * Limits per queue (see Limits.ts), for every job of the queue whatever its worker, each key
+   * computed from the job's wire args: `{ mail: [Limits.rate({ name: "smtp", limit: 10, per: "1 second" })] }`.
+   */
+  readonly queueLimits?: Limits.QueueLimitsShape | undefined
 }
 
 /** What the runtime gives: itself, its events, and a client to enqueue jobs. */
@@ -122,9 +128,16 @@ export type Services = Verk | Events.Events | Client.Client
 export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   options: Options<Workers>,
 ): Layer.Layer<Services, never, StoreRoles | ServicesOf<Workers>> => {
-  const { workers, periodic, ...settings } = options
+  const { workers, periodic, queueLimits, ...settings } = options
   return layerWithRegistry.pipe(
-    Layer.provide(Layer.mergeAll(Settings.layer(settings), layerRegistry(workers), layerPeriodic(periodic ?? []))),
+    Layer.provide(
+      Layer.mergeAll(
+        Settings.layer(settings),
+        layerRegistry(workers),
+        layerPeriodic(periodic ?? []),
+        Layer.succeed(Limits.QueueLimits, queueLimits ?? {}),
+      ),
+    ),
   )
 }
 
@@ -257,6 +270,7 @@ const makePools = Effect.fnUntraced(function* (
 
 const make = Effect.gen(function* () {
   const nodes = yield* NodeStore
+  const limitStore = yield* LimitStore
   const notifications = yield* NotificationStore
   const events = yield* Events.Events
   const settings = yield* Settings.Settings
@@ -271,7 +285,10 @@ const make = Effect.gen(function* () {
   // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
   // Deregistering keeps the node registered if it still holds in-progress jobs (a requeue failed):
   // then a live node recovers them once the heartbeat expires.
-  const leave = nodes.deregister(node.id).pipe(
+  // Its slots of concurrency limits first: any its runs could not give back (the store was away).
+  const leave = limitStore.releaseNodeHolds(node.id).pipe(
+    Effect.catch((error) => Effect.logWarning(`Could not free the limit slots of ${node.id}: ${error.message}`)),
+    Effect.andThen(nodes.deregister(node.id)),
     Effect.flatMap((forgotten) =>
       forgotten
         ? Effect.void
@@ -393,6 +410,8 @@ export interface Module<Workers extends ReadonlyArray<AnyWorker<unknown>> = Read
   readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined
   /** The periodic entries `verk run` runs (see Periodic.ts); none when the module gives none. */
   readonly periodic: ReadonlyArray<Periodic.Entry>
+  /** The limits per queue `verk run` admits jobs by (see Limits.ts); none when the module gives none. */
+  readonly queueLimits: Limits.QueueLimitsShape
 }
 
 /**
@@ -402,6 +421,7 @@ export interface Module<Workers extends ReadonlyArray<AnyWorker<unknown>> = Read
 export type ModuleOptions<Workers extends ReadonlyArray<AnyWorker<unknown>>> = {
   readonly workers: Workers
   readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined
+  readonly queueLimits?: Limits.QueueLimitsShape | undefined
 } & ([ServicesOf<Workers>] extends [never]
   ? { readonly layer?: Layer.Layer<never, unknown, never> | undefined }
   : { readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> })
@@ -419,6 +439,7 @@ export const module = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: options.workers,
   layer: options.layer as Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined,
   periodic: options.periodic ?? [],
+  queueLimits: options.queueLimits ?? {},
 })
 
 /** Whether `value` was made by `module` (by any copy of this library). */

@@ -19,6 +19,8 @@ export interface Loaded {
   readonly layer: Layer.Layer<unknown, unknown, never> | undefined
   /** The module's periodic entries (its `Verk.module`'s, or its `periodic` export): none when it has none. */
   readonly periodic: ReadonlyArray<Periodic.Entry>
+  /** The module's limits per queue: its `Verk.module`'s only (see core's Limits.ts); none otherwise. */
+  readonly queueLimits: Verk.Module["queueLimits"]
 }
 
 /** `verk run <module>`: the module's `periodic` export is not an array of `Periodic.make` entries. */
@@ -100,5 +102,6 @@ export const load = Effect.fn("cli.load")(function* (module: string) {
     const found = Array.isArray(periodic) ? "an array holding something else" : describeValue(periodic)
     return yield* new InvalidPeriodicExport({ module, found })
   }
-  return { workers: [...workers], layer: layer as Loaded["layer"], periodic } satisfies Loaded
+  const queueLimits = typed?.queueLimits ?? {}
+  return { workers: [...workers], layer: layer as Loaded["layer"], periodic, queueLimits } satisfies Loaded
 })

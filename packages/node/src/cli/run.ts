@@ -95,7 +95,7 @@ export const run = Command.make(
     webAllowedHosts: allowedHostsFlag("web-allowed-hosts"),
   },
   Effect.fn(function* ({ module, healthPort, healthHost, loopBlockedLimit, webPort, webHost, webAllowedHosts }) {
-    const { workers, layer, periodic } = yield* load(module)
+    const { workers, layer, periodic, queueLimits } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
     const environment = yield* NodeProcess.config
@@ -114,6 +114,7 @@ export const run = Command.make(
     const runtime = Verk.layer({
       workers: workers as ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>,
       periodic,
+      queueLimits,
       ...environment.settings,
     }).pipe(Layer.provideMerge(Shutdown.layer), Layer.provide(threads)) // a second Ctrl-C stops at once (NodeProcess.serveWith)
     // Three heartbeats unless told: a loop blocked that long has missed its heartbeat too.
