@@ -7,7 +7,7 @@ import type { Redis } from "ioredis"
 import { baseEnv, drainWithProcesses, idleRssAfter, spawnWorker } from "./processes.ts"
 import { commandsDuring, deferred, foreignConnections, sleep } from "./support.ts"
 import { type DrainOptions, type DrainResult, type IdleLoad, type IdleOptions, payloadOf } from "./verk.ts"
-import { AsyncWaitMillis } from "./verkWorkers.ts"
+import { AsyncWaitMillis, ConcurrentJobs, RatePerSecond } from "./verkWorkers.ts"
 
 const connection = (port: number) => ({ host: "127.0.0.1", port, maxRetriesPerRequest: null })
 const jobOptions = { removeOnComplete: true, removeOnFail: true }
@@ -16,7 +16,7 @@ const AddBulkBatch = 1_000
 /** A BullMQ worker process (bullmqWorkerMain.ts) on the "drain" queue; `env` instead of the bench's own, when given. */
 export const spawnBullWorker = (
   port: number,
-  options: Pick<DrainOptions, "concurrency" | "bundles">,
+  options: Pick<DrainOptions, "concurrency" | "bundles" | "workload">,
   label: string,
   env: Readonly<Record<string, string>> = baseEnv(),
 ) =>
@@ -30,6 +30,10 @@ export const spawnBullWorker = (
       BENCH_QUEUE: "drain",
       BENCH_CONCURRENCY: String(options.concurrency),
       BENCH_ASYNC_WAIT_MILLIS: String(AsyncWaitMillis),
+      // The flow-control section's rate-limited jobs: BullMQ's limiter is the queue's, across workers.
+      ...(options.workload?.kind === "rate-limited"
+        ? { BENCH_LIMITER_MAX: String(RatePerSecond), BENCH_LIMITER_MILLIS: "1000" }
+        : {}),
     },
     readyLine: /^BENCH ready pid=/,
   })
@@ -48,7 +52,8 @@ export const enqueueAndDrain = async (port: number, options: DrainOptions): Prom
   try {
     await queue.waitUntilReady()
     const workload = options.workload
-    const name = workload?.kind === "async" ? "async" : "noop"
+    // The processor waits for "async" and "concurrency-limited" jobs (bullmqWorkerMain.ts).
+    const name = workload === undefined || workload.kind === "no-op" ? "noop" : workload.kind
     const data = workload === undefined ? {} : { payload: payloadOf(workload.argBytes) }
     const enqueueBegan = performance.now()
     for (let first = 0; first < options.jobs; first += AddBulkBatch) {
@@ -57,6 +62,8 @@ export const enqueueAndDrain = async (port: number, options: DrainOptions): Prom
     }
     const enqueueSeconds = (performance.now() - enqueueBegan) / 1000
     await queue.pause()
+    // The flow-control section's concurrency-limited jobs: BullMQ's global concurrency, across workers.
+    if (workload?.kind === "concurrency-limited") await queue.setGlobalConcurrency(ConcurrentJobs)
     const drained = await drainWithProcesses({
       label: `BullMQ drain (${options.processes} process(es))`,
       admin: options.admin,

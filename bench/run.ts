@@ -18,7 +18,8 @@
  *                                         cluster (8), startup (9), matrix (the workload matrix),
  *                                         unique (10: a unique enqueue against a plain one),
  *                                         threads (11: a no-op job in a worker thread against one
- *                                         in the event loop)
+ *                                         in the event loop),
+ *                                         flow (12: a rate-limited and a concurrency-limited worker)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -29,6 +30,7 @@ import { startRedisServer } from "../test/support/redisServer.ts"
 import { buildWorkers } from "./build.ts"
 import * as Peer from "./bullmq.ts"
 import * as ClusterScaleOut from "./clusterScaleOut.ts"
+import * as FlowControl from "./flowControl.ts"
 import { killAll } from "./processes.ts"
 import { type Row, renderTable, type Section, type System, type SystemId, toJson } from "./report.ts"
 import * as Sidekiq from "./sidekiq.ts"
@@ -56,6 +58,7 @@ const Phases = [
   "matrix",
   "unique",
   "threads",
+  "flow",
 ] as const
 type Phase = (typeof Phases)[number]
 /** BENCH_ONLY's phases; every phase when it is unset or empty. */
@@ -327,6 +330,17 @@ const main = async () => {
           return await Startup.run({ url: server.url, port: server.port, bundles, rounds: Startup.rounds(quick) })
         })()
       : undefined
+    // Section 12: a rate-limited and a concurrency-limited worker beside BullMQ's (flowControl.ts).
+    const flow = runs("flow")
+      ? await FlowControl.run(FlowControl.plan(quick), {
+          url: server.url,
+          port: server.port,
+          admin,
+          settleMillis: plan.processSettleMillis,
+          bundles,
+          fresh: (label) => fresh(admin, label),
+        })
+      : undefined
     const matrixPlan = WorkloadMatrix.plan(quick)
     const matrix = runs("matrix")
       ? await WorkloadMatrix.run(matrixPlan, {
@@ -574,6 +588,7 @@ const main = async () => {
       ...(startup === undefined ? [] : [Startup.section(startup)]),
       ...(uniqueEnqueue === undefined ? [] : [UniqueEnqueue.section(uniqueEnqueue)]),
       ...(threadCost === undefined ? [] : [ThreadCost.section(threadCost)]),
+      ...(flow === undefined ? [] : [FlowControl.section(flow)]),
     ]
     const matrixSection = matrix === undefined ? undefined : WorkloadMatrix.section(matrix)
 
@@ -591,6 +606,7 @@ const main = async () => {
       ...Object.values(drains),
       ...scaleOut.flatMap((run) => [run.verk, run.bullmq]),
       ...(matrix === undefined ? [] : WorkloadMatrix.drains(matrix)),
+      ...(flow === undefined ? [] : FlowControl.drains(flow)),
     ].filter((result) => result.performed !== result.jobs)
     const benchSeconds = (performance.now() - began) / 1000
     const loadAtEnd = loadAverage()

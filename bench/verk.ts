@@ -22,7 +22,15 @@ import {
   spawnWorker,
 } from "./processes.ts"
 import { commandsDuring, deferred, foreignConnections, sidekiqJob, sleep } from "./support.ts"
-import { AsyncPayload, hooks, NoOp, Payload, Probe } from "./verkWorkers.ts"
+import {
+  AsyncPayload,
+  ConcurrencyLimitedPayload,
+  hooks,
+  NoOp,
+  Payload,
+  Probe,
+  RateLimitedPayload,
+} from "./verkWorkers.ts"
 
 const root = fileURLToPath(new URL("..", import.meta.url))
 
@@ -70,9 +78,17 @@ const setPaused = (queue: string, paused: boolean) =>
  * of `kind` whose one arg is a string of `argBytes` bytes.
  */
 export interface Workload {
-  readonly kind: "no-op" | "async"
+  readonly kind: "no-op" | "async" | "rate-limited" | "concurrency-limited"
   readonly argBytes: number
 }
+
+/** The worker of each kind of job (bench/verkWorkers.ts). */
+const workerOf = {
+  "no-op": Payload,
+  async: AsyncPayload,
+  "rate-limited": RateLimitedPayload,
+  "concurrency-limited": ConcurrencyLimitedPayload,
+} as const
 
 /** A string of `bytes` ASCII bytes (one JSON byte each). */
 export const payloadOf = (bytes: number) => "x".repeat(bytes)
@@ -90,7 +106,7 @@ const enqueueJobs = async (client: ReturnType<typeof clientRuntime>, jobs: numbe
             Array.from({ length: size }, () => [] as const),
           )
         : Client.enqueueMany(
-            workload.kind === "async" ? AsyncPayload : Payload,
+            workerOf[workload.kind],
             Array.from({ length: size }, () => [payload] as const),
           ),
     )

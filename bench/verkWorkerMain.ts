@@ -6,7 +6,7 @@
  */
 import { NodeProcess } from "@verk/node"
 import { startReporter } from "./childReport.ts"
-import { AsyncPayload, hooks, NoOp, Payload } from "./verkWorkers.ts"
+import { AsyncPayload, ConcurrencyLimitedPayload, hooks, NoOp, Payload, RateLimitedPayload } from "./verkWorkers.ts"
 
 if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === "") {
   console.error("verkWorkerMain: REDIS_URL is required (the bench's private redis-server)")
@@ -14,4 +14,4 @@ if (process.env.REDIS_URL === undefined || process.env.REDIS_URL === "") {
 }
 
 hooks.noOp = startReporter()
-NodeProcess.run([NoOp, Payload, AsyncPayload])
+NodeProcess.run([NoOp, Payload, AsyncPayload, RateLimitedPayload, ConcurrencyLimitedPayload])

@@ -3,7 +3,7 @@
  * phases in-process), the worker processes of the drain phases (verkWorkerMain.ts) and the
  * embedded drain of the workload matrix (verkEmbeddedMain.ts).
  */
-import { Worker } from "@verk/core"
+import { Limits, Worker } from "@verk/core"
 // Effect's modules by path, as the README advises for a worker process's modules: the "effect"
 // index would load every module of Effect into each worker process (4–5 MiB more of its idle RSS).
 import * as Duration from "effect/Duration"
@@ -47,5 +47,31 @@ const done = Effect.sync(() => hooks.noOp())
 export const AsyncPayload = Worker.make({
   name: "AsyncPayload",
   args: Schema.Tuple([Schema.String]),
+  perform: () => Effect.andThen(asyncWait, done),
+})
+
+/** The flow-control section's rate limit: starts per second across every node (flowControl.ts). */
+export const RatePerSecond = 500
+
+/** The flow-control section's concurrency limit: jobs running at once across every node. */
+export const ConcurrentJobs = 4
+
+/** The flow-control section's rate-limited job: a no-op under `Limits.rate` (`RatePerSecond` per second). */
+export const RateLimitedPayload = Worker.make({
+  name: "RateLimitedPayload",
+  args: Schema.Tuple([Schema.String]),
+  limits: [Limits.rate({ name: "bench-rate", limit: RatePerSecond, per: "1 second" })],
+  perform: () => Effect.sync(() => hooks.noOp()),
+})
+
+/**
+ * The flow-control section's concurrency-limited job: the matrix's async job (it waits
+ * `AsyncWaitMillis`) under `Limits.concurrency` (`ConcurrentJobs` at once). Its snooze is short:
+ * the slot it waits for frees within a job's wait.
+ */
+export const ConcurrencyLimitedPayload = Worker.make({
+  name: "ConcurrencyLimitedPayload",
+  args: Schema.Tuple([Schema.String]),
+  limits: [Limits.concurrency({ name: "bench-concurrency", limit: ConcurrentJobs, snooze: "20 millis" })],
   perform: () => Effect.andThen(asyncWait, done),
 })

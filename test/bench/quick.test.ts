@@ -30,6 +30,8 @@ const expected: Readonly<Record<string, ReadonlyArray<SystemId>>> = {
   "cluster-scale-out": ["verk"],
   startup: ["verk", "bullmq"],
   unique: ["verk"],
+  threads: ["verk"],
+  "flow-control": ["verk", "bullmq"],
   "workload-matrix": ["verk", "bullmq"],
 }
 
