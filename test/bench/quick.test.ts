@@ -40,13 +40,13 @@ const runBench = (json: string) =>
     execFile(
       nodeBinary,
       ["--conditions=@verk/source", "bench/run.ts", "--quick", "--json", json],
-      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 150_000 },
+      { cwd: root, maxBuffer: 16 * 1024 * 1024, timeout: 240_000 },
       (error, stdout, stderr) =>
         done({ code: error === null ? 0 : (error.code as number | null), output: stdout + stderr }),
     )
   })
 
-it("bench --quick runs every scenario and writes its figures as JSON", { timeout: 160_000 }, async () => {
+it("bench --quick runs every scenario and writes its figures as JSON", { timeout: 250_000 }, async () => {
   const json = join(dir, "bench.json")
   const { code, output } = await runBench(json)
   expect(code, output).toBe(0)
