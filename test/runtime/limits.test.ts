@@ -281,7 +281,7 @@ describe("the testing kit's real mode", () => {
         assert.lengthOf(starts, 3)
         yield* TestClock.adjust("1200 millis")
         yield* TestClock.adjust("1200 millis")
-        assert.lengthOf(starts, 5)
+        assert.lengthOf(starts, 5, JSON.stringify(starts))
         const times = starts.filter(([to]) => to === "a").map(([, at]) => at)
         assert.isTrue(windowsHold(times, 1, 1000), `a's starts ${times.join(", ")}`)
         assert.lengthOf(yield* Testing.retries, 0)

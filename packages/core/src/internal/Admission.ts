@@ -8,6 +8,7 @@
  * given back: it counts, as an attempt, against that window (limits are asked in a fixed order,
  * so this only happens with several rate limits on one job).
  */
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -17,12 +18,17 @@ import type * as Job from "../Job.ts"
 import { budgetOf, type Limit, type QueueLimitsShape } from "../Limits.ts"
 import type { LimitStoreShape, StoreError } from "../Store.ts"
 import type { RegisteredWorker } from "../Worker.ts"
+import type { Pacer } from "./Pacer.ts"
 
-/** What admission needs of the node: the store's limits, its id, and the queues' limits. */
+/**
+ * What admission needs of the node: the store's limits, its id, the queues' limits, and its
+ * memory of the budgets it found full (Pacer.ts).
+ */
 export interface Gate {
   readonly store: LimitStoreShape
   readonly node: string
   readonly queueLimits: QueueLimitsShape
+  readonly pacer: Pacer
 }
 
 /** A slot of a concurrency limit held by a run. */
@@ -81,17 +87,38 @@ export const admit = (
   const over = (limit: string, waitMillis: number): Effect.Effect<Verdict> =>
     Effect.as(release(gate, holds), { _tag: "Over", limit, waitMillis })
   return Effect.gen(function* () {
+    const nowMillis = yield* Clock.currentTimeMillis
+    // Paced (Pacer.ts): the jobs snoozed for one budget come back a limit's worth at a time.
+    // `told`: the store said so now, not the pacer's memory.
+    const paced = (limit: Limit<unknown>, key: string, waitMillis: number, periodMillis: number, told = true) =>
+      over(
+        key,
+        gate.pacer.snoozed({
+          key,
+          nowMillis,
+          waitMillis,
+          limit: limit.limit,
+          periodMillis,
+          rate: limit._tag === "Rate",
+          told,
+        }),
+      )
     for (const [limit, key] of yield* budgetsOf(gate, queue, job, worker)) {
       if (limit._tag === "Concurrency") {
         if (!(yield* gate.store.acquireHold(key, limit.limit, gate.node, holder))) {
-          return yield* over(key, Duration.toMillis(limit.snooze))
+          const snooze = Duration.toMillis(limit.snooze)
+          return yield* paced(limit, key, snooze, snooze)
         }
         holds.push({ key, holder })
         continue
       }
+      const per = Duration.toMillis(limit.per)
+      // A window the store said is full stays full until its oldest start leaves it.
+      const full = gate.pacer.fullFor(key, nowMillis)
+      if (full !== undefined) return yield* paced(limit, key, full, per, false)
       // The start's member names the run and its job: unique per fetch, and readable in Redis.
-      const reply = yield* gate.store.takeRate(key, limit.limit, Duration.toMillis(limit.per), `${holder}:${job.jid}`)
-      if (reply._tag === "Over") return yield* over(key, reply.waitMillis)
+      const reply = yield* gate.store.takeRate(key, limit.limit, per, `${holder}:${job.jid}`)
+      if (reply._tag === "Over") return yield* paced(limit, key, reply.waitMillis, per)
     }
     return { _tag: "Admitted", holds } satisfies Verdict
   }).pipe(

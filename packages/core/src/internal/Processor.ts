@@ -24,6 +24,7 @@ import { Cancels, noCancels } from "./Cancel.ts"
 import * as JobRun from "./JobRun.ts"
 import type { Lease } from "./Lease.ts"
 import { Node } from "./Node.ts"
+import * as Pacer from "./Pacer.ts"
 import { ProgressBoard } from "./ProgressBoard.ts"
 
 /**
@@ -68,7 +69,7 @@ const gateOf = Effect.fnUntraced(function* (registry: WorkerRegistry["Service"])
   const limited =
     Object.keys(queueLimits).length > 0 || registry.names.some((name) => registry.lookup(name)?.limits !== undefined)
   if (!limited || Option.isNone(node) || Option.isNone(store)) return undefined
-  return { store: store.value, node: node.value.id, queueLimits } satisfies Admission.Gate
+  return { store: store.value, node: node.value.id, queueLimits, pacer: Pacer.make() } satisfies Admission.Gate
 })
 
 export const layer: Layer.Layer<
