@@ -4,7 +4,8 @@
  * and prints the Node CPU per job, the rate and the RSS. `STORE=memory` drains the in-memory store
  * instead: the runtime's own CPU per job, without Redis or sockets (steadier on a busy machine).
  * The workload matrix's jobs: `SIZE=20000` gives each job a string arg of that many bytes,
- * `KIND=async` makes it wait 10 ms, `CONCURRENCY=200` sets the pool's size.
+ * `KIND=async` makes it wait 10 ms, `CONCURRENCY=200` sets the pool's size; `KIND=rate-limited` and
+ * `KIND=concurrency-limited` drain section 12's limited jobs (verkWorkers.ts).
  */
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -13,13 +14,26 @@ import { RedisStore } from "@verk/redis"
 import { Effect, Layer, ManagedRuntime, References } from "effect"
 import { Redis } from "ioredis"
 import { startRedisServer } from "../test/support/redisServer.ts"
-import { AsyncPayload, hooks, NoOp, Payload } from "./verkWorkers.ts"
+import {
+  AsyncPayload,
+  ConcurrencyLimitedPayload,
+  hooks,
+  NoOp,
+  Payload,
+  RateLimitedPayload,
+} from "./verkWorkers.ts"
 
 const jobs = Number(process.argv[2] ?? 50_000)
 const size = process.env.SIZE === undefined ? undefined : Number(process.env.SIZE)
 const concurrency = Number(process.env.CONCURRENCY ?? 25)
-const sized = process.env.KIND === "async" ? AsyncPayload : Payload
-const plain = size === undefined && process.env.KIND !== "async"
+const kinds = {
+  async: AsyncPayload,
+  "rate-limited": RateLimitedPayload,
+  "concurrency-limited": ConcurrencyLimitedPayload,
+} as const
+const kind = process.env.KIND as keyof typeof kinds | undefined
+const sized = kind === undefined ? Payload : kinds[kind]
+const plain = size === undefined && kind === undefined
 const arg = "x".repeat(size ?? 10)
 const worker = plain ? NoOp : sized
 const inMemory = process.env.STORE === "memory"

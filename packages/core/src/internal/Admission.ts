@@ -88,7 +88,7 @@ export const admit = (
     Effect.as(release(gate, holds), { _tag: "Over", limit, waitMillis })
   return Effect.gen(function* () {
     const nowMillis = yield* Clock.currentTimeMillis
-    // Paced (Pacer.ts): the jobs snoozed for one budget come back a limit's worth at a time.
+    // Paced (Pacer.ts): the jobs snoozed for one rate budget come back a limit's worth per window.
     // `told`: the store said so now, not the pacer's memory.
     const paced = (limit: Limit<unknown>, key: string, waitMillis: number, periodMillis: number, told = true) =>
       over(
@@ -99,15 +99,14 @@ export const admit = (
           waitMillis,
           limit: limit.limit,
           periodMillis,
-          rate: limit._tag === "Rate",
           told,
         }),
       )
     for (const [limit, key] of yield* budgetsOf(gate, queue, job, worker)) {
       if (limit._tag === "Concurrency") {
         if (!(yield* gate.store.acquireHold(key, limit.limit, gate.node, holder))) {
-          const snooze = Duration.toMillis(limit.snooze)
-          return yield* paced(limit, key, snooze, snooze)
+          // Not paced: a slot frees when a job ends, which no period foretells.
+          return yield* over(key, Duration.toMillis(limit.snooze))
         }
         holds.push({ key, holder })
         continue
@@ -156,8 +155,12 @@ export const release = (gate: Gate, holds: ReadonlyArray<Held>): Effect.Effect<v
 
 /**
  * When a job over a limit for `waitMillis` tries again (epoch seconds): after the wait, plus up to
- * a tenth of it (and 20 ms) of jitter, so that the jobs snoozed together do not all come back in
- * the same instant to find the window full again.
+ * 40 ms of jitter (a tenth of a shorter wait, and 20 ms), so that the jobs snoozed together do not
+ * all come back in the same instant. Bounded: a rate budget's jobs are paced to windows seconds
+ * ahead (Pacer.ts), and jitter that grew with the wait would make every later window start late.
  */
 export const snoozeAt = (nowMillis: number, waitMillis: number): Effect.Effect<number> =>
-  Effect.map(Random.next, (random) => (nowMillis + waitMillis + Math.floor(random * (waitMillis / 10 + 20))) / 1000)
+  Effect.map(
+    Random.next,
+    (random) => (nowMillis + waitMillis + Math.floor(random * (Math.min(waitMillis / 10, 20) + 20))) / 1000,
+  )

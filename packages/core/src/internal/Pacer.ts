@@ -1,21 +1,21 @@
 /**
- * This node's memory of the limits it found full (Admission.ts), so that the jobs it snoozes come
- * back a limit's worth at a time instead of all at once. Without it, every job over a limit is
- * given the same wait (until the window frees a start, or the concurrency limit's `snooze`), so
- * they all return together, one or two are admitted and the rest are snoozed again: a deep queue
- * of limited jobs is fetched, refused and written back many times per job. With it, the first
- * `limit` jobs snoozed for a budget return when it frees up, the next `limit` one period later,
- * and so on, so that each job is refused about once.
+ * This node's memory of the rate budgets it found full (Admission.ts), so that the jobs it snoozes
+ * come back a window's worth at a time instead of all at once. Without it, every job over a rate
+ * limit is given the same wait (until the window frees a start), so they all return together, a
+ * few are admitted and the rest are snoozed again: a deep queue of limited jobs is fetched,
+ * refused and written back many times per job. With it, the jobs snoozed for a budget are given
+ * return slots one window apart, `SlotShare` limits' worth each, so each job is refused about once.
+ * (Concurrency limits are not paced: a slot frees when a job ends, which no period foretells.)
  *
- * It only ever delays a job: the store still decides every admission. A rate window that the
- * store said is full stays full until its oldest start leaves it (other nodes' starts only fill
- * it more), so jobs of that budget are snoozed here without asking the store until then.
- * Per node: nodes sharing a budget pace their own jobs, and the store arbitrates between them.
+ * It only ever delays a job: the store still decides every admission. A window that the store
+ * said is full stays full until its oldest start leaves it (other nodes' starts only fill it
+ * more), so jobs of that budget are snoozed here without asking the store until then. Per node:
+ * nodes sharing a budget pace their own jobs, and the store arbitrates between them.
  */
 
 /** One budget's pacing: when its window frees up, and the return slot being filled. */
 interface Pace {
-  /** A rate window known full until then (epoch ms): 0 for a concurrency limit. */
+  /** The window is known full until then (epoch ms). */
   fullUntil: number
   /** When the jobs of the slot being filled come back (epoch ms). */
   slotAt: number
@@ -23,22 +23,28 @@ interface Pace {
   inSlot: number
 }
 
+/**
+ * Jobs given one slot, in limits: more than one limit's worth, so that the window stays full when
+ * a slot's jobs start late (the jobs past the limit find it full and try again when the store
+ * says it frees, right behind them), at the cost of one more refusal for those.
+ */
+const SlotShare = 2
+
 /** Budgets remembered before the forgotten ones (their slots are past) are dropped. */
 const PruneAbove = 1_024
 
 export interface Pacer {
   /**
-   * How long a rate budget is still known to be full at `nowMillis`, or undefined when this node
-   * does not know it to be.
+   * How long a budget is still known to be full at `nowMillis`, or undefined when this node does
+   * not know it to be.
    */
   readonly fullFor: (key: string, nowMillis: number) => number | undefined
   /**
-   * The wait of the next job snoozed for `key`: the store said it may try again in `waitMillis`;
-   * `limit` jobs per `periodMillis` are given each slot from then on. `rate`: the budget is a
-   * rate window, known full for `waitMillis`; `told`: the store said so just now (not this
-   * pacer). A rate window the store says frees up before the slots given so far is what a job
-   * back from its slot finds when the starts before it came late: it tries again when the store
-   * says, rather than behind every job paced since.
+   * The wait of the next job snoozed for `key`, whose window is full for `waitMillis` and admits
+   * `limit` starts per `periodMillis`: slots from then on, one period apart. `told`: the store
+   * said so just now (not this pacer). A window the store says frees up before the slots given
+   * so far is what a job back from its slot finds when the starts before it came late: it tries
+   * again when the store says, rather than behind every job paced since.
    */
   readonly snoozed: (options: {
     readonly key: string
@@ -46,7 +52,6 @@ export interface Pacer {
     readonly waitMillis: number
     readonly limit: number
     readonly periodMillis: number
-    readonly rate: boolean
     readonly told: boolean
   }) => number
 }
@@ -63,10 +68,10 @@ export const make = (): Pacer => {
       const fullUntil = paces.get(key)?.fullUntil ?? 0
       return fullUntil > nowMillis ? fullUntil - nowMillis : undefined
     },
-    snoozed: ({ key, nowMillis, waitMillis, limit, periodMillis, rate, told }) => {
+    snoozed: ({ key, nowMillis, waitMillis, limit, periodMillis, told }) => {
       const freeAt = nowMillis + waitMillis
       let pace = paces.get(key)
-      if (rate && told && pace !== undefined && freeAt < pace.slotAt) {
+      if (told && pace !== undefined && freeAt < pace.slotAt) {
         pace.fullUntil = Math.max(pace.fullUntil, freeAt)
         return waitMillis
       }
@@ -75,10 +80,10 @@ export const make = (): Pacer => {
         pace = { fullUntil: 0, slotAt: freeAt, inSlot: 0 }
         paces.set(key, pace)
       }
-      if (rate) pace.fullUntil = Math.max(pace.fullUntil, freeAt)
+      pace.fullUntil = Math.max(pace.fullUntil, freeAt)
       const wait = pace.slotAt - nowMillis
       pace.inSlot++
-      if (pace.inSlot >= limit) {
+      if (pace.inSlot >= limit * SlotShare) {
         pace.slotAt += Math.max(1, periodMillis)
         pace.inSlot = 0
       }
