@@ -2,7 +2,7 @@
  * The README's TypeScript examples are files of the suite, verbatim: each is type-checked by
  * `npm run check` and run by a test (hello.test.ts, workers.test.ts, producer.test.ts, api.test.ts,
  * errorTracker.test.ts, periodic.test.ts, unique.test.ts, results.test.ts, cancel.test.ts,
- * progress.test.ts, readmeExample.test.ts), so what the README shows is true.
+ * progress.test.ts, limits.test.ts, readmeExample.test.ts), so what the README shows is true.
  */
 import { readFileSync } from "node:fs"
 import { assert, it } from "vitest"
@@ -19,6 +19,7 @@ const examples = [
   "test/examples/results.ts",
   "test/examples/cancel.ts",
   "test/examples/progress.ts",
+  "test/examples/limits.ts",
   "test/testing/readmeExample.test.ts",
 ]
 

@@ -174,6 +174,8 @@ export interface ConformanceOptions {
    * recoveries are counted per queue.
    */
   readonly shardedByQueue?: boolean
+  /** A real Redis Cluster: `limitUsage`, which scans one Redis's keys, fails there by design. */
+  readonly onRedisCluster?: boolean
 }
 
 /** A fresh store of one kind per call: the aggregate `Store` and its four roles. */

@@ -6,6 +6,7 @@
 import { cancelConformance } from "./cancelConformance.ts"
 import type { ConformanceOptions, MakeStoreLayer } from "./conformanceSupport.ts"
 import { jobsConformance } from "./jobsConformance.ts"
+import { limitsConformance } from "./limitsConformance.ts"
 import { metricsConformance } from "./metricsConformance.ts"
 import { nodesConformance } from "./nodesConformance.ts"
 import { notificationsConformance } from "./notificationsConformance.ts"
@@ -27,4 +28,5 @@ export const storeConformance = (name: string, makeLayer: MakeStoreLayer, option
   uniqueConformance(name, makeLayer, options)
   resultsConformance(name, makeLayer, options)
   cancelConformance(name, makeLayer, options)
+  limitsConformance(name, makeLayer, options)
 }

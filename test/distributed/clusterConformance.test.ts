@@ -64,7 +64,7 @@ const makeLayer = (namespace = uniqueNamespace()): Layer.Layer<StoreServices, un
   )
 }
 
-storeConformance("RedisStore on a Redis Cluster", () => makeLayer(), { shardedByQueue: true })
+storeConformance("RedisStore on a Redis Cluster", () => makeLayer(), { shardedByQueue: true, onRedisCluster: true })
 
 // The cluster scheme's keys; neither payload is a job naming a queue, so its dead entry lives with
 // the default home.

@@ -129,6 +129,8 @@ export interface WorkerSettings {
   readonly shutdownTimeout?: string
   readonly nodeId?: string
   readonly extra?: Readonly<Record<string, string>>
+  /** The process's entry point: workerMain.ts when absent. */
+  readonly main?: string
 }
 
 export interface WorkerHandle {
@@ -174,7 +176,7 @@ export const workerPool = () => {
     })
     const spawnedAt = Date.now()
     // `@verk/source`: the worker runs on the sources, as the tests do (see vitest.config.ts).
-    const child = spawn(nodeBinary, ["--conditions=@verk/source", workerMain], {
+    const child = spawn(nodeBinary, ["--conditions=@verk/source", settings.main ?? workerMain], {
       cwd: root,
       env,
       stdio: ["ignore", "pipe", "pipe"],

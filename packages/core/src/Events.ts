@@ -79,6 +79,19 @@ export class JobCancelled extends Data.TaggedClass("JobCancelled")<{
   readonly durationMillis: number
 }> {}
 
+/**
+ * A job was over one of its limits (see Limits.ts) and did not run: it went to `schedule` to try
+ * again at `until` (epoch seconds), its payload unchanged. Not a failure and not a retry.
+ */
+export class JobSnoozed extends Data.TaggedClass("JobSnoozed")<{
+  readonly queue: string
+  readonly jid: string
+  readonly className: string
+  /** The budget it was over: the limit's name, and its key when it has one. */
+  readonly limit: string
+  readonly until: number
+}> {}
+
 /** A running job reported its progress (`CurrentJob.progress`): `percent` in 0-100. */
 export class JobProgress extends Data.TaggedClass("JobProgress")<{
   readonly queue: string
@@ -108,6 +121,7 @@ export type VerkEvent =
   | JobFailed
   | JobDead
   | JobCancelled
+  | JobSnoozed
   | JobProgress
   | QueueRunning
   | QueuePausing

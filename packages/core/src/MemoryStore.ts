@@ -10,6 +10,7 @@ import type * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
 import * as MemoryCancel from "./internal/MemoryCancel.ts"
+import * as MemoryLimits from "./internal/MemoryLimits.ts"
 import * as MemoryMetrics from "./internal/MemoryMetrics.ts"
 import * as MemoryPeriodic from "./internal/MemoryPeriodic.ts"
 import * as MemoryResults from "./internal/MemoryResults.ts"
@@ -476,6 +477,7 @@ export const make: Effect.Effect<StoreShape> = Effect.map(
       ...MemoryPeriodic.make(state),
       ...MemoryUnique.make({ ...state, schedule: state.sets.schedule }),
       ...MemoryCancel.make(state),
+      ...MemoryLimits.make({ ...state, schedule: state.sets.schedule }),
     }
   },
 )

@@ -7,7 +7,8 @@
  * recovery), `SetStore` (sorted sets with scheduling's reads and moves, queue and set admin,
  * stats), `NodeStore` (heartbeats and the node registry), `NotificationStore` (notifications and
  * pauses), `PeriodicStore` (periodic entries, see Periodic.ts), `ResultStore` (job results and
- * word of them, see JobResult.ts) and `CancelStore` (cancel requests, see Cancel.ts). `Store` is
+ * word of them, see JobResult.ts), `CancelStore` (cancel requests, see Cancel.ts) and `LimitStore`
+ * (rate and concurrency limits, see Limits.ts). `Store` is
  * their aggregate (`StoreShape` is the intersection): a store is built as one value, and its layer
  * provides the aggregate and the roles over it (`layer`). The roles share one module, the data
  * types below and the aggregate, so that `Store.JobStore`... sit beside `Store.Store`.
@@ -25,9 +26,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import { LimitStore, type LimitStoreShape } from "./LimitStore.ts"
+import { PeriodicStore, type PeriodicStoreShape } from "./PeriodicStore.ts"
 import type { StoreError } from "./StoreError.ts"
 import type * as Unique from "./Unique.ts"
 
+// Roles whose data types have a module of their own, re-exported here beside the others.
+export * from "./LimitStore.ts"
+export * from "./PeriodicStore.ts"
 export { StoreError, type StoreErrorReason } from "./StoreError.ts"
 
 /** The sorted sets of Sidekiq's data model. */
@@ -409,97 +415,6 @@ export class NotificationStore extends Context.Service<NotificationStore, Notifi
 ) {}
 
 // ---------------------------------------------------------------------------------------------
-// Periodic jobs (see Periodic.ts): the registry of declared entries and each entry's state.
-// ---------------------------------------------------------------------------------------------
-
-/** A periodic entry's identity in the store: its name, and its queue (the slot of its state). */
-export interface PeriodicKey {
-  readonly name: string
-  readonly queue: string
-}
-
-/** A periodic entry as a node declares it: its identity and a description for listings (JSON). */
-export interface PeriodicDeclaration extends PeriodicKey {
-  readonly description: string
-}
-
-/** A declared entry, as the registry holds it. */
-export interface PeriodicRecord extends PeriodicDeclaration {
-  /** Epoch milliseconds of the last declaration. */
-  readonly seenAt: number
-}
-
-/** What the store remembers of one entry; all absent for an entry it knows nothing of. */
-export interface PeriodicState {
-  /** The last tick handled (enqueued, or skipped while paused), epoch milliseconds. */
-  readonly lastTick: number | undefined
-  /** The last tick enqueued, epoch milliseconds. */
-  readonly lastEnqueued: number | undefined
-  readonly paused: boolean
-  /** A pending `run now` request: when it was made, epoch milliseconds. */
-  readonly runRequested: number | undefined
-}
-
-/**
- * What a node asks of the store for an entry: its tick at `tick` (epoch milliseconds), or the
- * `run now` request made at `requestedAt`.
- */
-export type PeriodicClaim =
-  | { readonly _tag: "Tick"; readonly tick: number }
-  | { readonly _tag: "Run"; readonly requestedAt: number }
-
-/**
- * How a claim ended: its job was pushed; another node (or an earlier call) had the tick or the
- * request already; or the entry is paused (the tick counts as handled, nothing is pushed).
- */
-export type PeriodicClaimResult = "Enqueued" | "Taken" | "Paused"
-
-/**
- * How long an entry's state (last tick, pause, run request) outlives the last declaration or
- * claim of it: an entry removed from the code leaves nothing behind after this long.
- */
-export const PeriodicStateSeconds = 7 * 24 * 3600
-
-/** The registry and state of periodic entries: each tick enqueued once, whatever the node count. */
-export interface PeriodicStoreShape {
-  /**
-   * Record that `entries` are declared at `now` (epoch milliseconds) and keep their state for
-   * `PeriodicStateSeconds` more; registry records not declared for `staleMillis` are forgotten.
-   */
-  readonly declarePeriodic: (
-    entries: ReadonlyArray<PeriodicDeclaration>,
-    now: number,
-    staleMillis: number,
-  ) => Effect.Effect<void, StoreError>
-  /** The registry: every entry declared recently, by name. */
-  readonly periodicRecords: Effect.Effect<ReadonlyArray<PeriodicRecord>, StoreError>
-  /** The state of each entry, in order. */
-  readonly periodicStates: (
-    entries: ReadonlyArray<PeriodicKey>,
-  ) => Effect.Effect<ReadonlyArray<PeriodicState>, StoreError>
-  /**
-   * Atomically: a tick later than the entry's last one is handled (its `payload` pushed onto the
-   * entry's queue, unless the entry is paused) and becomes the last; an earlier or equal tick is
-   * `Taken`. A `Run` claim pushes `payload` if the pending request is the one made at
-   * `requestedAt`, and removes it (pause does not hold it back); otherwise it is `Taken`.
-   */
-  readonly claimPeriodic: (
-    entry: PeriodicKey,
-    claim: PeriodicClaim,
-    payload: string,
-  ) => Effect.Effect<PeriodicClaimResult, StoreError>
-  /** Pause or resume an entry on every node. */
-  readonly setPeriodicPaused: (entry: PeriodicKey, paused: boolean) => Effect.Effect<void, StoreError>
-  /** Ask for one run of the entry now (made at `at`, epoch milliseconds); a node running it claims it. */
-  readonly requestPeriodicRun: (entry: PeriodicKey, at: number) => Effect.Effect<void, StoreError>
-}
-
-/** The store's periodic entries (see `PeriodicStoreShape`): the periodic loop and its inspection. */
-export class PeriodicStore extends Context.Service<PeriodicStore, PeriodicStoreShape>()(
-  "@verk/core/Store/PeriodicStore",
-) {}
-
-// ---------------------------------------------------------------------------------------------
 // Job results (see JobResult.ts): a result record per jid, kept for a while, and word of its arrival.
 // ---------------------------------------------------------------------------------------------
 
@@ -556,7 +471,7 @@ export class CancelStore extends Context.Service<CancelStore, CancelStoreShape>(
 // The aggregate
 // ---------------------------------------------------------------------------------------------
 
-/** Every operation of a store: the seven roles (see the module's comment). */
+/** Every operation of a store: the eight roles (see the module's comment). */
 export interface StoreShape
   extends JobStoreShape,
     SetStoreShape,
@@ -564,21 +479,30 @@ export interface StoreShape
     NotificationStoreShape,
     PeriodicStoreShape,
     ResultStoreShape,
-    CancelStoreShape {}
+    CancelStoreShape,
+    LimitStoreShape {}
 
 /**
  * The whole store, for tools that touch every part of it (the admin CLI, the dashboard) and for
- * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its seven roles.
+ * tests: `MemoryStore.layer`, `RedisStore.layer` provide it beside its eight roles.
  */
 export class Store extends Context.Service<Store, StoreShape>()("@verk/core/Store") {}
 
-/** The seven role services, as the runtime needs them. */
-export type Roles = JobStore | SetStore | NodeStore | NotificationStore | PeriodicStore | ResultStore | CancelStore
+/** The eight role services, as the runtime needs them. */
+export type Roles =
+  | JobStore
+  | SetStore
+  | NodeStore
+  | NotificationStore
+  | PeriodicStore
+  | ResultStore
+  | CancelStore
+  | LimitStore
 
-/** What a store layer provides: the aggregate and its seven roles. */
+/** What a store layer provides: the aggregate and its eight roles. */
 export type Services = Store | Roles
 
-/** The seven role services over one store value. */
+/** The eight role services over one store value. */
 export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
   Context.make(JobStore, store).pipe(
     Context.add(SetStore, store),
@@ -587,14 +511,15 @@ export const rolesContext = (store: StoreShape): Context.Context<Roles> =>
     Context.add(PeriodicStore, store),
     Context.add(ResultStore, store),
     Context.add(CancelStore, store),
+    Context.add(LimitStore, store),
   )
 
-/** The aggregate and its seven roles over one store value (a wrapped store in a test, say). */
+/** The aggregate and its eight roles over one store value (a wrapped store in a test, say). */
 export const context = (store: StoreShape): Context.Context<Services> => Context.add(rolesContext(store), Store, store)
 
-/** The seven roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
+/** The eight roles over the aggregate `Store` in context: for a store provided as `Store` alone. */
 export const layerRoles: Layer.Layer<Roles, never, Store> = Layer.effectContext(Effect.map(Store, rolesContext))
 
-/** A store layer: the aggregate and its seven roles, over the one store that `make` builds. */
+/** A store layer: the aggregate and its eight roles, over the one store that `make` builds. */
 export const layer = <E, R>(make: Effect.Effect<StoreShape, E, R>): Layer.Layer<Services, E, Exclude<R, Scope.Scope>> =>
   Layer.effectContext(Effect.map(make, context))

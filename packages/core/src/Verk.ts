@@ -34,10 +34,11 @@ import * as Recovery from "./internal/Recovery.ts"
 import * as Scheduler from "./internal/Scheduler.ts"
 import { WakeUp } from "./internal/WakeUp.ts"
 import * as Job from "./Job.ts"
+import * as Limits from "./Limits.ts"
 import * as Periodic from "./Periodic.ts"
 import * as Settings from "./Settings.ts"
 import * as Stats from "./Stats.ts"
-import { NodeStore, NotificationStore, type StoreError, type Roles as StoreRoles } from "./Store.ts"
+import { LimitStore, NodeStore, NotificationStore, type StoreError, type Roles as StoreRoles } from "./Store.ts"
 import { type AnyWorker, layerRegistry, type ServicesOf, WorkerRegistry } from "./Worker.ts"
 
 /** A node's health, as `Verk.health` reports it (and `verk run --health-port` serves it). */
@@ -97,6 +98,11 @@ export class Verk extends Context.Service<Verk, VerkShape>()("@verk/core/Verk") 
 export type Options<Workers extends ReadonlyArray<AnyWorker<unknown>>> = Settings.Input & {
   readonly workers: Workers
   readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined
+  /**
+   * Limits per queue (see Limits.ts), for every job of the queue whatever its worker, each key
+   * computed from the job's wire args: `{ mail: [Limits.rate({ name: "smtp", limit: 10, per: "1 second" })] }`.
+   */
+  readonly queueLimits?: Limits.QueueLimitsShape | undefined
 }
 
 /** What the runtime gives: itself, its events, and a client to enqueue jobs. */
@@ -111,9 +117,16 @@ export type Services = Verk | Events.Events | Client.Client
 export const layer = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   options: Options<Workers>,
 ): Layer.Layer<Services, never, StoreRoles | ServicesOf<Workers>> => {
-  const { workers, periodic, ...settings } = options
+  const { workers, periodic, queueLimits, ...settings } = options
   return layerWithRegistry.pipe(
-    Layer.provide(Layer.mergeAll(Settings.layer(settings), layerRegistry(workers), layerPeriodic(periodic ?? []))),
+    Layer.provide(
+      Layer.mergeAll(
+        Settings.layer(settings),
+        layerRegistry(workers),
+        layerPeriodic(periodic ?? []),
+        Layer.succeed(Limits.QueueLimits, queueLimits ?? {}),
+      ),
+    ),
   )
 }
 
@@ -165,6 +178,7 @@ const warnUnserved = Effect.fnUntraced(function* (
 
 const make = Effect.gen(function* () {
   const nodes = yield* NodeStore
+  const limitStore = yield* LimitStore
   const notifications = yield* NotificationStore
   const events = yield* Events.Events
   const settings = yield* Settings.Settings
@@ -178,7 +192,10 @@ const make = Effect.gen(function* () {
   // heartbeat still runs (so nobody recovers jobs that are finishing), then the node leaves.
   // Deregistering keeps the node registered if it still holds in-progress jobs (a requeue failed):
   // then a live node recovers them once the heartbeat expires.
-  const leave = nodes.deregister(node.id).pipe(
+  // Its slots of concurrency limits first: any its runs could not give back (the store was away).
+  const leave = limitStore.releaseNodeHolds(node.id).pipe(
+    Effect.catch((error) => Effect.logWarning(`Could not free the limit slots of ${node.id}: ${error.message}`)),
+    Effect.andThen(nodes.deregister(node.id)),
     Effect.flatMap((forgotten) =>
       forgotten
         ? Effect.void

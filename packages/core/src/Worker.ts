@@ -13,6 +13,7 @@ import * as Schema from "effect/Schema"
 import * as Tracer from "effect/Tracer"
 import { Client, InvalidQueueName } from "./Client.ts"
 import { CurrentJob } from "./CurrentJob.ts"
+import type { Limit } from "./Limits.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 import { queueNameProblem } from "./Settings.ts"
 import type { UniqueOptions } from "./Unique.ts"
@@ -87,6 +88,13 @@ export interface WorkerOptions<A, E, R, S = void> {
   readonly retry?: boolean | number | undefined
   /** Lock options for `Client.enqueueUnique` (key, until, ttl, debounce), each overridable per call. */
   readonly unique?: UniqueOptions<A> | undefined
+  /**
+   * Rate and concurrency limits across nodes (`Limits.rate`, `Limits.concurrency`), each key
+   * computed from the decoded args: a job over one is snoozed, not run (see Limits.ts). Not where
+   * `A` is inferred from (the `args` schema says it): a limit written here with a `key` types its
+   * parameter, `key: ([customer]: readonly [string, number]) => customer`.
+   */
+  readonly limits?: ReadonlyArray<Limit<NoInfer<A>>> | undefined
   /** A `Schedule` or Verk's `retryAt(failedAt, count)`; Sidekiq's backoff when absent. */
   readonly retryPolicy?: RetryPolicy | undefined
   /** Interrupt `perform` after this long; the job then fails and is retried. */
@@ -204,6 +212,7 @@ export function make<A, E = never, R = never, S = void>(options: WorkerOptions<A
     retry: options.retry,
     retryPolicy: options.retryPolicy,
     unique: options.unique,
+    limits: options.limits === undefined || options.limits.length === 0 ? undefined : options.limits,
     retryable: options.retryable ?? (() => true),
     timeout: options.timeout === undefined ? undefined : Duration.fromInputUnsafe(options.timeout),
     // Encoding then decoding validates checks that a plain encode would skip.

@@ -7,6 +7,7 @@ import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Result from "effect/Result"
+import type { Limit } from "./Limits.ts"
 import type { RetryPolicy } from "./RetryPolicy.ts"
 import type { UniqueOptions } from "./Unique.ts"
 
@@ -78,6 +79,8 @@ export interface Worker<A, E = never, R = never, S = unknown> {
   readonly timeout: Duration.Duration | undefined
   /** The lock options `Client.enqueueUnique` uses for fields its call does not give (see Unique.ts). */
   readonly unique?: UniqueOptions<A> | undefined
+  /** Rate and concurrency limits its jobs are admitted by, across nodes (see Limits.ts); none when absent. */
+  readonly limits?: ReadonlyArray<Limit<A>> | undefined
   /**
    * Whether a failure of `perform` is worth retrying (`make`'s `retryable` option; `true` when it
    * has none). `false` sends the job to the dead set at once. A method, like `encodeArgs`.

@@ -280,7 +280,10 @@ const realQueues = (
  */
 export const layerReal = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: Workers,
-  settings: Settings.Input & { readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined } = {},
+  settings: Settings.Input & {
+    readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined
+    readonly queueLimits?: Verk.Options<Workers>["queueLimits"]
+  } = {},
 ): Layer.Layer<Verk.Services | Recorder | StoreServices, never, ServicesOf<Workers>> =>
   recorderLayer.pipe(
     Layer.provideMerge(

@@ -9,13 +9,22 @@ import { Command } from "effect/cli"
 import { Descriptions, type Name, Names, needsNamesOnly, subcommandOf } from "./cli/commands.ts"
 import type { enqueue } from "./cli/enqueue.ts"
 import type { jobs } from "./cli/jobs.ts"
+import type { limits } from "./cli/limits.ts"
 import type { periodic } from "./cli/periodic.ts"
 import type { queue } from "./cli/queue.ts"
 import type { run } from "./cli/run.ts"
 import type { stats } from "./cli/stats.ts"
 import type { web } from "./cli/web.ts"
 
-type Subcommand = typeof run | typeof enqueue | typeof stats | typeof jobs | typeof queue | typeof periodic | typeof web
+type Subcommand =
+  | typeof run
+  | typeof enqueue
+  | typeof stats
+  | typeof jobs
+  | typeof queue
+  | typeof periodic
+  | typeof limits
+  | typeof web
 
 const load: { readonly [K in Name]: () => Promise<Subcommand> } = {
   run: () => import("./cli/run.ts").then((module) => module.run),
@@ -24,6 +33,7 @@ const load: { readonly [K in Name]: () => Promise<Subcommand> } = {
   jobs: () => import("./cli/jobs.ts").then((module) => module.jobs),
   queue: () => import("./cli/queue.ts").then((module) => module.queue),
   periodic: () => import("./cli/periodic.ts").then((module) => module.periodic),
+  limits: () => import("./cli/limits.ts").then((module) => module.limits),
   web: () => import("./cli/web.ts").then((module) => module.web),
 }
 

@@ -75,6 +75,12 @@ export interface Keys {
   readonly periodicState: (queue: string, name: string) => string
   /** A job's result record (string, with a TTL); in the cluster scheme in the slot of its jid. */
   readonly result: (jid: string) => string
+  /** A rate limit's window (sorted set of starts); in the cluster scheme in a slot of its own. */
+  readonly limitRate: (limit: string) => string
+  /** A concurrency limit's holders (hash: holder → node); in the cluster scheme in a slot of its own. */
+  readonly limitHolds: (limit: string) => string
+  /** Set: the concurrency limits `node` may hold slots of (what its recovery frees). */
+  readonly nodeLimits: (node: string) => string
 }
 
 /** Where a set member of the cluster scheme lives: its job's queue, or `default` when it names none. */
@@ -91,6 +97,13 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
   // The shared registries: plain names in Sidekiq's scheme, one slot in the cluster's.
   const g = scheme === "cluster" ? `${prefix}{verk}:` : prefix
   const tag = scheme === "cluster" ? (queue: string) => `{${queue}}` : (queue: string) => queue
+  // A limit's key in the cluster scheme: a slot of its own. A `}` in its name would cut the tag
+  // short: the tag then leaves them out, and the whole name follows it.
+  const own = (name: string) => {
+    if (scheme !== "cluster") return name
+    const clean = name.replaceAll("}", "")
+    return clean === name ? `{${name}}` : `{${clean}}:${name}`
+  }
   return {
     scheme,
     prefix,
@@ -130,5 +143,8 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     periodicSeen: `${g}verk:periodic-seen`,
     periodicState: (queue, name) => `${prefix}verk:periodic:${scheme === "cluster" ? `{${queue}}:` : ""}${name}`,
     result: scheme === "cluster" ? (jid) => `${prefix}verk:result:{${jid}}` : (jid) => `${prefix}verk:result:${jid}`,
+    limitRate: (limit) => `${prefix}verk:limit:rate:${own(limit)}`,
+    limitHolds: (limit) => `${prefix}verk:limit:concurrency:${own(limit)}`,
+    nodeLimits: (node) => `${g}verk:node:${node}:limits`,
   }
 }

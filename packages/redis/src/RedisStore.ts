@@ -20,6 +20,7 @@ import * as Keys from "./Keys.ts"
 import type { LayerOptions, RedisStoreOptions } from "./Options.ts"
 import * as StoreCancel from "./StoreCancel.ts"
 import * as StoreJobs from "./StoreJobs.ts"
+import * as StoreLimits from "./StoreLimits.ts"
 import * as StoreMetrics from "./StoreMetrics.ts"
 import * as StoreNodes from "./StoreNodes.ts"
 import * as StoreNotifications from "./StoreNotifications.ts"
@@ -69,6 +70,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     ...StoreUnique.make(context),
     ...StoreResults.make(context),
     ...StoreCancel.make(context),
+    ...StoreLimits.make(context),
   }
   return store
 })

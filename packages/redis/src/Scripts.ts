@@ -277,3 +277,18 @@ export const metricsRead = Redis.script(
   ],
   { lua: Lua.metricsRead, numberOfKeys: (keys) => keys.minutes.length + keys.histograms.length },
 ).withReturnType<ReadonlyArray<ReadonlyArray<string | number>>>()
+
+export const limitRate = Redis.script(
+  (window: string, limit: number, perMillis: number, member: string) => [window, limit, perMillis, member],
+  { lua: Lua.limitRate, numberOfKeys: 1 },
+).withReturnType<[number, number]>()
+
+export const limitAcquire = Redis.script(
+  (holds: string, limit: number, holder: string, node: string) => [holds, limit, holder, node],
+  { lua: Lua.limitAcquire, numberOfKeys: 1 },
+).withReturnType<number>()
+
+export const limitReleaseNode = Redis.script((holds: string, node: string) => [holds, node], {
+  lua: Lua.limitReleaseNode,
+  numberOfKeys: 1,
+}).withReturnType<number>()

@@ -238,6 +238,65 @@ redis.call('HDEL', KEYS[1], ARGV[1])
 return 1
 `
 
+/** `lua/limit_acquire.lua` */
+export const limitAcquire = `-- limit_acquire.lua: take a slot of a concurrency limit for one run, if one is free.
+-- KEYS[1]  \`verk:limit:concurrency:<limit>\`  hash: holder → its node
+-- ARGV[1]  the limit (holders at most)
+-- ARGV[2]  the holder (\`<node>:<queue>:<token>\`, one run)
+-- ARGV[3]  the holder's node (what its recovery frees, see limit_release_node.lua)
+-- Returns: 1 when the holder holds a slot (it may have held it already), 0 when all are taken.
+if redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
+  return 1
+end
+if redis.call('HLEN', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return 1
+`
+
+/** `lua/limit_rate.lua` */
+export const limitRate = `-- limit_rate.lua: one start of a rate limit, by a sliding window log: admitted (and recorded)
+-- when fewer than the limit's starts lie in the last window, else how long until the oldest
+-- leaves it. The time is Redis's own (TIME), so every node shares one clock.
+-- KEYS[1]  \`verk:limit:rate:<limit>\`  sorted set: start member → its time (epoch milliseconds)
+-- ARGV[1]  the limit (starts per window)
+-- ARGV[2]  the window, milliseconds
+-- ARGV[3]  the start's member (unique per start)
+-- Returns: {1, 0} when admitted; {0, wait} when over, wait in milliseconds.
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local limit = tonumber(ARGV[1])
+local per = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - per)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[3])
+  redis.call('PEXPIRE', KEYS[1], per)
+  return {1, 0}
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local wait = tonumber(oldest[2]) + per - now
+if wait < 0 then wait = 0 end
+return {0, wait}
+`
+
+/** `lua/limit_release_node.lua` */
+export const limitReleaseNode = `-- limit_release_node.lua: free every slot a node holds in one concurrency limit (the node died
+-- and is being recovered, or it is leaving).
+-- KEYS[1]  \`verk:limit:concurrency:<limit>\`  hash: holder → its node
+-- ARGV[1]  the node
+-- Returns: how many slots were freed.
+local entries = redis.call('HGETALL', KEYS[1])
+local freed = 0
+for i = 1, #entries, 2 do
+  if entries[i + 1] == ARGV[1] then
+    redis.call('HDEL', KEYS[1], entries[i])
+    freed = freed + 1
+  end
+end
+return freed
+`
+
 /** `lua/metrics.lua` */
 export const metrics = `-- metrics.lua: add a flush's per-class execution metrics to their minutes (Sidekiq 7's format) in
 -- one round trip, once per token (a call ioredis sends again after a lost reply must not count twice).
@@ -550,7 +609,7 @@ return moved
 export const retry = `-- retry.lua: schedule a failed job's retry and take it out of in-progress, atomically,
 -- so that the outcome is written before (and with) the ack.
 -- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload
--- KEYS[2]  \`retry\`  sorted set
+-- KEYS[2]  \`retry\`  sorted set (or \`schedule\`: a snooze, see StoreLimits.ts, reuses this script)
 -- ARGV[1]  the job's token (its entry is removed from in-progress)
 -- ARGV[2]  the payload to retry (with retry_count and error fields)
 -- ARGV[3]  when to retry, epoch seconds (the score)

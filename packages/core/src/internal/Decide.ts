@@ -47,7 +47,18 @@ export interface Cancelled {
   readonly _tag: "Cancelled"
 }
 
-export type Decision = Ack | Retry | Dead | Interrupted | Cancelled
+/**
+ * The job was over one of its limits (see Limits.ts, decided by Admission.ts before it started):
+ * it goes to `schedule` at `at` (epoch seconds), its payload unchanged, and leaves in-progress.
+ */
+export interface Snooze {
+  readonly _tag: "Snooze"
+  readonly at: number
+  /** The budget it was over (the limit's name, and its key). */
+  readonly limit: string
+}
+
+export type Decision = Ack | Retry | Dead | Interrupted | Cancelled | Snooze
 
 const ack: Ack = { _tag: "Ack" }
 const interrupted: Interrupted = { _tag: "Interrupted" }

@@ -1,9 +1,11 @@
 /**
  * One run of one leased job: a record (`JobRun`) that its steps fill in, top to bottom:
  *
- *   decode → start → perform → decide → write → report
+ *   decode → (admit) → start → perform → decide → write → report
  *
- * `decode` reads the payload (a payload that is no job is buried at once); `start` finds the
+ * `decode` reads the payload (a payload that is no job is buried at once); `admit` (Admission.ts),
+ * only for jobs whose worker or queue has limits, asks them, and a job over one is snoozed (written
+ * to `schedule` unchanged) instead of started; `start` finds the
  * worker and announces the run; `perform` runs the job's code into an Exit and frees the job's
  * slot; `decide` (Decide.ts, pure) says what that exit means; `write` asks the lease to write it
  * (ack, retry or bury, each out of in-progress in one atomic step); `report` counts, publishes and
@@ -27,7 +29,7 @@ import * as Result from "effect/Result"
 import type * as Tracer from "effect/Tracer"
 import { Client } from "../Client.ts"
 import { CurrentJob } from "../CurrentJob.ts"
-import { type Events, JobCancelled, JobFailed, JobFinished, JobStarted } from "../Events.ts"
+import { type Events, JobCancelled, JobFailed, JobFinished, JobSnoozed, JobStarted } from "../Events.ts"
 import * as Job from "../Job.ts"
 import * as RetryPolicy from "../RetryPolicy.ts"
 import type { LogLevels } from "../Settings.ts"
@@ -35,6 +37,7 @@ import { OtherLabel, type Stats } from "../Stats.ts"
 import type { JobStoreShape, ResultStoreShape, StoreError } from "../Store.ts"
 import * as Unique from "../Unique.ts"
 import { type RegisteredWorker, UnknownJobClass, type WorkerRegistry } from "../Worker.ts"
+import * as Admission from "./Admission.ts"
 import { type Cancels, cancelledTotal } from "./Cancel.ts"
 import { OutcomeRetry } from "./DeadLetter.ts"
 import * as Decide from "./Decide.ts"
@@ -46,9 +49,10 @@ import * as ResultWrite from "./ResultWrite.ts"
 /**
  * How a run ended: `retried` and `dead` are failures; `interrupted` (shutdown) leaves the job in
  * progress, to run again; `unrecorded` (even burying it failed, logged at error level) leaves it
- * there too; `cancelled` (see Cancel.ts) took it out of in-progress, and nothing else.
+ * there too; `cancelled` (see Cancel.ts) took it out of in-progress, and nothing else; `snoozed`
+ * (over a limit, see Limits.ts) moved it to `schedule` unchanged, and it did not run.
  */
-export type Outcome = "finished" | "retried" | "dead" | "interrupted" | "unrecorded" | "cancelled"
+export type Outcome = "finished" | "retried" | "dead" | "interrupted" | "unrecorded" | "cancelled" | "snoozed"
 
 /** What every run of a node shares, made once (see Processor.ts). */
 export interface Services {
@@ -65,6 +69,8 @@ export interface Services {
   readonly results: ResultStoreShape
   /** Where jobs' progress reports go. */
   readonly progress: ProgressBoard["Service"]
+  /** Admission by limits (Admission.ts): absent when no worker and no queue of the node has any. */
+  readonly limits?: Admission.Gate | undefined
 }
 
 /** The record of one run: what it has learned so far, filled in by its steps in order. */
@@ -87,6 +93,8 @@ export class JobRun {
   cancelled: { readonly started: boolean } | undefined = undefined
   /** Set once the decision is written: from then on nothing is written again. */
   outcome: Outcome | undefined = undefined
+  /** The concurrency slots the run holds (Admission.ts), freed once it has ended. */
+  holds: ReadonlyArray<Admission.Held> = []
   constructor(lease: Lease, fiber: Fiber.Fiber<unknown, unknown>, clock: Clock.Clock, span: Tracer.Span | undefined) {
     this.lease = lease
     this.fiber = fiber
@@ -99,11 +107,20 @@ export class JobRun {
  * The run, start to end. Never fails: whatever happens ends in an outcome (see `recover`), except
  * interruption (shutdown), which writes nothing.
  */
-export const execute = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome> =>
-  Effect.catchCause(
+export const execute = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome> => {
+  const outcome = Effect.catchCause(
     thrownAsDefect(() => steps(services, run, decoded)),
     (cause) => recover(services, run, cause),
   )
+  const gate = services.limits
+  // Slots are freed once the outcome is written, or the run interrupted (shutdown requeues it).
+  return gate === undefined
+    ? outcome
+    : Effect.ensuring(
+        outcome,
+        Effect.suspend(() => Admission.release(gate, run.holds)),
+      )
+}
 
 /**
  * The effect `make` builds, or a defect with what it threw: building a step's effect runs code
@@ -126,7 +143,38 @@ const steps = (services: Services, run: JobRun, decoded: Job.Job | undefined): E
     if (Result.isFailure(result)) return malformed(services, run, result.failure)
     run.job = result.success
   }
-  if (services.cancels.enterUnsafe(run.job.jid, run.fiber)) return cancelledBeforeStart(services, run)
+  // Admitted before the run can be cancelled: a cancel interrupts only the job's own code.
+  const gate = services.limits
+  if (gate !== undefined && Admission.limited(gate, run.lease.queue, services.registry.lookup(run.job.class))) {
+    return admitted(services, run, gate)
+  }
+  return started(services, run)
+}
+
+/** Asks the job's limits: over one, it is snoozed; admitted, it starts holding its slots. */
+const admitted = (services: Services, run: JobRun, gate: Admission.Gate): Effect.Effect<Outcome, StoreError> => {
+  const { lease } = run
+  const job = run.job!
+  return Effect.flatMap(
+    Admission.admit(gate, lease.queue, lease.token, job, services.registry.lookup(job.class)),
+    (verdict) => {
+      if (verdict._tag === "Admitted") {
+        run.holds = verdict.holds
+        return started(services, run)
+      }
+      run.worker = services.registry.lookup(job.class)
+      lease.free()
+      return Effect.flatMap(Admission.snoozeAt(run.clock.currentTimeMillisUnsafe(), verdict.waitMillis), (at) => {
+        run.decision = { _tag: "Snooze", at, limit: verdict.limit }
+        return writeAndReport(services, run)
+      })
+    },
+  )
+}
+
+/** From its start to its outcome: the job's code, and what its end means. */
+const started = (services: Services, run: JobRun): Effect.Effect<Outcome, StoreError> => {
+  if (services.cancels.enterUnsafe(run.job!.jid, run.fiber)) return cancelledBeforeStart(services, run)
   // Uninterruptible but for the job's code: a cancel interrupts the fiber (Cancel.ts), and the
   // run must still write that outcome; a shutdown's interruption ends it as before.
   return Effect.uninterruptibleMask((restore) =>
@@ -289,6 +337,13 @@ const writeAndReport = (services: Services, run: JobRun): Effect.Effect<Outcome,
         reported(services, run, "retried"),
       )
     }
+    case "Snooze":
+      return Effect.flatMap(
+        Effect.uninterruptible(
+          services.limits!.store.snooze(lease.queue, services.limits!.node, lease.token, lease.raw, decision.at),
+        ),
+        () => reportedSnoozed(services, run, decision),
+      )
     case "Dead":
       return andThen(
         kept,
@@ -381,6 +436,34 @@ const reportedCancelled = (services: Services, run: JobRun): Effect.Effect<Outco
     Effect.succeed(run.outcome),
   )
 }
+
+/** The snoozed job is in `schedule`: count it, publish it and log it. */
+const reportedSnoozed = (services: Services, run: JobRun, decision: Decide.Snooze): Effect.Effect<Outcome> => {
+  run.outcome = "snoozed"
+  const { queue } = run.lease
+  const job = run.job!
+  const { events, logLevels } = services
+  return andThen(
+    Metric.update(Metric.withAttributes(snoozedTotal, { queue, class: classLabel(run), limit: decision.limit }), 1),
+    events.hasSubscribers()
+      ? events.publish(
+          new JobSnoozed({ queue, jid: job.jid, className: job.class, limit: decision.limit, until: decision.at }),
+        )
+      : undefined,
+    logged(
+      run,
+      logLevels.start,
+      () => `snoozed ${job.class} ${job.jid} until ${decision.at} (limit ${decision.limit})`,
+    ),
+    Effect.succeed(run.outcome),
+  )
+}
+
+/** Jobs snoozed by a limit (Limits.ts), by queue, class and budget. */
+export const snoozedTotal = Metric.counter("verk_jobs_snoozed_total", {
+  description: "Jobs over a rate or concurrency limit, snoozed to the schedule instead of run",
+  incremental: true,
+})
 
 /** The event of a failed run, with what an error tracker needs; `retryAt` absent when it died. */
 const failedEvent = (

@@ -12,14 +12,17 @@ import * as Tracer from "effect/Tracer"
 import { Client } from "../Client.ts"
 import { Events } from "../Events.ts"
 import * as Job from "../Job.ts"
+import { QueueLimits } from "../Limits.ts"
 import { Settings } from "../Settings.ts"
 import { Stats } from "../Stats.ts"
-import { JobStore, ResultStore } from "../Store.ts"
+import { JobStore, LimitStore, ResultStore } from "../Store.ts"
 import * as Trace from "../Trace.ts"
 import { WorkerRegistry } from "../Worker.ts"
+import type * as Admission from "./Admission.ts"
 import { Cancels, noCancels } from "./Cancel.ts"
 import * as JobRun from "./JobRun.ts"
 import type { Lease } from "./Lease.ts"
+import { Node } from "./Node.ts"
 import { ProgressBoard } from "./ProgressBoard.ts"
 
 export class Processor extends Context.Service<
@@ -36,6 +39,21 @@ export class Processor extends Context.Service<
   }
 >()("@verk/core/Processor") {}
 
+/**
+ * Admission by limits (Admission.ts), only when a worker or a queue has limits: the jobs of a node
+ * without any take no step more. Absent, too, where no node or limit store is at hand (a test's
+ * processor).
+ */
+const gateOf = Effect.fnUntraced(function* (registry: WorkerRegistry["Service"]) {
+  const queueLimits = yield* QueueLimits
+  const node = yield* Effect.serviceOption(Node)
+  const store = yield* Effect.serviceOption(LimitStore)
+  const limited =
+    Object.keys(queueLimits).length > 0 || registry.names.some((name) => registry.lookup(name)?.limits !== undefined)
+  if (!limited || Option.isNone(node) || Option.isNone(store)) return undefined
+  return { store: store.value, node: node.value.id, queueLimits } satisfies Admission.Gate
+})
+
 export const layer: Layer.Layer<
   Processor,
   never,
@@ -44,8 +62,9 @@ export const layer: Layer.Layer<
   Processor,
   Effect.gen(function* () {
     const settings = yield* Settings
+    const registry = yield* WorkerRegistry
     const services: JobRun.Services = {
-      registry: yield* WorkerRegistry,
+      registry,
       client: yield* Client,
       events: yield* Events,
       stats: yield* Stats,
@@ -56,6 +75,7 @@ export const layer: Layer.Layer<
       releaseUnique: (yield* JobStore).releaseUnique,
       results: yield* ResultStore,
       progress: yield* ProgressBoard,
+      limits: yield* gateOf(registry),
     }
 
     /**

@@ -3,13 +3,14 @@
  * that node's in-progress jobs back at the front of their queues, in atomic batches (several
  * nodes doing it at once duplicate nothing), and then forgets the node. A job that keeps coming
  * back from dead nodes is a poison pill: past the limit it goes to dead with a message saying so,
- * instead of killing node after node.
+ * instead of killing node after node. The slots the node held in concurrency limits (Limits.ts)
+ * are freed with it, before it is forgotten (and before `NodeRecovered` is published).
  */
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import { Events, NodeRecovered } from "../Events.ts"
 import { Settings } from "../Settings.ts"
-import { JobStore, NodeStore } from "../Store.ts"
+import { JobStore, LimitStore, NodeStore } from "../Store.ts"
 import { DeadLetter } from "./DeadLetter.ts"
 import * as Loop from "./Loop.ts"
 import { Node } from "./Node.ts"
@@ -42,11 +43,13 @@ export const recoverNode = Effect.fn("Recovery.recoverNode")(function* (dead: st
       if (batch.taken === 0) break
     }
   }
+  // Its slots of concurrency limits are free once its jobs are back: the node is known dead.
+  const freed = yield* (yield* LimitStore).releaseNodeHolds(dead)
   const forgotten = yield* nodes.deregister(dead)
   yield* events.publish(new NodeRecovered({ node: dead, jobs: requeued }))
   yield* Effect.logInfo(
     forgotten
-      ? `Recovered dead node ${dead}: ${requeued} jobs back in their queues`
+      ? `Recovered dead node ${dead}: ${requeued} jobs back in their queues${freed > 0 ? `, ${freed} limit slots freed` : ""}`
       : `Recovered ${requeued} jobs of node ${dead}, which took more meanwhile: it stays registered`,
   )
   return requeued

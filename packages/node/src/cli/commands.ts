@@ -12,6 +12,7 @@ export const Descriptions = {
   jobs: "Retry, delete or kill jobs of the retry, schedule and dead sets (Redis from REDIS_URL)",
   queue: "Pause, resume or clear a queue (Redis from REDIS_URL)",
   periodic: "List, pause, resume or run periodic entries (Redis from REDIS_URL)",
+  limits: "List the rate and concurrency limits in use, with their usage (Redis from REDIS_URL)",
   web: "Serve Verk Web, the dashboard (Redis from REDIS_URL, token from VERK_WEB_TOKEN)",
 } as const
 
