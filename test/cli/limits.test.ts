@@ -6,11 +6,13 @@
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import type * as Limits from "../../packages/core/src/Limits.ts"
 import { LimitStore } from "../../packages/core/src/Store.ts"
+import { load } from "../../packages/node/src/cli/run.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
 import { uniqueNamespace } from "../support/redis.ts"
 import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
-import { verk } from "./support.ts"
+import { fixture, verk } from "./support.ts"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -54,4 +56,16 @@ it.live(
       assert.match(table.stdout, /^rate +crm:acme +2 +-$/m)
     }),
   60_000,
+)
+
+it.effect("verk run takes a Verk.module's limits per queue", () =>
+  Effect.gen(function* () {
+    const { workers, queueLimits } = yield* load(fixture("limitsModule.ts"))
+    const exported = (yield* Effect.promise(() => import("./fixtures/limitsModule.ts"))) as Record<string, unknown>
+    assert.deepStrictEqual(
+      workers.map((worker) => worker.name),
+      ["LimitedMail"],
+    )
+    assert.deepStrictEqual(queueLimits, { mail: [exported.Smtp as Limits.Limit] })
+  }),
 )

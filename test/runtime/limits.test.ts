@@ -6,7 +6,7 @@
  * windows, and a concurrency limit of 2 never has more than 2 jobs running.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Metric, Schema } from "effect"
+import { Clock, Effect, Exit, Metric, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Client from "../../packages/core/src/Client.ts"
 import type { JobSnoozed } from "../../packages/core/src/Events.ts"
@@ -114,6 +114,36 @@ const snooze = (kind: StoreKind) => {
       }
       assert.strictEqual(node.events.count(is("JobSnoozed")), 0, "one at a time, each found the slot free")
       assert.deepStrictEqual(yield* store.store.holders(name), [])
+    }).pipe(quietLogs),
+  )
+
+  it.live("a shutdown that interrupts a job gives its slot back, and the job goes back to its queue", () =>
+    Effect.gen(function* () {
+      const store = yield* kind.open
+      const name = `held-at-shutdown-${kind.name}`
+      const Long = Worker.make({
+        name: "HeldLong",
+        args: Schema.Tuple([]),
+        limits: [Limits.concurrency({ name, limit: 1 })],
+        perform: () => Effect.sleep("1 hour"),
+      })
+      const scope = yield* Scope.make()
+      const node = yield* startNode(
+        store,
+        { queues: { default: 2 }, pollInterval: "1 second", shutdownTimeout: "100 millis" },
+        [Long],
+        scope,
+      )
+      yield* node.client.enqueue(Long, [])
+      yield* node.events.await(is("JobStarted"), 1, Wait)
+      assert.deepStrictEqual(
+        (yield* store.store.holders(name)).map((hold) => hold.node),
+        [node.verk.nodeId],
+      )
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(yield* store.store.holders(name), [])
+      assert.strictEqual(yield* store.store.queueSize("default"), 1, "requeued by the stopping node")
+      assert.deepStrictEqual(yield* setEntries(store, "schedule"), [])
     }).pipe(quietLogs),
   )
 }

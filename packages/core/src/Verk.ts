@@ -319,6 +319,8 @@ export interface Module<Workers extends ReadonlyArray<AnyWorker<unknown>> = Read
   readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined
   /** The periodic entries `verk run` runs (see Periodic.ts); none when the module gives none. */
   readonly periodic: ReadonlyArray<Periodic.Entry>
+  /** The limits per queue `verk run` admits jobs by (see Limits.ts); none when the module gives none. */
+  readonly queueLimits: Limits.QueueLimitsShape
 }
 
 /**
@@ -328,6 +330,7 @@ export interface Module<Workers extends ReadonlyArray<AnyWorker<unknown>> = Read
 export type ModuleOptions<Workers extends ReadonlyArray<AnyWorker<unknown>>> = {
   readonly workers: Workers
   readonly periodic?: ReadonlyArray<Periodic.Entry> | undefined
+  readonly queueLimits?: Limits.QueueLimitsShape | undefined
 } & ([ServicesOf<Workers>] extends [never]
   ? { readonly layer?: Layer.Layer<never, unknown, never> | undefined }
   : { readonly layer: Layer.Layer<ServicesOf<Workers>, unknown, never> })
@@ -345,6 +348,7 @@ export const module = <const Workers extends ReadonlyArray<AnyWorker<unknown>>>(
   workers: options.workers,
   layer: options.layer as Layer.Layer<ServicesOf<Workers>, unknown, never> | undefined,
   periodic: options.periodic ?? [],
+  queueLimits: options.queueLimits ?? {},
 })
 
 /** Whether `value` was made by `module` (by any copy of this library). */

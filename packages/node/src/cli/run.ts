@@ -51,6 +51,8 @@ export interface Loaded {
   readonly layer: Layer.Layer<unknown, unknown, never> | undefined
   /** The module's periodic entries (its `Verk.module`'s, or its `periodic` export): none when it has none. */
   readonly periodic: ReadonlyArray<Periodic.Entry>
+  /** The module's limits per queue: its `Verk.module`'s only (see core's Limits.ts); none otherwise. */
+  readonly queueLimits: Verk.Module["queueLimits"]
 }
 
 /** `verk run <module>`: the module's `periodic` export is not an array of `Periodic.make` entries. */
@@ -132,7 +134,8 @@ export const load = Effect.fn("cli.load")(function* (module: string) {
     const found = Array.isArray(periodic) ? "an array holding something else" : describeValue(periodic)
     return yield* new InvalidPeriodicExport({ module, found })
   }
-  return { workers: [...workers], layer: layer as Loaded["layer"], periodic } satisfies Loaded
+  const queueLimits = typed?.queueLimits ?? {}
+  return { workers: [...workers], layer: layer as Loaded["layer"], periodic, queueLimits } satisfies Loaded
 })
 
 /** The command's scope, with spans exported over OTLP when the environment asks (Tracing.ts). */
@@ -170,7 +173,7 @@ export const run = Command.make(
     webAllowedHosts: allowedHostsFlag("web-allowed-hosts"),
   },
   Effect.fn(function* ({ module, healthPort, healthHost, loopBlockedLimit, webPort, webHost, webAllowedHosts }) {
-    const { workers, layer, periodic } = yield* load(module)
+    const { workers, layer, periodic, queueLimits } = yield* load(module)
     // Settings and Redis are checked before the module's services open; they close in reverse:
     // the runtime first (running jobs finish or go back to their queues), then the module's services.
     const environment = yield* NodeProcess.config
@@ -188,6 +191,7 @@ export const run = Command.make(
     const runtime = Verk.layer({
       workers: workers as ReadonlyArray<Worker.AnyWorker<Worker.JobServices>>,
       periodic,
+      queueLimits,
       ...environment.settings,
     }).pipe(Layer.provideMerge(Shutdown.layer)) // a second Ctrl-C stops at once (NodeProcess.serveWith)
     // Three heartbeats unless told: a loop blocked that long has missed its heartbeat too.
