@@ -7,7 +7,7 @@
  * Limits are code, not data: the store keeps their use only. A budget's `limit` and window come
  * from the limits the caller declares (`limits(declared)`), absent for a budget none of them names.
  */
-import { Job, type Limits, Store } from "@verk/core"
+import { Job, type Limits, Store, type Worker } from "@verk/core"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Result from "effect/Result"
@@ -50,6 +50,15 @@ export type LimitView = typeof LimitView.Type
 
 /** Any worker's or queue's limit (its `keyOf` is a method, so a limit of any args fits). */
 export type AnyLimit = Limits.Limit<never>
+
+/** The limits of `workers` and of the queues (`queueLimits`, as `Verk.layer` takes them). */
+export const limitsOf = (
+  workers: ReadonlyArray<Worker.AnyWorker<unknown>>,
+  queueLimits: Limits.QueueLimitsShape = {},
+): ReadonlyArray<AnyLimit> => [
+  ...workers.flatMap((worker) => worker.limits ?? []),
+  ...Object.values(queueLimits).flat(),
+]
 
 /** The declared limit a budget belongs to: its name, or `<name>:<key>` for a keyed one (the longest name wins). */
 export const declaredOf = (

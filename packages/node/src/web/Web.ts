@@ -65,6 +65,12 @@ export interface ServeOptions extends Options {
   readonly host?: string | undefined
 }
 
+/**
+ * The limits of `workers` and of the queues (`Verk.layer`'s `queueLimits`), for `Options.limits`:
+ * `Web.layer({ limits: Web.limitsOf(workers, queueLimits) })`.
+ */
+export const limitsOf = AdminLimits.limitsOf
+
 const normalizePrefix = (prefix: string | undefined): string => (prefix ?? "").replace(/\/+$/, "")
 
 const PageQuery = Schema.Struct({
