@@ -8,8 +8,9 @@
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { LimitView } from "../../packages/node/src/AdminLimits.ts"
+import * as Web from "../../packages/node/src/web/Web.ts"
 import { quietLogs } from "../runtime/support.ts"
-import { Crm, Pdf, startLimitedNode } from "./limitsSupport.ts"
+import { startLimitedNode } from "./limitsSupport.ts"
 import { redisKind, webHandler } from "./support.ts"
 
 const json = (response: Response) => Effect.promise(() => response.json() as Promise<unknown>)
@@ -24,7 +25,8 @@ it.live("the limits in use: listed by the API with their holders, against their 
 
     const started = yield* startLimitedNode(testStore)
     const nodeId = started.node.verk.nodeId
-    const fetch = yield* webHandler(testStore, { limits: [Pdf, Crm] })
+    // The limits as an application gives them: from its workers.
+    const fetch = yield* webHandler(testStore, { limits: Web.limitsOf(started.workers) })
 
     // Without the limits: the use only.
     const usage = (yield* Effect.flatMap(bare("/api/limits"), json)) as ReadonlyArray<LimitView>

@@ -57,6 +57,7 @@ export const startLimitedNode = Effect.fnUntraced(function* (testStore: TestStor
   const later = yield* node.client.schedule(SyncCustomer, ["later"], "1 hour")
   return {
     node,
+    workers: [RenderPdf, SyncCustomer],
     snoozed: snoozed!,
     running: pdfs.map((job) => job.jid).filter((jid) => jid !== snoozed!.jid),
     syncs,
