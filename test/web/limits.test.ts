@@ -7,6 +7,7 @@
  */
 import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
+import * as Store from "../../packages/core/src/Store.ts"
 import type { LimitView } from "../../packages/node/src/AdminLimits.ts"
 import * as Web from "../../packages/node/src/web/Web.ts"
 import { quietLogs } from "../runtime/support.ts"
@@ -80,5 +81,32 @@ it.live("the limits in use: listed by the API with their holders, against their 
     assert.include(rowOf(started.later.jid), "<tr data-jid=")
     assert.notInclude(rowOf(started.later.jid), "data-snoozed")
     yield* started.release
+  }).pipe(Effect.scoped, quietLogs),
+)
+
+it.live("a store that cannot list its limits (a Redis Cluster) is a 503 with its reason, on the API and the page", () =>
+  Effect.gen(function* () {
+    const testStore = yield* redisKind.open
+    // The Redis store's own refusal on a Redis Cluster, on a store that is otherwise this one.
+    const refusing: Store.StoreShape = {
+      ...testStore.store,
+      limitUsage: Effect.fail(
+        new Store.StoreError({
+          operation: "limitUsage",
+          cause: new Error("listing limits needs one Redis: on a Redis Cluster the keys are spread over its shards"),
+        }),
+      ),
+    }
+    const fetch = yield* webHandler({ ...testStore, store: refusing, context: Store.context(refusing) })
+    const api = yield* fetch("/api/limits")
+    assert.strictEqual(api.status, 503)
+    assert.include(((yield* json(api)) as { message: string }).message, "on a Redis Cluster")
+    const page = yield* fetch("/limits")
+    assert.strictEqual(page.status, 503)
+    const body = yield* text(page)
+    assert.include(body, "<h1>Limits</h1>")
+    assert.match(body, /data-unavailable>[^<]*on a Redis Cluster/)
+    // The other pages are not touched by it.
+    assert.strictEqual((yield* fetch("/scheduled")).status, 200)
   }).pipe(Effect.scoped, quietLogs),
 )

@@ -12,6 +12,7 @@ import * as AdminCancel from "../AdminCancel.ts"
 import * as AdminLimits from "../AdminLimits.ts"
 import * as JobMetrics from "../JobMetrics.ts"
 import { Api } from "./Api.ts"
+import * as LimitsApi from "./LimitsApi.ts"
 import * as PeriodicApi from "./PeriodicApi.ts"
 
 /** Runs an `Admin` call on `store` (the aggregate and its roles); a store failure becomes a defect. */
@@ -89,6 +90,8 @@ export const layer = (csrf: string, limits: ReadonlyArray<AdminLimits.AnyLimit> 
       ),
     ),
     HttpApiBuilder.group(Api, "limits", (handlers) =>
-      Effect.map(Store.Store, (store) => handlers.handle("list", () => on(store)(AdminLimits.limits(limits)))),
+      Effect.map(Store.Store, (store) =>
+        handlers.handle("list", () => on(store)(LimitsApi.unavailable(AdminLimits.limits(limits)))),
+      ),
     ),
   ).pipe(Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true })))

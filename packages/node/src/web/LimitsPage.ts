@@ -87,3 +87,7 @@ export const limitsPage = (context: PageContext, usage: ReadonlyArray<LimitView>
     "page",
   )
 }
+
+/** The Limits page when the store cannot list limits (a Redis Cluster): why, in its words. */
+export const limitsUnavailablePage = (context: PageContext, message: string) =>
+  layout(context, "Limits", "Limits", html`<h1>Limits</h1><div class="empty" data-unavailable>${message}</div>`, "off")

@@ -27,7 +27,8 @@ import * as Assets from "./Assets.ts"
 import { allowedHostsFrom, guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
-import { limitsPage } from "./LimitsPage.ts"
+import * as LimitsApi from "./LimitsApi.ts"
+import { limitsPage, limitsUnavailablePage } from "./LimitsPage.ts"
 import * as Metrics from "./Metrics.ts"
 import * as MetricsRoutes from "./MetricsRoutes.ts"
 import * as Pages from "./Pages.ts"
@@ -244,9 +245,9 @@ export const layer = (options: Options = {}) => {
             AdminLimits.limits(limits).pipe(
               Effect.flatMap((usage) => respond((context) => limitsPage(context, usage, limits.length > 0))),
               // A Redis Cluster spreads the limits' keys over its shards: no listing, a page that says so.
-              Effect.catchIf(
-                (error) => error.operation === "limitUsage",
-                (error) => respond((context) => Pages.notFound(context, error.message), 501),
+              LimitsApi.unavailable,
+              Effect.catchTag("LimitsUnavailable", (error) =>
+                respond((context) => limitsUnavailablePage(context, error.message), 503),
               ),
             ),
           ),
