@@ -211,6 +211,46 @@ describe("under TestClock, on the in-memory store", () => {
   )
 })
 
+describe("a limit's key that throws", () => {
+  it.effect("sends the job to the dead set with what it threw, and the queue's other jobs run", () =>
+    Effect.gen(function* () {
+      const Broken = Worker.make({
+        name: "BrokenKey",
+        args: Schema.Tuple([Schema.String]),
+        limits: [
+          Limits.rate({
+            name: "broken",
+            limit: 1,
+            per: "1 second",
+            key: (_: readonly [string]): string => {
+              throw new Error("no customer in these args")
+            },
+          }),
+        ],
+        perform: () => Effect.void,
+      })
+      let fineRan = false
+      const Fine = Worker.make({
+        name: "FineJob",
+        args: Schema.Tuple([]),
+        perform: () =>
+          Effect.sync(() => {
+            fineRan = true
+          }),
+      })
+      yield* Effect.gen(function* () {
+        yield* Client.enqueue(Broken, ["x"])
+        yield* Client.enqueue(Fine, [])
+        yield* TestClock.adjust("10 millis")
+        const [dead] = yield* Testing.dead
+        assert.strictEqual(dead?.class, "BrokenKey")
+        assert.include(String(dead?.error_message), "no customer in these args")
+        assert.isTrue(fineRan)
+      }).pipe(Effect.provide(Testing.layerReal([Broken, Fine])))
+    }).pipe(quietLogs),
+  )
+})
+
 describe("the testing kit's real mode", () => {
   it.effect("a queue's limit (Verk.layer's queueLimits) holds for every worker of the queue, keyed by wire args", () =>
     Effect.gen(function* () {
