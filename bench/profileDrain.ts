@@ -14,14 +14,7 @@ import { RedisStore } from "@verk/redis"
 import { Effect, Layer, ManagedRuntime, References } from "effect"
 import { Redis } from "ioredis"
 import { startRedisServer } from "../test/support/redisServer.ts"
-import {
-  AsyncPayload,
-  ConcurrencyLimitedPayload,
-  hooks,
-  NoOp,
-  Payload,
-  RateLimitedPayload,
-} from "./verkWorkers.ts"
+import { AsyncPayload, ConcurrencyLimitedPayload, hooks, NoOp, Payload, RateLimitedPayload } from "./verkWorkers.ts"
 
 const jobs = Number(process.argv[2] ?? 50_000)
 const size = process.env.SIZE === undefined ? undefined : Number(process.env.SIZE)

@@ -240,6 +240,7 @@ describeWithChromium("Verk Web in Chromium", () => {
     "/scheduled/s1",
     "/dead",
     "/dead/d1",
+    "/limits",
   ] as const
 
   it.live(

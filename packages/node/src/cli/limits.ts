@@ -4,16 +4,16 @@
  * running jobs and the nodes they run on. Limits are code, not data: a budget nobody used lately is
  * not listed, and the limits themselves (`limit`, `per`) are the workers'.
  */
-import { Store } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Console from "effect/Console"
 import { Command, Flag } from "effect/cli"
 import * as Effect from "effect/Effect"
+import * as AdminLimits from "../AdminLimits.ts"
 import { Descriptions } from "./commands.ts"
 import { table } from "./stats.ts"
 
 /** `verk limits` without `--json`: one line per budget in use. */
-export const render = (usage: ReadonlyArray<Store.LimitUsage>): ReadonlyArray<string> => {
+export const render = (usage: ReadonlyArray<AdminLimits.LimitView>): ReadonlyArray<string> => {
   if (usage.length === 0) return ["no limit in use"]
   return table(
     ["KIND", "BUDGET", "USED", "NODES"],
@@ -32,11 +32,12 @@ export const limits = Command.make(
   {
     json: Flag.Boolean("json").pipe(
       Flag.withDefault(false),
-      Flag.withDescription("print one JSON array: { kind, budget, used, nodes } per budget"),
+      Flag.withDescription("print one JSON array: { kind, budget, used, nodes, holders } per budget"),
     ),
   },
   Effect.fn(function* ({ json }) {
-    const usage = yield* (yield* Store.LimitStore).limitUsage
+    // The dashboard's reading (AdminLimits.ts); the limits themselves are the workers' code.
+    const usage = yield* AdminLimits.limits()
     if (json) return yield* Console.log(JSON.stringify(usage))
     for (const line of render(usage)) yield* Console.log(line)
   }, Effect.provide(RedisStore.layerConfig)),

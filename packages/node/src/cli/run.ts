@@ -29,6 +29,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as AdminLimits from "../AdminLimits.ts"
 import * as NodeProcess from "../NodeProcess.ts"
 import * as Tracing from "../Tracing.ts"
 import { Descriptions } from "./commands.ts"
@@ -145,7 +146,7 @@ export const run = Command.make(
     })
     const web = Option.match(webPort, {
       onNone: () => Effect.void,
-      onSome: (port) => startWeb(port, webHost, webAllowedHosts),
+      onSome: (port) => startWeb(port, webHost, webAllowedHosts, AdminLimits.limitsOf(workers, queueLimits)),
     })
     return yield* Effect.andThen(Effect.andThen(health, web), NodeProcess.serveWith(environment.settings)).pipe(
       Effect.provide(runtime),

@@ -2,6 +2,7 @@
  * `verk web`: Verk Web, the dashboard, on its own (Redis from REDIS_URL, as `verk stats`). On
  * 127.0.0.1 unless told otherwise; with VERK_WEB_TOKEN set, every request must carry the token.
  */
+import type { Limits } from "@verk/core"
 import { RedisStore } from "@verk/redis"
 import * as Config from "effect/Config"
 import { Command, Flag } from "effect/cli"
@@ -34,11 +35,17 @@ export const allowedHostsFlag = (name: string) =>
 export const webToken = Config.Redacted("VERK_WEB_TOKEN").pipe(Config.option, Config.map(Option.getOrUndefined))
 
 /** Builds the dashboard's server in the current scope and says where it is. */
-export const startWeb = Effect.fn("cli.startWeb")(function* (port: number, host: string, allowedHosts = "") {
+export const startWeb = Effect.fn("cli.startWeb")(function* (
+  port: number,
+  host: string,
+  allowedHosts = "",
+  // What `verk run` knows of its module: the Limits page shows budgets against these.
+  limits: ReadonlyArray<Limits.Limit<never>> = [],
+) {
   const token = yield* webToken
   // Loaded here, not with the command line: `verk run` without `--web-port` never needs the dashboard.
   const Web = yield* Effect.promise(() => import("../web/Web.ts"))
-  yield* Layer.build(Web.serve({ port, host, token, allowedHosts })).pipe(
+  yield* Layer.build(Web.serve({ port, host, token, allowedHosts, limits })).pipe(
     Effect.mapError((error) => new WebPortUnavailable({ host, port, error })),
   )
   yield* Effect.logInfo(`Verk Web on http://${host}:${port}/${token === undefined ? "" : " (token required)"}`)

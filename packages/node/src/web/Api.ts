@@ -9,6 +9,7 @@ import { HttpApi, HttpApiEndpoint, HttpApiGroup, HttpApiMiddleware, OpenApi } fr
 import * as Schema from "effect/Schema"
 import { BadRequest, Done, JobPage, JobView, NodeInfo, NotFound, Overview, QueueInfo, SetName } from "../Admin.ts"
 import { Cancelled } from "../AdminCancel.ts"
+import { LimitsGroup } from "./LimitsApi.ts"
 import { MetricsGroup } from "./MetricsApi.ts"
 import { PeriodicGroup } from "./PeriodicApi.ts"
 
@@ -126,6 +127,7 @@ export class Api extends HttpApi.make("verk-web")
   .add(JobsGroup)
   .add(MetricsGroup)
   .add(PeriodicGroup)
+  .add(LimitsGroup)
   // A request that fails decoding gets a 400 problem naming the field, not an empty 400.
   .middleware(HttpApiMiddleware.ProblemDetails)
   .annotateMerge(

@@ -9,8 +9,10 @@ import { HttpApiBuilder, HttpApiMiddleware } from "effect/http-api"
 import * as Layer from "effect/Layer"
 import * as Admin from "../Admin.ts"
 import * as AdminCancel from "../AdminCancel.ts"
+import * as AdminLimits from "../AdminLimits.ts"
 import * as JobMetrics from "../JobMetrics.ts"
 import { Api } from "./Api.ts"
+import * as LimitsApi from "./LimitsApi.ts"
 import * as PeriodicApi from "./PeriodicApi.ts"
 
 /** Runs an `Admin` call on `store` (the aggregate and its roles); a store failure becomes a defect. */
@@ -27,8 +29,11 @@ const on =
       Effect.provideContext(Store.context(store)),
     ) as Effect.Effect<A, Exclude<E, Store.StoreError>>
 
-/** Handlers of every group; `csrf` is the token pages and scripts send back with each POST. */
-export const layer = (csrf: string) =>
+/**
+ * Handlers of every group; `csrf` is the token pages and scripts send back with each POST, and
+ * `limits` the declared limits the Limits page measures budgets against.
+ */
+export const layer = (csrf: string, limits: ReadonlyArray<AdminLimits.AnyLimit> = []) =>
   Layer.mergeAll(
     HttpApiBuilder.group(Api, "overview", (handlers) =>
       Effect.map(Store.Store, (store) =>
@@ -82,6 +87,11 @@ export const layer = (csrf: string) =>
           .handle("pause", ({ params }) => on(store)(PeriodicApi.setPaused(params.name, true)))
           .handle("resume", ({ params }) => on(store)(PeriodicApi.setPaused(params.name, false)))
           .handle("runNow", ({ params }) => on(store)(PeriodicApi.runNow(params.name))),
+      ),
+    ),
+    HttpApiBuilder.group(Api, "limits", (handlers) =>
+      Effect.map(Store.Store, (store) =>
+        handlers.handle("list", () => on(store)(LimitsApi.unavailable(AdminLimits.limits(limits)))),
       ),
     ),
   ).pipe(Layer.provide(HttpApiMiddleware.layerProblemDetails({ includeDetails: true })))

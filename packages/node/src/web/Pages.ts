@@ -38,6 +38,7 @@ const nav: ReadonlyArray<readonly [string, string, keyof PageContext["counts"] |
   ["/scheduled", "Scheduled", "scheduled"],
   ["/dead", "Dead", "dead"],
   ["/job-metrics", "Metrics", undefined],
+  ["/limits", "Limits", undefined],
 ]
 
 /** A whole page: head, nav (with counts), `body`; `live` says what the page's script polls ("off": nothing). */
@@ -401,6 +402,15 @@ const filteredPager = (
 ${page.next === undefined ? "" : html`<a class="button" data-continue href="${context.base}/${set}?${params.toString()}">Continue →</a>`}</div>`
 }
 
+/**
+ * A scheduled job that was on its queue before: a client schedules a job without `enqueued_at`
+ * (Sidekiq's and ours), and a job over a rate or concurrency limit goes back to `schedule` with
+ * its payload unchanged, `enqueued_at` and all (a snooze, Limits.ts). Retries wait in `retry`.
+ */
+const snoozed = (job: JobView) => job.enqueuedAt !== undefined && job.malformed === undefined
+
+const snoozedBadge = html` <span class="badge idle" data-snoozed title="it was fetched and found a rate or concurrency limit full: it runs again at this time, not as a retry">snoozed</span>`
+
 /** One page of a set's jobs (retries, scheduled or dead), filtered by class or jid. */
 export const setPage = (
   context: PageContext,
@@ -427,7 +437,7 @@ ${
     : html`<table><thead><tr><th class="check"><input type="checkbox" data-all aria-label="select all"></th><th>${whenLabel}</th><th>Queue</th><th>Class</th><th>Args</th>${set === "scheduled" ? "" : html`<th class="num">Retries</th><th>Error</th>`}<th></th></tr></thead><tbody>${page.jobs.map(
         (
           job,
-        ) => html`<tr data-jid="${job.jid}"><td class="check"><input type="checkbox" name="jid" value="${entryKey(job)}"></td><td>${time(context.now, job.at)}</td><td>${isolate(job.queue)}</td>
+        ) => html`<tr data-jid="${job.jid}"><td class="check"><input type="checkbox" name="jid" value="${entryKey(job)}"></td><td>${time(context.now, job.at)}${set === "scheduled" && snoozed(job) ? snoozedBadge : ""}</td><td>${isolate(job.queue)}</td>
 <td><a href="${context.base}/${set}/${encodeURIComponent(entryKey(job))}">${isolate(job.class || "malformed")}</a></td><td><div class="args mono" title="${argsText(job.args, 2000)}">${isolate(job.malformed === undefined ? argsText(job.args) : cut(job.malformed))}</div></td>
 ${
   set === "scheduled"

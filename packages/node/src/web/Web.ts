@@ -21,11 +21,14 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Admin from "../Admin.ts"
+import * as AdminLimits from "../AdminLimits.ts"
 import { Api } from "./Api.ts"
 import * as Assets from "./Assets.ts"
 import { allowedHostsFrom, guard, tokenFrom } from "./Guard.ts"
 import * as Handlers from "./Handlers.ts"
 import type { Html } from "./Html.ts"
+import * as LimitsApi from "./LimitsApi.ts"
+import { limitsPage, limitsUnavailablePage } from "./LimitsPage.ts"
 import * as Metrics from "./Metrics.ts"
 import * as MetricsRoutes from "./MetricsRoutes.ts"
 import * as Pages from "./Pages.ts"
@@ -48,6 +51,12 @@ export interface Options {
    * for every name under it. Any other Host is refused 403 (DNS rebinding).
    */
   readonly allowedHosts?: string | ReadonlyArray<string> | undefined
+  /**
+   * The application's rate and concurrency limits (its workers' and queues'), which the Limits
+   * page and `/api/limits` measure each budget in use against (its limit, its window). Limits are
+   * code: without them a budget shows its use only.
+   */
+  readonly limits?: ReadonlyArray<AdminLimits.AnyLimit> | undefined
 }
 
 /** `Options`, and where `serve` listens. */
@@ -56,6 +65,12 @@ export interface ServeOptions extends Options {
   /** 127.0.0.1 by default: the dashboard changes jobs, so it stays on this host unless told. */
   readonly host?: string | undefined
 }
+
+/**
+ * The limits of `workers` and of the queues (`Verk.layer`'s `queueLimits`), for `Options.limits`:
+ * `Web.layer({ limits: Web.limitsOf(workers, queueLimits) })`.
+ */
+export const limitsOf = AdminLimits.limitsOf
 
 const normalizePrefix = (prefix: string | undefined): string => (prefix ?? "").replace(/\/+$/, "")
 
@@ -137,6 +152,7 @@ export const layer = (options: Options = {}) => {
   // One secret per process: pages carry it, a POST without it is refused.
   const csrf = randomBytes(24).toString("base64url")
   const pollMillis = options.pollMillis ?? 3000
+  const limits = options.limits ?? []
   const wrap = guard({
     token,
     csrf,
@@ -224,6 +240,20 @@ export const layer = (options: Options = {}) => {
         ),
         router.add(
           "GET",
+          "/limits",
+          page(
+            AdminLimits.limits(limits).pipe(
+              Effect.flatMap((usage) => respond((context) => limitsPage(context, usage, limits.length > 0))),
+              // A Redis Cluster spreads the limits' keys over its shards: no listing, a page that says so.
+              LimitsApi.unavailable,
+              Effect.catchTag("LimitsUnavailable", (error) =>
+                respond((context) => limitsUnavailablePage(context, error.message), 503),
+              ),
+            ),
+          ),
+        ),
+        router.add(
+          "GET",
           "/:set",
           page(
             Effect.gen(function* () {
@@ -253,7 +283,9 @@ export const layer = (options: Options = {}) => {
     }),
   )
 
-  const api = HttpApiBuilder.layer(Api, { openapiPath: "/api/openapi.json" }).pipe(Layer.provide(Handlers.layer(csrf)))
+  const api = HttpApiBuilder.layer(Api, { openapiPath: "/api/openapi.json" }).pipe(
+    Layer.provide(Handlers.layer(csrf, limits)),
+  )
   // `/metrics` beside the pages, behind the same token (a Prometheus scrape config can send it).
   return Layer.mergeAll(api, pages, Metrics.layer()).pipe(Layer.provide(mountedRouter(prefix, wrap)))
 }
