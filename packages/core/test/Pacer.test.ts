@@ -1,12 +1,13 @@
 /**
- * The pacing of jobs snoozed by a rate limit (Pacer.ts): they come back two limits' worth per
- * window, one window apart, and a window the store said is full is known full until it frees.
+ * The pacing of snoozed jobs (Pacer.ts): they come back two limits' worth per period, one period
+ * apart; a rate window the store said is full is known full until it frees; a concurrency
+ * budget's period is how long its runs have held a slot lately.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as Pacer from "../src/internal/Pacer.ts"
 
 const at = (pacer: Pacer.Pacer, nowMillis: number, waitMillis: number, told = false) =>
-  pacer.snoozed({ key: "api", nowMillis, waitMillis, limit: 2, periodMillis: 1_000, told })
+  pacer.snoozed({ key: "api", nowMillis, waitMillis, limit: 2, periodMillis: 1_000, rate: true, told })
 
 describe("Pacer", () => {
   it("gives a budget's snoozed jobs return slots one window apart, two limits' worth each", () => {
@@ -29,5 +30,17 @@ describe("Pacer", () => {
     // Once every slot given is past, the store's wait counts from now again.
     assert.strictEqual(at(pacer, 5_000, 40, true), 40)
     assert.strictEqual(at(pacer, 5_000, 40), 40)
+  })
+
+  it("paces a concurrency budget's snoozed jobs without ever calling it full, and learns its typical hold", () => {
+    const pacer = Pacer.make()
+    assert.strictEqual(pacer.typicalHold("pdf"), undefined)
+    pacer.held("pdf", 100)
+    pacer.held("pdf", 200)
+    assert.strictEqual(pacer.typicalHold("pdf"), 120)
+    const snoozed = () =>
+      pacer.snoozed({ key: "pdf", nowMillis: 0, waitMillis: 120, limit: 1, periodMillis: 120, rate: false, told: true })
+    assert.deepStrictEqual([snoozed(), snoozed(), snoozed(), snoozed(), snoozed()], [120, 120, 240, 240, 360])
+    assert.strictEqual(pacer.fullFor("pdf", 0), undefined)
   })
 })

@@ -31,10 +31,11 @@ export interface Gate {
   readonly pacer: Pacer
 }
 
-/** A slot of a concurrency limit held by a run. */
+/** A slot of a concurrency limit held by a run, since `since` (epoch ms). */
 export interface Held {
   readonly key: string
   readonly holder: string
+  readonly since: number
 }
 
 /** Admitted (with the slots it holds), or over `limit` for `waitMillis`. */
@@ -99,16 +100,19 @@ export const admit = (
           waitMillis,
           limit: limit.limit,
           periodMillis,
+          rate: limit._tag === "Rate",
           told,
         }),
       )
     for (const [limit, key] of yield* budgetsOf(gate, queue, job, worker)) {
       if (limit._tag === "Concurrency") {
         if (!(yield* gate.store.acquireHold(key, limit.limit, gate.node, holder))) {
-          // Not paced: a slot frees when a job ends, which no period foretells.
-          return yield* over(key, Duration.toMillis(limit.snooze))
+          // A slot frees when a run ends: paced by how long runs here hold one, `snooze` at most.
+          const snooze = Duration.toMillis(limit.snooze)
+          const period = Math.min(snooze, gate.pacer.typicalHold(key) ?? snooze)
+          return yield* paced(limit, key, period, period)
         }
-        holds.push({ key, holder })
+        holds.push({ key, holder, since: nowMillis })
         continue
       }
       const per = Duration.toMillis(limit.per)
@@ -133,16 +137,20 @@ export const admit = (
 const ReleaseRetry = Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(5)])
 
 /**
- * Gives back a run's slots. One that cannot be given back (the store is away) is logged: the node
- * frees all its slots when it leaves, and its recovery does should it die.
+ * Gives back a run's slots, and tells the pacer how long they were held. One that cannot be given
+ * back (the store is away) is logged: the node frees all its slots when it leaves, and its
+ * recovery does should it die.
  */
 export const release = (gate: Gate, holds: ReadonlyArray<Held>): Effect.Effect<void> =>
   holds.length === 0
     ? Effect.void
     : Effect.forEach(
         holds,
-        ({ key, holder }) =>
+        ({ key, holder, since }) =>
           gate.store.releaseHold(key, holder).pipe(
+            Effect.tap(() =>
+              Effect.map(Clock.currentTimeMillis, (nowMillis) => gate.pacer.held(key, nowMillis - since)),
+            ),
             Effect.retry(ReleaseRetry),
             Effect.catch((error) =>
               Effect.logWarning(
