@@ -18,7 +18,7 @@ import { Stats } from "../Stats.ts"
 import { JobStore, LimitStore, ResultStore } from "../Store.ts"
 import { ThreadRunner } from "../Threads.ts"
 import * as Trace from "../Trace.ts"
-import { WorkerRegistry } from "../Worker.ts"
+import { type RegisteredWorker, WorkerRegistry } from "../Worker.ts"
 import type * as Admission from "./Admission.ts"
 import { Cancels, noCancels } from "./Cancel.ts"
 import * as JobRun from "./JobRun.ts"
@@ -32,10 +32,25 @@ import { ProgressBoard } from "./ProgressBoard.ts"
  * fail with `ThreadsUnavailable` (and are retried) rather than run in the node's event loop, which
  * the worker asked to be kept from.
  */
+/**
+ * The registered workers, for the checks made once at start. A registry whose `lookup` throws
+ * counts as having none here: each job's own lookup throws again, and the run buries the job
+ * saying so (JobRun.ts), where a throw here would stop the node.
+ */
+const registered = (registry: WorkerRegistry["Service"]): ReadonlyArray<RegisteredWorker> =>
+  registry.names.flatMap((name) => {
+    try {
+      const worker = registry.lookup(name)
+      return worker === undefined ? [] : [worker]
+    } catch {
+      return []
+    }
+  })
+
 const warnUnthreaded = Effect.fnUntraced(function* (services: JobRun.Services) {
   if (services.threads !== undefined) return
-  for (const name of services.registry.names) {
-    if (services.registry.lookup(name)?.thread !== true) continue
+  for (const { name, thread } of registered(services.registry)) {
+    if (thread !== true) continue
     yield* Effect.logWarning(
       `Worker ${name} runs in worker threads (thread: true), but this node has no thread pool: its jobs ` +
         "fail with ThreadsUnavailable and are retried. Provide Threads.layer from @verk/node (verk run does).",
@@ -67,7 +82,7 @@ const gateOf = Effect.fnUntraced(function* (registry: WorkerRegistry["Service"])
   const node = yield* Effect.serviceOption(Node)
   const store = yield* Effect.serviceOption(LimitStore)
   const limited =
-    Object.keys(queueLimits).length > 0 || registry.names.some((name) => registry.lookup(name)?.limits !== undefined)
+    Object.keys(queueLimits).length > 0 || registered(registry).some((worker) => worker.limits !== undefined)
   if (!limited || Option.isNone(node) || Option.isNone(store)) return undefined
   return { store: store.value, node: node.value.id, queueLimits, pacer: Pacer.make() } satisfies Admission.Gate
 })
