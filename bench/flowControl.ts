@@ -26,13 +26,15 @@ export interface FlowRow {
   readonly ceiling: number
 }
 
-/** Ten seconds' worth of jobs at each limit's best rate; `--quick`, two seconds'. */
+/**
+ * Ten seconds' worth of jobs at each limit's best rate; `--quick`, two seconds' of the rate limit
+ * (past its first window there must be one more) and one of the concurrency limit.
+ */
 export const plan = (quick: boolean): ReadonlyArray<FlowRow> => {
   const concurrencyCeiling = (ConcurrentJobs * 1_000) / AsyncWaitMillis
-  const seconds = quick ? 2 : 10
   return [
-    { kind: "rate-limited", jobs: RatePerSecond * seconds, ceiling: RatePerSecond },
-    { kind: "concurrency-limited", jobs: concurrencyCeiling * seconds, ceiling: concurrencyCeiling },
+    { kind: "rate-limited", jobs: RatePerSecond * (quick ? 2 : 10), ceiling: RatePerSecond },
+    { kind: "concurrency-limited", jobs: concurrencyCeiling * (quick ? 1 : 10), ceiling: concurrencyCeiling },
   ]
 }
 

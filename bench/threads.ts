@@ -32,7 +32,7 @@ export interface ThreadFigures {
 const Concurrency = 25
 const Queue = "threads"
 
-export const plan = (quick: boolean) => ({ jobs: quick ? 1_000 : 20_000, threads: 2 })
+export const plan = (quick: boolean) => ({ jobs: quick ? 400 : 20_000, threads: 2 })
 
 export const run = async (options: {
   readonly url: string
