@@ -110,20 +110,11 @@ export class JobRun {
  * The run, start to end. Never fails: whatever happens ends in an outcome (see `recover`), except
  * interruption (shutdown), which writes nothing.
  */
-export const execute = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome> => {
-  const outcome = Effect.catchCause(
+export const execute = (services: Services, run: JobRun, decoded: Job.Job | undefined): Effect.Effect<Outcome> =>
+  Effect.catchCause(
     thrownAsDefect(() => steps(services, run, decoded)),
     (cause) => recover(services, run, cause),
   )
-  const gate = services.limits
-  // Slots are freed once the outcome is written, or the run interrupted (shutdown requeues it).
-  return gate === undefined
-    ? outcome
-    : Effect.ensuring(
-        outcome,
-        Effect.suspend(() => Admission.release(gate, run.holds)),
-      )
-}
 
 /**
  * The effect `make` builds, or a defect with what it threw: building a step's effect runs code
@@ -163,7 +154,13 @@ const admitted = (services: Services, run: JobRun, gate: Admission.Gate): Effect
     (verdict) => {
       if (verdict._tag === "Admitted") {
         run.holds = verdict.holds
-        return started(services, run)
+        if (run.holds.length === 0) return started(services, run)
+        // Slots are freed once the outcome is written (its rewrites by `recover` included), or
+        // the run interrupted (shutdown requeues it): only runs holding some pay for this.
+        return Effect.onExit(
+          Effect.catchCause(started(services, run), (cause) => recover(services, run, cause)),
+          () => Admission.release(gate, run.holds),
+        )
       }
       run.worker = services.registry.lookup(job.class)
       lease.free()
