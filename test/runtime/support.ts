@@ -108,11 +108,15 @@ const awaitSubscribers = async (url: string, channel: string, count: number, sha
   }
 }
 
-const redisKindWith = (name: StoreKind["name"], keyScheme: "sidekiq" | "cluster"): StoreKind => ({
-  name,
-  isRedis: true,
-  open: Effect.gen(function* () {
-    const url = redisUrl()
+/**
+ * A fresh Redis store under its own namespace on `url` (the run's shared server unless given),
+ * its keys deleted with the current scope.
+ */
+export const openRedisStore = (
+  keyScheme: "sidekiq" | "cluster",
+  url: string = redisUrl(),
+): Effect.Effect<TestStore, unknown, Scope.Scope> =>
+  Effect.gen(function* () {
     const namespace = uniqueNamespace()
     const context = yield* Layer.build(
       Layer.merge(RedisStore.layer({ url, namespace, keyScheme }), cleanupNamespace(url, namespace)),
@@ -131,7 +135,12 @@ const redisKindWith = (name: StoreKind["name"], keyScheme: "sidekiq" | "cluster"
       started: 0,
       redis: { url, namespace, keyScheme },
     }
-  }),
+  })
+
+const redisKindWith = (name: StoreKind["name"], keyScheme: "sidekiq" | "cluster"): StoreKind => ({
+  name,
+  isRedis: true,
+  open: Effect.suspend(() => openRedisStore(keyScheme)),
 })
 
 export const storeKinds: ReadonlyArray<StoreKind> = [

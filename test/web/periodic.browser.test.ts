@@ -9,35 +9,57 @@ import { assert, it } from "@effect/vitest"
 import { Effect } from "effect"
 import type { Browser } from "playwright-core"
 import { afterAll, beforeAll } from "vitest"
-import { is, quietLogs } from "../runtime/support.ts"
+import { is, openRedisStore, quietLogs } from "../runtime/support.ts"
 import { describeWithChromium } from "../support/chromium.ts"
+import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
 import { startPeriodicNode } from "./periodicSupport.ts"
-import { launchBrowser, measureFit, redisKind, screenshotDir, serveWeb } from "./support.ts"
+import { launchBrowser, measureFit, screenshotDir, serveWeb } from "./support.ts"
 
 let browser: Browser
+// A server of its own: nothing an earlier file left in the run's shared one reaches this page.
+let server: RedisServer
 
 const promise = <A>(f: () => Promise<A>) => Effect.promise(f)
 
+/**
+ * A page in a context of its own. Its waits give up after 15 s, so a stuck one fails naming what it
+ * waited for, well inside the test's time; its close is bounded, so that a stuck page cannot hold
+ * the test's cleanup (and hide that failure) too.
+ */
 const newPage = (width: number) =>
   Effect.acquireRelease(
-    promise(() => browser.newContext({ viewport: { width, height: 844 } })),
-    (context) => promise(() => context.close()),
+    promise(async () => {
+      const context = await browser.newContext({ viewport: { width, height: 844 } })
+      context.setDefaultTimeout(15_000)
+      return context
+    }),
+    (context) =>
+      Effect.ignore(
+        Effect.timeout(
+          promise(() => context.close()),
+          "5 seconds",
+        ),
+      ),
   ).pipe(Effect.flatMap((context) => promise(() => context.newPage())))
+
+const openStore = Effect.suspend(() => openRedisStore("sidekiq", server.url))
 
 describeWithChromium("the Periodic page in Chromium", () => {
   beforeAll(async () => {
     mkdirSync(screenshotDir, { recursive: true })
+    server = await startRedisServer()
     browser = await launchBrowser()
   })
   afterAll(async () => {
     await browser?.close()
+    await server?.stop()
   })
 
   it.live(
     "from the nav: entries listed; Pause, Resume and Run now change them on every node",
     () =>
       Effect.gen(function* () {
-        const testStore = yield* redisKind.open
+        const testStore = yield* openStore
         const events = yield* startPeriodicNode(testStore)
         const base = yield* serveWeb(testStore, { pollMillis: 0 })
         const page = yield* newPage(1280)
@@ -88,7 +110,7 @@ describeWithChromium("the Periodic page in Chromium", () => {
     "the Periodic page fits a 390 px phone: no horizontal scroll, the nav inside the header",
     () =>
       Effect.gen(function* () {
-        const testStore = yield* redisKind.open
+        const testStore = yield* openStore
         yield* startPeriodicNode(testStore)
         const base = yield* serveWeb(testStore, { pollMillis: 0 })
         const page = yield* newPage(390)
