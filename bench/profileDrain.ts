@@ -5,7 +5,9 @@
  * instead: the runtime's own CPU per job, without Redis or sockets (steadier on a busy machine).
  * The workload matrix's jobs: `SIZE=20000` gives each job a string arg of that many bytes,
  * `KIND=async` makes it wait 10 ms, `CONCURRENCY=200` sets the pool's size; `KIND=rate-limited` and
- * `KIND=concurrency-limited` drain section 12's limited jobs (verkWorkers.ts).
+ * `KIND=concurrency-limited` drain section 12's limited jobs (verkWorkers.ts). The CPU is split into
+ * the main thread's and the other threads' (V8's GC and compilers); `COMMANDS=1` adds the drain's
+ * Redis commands and redis-server's CPU.
  */
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -69,7 +71,14 @@ if (session) {
   await session.post("Profiler.enable")
   await session.post("Profiler.start")
 }
+if (process.env.COMMANDS && server !== undefined) {
+  // The drain's commands only, not the enqueue's.
+  const admin = new Redis(server.url)
+  await admin.config("RESETSTAT")
+  admin.disconnect()
+}
 const cpu0 = process.cpuUsage()
+const thread0 = process.threadCpuUsage()
 const t0 = performance.now()
 const node = ManagedRuntime.make(
   Verk.layer({ queues: { default: concurrency }, workers: [worker] }).pipe(
@@ -93,6 +102,11 @@ if (gc !== undefined) {
   console.log(`after GC: heap ${(heapUsed / 2 ** 20).toFixed(1)} MiB, RSS ${(rss / 2 ** 20).toFixed(0)} MiB`)
 }
 const cpu = process.cpuUsage(cpu0)
+// The main thread's share; the rest is V8's helper threads (GC, compilers) and libuv's.
+const thread = process.threadCpuUsage(thread0)
+console.log(
+  `main thread ${((thread.user + thread.system) / jobs).toFixed(1)} µs/job (system ${(thread.system / jobs).toFixed(1)}), other threads ${((cpu.user + cpu.system - thread.user - thread.system) / jobs).toFixed(1)} µs/job`,
+)
 console.log(
   `${jobs} jobs in ${elapsed.toFixed(0)} ms: ${((jobs / elapsed) * 1000).toFixed(0)}/s, CPU ${((cpu.user + cpu.system) / jobs).toFixed(1)} µs/job, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
 )
@@ -103,9 +117,9 @@ if (session && process.env.PROFILE) {
 if (process.env.COMMANDS && server !== undefined) {
   const admin = new Redis(server.url)
   console.log(
-    (await admin.info("commandstats"))
+    (await admin.info("commandstats")) + (await admin.info("cpu"))
       .split("\r\n")
-      .filter((line) => line.startsWith("cmdstat_"))
+      .filter((line) => line.startsWith("cmdstat_") || line.startsWith("used_cpu"))
       .join("\n"),
   )
   admin.disconnect()

@@ -69,9 +69,10 @@ const suite = (kind: StoreKind) => {
       const node = yield* startNode(store, { ...base, pools: [{ queues: ["critical", "default"], concurrency: 3 }] }, [
         ...pair,
       ])
+      // Each default job reads the critical queue after it is counted as started: wait for both.
       yield* eventually(
-        "all 60 jobs started",
-        Effect.sync(() => started.length === 60),
+        "all 60 jobs started, and each default job's read done",
+        Effect.sync(() => started.length === 60 && criticalWaiting.length === 30),
         "10 seconds",
       )
       assert.deepStrictEqual(started, [...Array(30).fill("critical"), ...Array(30).fill("default")])
