@@ -6,6 +6,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Effect, Fiber, FiberSet, Schema } from "effect"
+import { TestClock } from "effect/testing"
 import * as Acker from "../src/internal/Acker.ts"
 import { DeadLetter } from "../src/internal/DeadLetter.ts"
 import * as Lease from "../src/internal/Lease.ts"
@@ -49,20 +50,21 @@ const Env = layer({ workers: [Waits, Ok, Fails] })
 
 const waits = (key: string) => rawJob("Waits", key, { args: [key] })
 
-/** The queue's pool, running jobs with the node's Processor and writing through the queue's writer. */
-const makePool = Effect.fnUntraced(function* (concurrency: number) {
+/**
+ * The queue's pool (or a pool of `queues`), running jobs with the node's Processor and writing
+ * through each queue's writer.
+ */
+const makePool = Effect.fnUntraced(function* (concurrency: number, queues: ReadonlyArray<string> = [queue]) {
   const probe = yield* Probe
-  const writer = Lease.writer({
-    queue,
-    node,
-    store: probe.store,
-    deadLetter: yield* DeadLetter,
-    ack: yield* Acker.make(probe.store, node),
-  })
+  const deadLetter = yield* DeadLetter
+  const ack = yield* Acker.make(probe.store, node)
   return yield* Pool.make({
-    name: queue,
+    name: queues.join(","),
     concurrency,
-    queues: [{ queue, writer }],
+    queues: queues.map((name) => ({
+      queue: name,
+      writer: Lease.writer({ queue: name, node, store: probe.store, deadLetter, ack }),
+    })),
     process: (yield* Processor).process,
   })
 })
@@ -83,8 +85,16 @@ const fetchAndStart = Effect.fnUntraced(function* (pool: Pool.Pool, raws: Readon
   return started
 })
 
+/** What a fetch may take now, and how many of those slots are free (given back at once). */
+const reservationNow = (pool: Pool.Pool) =>
+  Effect.scoped(Effect.map(pool.reserve, ({ count, slots }) => ({ count, slots })))
+
+/** The jids of the jobs running now, sorted. */
+const runningJids = (pool: Pool.Pool) =>
+  Effect.map(pool.running, (running) => running.map(({ raw }) => JSON.parse(raw).jid as string).sort())
+
 /** How many slots a reservation gets now (given back at once). */
-const freeSlots = (pool: Pool.Pool) => Effect.scoped(Effect.map(pool.reserve, ({ count }) => count))
+const freeSlots = (pool: Pool.Pool) => Effect.scoped(Effect.map(pool.reserve, ({ slots }) => slots))
 
 describe("Pool", () => {
   it.effect("reserve takes every free slot, and its scope gives back those no job took", () =>
@@ -267,4 +277,89 @@ describe("Pool", () => {
       )
     }).pipe(provideAtT0(Env)),
   )
+
+  describe("reading ahead", () => {
+    /** A job that ends at once (0 ms under TestClock), so that the pool knows its runs are short. */
+    const warm = (pool: Pool.Pool) => fetchAndStart(pool, [rawJob("Ok", "warm")])
+
+    it.effect(
+      "a one-queue pool of short runs reads up to its concurrency ahead; each job starts in the next slot to free",
+      () =>
+        Effect.gen(function* () {
+          const pool = yield* makePool(2)
+          assert.deepStrictEqual(yield* reservationNow(pool), { count: 2, slots: 2 }, "no run has ended: none ahead")
+          yield* warm(pool)
+          assert.deepStrictEqual(yield* reservationNow(pool), { count: 4, slots: 2 })
+          assert.strictEqual(yield* fetchAndStart(pool, [waits("a1"), waits("a2"), waits("a3"), waits("a4")]), 4)
+          assert.deepStrictEqual(yield* runningJids(pool), ["a1", "a2"], "two run, two wait")
+          assert.strictEqual(yield* inProgressCount, 4, "the jobs read ahead are in progress in the store")
+          assert.deepStrictEqual(yield* reservationNow(pool), { count: 0, slots: 0 })
+          yield* open("a2")
+          yield* settle
+          assert.deepStrictEqual(yield* runningJids(pool), ["a1", "a3"], "the oldest read ahead took the freed slot")
+          assert.deepStrictEqual(yield* reservationNow(pool), { count: 1, slots: 0 }, "half the room is free")
+          yield* open("a1")
+          yield* open("a3")
+          yield* settle
+          assert.deepStrictEqual(yield* runningJids(pool), ["a4"])
+          yield* open("a4")
+          yield* settle
+          assert.strictEqual(yield* inProgressCount, 0)
+          assert.deepStrictEqual(pool.lanes[0]!.outcomes, { finished: 5, failed: 0 })
+        }).pipe(provideAtT0(Env)),
+    )
+
+    it.effect("reconcile never puts back a job read ahead; giveBack puts them all back, and none starts", () =>
+      Effect.gen(function* () {
+        const pool = yield* makePool(1)
+        yield* warm(pool)
+        yield* fetchAndStart(pool, [waits("b1"), waits("b2")])
+        assert.deepStrictEqual(yield* runningJids(pool), ["b1"])
+        assert.strictEqual(yield* pool.reconcile(pool.lanes[0]!), 0)
+        assert.strictEqual(yield* inProgressCount, 2)
+        assert.strictEqual(yield* pool.giveBack(pool.lanes[0]!), 1)
+        assert.deepStrictEqual(yield* queuedJids, ["b2"])
+        yield* open("b1")
+        yield* settle
+        // Had b2 stayed read ahead, it would have started in b1's slot.
+        assert.deepStrictEqual(yield* runningJids(pool), [])
+        assert.strictEqual(yield* inProgressCount, 0)
+        assert.deepStrictEqual(yield* queuedJids, ["b2"])
+      }).pipe(provideAtT0(Env)),
+    )
+
+    it.effect("dropAhead forgets the jobs read ahead: they stay in progress, and reconcile puts them back", () =>
+      Effect.gen(function* () {
+        const pool = yield* makePool(1)
+        yield* warm(pool)
+        yield* fetchAndStart(pool, [waits("c1"), waits("c2")])
+        yield* pool.dropAhead
+        yield* open("c1")
+        yield* settle
+        assert.deepStrictEqual(yield* runningJids(pool), [], "c2 did not start")
+        assert.strictEqual(yield* inProgressCount, 1)
+        assert.strictEqual(yield* pool.reconcile(pool.lanes[0]!), 1)
+        assert.deepStrictEqual(yield* queuedJids, ["c2"])
+      }).pipe(provideAtT0(Env)),
+    )
+
+    it.effect(`runs that average ${Pool.AheadRunMillis} ms or more read nothing ahead`, () =>
+      Effect.gen(function* () {
+        const pool = yield* makePool(2)
+        yield* fetchAndStart(pool, [waits("slow")])
+        yield* TestClock.adjust(Pool.AheadRunMillis)
+        yield* open("slow")
+        yield* settle
+        assert.deepStrictEqual(yield* reservationNow(pool), { count: 2, slots: 2 })
+      }).pipe(provideAtT0(Env)),
+    )
+
+    it.effect("a pool of several queues reads nothing ahead: their order decides at each start", () =>
+      Effect.gen(function* () {
+        const pool = yield* makePool(2, [queue, "other"])
+        yield* warm(pool)
+        assert.deepStrictEqual(yield* reservationNow(pool), { count: 2, slots: 2 })
+      }).pipe(provideAtT0(Env)),
+    )
+  })
 })

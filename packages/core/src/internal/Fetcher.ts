@@ -97,6 +97,8 @@ export const run = Effect.fn("Fetcher.run")(function* (
   const backoff = Effect.sleep(ErrorBackoff)
   // One line when the store goes away, one when it is back: not one per try (Loop.outage).
   const outage = Loop.outage(`Fetch from ${pool.name}`)
+  // Jobs read ahead stay in progress when the loop ends: shutdown puts them back, or `reconcile`.
+  yield* Effect.addFinalizer(() => pool.dropAhead)
 
   /**
    * Moves each queue's phase along its pause state: a paused queue is "pausing" while the pool
@@ -118,6 +120,11 @@ export const run = Effect.fn("Fetcher.run")(function* (
       if (phase === "active") {
         yield* isolation.withdraw(lane.queue)
         yield* lane.setPhase("pausing")
+        // Jobs read ahead have not started: back to the queue (should that fail, `reconcile` will).
+        const givenBack = yield* Effect.result(pool.giveBack(lane))
+        if (givenBack._tag === "Failure") {
+          yield* Effect.logWarning(`Could not put back the jobs read ahead of ${lane.queue}`, givenBack.failure)
+        }
       }
       jobEnd ??= yield* pool.nextJobEnd
       if (pool.holding(lane) === 0) yield* lane.setPhase("paused")
@@ -165,9 +172,9 @@ export const run = Effect.fn("Fetcher.run")(function* (
           continue
         }
         yield* signal.clear
-        const fetched = yield* Effect.result(
-          store.fetch(lane.queue, node, left, claim.permission === "isolate", suspects),
-        )
+        // A suspect must run alone at once: never read ahead.
+        const isolate = claim.permission === "isolate" && reservation.slots > 0
+        const fetched = yield* Effect.result(store.fetch(lane.queue, node, left, isolate, suspects))
         if (fetched._tag === "Failure") {
           yield* outage.failed(fetched.failure)
           reconcile = true

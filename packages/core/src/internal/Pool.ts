@@ -6,6 +6,16 @@
  * whatever happens: releasing frees the job's slot and its isolation claim, and stops counting its
  * payload as ours (see `reconcile`). Its slot is freed as soon as `perform` ends, so the next fetch
  * overlaps the outcome write; the lease itself lasts until the outcome is written.
+ *
+ * A one-queue pool whose jobs are short reads ahead: a fetch also takes up to `concurrency` jobs
+ * more than it has free slots for. They are in progress in the store like any other (a crash loses
+ * none), held here, and each starts in the next slot to free, so Redis fetches the next jobs while
+ * these run instead of after. A job read ahead waits about one job's run, so only pools whose runs
+ * average under `AheadRunMillis` read ahead (long jobs would wait on this node while another could
+ * run them; they would gain nothing either), and never several queues' pools (their order decides
+ * at each start). A paused queue's jobs read ahead go back to the queue (`giveBack`), and those
+ * left when the fetch loop ends (`dropAhead`) are put back with the rest of the node's in-progress
+ * jobs at shutdown, or by `reconcile`.
  */
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
@@ -27,10 +37,17 @@ import { Node } from "./Node.ts"
 
 export type Phase = "active" | "pausing" | "paused"
 
-/** The slots reserved for one fetch. */
+/** What one fetch may take: `count` jobs, of which `slots` start at once (the rest read ahead). */
 export interface Reservation {
   readonly count: number
+  readonly slots: number
 }
+
+/** Pools whose runs average under this long read ahead (see above). */
+export const AheadRunMillis = 20
+
+/** Payload bytes a pool reads ahead at most (by the recent average size), so that large jobs' replies stay small. */
+export const AheadBytes = 1024 * 1024
 
 /** One queue of a pool: its pause phase and how its jobs have ended. */
 export interface Lane {
@@ -64,8 +81,12 @@ export interface Pool {
    * for (a fetch whose reply was lost took them); returns how many.
    */
   readonly reconcile: (lane: Lane) => Effect.Effect<number, StoreError>
-  /** Returns when a job has freed its slot. */
+  /** Returns when a job has freed its slot (or room to read ahead again). */
   readonly slotFreed: Effect.Effect<void>
+  /** Puts the jobs of `lane` read ahead back in its queue (it is paused); returns how many. */
+  readonly giveBack: (lane: Lane) => Effect.Effect<number, StoreError>
+  /** Forgets the jobs read ahead (the fetch loop ends): they stay in progress, for shutdown or `reconcile`. */
+  readonly dropAhead: Effect.Effect<void>
   /**
    * Watches for the end of a job (its lease released) from now on: the effect returned waits for
    * the first to end after this call.
@@ -79,9 +100,15 @@ export interface Pool {
   readonly fibers: FiberSet.FiberSet<Outcome, never>
 }
 
-/** Slots of a reservation, and how many a lease has taken over. */
+/** A reservation, and how many of its slots a lease has taken over. */
 interface Held extends Reservation {
   leased: number
+}
+
+/** A job read ahead: in progress, not started; it starts in the next slot to free. */
+interface Ahead {
+  readonly owner: Owner
+  readonly job: InProgressJob
 }
 
 /** What the leases of one queue of a pool share: their writes, the pool's slot accounting, their counts. */
@@ -176,6 +203,21 @@ export const make = Effect.fnUntraced(function* (options: {
   // Free slots, counted in place: every change is one synchronous step, and only the fetch loop
   // ever waits for one (`slotFreed`), so a semaphore would only add steps.
   let idle = concurrency
+  const aheadLimit = options.queues.length === 1 ? concurrency : 0
+  const ahead: Array<Ahead> = []
+  // How long runs took lately, and how large their payloads were (moving averages); the runs' time
+  // is unknown until one has ended.
+  let recentRunMillis = Number.POSITIVE_INFINITY
+  let recentBytes = 0
+  const aheadRoom = () => {
+    if (!(recentRunMillis < AheadRunMillis)) return 0
+    const cap = Math.min(aheadLimit, Math.floor(AheadBytes / Math.max(1, recentBytes)))
+    // Taken once half of it is free: refilling after each start would cost a fetch per job where
+    // jobs end one callback at a time (jobs waiting on I/O).
+    const room = cap - ahead.length
+    return room > 0 && room >= cap / 2 ? room : 0
+  }
+  const wanted = () => idle > 0 || aheadRoom() > 0
   /**
    * The jobs the pool holds; `reconcile` never takes a leased job for an orphan. An array (each
    * lease knows its slot; removal moves the last one into it), not a Set: a Set that takes and
@@ -197,12 +239,16 @@ export const make = Effect.fnUntraced(function* (options: {
   const freeSlot = (lease: PoolLease) => {
     if (!lease.working) return
     lease.working = false
-    idle++
-    if (freed !== undefined) {
+    const runMillis = clock.currentTimeMillisUnsafe() - lease.startedMillis
+    recentRunMillis = recentRunMillis === Number.POSITIVE_INFINITY ? runMillis : (recentRunMillis * 15 + runMillis) / 16
+    isolation.jobEndedUnsafe(lease.isolated)
+    const next = ahead.shift()
+    if (next === undefined) idle++
+    else startUnsafe(next.owner, next.job, false)
+    if (freed !== undefined && wanted()) {
       Deferred.doneUnsafe(freed, Exit.void)
       freed = undefined
     }
-    isolation.jobEndedUnsafe(lease.isolated)
   }
   const owners: ReadonlyArray<Owner> = yield* Effect.forEach(options.queues, ({ queue, writer }) =>
     makeOwner(queue, writer, freeSlot, events),
@@ -226,18 +272,30 @@ export const make = Effect.fnUntraced(function* (options: {
 
   const reserve = Effect.acquireRelease(
     Effect.sync((): Held => {
-      const count = idle
+      const slots = idle
       idle = 0
-      return { count, leased: 0 }
+      return { count: slots + aheadRoom(), slots, leased: 0 }
     }),
     (held) =>
       Effect.sync(() => {
-        idle += held.count - held.leased
+        idle += held.slots - held.leased
         // Once per fetch rather than twice per job: the gauge is read when scraped, and every
         // fetch (one per freed slot at most) and every idle pool brings it up to date.
         updateBusy()
       }),
   )
+
+  /** A fetched job: started in a slot of its reservation, else in one freed since, else read ahead. */
+  const placeUnsafe = (held: Held, owner: Owner, job: InProgressJob, isolated: boolean) => {
+    recentBytes = (recentBytes * 15 + job.raw.length) / 16
+    if (held.leased < held.slots) {
+      held.leased++
+      startUnsafe(owner, job, isolated)
+    } else if (idle > 0) {
+      idle--
+      startUnsafe(owner, job, isolated)
+    } else ahead.push({ owner, job })
+  }
 
   /**
    * Leases a fetched job and forks its fiber; the fiber's end releases the lease, however it ends:
@@ -245,8 +303,7 @@ export const make = Effect.fnUntraced(function* (options: {
    * outcome. Plain steps, no Scope or Semaphore: this runs for every job, and nothing here can
    * fail or wait.
    */
-  const startUnsafe = (held: Held, owner: Owner, job: InProgressJob, isolated: boolean) => {
-    held.leased++
+  const startUnsafe = (owner: Owner, job: InProgressJob, isolated: boolean) => {
     const lease = new PoolLease(owner, owner.queue, job, isolated, clock.currentTimeMillisUnsafe(), leases.length)
     // Held before the job's fiber runs: the fetch loop's next steps (reconcile, isolation) see it.
     leases.push(lease)
@@ -274,21 +331,32 @@ export const make = Effect.fnUntraced(function* (options: {
     // One step for the whole fetch: a lease taken is a fiber started, which releases it.
     start: (reservation, lane, jobs, isolated) =>
       Effect.sync(() => {
-        for (const job of jobs) startUnsafe(reservation as Held, lane as Owner, job, isolated)
+        for (const job of jobs) placeUnsafe(reservation as Held, lane as Owner, job, isolated)
       }),
     reconcile: (lane) =>
       Effect.gen(function* () {
         // Made here, not kept: reconcile runs every few polls.
         const leased = new Set<string>()
         for (const lease of leases) if (lease.owner === lane) leased.add(lease.token)
+        for (const { owner, job } of ahead) if (owner === lane) leased.add(job.token)
         const orphans: Array<string> = []
         for (const { token } of yield* store.inProgress(lane.queue, node)) if (!leased.has(token)) orphans.push(token)
         return yield* store.requeueOrphans(lane.queue, node, orphans)
       }),
     slotFreed: Effect.suspend(() => {
-      if (idle > 0) return Effect.void
+      if (wanted()) return Effect.void
       freed ??= Deferred.makeUnsafe<void>()
       return Deferred.await(freed)
+    }),
+    giveBack: (lane) =>
+      Effect.suspend(() => {
+        // Only one-queue pools read ahead: every job held is `lane`'s.
+        const tokens = ahead.map(({ job }) => job.token)
+        ahead.length = 0
+        return tokens.length === 0 ? Effect.succeed(0) : store.requeueOrphans(lane.queue, node, tokens)
+      }),
+    dropAhead: Effect.sync(() => {
+      ahead.length = 0
     }),
     nextJobEnd: Effect.sync(() => {
       ended ??= Deferred.makeUnsafe<void>()
