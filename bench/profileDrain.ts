@@ -117,7 +117,7 @@ if (session && process.env.PROFILE) {
 if (process.env.COMMANDS && server !== undefined) {
   const admin = new Redis(server.url)
   console.log(
-    (await admin.info("commandstats")) + (await admin.info("cpu"))
+    `${await admin.info("commandstats")}${await admin.info("cpu")}`
       .split("\r\n")
       .filter((line) => line.startsWith("cmdstat_") || line.startsWith("used_cpu"))
       .join("\n"),
