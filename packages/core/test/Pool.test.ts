@@ -12,6 +12,7 @@ import { DeadLetter } from "../src/internal/DeadLetter.ts"
 import * as Lease from "../src/internal/Lease.ts"
 import * as Pool from "../src/internal/Pool.ts"
 import { Processor } from "../src/internal/Processor.ts"
+import * as ReadAhead from "../src/internal/ReadAhead.ts"
 import * as Worker from "../src/Worker.ts"
 import {
   eventsTagged,
@@ -343,11 +344,11 @@ describe("Pool", () => {
       }).pipe(provideAtT0(Env)),
     )
 
-    it.effect(`runs that average ${Pool.AheadRunMillis} ms or more read nothing ahead`, () =>
+    it.effect(`runs that average ${ReadAhead.RunMillis} ms or more read nothing ahead`, () =>
       Effect.gen(function* () {
         const pool = yield* makePool(2)
         yield* fetchAndStart(pool, [waits("slow")])
-        yield* TestClock.adjust(Pool.AheadRunMillis)
+        yield* TestClock.adjust(ReadAhead.RunMillis)
         yield* open("slow")
         yield* settle
         assert.deepStrictEqual(yield* reservationNow(pool), { count: 2, slots: 2 })

@@ -7,17 +7,18 @@
  * payload as ours (see `reconcile`). Its slot is freed as soon as `perform` ends, so the next fetch
  * overlaps the outcome write; the lease itself lasts until the outcome is written.
  *
- * A one-queue pool whose jobs are short reads ahead: a fetch also takes up to `concurrency` jobs
- * more than it has free slots for. They are in progress in the store like any other (a crash loses
- * none), held here, and each starts in the next slot to free, so Redis fetches the next jobs while
- * these run instead of after. A job read ahead waits about one job's run, so only pools whose runs
- * average under `AheadRunMillis` read ahead (long jobs would wait on this node while another could
- * run them; they would gain nothing either), and never several queues' pools (their order decides
- * at each start). A paused queue's jobs read ahead go back to the queue (`giveBack`), and those
- * left when the fetch loop ends (`dropAhead`) are put back with the rest of the node's in-progress
- * jobs at shutdown, or by `reconcile`.
+ * A one-queue pool whose jobs are short reads ahead (ReadAhead.ts): a fetch also takes up to
+ * `concurrency` jobs more than it has free slots for. They are in progress in the store like any
+ * other (a crash loses none), held here, and each starts in the next slot to free, so Redis fetches
+ * the next jobs while these run instead of after. A job read ahead waits about one job's run, so
+ * only pools whose runs are short read ahead (long jobs would wait on this node while another could
+ * run them, for no gain), and never several queues' pools (their order decides at each start). A
+ * paused queue's jobs read ahead go back to the queue (`giveBack`), and those left when the fetch
+ * loop ends (`dropAhead`) are put back with the rest of the node's in-progress jobs at shutdown, or
+ * by `reconcile`.
  */
 import * as Clock from "effect/Clock"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -34,6 +35,7 @@ import { Isolation } from "./Isolation.ts"
 import type { Outcome } from "./JobRun.ts"
 import type * as Lease from "./Lease.ts"
 import { Node } from "./Node.ts"
+import { ReadAhead } from "./ReadAhead.ts"
 
 export type Phase = "active" | "pausing" | "paused"
 
@@ -42,12 +44,6 @@ export interface Reservation {
   readonly count: number
   readonly slots: number
 }
-
-/** Pools whose runs average under this long read ahead (see above). */
-export const AheadRunMillis = 20
-
-/** Payload bytes a pool reads ahead at most (by the recent average size), so that large jobs' replies stay small. */
-export const AheadBytes = 1024 * 1024
 
 /** One queue of a pool: its pause phase and how its jobs have ended. */
 export interface Lane {
@@ -103,12 +99,6 @@ export interface Pool {
 /** A reservation, and how many of its slots a lease has taken over. */
 interface Held extends Reservation {
   leased: number
-}
-
-/** A job read ahead: in progress, not started; it starts in the next slot to free. */
-interface Ahead {
-  readonly owner: Owner
-  readonly job: InProgressJob
 }
 
 /** What the leases of one queue of a pool share: their writes, the pool's slot accounting, their counts. */
@@ -181,6 +171,49 @@ const makeOwner = (
     }
   })
 
+/**
+ * Takes `lease` out of the pool's `leases`: the last one moves into its slot. An array (each lease
+ * knows its slot), not a Set: a Set that takes and drops an entry per job rehashes every few jobs,
+ * and V8 links each old hash table to its successor (for live iterators). Once one of those tables
+ * is in the old generation, every later table, the leases in it and all they reach (payloads, job
+ * fibers) are kept by it through each scavenge, so promoted, until the next full GC.
+ */
+const removeLease = (leases: Array<PoolLease>, lease: PoolLease): void => {
+  const last = leases.pop()!
+  if (last !== lease) {
+    leases[lease.slot] = last
+    last.slot = lease.slot
+  }
+}
+
+/** How many of `leases` are `lane`'s. */
+const holdingOf = (leases: ReadonlyArray<PoolLease>, lane: Lane): number => {
+  let count = 0
+  for (const lease of leases) if (lease.owner === lane) count++
+  return count
+}
+
+/** The tokens of the in-progress jobs not `held`. */
+const orphanTokens = (inProgress: ReadonlyArray<InProgressJob>, held: ReadonlySet<string>): Array<string> =>
+  inProgress.flatMap(({ token }) => (held.has(token) ? [] : [token]))
+
+/**
+ * Brings each queue's `verk_queue_busy` gauge up to date with the jobs held (in `context`, the
+ * pool's, not a job fiber's: see Stats). One queue: the pool's count is the queue's.
+ */
+const busyUpdater = (
+  owners: ReadonlyArray<Owner>,
+  leases: ReadonlyArray<PoolLease>,
+  context: Context.Context<never>,
+): (() => void) => {
+  const gauges = owners.map((owner) => [owner, Metric.withAttributes(Stats.busySlots, { queue: owner.queue })] as const)
+  const [single] = gauges
+  if (gauges.length === 1 && single !== undefined) return () => single[1].updateUnsafe(leases.length, context)
+  return () => {
+    for (const [owner, gauge] of gauges) gauge.updateUnsafe(holdingOf(leases, owner), context)
+  }
+}
+
 export const make = Effect.fnUntraced(function* (options: {
   readonly name: string
   readonly concurrency: number
@@ -203,46 +236,18 @@ export const make = Effect.fnUntraced(function* (options: {
   // Free slots, counted in place: every change is one synchronous step, and only the fetch loop
   // ever waits for one (`slotFreed`), so a semaphore would only add steps.
   let idle = concurrency
-  const aheadLimit = options.queues.length === 1 ? concurrency : 0
-  const ahead: Array<Ahead> = []
-  // How long runs took lately, and how large their payloads were (moving averages); the runs' time
-  // is unknown until one has ended.
-  let recentRunMillis = Number.POSITIVE_INFINITY
-  let recentBytes = 0
-  const aheadRoom = () => {
-    if (!(recentRunMillis < AheadRunMillis)) return 0
-    const cap = Math.min(aheadLimit, Math.floor(AheadBytes / Math.max(1, recentBytes)))
-    // Taken once half of it is free: refilling after each start would cost a fetch per job where
-    // jobs end one callback at a time (jobs waiting on I/O).
-    const room = cap - ahead.length
-    return room > 0 && room >= cap / 2 ? room : 0
-  }
-  const wanted = () => idle > 0 || aheadRoom() > 0
-  /**
-   * The jobs the pool holds; `reconcile` never takes a leased job for an orphan. An array (each
-   * lease knows its slot; removal moves the last one into it), not a Set: a Set that takes and
-   * drops an entry per job rehashes every few jobs, and V8 links each old hash table to its
-   * successor (for live iterators). Once one of those tables is in the old generation, every later
-   * table, the leases in it and all they reach (payloads, job fibers) are kept by it through each
-   * scavenge, so promoted, until the next full GC.
-   */
+  const ahead = new ReadAhead<Owner>(options.queues.length === 1 ? concurrency : 0)
+  const wanted = () => idle > 0 || ahead.room() > 0
+  // The jobs the pool holds (`reconcile` never takes a leased job for an orphan): see `removeLease`.
   const leases: Array<PoolLease> = []
-  const release = (lease: PoolLease) => {
-    const last = leases.pop()!
-    if (last !== lease) {
-      leases[lease.slot] = last
-      last.slot = lease.slot
-    }
-  }
   // The wait of `nextJobEnd` (a pausing queue waiting for its jobs), done by the next job to end.
   let ended: Deferred.Deferred<void> | undefined
   const freeSlot = (lease: PoolLease) => {
     if (!lease.working) return
     lease.working = false
-    const runMillis = clock.currentTimeMillisUnsafe() - lease.startedMillis
-    recentRunMillis = recentRunMillis === Number.POSITIVE_INFINITY ? runMillis : (recentRunMillis * 15 + runMillis) / 16
+    ahead.ran(clock.currentTimeMillisUnsafe() - lease.startedMillis)
     isolation.jobEndedUnsafe(lease.isolated)
-    const next = ahead.shift()
+    const next = ahead.held.shift()
     if (next === undefined) idle++
     else startUnsafe(next.owner, next.job, false)
     if (freed !== undefined && wanted()) {
@@ -253,28 +258,15 @@ export const make = Effect.fnUntraced(function* (options: {
   const owners: ReadonlyArray<Owner> = yield* Effect.forEach(options.queues, ({ queue, writer }) =>
     makeOwner(queue, writer, freeSlot, events),
   )
-  const holding = (lane: Lane) => {
-    let count = 0
-    for (const lease of leases) if (lease.owner === lane) count++
-    return count
-  }
+  const holding = (lane: Lane) => holdingOf(leases, lane)
   // Against the pool's context, not the job fiber's (see Stats).
-  const context = yield* Effect.context<never>()
-  const gauges = owners.map((owner) => [owner, Metric.withAttributes(Stats.busySlots, { queue: owner.queue })] as const)
-  const [single] = gauges
-  // One queue: the pool's count is the queue's. Several: counted per queue, once per fetch.
-  const updateBusy =
-    gauges.length === 1 && single !== undefined
-      ? () => single[1].updateUnsafe(leases.length, context)
-      : () => {
-          for (const [owner, gauge] of gauges) gauge.updateUnsafe(holding(owner), context)
-        }
+  const updateBusy = busyUpdater(owners, leases, yield* Effect.context<never>())
 
   const reserve = Effect.acquireRelease(
     Effect.sync((): Held => {
       const slots = idle
       idle = 0
-      return { count: slots + aheadRoom(), slots, leased: 0 }
+      return { count: slots + ahead.room(), slots, leased: 0 }
     }),
     (held) =>
       Effect.sync(() => {
@@ -287,14 +279,14 @@ export const make = Effect.fnUntraced(function* (options: {
 
   /** A fetched job: started in a slot of its reservation, else in one freed since, else read ahead. */
   const placeUnsafe = (held: Held, owner: Owner, job: InProgressJob, isolated: boolean) => {
-    recentBytes = (recentBytes * 15 + job.raw.length) / 16
+    ahead.fetched(job)
     if (held.leased < held.slots) {
       held.leased++
       startUnsafe(owner, job, isolated)
     } else if (idle > 0) {
       idle--
       startUnsafe(owner, job, isolated)
-    } else ahead.push({ owner, job })
+    } else ahead.held.push({ owner, job })
   }
 
   /**
@@ -309,7 +301,7 @@ export const make = Effect.fnUntraced(function* (options: {
     leases.push(lease)
     isolation.jobStartedUnsafe(isolated)
     runFork(process(lease)).addObserver((exit) => {
-      release(lease)
+      removeLease(leases, lease)
       if (leases.length === 0) updateBusy()
       lease.free()
       if (exit._tag === "Success") {
@@ -336,12 +328,11 @@ export const make = Effect.fnUntraced(function* (options: {
     reconcile: (lane) =>
       Effect.gen(function* () {
         // Made here, not kept: reconcile runs every few polls.
-        const leased = new Set<string>()
-        for (const lease of leases) if (lease.owner === lane) leased.add(lease.token)
-        for (const { owner, job } of ahead) if (owner === lane) leased.add(job.token)
-        const orphans: Array<string> = []
-        for (const { token } of yield* store.inProgress(lane.queue, node)) if (!leased.has(token)) orphans.push(token)
-        return yield* store.requeueOrphans(lane.queue, node, orphans)
+        const held = new Set<string>()
+        for (const lease of leases) if (lease.owner === lane) held.add(lease.token)
+        for (const { owner, job } of ahead.held) if (owner === lane) held.add(job.token)
+        const inProgress = yield* store.inProgress(lane.queue, node)
+        return yield* store.requeueOrphans(lane.queue, node, orphanTokens(inProgress, held))
       }),
     slotFreed: Effect.suspend(() => {
       if (wanted()) return Effect.void
@@ -351,12 +342,11 @@ export const make = Effect.fnUntraced(function* (options: {
     giveBack: (lane) =>
       Effect.suspend(() => {
         // Only one-queue pools read ahead: every job held is `lane`'s.
-        const tokens = ahead.map(({ job }) => job.token)
-        ahead.length = 0
+        const tokens = ahead.clear()
         return tokens.length === 0 ? Effect.succeed(0) : store.requeueOrphans(lane.queue, node, tokens)
       }),
     dropAhead: Effect.sync(() => {
-      ahead.length = 0
+      ahead.clear()
     }),
     nextJobEnd: Effect.sync(() => {
       ended ??= Deferred.makeUnsafe<void>()

@@ -1,0 +1,59 @@
+/**
+ * What a one-queue pool reads ahead (see Pool.ts): jobs fetched beyond its free slots, in progress
+ * in the store like any fetched job, each started in the next slot to free; and how many more it
+ * may take, from how long its runs took lately and how large their payloads were.
+ */
+import type { InProgressJob } from "../Store.ts"
+
+/** Pools whose runs average under this long read ahead: a job read ahead waits about one run. */
+export const RunMillis = 20
+
+/** Payload bytes read ahead at most (by the recent average size), so that large jobs' replies stay small. */
+export const Bytes = 1024 * 1024
+
+/** A job read ahead, and the queue of the pool it came from. */
+export interface Held<Owner> {
+  readonly owner: Owner
+  readonly job: InProgressJob
+}
+
+export class ReadAhead<Owner> {
+  /** At most this many jobs (the pool's concurrency; 0 for a pool that never reads ahead). */
+  readonly limit: number
+  /** The jobs held, oldest first. */
+  readonly held: Array<Held<Owner>> = []
+  /** Moving averages of the runs' time (unknown until one has ended) and of payload sizes. */
+  private runMillis = Number.POSITIVE_INFINITY
+  private bytes = 0
+  constructor(limit: number) {
+    this.limit = limit
+  }
+
+  /**
+   * How many jobs a fetch may read ahead now. None until half the room is free: refilling after
+   * each start would cost a fetch per job where jobs end one callback at a time (jobs on I/O).
+   */
+  room(): number {
+    if (!(this.runMillis < RunMillis)) return 0
+    const cap = Math.min(this.limit, Math.floor(Bytes / Math.max(1, this.bytes)))
+    const room = cap - this.held.length
+    return room > 0 && room >= cap / 2 ? room : 0
+  }
+
+  /** A run ended after `millis`. */
+  ran(millis: number): void {
+    this.runMillis = this.runMillis === Number.POSITIVE_INFINITY ? millis : (this.runMillis * 15 + millis) / 16
+  }
+
+  /** A job was fetched (held or not): its size counts. */
+  fetched(job: InProgressJob): void {
+    this.bytes = (this.bytes * 15 + job.raw.length) / 16
+  }
+
+  /** Lets go of every job held; returns their fetch tokens, oldest first. */
+  clear(): Array<string> {
+    const tokens = this.held.map(({ job }) => job.token)
+    this.held.length = 0
+    return tokens
+  }
+}
