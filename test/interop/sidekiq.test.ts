@@ -122,9 +122,17 @@ describeWithSidekiq("Sidekiq interop", () => {
       assert.strictEqual(yield* Inspection.RetrySet.size, 0)
 
       const processes = JSON.parse(
-        yield* ruby(`puts JSON.generate(Sidekiq::ProcessSet.new.map { |p| [p.identity, p["queues"], p["busy"]] })`),
+        yield* ruby(
+          `puts JSON.generate(Sidekiq::ProcessSet.new.map { |p| [p.identity, p["queues"], p["busy"], p["capsules"], p["weights"]] })`,
+        ),
       )
-      assert.deepInclude(processes, [verk.nodeId, ["default"], 0])
+      assert.deepInclude(processes, [
+        verk.nodeId,
+        ["default"],
+        0,
+        { default: { concurrency: 5, mode: "strict", weights: { default: 0 } } },
+        [{ default: 0 }],
+      ])
 
       yield* Effect.sleep("1100 millis") // one stats flush
       const stats = JSON.parse(yield* ruby(`s = Sidekiq::Stats.new; puts JSON.generate([s.processed, s.failed])`))

@@ -98,6 +98,47 @@ const suite = (kind: StoreKind) => {
     }).pipe(quietLogs),
   )
 
+  it.live("the heartbeat shows each pool as a Sidekiq capsule: its slots, mode and weights", () =>
+    Effect.gen(function* () {
+      const store = yield* kind.open
+      const node = yield* startNode(
+        store,
+        {
+          ...base,
+          pools: [
+            { queues: ["critical", "default"], concurrency: 3 },
+            { queues: { reports: 3, exports: 1 }, concurrency: 2 },
+            { queues: { a: 1, b: 1 }, concurrency: 1 },
+          ],
+        },
+        [...workers(() => Effect.void)],
+      )
+      // The node beats as it starts, before its pools run: wait for a beat that has them.
+      const infoNow = Effect.map(store.store.processes, (entries) => {
+        const entry = entries.find(({ identity }) => identity === node.verk.nodeId)
+        return entry === undefined
+          ? undefined
+          : (JSON.parse(entry.info) as { capsules: unknown; weights: unknown; queues: ReadonlyArray<string> })
+      })
+      yield* eventually(
+        "a heartbeat with the three pools",
+        Effect.map(infoNow, (info) => info?.queues.length === 6),
+      )
+      const info = (yield* infoNow)!
+      assert.deepStrictEqual(info.capsules, {
+        "critical>default": { concurrency: 3, mode: "strict", weights: { critical: 0, default: 0 } },
+        "reports*3+exports*1": { concurrency: 2, mode: "weighted", weights: { reports: 3, exports: 1 } },
+        "a*1+b*1": { concurrency: 1, mode: "random", weights: { a: 1, b: 1 } },
+      })
+      assert.deepStrictEqual(info.weights, [
+        { critical: 0, default: 0 },
+        { reports: 3, exports: 1 },
+        { a: 1, b: 1 },
+      ])
+      assert.deepStrictEqual(info.queues, ["critical", "default", "reports", "exports", "a", "b"])
+    }).pipe(quietLogs),
+  )
+
   it.live("weights 3:1 give 3:1 starts over 4,000 jobs, within 10%", () =>
     Effect.gen(function* () {
       const store = yield* kind.open

@@ -56,6 +56,19 @@ const poolsInfo = (pools: ReadonlyArray<PoolSetting>) =>
     weights === undefined ? { name, queues, concurrency } : { name, queues, weights, concurrency },
   )
 
+/**
+ * The pools as Sidekiq's capsules (`capsules`, Sidekiq 8's Busy page reads it), each with Sidekiq's
+ * mode and weights: a strict order weighs every queue 0, equal weights are Sidekiq's `random`.
+ */
+const capsulesInfo = (pools: ReadonlyArray<PoolSetting>) =>
+  Object.fromEntries(
+    pools.map(({ name, queues, weights, concurrency }) => {
+      const mode = weights === undefined ? "strict" : weights.every((weight) => weight === 1) ? "random" : "weighted"
+      const queueWeights = Object.fromEntries(queues.map((queue, index) => [queue, weights?.[index] ?? 0]))
+      return [name, { concurrency, mode, weights: queueWeights }]
+    }),
+  )
+
 /** Beats once; the caller repeats it. `pools` are the pools running now. */
 export const beat = Effect.fn("Heartbeat.beat")(function* (
   running: ReadonlyArray<Running>,
@@ -66,6 +79,7 @@ export const beat = Effect.fn("Heartbeat.beat")(function* (
   const node = yield* Node
   const settings = yield* Settings
   const now = yield* Clock.currentTimeMillis
+  const capsules = capsulesInfo(pools)
   const info = JSON.stringify({
     hostname: hostname(),
     started_at: startedMillis / 1000,
@@ -73,6 +87,9 @@ export const beat = Effect.fn("Heartbeat.beat")(function* (
     tag: "verk-effect",
     concurrency: pools.reduce((sum, pool) => sum + pool.concurrency, 0),
     queues: pools.flatMap((pool) => pool.queues),
+    capsules,
+    // Sidekiq 7's field, one weights object per capsule.
+    weights: Object.values(capsules).map((capsule) => capsule.weights),
     pools: poolsInfo(pools),
     labels: ["verk-effect"],
     identity: node.id,
