@@ -2,7 +2,8 @@
  * Acceptance: Verk Web shows each node's pools. `/api/nodes` lists them as the heartbeat writes
  * them; the Busy page shows a node's queues pool by pool: a queue of its own by name, a shared
  * pool with its order (`critical › default`) or weights (`reports ×3 + exports ×1`) and its slots.
- * A node that lists no pools (Sidekiq's own) shows its queues as before.
+ * A Sidekiq 8 process shows its capsules as pools; one that lists neither (Sidekiq before 8) shows
+ * its queues as before.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
@@ -32,13 +33,29 @@ describe("Verk Web: pools", () => {
       yield* store.heartbeat({ ...beat, node: "node-a", info })
       // A Sidekiq process lists no pools.
       yield* store.heartbeat({ ...beat, node: "sidekiq-b", info: JSON.stringify({ queues: ["low"], concurrency: 5 }) })
+      // Sidekiq 8 lists capsules, with no top-level concurrency.
+      const capsules = {
+        default: { concurrency: 5, mode: "weighted", weights: { urgent: 2, bulk: 1 } },
+        solo: { concurrency: 1, mode: "strict", weights: { solo: 0 } },
+      }
+      const sidekiq8 = JSON.stringify({
+        queues: ["urgent", "bulk", "solo"],
+        capsules,
+        weights: [{ urgent: 2, bulk: 1 }],
+      })
+      yield* store.heartbeat({ ...beat, node: "sidekiq-c", info: sidekiq8 })
       const fetch = yield* webHandler(testStore)
       const nodes = (yield* Effect.promise(() =>
         Effect.runPromise(fetch("/api/nodes")).then((response) => response.json()),
-      )) as Array<{ identity: string; pools: unknown }>
+      )) as Array<{ identity: string; pools: unknown; concurrency?: number }>
       const byId = new Map(nodes.map((node) => [node.identity, node.pools]))
       assert.deepStrictEqual(byId.get("node-a"), pools)
       assert.deepStrictEqual(byId.get("sidekiq-b"), [])
+      assert.deepStrictEqual(byId.get("sidekiq-c"), [
+        { name: "default", queues: ["urgent", "bulk"], weights: [2, 1], concurrency: 5 },
+        { name: "solo", queues: ["solo"], concurrency: 1 },
+      ])
+      assert.strictEqual(nodes.find((node) => node.identity === "sidekiq-c")?.concurrency, 6, "its capsules' slots")
 
       const busy = yield* Effect.promise(() => Effect.runPromise(fetch("/busy")).then((response) => response.text()))
       assert.include(
@@ -51,6 +68,10 @@ describe("Verk Web: pools", () => {
       )
       assert.include(busy, "<td><bdi>mail</bdi>, <span data-pool")
       assert.include(busy, "<td><bdi>low</bdi></td>")
+      assert.include(
+        busy,
+        '<span data-pool title="pool default: 5 slots, by weight"><bdi>urgent</bdi> ×2 + <bdi>bulk</bdi> ×1 <span class="muted">(5 slots)</span></span>',
+      )
     }),
   )
 })

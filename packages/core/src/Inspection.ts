@@ -255,6 +255,20 @@ const PoolsJson = Schema.fromJsonString(
   }),
 )
 
+// Sidekiq 8's capsules (a Sidekiq process lists no `pools`): name → slots, mode and queue weights.
+const CapsulesJson = Schema.fromJsonString(
+  Schema.Struct({
+    capsules: Schema.Record(
+      Schema.String,
+      Schema.Struct({
+        concurrency: Schema.Number,
+        mode: Schema.optionalKey(Schema.String),
+        weights: Schema.Record(Schema.String, Schema.Number),
+      }),
+    ),
+  }),
+)
+
 const WorkJson = Schema.fromJsonString(
   Schema.Struct({
     queue: Schema.String,
@@ -295,7 +309,10 @@ export interface Process {
   readonly hostname: string | undefined
   readonly pid: number | undefined
   readonly queues: ReadonlyArray<string>
-  /** The node's pools and their queues; none for a node that does not list them (Sidekiq's own). */
+  /**
+   * The node's pools and their queues: a Sidekiq 8 process's capsules; none for a node that lists
+   * neither (Sidekiq before 8).
+   */
   readonly pools: ReadonlyArray<ProcessPool>
   readonly concurrency: number | undefined
   /** Epoch seconds. */
@@ -311,22 +328,46 @@ export interface Process {
 const decodeInfo = Schema.decodeUnknownOption(ProcessInfoJson)
 const decodeWork = Schema.decodeUnknownOption(WorkJson)
 const decodePools = Schema.decodeUnknownOption(PoolsJson)
+const decodeCapsules = Schema.decodeUnknownOption(CapsulesJson)
+
+/**
+ * A node's pools: as Verk writes them, else its Sidekiq capsules as pools (a strict capsule's
+ * weights are all 0, Sidekiq's way: none here), else none.
+ */
+const poolsOf = (info: string): ReadonlyArray<ProcessPool> =>
+  Option.match(decodePools(info), {
+    onSome: ({ pools }) => pools,
+    onNone: () =>
+      Option.match(decodeCapsules(info), {
+        onNone: () => [],
+        onSome: ({ capsules }) =>
+          Object.entries(capsules).map(([name, { concurrency, mode, weights }]) => {
+            const queues = Object.keys(weights)
+            const strict = mode === "strict" || Object.values(weights).every((weight) => weight === 0)
+            return strict
+              ? { name, queues, concurrency }
+              : { name, queues, weights: Object.values(weights), concurrency }
+          }),
+      }),
+  })
+
+const sumConcurrency = (pools: ReadonlyArray<ProcessPool>): number =>
+  pools.reduce((sum, pool) => sum + pool.concurrency, 0)
 
 /** The nodes in Sidekiq's process registry (ours and Sidekiq's own), with what each runs now. */
 export const processes: Effect.Effect<ReadonlyArray<Process>, StoreError, NodeStore> = NodeStore.use((store) =>
   Effect.map(store.processes, (entries) =>
     entries.map((entry): Process => {
       const info = Option.getOrUndefined(decodeInfo(entry.info))
+      const pools = poolsOf(entry.info)
       return {
         identity: entry.identity,
         hostname: info?.hostname,
         pid: info?.pid,
         queues: info?.queues ?? [],
-        pools: Option.match(decodePools(entry.info), {
-          onNone: () => [],
-          onSome: ({ pools }) => pools,
-        }),
-        concurrency: info?.concurrency,
+        pools,
+        // Sidekiq 8 writes each capsule's slots only.
+        concurrency: info?.concurrency ?? (pools.length === 0 ? undefined : sumConcurrency(pools)),
         startedAt: info?.started_at,
         busy: entry.busy,
         beat: entry.beat,
