@@ -28,11 +28,6 @@ import * as Pacer from "./Pacer.ts"
 import { ProgressBoard } from "./ProgressBoard.ts"
 
 /**
- * One warning per threaded worker (`thread: true`) when no `ThreadRunner` is provided: its jobs
- * fail with `ThreadsUnavailable` (and are retried) rather than run in the node's event loop, which
- * the worker asked to be kept from.
- */
-/**
  * The registered workers, for the checks made once at start. A registry whose `lookup` throws
  * counts as having none here: each job's own lookup throws again, and the run buries the job
  * saying so (JobRun.ts), where a throw here would stop the node.
@@ -47,6 +42,11 @@ const registered = (registry: WorkerRegistry["Service"]): ReadonlyArray<Register
     }
   })
 
+/**
+ * One warning per threaded worker (`thread: true`) when no `ThreadRunner` is provided: its jobs
+ * fail with `ThreadsUnavailable` (and are retried) rather than run in the node's event loop, which
+ * the worker asked to be kept from.
+ */
 const warnUnthreaded = Effect.fnUntraced(function* (services: JobRun.Services) {
   if (services.threads !== undefined) return
   for (const { name, thread } of registered(services.registry)) {
