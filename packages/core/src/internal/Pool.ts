@@ -247,7 +247,7 @@ export const make = Effect.fnUntraced(function* (options: {
     lease.working = false
     ahead.ran(clock.currentTimeMillisUnsafe() - lease.startedMillis)
     isolation.jobEndedUnsafe(lease.isolated)
-    const next = ahead.held.shift()
+    const next = ahead.next()
     if (next === undefined) idle++
     else startUnsafe(next.owner, next.job, false)
     if (freed !== undefined && wanted()) {
@@ -286,7 +286,7 @@ export const make = Effect.fnUntraced(function* (options: {
     } else if (idle > 0) {
       idle--
       startUnsafe(owner, job, isolated)
-    } else ahead.held.push({ owner, job })
+    } else ahead.hold(owner, job)
   }
 
   /**

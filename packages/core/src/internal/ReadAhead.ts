@@ -21,7 +21,7 @@ export class ReadAhead<Owner> {
   /** At most this many jobs (the pool's concurrency; 0 for a pool that never reads ahead). */
   readonly limit: number
   /** The jobs held, oldest first. */
-  readonly held: Array<Held<Owner>> = []
+  private readonly jobs: Array<Held<Owner>> = []
   /** Moving averages of the runs' time (unknown until one has ended) and of payload sizes. */
   private runMillis = Number.POSITIVE_INFINITY
   private bytes = 0
@@ -36,7 +36,7 @@ export class ReadAhead<Owner> {
   room(): number {
     if (!(this.runMillis < RunMillis)) return 0
     const cap = Math.min(this.limit, Math.floor(Bytes / Math.max(1, this.bytes)))
-    const room = cap - this.held.length
+    const room = cap - this.jobs.length
     return room > 0 && room >= cap / 2 ? room : 0
   }
 
@@ -50,10 +50,25 @@ export class ReadAhead<Owner> {
     this.bytes = (this.bytes * 15 + job.raw.length) / 16
   }
 
+  /** The jobs held, oldest first. */
+  get held(): ReadonlyArray<Held<Owner>> {
+    return this.jobs
+  }
+
+  /** Holds `job` until a slot frees. */
+  hold(owner: Owner, job: InProgressJob): void {
+    this.jobs.push({ owner, job })
+  }
+
+  /** The oldest job held, no longer held; undefined when none is. */
+  next(): Held<Owner> | undefined {
+    return this.jobs.shift()
+  }
+
   /** Lets go of every job held; returns their fetch tokens, oldest first. */
   clear(): Array<string> {
-    const tokens = this.held.map(({ job }) => job.token)
-    this.held.length = 0
+    const tokens = this.jobs.map(({ job }) => job.token)
+    this.jobs.length = 0
     return tokens
   }
 }
