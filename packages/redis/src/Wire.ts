@@ -82,10 +82,14 @@ const shaOf = (lua: string, script: object): string => {
 
 const isNoScript = (error: Redis.RedisError): boolean => String(error.cause).includes("NOSCRIPT")
 
+/** Loads and calls again after this many NOSCRIPT replies in a row at most. */
+const NoScriptRetries = 3
+
 /**
  * Calls `script` by SHA on `wire`: its arguments may be bytes, and its bulk replies are bytes.
  * After NOSCRIPT (a Redis restart, SCRIPT FLUSH) it loads the script and calls it again: a NOSCRIPT
- * reply means the script did not run, so calling again duplicates nothing.
+ * reply means the script did not run, so calling again duplicates nothing. Another flush can land
+ * between the load and the call, so that is tried a few times.
  */
 export const evalScript =
   <Config extends { readonly params: ReadonlyArray<unknown>; readonly result: unknown }>(
@@ -98,5 +102,8 @@ export const evalScript =
       script.params(...params) as Array<Arg>,
     )
     const call = wire.send("EVALSHA", args)
-    return call.pipe(Effect.catchIf(isNoScript, () => Effect.andThen(wire.send("SCRIPT", ["LOAD", script.lua]), call)))
+    const loadAndCall = Effect.andThen(wire.send("SCRIPT", ["LOAD", script.lua]), call)
+    return call.pipe(
+      Effect.catchIf(isNoScript, () => Effect.retry(loadAndCall, { while: isNoScript, times: NoScriptRetries - 1 })),
+    )
   }
