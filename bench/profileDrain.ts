@@ -6,8 +6,8 @@
  * The workload matrix's jobs: `SIZE=20000` gives each job a string arg of that many bytes,
  * `KIND=async` makes it wait 10 ms, `CONCURRENCY=200` sets the pool's size; `KIND=rate-limited` and
  * `KIND=concurrency-limited` drain section 12's limited jobs (verkWorkers.ts). The CPU is split into
- * the main thread's and the other threads' (V8's GC and compilers); `COMMANDS=1` adds the drain's
- * Redis commands and redis-server's CPU.
+ * the main thread's and the other threads' (V8's GC and compilers); on Redis, redis-server's CPU
+ * over the drain is printed too, and `COMMANDS=1` adds the drain's Redis commands.
  */
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -16,6 +16,7 @@ import { RedisStore } from "@verk/redis"
 import { Effect, Layer, ManagedRuntime, References } from "effect"
 import { Redis } from "ioredis"
 import { startRedisServer } from "../test/support/redisServer.ts"
+import { redisCpuSeconds } from "./support.ts"
 import { AsyncPayload, ConcurrencyLimitedPayload, hooks, NoOp, Payload, RateLimitedPayload } from "./verkWorkers.ts"
 
 const jobs = Number(process.argv[2] ?? 50_000)
@@ -71,12 +72,10 @@ if (session) {
   await session.post("Profiler.enable")
   await session.post("Profiler.start")
 }
-if (process.env.COMMANDS && server !== undefined) {
-  // The drain's commands only, not the enqueue's.
-  const admin = new Redis(server.url)
-  await admin.config("RESETSTAT")
-  admin.disconnect()
-}
+// redis-server's CPU and commands over the drain only, not the enqueue's.
+const admin = server === undefined ? undefined : new Redis(server.url)
+if (process.env.COMMANDS && admin !== undefined) await admin.config("RESETSTAT")
+const redis0 = admin === undefined ? 0 : await redisCpuSeconds(admin)
 const cpu0 = process.cpuUsage()
 const thread0 = process.threadCpuUsage()
 const t0 = performance.now()
@@ -89,6 +88,7 @@ const node = ManagedRuntime.make(
 await node.runPromise(Effect.void)
 await finished
 const elapsed = performance.now() - t0
+const redisCpu = admin === undefined ? undefined : (await redisCpuSeconds(admin)) - redis0
 const memory = process.memoryUsage()
 console.log(
   `before GC: ${Object.entries(memory)
@@ -110,19 +110,19 @@ console.log(
 console.log(
   `${jobs} jobs in ${elapsed.toFixed(0)} ms: ${((jobs / elapsed) * 1000).toFixed(0)}/s, CPU ${((cpu.user + cpu.system) / jobs).toFixed(1)} µs/job, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
 )
+if (redisCpu !== undefined) console.log(`redis-server CPU ${((redisCpu * 1e6) / jobs).toFixed(1)} µs/job`)
 if (session && process.env.PROFILE) {
   const { profile } = await session.post("Profiler.stop")
   writeFileSync(process.env.PROFILE, JSON.stringify(profile))
 }
-if (process.env.COMMANDS && server !== undefined) {
-  const admin = new Redis(server.url)
+if (process.env.COMMANDS && admin !== undefined) {
   console.log(
-    `${await admin.info("commandstats")}${await admin.info("cpu")}`
+    (await admin.info("commandstats"))
       .split("\r\n")
-      .filter((line) => line.startsWith("cmdstat_") || line.startsWith("used_cpu"))
+      .filter((line) => line.startsWith("cmdstat_"))
       .join("\n"),
   )
-  admin.disconnect()
 }
+admin?.disconnect()
 await node.dispose()
 await server?.stop()

@@ -16,7 +16,7 @@ export interface System {
 }
 
 /** "×": a ratio of two systems' figures (given as the first one's). */
-export type Unit = "jobs/s" | "s" | "ms" | "us/job" | "jobs" | "commands/s" | "connections" | "MiB" | "×"
+export type Unit = "jobs/s" | "s" | "ms" | "us/job" | "jobs" | "commands/s" | "connections" | "MiB" | "×" | "%"
 
 /**
  * A row: one metric, measured for some of the systems. A number is a figure; a string is printed
@@ -97,6 +97,8 @@ export const format = (value: number, unit: Unit): string => {
       return fmtInt(value)
     case "MiB":
       return Number.isFinite(value) ? `${value.toFixed(1)} MiB` : "n/a"
+    case "%":
+      return Number.isFinite(value) ? `${value.toFixed(0)}%` : "n/a"
     case "×":
       return Number.isFinite(value) ? `${value.toFixed(2)}×` : "n/a"
   }

@@ -112,6 +112,13 @@ export const run = async (matrix: MatrixPlan, options: MatrixOptions): Promise<M
 
 const perJob = (seconds: number, jobs: number) => (seconds / jobs) * 1e6
 
+/**
+ * The most a worker can drain of a row's jobs: each of its `concurrency` slots runs an async job
+ * at most once every AsyncWaitMillis, whatever the queue. No bound for no-op jobs.
+ */
+export const ceiling = (row: MatrixRow): number | undefined =>
+  row.kind === "async" ? (row.concurrency * 1000) / AsyncWaitMillis : undefined
+
 export const Title = `Workload matrix: real jobs, one worker process each (async jobs wait ${AsyncWaitMillis} ms); embedded: Verk in the process that enqueued the jobs`
 
 /** The matrix's figures as a section of the report, for the JSON (run.ts renders it with `render`). */
@@ -122,8 +129,18 @@ export const section = (result: MatrixResult): Section => ({
   rows: [
     ...result.rows.flatMap(({ row, verk, bullmq }): Array<Row> => {
       const both = (pick: (drain: Verk.DrainResult) => number) => ({ verk: pick(verk), bullmq: pick(bullmq) })
+      const bound = ceiling(row)
       return [
         { metric: `${label(row)}: drain rate`, unit: "jobs/s", values: both((drain) => drain.steadyPerSecond) },
+        ...(bound === undefined
+          ? []
+          : [
+              {
+                metric: `${label(row)}: drain rate / ceiling (${fmtInt(bound)}/s)`,
+                unit: "%",
+                values: both((drain) => (100 * drain.steadyPerSecond) / bound),
+              } satisfies Row,
+            ]),
         {
           metric: `${label(row)}: drain rate Verk/BullMQ`,
           unit: "×",
@@ -161,6 +178,14 @@ export const section = (result: MatrixResult): Section => ({
   ],
 })
 
+/** "2,500/s: 97% / 80%" for an async row (see `ceiling`), "-" for a no-op one. */
+const ceilingCell = (row: MatrixRow, verk: Verk.DrainResult, bullmq: Verk.DrainResult): string => {
+  const bound = ceiling(row)
+  if (bound === undefined) return "-"
+  const share = (drain: Verk.DrainResult) => format((100 * drain.steadyPerSecond) / bound, "%")
+  return `${format(bound, "jobs/s")}: ${share(verk)} / ${share(bullmq)}`
+}
+
 /** The matrix as a table of its own: one line per row, the two systems side by side. */
 export const render = (result: MatrixResult): string => {
   const cell = (value: number, unit: Parameters<typeof format>[1]) => format(value, unit)
@@ -170,6 +195,7 @@ export const render = (result: MatrixResult): string => {
     "Verk rate",
     "BullMQ rate",
     "Verk/BullMQ",
+    "Ceiling",
     "Verk CPU/job",
     "BullMQ CPU/job",
     "Verk Redis/job",
@@ -183,6 +209,7 @@ export const render = (result: MatrixResult): string => {
     cell(verk.steadyPerSecond, "jobs/s"),
     cell(bullmq.steadyPerSecond, "jobs/s"),
     cell(verk.steadyPerSecond / bullmq.steadyPerSecond, "×"),
+    ceilingCell(row, verk, bullmq),
     cell(perJob(verk.steadyCpuSeconds, verk.jobs), "us/job"),
     cell(perJob(bullmq.steadyCpuSeconds, bullmq.jobs), "us/job"),
     cell(perJob(verk.redisCpuSeconds, verk.jobs), "us/job"),
@@ -197,6 +224,7 @@ export const render = (result: MatrixResult): string => {
     cell(verk.steadyPerSecond, "jobs/s"),
     "-",
     "-",
+    "-",
     cell(perJob(verk.steadyCpuSeconds, verk.jobs), "us/job"),
     "-",
     cell(perJob(verk.redisCpuSeconds, verk.jobs), "us/job"),
@@ -207,6 +235,7 @@ export const render = (result: MatrixResult): string => {
   return [
     renderGrid(header, [{ title: Title, lines: [...lines, embedded] }], false),
     "Rate: first perform → last perform. CPU/job: the worker process's own CPU (process.cpuUsage()), first → last perform.",
+    `Ceiling (async rows): concurrency × 1000 / ${AsyncWaitMillis} ms, the most any worker can drain; then each system's rate as a share of it.`,
     "Redis/job: redis-server's CPU (INFO cpu), release → last perform. Peak RSS: the worker process's VmHWM after the drain.",
     "Embedded: one Node process (not bundled, `node --conditions=@verk/source`) enqueues the jobs, then runs Verk.layer with",
     "the Redis store; its CPU counts from its first perform (the enqueueing is not counted); its peak RSS would include the enqueueing.",

@@ -94,6 +94,16 @@ it("bench --quick runs every scenario and writes its figures as JSON", { timeout
     (figure) => figure.metric.endsWith(": drain rate") && !figure.metric.startsWith("embedded"),
   )
   expect(rows.length, context).toBe(2 * (report.metadata.counts.matrixRows as number))
+  // Async rows also give each system's rate as a share of the most a worker could drain.
+  const asyncRows = rows.filter((figure) => figure.metric.startsWith("async") && figure.system === "verk")
+  expect(asyncRows.length, context).toBeGreaterThan(0)
+  for (const { metric } of asyncRows) {
+    const shares = matrix.filter((figure) =>
+      figure.metric.startsWith(`${metric.replace(": drain rate", "")}: drain rate / ceiling`),
+    )
+    expect(shares.map((figure) => figure.system).sort(), `${metric}\n${context}`).toEqual(["bullmq", "verk"])
+    for (const share of shares) expect(share.value, share.system).toBeGreaterThan(0)
+  }
   for (const metric of ["drain rate", "Node CPU per job", "redis-server CPU per job"]) {
     expect(
       matrix.some((figure) => figure.metric === `embedded no-op 10 B c=25: ${metric}`),
