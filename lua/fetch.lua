@@ -24,19 +24,57 @@
 -- ARGV[5]  the first token: an integer; the k-th job taken gets ARGV[5] + k - 1 (the caller keeps
 --          N numbers from ARGV[5] for this fetch, and never gives them out again)
 -- ARGV[6]  recoveries from which a job is a suspect (≥ 1)
+-- ARGV[7]  (optional) take the jobs whole: the key of a new list `verk:batch:<name>:<node>:<first>`
+--          to move them into, so that their payloads never pass through Lua (Lua copies every
+--          byte: large payloads cost more here than anywhere else). Each job still gets its token
+--          in the in-progress hash, with an empty value: its payload is in the list, newest first
+--          (the token ARGV[5] + k - 1 at index N - k). The caller reads the list (LRANGE) after
+--          this call. Only while no job of the queue is a recovered one (KEYS[3] is empty): a
+--          recovered job is looked at by its payload, so then jobs are taken the usual way.
+-- ARGV[8]  (with ARGV[7]) `verk:batches:<name>:<node>`  hash: batch list → jobs of it still in
+--          progress (ack.lua, retry.lua and kill.lua count down; the last one deletes the list)
 -- Returns: { jobs taken oldest first (the k-th under token ARGV[5] + k - 1), 1 if the one job
 --            taken is a recovered one, 1 if a recovered job waits at the head of the queue for an
---            idle node, 1 if the queue is paused (nothing taken) }.
+--            idle node, 1 if the queue is paused (nothing taken), how many jobs were taken whole
+--            into ARGV[7] (then the first element is empty) }.
 if redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 1 then
-  return { {}, 0, 0, 1 }
+  return { {}, 0, 0, 1, 0 }
 end
 local count = tonumber(ARGV[1])
 if count == nil or count < 1 or redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then
-  return { {}, 0, 0, 0 }
+  return { {}, 0, 0, 0, 0 }
+end
+local function registerNode()
+  redis.call('SADD', KEYS[5], ARGV[3])
+  if KEYS[6] then
+    redis.call('SADD', KEYS[6], ARGV[2])
+  end
+end
+local whole = ARGV[7]
+if whole ~= nil and whole ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
+  local length = redis.call('LLEN', KEYS[1])
+  local taken = math.min(count, length)
+  if taken == 0 then
+    return { {}, 0, 0, 0, 0 }
+  end
+  -- The oldest `taken` jobs are the list's right end; SORT BY nosort copies them as they are.
+  redis.call('SORT', KEYS[1], 'BY', 'nosort', 'LIMIT', length - taken, taken, 'STORE', whole)
+  if taken == length then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('LTRIM', KEYS[1], 0, length - taken - 1)
+  end
+  local first = tonumber(ARGV[5])
+  for k = 1, taken do
+    redis.call('HSET', KEYS[2], string.format('%.0f', first + k - 1), '')
+  end
+  redis.call('HSET', ARGV[8], whole, taken)
+  registerNode()
+  return { {}, 0, 0, 0, taken }
 end
 local jobs = redis.call('RPOP', KEYS[1], count)
 if not jobs then
-  return { {}, 0, 0, 0 }
+  return { {}, 0, 0, 0, 0 }
 end
 local isolated, blocked = 0, 0
 local suspectFrom = tonumber(ARGV[6])
@@ -61,14 +99,11 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   end
 end
 if #jobs == 0 then
-  return { {}, 0, blocked, 0 }
+  return { {}, 0, blocked, 0, 0 }
 end
 local first = tonumber(ARGV[5])
 for k = 1, #jobs do
   redis.call('HSET', KEYS[2], string.format('%.0f', first + k - 1), jobs[k])
 end
-redis.call('SADD', KEYS[5], ARGV[3])
-if KEYS[6] then
-  redis.call('SADD', KEYS[6], ARGV[2])
-end
-return { jobs, isolated, blocked, 0 }
+registerNode()
+return { jobs, isolated, blocked, 0, 0 }

@@ -41,7 +41,7 @@ const fetch = (count: number, firstToken: number) =>
     0,
     firstToken,
     2,
-  ) as Promise<[Array<string>, number, number, number]>
+  ) as Promise<[Array<string>, number, number, number, number]>
 
 describe("fetch.lua's tokens", () => {
   it("writes each job under its token, and a resent call takes nothing", async () => {
@@ -54,7 +54,7 @@ describe("fetch.lua's tokens", () => {
       "1000000000003": "c",
     })
     // The same command again: it ran already, so it takes nothing and overwrites nothing.
-    expect(await fetch(3, 1_000_000_000_001)).toEqual([[], 0, 0, 0])
+    expect(await fetch(3, 1_000_000_000_001)).toEqual([[], 0, 0, 0, 0])
     expect(await redis.lrange(queue, 0, -1)).toEqual(["d"])
     expect(await redis.hlen(inProgress)).toBe(3)
     // The next call's tokens follow on.
@@ -67,7 +67,7 @@ describe("fetch.lua's tokens", () => {
     const target = key("queue:r")
     // An earlier version LPUSHed what it took: the oldest is rightmost.
     await redis.lpush(legacy, "old1", "old2", "old3")
-    const moved = await redis.eval(Lua.requeueInprogress, 2, legacy, target, 100, "r", "")
+    const moved = await redis.eval(Lua.requeueInprogress, 3, legacy, target, key("verk:batches:q:old"), 100, "r", "")
     expect(moved).toBe(3)
     expect(await redis.exists(legacy)).toBe(0)
     // Put back at the right end, oldest rightmost: it runs first.

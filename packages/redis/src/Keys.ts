@@ -22,6 +22,10 @@ export interface Keys {
   readonly queues: string
   readonly queue: (queue: string) => string
   readonly inProgress: (queue: string, node: string) => string
+  /** List: the payloads of one fetch taken whole (see fetch.lua), newest first; `first` is its first token. */
+  readonly batch: (queue: string, node: string, first: number) => string
+  /** Hash: a node's batch lists of a queue → how many of their jobs are still in progress. */
+  readonly batches: (queue: string, node: string) => string
   /** A sorted set; in the cluster scheme, the part of it that belongs to queue `home`. */
   readonly set: (name: Store.SortedSetName, home: string) => string
   /** Hash: raw payload → times it came back from a dead node (per queue in the cluster scheme). */
@@ -89,6 +93,12 @@ export const homeOf = (raw: string): string => {
   return queue !== undefined && Settings.queueNameProblem(queue) === undefined ? queue : DefaultHome
 }
 
+/** A node's in-progress entries of a queue and the count of its batch lists, as scripts take them. */
+export const inProgressKeys = (keys: Keys, queue: string, node: string) => ({
+  inProgress: keys.inProgress(queue, node),
+  batches: keys.batches(queue, node),
+})
+
 /** Sidekiq's queue for a job that names none. */
 export const DefaultHome = "default"
 
@@ -110,6 +120,8 @@ export const make = (namespace?: string, scheme: Scheme = "sidekiq"): Keys => {
     queues: `${g}queues`,
     queue: (name) => `${prefix}queue:${tag(name)}`,
     inProgress: (queue, node) => `${prefix}inprogress:${tag(queue)}:${node}`,
+    batch: (queue, node, first) => `${prefix}verk:batch:${tag(queue)}:${node}:${first}`,
+    batches: (queue, node) => `${prefix}verk:batches:${tag(queue)}:${node}`,
     set: scheme === "cluster" ? (name, home) => `${prefix}${name}:{${home}}` : (name) => `${prefix}${name}`,
     recovered: scheme === "cluster" ? (queue) => `${prefix}verk:recovered:{${queue}}` : () => `${prefix}verk:recovered`,
     enqueueToken: (queue, token) => `${prefix}verk:call:${tag(queue)}:${token}`,

@@ -11,6 +11,7 @@ import type * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redis from "effect/persistence/Redis"
+import * as Batches from "./Batches.ts"
 import * as Commands from "./Commands.ts"
 import * as Connection from "./Connection.ts"
 import * as Durability from "./Durability.ts"
@@ -58,6 +59,7 @@ export const make = Effect.fnUntraced(function* (options: RedisStoreOptions = {}
     keys,
     scheme: KeyScheme.make(keys, commands),
     durable: Durability.make(wire, options.durability),
+    batches: Batches.make(),
   }
   const store: Store.StoreShape = {
     ...StoreJobs.make(context),

@@ -10,7 +10,7 @@ import * as Schema from "effect/Schema"
 export const Payloads = Schema.Array(Schema.Uint8Array)
 /** Jobs taken, and the poison pills left: token, payload, token, payload... (tokens as bytes too). */
 export const RecoverReply = Schema.Tuple([Schema.Number, Payloads])
-export const FetchReply = Schema.Tuple([Payloads, Schema.Number, Schema.Number, Schema.Number])
+export const FetchReply = Schema.Tuple([Payloads, Schema.Number, Schema.Number, Schema.Number, Schema.Number])
 /** How many members moved, and the names (bytes) of the queues pushed to. */
 export const PromoteReply = Schema.Tuple([Schema.Number, Schema.Array(Schema.Uint8Array)])
 export const fromBytes = (payloads: ReadonlyArray<Uint8Array>): Array<string> => payloads.map(Payload.fromBytes)

@@ -43,6 +43,8 @@ export const fetch = Redis.script(
     firstToken: number,
     /** Recoveries from which a job is a suspect and runs alone. */
     suspectFrom: number,
+    /** Take the jobs whole into this batch list, counted in `batches` (see fetch.lua). */
+    whole?: { readonly batch: string; readonly batches: string },
   ) => [
     keys.queue,
     keys.inProgress,
@@ -55,49 +57,61 @@ export const fetch = Redis.script(
     isolate ? 1 : 0,
     firstToken,
     suspectFrom,
+    ...(whole === undefined ? [] : [whole.batch, whole.batches]),
   ],
   { lua: Lua.fetch, numberOfKeys: (keys) => (keys.nodeQueues === undefined ? 5 : 6) },
-).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number, number]>()
+).withReturnType<readonly [ReadonlyArray<Uint8Array>, number, number, number, number]>()
 
-export const ack = Redis.script((inProgress: string, tokens: ReadonlyArray<string>) => [inProgress, ...tokens], {
-  lua: Lua.ack,
-  numberOfKeys: 1,
-}).withReturnType<number>()
+/** A job's token and the batch list it was taken whole into ('' when it was not). */
+export type Settled = readonly [token: string, batch: string]
+
+export const ack = Redis.script(
+  (keys: { inProgress: string; batches: string }, jobs: ReadonlyArray<Settled>) => [
+    keys.inProgress,
+    keys.batches,
+    ...jobs.flat(),
+  ],
+  { lua: Lua.ack, numberOfKeys: 2 },
+).withReturnType<number>()
+
+export const inProgress = Redis.script(
+  (keys: { inProgress: string; batches: string }) => [keys.inProgress, keys.batches],
+  { lua: Lua.inProgress, numberOfKeys: 2 },
+).withReturnType<ReadonlyArray<Uint8Array>>()
 
 export const retry = Redis.script(
-  (inProgress: string, retrySet: string, token: string, payload: Payload, at: number, channel: string) => [
-    inProgress,
-    retrySet,
-    token,
-    payload,
-    at,
-    channel,
-  ],
-  { lua: Lua.retry, numberOfKeys: 2 },
+  (
+    keys: { inProgress: string; set: string; batches: string },
+    [token, batch]: Settled,
+    payload: Payload,
+    at: number,
+    channel: string,
+  ) => [keys.inProgress, keys.set, keys.batches, token, payload, at, channel, batch],
+  { lua: Lua.retry, numberOfKeys: 3 },
 ).withReturnType<number>()
 
 export const kill = Redis.script(
-  (inProgress: string, dead: string, token: string, payload: Payload, at: number, maxJobs: number, cutoff: number) => [
-    inProgress,
-    dead,
-    token,
-    payload,
-    at,
-    maxJobs,
-    cutoff,
-  ],
-  { lua: Lua.kill, numberOfKeys: 2 },
+  (
+    keys: { inProgress: string; set: string; batches: string },
+    [token, batch]: Settled,
+    payload: Payload,
+    at: number,
+    maxJobs: number,
+    cutoff: number,
+  ) => [keys.inProgress, keys.set, keys.batches, token, payload, at, maxJobs, cutoff, batch],
+  { lua: Lua.kill, numberOfKeys: 3 },
 ).withReturnType<number>()
 
 export const requeueInProgress = Redis.script(
-  (keys: { inProgress: string; queue: string }, batch: number, queue: string, channel: string) => [
+  (keys: { inProgress: string; queue: string; batches: string }, batch: number, queue: string, channel: string) => [
     keys.inProgress,
     keys.queue,
+    keys.batches,
     batch,
     queue,
     channel,
   ],
-  { lua: Lua.requeueInprogress, numberOfKeys: 2 },
+  { lua: Lua.requeueInprogress, numberOfKeys: 3 },
 ).withReturnType<number>()
 
 /** One member to move: to the queue at `index` of the call's queue keys (1-based), or 0 for dead. */
@@ -157,18 +171,17 @@ export const recoverInProgress = Redis.script(
     maxRecoveries: number,
     keepSeconds: number,
   ) => [...keys, batch, queue, channel, maxRecoveries, keepSeconds],
-  { lua: Lua.recoverInprogress, numberOfKeys: 3 },
+  { lua: Lua.recoverInprogress, numberOfKeys: 4 },
 ).withReturnType<readonly [number, ReadonlyArray<Uint8Array>]>()
 
 export const requeueOrphans = Redis.script(
-  (inProgress: string, queueKey: string, queue: string, channel: string, tokens: ReadonlyArray<string>) => [
-    inProgress,
-    queueKey,
-    queue,
-    channel,
-    ...tokens,
-  ],
-  { lua: Lua.requeueOrphans, numberOfKeys: 2 },
+  (
+    keys: { inProgress: string; queue: string; batches: string },
+    queue: string,
+    channel: string,
+    tokens: ReadonlyArray<string>,
+  ) => [keys.inProgress, keys.queue, keys.batches, queue, channel, ...tokens],
+  { lua: Lua.requeueOrphans, numberOfKeys: 3 },
 ).withReturnType<number>()
 
 export const deregisterNode = Redis.script(

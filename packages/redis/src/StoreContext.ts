@@ -5,6 +5,7 @@
  */
 import type { Store } from "@verk/core"
 import type * as Effect from "effect/Effect"
+import type * as Batches from "./Batches.ts"
 import type * as Commands from "./Commands.ts"
 import type * as Durability from "./Durability.ts"
 import type * as KeyScheme from "./KeyScheme.ts"
@@ -14,6 +15,8 @@ export interface StoreContext extends Commands.Commands {
   readonly keys: Keys.Keys
   readonly scheme: KeyScheme.KeyScheme
   readonly durable: Durability.Durable
+  /** Jobs taken whole by fetches, for the writes of their outcomes (Batches.ts). */
+  readonly batches: Batches.Batches
 }
 
 /** A group of the store's operations, built from the shared context. */

@@ -8,6 +8,7 @@
  */
 import { Job, Payload, Store } from "@verk/core"
 import * as Effect from "effect/Effect"
+import * as Keys from "./Keys.ts"
 import * as Replies from "./Replies.ts"
 import * as Scripts from "./Scripts.ts"
 import type { Operations, StoreContext, StoreEffect } from "./StoreContext.ts"
@@ -45,27 +46,34 @@ const makeTokens = () => {
  * after, in two steps (a crash between runs it again; it is never lost).
  */
 const writeOutcome = (
-  { keys, scheme, durable, wire, run }: StoreContext,
+  { keys, scheme, durable, wire, run, batches }: StoreContext,
   operation: string,
   set: "retry" | "dead",
   job: { readonly queue: string; readonly node: string; readonly token: string; readonly payload: string },
-  atomic: (setKey: string) => StoreEffect<unknown>,
+  atomic: (setKey: string, settled: Scripts.Settled) => StoreEffect<unknown>,
   entry: (setKey: string) => StoreEffect<unknown>,
 ) => {
   const { queue, node, token, payload } = job
+  const settled = batches.of(queue, node, token)
   const home = scheme.homeOf(payload)
   const setKey = keys.set(set, home)
   const write = scheme.oneSlot(home, queue)
-    ? atomic(setKey)
+    ? atomic(setKey, settled)
     : entry(setKey).pipe(
         durable(operation, setKey),
         Effect.andThen(
-          Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), [token]).pipe(run(operation, Integer)),
+          Wire.evalScript(wire, Scripts.ack)(Keys.inProgressKeys(keys, queue, node), [settled]).pipe(
+            run(operation, Integer),
+          ),
         ),
       )
   return scheme
     .registerHomes(operation, home)
-    .pipe(Effect.andThen(write), durable(operation, keys.inProgress(queue, node)), Effect.asVoid)
+    .pipe(
+      Effect.andThen(write),
+      durable(operation, keys.inProgress(queue, node)),
+      Effect.andThen(Effect.sync(() => batches.done(queue, node, [token]))),
+    )
 }
 
 /** Enqueue, fetch, ack: the path every job takes. */
@@ -76,7 +84,10 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
   wire,
   run,
   sendBytes,
+  batches,
 }) => {
+  // On the connection of the fetch script (Wire), so that it goes out right behind it.
+  const readBatch = (batch: string) => sendBytes(Replies.Payloads)("fetch", "LRANGE", batch, 0, -1)
   const tokens = makeTokens()
   return {
     enqueue: (queue, payloads, token) =>
@@ -110,7 +121,8 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
       if (wanted < 1) return Effect.succeed({ jobs: [], isolated: false, blocked: false, paused: false })
       // Kept for this call: a resend of the same command (same tokens) takes nothing (fetch.lua).
       const first = tokens(wanted)
-      return Effect.andThen(
+      const batch = batches.whole(queue) ? keys.batch(queue, node, first) : undefined
+      const script = Effect.andThen(
         // The cluster scheme finds in-progress jobs through `homes`: the queue is there first.
         scheme.registerHomes("fetch", queue),
         Wire.evalScript(wire, Scripts.fetch)(
@@ -128,27 +140,52 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
           isolate,
           first,
           suspectFrom,
+          batch === undefined ? undefined : { batch, batches: keys.batches(queue, node) },
         ).pipe(run("fetch", Replies.FetchReply)),
-      ).pipe(
-        Effect.map(([jobs, isolated, blocked, paused]) => ({
-          jobs: jobs.map((bytes, k) => ({ token: String(first + k), raw: Payload.fromBytes(bytes) })),
-          isolated: isolated === 1,
-          blocked: blocked === 1,
-          paused: paused === 1,
-        })),
+      )
+      // Taken whole (Batches.ts): the list is read in the same write as the script, right behind
+      // it on the connection. Should the read have gone first (the script was loaded again after
+      // NOSCRIPT), it is read again. Jobs taken by an earlier send of this very call are in it too.
+      const taken =
+        batch === undefined
+          ? script
+          : Effect.gen(function* () {
+              const [reply, listed] = yield* Effect.all([script, readBatch(batch)], { concurrency: 2 })
+              const whole = listed.length >= reply[4] ? listed : yield* readBatch(batch)
+              if (whole.length === 0) return reply
+              batches.opened(queue, node, batch, first, whole.length)
+              return [[...whole].reverse(), reply[1], reply[2], reply[3], whole.length] as const
+            })
+      return taken.pipe(
+        Effect.map(([jobs, isolated, blocked, paused]) => {
+          batches.fetched(queue, jobs)
+          return {
+            jobs: jobs.map((bytes, k) => ({ token: String(first + k), raw: Payload.fromBytes(bytes) })),
+            isolated: isolated === 1,
+            blocked: blocked === 1,
+            paused: paused === 1,
+          }
+        }),
       )
     },
     ack: (queue, node, tokens) =>
       tokens.length === 0
         ? Effect.void
-        : Wire.evalScript(wire, Scripts.ack)(keys.inProgress(queue, node), tokens).pipe(
+        : Wire.evalScript(wire, Scripts.ack)(
+            Keys.inProgressKeys(keys, queue, node),
+            tokens.map((token) => batches.of(queue, node, token)),
+          ).pipe(
             run("ack", Integer),
             durable("ack", keys.inProgress(queue, node)),
-            Effect.asVoid,
+            Effect.andThen(Effect.sync(() => batches.done(queue, node, tokens))),
           ),
     inProgress: (queue, node) =>
-      sendBytes(Replies.HashOfPayloads)("inProgress", "HGETALL", keys.inProgress(queue, node)).pipe(
-        Effect.map((hash) => Replies.byToken(Replies.fromHash(hash))),
+      Wire.evalScript(
+        wire,
+        Scripts.inProgress,
+      )(Keys.inProgressKeys(keys, queue, node)).pipe(
+        run("inProgress", Replies.Payloads),
+        Effect.map((flat) => Replies.byToken(Replies.toInProgress(flat))),
       ),
   }
 }
@@ -163,11 +200,10 @@ const failures: Operations<"retry" | "kill"> = (context) => {
         "retry",
         "retry",
         { queue, node, token, payload },
-        (retrySet) =>
+        (retrySet, settled) =>
           Wire.evalScript(wire, Scripts.retry)(
-            keys.inProgress(queue, node),
-            retrySet,
-            token,
+            { ...Keys.inProgressKeys(keys, queue, node), set: retrySet },
+            settled,
             toWire(payload),
             at,
             scheme.channel,
@@ -181,11 +217,10 @@ const failures: Operations<"retry" | "kill"> = (context) => {
         "kill",
         "dead",
         { queue, node, token, payload },
-        (dead) =>
+        (dead, settled) =>
           Wire.evalScript(wire, Scripts.kill)(
-            keys.inProgress(queue, node),
-            dead,
-            token,
+            { ...Keys.inProgressKeys(keys, queue, node), set: dead },
+            settled,
             toWire(payload),
             at,
             limits.maxJobs,
@@ -209,13 +244,14 @@ const requeues: Operations<"requeueInProgress" | "recoverBatch" | "forgetRecover
   wire,
   run,
   sendBytes,
+  batches,
 }) => ({
   requeueInProgress: Effect.fn("RedisStore.requeueInProgress")(function* (queue: string, node: string) {
     let total = 0
     while (true) {
       const moved = yield* redis
         .eval(Scripts.requeueInProgress)(
-          { inProgress: keys.inProgress(queue, node), queue: keys.queue(queue) },
+          { ...Keys.inProgressKeys(keys, queue, node), queue: keys.queue(queue) },
           RequeueBatchSize,
           queue,
           scheme.channel,
@@ -225,12 +261,14 @@ const requeues: Operations<"requeueInProgress" | "recoverBatch" | "forgetRecover
           Effect.tap((moved) => scheme.publishAfter("requeueInProgress", `work:${queue}`, moved > 0)),
         )
       total += moved
+      // The first call put every batch list's jobs back into the entries.
+      batches.forget(queue, node)
       if (moved < RequeueBatchSize) return total
     }
   }),
   recoverBatch: (queue, node, maxRecoveries) =>
     Wire.evalScript(wire, Scripts.recoverInProgress)(
-      [keys.inProgress(queue, node), keys.queue(queue), keys.recovered(queue)],
+      [keys.inProgress(queue, node), keys.queue(queue), keys.recovered(queue), keys.batches(queue, node)],
       RequeueBatchSize,
       queue,
       scheme.channel,
@@ -249,13 +287,14 @@ const requeues: Operations<"requeueInProgress" | "recoverBatch" | "forgetRecover
     tokens.length === 0
       ? Effect.succeed(0)
       : Wire.evalScript(wire, Scripts.requeueOrphans)(
-          keys.inProgress(queue, node),
-          keys.queue(queue),
+          { ...Keys.inProgressKeys(keys, queue, node), queue: keys.queue(queue) },
           queue,
           scheme.channel,
           tokens,
         ).pipe(
           run("requeueOrphans", Integer),
+          // The script put every batch list's jobs back into the entries.
+          Effect.tap(() => Effect.sync(() => batches.forget(queue, node))),
           Effect.tap((moved) => scheme.publishAfter("requeueOrphans", `work:${queue}`, moved > 0)),
         ),
 })

@@ -10,6 +10,7 @@
 import { Payload, Store } from "@verk/core"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import { inProgressKeys } from "./Keys.ts"
 import * as Replies from "./Replies.ts"
 import * as Scripts from "./Scripts.ts"
 import type { Operations } from "./StoreContext.ts"
@@ -36,7 +37,7 @@ const budgetOf = (rest: string, cluster: boolean): string => {
 
 export const make: Operations<
   "takeRate" | "acquireHold" | "releaseHold" | "releaseNodeHolds" | "holders" | "snooze" | "limitUsage"
-> = ({ keys, scheme, durable, wire, redis, run, send, sendFor, sendBytes, strings, count }) => ({
+> = ({ keys, scheme, durable, wire, redis, run, send, sendFor, sendBytes, strings, count, batches }) => ({
   takeRate: (key, limit, perMillis, member) =>
     redis
       .eval(Scripts.limitRate)(keys.limitRate(key), limit, perMillis, member)
@@ -119,22 +120,29 @@ export const make: Operations<
   snooze: (queue, node, token, raw, at) => {
     const home = scheme.homeOf(raw)
     const schedule = keys.set("schedule", home)
-    const inProgress = keys.inProgress(queue, node)
+    const inProgress = inProgressKeys(keys, queue, node)
+    const settled = batches.of(queue, node, token)
     // A payload naming another queue has its home in another slot (cluster scheme): two steps,
     // the entry first (a crash between runs the job again; it is never lost).
     const write = scheme.oneSlot(home, queue)
-      ? Wire.evalScript(wire, Scripts.retry)(inProgress, schedule, token, Payload.toWire(raw), at, scheme.channel).pipe(
-          run("snooze", Replies.Integer),
-        )
+      ? Wire.evalScript(wire, Scripts.retry)(
+          { ...inProgress, set: schedule },
+          settled,
+          Payload.toWire(raw),
+          at,
+          scheme.channel,
+        ).pipe(run("snooze", Replies.Integer))
       : sendBytes(Replies.Integer)("snooze", "ZADD", schedule, at, Payload.toWire(raw)).pipe(
           durable("snooze", schedule),
-          Effect.andThen(send("snooze", "HDEL", inProgress, token)),
+          Effect.andThen(
+            Wire.evalScript(wire, Scripts.ack)(inProgress, [settled]).pipe(run("snooze", Replies.Integer)),
+          ),
         )
     return scheme.registerHomes("snooze", home).pipe(
       Effect.andThen(write),
-      durable("snooze", inProgress),
+      durable("snooze", inProgress.inProgress),
       Effect.tap(() => scheme.publishAfter("snooze", "scheduled")),
-      Effect.asVoid,
+      Effect.andThen(Effect.sync(() => batches.done(queue, node, [token]))),
     )
   },
 })

@@ -4,13 +4,24 @@
 /** `lua/ack.lua` */
 export const ack = `-- ack.lua: remove finished jobs from a node's in-progress entries, by their tokens.
 -- KEYS[1]   \`inprogress:<name>:<node>\`  hash: token → payload
--- ARGV[1..] the tokens the jobs were fetched under
+-- KEYS[2]   \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
+-- ARGV[1..] pairs: a job's token, then the batch list it was taken whole into (fetch.lua), or ''
 -- Returns: how many were removed.
+-- Takes \`token\` out of the in-progress entries; when it was taken whole (fetch.lua) with \`batch\`,
+-- counts the batch down and deletes its list with its last job.
+local function settle(inProgress, batches, token, batch)
+  local removed = redis.call('HDEL', inProgress, token)
+  if removed == 1 and batch ~= '' and redis.call('HEXISTS', batches, batch) == 1 then
+    if redis.call('HINCRBY', batches, batch, -1) <= 0 then
+      redis.call('DEL', batch)
+      redis.call('HDEL', batches, batch)
+    end
+  end
+  return removed
+end
 local removed = 0
--- HDEL in chunks: unpack() of thousands of values overflows Lua's stack.
-local chunk = 1000
-for first = 1, #ARGV, chunk do
-  removed = removed + redis.call('HDEL', KEYS[1], unpack(ARGV, first, math.min(first + chunk - 1, #ARGV)))
+for i = 1, #ARGV - 1, 2 do
+  removed = removed + settle(KEYS[1], KEYS[2], ARGV[i], ARGV[i + 1])
 end
 return removed
 `
@@ -137,19 +148,57 @@ export const fetch = `-- fetch.lua: move up to N of the oldest jobs of a queue i
 -- ARGV[5]  the first token: an integer; the k-th job taken gets ARGV[5] + k - 1 (the caller keeps
 --          N numbers from ARGV[5] for this fetch, and never gives them out again)
 -- ARGV[6]  recoveries from which a job is a suspect (≥ 1)
+-- ARGV[7]  (optional) take the jobs whole: the key of a new list \`verk:batch:<name>:<node>:<first>\`
+--          to move them into, so that their payloads never pass through Lua (Lua copies every
+--          byte: large payloads cost more here than anywhere else). Each job still gets its token
+--          in the in-progress hash, with an empty value: its payload is in the list, newest first
+--          (the token ARGV[5] + k - 1 at index N - k). The caller reads the list (LRANGE) after
+--          this call. Only while no job of the queue is a recovered one (KEYS[3] is empty): a
+--          recovered job is looked at by its payload, so then jobs are taken the usual way.
+-- ARGV[8]  (with ARGV[7]) \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in
+--          progress (ack.lua, retry.lua and kill.lua count down; the last one deletes the list)
 -- Returns: { jobs taken oldest first (the k-th under token ARGV[5] + k - 1), 1 if the one job
 --            taken is a recovered one, 1 if a recovered job waits at the head of the queue for an
---            idle node, 1 if the queue is paused (nothing taken) }.
+--            idle node, 1 if the queue is paused (nothing taken), how many jobs were taken whole
+--            into ARGV[7] (then the first element is empty) }.
 if redis.call('SISMEMBER', KEYS[4], ARGV[2]) == 1 then
-  return { {}, 0, 0, 1 }
+  return { {}, 0, 0, 1, 0 }
 end
 local count = tonumber(ARGV[1])
 if count == nil or count < 1 or redis.call('HEXISTS', KEYS[2], ARGV[5]) == 1 then
-  return { {}, 0, 0, 0 }
+  return { {}, 0, 0, 0, 0 }
+end
+local function registerNode()
+  redis.call('SADD', KEYS[5], ARGV[3])
+  if KEYS[6] then
+    redis.call('SADD', KEYS[6], ARGV[2])
+  end
+end
+local whole = ARGV[7]
+if whole ~= nil and whole ~= '' and redis.call('EXISTS', KEYS[3]) == 0 then
+  local length = redis.call('LLEN', KEYS[1])
+  local taken = math.min(count, length)
+  if taken == 0 then
+    return { {}, 0, 0, 0, 0 }
+  end
+  -- The oldest \`taken\` jobs are the list's right end; SORT BY nosort copies them as they are.
+  redis.call('SORT', KEYS[1], 'BY', 'nosort', 'LIMIT', length - taken, taken, 'STORE', whole)
+  if taken == length then
+    redis.call('DEL', KEYS[1])
+  else
+    redis.call('LTRIM', KEYS[1], 0, length - taken - 1)
+  end
+  local first = tonumber(ARGV[5])
+  for k = 1, taken do
+    redis.call('HSET', KEYS[2], string.format('%.0f', first + k - 1), '')
+  end
+  redis.call('HSET', ARGV[8], whole, taken)
+  registerNode()
+  return { {}, 0, 0, 0, taken }
 end
 local jobs = redis.call('RPOP', KEYS[1], count)
 if not jobs then
-  return { {}, 0, 0, 0 }
+  return { {}, 0, 0, 0, 0 }
 end
 local isolated, blocked = 0, 0
 local suspectFrom = tonumber(ARGV[6])
@@ -174,17 +223,14 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   end
 end
 if #jobs == 0 then
-  return { {}, 0, blocked, 0 }
+  return { {}, 0, blocked, 0, 0 }
 end
 local first = tonumber(ARGV[5])
 for k = 1, #jobs do
   redis.call('HSET', KEYS[2], string.format('%.0f', first + k - 1), jobs[k])
 end
-redis.call('SADD', KEYS[5], ARGV[3])
-if KEYS[6] then
-  redis.call('SADD', KEYS[6], ARGV[2])
-end
-return { jobs, isolated, blocked, 0 }
+registerNode()
+return { jobs, isolated, blocked, 0, 0 }
 `
 
 /** `lua/heartbeat.lua` */
@@ -220,21 +266,63 @@ end
 return 1
 `
 
+/** `lua/in_progress.lua` */
+export const inProgress = `-- in_progress.lua: a node's in-progress entries of a queue, with the payloads of jobs taken whole
+-- (fetch.lua) read from their batch lists. Reads only.
+-- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload (empty for a job taken whole)
+-- KEYS[2]  \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
+-- Returns: token, payload, token, payload...
+local flat = redis.call('HGETALL', KEYS[1])
+local lists = redis.call('HKEYS', KEYS[2])
+if #lists == 0 then
+  return flat
+end
+local whole = {}
+for i = 1, #lists do
+  local first = tonumber(string.match(lists[i], ':(%-?%d+)$'))
+  local jobs = redis.call('LRANGE', lists[i], 0, -1)
+  for j = 1, #jobs do
+    whole[string.format('%.0f', first + #jobs - j)] = jobs[j]
+  end
+end
+for i = 1, #flat, 2 do
+  local payload = whole[flat[i]]
+  if payload ~= nil then
+    flat[i + 1] = payload
+  end
+end
+return flat
+`
+
 /** `lua/kill.lua` */
 export const kill = `-- kill.lua: move a job to the dead set, trim the dead set, and take the job out of
 -- in-progress, atomically, so that the outcome is written before (and with) the ack.
 -- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload
 -- KEYS[2]  \`dead\`  sorted set
+-- KEYS[3]  \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
 -- ARGV[1]  the job's token (its entry is removed from in-progress)
 -- ARGV[2]  the payload to keep in dead
 -- ARGV[3]  when it died, epoch seconds (the score)
 -- ARGV[4]  the most dead jobs to keep (the newest stay)
 -- ARGV[5]  the age cutoff, epoch seconds: dead jobs scored at or before it are dropped
+-- ARGV[6]  the batch list the job was taken whole into (fetch.lua), or ''
 -- Returns: 1.
+-- Takes \`token\` out of the in-progress entries; when it was taken whole (fetch.lua) with \`batch\`,
+-- counts the batch down and deletes its list with its last job.
+local function settle(inProgress, batches, token, batch)
+  local removed = redis.call('HDEL', inProgress, token)
+  if removed == 1 and batch ~= '' and redis.call('HEXISTS', batches, batch) == 1 then
+    if redis.call('HINCRBY', batches, batch, -1) <= 0 then
+      redis.call('DEL', batch)
+      redis.call('HDEL', batches, batch)
+    end
+  end
+  return removed
+end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
 redis.call('ZREMRANGEBYRANK', KEYS[2], 0, -(tonumber(ARGV[4]) + 1))
-redis.call('HDEL', KEYS[1], ARGV[1])
+settle(KEYS[1], KEYS[3], ARGV[1], ARGV[6])
 return 1
 `
 
@@ -489,6 +577,7 @@ export const recoverInprogress = `-- recover_inprogress.lua: put one batch of a 
 -- KEYS[1]  \`inprogress:<name>:<node>\`  of the dead node: hash, token → payload
 -- KEYS[2]  \`queue:<name>\`
 -- KEYS[3]  \`verk:recovered\`  hash: raw payload → times recovered (fetch.lua runs these alone)
+-- KEYS[4]  \`verk:batches:<name>:<node>\`  of the dead node: batch list → jobs of it still in progress
 -- ARGV[1]  batch size (≥ 1)
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the notification channel; 'work:<name>' is published when jobs were requeued; ''
@@ -505,6 +594,25 @@ if redis.call('TYPE', KEYS[1]).ok == 'list' then
     redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
   end
 end
+-- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
+-- still here gets its payload back, and the batch lists go.
+local function materialize(inProgress, batches)
+  local flat = redis.call('HGETALL', batches)
+  for i = 1, #flat, 2 do
+    local list = flat[i]
+    local first = tonumber(string.match(list, ':(%-?%d+)$'))
+    local jobs = redis.call('LRANGE', list, 0, -1)
+    for j = 1, #jobs do
+      local token = string.format('%.0f', first + #jobs - j)
+      if redis.call('HEXISTS', inProgress, token) == 1 then
+        redis.call('HSET', inProgress, token, jobs[j])
+      end
+    end
+    redis.call('DEL', list)
+  end
+  redis.call('DEL', batches)
+end
+materialize(KEYS[1], KEYS[4])
 -- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
 -- the batch runs first, and an older batch (the next call) runs before it.
 local flat = redis.call('HGETALL', KEYS[1])
@@ -543,6 +651,7 @@ export const requeueInprogress = `-- requeue_inprogress.lua: move one batch of a
 -- Each batch is atomic, so nodes recovering the same dead node at once duplicate nothing.
 -- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload (a larger token was fetched later)
 -- KEYS[2]  \`queue:<name>\`
+-- KEYS[3]  \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
 -- ARGV[1]  batch size (≥ 1)
 -- ARGV[2]  the queue's name
 -- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved; '' publishes
@@ -557,6 +666,25 @@ if redis.call('TYPE', KEYS[1]).ok == 'list' then
     redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
   end
 end
+-- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
+-- still here gets its payload back, and the batch lists go.
+local function materialize(inProgress, batches)
+  local flat = redis.call('HGETALL', batches)
+  for i = 1, #flat, 2 do
+    local list = flat[i]
+    local first = tonumber(string.match(list, ':(%-?%d+)$'))
+    local jobs = redis.call('LRANGE', list, 0, -1)
+    for j = 1, #jobs do
+      local token = string.format('%.0f', first + #jobs - j)
+      if redis.call('HEXISTS', inProgress, token) == 1 then
+        redis.call('HSET', inProgress, token, jobs[j])
+      end
+    end
+    redis.call('DEL', list)
+  end
+  redis.call('DEL', batches)
+end
+materialize(KEYS[1], KEYS[3])
 -- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
 -- the batch runs first, and an older batch (the next call) runs before it.
 local flat = redis.call('HGETALL', KEYS[1])
@@ -585,11 +713,31 @@ export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in
 -- is still there, so a job acked meanwhile is not run again.
 -- KEYS[1]   \`inprogress:<name>:<node>\`  hash: token → payload
 -- KEYS[2]   \`queue:<name>\`
+-- KEYS[3]   \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
 -- ARGV[1]   the queue's name
 -- ARGV[2]   the notification channel; 'work:<name>' is published when jobs moved; '' publishes
 --           nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[3..] the tokens of the jobs to move
 -- Returns: how many jobs moved.
+-- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
+-- still here gets its payload back, and the batch lists go.
+local function materialize(inProgress, batches)
+  local flat = redis.call('HGETALL', batches)
+  for i = 1, #flat, 2 do
+    local list = flat[i]
+    local first = tonumber(string.match(list, ':(%-?%d+)$'))
+    local jobs = redis.call('LRANGE', list, 0, -1)
+    for j = 1, #jobs do
+      local token = string.format('%.0f', first + #jobs - j)
+      if redis.call('HEXISTS', inProgress, token) == 1 then
+        redis.call('HSET', inProgress, token, jobs[j])
+      end
+    end
+    redis.call('DEL', list)
+  end
+  redis.call('DEL', batches)
+end
+materialize(KEYS[1], KEYS[3])
 local moved = 0
 for i = 3, #ARGV do
   local raw = redis.call('HGET', KEYS[1], ARGV[i])
@@ -610,14 +758,28 @@ export const retry = `-- retry.lua: schedule a failed job's retry and take it ou
 -- so that the outcome is written before (and with) the ack.
 -- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload
 -- KEYS[2]  \`retry\`  sorted set (or \`schedule\`: a snooze, see StoreLimits.ts, reuses this script)
+-- KEYS[3]  \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
 -- ARGV[1]  the job's token (its entry is removed from in-progress)
 -- ARGV[2]  the payload to retry (with retry_count and error fields)
 -- ARGV[3]  when to retry, epoch seconds (the score)
 -- ARGV[4]  the notification channel; 'scheduled' is published so schedulers look again; ''
 --          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
+-- ARGV[5]  the batch list the job was taken whole into (fetch.lua), or ''
 -- Returns: 1.
+-- Takes \`token\` out of the in-progress entries; when it was taken whole (fetch.lua) with \`batch\`,
+-- counts the batch down and deletes its list with its last job.
+local function settle(inProgress, batches, token, batch)
+  local removed = redis.call('HDEL', inProgress, token)
+  if removed == 1 and batch ~= '' and redis.call('HEXISTS', batches, batch) == 1 then
+    if redis.call('HINCRBY', batches, batch, -1) <= 0 then
+      redis.call('DEL', batch)
+      redis.call('HDEL', batches, batch)
+    end
+  end
+  return removed
+end
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-redis.call('HDEL', KEYS[1], ARGV[1])
+settle(KEYS[1], KEYS[3], ARGV[1], ARGV[5])
 if ARGV[4] ~= '' then
   redis.call('PUBLISH', ARGV[4], 'scheduled')
 end
