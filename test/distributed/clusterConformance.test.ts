@@ -4,10 +4,11 @@
  * file; each test gets its own namespace and its own connections, and its keys are deleted from
  * every primary afterwards.
  */
+import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Cluster } from "ioredis"
 import { afterAll, beforeAll } from "vitest"
-import type { Services as StoreServices } from "../../packages/core/src/Store.ts"
+import { Store, type Services as StoreServices } from "../../packages/core/src/Store.ts"
 import * as Keys from "../../packages/redis/src/Keys.ts"
 import * as RedisStore from "../../packages/redis/src/RedisStore.ts"
 import { payloadBytesSuite } from "../conformance/payloadBytes.ts"
@@ -76,4 +77,50 @@ payloadBytesSuite("RedisStore on a Redis Cluster: payloads are their bytes in Re
     admin: Effect.sync(() => started().admin),
     keys: { queue: keys.queue("q"), inProgress: keys.inProgress("q", "n"), dead: keys.set("dead", Keys.DefaultHome) },
   }
+})
+
+// Large jobs taken whole (fetch.lua's batch lists, in the queue's slot beside its other keys).
+describe("RedisStore on a Redis Cluster: large jobs taken whole", () => {
+  const job = (n: number) =>
+    JSON.stringify({ class: "Big", queue: "q", args: [`${n}:${"x".repeat(4_000)}`], jid: `j${n}` })
+  /** The namespace's batch lists and counts, on every primary. */
+  const batchKeys = (namespace: string) =>
+    Effect.promise(async () => {
+      const found = await Promise.all(
+        started()
+          .admin.nodes("master")
+          .map((node) => node.keys(`${namespace}:verk:batch*`)),
+      )
+      return found.flat()
+    })
+
+  it.live("fetches them whole, and outcomes and recovery leave no batch list", () => {
+    const namespace = uniqueNamespace()
+    return Effect.gen(function* () {
+      const store = yield* Store
+      yield* store.enqueue("q", [job(0)])
+      yield* store.ack(
+        "q",
+        "n1",
+        (yield* store.fetch("q", "n1", 1)).jobs.map(({ token }) => token),
+      )
+      yield* store.enqueue("q", [1, 2, 3, 4, 5, 6].map(job))
+      const fetched = yield* store.fetch("q", "n1", 3)
+      assert.deepStrictEqual(
+        fetched.jobs.map(({ raw }) => raw),
+        [job(1), job(2), job(3)],
+      )
+      assert.strictEqual((yield* batchKeys(namespace)).length, 2)
+      const [a, b, c] = fetched.jobs
+      yield* store.ack("q", "n1", [a!.token])
+      yield* store.retry("q", "n1", b!.token, b!.raw, 100)
+      yield* store.kill("q", "n1", c!.token, c!.raw, 100, { maxJobs: 10, maxAgeSeconds: 3600 })
+      assert.deepStrictEqual(yield* batchKeys(namespace), [])
+      // A dead node's jobs taken whole come back byte for byte.
+      assert.strictEqual((yield* store.fetch("q", "n2", 3)).jobs.length, 3)
+      assert.strictEqual((yield* store.recoverBatch("q", "n2", 5)).taken, 3)
+      assert.deepStrictEqual(yield* batchKeys(namespace), [])
+      assert.deepStrictEqual(yield* store.queueRange("q", 0, -1), [job(6), job(5), job(4)])
+    }).pipe(Effect.provide(makeLayer(namespace)))
+  })
 })

@@ -44,22 +44,31 @@ const write = (what: string, commands: (multi: ReturnType<Redis["multi"]>) => vo
     catch: (cause) => new Error(`${what} failed: ${String(cause)}`),
   })
 
+/** Record's run: sleeps a few milliseconds, then records the run. */
+const recordRun = Effect.gen(function* () {
+  const { jid } = yield* CurrentJob
+  const startedMillis = Date.now()
+  yield* Effect.sleep(recordMillis)
+  yield* write("Record", (multi) =>
+    multi
+      .sadd("done", jid)
+      .hset("runs", `${jid}:${runId()}`, startedMillis)
+      .hset(`started:${process.pid}`, jid, startedMillis),
+  )
+})
+
 /** Sleeps a few milliseconds (RECORD_SLEEP_MS, default 3), then records its run. */
 export const Record = Worker.make({
   name: "Record",
   args: Schema.Tuple([Schema.Int]),
-  perform: () =>
-    Effect.gen(function* () {
-      const { jid } = yield* CurrentJob
-      const startedMillis = Date.now()
-      yield* Effect.sleep(recordMillis)
-      yield* write("Record", (multi) =>
-        multi
-          .sadd("done", jid)
-          .hset("runs", `${jid}:${runId()}`, startedMillis)
-          .hset(`started:${process.pid}`, jid, startedMillis),
-      )
-    }),
+  perform: () => recordRun,
+})
+
+/** Record with a large arg (a string of a few KB): its jobs are taken whole (see fetch.lua). */
+export const RecordLarge = Worker.make({
+  name: "RecordLarge",
+  args: Schema.Tuple([Schema.Int, Schema.String]),
+  perform: () => recordRun,
 })
 
 /** Says it began, then sleeps for 10 s (long enough to be caught by a shutdown). */
@@ -87,4 +96,4 @@ export const Crash = Worker.make({
     }),
 })
 
-export const workers = [Record, Slow, Crash]
+export const workers = [Record, RecordLarge, Slow, Crash]
