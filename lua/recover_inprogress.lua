@@ -23,24 +23,7 @@ if redis.call('TYPE', KEYS[1]).ok == 'list' then
     redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
   end
 end
--- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
--- still here gets its payload back, and the batch lists go.
-local function materialize(inProgress, batches)
-  local flat = redis.call('HGETALL', batches)
-  for i = 1, #flat, 2 do
-    local list = flat[i]
-    local first = tonumber(string.match(list, ':(%-?%d+)$'))
-    local jobs = redis.call('LRANGE', list, 0, -1)
-    for j = 1, #jobs do
-      local token = string.format('%.0f', first + #jobs - j)
-      if redis.call('HEXISTS', inProgress, token) == 1 then
-        redis.call('HSET', inProgress, token, jobs[j])
-      end
-    end
-    redis.call('DEL', list)
-  end
-  redis.call('DEL', batches)
-end
+-- #include materialize.lua
 materialize(KEYS[1], KEYS[4])
 -- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
 -- the batch runs first, and an older batch (the next call) runs before it.

@@ -10,18 +10,7 @@
 --          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[5]  the batch list the job was taken whole into (fetch.lua), or ''
 -- Returns: 1.
--- Takes `token` out of the in-progress entries; when it was taken whole (fetch.lua) with `batch`,
--- counts the batch down and deletes its list with its last job.
-local function settle(inProgress, batches, token, batch)
-  local removed = redis.call('HDEL', inProgress, token)
-  if removed == 1 and batch ~= '' and redis.call('HEXISTS', batches, batch) == 1 then
-    if redis.call('HINCRBY', batches, batch, -1) <= 0 then
-      redis.call('DEL', batch)
-      redis.call('HDEL', batches, batch)
-    end
-  end
-  return removed
-end
+-- #include settle.lua
 redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
 settle(KEYS[1], KEYS[3], ARGV[1], ARGV[5])
 if ARGV[4] ~= '' then

@@ -1,6 +1,8 @@
 /**
  * Generates `packages/redis/src/luaSources.ts` from the scripts of `lua/`: one exported string
- * constant per script, its text byte for byte (Redis names a script by the SHA-1 of its text).
+ * constant per script, its text byte for byte (Redis names a script by the SHA-1 of its text),
+ * except that a line `-- #include <file>` becomes that file of `lua/include/` (a function several
+ * scripts share: a script sent to Redis cannot load another).
  * Run by `npm run build:lua` (and so by `npm run build`); not shipped. The built package carries the
  * scripts in its own module instead of reading `lua/` at run time, which is not there once installed.
  *
@@ -12,7 +14,7 @@ import { basename, resolve } from "node:path"
 export interface LuaScript {
   /** The file name without `.lua`, e.g. `recover_inprogress`. */
   readonly name: string
-  /** The file's text, unchanged. */
+  /** The file's text, its includes in place. */
   readonly source: string
 }
 
@@ -23,12 +25,21 @@ export const outputFile = resolve(import.meta.dirname, "../src/luaSources.ts")
 export const constantName = (name: string): string =>
   name.replace(/[-_]+([a-z0-9])/g, (_, letter: string) => letter.toUpperCase())
 
+/** `source` with each `-- #include <file>` line replaced by that file of `dir`'s `include/`. */
+export const withIncludes = (source: string, dir: string = luaDir): string =>
+  source.replace(/^-- #include ([a-z_]+\.lua)\n/gm, (_, file: string) =>
+    readFileSync(resolve(dir, "include", file), "utf8"),
+  )
+
 /** The scripts of `dir`, sorted by name. */
 export const readScripts = (dir: string = luaDir): ReadonlyArray<LuaScript> =>
   readdirSync(dir)
     .filter((file) => file.endsWith(".lua"))
     .sort()
-    .map((file) => ({ name: basename(file, ".lua"), source: readFileSync(resolve(dir, file), "utf8") }))
+    .map((file) => ({
+      name: basename(file, ".lua"),
+      source: withIncludes(readFileSync(resolve(dir, file), "utf8"), dir),
+    }))
 
 /** A template literal whose value is exactly `text`. */
 const templateLiteral = (text: string): string =>

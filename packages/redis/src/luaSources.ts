@@ -7,6 +7,7 @@ export const ack = `-- ack.lua: remove finished jobs from a node's in-progress e
 -- KEYS[2]   \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
 -- ARGV[1..] pairs: a job's token, then the batch list it was taken whole into (fetch.lua), or ''
 -- Returns: how many were removed.
+-- settle.lua (included by ack.lua, retry.lua and kill.lua, see packages/redis/build/embedLua.ts):
 -- Takes \`token\` out of the in-progress entries; when it was taken whole (fetch.lua) with \`batch\`,
 -- counts the batch down and deletes its list with its last job.
 local function settle(inProgress, batches, token, batch)
@@ -307,6 +308,7 @@ export const kill = `-- kill.lua: move a job to the dead set, trim the dead set,
 -- ARGV[5]  the age cutoff, epoch seconds: dead jobs scored at or before it are dropped
 -- ARGV[6]  the batch list the job was taken whole into (fetch.lua), or ''
 -- Returns: 1.
+-- settle.lua (included by ack.lua, retry.lua and kill.lua, see packages/redis/build/embedLua.ts):
 -- Takes \`token\` out of the in-progress entries; when it was taken whole (fetch.lua) with \`batch\`,
 -- counts the batch down and deletes its list with its last job.
 local function settle(inProgress, batches, token, batch)
@@ -594,6 +596,8 @@ if redis.call('TYPE', KEYS[1]).ok == 'list' then
     redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
   end
 end
+-- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
+-- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
 -- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
 -- still here gets its payload back, and the batch lists go.
 local function materialize(inProgress, batches)
@@ -666,6 +670,8 @@ if redis.call('TYPE', KEYS[1]).ok == 'list' then
     redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
   end
 end
+-- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
+-- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
 -- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
 -- still here gets its payload back, and the batch lists go.
 local function materialize(inProgress, batches)
@@ -719,6 +725,8 @@ export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in
 --           nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[3..] the tokens of the jobs to move
 -- Returns: how many jobs moved.
+-- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
+-- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
 -- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
 -- still here gets its payload back, and the batch lists go.
 local function materialize(inProgress, batches)
@@ -766,6 +774,7 @@ export const retry = `-- retry.lua: schedule a failed job's retry and take it ou
 --          publishes nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[5]  the batch list the job was taken whole into (fetch.lua), or ''
 -- Returns: 1.
+-- settle.lua (included by ack.lua, retry.lua and kill.lua, see packages/redis/build/embedLua.ts):
 -- Takes \`token\` out of the in-progress entries; when it was taken whole (fetch.lua) with \`batch\`,
 -- counts the batch down and deletes its list with its last job.
 local function settle(inProgress, batches, token, batch)

@@ -3,8 +3,9 @@
  * scripts than the ones in `lua/` (and than the ones the fault tests hash).
  */
 import { readFileSync } from "node:fs"
+import { resolve } from "node:path"
 import { describe, expect, it } from "vitest"
-import { constantName, outputFile, readScripts, render } from "../build/embedLua.ts"
+import { constantName, luaDir, outputFile, readScripts, render } from "../build/embedLua.ts"
 import * as Lua from "../src/luaSources.ts"
 
 describe("luaSources.ts", () => {
@@ -22,6 +23,14 @@ describe("luaSources.ts", () => {
     const sources: Record<string, unknown> = Lua
     for (const { name, source } of scripts) expect(sources[constantName(name)], name).toBe(source)
     expect(Object.keys(sources).sort()).toEqual(scripts.map(({ name }) => constantName(name)).sort())
+  })
+
+  it("puts each included file of lua/include/ in place of its `-- #include` line", () => {
+    const sources: Record<string, string> = Lua
+    for (const [name, source] of Object.entries(sources)) expect(source, name).not.toContain("-- #include")
+    const settle = readFileSync(resolve(luaDir, "include", "settle.lua"), "utf8")
+    for (const name of ["ack", "retry", "kill"]) expect(sources[name], name).toContain(settle)
+    expect(readFileSync(resolve(luaDir, "ack.lua"), "utf8")).toContain("-- #include settle.lua\n")
   })
 
   it("escapes what a template literal would interpret", () => {
