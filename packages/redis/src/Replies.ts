@@ -14,18 +14,6 @@ export const FetchReply = Schema.Tuple([Payloads, Schema.Number, Schema.Number, 
 /** How many members moved, and the names (bytes) of the queues pushed to. */
 export const PromoteReply = Schema.Tuple([Schema.Number, Schema.Array(Schema.Uint8Array)])
 export const fromBytes = (payloads: ReadonlyArray<Uint8Array>): Array<string> => payloads.map(Payload.fromBytes)
-/**
- * HGETALL's reply: ioredis turns a hash with fields into an object (field names as text), and
- * leaves an empty one as an empty array.
- */
-export const HashOfPayloads = Schema.Union([Schema.Record(Schema.String, Schema.Uint8Array), Payloads])
-/** In-progress entries from an HGETALL reply. */
-export const fromHash = (
-  hash: Readonly<Record<string, Uint8Array>> | ReadonlyArray<Uint8Array>,
-): Array<Store.InProgressJob> =>
-  Array.isArray(hash)
-    ? toInProgress(hash)
-    : Object.entries(hash).map(([token, bytes]) => ({ token, raw: Payload.fromBytes(bytes) }))
 /** In-progress entries from a flat reply (a script's): token, payload, token, payload... */
 export const toInProgress = (flat: ReadonlyArray<Uint8Array>): Array<Store.InProgressJob> => {
   const jobs: Array<Store.InProgressJob> = []
