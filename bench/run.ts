@@ -20,6 +20,7 @@
  *                                         threads (11: a no-op job in a worker thread against one
  *                                         in the event loop),
  *                                         flow (12: a rate-limited and a concurrency-limited worker)
+ *   BENCH_ROWS="no-op 20 KB c=200,..."    runs only these rows of the workload matrix (by label)
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import os from "node:os"
@@ -341,7 +342,7 @@ const main = async () => {
           fresh: (label) => fresh(admin, label),
         })
       : undefined
-    const matrixPlan = WorkloadMatrix.plan(quick)
+    const matrixPlan = WorkloadMatrix.plan(quick, process.env.BENCH_ROWS)
     const matrix = runs("matrix")
       ? await WorkloadMatrix.run(matrixPlan, {
           url: server.url,

@@ -35,10 +35,11 @@ export const Concurrencies = [25, 200] as const
 
 /**
  * The full run: every kind × size × concurrency, 50,000 jobs per no-op row, 20,000 per async row.
+ * `only`: the rows of these labels (comma-separated), e.g. "no-op 20 KB c=200".
  * `--quick`: 1,000 / 500 jobs, and five rows that cover both kinds, both concurrencies and the
  * smallest and largest args (no-op 10 B and 20 KB at c=25, no-op 10 B, async 1 KB and 20 KB at c=200).
  */
-export const plan = (quick: boolean): MatrixPlan => {
+export const plan = (quick: boolean, only?: string): MatrixPlan => {
   const jobs = (kind: Verk.Workload["kind"]) => (kind === "no-op" ? (quick ? 1_000 : 50_000) : quick ? 500 : 20_000)
   const all = (["no-op", "async"] as const).flatMap((kind) =>
     Concurrencies.flatMap((concurrency) =>
@@ -49,8 +50,11 @@ export const plan = (quick: boolean): MatrixPlan => {
     row.kind === "no-op"
       ? row.argBytes === 10 || (row.concurrency === 25 && row.argBytes === 20_000)
       : row.concurrency === 200 && (row.argBytes === 1_000 || row.argBytes === 20_000)
+  // `only`: labels, comma-separated (BENCH_ROWS).
+  const named = only?.split(",").map((name) => name.trim()) ?? []
+  const rows = quick ? all.filter(inQuick) : all
   return {
-    rows: quick ? all.filter(inQuick) : all,
+    rows: named.length === 0 ? rows : rows.filter((row) => named.includes(label(row))),
     embedded: { kind: "no-op", argBytes: 10, concurrency: 25, jobs: jobs("no-op") },
   }
 }
