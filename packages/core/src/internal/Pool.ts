@@ -264,9 +264,12 @@ export const make = Effect.fnUntraced(function* (options: {
 
   const reserve = Effect.acquireRelease(
     Effect.sync((): Held => {
-      const slots = idle
-      idle = 0
-      return { count: slots + ahead.room(), slots, leased: 0 }
+      // At most about `ReadAhead.Bytes` of payloads a fetch: a pool of many slots and large jobs
+      // fills them over a few fetches, whose replies stay small.
+      const most = ahead.perFetch()
+      const slots = Math.min(idle, most)
+      idle -= slots
+      return { count: slots + Math.min(ahead.room(), most - slots), slots, leased: 0 }
     }),
     (held) =>
       Effect.sync(() => {

@@ -8,7 +8,10 @@ import type { InProgressJob } from "../Store.ts"
 /** Pools whose runs average under this long read ahead: a job read ahead waits about one run. */
 export const RunMillis = 20
 
-/** Payload bytes read ahead at most (by the recent average size), so that large jobs' replies stay small. */
+/**
+ * Payload bytes read ahead at most, and taken by one fetch at most (by the recent average size), so
+ * that large jobs' replies stay small.
+ */
 export const Bytes = 1024 * 1024
 
 /** A job read ahead, and the queue of the pool it came from. */
@@ -38,6 +41,11 @@ export class ReadAhead<Owner> {
     const cap = Math.min(this.limit, Math.floor(Bytes / Math.max(1, this.bytes)))
     const room = cap - this.jobs.length
     return room > 0 && room >= cap / 2 ? room : 0
+  }
+
+  /** How many jobs one fetch may take, by the recent average payload size (at least one). */
+  perFetch(): number {
+    return Math.max(1, Math.floor(Bytes / Math.max(1, this.bytes)))
   }
 
   /** A run ended after `millis`. */
