@@ -310,21 +310,23 @@ describe("Pool", () => {
         }).pipe(provideAtT0(Env)),
     )
 
-    it.effect("a fetch takes about 1 MiB of payloads at most: large jobs fill a pool's slots over several fetches", () =>
-      Effect.gen(function* () {
-        const pool = yield* makePool(50)
-        assert.deepStrictEqual(yield* reservationNow(pool), { count: 50, slots: 50 })
-        // Jobs of about 300 KB that end at once: the recent average size climbs towards it.
-        const large = Array.from({ length: 20 }, (_, n) => rawJob("Ok", `large${n}`, { pad: "x".repeat(300_000) }))
-        assert.strictEqual(yield* fetchAndStart(pool, large), 20)
-        yield* settle
-        const { count, slots } = yield* reservationNow(pool)
-        assert.isAtMost(count, 5)
-        assert.isAtLeast(count, 1)
-        assert.strictEqual(slots, count, "slots first, and nothing read ahead beyond the cap")
-        const [first, next] = yield* Effect.scoped(Effect.all([pool.reserve, pool.reserve]))
-        assert.deepStrictEqual([first.slots, next.slots], [count, count], "the slots it leaves are the next fetch's")
-      }).pipe(provideAtT0(Env)),
+    it.effect(
+      "a fetch takes about 1 MiB of payloads at most: large jobs fill a pool's slots over several fetches",
+      () =>
+        Effect.gen(function* () {
+          const pool = yield* makePool(50)
+          assert.deepStrictEqual(yield* reservationNow(pool), { count: 50, slots: 50 })
+          // Jobs of about 300 KB that end at once: the recent average size climbs towards it.
+          const large = Array.from({ length: 20 }, (_, n) => rawJob("Ok", `large${n}`, { pad: "x".repeat(300_000) }))
+          assert.strictEqual(yield* fetchAndStart(pool, large), 20)
+          yield* settle
+          const { count, slots } = yield* reservationNow(pool)
+          assert.isAtMost(count, 5)
+          assert.isAtLeast(count, 1)
+          assert.strictEqual(slots, count, "slots first, and nothing read ahead beyond the cap")
+          const [first, next] = yield* Effect.scoped(Effect.all([pool.reserve, pool.reserve]))
+          assert.deepStrictEqual([first.slots, next.slots], [count, count], "the slots it leaves are the next fetch's")
+        }).pipe(provideAtT0(Env)),
     )
 
     it.effect("reconcile never puts back a job read ahead; giveBack puts them all back, and none starts", () =>
