@@ -25,10 +25,13 @@ export const outputFile = resolve(import.meta.dirname, "../src/luaSources.ts")
 export const constantName = (name: string): string =>
   name.replace(/[-_]+([a-z0-9])/g, (_, letter: string) => letter.toUpperCase())
 
-/** `source` with each `-- #include <file>` line replaced by that file of `dir`'s `include/`. */
+/**
+ * `source` with each `-- #include <file>` line replaced by that file of `dir`'s `include/`, its
+ * own includes in place.
+ */
 export const withIncludes = (source: string, dir: string = luaDir): string =>
   source.replace(/^-- #include ([a-z_]+\.lua)\n/gm, (_, file: string) =>
-    readFileSync(resolve(dir, "include", file), "utf8"),
+    withIncludes(readFileSync(resolve(dir, "include", file), "utf8"), dir),
   )
 
 /** The scripts of `dir`, sorted by name. */

@@ -273,19 +273,22 @@ export const inProgress = `-- in_progress.lua: a node's in-progress entries of a
 -- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload (empty for a job taken whole)
 -- KEYS[2]  \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
 -- Returns: token, payload, token, payload...
-local flat = redis.call('HGETALL', KEYS[1])
-local lists = redis.call('HKEYS', KEYS[2])
-if #lists == 0 then
-  return flat
-end
-local whole = {}
-for i = 1, #lists do
-  local first = tonumber(string.match(lists[i], ':(%-?%d+)$'))
-  local jobs = redis.call('LRANGE', lists[i], 0, -1)
-  for j = 1, #jobs do
-    whole[string.format('%.0f', first + #jobs - j)] = jobs[j]
+-- whole_jobs.lua (included by materialize.lua and in_progress.lua, see packages/redis/build/embedLua.ts):
+-- The payloads of jobs taken whole (fetch.lua) by their tokens, and the batch lists holding them.
+-- A list holds its batch newest first and is named after its first token (\`…:<first>\`).
+local function wholeJobs(batches)
+  local payloads, lists = {}, redis.call('HKEYS', batches)
+  for i = 1, #lists do
+    local first = tonumber(string.match(lists[i], ':(%-?%d+)$'))
+    local jobs = redis.call('LRANGE', lists[i], 0, -1)
+    for j = 1, #jobs do
+      payloads[string.format('%.0f', first + #jobs - j)] = jobs[j]
+    end
   end
+  return payloads, lists
 end
+local flat = redis.call('HGETALL', KEYS[1])
+local whole = wholeJobs(KEYS[2])
 for i = 1, #flat, 2 do
   local payload = whole[flat[i]]
   if payload ~= nil then
@@ -598,21 +601,31 @@ if redis.call('TYPE', KEYS[1]).ok == 'list' then
 end
 -- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
 -- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
+-- whole_jobs.lua (included by materialize.lua and in_progress.lua, see packages/redis/build/embedLua.ts):
+-- The payloads of jobs taken whole (fetch.lua) by their tokens, and the batch lists holding them.
+-- A list holds its batch newest first and is named after its first token (\`…:<first>\`).
+local function wholeJobs(batches)
+  local payloads, lists = {}, redis.call('HKEYS', batches)
+  for i = 1, #lists do
+    local first = tonumber(string.match(lists[i], ':(%-?%d+)$'))
+    local jobs = redis.call('LRANGE', lists[i], 0, -1)
+    for j = 1, #jobs do
+      payloads[string.format('%.0f', first + #jobs - j)] = jobs[j]
+    end
+  end
+  return payloads, lists
+end
 -- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
 -- still here gets its payload back, and the batch lists go.
 local function materialize(inProgress, batches)
-  local flat = redis.call('HGETALL', batches)
-  for i = 1, #flat, 2 do
-    local list = flat[i]
-    local first = tonumber(string.match(list, ':(%-?%d+)$'))
-    local jobs = redis.call('LRANGE', list, 0, -1)
-    for j = 1, #jobs do
-      local token = string.format('%.0f', first + #jobs - j)
-      if redis.call('HEXISTS', inProgress, token) == 1 then
-        redis.call('HSET', inProgress, token, jobs[j])
-      end
+  local payloads, lists = wholeJobs(batches)
+  for token, payload in pairs(payloads) do
+    if redis.call('HEXISTS', inProgress, token) == 1 then
+      redis.call('HSET', inProgress, token, payload)
     end
-    redis.call('DEL', list)
+  end
+  for i = 1, #lists do
+    redis.call('DEL', lists[i])
   end
   redis.call('DEL', batches)
 end
@@ -672,21 +685,31 @@ if redis.call('TYPE', KEYS[1]).ok == 'list' then
 end
 -- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
 -- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
+-- whole_jobs.lua (included by materialize.lua and in_progress.lua, see packages/redis/build/embedLua.ts):
+-- The payloads of jobs taken whole (fetch.lua) by their tokens, and the batch lists holding them.
+-- A list holds its batch newest first and is named after its first token (\`…:<first>\`).
+local function wholeJobs(batches)
+  local payloads, lists = {}, redis.call('HKEYS', batches)
+  for i = 1, #lists do
+    local first = tonumber(string.match(lists[i], ':(%-?%d+)$'))
+    local jobs = redis.call('LRANGE', lists[i], 0, -1)
+    for j = 1, #jobs do
+      payloads[string.format('%.0f', first + #jobs - j)] = jobs[j]
+    end
+  end
+  return payloads, lists
+end
 -- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
 -- still here gets its payload back, and the batch lists go.
 local function materialize(inProgress, batches)
-  local flat = redis.call('HGETALL', batches)
-  for i = 1, #flat, 2 do
-    local list = flat[i]
-    local first = tonumber(string.match(list, ':(%-?%d+)$'))
-    local jobs = redis.call('LRANGE', list, 0, -1)
-    for j = 1, #jobs do
-      local token = string.format('%.0f', first + #jobs - j)
-      if redis.call('HEXISTS', inProgress, token) == 1 then
-        redis.call('HSET', inProgress, token, jobs[j])
-      end
+  local payloads, lists = wholeJobs(batches)
+  for token, payload in pairs(payloads) do
+    if redis.call('HEXISTS', inProgress, token) == 1 then
+      redis.call('HSET', inProgress, token, payload)
     end
-    redis.call('DEL', list)
+  end
+  for i = 1, #lists do
+    redis.call('DEL', lists[i])
   end
   redis.call('DEL', batches)
 end
@@ -727,21 +750,31 @@ export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in
 -- Returns: how many jobs moved.
 -- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
 -- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
+-- whole_jobs.lua (included by materialize.lua and in_progress.lua, see packages/redis/build/embedLua.ts):
+-- The payloads of jobs taken whole (fetch.lua) by their tokens, and the batch lists holding them.
+-- A list holds its batch newest first and is named after its first token (\`…:<first>\`).
+local function wholeJobs(batches)
+  local payloads, lists = {}, redis.call('HKEYS', batches)
+  for i = 1, #lists do
+    local first = tonumber(string.match(lists[i], ':(%-?%d+)$'))
+    local jobs = redis.call('LRANGE', lists[i], 0, -1)
+    for j = 1, #jobs do
+      payloads[string.format('%.0f', first + #jobs - j)] = jobs[j]
+    end
+  end
+  return payloads, lists
+end
 -- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
 -- still here gets its payload back, and the batch lists go.
 local function materialize(inProgress, batches)
-  local flat = redis.call('HGETALL', batches)
-  for i = 1, #flat, 2 do
-    local list = flat[i]
-    local first = tonumber(string.match(list, ':(%-?%d+)$'))
-    local jobs = redis.call('LRANGE', list, 0, -1)
-    for j = 1, #jobs do
-      local token = string.format('%.0f', first + #jobs - j)
-      if redis.call('HEXISTS', inProgress, token) == 1 then
-        redis.call('HSET', inProgress, token, jobs[j])
-      end
+  local payloads, lists = wholeJobs(batches)
+  for token, payload in pairs(payloads) do
+    if redis.call('HEXISTS', inProgress, token) == 1 then
+      redis.call('HSET', inProgress, token, payload)
     end
-    redis.call('DEL', list)
+  end
+  for i = 1, #lists do
+    redis.call('DEL', lists[i])
   end
   redis.call('DEL', batches)
 end
