@@ -7,7 +7,9 @@
  * `KIND=async` makes it wait 10 ms, `CONCURRENCY=200` sets the pool's size; `KIND=rate-limited` and
  * `KIND=concurrency-limited` drain section 12's limited jobs (verkWorkers.ts). The CPU is split into
  * the main thread's and the other threads' (V8's GC and compilers); on Redis, redis-server's CPU
- * over the drain is printed too, and `COMMANDS=1` adds the drain's Redis commands.
+ * over the drain is printed too, with its socket reads and writes per job (round trips: where jobs
+ * end one callback at a time, their count sets much of the cost), and `COMMANDS=1` adds the
+ * drain's Redis commands.
  */
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
@@ -76,6 +78,13 @@ if (session) {
 const admin = server === undefined ? undefined : new Redis(server.url)
 if (process.env.COMMANDS && admin !== undefined) await admin.config("RESETSTAT")
 const redis0 = admin === undefined ? 0 : await redisCpuSeconds(admin)
+// Socket reads and writes redis-server made: each read is one or more writes of ours landing.
+const ioEvents = async () => {
+  const info = admin === undefined ? "" : ((await admin.call("INFO", "stats")) as string)
+  const field = (name: string) => Number(new RegExp(`${name}:(\\d+)`).exec(info)?.[1] ?? Number.NaN)
+  return { reads: field("total_reads_processed"), writes: field("total_writes_processed") }
+}
+const io0 = await ioEvents()
 const cpu0 = process.cpuUsage()
 const thread0 = process.threadCpuUsage()
 const t0 = performance.now()
@@ -89,6 +98,7 @@ await node.runPromise(Effect.void)
 await finished
 const elapsed = performance.now() - t0
 const redisCpu = admin === undefined ? undefined : (await redisCpuSeconds(admin)) - redis0
+const io1 = await ioEvents()
 const memory = process.memoryUsage()
 console.log(
   `before GC: ${Object.entries(memory)
@@ -110,7 +120,11 @@ console.log(
 console.log(
   `${jobs} jobs in ${elapsed.toFixed(0)} ms: ${((jobs / elapsed) * 1000).toFixed(0)}/s, CPU ${((cpu.user + cpu.system) / jobs).toFixed(1)} µs/job, RSS ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`,
 )
-if (redisCpu !== undefined) console.log(`redis-server CPU ${((redisCpu * 1e6) / jobs).toFixed(1)} µs/job`)
+if (redisCpu !== undefined) {
+  console.log(
+    `redis-server CPU ${((redisCpu * 1e6) / jobs).toFixed(1)} µs/job; socket reads ${((io1.reads - io0.reads) / jobs).toFixed(3)}/job, writes ${((io1.writes - io0.writes) / jobs).toFixed(3)}/job`,
+  )
+}
 if (session && process.env.PROFILE) {
   const { profile } = await session.post("Profiler.stop")
   writeFileSync(process.env.PROFILE, JSON.stringify(profile))
