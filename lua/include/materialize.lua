@@ -1,5 +1,5 @@
--- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
--- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
+-- materialize.lua (included by requeue_orphans.lua and newest_first.lua, see
+-- packages/redis/build/embedLua.ts):
 -- #include whole_jobs.lua
 -- Jobs taken whole (fetch.lua) have an empty entry and their payload in a batch list: each entry
 -- still here gets its payload back, and the batch lists go.

@@ -590,17 +590,10 @@ export const recoverInprogress = `-- recover_inprogress.lua: put one batch of a 
 -- ARGV[4]  most recoveries a job may have; one more makes it a poison pill
 -- ARGV[5]  seconds to keep recovery counts (refreshed on each recovery)
 -- Returns: { jobs taken from the entries, the poison pills as token, payload, token, payload... }.
--- A list here was left by a node of an earlier version (in-progress lists of payloads): it
--- becomes entries first, the oldest (rightmost) under the lowest token.
-if redis.call('TYPE', KEYS[1]).ok == 'list' then
-  local old = redis.call('LRANGE', KEYS[1], 0, -1)
-  redis.call('DEL', KEYS[1])
-  for i = 1, #old do
-    redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
-  end
-end
--- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
--- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
+-- newest_first.lua (included by requeue_inprogress.lua and recover_inprogress.lua, see
+-- packages/redis/build/embedLua.ts):
+-- materialize.lua (included by requeue_orphans.lua and newest_first.lua, see
+-- packages/redis/build/embedLua.ts):
 -- whole_jobs.lua (included by materialize.lua and in_progress.lua, see packages/redis/build/embedLua.ts):
 -- The payloads of jobs taken whole (fetch.lua) by their tokens, and the batch lists holding them.
 -- A list holds its batch newest first and is named after its first token (\`…:<first>\`).
@@ -629,15 +622,30 @@ local function materialize(inProgress, batches)
   end
   redis.call('DEL', batches)
 end
-materialize(KEYS[1], KEYS[4])
+-- A node's in-progress entries of a queue, each with its payload, newest first (the largest token
+-- first): { token as a number, token, payload }. A list under the entries' key was left by a node
+-- of an earlier version (in-progress lists of payloads): it becomes entries first, the oldest
+-- (rightmost) under the lowest token.
+local function newestFirst(inProgress, batches)
+  if redis.call('TYPE', inProgress).ok == 'list' then
+    local old = redis.call('LRANGE', inProgress, 0, -1)
+    redis.call('DEL', inProgress)
+    for i = 1, #old do
+      redis.call('HSET', inProgress, string.format('%.0f', -i), old[i])
+    end
+  end
+  materialize(inProgress, batches)
+  local flat = redis.call('HGETALL', inProgress)
+  local entries = {}
+  for i = 1, #flat, 2 do
+    entries[#entries + 1] = { tonumber(flat[i]), flat[i], flat[i + 1] }
+  end
+  table.sort(entries, function(a, b) return a[1] > b[1] end)
+  return entries
+end
 -- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
 -- the batch runs first, and an older batch (the next call) runs before it.
-local flat = redis.call('HGETALL', KEYS[1])
-local entries = {}
-for i = 1, #flat, 2 do
-  entries[#entries + 1] = { tonumber(flat[i]), flat[i], flat[i + 1] }
-end
-table.sort(entries, function(a, b) return a[1] > b[1] end)
+local entries = newestFirst(KEYS[1], KEYS[4])
 local batch = math.min(tonumber(ARGV[1]), #entries)
 if batch == 0 then
   return { 0, {} }
@@ -674,17 +682,10 @@ export const requeueInprogress = `-- requeue_inprogress.lua: move one batch of a
 -- ARGV[3]  the notification channel; 'work:<name>' is published when jobs moved; '' publishes
 --          nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- Returns: how many jobs moved; 0 when there are no in-progress entries.
--- A list here was left by a node of an earlier version (in-progress lists of payloads): it
--- becomes entries first, the oldest (rightmost) under the lowest token.
-if redis.call('TYPE', KEYS[1]).ok == 'list' then
-  local old = redis.call('LRANGE', KEYS[1], 0, -1)
-  redis.call('DEL', KEYS[1])
-  for i = 1, #old do
-    redis.call('HSET', KEYS[1], string.format('%.0f', -i), old[i])
-  end
-end
--- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
--- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
+-- newest_first.lua (included by requeue_inprogress.lua and recover_inprogress.lua, see
+-- packages/redis/build/embedLua.ts):
+-- materialize.lua (included by requeue_orphans.lua and newest_first.lua, see
+-- packages/redis/build/embedLua.ts):
 -- whole_jobs.lua (included by materialize.lua and in_progress.lua, see packages/redis/build/embedLua.ts):
 -- The payloads of jobs taken whole (fetch.lua) by their tokens, and the batch lists holding them.
 -- A list holds its batch newest first and is named after its first token (\`…:<first>\`).
@@ -713,15 +714,30 @@ local function materialize(inProgress, batches)
   end
   redis.call('DEL', batches)
 end
-materialize(KEYS[1], KEYS[3])
+-- A node's in-progress entries of a queue, each with its payload, newest first (the largest token
+-- first): { token as a number, token, payload }. A list under the entries' key was left by a node
+-- of an earlier version (in-progress lists of payloads): it becomes entries first, the oldest
+-- (rightmost) under the lowest token.
+local function newestFirst(inProgress, batches)
+  if redis.call('TYPE', inProgress).ok == 'list' then
+    local old = redis.call('LRANGE', inProgress, 0, -1)
+    redis.call('DEL', inProgress)
+    for i = 1, #old do
+      redis.call('HSET', inProgress, string.format('%.0f', -i), old[i])
+    end
+  end
+  materialize(inProgress, batches)
+  local flat = redis.call('HGETALL', inProgress)
+  local entries = {}
+  for i = 1, #flat, 2 do
+    entries[#entries + 1] = { tonumber(flat[i]), flat[i], flat[i + 1] }
+  end
+  table.sort(entries, function(a, b) return a[1] > b[1] end)
+  return entries
+end
 -- The newest batch, newest first: pushed onto the queue's right end in this order, the oldest of
 -- the batch runs first, and an older batch (the next call) runs before it.
-local flat = redis.call('HGETALL', KEYS[1])
-local entries = {}
-for i = 1, #flat, 2 do
-  entries[#entries + 1] = { tonumber(flat[i]), flat[i], flat[i + 1] }
-end
-table.sort(entries, function(a, b) return a[1] > b[1] end)
+local entries = newestFirst(KEYS[1], KEYS[3])
 local batch = math.min(tonumber(ARGV[1]), #entries)
 if batch == 0 then
   return 0
@@ -748,8 +764,8 @@ export const requeueOrphans = `-- requeue_orphans.lua: put back jobs that sit in
 --           nothing (the cluster key scheme's caller publishes on its sharded channel)
 -- ARGV[3..] the tokens of the jobs to move
 -- Returns: how many jobs moved.
--- materialize.lua (included by requeue_orphans.lua, requeue_inprogress.lua and
--- recover_inprogress.lua, see packages/redis/build/embedLua.ts):
+-- materialize.lua (included by requeue_orphans.lua and newest_first.lua, see
+-- packages/redis/build/embedLua.ts):
 -- whole_jobs.lua (included by materialize.lua and in_progress.lua, see packages/redis/build/embedLua.ts):
 -- The payloads of jobs taken whole (fetch.lua) by their tokens, and the batch lists holding them.
 -- A list holds its batch newest first and is named after its first token (\`…:<first>\`).
