@@ -14,6 +14,7 @@
  */
 import type { Redis } from "ioredis"
 import * as Peer from "./bullmq.ts"
+import { costRows, sideBySide } from "./drainRows.ts"
 import type { Row, Section } from "./report.ts"
 import { fmtInt } from "./support.ts"
 import * as Verk from "./verk.ts"
@@ -84,8 +85,6 @@ export const run = async (rows: ReadonlyArray<FlowRow>, options: FlowOptions): P
   return { rows: results }
 }
 
-const perJob = (seconds: number, jobs: number) => (seconds / jobs) * 1e6
-
 /**
  * The steady rate the limit governs: for the rate limit, the starts after its first window's
  * (which may all come at once) over first → last perform; the steady rate for the other.
@@ -98,7 +97,7 @@ export const section = (result: FlowResult): Section => ({
   title: `12. Flow control: a limited worker, one worker process at concurrency ${Concurrency} (Verk: Limits; BullMQ: its limiter and global concurrency)`,
   systems: ["verk", "bullmq"],
   rows: result.rows.flatMap(({ row, verk, bullmq }): Array<Row> => {
-    const both = (pick: (drain: Verk.DrainResult) => number) => ({ verk: pick(verk), bullmq: pick(bullmq) })
+    const both = sideBySide(verk, bullmq)
     return [
       {
         metric: `${label(row)}: drain rate`,
@@ -114,17 +113,7 @@ export const section = (result: FlowResult): Section => ({
         unit: "×",
         values: both((drain) => limitedRate(row, drain) / row.ceiling),
       },
-      {
-        metric: `${label(row)}: Node CPU per job`,
-        unit: "us/job",
-        values: both((drain) => perJob(drain.steadyCpuSeconds, drain.jobs)),
-      },
-      {
-        metric: `${label(row)}: redis-server CPU per job`,
-        unit: "us/job",
-        values: both((drain) => perJob(drain.redisCpuSeconds, drain.jobs)),
-      },
-      { metric: `${label(row)}: peak RSS`, unit: "MiB", values: both((drain) => drain.peakRssMiB) },
+      ...costRows(label(row), verk, bullmq),
     ]
   }),
 })

@@ -14,6 +14,7 @@
  */
 import type { Redis } from "ioredis"
 import * as Peer from "./bullmq.ts"
+import { costRows, perJob, sideBySide } from "./drainRows.ts"
 import type { ProcessDrainResult } from "./processes.ts"
 import { format, type Row, renderGrid, type Section } from "./report.ts"
 import { fmtInt } from "./support.ts"
@@ -118,8 +119,6 @@ export const run = async (matrix: MatrixPlan, options: MatrixOptions): Promise<M
   return { rows, embedded: { row, verk: embedded } }
 }
 
-const perJob = (seconds: number, jobs: number) => (seconds / jobs) * 1e6
-
 /**
  * The most a worker can drain of a row's jobs: each of its `concurrency` slots runs an async job
  * at most once every AsyncWaitMillis, whatever the queue. No bound for no-op jobs.
@@ -136,7 +135,7 @@ export const section = (result: MatrixResult): Section => ({
   systems: ["verk", "bullmq"],
   rows: [
     ...result.rows.flatMap(({ row, verk, bullmq }): Array<Row> => {
-      const both = (pick: (drain: Verk.DrainResult) => number) => ({ verk: pick(verk), bullmq: pick(bullmq) })
+      const both = sideBySide(verk, bullmq)
       const bound = ceiling(row)
       return [
         { metric: `${label(row)}: drain rate`, unit: "jobs/s", values: both((drain) => drain.steadyPerSecond) },
@@ -154,17 +153,7 @@ export const section = (result: MatrixResult): Section => ({
           unit: "×",
           values: { verk: verk.steadyPerSecond / bullmq.steadyPerSecond },
         },
-        {
-          metric: `${label(row)}: Node CPU per job`,
-          unit: "us/job",
-          values: both((drain) => perJob(drain.steadyCpuSeconds, drain.jobs)),
-        },
-        {
-          metric: `${label(row)}: redis-server CPU per job`,
-          unit: "us/job",
-          values: both((drain) => perJob(drain.redisCpuSeconds, drain.jobs)),
-        },
-        { metric: `${label(row)}: peak RSS`, unit: "MiB", values: both((drain) => drain.peakRssMiB) },
+        ...costRows(label(row), verk, bullmq),
       ]
     }),
     ...(() => {

@@ -12,7 +12,7 @@ import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { StatsDocument } from "../../packages/node/src/cli/stats.ts"
 import { uniqueNamespace } from "../support/redis.ts"
 import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
-import { startVerk, verk } from "./support.ts"
+import { quickEnv, startVerk, verk } from "./support.ts"
 
 let server: RedisServer
 let redis: Redis
@@ -25,13 +25,7 @@ afterAll(async () => {
   await server.stop()
 })
 
-const environment = () => ({
-  REDIS_URL: server.url,
-  VERK_NAMESPACE: uniqueNamespace(),
-  VERK_POLL_INTERVAL: "200ms",
-  VERK_HEARTBEAT_INTERVAL: "500ms",
-  VERK_SHUTDOWN_TIMEOUT: "2s",
-})
+const environment = () => quickEnv(server.url, uniqueNamespace())
 type Env = ReturnType<typeof environment>
 
 const payload = (jid: string, className = "CreditAccount", queue = "default") =>

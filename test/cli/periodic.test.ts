@@ -9,7 +9,7 @@ import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { waitUntil } from "../fault/support.ts"
 import { deleteNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
-import { fixture, type Process, startVerk, verk } from "./support.ts"
+import { fixture, type Process, quickEnv, startVerk, verk } from "./support.ts"
 
 const namespaces: Array<string> = []
 const clients: Array<Redis> = []
@@ -21,14 +21,7 @@ afterEach(async () => {
 const environment = () => {
   const namespace = uniqueNamespace()
   namespaces.push(namespace)
-  return {
-    REDIS_URL: redisUrl(),
-    VERK_NAMESPACE: namespace,
-    VERK_QUEUES: "default:1",
-    VERK_POLL_INTERVAL: "200ms",
-    VERK_HEARTBEAT_INTERVAL: "500ms",
-    VERK_SHUTDOWN_TIMEOUT: "2s",
-  }
+  return { ...quickEnv(redisUrl(), namespace), VERK_QUEUES: "default:1" }
 }
 
 const admin = () => {

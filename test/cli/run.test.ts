@@ -7,7 +7,7 @@ import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { NodeFlags } from "../../packages/node/src/NodeFlags.ts"
 import { deleteNamespace, redisUrl, uniqueNamespace } from "../support/redis.ts"
-import { start, startVerk, verk } from "./support.ts"
+import { quickEnv, start, startVerk, verk } from "./support.ts"
 
 const namespaces: Array<string> = []
 afterEach(async () => {
@@ -18,13 +18,7 @@ afterEach(async () => {
 const environment = () => {
   const namespace = uniqueNamespace()
   namespaces.push(namespace)
-  return {
-    REDIS_URL: redisUrl(),
-    VERK_NAMESPACE: namespace,
-    VERK_POLL_INTERVAL: "200ms",
-    VERK_HEARTBEAT_INTERVAL: "500ms",
-    VERK_SHUTDOWN_TIMEOUT: "2s",
-  }
+  return quickEnv(redisUrl(), namespace)
 }
 
 describe("verk run test/examples/workers.ts", () => {

@@ -11,7 +11,7 @@ import { QueuesRule } from "../../packages/core/src/Settings.ts"
 import { StatsDocument } from "../../packages/node/src/cli/stats.ts"
 import { uniqueNamespace } from "../support/redis.ts"
 import { type RedisServer, startRedisServer } from "../support/redisServer.ts"
-import { startVerk, verk } from "./support.ts"
+import { quickEnv, startVerk, verk } from "./support.ts"
 
 let server: RedisServer
 beforeAll(async () => {
@@ -21,13 +21,7 @@ afterAll(async () => {
   await server.stop()
 })
 
-const environment = () => ({
-  REDIS_URL: server.url,
-  VERK_NAMESPACE: uniqueNamespace(),
-  VERK_POLL_INTERVAL: "200ms",
-  VERK_HEARTBEAT_INTERVAL: "500ms",
-  VERK_SHUTDOWN_TIMEOUT: "2s",
-})
+const environment = () => quickEnv(server.url, uniqueNamespace())
 
 describe("verk stats with pools", () => {
   it("--json lists each node's pools; the table shows them", { timeout: 30_000 }, async () => {

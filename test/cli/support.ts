@@ -22,6 +22,18 @@ export const cleanEnv = (env: Readonly<Record<string, string>> = {}): Record<str
   return { ...clean, ...env }
 }
 
+/**
+ * A `verk` process's environment in a test: the Redis at `url`, the namespace given, polling and
+ * heartbeats quick enough for a test to see them, and a short shutdown.
+ */
+export const quickEnv = (url: string, namespace: string) => ({
+  REDIS_URL: url,
+  VERK_NAMESPACE: namespace,
+  VERK_POLL_INTERVAL: "200ms",
+  VERK_HEARTBEAT_INTERVAL: "500ms",
+  VERK_SHUTDOWN_TIMEOUT: "2s",
+})
+
 export interface Process {
   readonly child: ChildProcess
   readonly stdout: () => string
