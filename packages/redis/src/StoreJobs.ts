@@ -9,9 +9,10 @@
 import { Job, Payload, Store } from "@verk/core"
 import * as Effect from "effect/Effect"
 import * as Keys from "./Keys.ts"
+import * as OutcomeWrite from "./OutcomeWrite.ts"
 import * as Replies from "./Replies.ts"
 import * as Scripts from "./Scripts.ts"
-import type { Operations, StoreContext, StoreEffect } from "./StoreContext.ts"
+import type { Operations } from "./StoreContext.ts"
 import * as Wire from "./Wire.ts"
 
 /** In-progress jobs moved back per atomic batch. */
@@ -36,44 +37,6 @@ const makeTokens = () => {
     next += count
     return first
   }
-}
-
-/**
- * A failed job's outcome: its entry in `set` (retry or dead) and its removal from in-progress.
- * One script (`atomic`) when the entry's home is the queue the job was fetched from, which is
- * always so in Sidekiq's scheme. In the cluster scheme a payload naming another queue has its
- * home in another slot: the entry is written first (`entry`) and the job leaves in-progress
- * after, in two steps (a crash between runs it again; it is never lost).
- */
-const writeOutcome = (
-  { keys, scheme, durable, wire, run, batches }: StoreContext,
-  operation: string,
-  set: "retry" | "dead",
-  job: { readonly queue: string; readonly node: string; readonly token: string; readonly payload: string },
-  atomic: (setKey: string, settled: Scripts.Settled) => StoreEffect<unknown>,
-  entry: (setKey: string) => StoreEffect<unknown>,
-) => {
-  const { queue, node, token, payload } = job
-  const settled = batches.of(queue, node, token)
-  const home = scheme.homeOf(payload)
-  const setKey = keys.set(set, home)
-  const write = scheme.oneSlot(home, queue)
-    ? atomic(setKey, settled)
-    : entry(setKey).pipe(
-        durable(operation, setKey),
-        Effect.andThen(
-          Wire.evalScript(wire, Scripts.ack)(Keys.inProgressKeys(keys, queue, node), [settled]).pipe(
-            run(operation, Integer),
-          ),
-        ),
-      )
-  return scheme
-    .registerHomes(operation, home)
-    .pipe(
-      Effect.andThen(write),
-      durable(operation, keys.inProgress(queue, node)),
-      Effect.andThen(Effect.sync(() => batches.done(queue, node, [token]))),
-    )
 }
 
 /** Enqueue, fetch, ack: the path every job takes. */
@@ -192,27 +155,13 @@ const flow: Operations<"enqueue" | "fetch" | "ack" | "inProgress"> = ({
 
 /** A failed job's way out of in-progress: to retry, or to dead. */
 const failures: Operations<"retry" | "kill"> = (context) => {
-  const { keys, scheme, wire, run, send, sendBytes } = context
+  const { keys, wire, run, send, sendBytes } = context
   return {
     retry: (queue, node, token, payload, at) =>
-      writeOutcome(
-        context,
-        "retry",
-        "retry",
-        { queue, node, token, payload },
-        (retrySet, settled) =>
-          Wire.evalScript(wire, Scripts.retry)(
-            { ...Keys.inProgressKeys(keys, queue, node), set: retrySet },
-            settled,
-            toWire(payload),
-            at,
-            scheme.channel,
-          ).pipe(run("retry", Integer)),
-        (retrySet) => sendBytes(Integer)("retry", "ZADD", retrySet, at, toWire(payload)),
-      ).pipe(Effect.tap(() => scheme.publishAfter("retry", "scheduled"))),
+      OutcomeWrite.reschedule(context, "retry", "retry", { queue, node, token, payload }, at),
     kill: (queue, node, token, payload, at, limits: Store.DeadSetLimits) => {
       const cutoff = at - limits.maxAgeSeconds
-      return writeOutcome(
+      return OutcomeWrite.write(
         context,
         "kill",
         "dead",
