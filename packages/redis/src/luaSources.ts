@@ -814,7 +814,7 @@ return moved
 export const retry = `-- retry.lua: schedule a failed job's retry and take it out of in-progress, atomically,
 -- so that the outcome is written before (and with) the ack.
 -- KEYS[1]  \`inprogress:<name>:<node>\`  hash: token → payload
--- KEYS[2]  \`retry\`  sorted set (or \`schedule\`: a snooze, see StoreLimits.ts, reuses this script)
+-- KEYS[2]  \`retry\`  sorted set (or \`schedule\`: a snooze, see OutcomeWrite.ts, reuses this script)
 -- KEYS[3]  \`verk:batches:<name>:<node>\`  hash: batch list → jobs of it still in progress
 -- ARGV[1]  the job's token (its entry is removed from in-progress)
 -- ARGV[2]  the payload to retry (with retry_count and error fields)

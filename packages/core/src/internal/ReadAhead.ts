@@ -38,14 +38,19 @@ export class ReadAhead<Owner> {
    */
   room(): number {
     if (!(this.runMillis < RunMillis)) return 0
-    const cap = Math.min(this.limit, Math.floor(Bytes / Math.max(1, this.bytes)))
+    const cap = Math.min(this.limit, this.withinBytes())
     const room = cap - this.jobs.length
     return room > 0 && room >= cap / 2 ? room : 0
   }
 
   /** How many jobs one fetch may take, by the recent average payload size (at least one). */
   perFetch(): number {
-    return Math.max(1, Math.floor(Bytes / Math.max(1, this.bytes)))
+    return Math.max(1, this.withinBytes())
+  }
+
+  /** How many jobs of the recent average size `Bytes` holds. */
+  private withinBytes(): number {
+    return Math.floor(Bytes / Math.max(1, this.bytes))
   }
 
   /** A run ended after `millis`. */
